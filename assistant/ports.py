@@ -1,0 +1,87 @@
+"""What the assistant needs from the outside world, as a ``typing.Protocol``.
+
+The server implements this; tests use an in-memory fake. Keeping it small is
+the point: the assistant can be reasoned about without the web stack.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is talking: the visitor session, and the identified citizen if any."""
+
+    session_id: str
+    citizen_id: int | None = None
+    nik: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    tracking_number: str
+    state: str
+    sla_due: str | None = None
+
+
+@dataclass(frozen=True)
+class StatusResult:
+    tracking_number: str
+    service_id: str
+    state: str
+    updated_at: str
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TicketResult:
+    code: str
+    counter: int
+    estimated_wait_min: int
+    state: str
+
+
+@dataclass(frozen=True)
+class HandoffResult:
+    handoff_id: int
+    state: str
+
+
+class PortError(Exception):
+    """A refusal the citizen should hear about (bad NIK, not found, one ticket per counter...)."""
+
+    def __init__(self, code: str, message_id: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.code = code
+        self.message_id = message_id
+        self.message_en = message_en
+
+    def message(self, lang: str) -> str:
+        return self.message_en if lang == "en" else self.message_id
+
+
+class ServicePort(Protocol):
+    def identify(self, caller: Caller, nik: str, name: str) -> Caller:
+        """Attach a citizen identity to the session (validates the NIK)."""
+        ...
+
+    def submit_application(
+        self, caller: Caller, service_id: str, data: dict[str, Any], idempotency_key: str
+    ) -> SubmitResult: ...
+
+    def application_status(self, caller: Caller, tracking_number: str) -> StatusResult:
+        """Raises PortError(code='not_found') for another citizen's application."""
+        ...
+
+    def take_ticket(self, caller: Caller, counter: int) -> TicketResult: ...
+
+    def request_handoff(self, caller: Caller, conversation_id: str, transcript: list[dict[str, Any]]) -> HandoffResult: ...
+
+    def load_conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+        """The conversation's event log, oldest first, so a restart resumes it."""
+        ...
+
+    def append_conversation(self, conversation_id: str, caller: Caller, event: dict[str, Any]) -> None: ...

@@ -1,0 +1,145 @@
+"""Validation of application form answers against a service's form schema.
+
+Shared so that the server (API), the assistant (one question at a time) and
+the world (inline hints) all give the same verdict and the same wording.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Any
+
+from protocol.catalog import FormField, Localized, Service
+
+_PHONE_RE = re.compile(r"^(\+62|62|0)8[1-9][0-9]{6,11}$")
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,24}$")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+class FieldError(ValueError):
+    def __init__(self, message: Localized) -> None:
+        super().__init__(message.en)
+        self.message = message
+
+
+def _err(id_: str, en: str) -> FieldError:
+    return FieldError(Localized(id=id_, en=en))
+
+
+def parse_date(value: str) -> dt.date:
+    """Accept ISO dates and the Indonesian day-first forms people type."""
+    v = value.strip()
+    for fmt in ("%Y-%m-%d", "%d-%m-%Y", "%d/%m/%Y", "%d/%m/%y", "%d-%m-%y", "%d.%m.%Y"):
+        try:
+            return dt.datetime.strptime(v, fmt).date()
+        except ValueError:
+            continue
+    raise _err(
+        f"Tanggal '{v[:20]}' tidak dikenali. Contoh: 2020-01-12 atau 12-01-2020.",
+        f"Date '{v[:20]}' not recognised. Example: 2020-01-12 or 12-01-2020.",
+    )
+
+
+def validate_field(field: FormField, value: Any) -> Any:
+    """Return the cleaned value or raise FieldError with an id/en message."""
+    label = field.label
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if field.required:
+            raise _err(f"{label.id} wajib diisi.", f"{label.en} is required.")
+        return None
+    if field.type == "number":
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            raise _err(f"{label.id} harus berupa angka.", f"{label.en} must be a number.")
+        try:
+            num = float(value)
+        except ValueError:
+            raise _err(f"{label.id} harus berupa angka.", f"{label.en} must be a number.") from None
+        if field.minimum is not None and num < field.minimum:
+            raise _err(f"{label.id} minimal {field.minimum:g}.", f"{label.en} must be at least {field.minimum:g}.")
+        if field.maximum is not None and num > field.maximum:
+            raise _err(f"{label.id} maksimal {field.maximum:g}.", f"{label.en} must be at most {field.maximum:g}.")
+        return int(num) if num.is_integer() else num
+    if not isinstance(value, str):
+        raise _err(f"{label.id} harus berupa teks.", f"{label.en} must be text.")
+    text = value.strip()
+    if _CONTROL_RE.search(text):
+        raise _err(f"{label.id} berisi karakter yang tidak diizinkan.", f"{label.en} contains forbidden characters.")
+    if field.type == "nik":
+        from protocol.nik import NikError, validate_nik
+
+        try:
+            validate_nik(text)
+        except NikError as exc:
+            raise FieldError(Localized(id=exc.message_id, en=exc.message_en)) from None
+        return text
+    if field.type == "date":
+        d = parse_date(text)
+        if d > dt.date.today() + dt.timedelta(days=366 * 5) or d.year < 1900:
+            raise _err(f"{label.id}: tanggal di luar rentang wajar.", f"{label.en}: date out of range.")
+        return d.isoformat()
+    if field.type == "phone":
+        compact = re.sub(r"[\s-]", "", text)
+        if not _PHONE_RE.match(compact):
+            raise _err(
+                f"{label.id} tidak valid. Contoh: 081234567890.", f"{label.en} is not valid. Example: 081234567890."
+            )
+        return compact
+    if field.type == "email":
+        if not _EMAIL_RE.match(text):
+            raise _err(f"{label.id} tidak valid.", f"{label.en} is not a valid e-mail address.")
+        return text
+    if field.type == "select":
+        values = {o.value: o for o in field.options}
+        if text in values:
+            return text
+        lowered = text.lower()
+        for o in field.options:
+            if lowered in (o.label.id.lower(), o.label.en.lower()):
+                return o.value
+        choices_id = ", ".join(o.label.id for o in field.options)
+        choices_en = ", ".join(o.label.en for o in field.options)
+        raise _err(f"Pilih salah satu: {choices_id}.", f"Choose one of: {choices_en}.")
+    if field.type == "village":
+        from protocol.regions import find_village
+
+        village = find_village(text)
+        if village is None:
+            raise _err(
+                f"Desa/kelurahan '{text[:40]}' tidak ditemukan di Banyuwangi.",
+                f"Village '{text[:40]}' was not found in Banyuwangi.",
+            )
+        return village.code
+    if field.min_length is not None and len(text) < field.min_length:
+        raise _err(
+            f"{label.id} minimal {field.min_length} karakter.", f"{label.en} needs at least {field.min_length} characters."
+        )
+    if field.max_length is not None and len(text) > field.max_length:
+        raise _err(
+            f"{label.id} maksimal {field.max_length} karakter.", f"{label.en} allows at most {field.max_length} characters."
+        )
+    if field.pattern and not re.fullmatch(field.pattern, text):
+        hint = field.help or Localized(id="format tidak sesuai", en="wrong format")
+        raise _err(f"{label.id}: {hint.id}.", f"{label.en}: {hint.en}.")
+    return text
+
+
+def validate_form(service: Service, data: Any) -> tuple[dict[str, Any], dict[str, Localized]]:
+    """Return (clean data, errors by field). Unknown fields are errors, not silently kept."""
+    if not isinstance(data, dict):
+        return {}, {"_": Localized(id="Data formulir harus berupa objek.", en="Form data must be an object.")}
+    clean: dict[str, Any] = {}
+    errors: dict[str, Localized] = {}
+    known = {f.name for f in service.form}
+    for key in data:
+        if key not in known:
+            errors[str(key)[:40]] = Localized(id="Isian tidak dikenal.", en="Unknown field.")
+    for field in service.form:
+        try:
+            cleaned = validate_field(field, data.get(field.name))
+        except FieldError as exc:
+            errors[field.name] = exc.message
+            continue
+        if cleaned is not None:
+            clean[field.name] = cleaned
+    return clean, errors
