@@ -1,0 +1,1 @@
+"""The Virtual MPP backend: HTTP API, websocket hub, persistence, officer console."""

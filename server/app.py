@@ -1,0 +1,129 @@
+"""The FastAPI app factory: one place that wires settings, database, hub and routers."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from protocol.catalog import Catalog, load_catalog
+from server import errors
+from server.chat import ChatService, DbServicePort
+from server.db import make_engine, make_sessionmaker
+from server.hub import Hub
+from server.limits import BodyLimit
+from server.presence_simple import SimplePresence
+from server.settings import Settings, get_settings
+
+log = logging.getLogger(__name__)
+
+
+def load_assistant() -> Any:
+    from assistant.engine import Assistant
+
+    return Assistant.load()
+
+
+def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None, assistant: Any = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = make_engine(settings)
+    sessions = make_sessionmaker(engine)
+    catalog = catalog or load_catalog()
+    hub = Hub()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        hub.bind(asyncio.get_running_loop())
+        if app.state.assistant is None and settings.load_assistant:
+            try:
+                app.state.assistant = await asyncio.to_thread(load_assistant)
+            except (ImportError, OSError, FileNotFoundError) as exc:
+                log.warning("assistant not loaded: %s", exc)
+        app.state.chat.assistant = app.state.assistant
+        app.state.presence.start()
+        bridge = None
+        if settings.redis_url:
+            from server.redis_bridge import RedisBridge
+
+            bridge = RedisBridge(settings, hub, app.state.presence)
+            await bridge.start()
+        try:
+            yield
+        finally:
+            if bridge is not None:
+                await bridge.stop()
+            await app.state.presence.stop()
+            app.state.chat.shutdown()
+            engine.dispose()
+
+    app = FastAPI(
+        title="Virtual MPP API",
+        version="1.0",
+        description="Virtual Mal Pelayanan Publik Banyuwangi: catalogue, applications, queue, assistant.",
+        lifespan=lifespan,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = sessions
+    app.state.catalog = catalog
+    app.state.hub = hub
+    app.state.assistant = assistant
+    app.state.presence = SimplePresence(hub, settings.presence_tick_hz)
+    app.state.port = DbServicePort(sessions, catalog, hub)
+    app.state.chat = ChatService(assistant, app.state.port, sessions)
+
+    app.add_exception_handler(errors.ApiError, errors.api_error_handler)
+    app.add_exception_handler(RequestValidationError, errors.validation_error_handler)
+    app.add_exception_handler(StarletteHTTPException, errors.http_error_handler)
+
+    @app.exception_handler(StaleDataError)
+    async def _stale(request: Request, exc: StaleDataError) -> JSONResponse:
+        return JSONResponse(
+            errors.body("conflict", "Data berubah bersamaan, coba lagi.", "Concurrent change, please retry.", "id"),
+            status_code=409,
+        )
+
+    @app.exception_handler(IntegrityError)
+    async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
+        return JSONResponse(
+            errors.body("conflict", "Data bentrok dengan data lain.", "The request conflicts with existing data.", "id"),
+            status_code=409,
+        )
+
+    @app.exception_handler(OperationalError)
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        log.error("database unavailable: %s", exc.__class__.__name__)
+        return JSONResponse(
+            errors.body("busy", "Server sedang sibuk, coba lagi.", "The server is busy, retry shortly.", "id"),
+            status_code=503,
+            headers={"Retry-After": "1"},
+        )
+
+    from server.routers import applications, assistant as assistant_router, catalog as catalog_router
+    from server.routers import dashboard, documents, officer_api, ops, queue, sessions as sessions_router
+    from server import ws
+
+    for r in (
+        catalog_router.router,
+        sessions_router.router,
+        applications.router,
+        documents.router,
+        queue.router,
+        dashboard.router,
+        assistant_router.router,
+        officer_api.router,
+        ops.router,
+    ):
+        app.include_router(r, prefix="/api/v1")
+    app.include_router(ws.router)
+    app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
+    return app

@@ -1,0 +1,137 @@
+"""Server commands for the ``mpp`` CLI; heavy imports stay inside the command bodies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+
+def serve_forever(host: str | None = None, port: int | None = None, seed: bool = True) -> None:
+    import uvicorn
+
+    from protocol.messages import MAX_FRAME_BYTES
+    from server import logs
+    from server.app import create_app
+    from server.migrate import seed as do_seed
+    from server.migrate import upgrade
+    from server.settings import get_settings
+
+    settings = get_settings()
+    logs.configure()
+    upgrade(settings)
+    if seed:
+        do_seed(settings)
+    app = create_app(settings)
+    uvicorn.run(
+        app,
+        host=host or settings.host,
+        port=port or settings.port,
+        ws_max_size=MAX_FRAME_BYTES,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=3,
+    )
+
+
+def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer, bench_app: typer.Typer) -> None:
+    @app.command()
+    def serve(
+        host: str = typer.Option(None, help="Bind address (default MPP_HOST or 127.0.0.1)"),
+        port: int = typer.Option(None, help="Port (default MPP_PORT or 8765)"),
+        no_seed: bool = typer.Option(False, "--no-seed", help="Skip catalogue seeding"),
+    ) -> None:
+        """Run migrations, seed the catalogue, and serve the API and websocket."""
+        serve_forever(host, port, seed=not no_seed)
+
+    @db_app.command("upgrade")
+    def db_upgrade(revision: str = typer.Argument("head")) -> None:
+        """Apply Alembic migrations."""
+        from server.migrate import upgrade
+        from server.settings import get_settings
+
+        upgrade(get_settings(), revision)
+        typer.echo("database at " + revision)
+
+    @db_app.command("seed")
+    def db_seed() -> None:
+        """Load the catalogue, villages and sample dashboards (idempotent)."""
+        from server.migrate import seed
+        from server.settings import get_settings
+
+        counts = seed(get_settings())
+        typer.echo(", ".join(f"{k}: {v}" for k, v in counts.items()))
+
+    @db_app.command("import-dashboard")
+    def import_dashboard(
+        name: str = typer.Argument(..., help="village_progress | budget | poverty"),
+        csv_file: Path = typer.Argument(..., exists=True, dir_okay=False),
+        label_id: str = typer.Option(None),
+        label_en: str = typer.Option(None),
+        source: str = typer.Option("", help="Where the figures come from"),
+    ) -> None:
+        """Replace a lounge dataset with real figures from a CSV file (no longer marked sample)."""
+        from server.db import make_engine, make_sessionmaker
+        from server.routers.dashboard import DATASETS
+        from server.seed import import_dataset, parse_csv
+        from server.settings import get_settings
+
+        if name not in DATASETS.values():
+            raise typer.BadParameter(f"dataset must be one of {', '.join(DATASETS.values())}")
+        rows = parse_csv(csv_file.read_text(encoding="utf-8"))
+        engine = make_engine(get_settings())
+        with make_sessionmaker(engine)() as db:
+            import_dataset(db, name, rows, label_id or name, label_en or name, False, source)
+            db.commit()
+        engine.dispose()
+        typer.echo(f"imported {len(rows)} rows into {name}")
+
+    @officer_app.command("add")
+    def officer_add(
+        username: str,
+        password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+        role: str = typer.Option("officer", help="officer | village | supervisor | admin"),
+        agency: str = typer.Option(None, help="Agency id, for role officer"),
+        village: str = typer.Option(None, help="Village code, for role village"),
+        full_name: str = typer.Option("", help="Display name"),
+    ) -> None:
+        """Create an officer account (argon2-hashed password)."""
+        from server.db import make_engine, make_sessionmaker
+        from server.migrate import seed, upgrade
+        from server.officers import create_officer
+        from server.settings import get_settings
+
+        settings = get_settings()
+        upgrade(settings)
+        seed(settings)
+        engine = make_engine(settings)
+        try:
+            with make_sessionmaker(engine)() as db:
+                create_officer(db, username, password, role, agency, village, full_name)
+                db.commit()
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc)) from None
+        finally:
+            engine.dispose()
+        typer.echo(f"officer {username} created ({role})")
+
+    @bench_app.command("api")
+    def bench_api(
+        requests: int = typer.Option(3000, help="Submissions per measured run"),
+        concurrency: int = typer.Option(16, help="Concurrent HTTP clients"),
+        postgres: str = typer.Option(
+            "postgresql://postgres@127.0.0.1:5432/test", help="PostgreSQL URL to include when reachable"
+        ),
+    ) -> None:
+        """Submissions/s and p50/p99 through the real HTTP stack, next to a bare FastAPI insert."""
+        from server.bench_api import run_bench
+
+        run_bench(requests, concurrency, postgres)
+
+    @app.command()
+    def up(port: int = typer.Option(None)) -> None:
+        """The main job: start the server (the 3D hall attaches when the world package provides it)."""
+        serve_forever(None, port)
+
+    _ = Any

@@ -1,0 +1,545 @@
+"""Business rules, independent of HTTP: every route and the assistant port call these.
+
+Each function works inside the caller's transaction; the caller commits and then
+wakes the websocket hub, so an event is never pushed before it is durable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from protocol.catalog import Catalog
+from protocol.forms import validate_form
+from protocol.nik import NikError, mask_nik, validate_nik
+from server import models as m
+from server import states
+from server.errors import ApiError, not_found, unauthorized
+from server.settings import Settings
+
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+DEFAULT_MINUTES_PER_TICKET = 6
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def today_wib(now: dt.datetime | None = None) -> dt.date:
+    return (now or m.now_utc()).astimezone(WIB).date()
+
+
+# ------------------------------------------------------------------ sessions
+
+
+def create_session(db: Session, settings: Settings, lang: str = "id", name: str | None = None) -> tuple[str, m.VisitorSession]:
+    token = secrets.token_urlsafe(32)  # 256 bits
+    vs = m.VisitorSession(
+        public_id=secrets.token_hex(8),
+        token_hash=hash_token(token),
+        lang=lang,
+        display_name=name,
+        expires_at=m.now_utc() + dt.timedelta(hours=settings.session_ttl_hours),
+    )
+    db.add(vs)
+    db.flush()
+    return token, vs
+
+
+def session_for_token(db: Session, token: str | None) -> m.VisitorSession:
+    if not token or len(token) > 256:
+        raise unauthorized()
+    vs = db.scalar(select(m.VisitorSession).where(m.VisitorSession.token_hash == hash_token(token)))
+    if vs is None:
+        raise unauthorized()
+    if m.utc(vs.expires_at) <= m.now_utc():
+        raise unauthorized("token_expired")
+    return vs
+
+
+def nik_error(exc: NikError) -> ApiError:
+    return ApiError(422, "invalid_nik", exc.message_id, exc.message_en, field="nik")
+
+
+def _norm_name(name: str) -> str:
+    return " ".join(name.lower().split())
+
+
+def identify(db: Session, vs: m.VisitorSession, nik: Any, name: str) -> m.Citizen:
+    """Attach a citizen to the session; the name must match the one first registered with the NIK."""
+    try:
+        validate_nik(nik)
+    except NikError as exc:
+        raise nik_error(exc) from None
+    name = " ".join(name.split())
+    if not name:
+        raise ApiError(422, "invalid_name", "Nama wajib diisi.", "Name is required.", field="name")
+    citizen = db.scalar(select(m.Citizen).where(m.Citizen.nik == nik))
+    if citizen is None:
+        citizen = m.Citizen(nik=nik, name=name)
+        db.add(citizen)
+        try:
+            with db.begin_nested():
+                db.flush()
+        except IntegrityError:
+            citizen = db.scalar(select(m.Citizen).where(m.Citizen.nik == nik))
+            assert citizen is not None
+    if _norm_name(citizen.name) != _norm_name(name):
+        raise ApiError(
+            403,
+            "identity_mismatch",
+            "Nama tidak cocok dengan data NIK ini.",
+            "The name does not match the record for this NIK.",
+        )
+    if vs.citizen_id not in (None, citizen.id):
+        raise ApiError(
+            409,
+            "already_identified",
+            "Sesi ini sudah terhubung dengan NIK lain. Mulai sesi baru.",
+            "This session is already linked to another NIK. Start a new session.",
+        )
+    vs.citizen_id = citizen.id
+    return citizen
+
+
+# ------------------------------------------------------------------ applications
+
+
+def tracking_number(app: m.Application) -> str:
+    return f"BWI-{m.utc(app.created_at).astimezone(WIB).year}-{app.id:06d}"
+
+
+def add_working_days(start: dt.date, days: int) -> dt.date:
+    d = start
+    left = days
+    while left > 0:
+        d += dt.timedelta(days=1)
+        if d.isoweekday() <= 5:
+            left -= 1
+    return d
+
+
+def masked_data(data: dict[str, Any]) -> dict[str, Any]:
+    return {k: (mask_nik(v) if k.startswith("nik") and isinstance(v, str) and len(v) == 16 else v) for k, v in data.items()}
+
+
+def application_dict(app: m.Application, reveal: bool = False) -> dict[str, Any]:
+    return {
+        "tracking_number": app.tracking_number,
+        "service_id": app.service_id,
+        "agency_id": app.agency_id,
+        "state": app.state,
+        "version": app.version,
+        "data": app.data if reveal else masked_data(app.data),
+        "sla_due": app.sla_due.isoformat() if app.sla_due else None,
+        "created_at": m.utc(app.created_at).isoformat(),
+        "updated_at": m.utc(app.updated_at).isoformat(),
+    }
+
+
+def actor_for(citizen: m.Citizen) -> str:
+    return f"citizen:{mask_nik(citizen.nik)}"
+
+
+def _request_hash(service_id: str, data: Any, submit: bool) -> str:
+    canon = json.dumps({"s": service_id, "d": data, "submit": submit}, sort_keys=True, ensure_ascii=True, default=str)
+    return hashlib.sha256(canon.encode()).hexdigest()
+
+
+@dataclass
+class Created:
+    application: m.Application
+    created: bool
+    events: list[m.Event]
+
+
+def _ensure_citizen(db: Session, vs: m.VisitorSession, data: Any) -> m.Citizen:
+    if vs.citizen_id is not None:
+        citizen = db.get(m.Citizen, vs.citizen_id)
+        assert citizen is not None
+        return citizen
+    if isinstance(data, dict) and isinstance(data.get("nik"), str) and isinstance(data.get("full_name"), str):
+        return identify(db, vs, data["nik"], data["full_name"])
+    raise ApiError(
+        403,
+        "identify_first",
+        "Identifikasi dulu dengan NIK dan nama sebelum mengajukan permohonan.",
+        "Identify with your NIK and name before applying.",
+    )
+
+
+def create_application(
+    db: Session,
+    vs: m.VisitorSession,
+    catalog: Catalog,
+    service_id: str,
+    data: Any,
+    idempotency_key: str,
+    submit: bool = False,
+) -> Created:
+    key = idempotency_key.strip()
+    if not key or len(key) > 120 or not key.isprintable():
+        raise ApiError(
+            400,
+            "idempotency_key_invalid",
+            "Header Idempotency-Key wajib ada (1–120 karakter).",
+            "The Idempotency-Key header is required (1–120 characters).",
+        )
+    req_hash = _request_hash(service_id, data, submit)
+    owner_scope = f"s{vs.id}" if vs.citizen_id is None else f"c{vs.citizen_id}"
+    existing = _find_idempotent(db, vs, key)
+    if existing is not None:
+        return _replay(existing, req_hash)
+    try:
+        service = catalog.service(service_id)
+    except KeyError:
+        raise not_found("Layanan", "Service") from None
+    clean, errors = validate_form(service, data)
+    if errors:
+        raise ApiError(
+            422,
+            "invalid_form",
+            "Ada isian formulir yang belum benar.",
+            "Some form answers are not valid.",
+            fields={k: {"id": v.id, "en": v.en} for k, v in errors.items()},
+        )
+    citizen = _ensure_citizen(db, vs, data)
+    owner_scope = f"c{citizen.id}"
+    now = m.now_utc()
+    app = m.Application(
+        service_id=service.id,
+        agency_id=service.agency,
+        village_code=clean.get("village") if isinstance(clean.get("village"), str) else None,
+        citizen_id=citizen.id,
+        data=clean,
+        state="draft",
+        idempotency_key=f"{owner_scope}:{key}",
+        request_hash=req_hash,
+        created_at=now,
+        updated_at=now,
+    )
+    try:
+        with db.begin_nested():
+            db.add(app)
+            db.flush()
+    except IntegrityError:
+        existing = _find_idempotent(db, vs, key)
+        if existing is None:
+            raise
+        return _replay(existing, req_hash)
+    app.tracking_number = tracking_number(app)
+    events = [_event(db, app, None, "draft", actor_for(citizen), None)]
+    if submit:
+        events.append(transition(db, app, "submitted", actor_for(citizen), "citizen", None))
+    db.flush()
+    return Created(app, True, events)
+
+
+def _find_idempotent(db: Session, vs: m.VisitorSession, key: str) -> m.Application | None:
+    scopes = [f"s{vs.id}:{key}"]
+    if vs.citizen_id is not None:
+        scopes.append(f"c{vs.citizen_id}:{key}")
+    return db.scalar(select(m.Application).where(m.Application.idempotency_key.in_(scopes)))
+
+
+def _replay(existing: m.Application, req_hash: str) -> Created:
+    if existing.request_hash != req_hash:
+        raise ApiError(
+            422,
+            "idempotency_key_reused",
+            "Idempotency-Key ini sudah dipakai untuk permohonan lain.",
+            "This Idempotency-Key was already used with a different request body.",
+        )
+    return Created(existing, False, [])
+
+
+def _event(
+    db: Session, app: m.Application, source: str | None, target: str, actor: str, note: str | None
+) -> m.Event:
+    ev = m.Event(
+        kind="application",
+        citizen_id=app.citizen_id,
+        application_id=app.id,
+        actor=actor,
+        from_state=source,
+        to_state=target,
+        note=note,
+        payload={"tracking_number": app.tracking_number, "service_id": app.service_id, "version": app.version},
+        created_at=m.now_utc(),
+    )
+    db.add(ev)
+    return ev
+
+
+def transition(
+    db: Session, app: m.Application, target: str, actor: str, by: str, note: str | None
+) -> m.Event:
+    try:
+        states.check(app.state, target, by, note)
+    except states.TransitionError as exc:
+        raise ApiError(409, exc.code, exc.message_id, exc.message_en, state=app.state) from None
+    source = app.state
+    app.state = target
+    now = m.now_utc()
+    app.updated_at = now
+    if target == "submitted" and app.sla_due is None:
+        service = db.get(m.Service, app.service_id)
+        days = service.processing_days if service else 5
+        app.sla_due = add_working_days(today_wib(now), days)
+    db.flush()  # bumps version via version_id_col
+    ev = _event(db, app, source, target, actor, note.strip() if note else None)
+    ev.payload = {**ev.payload, "version": app.version}
+    return ev
+
+
+def own_application(db: Session, vs: m.VisitorSession, tracking: str) -> m.Application:
+    if vs.citizen_id is None:
+        raise not_found("Permohonan", "Application")
+    app = db.scalar(select(m.Application).where(m.Application.tracking_number == tracking))
+    if app is None or app.citizen_id != vs.citizen_id:
+        raise not_found("Permohonan", "Application")
+    return app
+
+
+# ------------------------------------------------------------------ events (outbox)
+
+
+def stream_filter(citizen_id: int | None, session_id: int) -> Any:
+    cond = m.Event.session_id == session_id
+    if citizen_id is not None:
+        cond = cond | (m.Event.citizen_id == citizen_id)
+    return cond
+
+
+def events_after(db: Session, citizen_id: int | None, session_id: int, after: int, limit: int = 500) -> list[m.Event]:
+    q = (
+        select(m.Event)
+        .where(stream_filter(citizen_id, session_id), m.Event.id > after)
+        .order_by(m.Event.id)
+        .limit(limit)
+    )
+    return list(db.scalars(q))
+
+
+def last_seq(db: Session, citizen_id: int | None, session_id: int) -> int:
+    return int(db.scalar(select(func.coalesce(func.max(m.Event.id), 0)).where(stream_filter(citizen_id, session_id))) or 0)
+
+
+def event_frame(ev: m.Event) -> dict[str, Any]:
+    at = m.utc(ev.created_at).isoformat()
+    if ev.kind == "application":
+        return {
+            "type": "application.event",
+            "seq": ev.id,
+            "tracking_number": ev.payload.get("tracking_number"),
+            "service_id": ev.payload.get("service_id"),
+            "from_state": ev.from_state,
+            "to_state": ev.to_state,
+            "note": ev.note,
+            "actor": ev.actor,
+            "at": at,
+            "version": ev.payload.get("version", 1),
+        }
+    return {
+        "type": "queue.event",
+        "seq": ev.id,
+        "ticket_code": ev.payload.get("ticket_code"),
+        "counter": ev.payload.get("counter"),
+        "state": ev.to_state,
+        "estimated_wait_min": ev.payload.get("estimated_wait_min"),
+        "at": at,
+    }
+
+
+# ------------------------------------------------------------------ queue
+
+
+def _counter(db: Session, number: int) -> m.Counter:
+    c = db.get(m.Counter, number)
+    if c is None:
+        raise not_found("Loket", "Counter")
+    return c
+
+
+def minutes_per_ticket(db: Session, counter: int, day: dt.date) -> float:
+    rows = db.execute(
+        select(m.QueueTicket.called_at, m.QueueTicket.finished_at).where(
+            m.QueueTicket.counter == counter,
+            m.QueueTicket.day == day,
+            m.QueueTicket.state == "served",
+            m.QueueTicket.called_at.is_not(None),
+            m.QueueTicket.finished_at.is_not(None),
+        )
+    ).all()
+    spans = [(m.utc(f) - m.utc(c)).total_seconds() / 60 for c, f in rows if c and f]
+    if not spans:
+        return DEFAULT_MINUTES_PER_TICKET
+    return max(1.0, sum(spans) / len(spans))
+
+
+def estimated_wait(db: Session, ticket: m.QueueTicket) -> int:
+    ahead = db.scalar(
+        select(func.count()).where(
+            m.QueueTicket.counter == ticket.counter,
+            m.QueueTicket.day == ticket.day,
+            m.QueueTicket.state == "waiting",
+            m.QueueTicket.number < ticket.number,
+        )
+    )
+    return round((ahead or 0) * minutes_per_ticket(db, ticket.counter, ticket.day))
+
+
+def ticket_dict(db: Session, t: m.QueueTicket) -> dict[str, Any]:
+    return {
+        "code": t.code,
+        "counter": t.counter,
+        "state": t.state,
+        "day": t.day.isoformat(),
+        "estimated_wait_min": estimated_wait(db, t) if t.state == "waiting" else 0,
+        "created_at": m.utc(t.created_at).isoformat(),
+    }
+
+
+def _queue_event(db: Session, t: m.QueueTicket, source: str | None, actor: str) -> m.Event:
+    ev = m.Event(
+        kind="queue",
+        session_id=t.session_id,
+        citizen_id=t.citizen_id,
+        ticket_id=t.id,
+        actor=actor,
+        from_state=source,
+        to_state=t.state,
+        payload={
+            "ticket_code": t.code,
+            "counter": t.counter,
+            "estimated_wait_min": estimated_wait(db, t) if t.state == "waiting" else 0,
+        },
+        created_at=m.now_utc(),
+    )
+    db.add(ev)
+    return ev
+
+
+def take_ticket(db: Session, vs: m.VisitorSession, counter: int) -> tuple[m.QueueTicket, m.Event]:
+    c = _counter(db, counter)
+    day = today_wib()
+    active_key = f"{vs.id}:{counter}:{day.isoformat()}"
+    existing = db.scalar(select(m.QueueTicket).where(m.QueueTicket.active_key == active_key))
+    if existing is not None:
+        raise ApiError(
+            409,
+            "ticket_exists",
+            f"Anda sudah punya antrean aktif {existing.code} di loket ini.",
+            f"You already hold active ticket {existing.code} at this counter.",
+            ticket=existing.code,
+        )
+    for _attempt in range(20):
+        number = (
+            db.scalar(
+                select(func.coalesce(func.max(m.QueueTicket.number), 0)).where(
+                    m.QueueTicket.counter == counter, m.QueueTicket.day == day
+                )
+            )
+            or 0
+        ) + 1
+        t = m.QueueTicket(
+            counter=counter,
+            day=day,
+            number=number,
+            code=f"{c.code}-{number:03d}",
+            session_id=vs.id,
+            citizen_id=vs.citizen_id,
+            state="waiting",
+            active_key=active_key,
+            created_at=m.now_utc(),
+        )
+        try:
+            with db.begin_nested():
+                db.add(t)
+                db.flush()
+        except IntegrityError:
+            if db.scalar(select(m.QueueTicket).where(m.QueueTicket.active_key == active_key)) is not None:
+                raise ApiError(
+                    409, "ticket_exists", "Anda sudah punya antrean aktif di loket ini.",
+                    "You already hold an active ticket at this counter.",
+                ) from None
+            continue
+        return t, _queue_event(db, t, None, f"session:{vs.public_id}")
+    raise ApiError(503, "queue_busy", "Antrean sedang sibuk, coba lagi.", "The queue is busy, try again.")
+
+
+def board(db: Session, day: dt.date | None = None) -> list[dict[str, Any]]:
+    day = day or today_wib()
+    out = []
+    for c in db.scalars(select(m.Counter).order_by(m.Counter.number)):
+        serving = db.scalar(
+            select(m.QueueTicket.code)
+            .where(m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "called")
+            .order_by(m.QueueTicket.called_at.desc())
+            .limit(1)
+        )
+        waiting = db.scalar(
+            select(func.count()).where(
+                m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "waiting"
+            )
+        )
+        out.append({"counter": c.number, "code": c.code, "agency_id": c.agency_id, "now_serving": serving, "waiting": waiting or 0})
+    return out
+
+
+def queue_action(db: Session, counter: int, action: str, actor: str) -> tuple[m.QueueTicket | None, list[m.Event]]:
+    """call-next / recall / skip / served at one counter; returns the ticket acted on and its events."""
+    _counter(db, counter)
+    day = today_wib()
+    now = m.now_utc()
+    current = db.scalar(
+        select(m.QueueTicket)
+        .where(m.QueueTicket.counter == counter, m.QueueTicket.day == day, m.QueueTicket.state == "called")
+        .order_by(m.QueueTicket.called_at.desc())
+        .limit(1)
+    )
+    events: list[m.Event] = []
+
+    def finish(t: m.QueueTicket, state: str) -> None:
+        t.state = state
+        t.finished_at = now
+        t.active_key = None
+        db.flush()
+        events.append(_queue_event(db, t, "called", actor))
+
+    if action == "call-next":
+        if current is not None:
+            finish(current, "served")
+        nxt = db.scalar(
+            select(m.QueueTicket)
+            .where(m.QueueTicket.counter == counter, m.QueueTicket.day == day, m.QueueTicket.state == "waiting")
+            .order_by(m.QueueTicket.number)
+            .limit(1)
+        )
+        if nxt is None:
+            return None, events
+        nxt.state = "called"
+        nxt.called_at = now
+        db.flush()
+        events.append(_queue_event(db, nxt, "waiting", actor))
+        return nxt, events
+    if current is None:
+        raise ApiError(409, "nobody_called", "Belum ada nomor yang dipanggil.", "No ticket is being served.")
+    if action == "recall":
+        current.called_at = now
+        events.append(_queue_event(db, current, "called", actor))
+    elif action == "skip":
+        finish(current, "skipped")
+    elif action == "served":
+        finish(current, "served")
+    else:
+        raise ApiError(404, "unknown_action", "Aksi antrean tidak dikenal.", "Unknown queue action.")
+    return current, events

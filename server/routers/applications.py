@@ -1,0 +1,101 @@
+"""A citizen's own applications: create (idempotent), read, submit, cancel."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Header, Response
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from server import domain
+from server import models as m
+from server.deps import CatalogDep, DbDep, HubDep, VisitorDep
+from server.errors import ApiError
+
+router = APIRouter(tags=["applications"])
+
+
+class ApplicationIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    service_id: str = Field(min_length=1, max_length=40)
+    data: dict[str, Any]
+    submit: bool = False
+
+
+class NoteIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def _commit_and_wake(db: Any, hub: HubDep, events: list[m.Event]) -> None:
+    db.commit()
+    if events:
+        hub.wake({e.citizen_id for e in events}, {e.session_id for e in events})
+
+
+@router.post("/applications", status_code=201)
+def create_application(
+    body: ApplicationIn,
+    db: DbDep,
+    vs: VisitorDep,
+    catalog: CatalogDep,
+    hub: HubDep,
+    response: Response,
+    idempotency_key: str | None = Header(default=None, max_length=200),
+) -> dict[str, Any]:
+    if idempotency_key is None:
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            "Header Idempotency-Key wajib ada.",
+            "The Idempotency-Key header is required.",
+        )
+    result = domain.create_application(db, vs, catalog, body.service_id, body.data, idempotency_key, body.submit)
+    out = domain.application_dict(result.application)
+    _commit_and_wake(db, hub, result.events)
+    if not result.created:
+        response.headers["Idempotent-Replay"] = "true"
+        out = domain.application_dict(result.application)
+    return out
+
+
+@router.get("/applications")
+def list_applications(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
+    if vs.citizen_id is None:
+        return []
+    apps = db.scalars(
+        select(m.Application).where(m.Application.citizen_id == vs.citizen_id).order_by(m.Application.id.desc())
+    )
+    return [domain.application_dict(a) for a in apps]
+
+
+@router.get("/applications/{tracking}")
+def get_application(tracking: str, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
+    return domain.application_dict(domain.own_application(db, vs, tracking))
+
+
+@router.get("/applications/{tracking}/events")
+def application_events(tracking: str, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
+    app = domain.own_application(db, vs, tracking)
+    evs = db.scalars(select(m.Event).where(m.Event.application_id == app.id).order_by(m.Event.id))
+    return [domain.event_frame(e) for e in evs]
+
+
+def _citizen_transition(tracking: str, target: str, db: Any, vs: Any, hub: HubDep, note: str | None) -> dict[str, Any]:
+    app = domain.own_application(db, vs, tracking)
+    citizen = db.get(m.Citizen, vs.citizen_id)
+    ev = domain.transition(db, app, target, domain.actor_for(citizen), "citizen", note)
+    out = domain.application_dict(app)
+    _commit_and_wake(db, hub, [ev])
+    return out
+
+
+@router.post("/applications/{tracking}/submit")
+def submit(tracking: str, db: DbDep, vs: VisitorDep, hub: HubDep) -> dict[str, Any]:
+    return _citizen_transition(tracking, "submitted", db, vs, hub, None)
+
+
+@router.post("/applications/{tracking}/cancel")
+def cancel(tracking: str, db: DbDep, vs: VisitorDep, hub: HubDep, body: NoteIn | None = None) -> dict[str, Any]:
+    return _citizen_transition(tracking, "cancelled", db, vs, hub, body.note if body else None)

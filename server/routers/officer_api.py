@@ -1,0 +1,124 @@
+"""The officers' JSON API: scoped inbox, transitions, queue control.
+
+An officer sees only their agency (a village officer only their village's
+Smart Kampung letters); anything else is a 404, as if it did not exist.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from server import domain, officers
+from server import models as m
+from server.deps import DbDep, HubDep, SettingsDep, bearer
+from server.errors import ApiError, not_found
+from server.routers.queue import publish_board
+
+router = APIRouter(prefix="/officer", tags=["officer"])
+
+
+class LoginIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    username: str = Field(min_length=1, max_length=60)
+    password: str = Field(min_length=1, max_length=200)
+
+
+class TransitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str = Field(min_length=1, max_length=20)
+    note: str | None = Field(default=None, max_length=2000)
+
+
+def current_officer(request: Request, db: DbDep) -> m.Officer:
+    token = bearer(request) or request.cookies.get("mpp_officer")
+    officer, _ = officers.officer_for_token(db, token)
+    return officer
+
+
+OfficerDep = Annotated[m.Officer, Depends(current_officer)]
+
+
+def scoped(db: Any, officer: m.Officer) -> Any:
+    q = select(m.Application)
+    if officer.role in ("admin", "supervisor"):
+        return q
+    if officer.role == "village":
+        return q.where(m.Application.village_code == officer.village_code, m.Application.agency_id == "smart-kampung")
+    return q.where(m.Application.agency_id == officer.agency_id)
+
+
+def scoped_application(db: Any, officer: m.Officer, tracking: str) -> m.Application:
+    app = db.scalar(scoped(db, officer).where(m.Application.tracking_number == tracking))
+    if app is None:
+        raise not_found("Permohonan", "Application")
+    return app
+
+
+def officer_actor(officer: m.Officer) -> str:
+    return f"officer:{officer.username}"
+
+
+@router.post("/login")
+def login(body: LoginIn, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
+    result = officers.login(db, body.username, body.password, settings.officer_session_ttl_hours)
+    db.commit()
+    o = result.officer
+    return {"token": result.token, "csrf": result.csrf, "role": o.role, "agency_id": o.agency_id, "username": o.username}
+
+
+@router.get("/applications")
+def inbox(
+    db: DbDep,
+    officer: OfficerDep,
+    state: str | None = Query(default=None, max_length=20),
+    service: str | None = Query(default=None, max_length=40),
+) -> list[dict[str, Any]]:
+    q = scoped(db, officer)
+    if state:
+        q = q.where(m.Application.state == state)
+    if service:
+        q = q.where(m.Application.service_id == service)
+    return [domain.application_dict(a) for a in db.scalars(q.order_by(m.Application.id.desc()).limit(500))]
+
+
+@router.get("/applications/{tracking}")
+def detail(tracking: str, db: DbDep, officer: OfficerDep) -> dict[str, Any]:
+    return domain.application_dict(scoped_application(db, officer, tracking))
+
+
+@router.post("/applications/{tracking}/transition")
+def transition(tracking: str, body: TransitionIn, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
+    if officer.role == "supervisor":
+        raise ApiError(403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access.")
+    app = scoped_application(db, officer, tracking)
+    ev = domain.transition(db, app, body.to, officer_actor(officer), "officer", body.note)
+    out = domain.application_dict(app)
+    db.commit()
+    hub.wake({ev.citizen_id}, {ev.session_id})
+    return out
+
+
+def _counter_allowed(db: Any, officer: m.Officer, counter: int) -> None:
+    c = db.get(m.Counter, counter)
+    if c is None or (officer.role == "officer" and c.agency_id != officer.agency_id):
+        raise not_found("Loket", "Counter")
+    if officer.role == "supervisor":
+        raise ApiError(403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access.")
+
+
+@router.post("/queue/{counter}/{action}")
+def queue_action(counter: int, action: str, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
+    if action not in ("call-next", "recall", "skip", "served"):
+        raise ApiError(404, "unknown_action", "Aksi antrean tidak dikenal.", "Unknown queue action.")
+    _counter_allowed(db, officer, counter)
+    ticket, events = domain.queue_action(db, counter, action, officer_actor(officer))
+    out = domain.ticket_dict(db, ticket) if ticket else None
+    db.commit()
+    if events:
+        hub.wake({e.citizen_id for e in events}, {e.session_id for e in events})
+    publish_board(db, hub, counter)
+    return {"counter": counter, "action": action, "ticket": out}

@@ -1,0 +1,53 @@
+"""Runtime configuration, read once from ``MPP_*`` environment variables."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="MPP_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("var")
+    database_url: str | None = Field(default=None, description="Default: SQLite at <data_dir>/mpp.db")
+    redis_url: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8765
+    session_ttl_hours: float = 24.0
+    officer_session_ttl_hours: float = 12.0
+    allowed_origins: list[str] = Field(
+        default_factory=lambda: ["http://127.0.0.1:8765", "http://localhost:8765"],
+        description="Browser origins allowed on /ws; frames from non-browser clients carry no Origin",
+    )
+    max_upload_bytes: int = 5 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
+    ws_rate_per_sec: float = 30.0
+    ws_burst: int = 60
+    ws_ping_interval: float = 20.0
+    presence_tick_hz: float = 10.0
+    load_assistant: bool = True
+    node_id: str | None = None
+    secure_cookies: bool = False
+    log_json: bool = True
+
+    @property
+    def db_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+psycopg://" + url[len("postgresql://") :]
+            return url
+        return f"sqlite:///{(self.data_dir / 'mpp.db').as_posix()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.db_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

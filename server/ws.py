@@ -1,0 +1,290 @@
+"""The ``/ws`` endpoint: handshake, replay, live events, presence and chat.
+
+Every frame a client sends is validated against ``protocol.messages``; a bad
+one earns an ``error`` frame and the connection stays up. Only size (1009) and
+rate (1008) abuse close it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
+
+from protocol import PROTOCOL_VERSION
+from protocol.messages import MAX_FRAME_BYTES, ChatSay, Hello, Ping, Pong, PresenceJoin, PresenceLeave, PresenceMove, client_adapter
+from protocol.nik import mask_nik
+from server import domain
+from server import models as m
+from server.errors import ApiError
+from server.hub import Conn, Hub
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+HELLO_TIMEOUT = 10.0
+
+
+class TokenBucket:
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.capacity = rate, float(burst)
+        self.tokens, self.stamp = float(burst), time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self.tokens = min(self.capacity, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return True
+        return False
+
+
+def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, Any]:
+    return {"type": "error", "code": code, "message": message, "ref": ref}
+
+
+def _describe(exc: ValidationError) -> tuple[str, str]:
+    errs = exc.errors()
+    first = errs[0] if errs else {}
+    kind = first.get("type", "")
+    loc = ".".join(str(p) for p in first.get("loc", ()))
+    if kind == "extra_forbidden":
+        return "forbidden_field", f"Field '{loc.split('.')[-1]}' is not allowed in this frame."
+    if kind == "union_tag_invalid":
+        return "unknown_type", "Unknown frame type."
+    if kind == "union_tag_not_found":
+        return "missing_type", "Frame has no 'type'."
+    if kind == "json_invalid":
+        return "malformed", "Frame is not valid JSON."
+    return "invalid_frame", f"Invalid frame at '{loc}': {first.get('msg', 'invalid')}"[:300]
+
+
+def _origin_allowed(ws: WebSocket, allowed: list[str]) -> bool:
+    origin = ws.headers.get("origin")
+    if origin is None:
+        return True  # non-browser clients (the world, bots) send no Origin
+    host = ws.headers.get("host", "")
+    return origin in allowed or origin in (f"http://{host}", f"https://{host}")
+
+
+@router.websocket("/ws")
+async def websocket_endpoint(ws: WebSocket) -> None:
+    app = ws.app
+    settings = app.state.settings
+    hub: Hub = app.state.hub
+    if not _origin_allowed(ws, settings.allowed_origins):
+        await ws.close(code=1008, reason="origin not allowed")
+        return
+    await ws.accept()
+    outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    closing: dict[str, Any] = {}
+
+    def send(frame: dict[str, Any]) -> None:
+        outbox.put_nowait(frame)
+
+    async def writer() -> None:
+        while True:
+            frame = await outbox.get()
+            if frame is None:
+                return
+            await ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+
+    writer_task = asyncio.create_task(writer())
+    conn: Conn | None = None
+    tasks: list[asyncio.Task[Any]] = []
+    try:
+        conn = await _handshake(ws, app, send)
+        if conn is None:
+            return
+
+        def close(code: int, reason: str) -> None:
+            closing["code"], closing["reason"] = code, reason
+            outbox.put_nowait(None)
+
+        conn.close = close
+        hub.add(conn)
+        conn.wake.set()  # replay everything after last_seq
+        tasks.append(asyncio.create_task(_pump(app, conn)))
+        tasks.append(asyncio.create_task(_pinger(send, settings.ws_ping_interval)))
+        await _receive_loop(ws, app, conn, send, close, closing)
+    except WebSocketDisconnect:
+        pass
+    finally:
+        for t in tasks:
+            t.cancel()
+        if conn is not None:
+            hub.remove(conn)
+            presence = app.state.presence
+            presence.leave(conn.public_id)
+        outbox.put_nowait(None)
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(writer_task, 2.0)
+        writer_task.cancel()
+        if closing:
+            with contextlib.suppress(Exception):
+                await ws.close(code=closing["code"], reason=closing["reason"])
+
+
+async def _read_text(ws: WebSocket) -> str | None:
+    message = await ws.receive()
+    if message["type"] == "websocket.disconnect":
+        raise WebSocketDisconnect(message.get("code", 1000))
+    raw = message.get("text")
+    if raw is None and message.get("bytes") is not None:
+        raw = message["bytes"].decode("utf-8", errors="replace")
+    return raw
+
+
+async def _handshake(ws: WebSocket, app: Any, send: Any) -> Conn | None:
+    try:
+        raw = await asyncio.wait_for(_read_text(ws), HELLO_TIMEOUT)
+    except TimeoutError:
+        await ws.close(code=1008, reason="hello expected")
+        return None
+    if raw is None or len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+        await ws.close(code=1009, reason="frame too large")
+        return None
+    try:
+        msg = client_adapter.validate_json(raw)
+    except ValidationError as exc:
+        code, text = _describe(exc)
+        send(error_frame(code, text))
+        send(error_frame("hello_required", "The first frame must be a valid hello."))
+        await asyncio.sleep(0.05)
+        await ws.close(code=1008, reason="hello required")
+        return None
+    if not isinstance(msg, Hello):
+        send(error_frame("hello_required", "The first frame must be hello."))
+        await asyncio.sleep(0.05)
+        await ws.close(code=1008, reason="hello required")
+        return None
+    if msg.protocol_version != PROTOCOL_VERSION:
+        send(error_frame("protocol_version", f"Server speaks protocol {PROTOCOL_VERSION}."))
+        await asyncio.sleep(0.05)
+        await ws.close(code=1002, reason="protocol version")
+        return None
+
+    def lookup() -> tuple[m.VisitorSession, m.Citizen | None, int]:
+        with app.state.sessions() as db:
+            vs = domain.session_for_token(db, msg.token)
+            citizen = db.get(m.Citizen, vs.citizen_id) if vs.citizen_id else None
+            return vs, citizen, domain.last_seq(db, vs.citizen_id, vs.id)
+
+    try:
+        vs, citizen, server_seq = await run_in_threadpool(lookup)
+    except ApiError as exc:
+        send(error_frame(exc.code, exc.message_en))
+        await asyncio.sleep(0.05)
+        await ws.close(code=4401, reason=exc.code)
+        return None
+    name = msg.name or vs.display_name or (citizen.name.split()[0] if citizen else "Tamu")
+    conn = Conn(
+        session_id=vs.id,
+        public_id=vs.public_id,
+        citizen_id=vs.citizen_id,
+        name=name[:30],
+        send=send,
+        sent_seq=msg.last_seq,
+    )
+    send(
+        {
+            "type": "welcome",
+            "protocol_version": PROTOCOL_VERSION,
+            "session_id": vs.public_id,
+            "citizen": mask_nik(citizen.nik) if citizen else None,
+            "last_seq": server_seq,
+            "hall": app.state.presence.hall_for(vs.public_id),
+        }
+    )
+    return conn
+
+
+async def _pump(app: Any, conn: Conn) -> None:
+    """Wait for a wake-up, then send every outbox row after the last one sent."""
+    while True:
+        await conn.wake.wait()
+        conn.wake.clear()
+        while True:
+            after = conn.sent_seq
+
+            def fetch(after: int = after) -> list[dict[str, Any]]:
+                with app.state.sessions() as db:
+                    vs = db.get(m.VisitorSession, conn.session_id)
+                    if vs is not None and vs.citizen_id != conn.citizen_id:
+                        conn.citizen_id = vs.citizen_id  # identified since the hello
+                    return [domain.event_frame(e) for e in domain.events_after(db, conn.citizen_id, conn.session_id, after)]
+
+            frames = await run_in_threadpool(fetch)
+            for f in frames:
+                conn.send(f)
+                conn.sent_seq = max(conn.sent_seq, int(f["seq"]))
+            if len(frames) < 500:
+                break
+
+
+async def _pinger(send: Any, interval: float) -> None:
+    nonce = 0
+    while True:
+        await asyncio.sleep(interval)
+        nonce += 1
+        send({"type": "ping", "nonce": nonce})
+
+
+async def _receive_loop(ws: WebSocket, app: Any, conn: Conn, send: Any, close: Any, closing: dict[str, Any]) -> None:
+    settings = app.state.settings
+    bucket = TokenBucket(settings.ws_rate_per_sec, settings.ws_burst)
+    presence = app.state.presence
+    while not closing:
+        raw = await _read_text(ws)
+        if raw is None:
+            continue
+        if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+            close(1009, "frame too large")
+            return
+        if not bucket.take():
+            close(1008, "rate limit exceeded")
+            return
+        ref = None
+        try:
+            peek = json.loads(raw)
+            if isinstance(peek, dict) and isinstance(peek.get("ref"), str):
+                ref = peek["ref"][:64]
+        except ValueError:
+            pass
+        try:
+            msg = client_adapter.validate_json(raw)
+        except ValidationError as exc:
+            code, text = _describe(exc)
+            send(error_frame(code, text, ref))
+            continue
+        if isinstance(msg, Ping):
+            send({"type": "pong", "nonce": msg.nonce})
+        elif isinstance(msg, Pong):
+            pass
+        elif isinstance(msg, Hello):
+            send(error_frame("already_welcomed", "hello was already accepted on this connection.", ref))
+        elif isinstance(msg, PresenceJoin):
+            presence.join(conn.public_id, conn.name, msg.x, msg.y, msg.heading)
+        elif isinstance(msg, PresenceMove):
+            presence.move(conn.public_id, msg.x, msg.y, msg.heading, msg.ts)
+        elif isinstance(msg, PresenceLeave):
+            presence.leave(conn.public_id)
+        elif isinstance(msg, ChatSay):
+            asyncio.create_task(_chat(app, conn, msg, send))
+
+
+async def _chat(app: Any, conn: Conn, msg: ChatSay, send: Any) -> None:
+    chat = app.state.chat
+    try:
+        frame = await chat.answer_frame(conn.session_id, msg.text, msg.conversation_id, msg.lang, msg.ref)
+    except ApiError as exc:
+        send(error_frame(exc.code, exc.message_en, msg.ref))
+        return
+    send(frame)
