@@ -204,9 +204,7 @@ def load_catalog(root: Path | None = None) -> Catalog:
     base = (root or assets_dir()) / "catalog"
     agencies = yaml.safe_load((base / "agencies.yaml").read_text(encoding="utf-8"))
     office = yaml.safe_load((base / "office.yaml").read_text(encoding="utf-8"))
-    services = [
-        yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((base / "services").glob("*.yaml"))
-    ]
+    services = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((base / "services").glob("*.yaml"))]
     return Catalog.model_validate({"agencies": agencies, "services": services, "office": office})
 
 

@@ -109,14 +109,16 @@ def validate_field(field: FormField, value: Any) -> Any:
                 f"Desa/kelurahan '{text[:40]}' tidak ditemukan di Banyuwangi.",
                 f"Village '{text[:40]}' was not found in Banyuwangi.",
             )
-        return village.code
+        return village.id
     if field.min_length is not None and len(text) < field.min_length:
         raise _err(
-            f"{label.id} minimal {field.min_length} karakter.", f"{label.en} needs at least {field.min_length} characters."
+            f"{label.id} minimal {field.min_length} karakter.",
+            f"{label.en} needs at least {field.min_length} characters.",
         )
     if field.max_length is not None and len(text) > field.max_length:
         raise _err(
-            f"{label.id} maksimal {field.max_length} karakter.", f"{label.en} allows at most {field.max_length} characters."
+            f"{label.id} maksimal {field.max_length} karakter.",
+            f"{label.en} allows at most {field.max_length} characters.",
         )
     if field.pattern and not re.fullmatch(field.pattern, text):
         hint = field.help or Localized(id="format tidak sesuai", en="wrong format")
@@ -143,3 +145,45 @@ def validate_form(service: Service, data: Any) -> tuple[dict[str, Any], dict[str
         if cleaned is not None:
             clean[field.name] = cleaned
     return clean, errors
+
+
+_EXAMPLES: dict[str, Any] = {
+    "kk_number": "3510010101200001",
+    "plate_number": "P 1234 AB",
+    "address": "Jl. Melati No. 1, RT 01 RW 02",
+    "destination_address": "Jl. Kenanga No. 5, Genteng",
+    "birth_place": "Banyuwangi",
+    "birth_certificate_number": "3510-LT-12042020-0001",
+    "business_field": "Kuliner",
+    "business_name": "Warung Osing",
+    "purpose": "Melamar pekerjaan",
+}
+
+
+def example_answers(service: Service, nik: str, name: str) -> dict[str, Any]:
+    """A valid answer for every required field: the scripted demo tour, benchmarks and tests use it."""
+    data: dict[str, Any] = {}
+    for f in service.form:
+        if f.type == "nik":
+            data[f.name] = nik
+        elif f.name in ("full_name", "child_name"):
+            data[f.name] = name
+        elif f.name in _EXAMPLES:
+            data[f.name] = _EXAMPLES[f.name]
+        elif not f.required:
+            continue
+        elif f.type == "select":
+            data[f.name] = f.options[0].value
+        elif f.type == "date":
+            data[f.name] = (dt.date.today() - dt.timedelta(days=10)).isoformat()
+        elif f.type == "phone":
+            data[f.name] = "081234567890"
+        elif f.type == "email":
+            data[f.name] = "warga@example.com"
+        elif f.type == "village":
+            data[f.name] = "Pesanggaran"
+        elif f.type == "number":
+            data[f.name] = int(f.minimum) if f.minimum is not None else 1
+        else:
+            data[f.name] = "Contoh isian"
+    return data

@@ -95,7 +95,9 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     @app.exception_handler(IntegrityError)
     async def _integrity(request: Request, exc: IntegrityError) -> JSONResponse:
         return JSONResponse(
-            errors.body("conflict", "Data bentrok dengan data lain.", "The request conflicts with existing data.", "id"),
+            errors.body(
+                "conflict", "Data bentrok dengan data lain.", "The request conflicts with existing data.", "id"
+            ),
             status_code=409,
         )
 
@@ -108,9 +110,11 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
             headers={"Retry-After": "1"},
         )
 
-    from server.routers import applications, assistant as assistant_router, catalog as catalog_router
-    from server.routers import dashboard, documents, officer_api, ops, queue, sessions as sessions_router
     from server import ws
+    from server.routers import applications, dashboard, documents, officer_api, ops, queue
+    from server.routers import assistant as assistant_router
+    from server.routers import catalog as catalog_router
+    from server.routers import sessions as sessions_router
 
     for r in (
         catalog_router.router,

@@ -80,7 +80,9 @@ class DbServicePort:
                 {"from": e.from_state, "to": e.to_state, "at": m.utc(e.created_at).isoformat(), "note": e.note}
                 for e in db.scalars(select(m.Event).where(m.Event.application_id == app.id).order_by(m.Event.id))
             ]
-            return StatusResult(app.tracking_number or "", app.service_id, app.state, m.utc(app.updated_at).isoformat(), history)
+            return StatusResult(
+                app.tracking_number or "", app.service_id, app.state, m.utc(app.updated_at).isoformat(), history
+            )
 
     def take_ticket(self, caller: Caller, counter: int) -> TicketResult:
         with self.sessions() as db:
@@ -94,7 +96,14 @@ class DbServicePort:
             board = [r for r in domain.board(db) if r["counter"] == counter]
         self.hub.wake({ev.citizen_id}, {ev.session_id})
         for row in board:
-            self.hub.broadcast({"type": "board.update", "counter": counter, "now_serving": row["now_serving"], "waiting": row["waiting"]})
+            self.hub.broadcast(
+                {
+                    "type": "board.update",
+                    "counter": counter,
+                    "now_serving": row["now_serving"],
+                    "waiting": row["waiting"],
+                }
+            )
         return TicketResult(info["code"], counter, info["estimated_wait_min"], info["state"])
 
     def request_handoff(self, caller: Caller, conversation_id: str, transcript: list[dict[str, Any]]) -> HandoffResult:
@@ -170,7 +179,9 @@ class ChatService:
             )
             return first is None or first == session_id
 
-    def answer(self, session_id: int, text: str, conversation_id: str | None, lang: str | None, ref: str | None) -> dict[str, Any]:
+    def answer(
+        self, session_id: int, text: str, conversation_id: str | None, lang: str | None, ref: str | None
+    ) -> dict[str, Any]:
         if self.assistant is None:
             raise ApiError(
                 503,

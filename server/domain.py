@@ -40,7 +40,9 @@ def today_wib(now: dt.datetime | None = None) -> dt.date:
 # ------------------------------------------------------------------ sessions
 
 
-def create_session(db: Session, settings: Settings, lang: str = "id", name: str | None = None) -> tuple[str, m.VisitorSession]:
+def create_session(
+    db: Session, settings: Settings, lang: str = "id", name: str | None = None
+) -> tuple[str, m.VisitorSession]:
     token = secrets.token_urlsafe(32)  # 256 bits
     vs = m.VisitorSession(
         public_id=secrets.token_hex(8),
@@ -128,7 +130,9 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
 
 
 def masked_data(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: (mask_nik(v) if k.startswith("nik") and isinstance(v, str) and len(v) == 16 else v) for k, v in data.items()}
+    return {
+        k: (mask_nik(v) if k.startswith("nik") and isinstance(v, str) and len(v) == 16 else v) for k, v in data.items()
+    }
 
 
 def application_dict(app: m.Application, reveal: bool = False) -> dict[str, Any]:
@@ -221,6 +225,7 @@ def create_application(
         citizen_id=citizen.id,
         data=clean,
         state="draft",
+        version=1,
         idempotency_key=f"{owner_scope}:{key}",
         request_hash=req_hash,
         created_at=now,
@@ -261,9 +266,7 @@ def _replay(existing: m.Application, req_hash: str) -> Created:
     return Created(existing, False, [])
 
 
-def _event(
-    db: Session, app: m.Application, source: str | None, target: str, actor: str, note: str | None
-) -> m.Event:
+def _event(db: Session, app: m.Application, source: str | None, target: str, actor: str, note: str | None) -> m.Event:
     ev = m.Event(
         kind="application",
         citizen_id=app.citizen_id,
@@ -279,22 +282,21 @@ def _event(
     return ev
 
 
-def transition(
-    db: Session, app: m.Application, target: str, actor: str, by: str, note: str | None
-) -> m.Event:
+def transition(db: Session, app: m.Application, target: str, actor: str, by: str, note: str | None) -> m.Event:
     try:
         states.check(app.state, target, by, note)
     except states.TransitionError as exc:
         raise ApiError(409, exc.code, exc.message_id, exc.message_en, state=app.state) from None
     source = app.state
     app.state = target
+    app.version += 1
     now = m.now_utc()
     app.updated_at = now
     if target == "submitted" and app.sla_due is None:
         service = db.get(m.Service, app.service_id)
         days = service.processing_days if service else 5
         app.sla_due = add_working_days(today_wib(now), days)
-    db.flush()  # bumps version via version_id_col
+    db.flush()
     ev = _event(db, app, source, target, actor, note.strip() if note else None)
     ev.payload = {**ev.payload, "version": app.version}
     return ev
@@ -330,7 +332,9 @@ def events_after(db: Session, citizen_id: int | None, session_id: int, after: in
 
 
 def last_seq(db: Session, citizen_id: int | None, session_id: int) -> int:
-    return int(db.scalar(select(func.coalesce(func.max(m.Event.id), 0)).where(stream_filter(citizen_id, session_id))) or 0)
+    return int(
+        db.scalar(select(func.coalesce(func.max(m.Event.id), 0)).where(stream_filter(citizen_id, session_id))) or 0
+    )
 
 
 def event_frame(ev: m.Event) -> dict[str, Any]:
@@ -468,7 +472,9 @@ def take_ticket(db: Session, vs: m.VisitorSession, counter: int) -> tuple[m.Queu
         except IntegrityError:
             if db.scalar(select(m.QueueTicket).where(m.QueueTicket.active_key == active_key)) is not None:
                 raise ApiError(
-                    409, "ticket_exists", "Anda sudah punya antrean aktif di loket ini.",
+                    409,
+                    "ticket_exists",
+                    "Anda sudah punya antrean aktif di loket ini.",
                     "You already hold an active ticket at this counter.",
                 ) from None
             continue
@@ -491,7 +497,15 @@ def board(db: Session, day: dt.date | None = None) -> list[dict[str, Any]]:
                 m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "waiting"
             )
         )
-        out.append({"counter": c.number, "code": c.code, "agency_id": c.agency_id, "now_serving": serving, "waiting": waiting or 0})
+        out.append(
+            {
+                "counter": c.number,
+                "code": c.code,
+                "agency_id": c.agency_id,
+                "now_serving": serving,
+                "waiting": waiting or 0,
+            }
+        )
     return out
 
 

@@ -11,9 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
-    def __init__(
-        self, status: int, code: str, message_id: str, message_en: str, **extra: Any
-    ) -> None:
+    def __init__(self, status: int, code: str, message_id: str, message_en: str, **extra: Any) -> None:
         super().__init__(message_en)
         self.status = status
         self.code = code
@@ -86,5 +84,7 @@ def not_found(what_id: str = "Data", what_en: str = "Resource") -> ApiError:
 
 def unauthorized(code: str = "unauthorized") -> ApiError:
     if code == "token_expired":
-        return ApiError(401, code, "Sesi sudah kedaluwarsa. Silakan mulai sesi baru.", "Session expired. Start a new one.")
+        return ApiError(
+            401, code, "Sesi sudah kedaluwarsa. Silakan mulai sesi baru.", "Session expired. Start a new one."
+        )
     return ApiError(401, code, "Token sesi tidak ada atau tidak valid.", "Missing or invalid session token.")

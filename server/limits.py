@@ -9,7 +9,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, default_limit: int, upload_limit: int, upload_prefix: str = "/api/v1/documents") -> None:
+    def __init__(
+        self, app: ASGIApp, default_limit: int, upload_limit: int, upload_prefix: str = "/api/v1/documents"
+    ) -> None:
         self.app = app
         self.default_limit = default_limit
         self.upload_limit = upload_limit

@@ -117,7 +117,8 @@ class Application(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
 
-    __mapper_args__ = {"version_id_col": version}
+    # Optimistic locking: UPDATEs check the version; we bump it ourselves on each transition only.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
 
 
 class Event(Base):

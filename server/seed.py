@@ -52,11 +52,11 @@ def seed_villages(db: Session) -> int:
     count = 0
     for v in regions.villages():
         count += 1
-        if v.code in existing:
+        if v.id in existing:
             continue
         db.add(
             m.Village(
-                code=v.code,
+                code=v.id,
                 name=v.name,
                 kecamatan_code=v.kecamatan_code,
                 kecamatan_name=v.kecamatan_name,

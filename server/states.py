@@ -64,9 +64,10 @@ def check(source: str, target: str, by: str, note: str | None) -> Transition:
             f"Cannot move an application from '{source}' to '{target}'.",
         )
     if t.by != by:
+        who = "petugas" if t.by == "officer" else "pemohon"
         raise TransitionError(
             "invalid_transition",
-            f"Perubahan '{source}' → '{target}' hanya boleh dilakukan oleh {'petugas' if t.by == 'officer' else 'pemohon'}.",
+            f"Perubahan '{source}' → '{target}' hanya boleh dilakukan oleh {who}.",
             f"Only the {t.by} may move an application from '{source}' to '{target}'.",
         )
     if t.needs_note and not (note and note.strip()):

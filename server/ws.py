@@ -19,7 +19,17 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from protocol import PROTOCOL_VERSION
-from protocol.messages import MAX_FRAME_BYTES, ChatSay, Hello, Ping, Pong, PresenceJoin, PresenceLeave, PresenceMove, client_adapter
+from protocol.messages import (
+    MAX_FRAME_BYTES,
+    ChatSay,
+    Hello,
+    Ping,
+    Pong,
+    PresenceJoin,
+    PresenceLeave,
+    PresenceMove,
+    client_adapter,
+)
 from protocol.nik import mask_nik
 from server import domain
 from server import models as m
@@ -52,7 +62,7 @@ def error_frame(code: str, message: str, ref: str | None = None) -> dict[str, An
 
 def _describe(exc: ValidationError) -> tuple[str, str]:
     errs = exc.errors()
-    first = errs[0] if errs else {}
+    first: dict[str, Any] = dict(errs[0]) if errs else {}
     kind = first.get("type", "")
     loc = ".".join(str(p) for p in first.get("loc", ()))
     if kind == "extra_forbidden":
@@ -219,7 +229,9 @@ async def _pump(app: Any, conn: Conn) -> None:
                     vs = db.get(m.VisitorSession, conn.session_id)
                     if vs is not None and vs.citizen_id != conn.citizen_id:
                         conn.citizen_id = vs.citizen_id  # identified since the hello
-                    return [domain.event_frame(e) for e in domain.events_after(db, conn.citizen_id, conn.session_id, after)]
+                    return [
+                        domain.event_frame(e) for e in domain.events_after(db, conn.citizen_id, conn.session_id, after)
+                    ]
 
             frames = await run_in_threadpool(fetch)
             for f in frames:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from fastapi import APIRouter, Query
@@ -35,14 +36,15 @@ def list_services(catalog: CatalogDep) -> list[dict[str, Any]]:
 
 @router.get("/services/search")
 def search_services(catalog: CatalogDep, q: str = Query(min_length=1, max_length=100)) -> list[dict[str, Any]]:
-    needle = q.lower().strip()
-    words = [w for w in needle.split() if w]
+    words = re.findall(r"\w{2,}", q.lower())
     scored = []
     for s in catalog.services:
-        hay = " ".join(
-            [s.id, s.name.id, s.name.en, s.short_name.id, s.short_name.en, s.description.id, s.description.en, *s.keywords]
-        ).lower()
-        score = sum(hay.count(w) for w in words)
+        title = " ".join([s.id, s.name.id, s.name.en, s.short_name.id, s.short_name.en, *s.keywords]).lower()
+        body = " ".join([s.description.id, s.description.en]).lower()
+        title_words = set(re.findall(r"\w+", title))
+        body_words = set(re.findall(r"\w+", body))
+        score = sum(3 for w in words if w in title_words or any(t.startswith(w) for t in title_words if len(w) >= 3))
+        score += sum(1 for w in words if w in body_words)
         if score:
             scored.append((score, s))
     scored.sort(key=lambda p: -p[0])
@@ -78,6 +80,12 @@ def villages(db: DbDep, kecamatan: str | None = Query(default=None, max_length=8
     if kecamatan:
         q = q.where(m.Village.kecamatan_code == kecamatan)
     return [
-        {"code": v.code, "name": v.name, "kecamatan_code": v.kecamatan_code, "kecamatan": v.kecamatan_name, "kind": v.kind}
+        {
+            "code": v.code,
+            "name": v.name,
+            "kecamatan_code": v.kecamatan_code,
+            "kecamatan": v.kecamatan_name,
+            "kind": v.kind,
+        }
         for v in db.scalars(q)
     ]

@@ -67,7 +67,13 @@ def login(body: LoginIn, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     result = officers.login(db, body.username, body.password, settings.officer_session_ttl_hours)
     db.commit()
     o = result.officer
-    return {"token": result.token, "csrf": result.csrf, "role": o.role, "agency_id": o.agency_id, "username": o.username}
+    return {
+        "token": result.token,
+        "csrf": result.csrf,
+        "role": o.role,
+        "agency_id": o.agency_id,
+        "username": o.username,
+    }
 
 
 @router.get("/applications")
@@ -93,7 +99,9 @@ def detail(tracking: str, db: DbDep, officer: OfficerDep) -> dict[str, Any]:
 @router.post("/applications/{tracking}/transition")
 def transition(tracking: str, body: TransitionIn, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
     if officer.role == "supervisor":
-        raise ApiError(403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access.")
+        raise ApiError(
+            403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access."
+        )
     app = scoped_application(db, officer, tracking)
     ev = domain.transition(db, app, body.to, officer_actor(officer), "officer", body.note)
     out = domain.application_dict(app)
@@ -107,7 +115,9 @@ def _counter_allowed(db: Any, officer: m.Officer, counter: int) -> None:
     if c is None or (officer.role == "officer" and c.agency_id != officer.agency_id):
         raise not_found("Loket", "Counter")
     if officer.role == "supervisor":
-        raise ApiError(403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access.")
+        raise ApiError(
+            403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access."
+        )
 
 
 @router.post("/queue/{counter}/{action}")

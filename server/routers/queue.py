@@ -44,4 +44,11 @@ def board(db: DbDep) -> list[dict[str, Any]]:
 def publish_board(db: Any, hub: HubDep, counter: int) -> None:
     for row in domain.board(db):
         if row["counter"] == counter:
-            hub.broadcast({"type": "board.update", "counter": counter, "now_serving": row["now_serving"], "waiting": row["waiting"]})
+            hub.broadcast(
+                {
+                    "type": "board.update",
+                    "counter": counter,
+                    "now_serving": row["now_serving"],
+                    "waiting": row["waiting"],
+                }
+            )

@@ -1,0 +1,106 @@
+"""Shared fixtures: a fresh database per test (SQLite file, or PostgreSQL when configured)."""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+REQUIRE = os.environ.get("MPP_REQUIRE_SERVICES") == "1"
+PG_URL = os.environ.get("MPP_TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("MPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def need(ok: bool, reason: str) -> None:
+    """Skip when a real service is missing on a laptop; fail in CI (MPP_REQUIRE_SERVICES=1)."""
+    if ok:
+        return
+    if REQUIRE:
+        pytest.fail(f"required service missing: {reason}")
+    pytest.skip(reason)
+
+
+def port_open(host: str, port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _reset_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
+SEEDED_TABLES = {"agencies", "counters", "services", "villages", "dashboard_datasets", "alembic_version"}
+
+
+@pytest.fixture(scope="session")
+def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Migrate and seed once per run; each test then starts from a copy (or truncation on PostgreSQL)."""
+    from server.migrate import seed, upgrade
+    from server.settings import Settings
+
+    base = tmp_path_factory.mktemp("template")
+    if PG_URL:
+        need(port_open("127.0.0.1", 5432), "PostgreSQL is not reachable on 127.0.0.1:5432")
+        _reset_postgres(PG_URL)
+        s = Settings(data_dir=base, database_url=PG_URL, load_assistant=False)
+    else:
+        s = Settings(data_dir=base, load_assistant=False)
+    upgrade(s)
+    seed(s)
+    return base
+
+
+def _truncate_postgres(url: str) -> None:
+    from sqlalchemy import create_engine, text
+
+    from server.models import Base
+
+    dynamic = [t.name for t in Base.metadata.sorted_tables if t.name not in SEEDED_TABLES]
+    engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"TRUNCATE {', '.join(dynamic)} RESTART IDENTITY CASCADE"))
+        conn.execute(text("UPDATE dashboard_datasets SET sample = true"))
+    engine.dispose()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Iterator[object]:
+    """A fresh, un-migrated database (for migration and restart tests)."""
+    from server.settings import Settings
+
+    if PG_URL:
+        need(port_open("127.0.0.1", 5432), "PostgreSQL is not reachable on 127.0.0.1:5432")
+        _reset_postgres(PG_URL)
+        yield Settings(data_dir=tmp_path, database_url=PG_URL, load_assistant=False)
+    else:
+        yield Settings(data_dir=tmp_path, load_assistant=False)
+
+
+@pytest.fixture
+def migrated(_template: Path, tmp_path: Path) -> object:
+    """A migrated, seeded database of this test's own."""
+    import shutil
+
+    from server.settings import Settings
+
+    if PG_URL:
+        _truncate_postgres(PG_URL)
+        return Settings(data_dir=tmp_path, database_url=PG_URL, load_assistant=False)
+    shutil.copy(_template / "mpp.db", tmp_path / "mpp.db")
+    return Settings(data_dir=tmp_path, load_assistant=False)

@@ -1,0 +1,82 @@
+"""API fixtures: a migrated, seeded app behind Starlette's TestClient."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+VALID_NIK = "3510011204900001"  # Banyuwangi, Pesanggaran, male born 12-04-1990
+VALID_NIK_F = "3510015204900002"  # same district, female (day + 40)
+
+
+@pytest.fixture
+def app(migrated: Any) -> Any:
+    from server.app import create_app
+
+    return create_app(migrated)
+
+
+@pytest.fixture
+def client(app: Any) -> Iterator[TestClient]:
+    with TestClient(app) as c:
+        yield c
+
+
+def new_session(client: TestClient, lang: str = "id") -> dict[str, str]:
+    r = client.post("/api/v1/sessions", json={"lang": lang})
+    assert r.status_code == 201, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def identified(client: TestClient, nik: str = VALID_NIK, name: str = "Budi Santoso") -> dict[str, str]:
+    h = new_session(client)
+    r = client.post("/api/v1/sessions/identify", json={"nik": nik, "name": name}, headers=h)
+    assert r.status_code == 200, r.text
+    return h
+
+
+def ktp_form(nik: str = VALID_NIK, name: str = "Budi Santoso") -> dict[str, Any]:
+    from protocol.catalog import default_catalog
+    from protocol.forms import example_answers
+
+    return example_answers(default_catalog().service("ktp-el"), nik, name)
+
+
+def create_app_json(client: TestClient, headers: dict[str, str], submit: bool = True, key: str | None = None) -> Any:
+    r = client.post(
+        "/api/v1/applications",
+        json={"service_id": "ktp-el", "data": ktp_form(), "submit": submit},
+        headers={**headers, "Idempotency-Key": key or uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+@pytest.fixture
+def officer_token(client: TestClient, migrated: Any) -> dict[str, str]:
+    return make_officer(client, migrated, "dukcapil1", "dukcapil")
+
+
+def make_officer(
+    client: TestClient,
+    settings: Any,
+    username: str,
+    agency: str | None,
+    role: str = "officer",
+    village: str | None = None,
+) -> dict[str, str]:
+    from server.db import make_engine, make_sessionmaker
+    from server.officers import create_officer
+
+    engine = make_engine(settings)
+    with make_sessionmaker(engine)() as db:
+        create_officer(db, username, "rahasia-123", role, agency, village)
+        db.commit()
+    engine.dispose()
+    r = client.post("/api/v1/officer/login", json={"username": username, "password": "rahasia-123"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}

@@ -1,0 +1,174 @@
+"""The websocket protocol: handshake, live events, replay, bad frames, limits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from starlette.websockets import WebSocketDisconnect
+
+from protocol.messages import parse_server
+from tests.server.conftest import create_app_json, identified, make_officer, new_session
+
+
+def token_of(headers: dict[str, str]) -> str:
+    return headers["Authorization"].split()[1]
+
+
+def recv_until(ws: Any, kind: str, limit: int = 50) -> dict[str, Any]:
+    for _ in range(limit):
+        frame = ws.receive_json()
+        if frame["type"] == kind:
+            return dict(frame)
+    raise AssertionError(f"no {kind} frame")
+
+
+def hello(ws: Any, token: str, last_seq: int = 0) -> dict[str, Any]:
+    ws.send_json({"type": "hello", "token": token, "protocol_version": 1, "last_seq": last_seq})
+    welcome = ws.receive_json()
+    assert welcome["type"] == "welcome", welcome
+    parse_server(json.dumps(welcome))
+    return dict(welcome)
+
+
+def test_hello_welcome_and_live_application_events(client: TestClient, migrated: Any) -> None:
+    h = identified(client)
+    with client.websocket_connect("/ws") as ws:
+        welcome = hello(ws, token_of(h))
+        assert welcome["citizen"] == "3510********0001" and welcome["last_seq"] == 0
+        t = create_app_json(client, h)["tracking_number"]
+        first = recv_until(ws, "application.event")
+        second = recv_until(ws, "application.event")
+        assert (first["to_state"], second["to_state"]) == ("draft", "submitted")
+        assert first["tracking_number"] == t and second["seq"] > first["seq"]
+        officer = make_officer(client, migrated, "dukcapil1", "dukcapil")
+        client.post(f"/api/v1/officer/applications/{t}/transition", json={"to": "verified"}, headers=officer)
+        ev = recv_until(ws, "application.event")
+        assert ev["to_state"] == "verified" and ev["actor"] == "officer:dukcapil1"
+
+
+def test_replay_after_reconnect_from_last_seq(client: TestClient, migrated: Any) -> None:
+    h = identified(client)
+    officer = make_officer(client, migrated, "dukcapil1", "dukcapil")
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, token_of(h))
+        t = create_app_json(client, h)["tracking_number"]
+        recv_until(ws, "application.event")
+        last = recv_until(ws, "application.event")["seq"]
+    # while disconnected, an officer acts twice
+    for target in ("verified", "in_process"):
+        client.post(f"/api/v1/officer/applications/{t}/transition", json={"to": target}, headers=officer)
+    with client.websocket_connect("/ws") as ws:
+        welcome = hello(ws, token_of(h), last_seq=last)
+        assert welcome["last_seq"] > last
+        replayed = [recv_until(ws, "application.event"), recv_until(ws, "application.event")]
+        assert [f["to_state"] for f in replayed] == ["verified", "in_process"]
+        assert all(f["seq"] > last for f in replayed)
+
+
+def test_queue_events_reach_ticket_holder(client: TestClient, migrated: Any) -> None:
+    h = new_session(client)
+    officer = make_officer(client, migrated, "dukcapil1", "dukcapil")
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, token_of(h))
+        client.post("/api/v1/queue/tickets", json={"counter": 1}, headers=h)
+        assert recv_until(ws, "queue.event")["state"] == "waiting"
+        client.post("/api/v1/officer/queue/1/call-next", headers=officer)
+        called = recv_until(ws, "queue.event")
+        assert called["state"] == "called" and called["ticket_code"] == "A-001"
+
+
+BAD_FRAMES = [
+    ("{not json", "malformed"),
+    ('{"type": "teleport"}', "unknown_type"),
+    ('{"x": 1}', "missing_type"),
+    ('{"type": "presence.move", "x": "far"}', "invalid_frame"),
+    ('{"type": "chat.say", "text": "hi", "status": "completed"}', "forbidden_field"),
+    ('{"type": "presence.join", "role": "officer"}', "forbidden_field"),
+    ("[1, 2, 3]", "invalid_frame"),
+    ('{"type": "presence.move", "x": NaN, "y": 1}', "malformed"),
+]
+
+
+@pytest.mark.parametrize(("raw", "code"), BAD_FRAMES, ids=[c + str(i) for i, (_, c) in enumerate(BAD_FRAMES)])
+def test_bad_frames_get_error_and_connection_stays(client: TestClient, raw: str, code: str) -> None:
+    h = new_session(client)
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, token_of(h))
+        ws.send_text(raw)
+        err = recv_until(ws, "error")
+        assert err["code"] in (code, "invalid_frame", "malformed"), err
+        assert err["message"] and "Traceback" not in err["message"]
+        ws.send_json({"type": "ping", "nonce": 7})
+        assert recv_until(ws, "pong")["nonce"] == 7
+
+
+def test_error_frame_echoes_ref(client: TestClient) -> None:
+    h = new_session(client)
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, token_of(h))
+        ws.send_text('{"type": "chat.say", "text": "", "ref": "r-1"}')
+        assert recv_until(ws, "error")["ref"] == "r-1"
+
+
+def test_oversized_frame_closes_1009(client: TestClient) -> None:
+    h = new_session(client)
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, token_of(h))
+        ws.send_text(json.dumps({"type": "chat.say", "text": "a" * (70 * 1024)}))
+        with pytest.raises(WebSocketDisconnect) as info:
+            for _ in range(10):
+                ws.receive_json()
+        assert info.value.code == 1009
+
+
+def test_rate_limit_closes_1008(client: TestClient) -> None:
+    h = new_session(client)
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, token_of(h))
+        with pytest.raises(WebSocketDisconnect) as info:
+            for i in range(500):
+                ws.send_json({"type": "ping", "nonce": i})
+            for _ in range(1000):
+                ws.receive_json()
+        assert info.value.code == 1008
+
+
+def test_first_frame_must_be_hello_with_valid_token(client: TestClient) -> None:
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "ping"})
+        assert ws.receive_json()["code"] == "hello_required"
+        with pytest.raises(WebSocketDisconnect):
+            ws.receive_json()
+    with client.websocket_connect("/ws") as ws:
+        ws.send_json({"type": "hello", "token": "x" * 40, "protocol_version": 1, "last_seq": 0})
+        assert ws.receive_json()["code"] == "unauthorized"
+
+
+def test_foreign_origin_is_refused(client: TestClient) -> None:
+    with (
+        pytest.raises(WebSocketDisconnect) as info,
+        client.websocket_connect("/ws", headers={"Origin": "https://evil.example"}),
+    ):
+        pass
+    assert info.value.code == 1008
+
+
+def test_presence_snapshot_shows_other_visitor(client: TestClient) -> None:
+    a, b = new_session(client), new_session(client)
+    with client.websocket_connect("/ws") as wa, client.websocket_connect("/ws") as wb:
+        hello(wa, token_of(a))
+        hello(wb, token_of(b))
+        wa.send_json({"type": "presence.join", "x": 1.0, "y": 2.0})
+        wb.send_json({"type": "presence.join", "x": 3.0, "y": 4.0})
+        wb.send_json({"type": "presence.move", "x": 3.5, "y": 4.0, "ts": 12.5})
+        seen: dict[str, Any] = {}
+        for _ in range(40):
+            snap = recv_until(wa, "presence.snapshot")
+            for e in snap["entered"] + snap["changed"]:
+                seen[e["id"]] = e
+            if any(abs(e["x"] - 3.5) < 1e-6 for e in seen.values()):
+                break
+        assert any(abs(e["x"] - 3.5) < 1e-6 for e in seen.values())
