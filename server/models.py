@@ -73,7 +73,7 @@ class Service(Base):
 
 class Village(Base):
     __tablename__ = "villages"
-    code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    code: Mapped[str] = mapped_column(String(60), primary_key=True)
     name: Mapped[str] = mapped_column(String(120), index=True)
     kecamatan_code: Mapped[str] = mapped_column(String(8), index=True)
     kecamatan_name: Mapped[str] = mapped_column(String(120))
@@ -106,7 +106,7 @@ class Application(Base):
     tracking_number: Mapped[str | None] = mapped_column(String(20), unique=True)
     service_id: Mapped[str] = mapped_column(ForeignKey("services.id"), index=True)
     agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"), index=True)
-    village_code: Mapped[str | None] = mapped_column(String(16), index=True)
+    village_code: Mapped[str | None] = mapped_column(String(60), index=True)
     citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
     data: Mapped[dict[str, Any]] = mapped_column(JSON)
     state: Mapped[str] = mapped_column(String(20), index=True)
@@ -170,7 +170,7 @@ class Officer(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20))
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"))
-    village_code: Mapped[str | None] = mapped_column(String(16))
+    village_code: Mapped[str | None] = mapped_column(String(60))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

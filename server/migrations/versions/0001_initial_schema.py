@@ -50,7 +50,7 @@ def upgrade() -> None:
     )
     op.create_table(
         "villages",
-        sa.Column("code", sa.String(length=16), nullable=False),
+        sa.Column("code", sa.String(length=60), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
         sa.Column("kecamatan_code", sa.String(length=8), nullable=False),
         sa.Column("kecamatan_name", sa.String(length=120), nullable=False),
@@ -83,7 +83,7 @@ def upgrade() -> None:
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("agency_id", sa.String(length=40), nullable=True),
-        sa.Column("village_code", sa.String(length=16), nullable=True),
+        sa.Column("village_code", sa.String(length=60), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
@@ -288,7 +288,7 @@ def upgrade() -> None:
         sa.Column("tracking_number", sa.String(length=20), nullable=True),
         sa.Column("service_id", sa.String(length=40), nullable=False),
         sa.Column("agency_id", sa.String(length=40), nullable=False),
-        sa.Column("village_code", sa.String(length=16), nullable=True),
+        sa.Column("village_code", sa.String(length=60), nullable=True),
         sa.Column("citizen_id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
         sa.Column("data", sa.JSON(), nullable=False),
         sa.Column("state", sa.String(length=20), nullable=False),

@@ -1,0 +1,5 @@
+"""``python -m mpp`` runs the CLI."""
+
+from mpp.cli import main
+
+main()
