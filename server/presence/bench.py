@@ -1,0 +1,137 @@
+"""Presence tick benchmark: n random-walking visitors, figures returned (not printed).
+
+The baseline measured in the same run is a brute-force O(n^2) interest query
+(numpy full distance matrix + argpartition) on the same positions, so the
+figures say how much the grid saves on *this* machine rather than quoting
+milliseconds from someone else's CPU.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+import time
+from typing import Any
+
+import numpy as np
+
+from server.presence.area import DEFAULT_HALL_BOUNDS
+from server.presence.engine import PresenceEngine, encode_snapshot
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    idx = min(len(ordered) - 1, max(0, math.ceil(q * len(ordered)) - 1))
+    return ordered[idx]
+
+
+def _brute_force_interest(xy: np.ndarray, k: int, radius: float) -> np.ndarray:
+    d2 = ((xy[:, None, :] - xy[None, :, :]) ** 2).sum(axis=-1)
+    np.fill_diagonal(d2, np.inf)
+    d2[d2 > radius * radius] = np.inf
+    kk = min(k, len(xy) - 1)
+    if kk <= 0:
+        return np.zeros((len(xy), 0), dtype=np.int64)
+    return np.argpartition(d2, kk - 1, axis=1)[:, :kk]
+
+
+def bench_tick(
+    n: int,
+    ticks: int,
+    *,
+    seed: int = 0,
+    k: int = 40,
+    radius: float = 15.0,
+    hz: float = 10.0,
+    scenario: str = "walk",
+) -> dict[str, Any]:
+    """Measure ``PresenceEngine.tick`` for ``n`` visitors over ``ticks`` ticks.
+
+    ``scenario``: "walk" (everyone strolls at 1.4 m/s with random turns) or
+    "crowd" (70 % of visitors mill around one counter, the worst case for a grid).
+    """
+    if n < 1 or ticks < 1:
+        raise ValueError("n and ticks must be >= 1")
+    rng = random.Random(seed)
+    xmin, ymin, xmax, ymax = DEFAULT_HALL_BOUNDS
+    engine = PresenceEngine(k=k, radius=radius, capacity=max(n, 1))
+    pos: list[list[float]] = []
+    for i in range(n):
+        if scenario == "crowd" and i < int(0.7 * n):
+            x, y = rng.gauss(0.0, 2.0), rng.gauss(0.0, 2.0)
+        else:
+            x, y = rng.uniform(xmin, xmax), rng.uniform(ymin, ymax)
+        heading = rng.uniform(0.0, 360.0)
+        pos.append([x, y, heading])
+        engine.join(f"v{i:05d}", f"Pengunjung {i}", x, y, heading, now=0.0)
+    dt = 1.0 / hz
+    speed = 1.4
+    tick_ms: list[float] = []
+    move_ms: list[float] = []
+    encode_ms: list[float] = []
+    baseline_ms: list[float] = []
+    snapshots = 0
+    total_bytes = 0
+    entities_sent = 0
+    now = 0.0
+    for t in range(ticks + 1):
+        now += dt
+        t0 = time.perf_counter()
+        for i, p in enumerate(pos):
+            p[2] = (p[2] + rng.uniform(-20.0, 20.0)) % 360.0
+            rad = math.radians(p[2])
+            p[0] += speed * dt * math.cos(rad)
+            p[1] += speed * dt * math.sin(rad)
+            res = engine.move(f"v{i:05d}", p[0], p[1], p[2], now, now)
+            if res is not None and res.clamped:
+                p[0], p[1] = res.x, res.y
+                p[2] = (p[2] + 180.0) % 360.0
+        t1 = time.perf_counter()
+        snaps = engine.tick(now)
+        t2 = time.perf_counter()
+        wire = [encode_snapshot(s) for s in snaps.values()]
+        t3 = time.perf_counter()
+        xy = np.array([(p[0], p[1]) for p in pos], dtype=np.float64)
+        t4 = time.perf_counter()
+        _brute_force_interest(xy, k, radius)
+        t5 = time.perf_counter()
+        if t == 0:
+            continue  # the first tick sends full snapshots to everyone: not the steady state
+        move_ms.append((t1 - t0) * 1000)
+        tick_ms.append((t2 - t1) * 1000)
+        encode_ms.append((t3 - t2) * 1000)
+        baseline_ms.append((t5 - t4) * 1000)
+        snapshots += len(snaps)
+        total_bytes += sum(len(w.encode()) for w in wire)
+        entities_sent += sum(len(s.entered) + len(s.changed) for s in snaps.values())
+    tick_p50 = statistics.median(tick_ms)
+    base_p50 = statistics.median(baseline_ms)
+    return {
+        "n": n,
+        "ticks": ticks,
+        "scenario": scenario,
+        "k": k,
+        "radius_m": radius,
+        "tick_ms_p50": round(tick_p50, 3),
+        "tick_ms_p95": round(_percentile(tick_ms, 0.95), 3),
+        "tick_ms_max": round(max(tick_ms), 3),
+        "moves_ms_p50": round(statistics.median(move_ms), 3),
+        "encode_ms_p50": round(statistics.median(encode_ms), 3),
+        "baseline_bruteforce_interest_ms_p50": round(base_p50, 3),
+        "tick_vs_baseline": round(tick_p50 / base_p50, 3) if base_p50 > 0 else None,
+        "snapshots_per_tick": round(snapshots / ticks, 1),
+        "entities_per_snapshot": round(entities_sent / snapshots, 2) if snapshots else 0.0,
+        "bytes_per_viewer_per_second": round(total_bytes / ticks / n * hz, 1),
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover - manual run: python -m server.presence.bench
+    import json
+    import sys
+
+    count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
+    for kind in ("walk", "crowd"):
+        print(json.dumps(bench_tick(count, 30, scenario=kind)))

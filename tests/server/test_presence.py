@@ -1,0 +1,493 @@
+"""Presence engine: interest choice, deltas, movement rules, instances, remote expiry, send queue."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from protocol.messages import PresenceEntity, PresenceSnapshot, parse_server
+from protocol.presence import apply_snapshot, merge_snapshots
+from server.presence import (
+    BACKLOG_CLOSE_CODE,
+    BACKLOG_CLOSE_REASON,
+    BacklogExceeded,
+    PresenceEngine,
+    SendQueue,
+    WalkableArea,
+    encode_snapshot,
+)
+from server.presence.grid import SpatialGrid, auto_cell_size, brute_force_knn
+
+coord = st.floats(min_value=-40, max_value=40, allow_nan=False, allow_infinity=False)
+
+
+def _d2(xy: np.ndarray, a: int, b: int) -> float:
+    return float(((xy[a] - xy[b]) ** 2).sum())
+
+
+# ---------------------------------------------------------------- grid
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    pts=st.lists(st.tuples(coord, coord), min_size=1, max_size=120),
+    k=st.integers(min_value=1, max_value=15),
+    radius=st.floats(min_value=0.1, max_value=60),
+    cell=st.floats(min_value=0.3, max_value=30),
+)
+def test_grid_knn_matches_brute_force(pts: list[tuple[float, float]], k: int, radius: float, cell: float) -> None:
+    xy = np.array(pts, dtype=np.float64)
+    grid = SpatialGrid(xy, cell)
+    batch = grid.knn(np.arange(len(xy)), k, radius)
+    for v in range(len(xy)):
+        expected = brute_force_knn(xy, v, k, radius)
+        got = [int(i) for i in batch[v] if i >= 0]
+        assert v not in got
+        assert len(got) == len(set(got)) == len(expected)
+        # Ties at the K-th distance may pick different points, but the distances must agree.
+        assert sorted(_d2(xy, v, i) for i in got) == sorted(_d2(xy, v, i) for i in expected)
+        assert grid.query(float(xy[v, 0]), float(xy[v, 1]), k, radius, exclude=v) == expected
+
+
+def test_grid_auto_cell_on_dense_hall_matches_brute_force() -> None:
+    rng = np.random.default_rng(7)
+    xy = np.concatenate([rng.normal(0, 1.5, (300, 2)), rng.uniform(-30, 30, (300, 2))])
+    grid = SpatialGrid(xy, auto_cell_size(xy, 40, 15.0))
+    batch = grid.knn(np.arange(len(xy)), 40, 15.0)
+    for v in range(0, len(xy), 7):
+        expected = brute_force_knn(xy, v, 40, 15.0)
+        got = [int(i) for i in batch[v] if i >= 0]
+        assert sorted(_d2(xy, v, i) for i in got) == sorted(_d2(xy, v, i) for i in expected)
+
+
+def test_grid_query_from_outside_the_occupied_area() -> None:
+    xy = np.array([[0.0, 0.0], [1.0, 0.0], [5.0, 5.0]])
+    grid = SpatialGrid(xy, 1.0)
+    assert grid.query(-3.0, 0.0, 2, 10.0) == [0, 1]
+    assert grid.query(-30.0, 0.0, 2, 10.0) == []
+
+
+# ---------------------------------------------------------------- interest edge, deltas
+
+
+def _engine(**kw: object) -> PresenceEngine:
+    params: dict[str, object] = {"k": 40, "radius": 15.0, "eps_pos": 0.0, "eps_heading": 0.0}
+    params.update(kw)
+    return PresenceEngine(**params)  # type: ignore[arg-type]
+
+
+def test_enter_and_leave_exactly_at_the_radius() -> None:
+    eng = _engine(max_speed=100.0)
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 15.0, 0.0, now=0.0)
+    first = eng.tick(0.0)
+    assert first["a"].full and [e.id for e in first["a"].entered] == ["b"]
+    assert eng.move("b", 15.01, 0.0, 0.0, 1.0, 1.0) is not None
+    snap = eng.tick(1.0)["a"]
+    assert snap.left == ["b"] and not snap.entered
+    eng.move("b", 15.0, 0.0, 0.0, 2.0, 2.0)
+    snap = eng.tick(2.0)["a"]
+    assert [e.id for e in snap.entered] == ["b"] and snap.entered[0].x == 15.0
+    # Diagonal exactly on the circle: 9-12-15 triangle.
+    eng.move("b", 9.0, 12.0, 0.0, 3.0, 3.0)
+    assert "b" in eng.interest("a") and "b" in {e.id for e in (eng.tick(3.0)["a"].changed)}
+
+
+def test_nearest_k_chosen_and_self_excluded() -> None:
+    eng = _engine(k=3)
+    for i, x in enumerate([0.0, 1.0, 2.0, 3.0, 4.0, 20.0]):
+        eng.join(f"e{i}", f"E{i}", x, 0.0, now=0.0)
+    snaps = eng.tick(0.0)
+    assert {e.id for e in snaps["e0"].entered} == {"e1", "e2", "e3"}
+    assert {e.id for e in snaps["e5"].entered} == set()  # nobody within 15 m
+    assert all(vid not in {e.id for e in s.entered} for vid, s in snaps.items())
+
+
+def test_unchanged_view_sends_nothing_and_small_jitter_is_not_a_change() -> None:
+    eng = PresenceEngine(eps_pos=0.05, eps_heading=1.0)
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 1.0, 0.0, now=0.0)
+    eng.tick(0.0)
+    eng.move("b", 1.01, 0.0, 0.4, 1.0, 1.0)
+    assert eng.tick(1.0) == {}
+    eng.move("b", 1.2, 0.0, 0.4, 2.0, 2.0)
+    snap = eng.tick(2.0)["a"]
+    assert [(e.id, e.x) for e in snap.changed] == [("b", 1.2)]
+
+
+def test_leaving_visitor_is_reported_left_to_viewers() -> None:
+    eng = _engine()
+    eng.join("a", "A", 0.0, 0.0)
+    eng.join("b", "B", 1.0, 1.0)
+    eng.tick(0.0)
+    assert eng.leave("b") and not eng.leave("b")
+    snaps = eng.tick(0.1)
+    assert snaps["a"].left == ["b"] and "b" not in snaps
+    assert eng.hall_of("b") is None
+
+
+def _brute_interest(eng: PresenceEngine, viewer: str) -> set[str]:
+    """Expected area of interest straight from the published positions (distances only)."""
+    states = {s.id: s for s in eng.local_states()}
+    me = states[viewer]
+    others = [
+        (math.hypot(s.x - me.x, s.y - me.y), s.id) for s in states.values() if s.id != viewer and s.hall == me.hall
+    ]
+    return {i for d, i in sorted(others)[: eng.k] if d <= eng.radius}
+
+
+near = st.floats(min_value=-16, max_value=16, allow_nan=False, allow_infinity=False)
+ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("join"), st.integers(0, 8), near, near),
+        st.tuples(st.just("move"), st.integers(0, 8), near, near),
+        st.tuples(st.just("move"), st.integers(0, 8), near, near),
+        st.tuples(st.just("leave"), st.integers(0, 8), st.just(0.0), st.just(0.0)),
+        st.tuples(st.just("tick"), st.just(0), st.just(0.0), st.just(0.0)),
+    ),
+    min_size=10,
+    max_size=80,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sequence=ops)
+def test_deltas_rebuild_the_area_of_interest(sequence: list[tuple[str, int, float, float]]) -> None:
+    eng = PresenceEngine(k=3, radius=12.0, capacity=7, max_speed=40.0, eps_pos=0.0, eps_heading=0.0)
+    views: dict[str, dict[str, PresenceEntity]] = {}
+    now = 0.0
+    sequence = [*sequence, ("tick", 0, 0.0, 0.0)]
+    for op, who, x, y in sequence:
+        vid = f"v{who}"
+        now += 0.1
+        if op == "join":
+            eng.join(vid, f"Name {who}", x, y, now=now)
+            views.pop(vid, None)
+        elif op == "move":
+            eng.move(vid, x, y, (x * 7) % 360, now, now)
+        elif op == "leave":
+            eng.leave(vid)
+            views.pop(vid, None)
+        else:
+            snaps = eng.tick(now)
+            for viewer, snap in snaps.items():
+                assert snap.full == (viewer not in views)
+                views[viewer] = apply_snapshot(views.get(viewer, {}), snap)
+            published = {s.id: s for s in eng.local_states()}
+            for viewer in published:
+                view = views[viewer]
+                assert set(view) == eng.interest(viewer)
+                # Distances are checked on the (unrounded) server positions, ties make the set ambiguous,
+                # so compare the distance multiset with brute force instead of the ids.
+                me = published[viewer]
+                got = sorted(math.hypot(published[i].x - me.x, published[i].y - me.y) for i in view)
+                exp = sorted(
+                    math.hypot(published[i].x - me.x, published[i].y - me.y) for i in _brute_interest(eng, viewer)
+                )
+                assert got == pytest.approx(exp)
+                for ent in view.values():
+                    src = published[ent.id]
+                    assert (ent.x, ent.y, ent.name) == (round(src.x, 2), round(src.y, 2), src.name)
+
+
+def test_kept_entity_that_moved_is_changed_while_another_enters() -> None:
+    eng = _engine()
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 1.0, 0.0, now=0.0)
+    eng.tick(0.0)
+    eng.join("c", "C", 2.0, 0.0, now=0.1)
+    eng.move("b", 1.5, 0.0, 0.0, 0.1, 0.1)
+    snap = eng.tick(0.1)["a"]
+    assert [e.id for e in snap.entered] == ["c"]
+    assert [(e.id, e.x) for e in snap.changed] == [("b", 1.5)]
+
+
+def test_encoded_snapshot_parses_back_to_the_same_content() -> None:
+    eng = _engine()
+    eng.join("a", "Ani", 0.0, 0.0)
+    eng.join("b", 'Budi "B" Ñandú', 1.234567, -2.0, 91.25)
+    snap = eng.tick(0.0)["a"]
+    wire = encode_snapshot(snap)
+    parsed = parse_server(wire)
+    assert isinstance(parsed, PresenceSnapshot)
+    assert parsed.model_dump() == snap.model_dump()
+    assert parsed.entered[0].x == 1.23  # published rounded to centimetres
+    assert "wire" not in snap.model_dump_json()
+    plain = PresenceSnapshot(tick=3, hall="Aula 1", left=["x"], changed=[PresenceEntity(id="c", name="C", x=1, y=2)])
+    assert parse_server(encode_snapshot(plain)).model_dump() == plain.model_dump()
+
+
+# ---------------------------------------------------------------- movement rules
+
+
+def test_speed_is_clamped_along_the_direction() -> None:
+    eng = PresenceEngine(max_speed=6.0, burst_seconds=0.5)
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    res = eng.move("a", 50.0, 0.0, 0.0, 0.0, 1.0)  # 1 s: 6 m budget, capped at the 3 m allowance
+    assert res is not None and res.clamped
+    assert (res.x, res.y) == pytest.approx((3.0, 0.0))
+    res = eng.move("a", 3.0, 40.0, 0.0, 0.0, 1.1)  # 0.1 s later: 0.6 m, straight towards the target
+    assert res is not None and res.clamped
+    assert (res.x, res.y) == pytest.approx((3.0, 0.6))
+    res = eng.move("a", 3.3, 0.6, 0.0, 0.0, 1.2)  # a legal walk is accepted untouched
+    assert res is not None and not res.clamped and (res.x, res.y) == (3.3, 0.6)
+
+
+def test_move_spam_cannot_beat_the_speed_limit() -> None:
+    eng = PresenceEngine(max_speed=6.0, burst_seconds=0.5)
+    eng.join("a", "A", -25.0, 0.0, now=0.0)
+    t = 0.0
+    for _ in range(1000):  # 1000 moves in 1 s, each asking for +1 m
+        t += 0.001
+        res = eng.move("a", eng.local_states()[0].x + 1.0, 0.0, 0.0, t, t)
+        assert res is not None
+    assert eng.local_states()[0].x <= -25.0 + 3.0 + 6.0 * 1.0 + 1e-9
+
+
+def test_positions_are_clamped_into_the_walkable_area() -> None:
+    eng = PresenceEngine(max_speed=1000.0)
+    eng.join("a", "A", 100.0, 100.0, now=0.0)
+    state = eng.local_states()[0]
+    assert (state.x, state.y) == (30.0, 25.0)
+    res = eng.move("a", 30.0, -90.0, 0.0, 0.0, 10.0)
+    assert res is not None and res.clamped and (res.x, res.y) == (30.0, -20.0)
+    assert eng.move("a", float("nan"), 0.0, 0.0, 0.0, 11.0) is None
+    assert eng.move("ghost", 0.0, 0.0, 0.0, 0.0, 11.0) is None
+
+
+def test_l_shaped_area_clamps_to_nearest_inside_point() -> None:
+    area = WalkableArea.rects([(0, 0, 10, 2), (0, 0, 2, 10)])
+    assert area.clamp(5.0, 1.0) == (5.0, 1.0)
+    assert area.clamp(5.0, 5.0) == (5.0, 2.0)
+    assert area.clamp(-3.0, 8.0) == (0.0, 8.0)
+    tri = WalkableArea((((0.0, 0.0), (10.0, 0.0), (0.0, 10.0)),))
+    assert tri.contains(1.0, 1.0) and not tri.contains(8.0, 8.0)
+    assert tri.clamp(8.0, 8.0) == pytest.approx((5.0, 5.0))
+    with pytest.raises(ValueError):
+        WalkableArea.rect(1, 1, 1, 5)
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=st.floats(-1e6, 1e6), y=st.floats(-1e6, 1e6))
+def test_clamped_point_is_walkable_and_fixed(x: float, y: float) -> None:
+    area = WalkableArea.rects([(0, 0, 10, 2), (0, 0, 2, 10)])
+    cx, cy = area.clamp(x, y)
+    assert area.contains(cx, cy)
+    assert area.clamp(cx, cy) == (cx, cy)
+
+
+# ---------------------------------------------------------------- hall instances, remote nodes
+
+
+def test_instance_overflow_opens_the_next_hall_and_leaving_frees_a_slot() -> None:
+    eng = PresenceEngine(capacity=3)
+    halls = [eng.join(f"v{i}", f"V{i}", 0.0, float(i)) for i in range(4)]
+    assert halls == ["Aula 1", "Aula 1", "Aula 1", "Aula 2"]
+    assert eng.hall_of("v3") == "Aula 2"
+    snaps = eng.tick(0.0)
+    assert snaps["v3"].hall == "Aula 2" and snaps["v3"].entered == []  # other halls are invisible
+    assert {e.id for e in snaps["v0"].entered} == {"v1", "v2"}
+    eng.leave("v1")
+    assert eng.join("v4", "V4", 0.0, 0.0) == "Aula 1"
+    assert eng.join("v0", "V0 again", 0.0, 0.0) == "Aula 1"  # re-join keeps the hall
+    assert eng.occupancy() == {"Aula 1": 3, "Aula 2": 1}
+
+
+def test_remote_entities_are_seen_and_expire_after_ttl() -> None:
+    eng = _engine()
+    eng.join("a", "A", 0.0, 0.0)
+    assert eng.upsert_remote("node-2", "r1", "R1", 2.0, 0.0, 0.0, 5.0, now=10.0)
+    assert eng.upsert_remote("node-2", "r2", "R2", 3.0, 0.0, 0.0, 5.0, now=10.0)
+    snap = eng.tick(10.0)["a"]
+    assert {e.id for e in snap.entered} == {"r1", "r2"}
+    assert "r1" not in eng.tick(10.1)  # remote entities are viewed, they get no snapshots
+    assert [s.id for s in eng.local_states()] == ["a"]
+    eng.upsert_remote("node-2", "r1", "R1", 2.5, 0.0, 0.0, 6.0, now=12.0)
+    assert eng.expire_remote(12.9, ttl=3.0) == []
+    assert eng.expire_remote(13.01, ttl=3.0) == ["r2"]  # r2 last seen at 10.0
+    assert eng.expire_remote(15.01, ttl=3.0) == ["r1"]
+    assert eng.tick(15.1)["a"].left and not eng.interest("a")
+    # A remote copy never overrides a visitor connected here.
+    assert not eng.upsert_remote("node-2", "a", "A", 9.0, 9.0, 0.0, 0.0, now=16.0)
+    assert not eng.leave("r1")
+
+
+def test_remote_visitor_reconnecting_here_becomes_local() -> None:
+    eng = _engine()
+    eng.upsert_remote("node-2", "v", "V", 1.0, 1.0, 0.0, 0.0, now=0.0)
+    eng.join("v", "V", 1.0, 1.0)
+    assert [s.id for s in eng.local_states()] == ["v"]
+    assert eng.expire_remote(100.0) == [] and "v" in eng
+
+
+# ---------------------------------------------------------------- merge + send queue
+
+
+ent_ids = st.sampled_from([f"e{i}" for i in range(6)])
+entities = st.builds(
+    PresenceEntity, id=ent_ids, name=st.sampled_from(["A", "B"]), x=st.integers(0, 5).map(float), y=st.just(0.0)
+)
+snapshots = st.builds(
+    PresenceSnapshot,
+    tick=st.integers(0, 9),
+    hall=st.just("Aula 1"),
+    full=st.booleans(),
+    entered=st.lists(entities, max_size=4),
+    changed=st.lists(entities, max_size=4),
+    left=st.lists(ent_ids, max_size=4),
+)
+views = st.dictionaries(ent_ids, entities).map(lambda d: {k: v.model_copy(update={"id": k}) for k, v in d.items()})
+
+
+@settings(max_examples=300, deadline=None)
+@given(state=views, a=snapshots, b=snapshots)
+def test_merge_law(state: dict[str, PresenceEntity], a: PresenceSnapshot, b: PresenceSnapshot) -> None:
+    merged = merge_snapshots(a, b)
+    assert apply_snapshot(state, merged) == apply_snapshot(apply_snapshot(state, a), b)
+    assert merged.tick == b.tick
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sequence=st.lists(
+        st.tuples(st.integers(0, 7), coord, coord, st.booleans(), st.integers(0, 3)), min_size=1, max_size=40
+    )
+)
+def test_slow_client_loses_snapshots_never_events(sequence: list[tuple[int, float, float, bool, int]]) -> None:
+    """Viewer 'me' drains its queue only now and then; its rebuilt view still equals the fast path."""
+    eng = PresenceEngine(k=3, radius=10.0, max_speed=50.0, eps_pos=0.0, eps_heading=0.0)
+    eng.join("me", "Me", 0.0, 0.0, now=0.0)
+    queue = SendQueue(max_events=10_000, max_age=1e9, clock=lambda: 0.0)
+    slow_view: dict[str, PresenceEntity] = {}
+    fast_view: dict[str, PresenceEntity] = {}
+    events_in: list[dict[str, int]] = []
+    events_out: list[dict[str, int]] = []
+    now = 0.0
+
+    def drain() -> None:
+        nonlocal slow_view
+        while (item := queue.get_nowait()) is not None:
+            if isinstance(item, PresenceSnapshot):
+                slow_view = apply_snapshot(slow_view, item)
+            else:
+                events_out.append(item)
+
+    for step, (who, x, y, present, event_burst) in enumerate(sequence):
+        now += 0.1
+        vid = f"o{who}"
+        if present:
+            if vid in eng:
+                eng.move(vid, x, y, 0.0, now, now)
+            else:
+                eng.join(vid, vid.upper(), x, y, now=now)
+        else:
+            eng.leave(vid)
+        for _ in range(event_burst):
+            event = {"type": 1, "seq": len(events_in)}
+            events_in.append(event)
+            queue.put_nowait(dict(event))
+        snap = eng.tick(now).get("me")
+        if snap is not None:
+            fast_view = apply_snapshot(fast_view, snap)
+            queue.put_nowait(snap)
+        if step % 5 == 4:
+            drain()
+    drain()
+    assert slow_view == fast_view
+    assert set(slow_view) == eng.interest("me")
+    assert events_out == events_in
+
+
+def test_queue_keeps_order_and_merges_only_snapshots() -> None:
+    q = SendQueue(clock=lambda: 0.0)
+    s1 = PresenceSnapshot(tick=1, hall="Aula 1", full=True, entered=[PresenceEntity(id="x", name="X", x=0, y=0)])
+    s2 = PresenceSnapshot(tick=2, hall="Aula 1", changed=[PresenceEntity(id="x", name="X", x=1, y=0)])
+    q.put_nowait({"seq": 1})
+    q.put_nowait(s1)
+    q.put_nowait({"seq": 2})
+    q.put_nowait(s2)
+    assert len(q) == 3 and q.snapshots_merged == 1
+    assert q.get_nowait() == {"seq": 1}
+    merged = q.get_nowait()
+    assert isinstance(merged, PresenceSnapshot) and merged.full and merged.tick == 2
+    assert merged.entered[0].x == 1
+    assert q.get_nowait() == {"seq": 2}
+    assert q.get_nowait() is None
+
+
+def test_backlog_of_events_signals_disconnect() -> None:
+    closed: list[tuple[int, str]] = []
+    q = SendQueue(max_events=5, max_age=60.0, clock=lambda: 0.0, on_overflow=lambda c, r: closed.append((c, r)))
+    for i in range(5):
+        q.put_nowait({"seq": i})
+    assert not closed and not q.check()
+    q.put_nowait({"seq": 5})
+    assert closed == [(BACKLOG_CLOSE_CODE, BACKLOG_CLOSE_REASON)] == [(4008, "backlog")]
+    q.put_nowait({"seq": 6})
+    assert len(closed) == 1  # signalled once
+    with pytest.raises(BacklogExceeded) as err:
+        q.get_nowait()
+    assert err.value.code == 4008 and err.value.reason == "backlog"
+
+
+def test_old_backlog_signals_disconnect_even_when_short() -> None:
+    clock = [0.0]
+    q = SendQueue(max_events=1000, max_age=5.0, clock=lambda: clock[0])
+    q.put_nowait(PresenceSnapshot(tick=1, hall="Aula 1", full=True))
+    clock[0] = 4.0
+    q.put_nowait(PresenceSnapshot(tick=2, hall="Aula 1"))  # merged, still dated 0.0
+    assert q.overflow is None
+    clock[0] = 5.5
+    assert q.check() and q.overflow is not None
+
+
+def test_drained_queue_never_overflows() -> None:
+    clock = [0.0]
+    q = SendQueue(max_events=3, max_age=1.0, clock=lambda: clock[0])
+    for i in range(100):
+        clock[0] = i * 0.5
+        q.put_nowait({"seq": i})
+        q.put_nowait(PresenceSnapshot(tick=i, hall="Aula 1"))
+        assert q.get_nowait() is not None and q.get_nowait() is not None
+    assert q.overflow is None and q.events_sent == 100 and q.snapshots_sent == 100
+
+
+def test_async_get_waits_and_close_ends_the_writer() -> None:
+    async def main() -> list[object]:
+        q = SendQueue()
+        got: list[object] = []
+
+        async def writer() -> None:
+            while (item := await q.get()) is not None:
+                got.append(item)
+
+        task = asyncio.create_task(writer())
+        await asyncio.sleep(0)
+        q.put_nowait({"seq": 1})
+        await asyncio.sleep(0)
+        q.put_nowait({"seq": 2})
+        q.close()
+        await asyncio.wait_for(task, 1.0)
+        return got
+
+    assert asyncio.run(main()) == [{"seq": 1}, {"seq": 2}]
+
+
+def test_async_get_raises_on_overflow() -> None:
+    async def main() -> None:
+        q = SendQueue(max_events=1)
+        waiter = asyncio.create_task(q.get())
+        await asyncio.sleep(0)
+        q.put_nowait({"seq": 1})
+        assert await waiter == {"seq": 1}
+        q.put_nowait({"seq": 2})
+        q.put_nowait({"seq": 3})
+        with pytest.raises(BacklogExceeded):
+            await q.get()
+
+    asyncio.run(main())
