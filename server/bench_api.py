@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from fastapi import FastAPI, Request
 
 NIKS = [f"351001{d:02d}0490{n:04d}" for d, n in zip(range(10, 30), range(1, 21), strict=True)]
 
@@ -46,8 +47,6 @@ def _wait(url: str, proc: subprocess.Popen[bytes], timeout: float = 60) -> None:
 
 def baseline_app(db_path: str) -> Any:
     """A bare FastAPI endpoint doing the same single insert on the same SQLite settings."""
-    from fastapi import FastAPI, Request
-
     app = FastAPI()
     conn = sqlite3.connect(db_path, check_same_thread=False, isolation_level=None)
     conn.execute("PRAGMA journal_mode=WAL")
