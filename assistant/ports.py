@@ -78,7 +78,9 @@ class ServicePort(Protocol):
 
     def take_ticket(self, caller: Caller, counter: int) -> TicketResult: ...
 
-    def request_handoff(self, caller: Caller, conversation_id: str, transcript: list[dict[str, Any]]) -> HandoffResult: ...
+    def request_handoff(
+        self, caller: Caller, conversation_id: str, transcript: list[dict[str, Any]]
+    ) -> HandoffResult: ...
 
     def load_conversation(self, conversation_id: str) -> list[dict[str, Any]]:
         """The conversation's event log, oldest first, so a restart resumes it."""
