@@ -18,6 +18,7 @@ import numpy as np
 
 from server.presence.area import DEFAULT_HALL_BOUNDS
 from server.presence.engine import PresenceEngine, encode_snapshot
+from server.presence.grid import SpatialGrid, auto_cell_size
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -70,9 +71,12 @@ def bench_tick(
     dt = 1.0 / hz
     speed = 1.4
     tick_ms: list[float] = []
+    tick_cpu_ms: list[float] = []  # CPU time of the tick thread: robust to other load on the machine
     move_ms: list[float] = []
     encode_ms: list[float] = []
     baseline_ms: list[float] = []
+    grid_cpu_ms: list[float] = []  # interest query alone, grid vs brute force, same positions
+    brute_cpu_ms: list[float] = []
     snapshots = 0
     total_bytes = 0
     entities_sent = 0
@@ -90,7 +94,9 @@ def bench_tick(
                 p[0], p[1] = res.x, res.y
                 p[2] = (p[2] + 180.0) % 360.0
         t1 = time.perf_counter()
+        c1 = time.thread_time()
         snaps = engine.tick(now)
+        c2 = time.thread_time()
         t2 = time.perf_counter()
         wire = [encode_snapshot(s) for s in snaps.values()]
         t3 = time.perf_counter()
@@ -98,12 +104,20 @@ def bench_tick(
         t4 = time.perf_counter()
         _brute_force_interest(xy, k, radius)
         t5 = time.perf_counter()
+        c4 = time.thread_time()
+        SpatialGrid(xy, auto_cell_size(xy, k, radius)).knn(np.arange(n), k, radius)
+        c5 = time.thread_time()
+        _brute_force_interest(xy, k, radius)
+        c6 = time.thread_time()
         if t == 0:
             continue  # the first tick sends full snapshots to everyone: not the steady state
         move_ms.append((t1 - t0) * 1000)
         tick_ms.append((t2 - t1) * 1000)
+        tick_cpu_ms.append((c2 - c1) * 1000)
         encode_ms.append((t3 - t2) * 1000)
         baseline_ms.append((t5 - t4) * 1000)
+        grid_cpu_ms.append((c5 - c4) * 1000)
+        brute_cpu_ms.append((c6 - c5) * 1000)
         snapshots += len(snaps)
         total_bytes += sum(len(w.encode()) for w in wire)
         entities_sent += sum(len(s.entered) + len(s.changed) for s in snaps.values())
@@ -118,10 +132,13 @@ def bench_tick(
         "tick_ms_p50": round(tick_p50, 3),
         "tick_ms_p95": round(_percentile(tick_ms, 0.95), 3),
         "tick_ms_max": round(max(tick_ms), 3),
+        "tick_cpu_ms_p50": round(statistics.median(tick_cpu_ms), 3),
         "moves_ms_p50": round(statistics.median(move_ms), 3),
         "encode_ms_p50": round(statistics.median(encode_ms), 3),
         "baseline_bruteforce_interest_ms_p50": round(base_p50, 3),
         "tick_vs_baseline": round(tick_p50 / base_p50, 3) if base_p50 > 0 else None,
+        "interest_grid_cpu_ms_p50": round(statistics.median(grid_cpu_ms), 3),
+        "interest_bruteforce_cpu_ms_p50": round(statistics.median(brute_cpu_ms), 3),
         "snapshots_per_tick": round(snapshots / ticks, 1),
         "entities_per_snapshot": round(entities_sent / snapshots, 2) if snapshots else 0.0,
         "bytes_per_viewer_per_second": round(total_bytes / ticks / n * hz, 1),

@@ -59,6 +59,12 @@ def _entity_json(ent: PresenceEntity) -> str:
     )
 
 
+def _entities_json(ents: list[PresenceEntity]) -> str:
+    # getattr with a default reads WireEntity.wire straight from the instance dict; a plain
+    # PresenceEntity (e.g. from a merge in a test) falls back to json.dumps.
+    return ",".join([getattr(e, "wire", "") or _entity_json(e) for e in ents])
+
+
 def encode_snapshot(snap: PresenceSnapshot) -> str:
     """Compact JSON for one snapshot; parses back (``protocol.messages.parse_server``) to an equal model."""
     head = f'{{"type":"presence.snapshot","tick":{snap.tick},"hall":{json.dumps(snap.hall, ensure_ascii=False)}'
@@ -66,9 +72,9 @@ def encode_snapshot(snap: PresenceSnapshot) -> str:
     if snap.full:
         parts.append(',"full":true')
     if snap.entered:
-        parts.append(',"entered":[' + ",".join(_entity_json(e) for e in snap.entered) + "]")
+        parts.append(f',"entered":[{_entities_json(snap.entered)}]')
     if snap.changed:
-        parts.append(',"changed":[' + ",".join(_entity_json(e) for e in snap.changed) + "]")
+        parts.append(f',"changed":[{_entities_json(snap.changed)}]')
     if snap.left:
         parts.append(',"left":' + json.dumps(snap.left, ensure_ascii=False, separators=(",", ":")))
     parts.append("}")
