@@ -491,3 +491,34 @@ def test_async_get_raises_on_overflow() -> None:
             await q.get()
 
     asyncio.run(main())
+
+
+# ---------------------------------------------------------------- load tool smoke test
+
+
+@pytest.mark.slow
+def test_load_tool_against_relay_baseline_delivers_updates() -> None:
+    import socket
+
+    from server.presence.loadtest import run_load, start_relay
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    relay = start_relay(port, k=2)
+    try:
+        result = run_load(
+            f"ws://127.0.0.1:{port}/ws",
+            http_base=None,
+            bots=3,
+            seconds=1.5,
+            warmup=1.0,
+            processes=1,
+            server_pid=relay.pid,
+        )
+    finally:
+        relay.terminate()
+        relay.join(5)
+    assert result["connected"] == 3 and result["errors"] == 0 and result["failures"] == {}
+    assert result["delivered_updates_per_s"] > 0 and result["latency_ms_p50"] is not None
+    assert result["server_cpu_percent"] is not None
