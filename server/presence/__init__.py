@@ -1,14 +1,13 @@
 """Presence engine: validated positions, hall instances, interest-managed snapshot deltas.
 
-Pure library code (no FastAPI, no database); the websocket hub drives it:
-``PresenceRunner(hub, hz)`` is a drop-in for ``SimplePresence``; per connection a
-``SendQueue`` (snapshots merged, events never dropped, 4008 "backlog" on overload)
-and ``encode_snapshot`` in the writer keep slow clients from costing memory or CPU.
+Pure library code (no FastAPI, no database); the websocket hub drives it
+(``server/presence_service.py``). Per connection, a ``SendQueue`` (snapshots
+merged, events never dropped, 4008 "backlog" on overload) and ``encode_snapshot``
+in the writer keep slow clients from costing memory or CPU.
 """
 
 from server.presence.area import WalkableArea
 from server.presence.engine import LocalState, MoveResult, PresenceEngine, encode_snapshot
-from server.presence.runner import PresenceRunner
 from server.presence.sendqueue import BACKLOG_CLOSE_CODE, BACKLOG_CLOSE_REASON, BacklogExceeded, SendQueue
 
 __all__ = [
@@ -18,7 +17,6 @@ __all__ = [
     "LocalState",
     "MoveResult",
     "PresenceEngine",
-    "PresenceRunner",
     "SendQueue",
     "WalkableArea",
     "encode_snapshot",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import math
 
 import numpy as np
@@ -523,90 +522,3 @@ def test_load_tool_against_relay_baseline_delivers_updates() -> None:
     assert result["connected"] == 3 and result["errors"] == 0 and result["failures"] == {}
     assert result["delivered_updates_per_s"] > 0 and result["latency_ms_p50"] is not None
     assert result["server_cpu_percent"] is not None
-
-
-# ---------------------------------------------------------------- runner (drop-in for SimplePresence)
-
-
-class _FakeConn:
-    def __init__(self, public_id: str) -> None:
-        self.public_id = public_id
-        self.frames: list[dict[str, object]] = []
-
-    def send(self, frame: dict[str, object]) -> None:
-        self.frames.append(frame)
-
-
-class _QueueConn(_FakeConn):
-    def __init__(self, public_id: str) -> None:
-        super().__init__(public_id)
-        self.queue = SendQueue(clock=lambda: 0.0)
-
-    def send_presence(self, snap: PresenceSnapshot) -> None:
-        self.queue.put_nowait(snap)
-
-
-class _FakeHub:
-    def __init__(self, *conns: _FakeConn) -> None:
-        self.conns = set(conns)
-
-
-def test_runner_sends_parseable_snapshots_and_uses_the_injected_clock() -> None:
-    from server.presence.runner import PresenceRunner
-
-    clock = [100.0]
-    plain, queued, idle = _FakeConn("a"), _QueueConn("b"), _FakeConn("nobody")
-    runner = PresenceRunner(_FakeHub(plain, queued, idle), clock=lambda: clock[0])
-    assert runner.join("a", "Ani", 0.0, 0.0) == "Aula 1" == runner.hall_for("a")
-    runner.join("b", "Budi", 1.0, 0.0)
-    assert runner.tick() == 2
-    clock[0] += 0.1
-    res = runner.move("b", 30.0, 0.0, 0.0, ts=5.0)  # 0.1 s after join: clamped to the 3 m allowance
-    assert res is not None and res.clamped and res.x == pytest.approx(4.0)
-    runner.tick()
-    frames = [parse_server(json.dumps(f)) for f in plain.frames]
-    assert all(isinstance(f, PresenceSnapshot) for f in frames)
-    view: dict[str, PresenceEntity] = {}
-    for f in frames:
-        assert isinstance(f, PresenceSnapshot)
-        view = apply_snapshot(view, f)
-    assert view["b"].x == pytest.approx(4.0) and view["b"].ts == 5.0
-    merged = queued.queue.get_nowait()
-    assert isinstance(merged, PresenceSnapshot) and merged.full and [e.id for e in merged.entered] == ["a"]
-    assert idle.frames == []
-    runner.leave("b")
-    runner.tick()
-    last = parse_server(json.dumps(plain.frames[-1]))
-    assert isinstance(last, PresenceSnapshot) and last.left == ["b"]
-
-
-def test_runner_expires_remote_visitors_on_tick() -> None:
-    from server.presence.runner import PresenceRunner
-
-    clock = [0.0]
-    runner = PresenceRunner(_FakeHub(), clock=lambda: clock[0], remote_ttl=3.0)
-    runner.engine.upsert_remote("node-2", "r", "R", 0.0, 0.0, 0.0, 0.0, now=0.0)
-    clock[0] = 2.0
-    runner.tick()
-    assert "r" in runner.engine
-    clock[0] = 3.5
-    runner.tick()
-    assert "r" not in runner.engine
-
-
-def test_runner_tick_task_starts_and_stops() -> None:
-    from server.presence.runner import PresenceRunner
-
-    async def main() -> int:
-        conn = _FakeConn("a")
-        runner = PresenceRunner(_FakeHub(conn), hz=200.0)
-        runner.join("a", "A", 0.0, 0.0)
-        runner.start()
-        for _ in range(200):
-            await asyncio.sleep(0.01)
-            if conn.frames:
-                break
-        await runner.stop()
-        return len(conn.frames)
-
-    assert asyncio.run(main()) >= 1
