@@ -21,14 +21,14 @@ from server.chat import ChatService, DbServicePort
 from server.db import make_engine, make_sessionmaker
 from server.hub import Hub
 from server.limits import BodyLimit
-from server.presence_simple import SimplePresence
+from server.presence_service import PresenceService
 from server.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
 
 def load_assistant() -> Any:
-    from assistant.engine import Assistant
+    from assistant.core import Assistant
 
     return Assistant.load()
 
@@ -77,7 +77,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.state.catalog = catalog
     app.state.hub = hub
     app.state.assistant = assistant
-    app.state.presence = SimplePresence(hub, settings.presence_tick_hz)
+    app.state.presence = PresenceService(hub, settings.presence_tick_hz)
     app.state.port = DbServicePort(sessions, catalog, hub)
     app.state.chat = ChatService(assistant, app.state.port, sessions)
 
@@ -129,5 +129,8 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     ):
         app.include_router(r, prefix="/api/v1")
     app.include_router(ws.router)
+    from server import console
+
+    console.install(app)
     app.add_middleware(BodyLimit, default_limit=settings.max_body_bytes, upload_limit=settings.max_upload_bytes)
     return app

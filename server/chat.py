@@ -16,6 +16,8 @@ from protocol.catalog import Catalog
 from protocol.nik import mask_nik
 from server import domain
 from server import models as m
+from server.console.live import notify_application
+from server.console.remote import relay_citizen
 from server.errors import ApiError
 from server.hub import Hub
 
@@ -67,6 +69,8 @@ class DbServicePort:
             out = SubmitResult(app.tracking_number or "", app.state, app.sla_due.isoformat() if app.sla_due else None)
             db.commit()
         self.hub.wake({e.citizen_id for e in result.events}, {e.session_id for e in result.events})
+        if result.created:
+            notify_application(self.hub, app, "application.new")
         return out
 
     def application_status(self, caller: Caller, tracking_number: str) -> StatusResult:
@@ -182,6 +186,9 @@ class ChatService:
     def answer(
         self, session_id: int, text: str, conversation_id: str | None, lang: str | None, ref: str | None
     ) -> dict[str, Any]:
+        relayed = relay_citizen(self.sessions, self.port.hub, session_id, conversation_id, text, ref)
+        if relayed is not None:  # an officer has taken over this conversation
+            return relayed
         if self.assistant is None:
             raise ApiError(
                 503,
@@ -189,13 +196,13 @@ class ChatService:
                 "Asisten belum siap. Silakan hubungi petugas.",
                 "The assistant is not available. Please ask an officer.",
             )
-        from assistant.dialogue import Conversation
+        from assistant.core import Conversation
 
         conv_id = conversation_id or secrets.token_hex(8)
         if not self.conversation_owner_ok(conv_id, session_id):
             raise ApiError(404, "not_found", "Percakapan tidak ditemukan.", "Conversation not found.")
         caller = self.caller_for(session_id)
-        conversation = Conversation(conv_id, caller, self.port, lang=lang)
+        conversation = Conversation(conv_id, caller, self.port)
         reply = self.assistant.respond(conversation, text)
         frame: dict[str, Any] = reply.to_frame(conv_id).model_dump(mode="json")
         frame["ref"] = ref

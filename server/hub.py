@@ -24,7 +24,7 @@ class Conn:
     public_id: str
     citizen_id: int | None
     name: str
-    send: Callable[[dict[str, Any]], None]
+    send: Callable[[Any], None]
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     sent_seq: int = 0
     kind: str = "citizen"

@@ -28,6 +28,7 @@ from protocol.messages import (
     PresenceJoin,
     PresenceLeave,
     PresenceMove,
+    PresenceSnapshot,
     client_adapter,
 )
 from protocol.nik import mask_nik
@@ -35,6 +36,7 @@ from server import domain
 from server import models as m
 from server.errors import ApiError
 from server.hub import Conn, Hub
+from server.presence import BacklogExceeded, SendQueue, encode_snapshot
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -93,18 +95,34 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         await ws.close(code=1008, reason="origin not allowed")
         return
     await ws.accept()
-    outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
     closing: dict[str, Any] = {}
 
-    def send(frame: dict[str, Any]) -> None:
+    def overflow(code: int, reason: str) -> None:
+        closing.setdefault("code", code)
+        closing.setdefault("reason", reason)
+
+    # Bounded: snapshots merge into one slot, events are never dropped, a sustained backlog closes 4008.
+    outbox = SendQueue(on_overflow=overflow)
+
+    def send(frame: Any) -> None:
         outbox.put_nowait(frame)
 
     async def writer() -> None:
         while True:
-            frame = await outbox.get()
+            try:
+                frame = await outbox.get()
+            except BacklogExceeded as exc:
+                closing.setdefault("code", exc.code)
+                closing.setdefault("reason", exc.reason)
+                with contextlib.suppress(Exception):
+                    await ws.close(code=exc.code, reason=exc.reason)
+                return
             if frame is None:
                 return
-            await ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+            if isinstance(frame, PresenceSnapshot):
+                await ws.send_text(encode_snapshot(frame))
+            else:
+                await ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
 
     writer_task = asyncio.create_task(writer())
     conn: Conn | None = None
@@ -116,7 +134,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 
         def close(code: int, reason: str) -> None:
             closing["code"], closing["reason"] = code, reason
-            outbox.put_nowait(None)
+            outbox.close()
 
         conn.close = close
         hub.add(conn)
@@ -133,7 +151,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             hub.remove(conn)
             presence = app.state.presence
             presence.leave(conn.public_id)
-        outbox.put_nowait(None)
+        outbox.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(writer_task, 2.0)
         writer_task.cancel()

@@ -167,7 +167,7 @@ def test_presence_snapshot_shows_other_visitor(client: TestClient) -> None:
         seen: dict[str, Any] = {}
         for _ in range(40):
             snap = recv_until(wa, "presence.snapshot")
-            for e in snap["entered"] + snap["changed"]:
+            for e in snap.get("entered", []) + snap.get("changed", []):
                 seen[e["id"]] = e
             if any(abs(e["x"] - 3.5) < 1e-6 for e in seen.values()):
                 break

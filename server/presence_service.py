@@ -1,0 +1,85 @@
+"""Drives the presence engine at the tick rate and hands each viewer its one snapshot.
+
+Positions are server-authoritative: moves go through the engine's clamping, and
+with a Redis bridge every node publishes its own visitors each tick and mirrors
+the others', dropping them when their node stops refreshing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from typing import Any
+
+from server.hub import Hub
+from server.presence import PresenceEngine
+
+log = logging.getLogger(__name__)
+REMOTE_TTL = 2.0  # seconds without a refresh before a remote visitor is dropped (node death)
+
+
+class PresenceService:
+    def __init__(self, hub: Hub, hz: float = 10.0, engine: PresenceEngine | None = None) -> None:
+        self.hub = hub
+        self.period = 1.0 / hz
+        self.engine = engine or PresenceEngine()
+        self.bridge: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self.tick_seconds: list[float] = []
+
+    def hall_for(self, entity_id: str) -> str:
+        return self.engine.hall_for(entity_id)
+
+    def join(self, entity_id: str, name: str, x: float, y: float, heading: float) -> str:
+        return self.engine.join(entity_id, name, x, y, heading, now=time.monotonic())
+
+    def move(self, entity_id: str, x: float, y: float, heading: float, ts: float) -> None:
+        self.engine.move(entity_id, x, y, heading, ts, time.monotonic())
+
+    def leave(self, entity_id: str) -> None:
+        self.engine.leave(entity_id)
+
+    def upsert_remote(self, node: str, states: list[dict[str, Any]]) -> None:
+        now = time.monotonic()
+        for s in states:
+            self.engine.upsert_remote(
+                node, s["id"], s["name"], s["x"], s["y"], s["heading"], s["ts"], now, hall=s.get("hall")
+            )
+
+    def tick(self) -> None:
+        started = time.perf_counter()
+        now = time.monotonic()
+        if self.bridge is not None:
+            self.engine.expire_remote(now, REMOTE_TTL)
+        snaps = self.engine.tick(now)
+        if snaps:
+            for conn in list(self.hub.conns):
+                snap = snaps.get(conn.public_id)
+                if snap is not None:
+                    conn.send(snap)
+        if self.bridge is not None:
+            self.bridge.publish_presence(self.engine.local_states())
+        self.tick_seconds.append(time.perf_counter() - started)
+        if len(self.tick_seconds) > 600:
+            del self.tick_seconds[:300]
+
+    async def run(self) -> None:
+        next_at = time.monotonic()
+        while True:
+            next_at += self.period
+            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            try:
+                self.tick()
+            except (ValueError, KeyError, TypeError):
+                log.exception("presence tick failed")
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task

@@ -1,0 +1,138 @@
+"""Several ``mpp serve`` nodes share live traffic over Redis pub/sub.
+
+What crosses nodes is small: outbox wake-ups (the events themselves are rows in
+the shared PostgreSQL), hall-wide broadcasts, frames for one visitor (officer
+chat), and each node's own visitors per tick, per hall instance.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import secrets
+from typing import Any
+
+import redis.asyncio as aioredis
+
+from server.hub import Hub
+from server.settings import Settings
+
+log = logging.getLogger(__name__)
+PREFIX = "mpp:"
+
+
+class RedisBridge:
+    def __init__(self, settings: Settings, hub: Hub, presence: Any) -> None:
+        assert settings.redis_url
+        self.url = settings.redis_url
+        self.node = settings.node_id or secrets.token_hex(4)
+        self.hub = hub
+        self.presence = presence
+        self.redis: aioredis.Redis | None = None
+        self.loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+        self.received = 0
+
+    async def start(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.redis = aioredis.from_url(self.url, decode_responses=True)
+        await self.redis.ping()
+        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
+        await pubsub.subscribe(PREFIX + "wake", PREFIX + "broadcast", PREFIX + "session")
+        await pubsub.psubscribe(PREFIX + "presence:*")
+        self._task = asyncio.create_task(self._listen(pubsub))
+        self.hub.bridge = self
+        self.presence.bridge = self
+        log.info("redis bridge up", extra={"ctx_node": self.node})
+
+    async def stop(self) -> None:
+        self.hub.bridge = None
+        self.presence.bridge = None
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        if self.redis is not None:
+            await self.redis.aclose()
+
+    # ---- publishing (thread-safe: request threads call wake/broadcast)
+
+    def _publish(self, channel: str, payload: dict[str, Any]) -> None:
+        if self.redis is None or self.loop is None or self.loop.is_closed():
+            return
+        data = json.dumps({"node": self.node, **payload}, separators=(",", ":"), default=str)
+        redis = self.redis
+
+        async def send() -> None:
+            try:
+                await redis.publish(PREFIX + channel, data)
+            except (aioredis.RedisError, OSError) as exc:
+                log.warning("redis publish failed: %s", exc)
+
+        try:
+            running = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.loop.create_task(send())
+        else:
+            asyncio.run_coroutine_threadsafe(send(), self.loop)
+
+    def publish_wake(self, cids: set[int], sids: set[int]) -> None:
+        self._publish("wake", {"cids": sorted(cids), "sids": sorted(sids)})
+
+    def publish_broadcast(self, frame: dict[str, Any], kind: str | None) -> None:
+        self._publish("broadcast", {"frame": frame, "kind": kind})
+
+    def publish_session(self, session_public_id: str, frame: dict[str, Any]) -> None:
+        self._publish("session", {"sid": session_public_id, "frame": frame})
+
+    def publish_presence(self, states: list[Any]) -> None:
+        by_hall: dict[str, list[dict[str, Any]]] = {}
+        for s in states:
+            by_hall.setdefault(s.hall, []).append(
+                {
+                    "id": s.id,
+                    "name": s.name,
+                    "x": round(s.x, 2),
+                    "y": round(s.y, 2),
+                    "heading": round(s.heading, 1),
+                    "ts": s.ts,
+                    "hall": s.hall,
+                }
+            )
+        for hall, items in by_hall.items():
+            self._publish("presence:" + hall.replace(" ", "_"), {"states": items})
+
+    # ---- receiving
+
+    async def _listen(self, pubsub: Any) -> None:
+        while True:
+            try:
+                async for message in pubsub.listen():
+                    self._dispatch(message)
+            except asyncio.CancelledError:
+                raise
+            except (aioredis.RedisError, OSError) as exc:
+                log.warning("redis listen failed, retrying: %s", exc)
+                await asyncio.sleep(1.0)
+
+    def _dispatch(self, message: dict[str, Any]) -> None:
+        try:
+            data = json.loads(message["data"])
+        except (ValueError, TypeError, KeyError):
+            return
+        if not isinstance(data, dict) or data.get("node") == self.node:
+            return
+        self.received += 1
+        channel = str(message.get("channel", ""))
+        if channel == PREFIX + "wake":
+            self.hub.wake_local(set(data.get("cids", [])), set(data.get("sids", [])))
+        elif channel == PREFIX + "broadcast":
+            self.hub.broadcast_local(data["frame"], data.get("kind"))
+        elif channel == PREFIX + "session":
+            self.hub.to_session_local(data["sid"], data["frame"])
+        elif channel.startswith(PREFIX + "presence:"):
+            self.presence.upsert_remote(str(data["node"]), data.get("states", []))
