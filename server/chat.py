@@ -50,7 +50,9 @@ class DbServicePort:
             except ApiError as exc:
                 raise _port_error(exc) from None
             db.commit()
-            return Caller(session_id=caller.session_id, citizen_id=citizen.id, nik=citizen.nik, name=citizen.name)
+            cid, sid, cname = citizen.id, vs.id, citizen.name
+        self.hub.wake({cid}, {sid})
+        return Caller(session_id=caller.session_id, citizen_id=cid, nik=nik, name=cname)
 
     def submit_application(
         self, caller: Caller, service_id: str, data: dict[str, Any], idempotency_key: str

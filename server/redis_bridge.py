@@ -20,13 +20,13 @@ from server.hub import Hub
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
-PREFIX = "mpp:"
 
 
 class RedisBridge:
     def __init__(self, settings: Settings, hub: Hub, presence: Any) -> None:
         assert settings.redis_url
         self.url = settings.redis_url
+        self.prefix = settings.redis_prefix
         self.node = settings.node_id or secrets.token_hex(4)
         self.hub = hub
         self.presence = presence
@@ -40,8 +40,8 @@ class RedisBridge:
         self.redis = aioredis.from_url(self.url, decode_responses=True)
         await self.redis.ping()
         pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(PREFIX + "wake", PREFIX + "broadcast", PREFIX + "session")
-        await pubsub.psubscribe(PREFIX + "presence:*")
+        await pubsub.subscribe(self.prefix + "wake", self.prefix + "broadcast", self.prefix + "session")
+        await pubsub.psubscribe(self.prefix + "presence:*")
         self._task = asyncio.create_task(self._listen(pubsub))
         self.hub.bridge = self
         self.presence.bridge = self
@@ -67,7 +67,7 @@ class RedisBridge:
 
         async def send() -> None:
             try:
-                await redis.publish(PREFIX + channel, data)
+                await redis.publish(self.prefix + channel, data)
             except (aioredis.RedisError, OSError) as exc:
                 log.warning("redis publish failed: %s", exc)
 
@@ -128,11 +128,11 @@ class RedisBridge:
             return
         self.received += 1
         channel = str(message.get("channel", ""))
-        if channel == PREFIX + "wake":
+        if channel == self.prefix + "wake":
             self.hub.wake_local(set(data.get("cids", [])), set(data.get("sids", [])))
-        elif channel == PREFIX + "broadcast":
+        elif channel == self.prefix + "broadcast":
             self.hub.broadcast_local(data["frame"], data.get("kind"))
-        elif channel == PREFIX + "session":
+        elif channel == self.prefix + "session":
             self.hub.to_session_local(data["sid"], data["frame"])
-        elif channel.startswith(PREFIX + "presence:"):
+        elif channel.startswith(self.prefix + "presence:"):
             self.presence.upsert_remote(str(data["node"]), data.get("states", []))

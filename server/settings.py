@@ -15,6 +15,7 @@ class Settings(BaseSettings):
     data_dir: Path = Path("var")
     database_url: str | None = Field(default=None, description="Default: SQLite at <data_dir>/mpp.db")
     redis_url: str | None = None
+    redis_prefix: str = Field(default="mpp:", description="Channel prefix; nodes of one deployment share it")
     host: str = "127.0.0.1"
     port: int = 8765
     session_ttl_hours: float = 24.0

@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from protocol.nik import mask_nik
 from server import domain
 from server import models as m
-from server.deps import DbDep, SettingsDep, VisitorDep
+from server.deps import DbDep, HubDep, SettingsDep, VisitorDep
 
 router = APIRouter(tags=["sessions"])
 
@@ -36,9 +36,10 @@ def create_session(db: DbDep, settings: SettingsDep, body: SessionIn | None = No
 
 
 @router.post("/sessions/identify")
-def identify(body: IdentifyIn, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
+def identify(body: IdentifyIn, db: DbDep, vs: VisitorDep, hub: HubDep) -> dict[str, Any]:
     citizen = domain.identify(db, vs, body.nik, body.name)
     db.commit()
+    hub.wake({citizen.id}, {vs.id})  # open sockets of this session pick up the citizen's stream
     return {"session_id": vs.public_id, "citizen": mask_nik(citizen.nik), "name": citizen.name}
 
 
