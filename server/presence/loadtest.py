@@ -23,6 +23,7 @@ import json
 import math
 import multiprocessing as mp
 import os
+import queue as queue_mod
 import random
 import statistics
 import time
@@ -58,44 +59,59 @@ class BotStats:
                 self.latencies_ms[j] = value
 
 
-async def _session_token(http_base: str, index: int) -> str:
-    import httpx
+class _Window:
+    """The measurement window, shared by all processes (set once every bot is in)."""
 
-    async with httpx.AsyncClient(base_url=http_base, timeout=30.0) as client:
-        resp = await client.post("/api/v1/sessions", json={"lang": "id", "name": f"Bot {index}"})
-        resp.raise_for_status()
-        return str(resp.json()["token"])
+    def __init__(self, ctx: Any) -> None:
+        self.start = ctx.Value("d", 0.0)
+        self.stop = ctx.Value("d", 0.0)
+
+    def measuring(self, now: float) -> bool:
+        start = float(self.start.value)
+        return 0.0 < start <= now
+
+    def over(self, now: float) -> bool:
+        stop = float(self.stop.value)
+        return 0.0 < stop <= now
+
+
+async def _session_token(client: Any, index: int) -> str:
+    resp = await client.post("/api/v1/sessions", json={"lang": "id", "name": f"Bot {index}"})
+    resp.raise_for_status()
+    return str(resp.json()["token"])
 
 
 async def _bot(
     index: int,
     ws_url: str,
-    http_base: str | None,
-    until: float,
+    token: str,
+    window: _Window,
     hz: float,
     stats: BotStats,
     rng: random.Random,
-    measure_from: float,
+    joined: asyncio.Event,
+    probe: bool = True,
 ) -> None:
+    """One visitor; only ``probe`` bots parse snapshots fully to sample latency."""
     import websockets
 
     try:
-        token = await _session_token(http_base, index) if http_base else f"relay-token-{index:08d}-xxxxxxxx"
-        async with websockets.connect(ws_url, max_size=2**22, open_timeout=30) as ws:
+        async with websockets.connect(ws_url, max_size=2**22, open_timeout=60) as ws:
             await ws.send(json.dumps({"type": "hello", "token": token, "protocol_version": 1, "last_seq": 0}))
-            welcome = json.loads(await asyncio.wait_for(ws.recv(), 30))
+            welcome = json.loads(await asyncio.wait_for(ws.recv(), 60))
             if welcome.get("type") != "welcome":
                 stats.errors += 1
                 return
-            stats.connected += 1
             x, y, heading = rng.uniform(-28, 28), rng.uniform(-18, 23), rng.uniform(0, 360)
             await ws.send(json.dumps({"type": "presence.join", "x": x, "y": y, "heading": heading}))
+            stats.connected += 1
+            joined.set()
 
             async def sender() -> None:
                 nonlocal x, y, heading
                 period = 1.0 / hz
                 next_at = time.monotonic() + rng.uniform(0, period)
-                while time.time() < until:
+                while not window.over(time.time()):
                     await asyncio.sleep(max(0.0, next_at - time.monotonic()))
                     next_at += period
                     heading = (heading + rng.uniform(-20, 20)) % 360
@@ -113,33 +129,39 @@ async def _bot(
                         "ts": sent_at,
                     }
                     await ws.send(json.dumps(frame))
-                    if sent_at >= measure_from:
+                    if window.measuring(sent_at):
                         stats.moves_sent += 1
 
             send_task = asyncio.create_task(sender())
             try:
-                while time.time() < until:
+                while not window.over(time.time()):
                     try:
-                        raw = await asyncio.wait_for(ws.recv(), max(0.05, until - time.time()))
+                        raw = await asyncio.wait_for(ws.recv(), 0.5)
                     except TimeoutError:
-                        break
-                    now = time.time()
-                    msg = json.loads(raw)
-                    kind = msg.get("type")
-                    if kind == "ping":
-                        await ws.send(json.dumps({"type": "pong", "nonce": msg.get("nonce", 0)}))
-                    if now < measure_from:
                         continue
-                    stats.bytes_in += len(raw) if isinstance(raw, bytes) else len(raw.encode())
-                    if kind == "presence.snapshot":
+                    now = time.time()
+                    text = raw.decode() if isinstance(raw, bytes) else raw
+                    head = text[:40]
+                    if '"ping"' in head:
+                        nonce = json.loads(text).get("nonce", 0)
+                        await ws.send(json.dumps({"type": "pong", "nonce": nonce}))
+                    if not window.measuring(now) or window.over(now):
+                        continue
+                    stats.bytes_in += len(text.encode())
+                    if '"presence.snapshot"' in head:
                         stats.snapshots += 1
+                        if not probe:
+                            # Cheap count (C-level) so non-probe bots do not saturate the generator's CPU.
+                            stats.updates += text.count('"ts":')
+                            continue
+                        msg = json.loads(text)
                         for key in ("entered", "changed"):
                             for ent in msg.get(key) or ():
                                 stats.updates += 1
                                 ts = float(ent.get("ts") or 0.0)
                                 if ts > 0 and key == "changed":
                                     stats.add_latency((now - ts) * 1000.0, rng)
-                    elif kind == "error":
+                    elif '"error"' in head:
                         stats.errors += 1
             finally:
                 send_task.cancel()
@@ -150,6 +172,8 @@ async def _bot(
         code = getattr(getattr(exc, "rcvd", None), "code", None)
         key = f"{name}:{code}" if code is not None else name
         stats.closes[key] = stats.closes.get(key, 0) + 1
+    finally:
+        joined.set()
 
 
 def _bot_process(
@@ -157,29 +181,39 @@ def _bot_process(
     count: int,
     ws_url: str,
     http_base: str | None,
-    start_at: float,
-    seconds: float,
-    warmup: float,
+    window: _Window,
     hz: float,
+    probe_every: int,
     out: Any,
 ) -> None:
-    """Entry point of one load process: ``count`` bots sharing an event loop."""
+    """One load process: get tokens, connect ``count`` bots, report ready, run until the window closes."""
     stats = BotStats(bots=count)
     rng = random.Random(first)
 
     async def main() -> None:
-        await asyncio.sleep(max(0.0, start_at - time.time()))
-        until = start_at + warmup + seconds
-        measure_from = start_at + warmup
-        ramp = min(2.0, warmup / 2)
+        tokens = [f"relay-token-{first + i:08d}-xxxxxxxx" for i in range(count)]
+        if http_base:
+            import httpx
+
+            async with httpx.AsyncClient(base_url=http_base, timeout=60.0) as client:
+                for i in range(count):
+                    try:
+                        tokens[i] = await _session_token(client, first + i)
+                    except httpx.HTTPError as exc:
+                        key = f"session:{type(exc).__name__}"
+                        stats.closes[key] = stats.closes.get(key, 0) + 1
         tasks = []
         for i in range(count):
-            tasks.append(asyncio.create_task(_bot(first + i, ws_url, http_base, until, hz, stats, rng, measure_from)))
-            await asyncio.sleep(ramp / max(count, 1))
+            joined = asyncio.Event()
+            probe = (first + i) % probe_every == 0
+            bot = _bot(first + i, ws_url, tokens[i], window, hz, stats, rng, joined, probe)
+            tasks.append(asyncio.create_task(bot))
+            await asyncio.wait_for(joined.wait(), 90)  # connect one by one: no thundering herd on hello
+        out.put(("ready", first))
         await asyncio.gather(*tasks)
 
     asyncio.run(main())
-    out.put(stats.__dict__)
+    out.put(("done", stats.__dict__))
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -205,43 +239,59 @@ def run_load(
     http_base: str | None,
     bots: int,
     seconds: float = 10.0,
-    warmup: float = 5.0,
+    settle: float = 2.0,
     processes: int = 2,
     hz: float = 10.0,
     server_pid: int | None = None,
+    probe_every: int = 10,
 ) -> dict[str, Any]:
-    """Drive ``bots`` bots against ``ws_url`` and return delivered updates/s, latency, bytes and server CPU."""
+    """Drive ``bots`` bots against ``ws_url``; measure for ``seconds`` once all joined and ``settle`` passed.
+
+    Returns delivered updates/s, end-to-end latency p50/p99 (sampled on every
+    ``probe_every``-th bot), bytes per client per second and server CPU %.
+    """
     processes = max(1, min(processes, bots))
     ctx = mp.get_context("spawn")
     out = ctx.Queue()
-    start_at = time.time() + 1.0 + 0.2 * processes
+    window = _Window(ctx)
     per = [bots // processes + (1 if i < bots % processes else 0) for i in range(processes)]
     procs = []
     first = 0
     for count in per:
-        p = ctx.Process(
-            target=_bot_process, args=(first, count, ws_url, http_base, start_at, seconds, warmup, hz, out), daemon=True
-        )
+        args = (first, count, ws_url, http_base, window, hz, probe_every, out)
+        p = ctx.Process(target=_bot_process, args=args, daemon=True)
         p.start()
         procs.append(p)
         first += count
-    measure_from = start_at + warmup
-    while time.time() < measure_from:
-        time.sleep(0.01)
-    cpu0, wall0 = (_cpu_seconds(server_pid) if server_pid else None), time.monotonic()
     results: list[dict[str, Any]] = []
-    deadline = time.time() + warmup + seconds + 120
+    ready = 0
+    setup_deadline = time.time() + 60 + bots * 0.5
+    while ready < len(procs) and time.time() < setup_deadline:
+        with contextlib.suppress(queue_mod.Empty):
+            kind, payload = out.get(timeout=1.0)
+            if kind == "ready":
+                ready += 1
+            else:
+                results.append(payload)
+    start = time.time() + settle
+    window.start.value = start
+    window.stop.value = start + seconds
+    time.sleep(max(0.0, start - time.time()))
+    cpu0, wall0 = (_cpu_seconds(server_pid) if server_pid else None), time.monotonic()
+    time.sleep(max(0.0, start + seconds - time.time()))
+    cpu1, wall1 = (_cpu_seconds(server_pid) if server_pid else None), time.monotonic()
+    deadline = time.time() + 60
     while len(results) < len(procs) and time.time() < deadline:
-        with contextlib.suppress(Exception):
-            results.append(out.get(timeout=1.0))
-        if cpu0 is not None and time.time() >= measure_from + seconds and "cpu1" not in locals():
-            cpu1, wall1 = _cpu_seconds(server_pid or 0), time.monotonic()
+        with contextlib.suppress(queue_mod.Empty):
+            kind, payload = out.get(timeout=1.0)
+            if kind == "done":
+                results.append(payload)
     for p in procs:
         p.join(timeout=10)
         if p.is_alive():
             p.terminate()
     server_cpu = None
-    if cpu0 is not None and "cpu1" in locals() and cpu1 is not None:
+    if cpu0 is not None and cpu1 is not None:
         server_cpu = round(100.0 * (cpu1 - cpu0) / max(1e-9, wall1 - wall0), 1)
     latencies = [v for r in results for v in r["latencies_ms"]]
     closes: dict[str, int] = {}

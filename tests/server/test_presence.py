@@ -512,7 +512,7 @@ def test_load_tool_against_relay_baseline_delivers_updates() -> None:
             http_base=None,
             bots=3,
             seconds=1.5,
-            warmup=1.0,
+            settle=0.5,
             processes=1,
             server_pid=relay.pid,
         )
