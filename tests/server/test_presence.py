@@ -522,3 +522,31 @@ def test_load_tool_against_relay_baseline_delivers_updates() -> None:
     assert result["connected"] == 3 and result["errors"] == 0 and result["failures"] == {}
     assert result["delivered_updates_per_s"] > 0 and result["latency_ms_p50"] is not None
     assert result["server_cpu_percent"] is not None
+
+
+# ---------------------------------------------------------------- trusted constructors
+
+
+def test_trusted_constructor_matches_validation_or_falls_back() -> None:
+    from pydantic import BaseModel, field_validator
+
+    from server.presence.engine import _new_snapshot, _trusted_factory
+
+    ent = PresenceEntity(id="b", name="B", x=1.5, y=0.0)
+    fast = _new_snapshot(tick=4, hall="Aula 2", full=False, entered=[], changed=[ent], left=["z"])
+    slow = PresenceSnapshot(tick=4, hall="Aula 2", changed=[ent], left=["z"])
+    assert fast == slow and fast.model_dump_json() == slow.model_dump_json()
+    a = _new_snapshot(tick=1, hall="h", full=True, entered=[ent])
+    b = _new_snapshot(tick=2, hall="h", full=True, entered=[ent])
+    assert a.changed is not b.changed  # default lists are never shared between snapshots
+
+    class Shouty(BaseModel):
+        name: str
+
+        @field_validator("name")
+        @classmethod
+        def upper(cls, v: str) -> str:
+            return v.upper()
+
+    # Validation changes the value, so the shortcut would be wrong: the class itself is returned.
+    assert _trusted_factory(Shouty, {"name": "x"}) is Shouty
