@@ -25,7 +25,8 @@ _B = r"(?<![a-z0-9])"
 _E = r"(?![a-z0-9])"
 
 _OFFICER_RE = re.compile(
-    r"\b(petugas|officer|manusia|human|orang asli|real person|staff|operator|customer service|cs|agent|admin)\b"
+    r"\b(petugas|ptugas|officer|manusia|human|orang asli|orang beneran|real person|staff|operator|customer service|"
+    r"cs|agent|admin)\b"
 )
 _STATUS_RE = re.compile(r"\b(status|lacak|track|sampai mana|progres|progress)\b")
 _QUEUE_RE = re.compile(r"\b(antrean|queue|tiket antre|ticket)\b")
@@ -69,6 +70,31 @@ def detect_aspect(norm: str) -> str | None:
     return None
 
 
+@lru_cache(maxsize=4)
+def _topic_rules() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    lex = lexicon()
+    return re.compile("|".join(lex["out_of_scope_topics"])), re.compile("|".join(lex["office_hours_rules"]))
+
+
+def _damerau1(a: str, b: str) -> bool:
+    """True when a and b differ by at most one edit (insert, delete, substitute, adjacent swap)."""
+    if a == b:
+        return True
+    la, lb = len(a), len(b)
+    if abs(la - lb) > 1:
+        return False
+    i = 0
+    while i < min(la, lb) and a[i] == b[i]:
+        i += 1
+    if la == lb:
+        if a[i + 1 :] == b[i + 1 :]:
+            return True
+        return i + 1 < la and a[i] == b[i + 1] and a[i + 1] == b[i] and a[i + 2 :] == b[i + 2 :]
+    if la > lb:
+        return a[i + 1 :] == b[i:]
+    return a[i:] == b[i + 1 :]
+
+
 class AliasRules:
     """Longest-match alias lookup over normalised text."""
 
@@ -84,6 +110,25 @@ class AliasRules:
                     pairs.append((n, svc.id))
         pairs.sort(key=lambda p: -len(p[0]))
         self._rules = [(re.compile(_B + re.escape(a) + _E), a, sid) for a, sid in pairs]
+        self._token_aliases = [(a.split(), sid) for a, sid in pairs if len(a.split()) <= 3]
+
+    def fuzzy(self, norm: str) -> list[str]:
+        """Aliases matched with one typo per longer word ("akta kmatian", "sckk"); first letters must agree."""
+        toks = norm.split()
+        found: list[str] = []
+        for alias, sid in self._token_aliases:
+            n = len(alias)
+            if sum(len(t) for t in alias) < 4:
+                continue
+            for i in range(len(toks) - n + 1):
+                window = toks[i : i + n]
+                ok = all(
+                    w == t or (len(t) >= 4 and w[:1] == t[:1] and _damerau1(w, t))
+                    for w, t in zip(window, alias, strict=True)
+                )
+                if ok and sid not in found:
+                    found.append(sid)
+        return found
 
     def find(self, norm: str) -> list[str]:
         """Services named in the text; an alias inside a longer matched alias does not count."""
@@ -128,15 +173,22 @@ class NLU:
         intent_conf = intent_probs[intent]
         if slots.tracking_number and intent != "start_application":
             intent, intent_conf = "check_status", max(intent_conf, 0.95)
-        elif _OFFICER_RE.search(norm) and intent in ("out_of_scope", "ask_service", "greeting"):
-            if intent_probs.get("talk_to_officer", 0) > 0.1:
-                intent, intent_conf = "talk_to_officer", max(intent_conf, intent_probs["talk_to_officer"])
+        elif _OFFICER_RE.search(norm) and intent in ("out_of_scope", "ask_service", "greeting", "start_application"):
+            intent, intent_conf = "talk_to_officer", max(intent_conf, intent_probs.get("talk_to_officer", 0.0), 0.6)
 
         ranked = sorted(
             ((s, p) for s, p in service_probs.items() if s != NONE_SERVICE and s in self.service_ids),
             key=lambda kv: -kv[1],
         )
         hits = [s for s in self.aliases.find(norm) if s in self.service_ids]
+        if not hits:
+            hits = [s for s in self.aliases.fuzzy(norm) if s in self.service_ids]
+        oos_rx, hours_rx = _topic_rules()
+        if not hits and not slots.tracking_number:
+            if hours_rx.search(norm) and intent in ("out_of_scope", "ask_service", "greeting"):
+                intent, intent_conf = "office_hours", max(intent_conf, 0.8)
+            elif oos_rx.search(norm) and intent != "talk_to_officer":
+                intent, intent_conf = "out_of_scope", max(intent_conf, 0.8)
         service: str | None
         source = "model"
         if hits:

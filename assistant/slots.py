@@ -43,9 +43,7 @@ _NAME_RE = re.compile(
 )
 _KEC_RE = re.compile(r"\bkec(?:amatan|\.)?\s+([A-Za-z][A-Za-z\s]{2,30})", re.IGNORECASE)
 _DESA_RE = re.compile(r"\b(?:desa|kelurahan|kel\.|ds\.)\s+([A-Za-z][A-Za-z\s]{2,30})", re.IGNORECASE)
-_STOP_AFTER_NAME = re.compile(
-    r"\s+(?:dan|lahir|tanggal|tgl|nik|dari|di|yang|born|and|with|dengan)\b.*$", re.IGNORECASE
-)
+_STOP_AFTER_NAME = re.compile(r"\s+(?:dan|lahir|tanggal|tgl|nik|dari|di|yang|born|and|with|dengan)\b.*$", re.IGNORECASE)
 
 
 def parse_date_text(text: str) -> dt.date | None:

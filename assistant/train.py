@@ -21,6 +21,7 @@ EMB_WEIGHT = 1.0
 C_INTENT = 10.0
 C_SERVICE = 10.0
 THRESHOLD_PRECISION = 0.97
+CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "cache" / "assistant"
 
 
 def _calibrate(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
@@ -32,6 +33,34 @@ def _calibrate(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
     if len(ok) == 0:
         return 0.9
     return float(np.round(conf[order][ok[-1]], 3))
+
+
+def training_embeddings(norm: list[str], embedder: Any, progress: bool = False) -> np.ndarray:
+    """MiniLM embeddings of the training texts, cached under var/ by content hash (never committed)."""
+    import hashlib
+
+    from tqdm import tqdm
+
+    key = hashlib.sha256("\n".join(norm).encode("utf-8")).hexdigest()[:16]
+    cache = CACHE_DIR / f"emb-{key}.npy"
+    if cache.exists():
+        cached = np.load(cache, allow_pickle=False)
+        if cached.shape == (len(norm), 384):
+            return np.asarray(cached, dtype=np.float32)
+    order = sorted(range(len(norm)), key=lambda i: len(norm[i]))
+    ordered = [norm[i] for i in order]
+    chunks = []
+    batch = 64
+    for i in tqdm(range(0, len(ordered), batch), desc="embedding (MiniLM)", disable=not progress, leave=False):
+        chunks.append(embedder.encode(ordered[i : i + batch], batch_size=batch))
+    emb = np.empty((len(norm), 384), dtype=np.float32)
+    emb[order] = np.concatenate(chunks)
+    try:
+        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        np.save(cache, emb, allow_pickle=False)
+    except OSError:
+        pass  # a read-only checkout just recomputes next time
+    return emb
 
 
 def train(model_dir: Path | None = None, seed: int = SEED, progress: bool = True) -> dict[str, Any]:
@@ -52,12 +81,7 @@ def train(model_dir: Path | None = None, seed: int = SEED, progress: bool = True
     bar.update(1)
 
     norm = [normalize(e.text) for e in examples]
-    embedder = Embedder()
-    emb_chunks = []
-    batch = 128
-    for i in tqdm(range(0, len(norm), batch), desc="embedding (MiniLM)", disable=not progress, leave=False):
-        emb_chunks.append(embedder.encode(norm[i : i + batch], batch_size=batch))
-    emb = np.concatenate(emb_chunks)
+    emb = training_embeddings(norm, Embedder(), progress=progress)
     bar.update(1)
 
     # Calibration split: fit on 85%, pick the confidence threshold on the rest, then refit on all.

@@ -1,0 +1,49 @@
+"""``mpp ask --jsonl`` output shape, with the session's model patched in (no second load)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from assistant import commands
+from assistant.core import Assistant
+
+KEYS = {"question", "lang", "intent", "service", "aspect", "confidence", "answer", "latency_ms"}
+
+
+@pytest.fixture()
+def app(assistant: Assistant, monkeypatch: pytest.MonkeyPatch) -> typer.Typer:
+    monkeypatch.setattr(Assistant, "load", classmethod(lambda cls, *a, **k: assistant))
+    app = typer.Typer()
+    bench, ev = typer.Typer(), typer.Typer()
+    commands.register(app, bench_app=bench, eval_app=ev)
+    app.add_typer(bench, name="bench")
+    app.add_typer(ev, name="eval")
+    return app
+
+
+def test_ask_jsonl_has_exactly_the_keys(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["ask", "--jsonl"], input="brp biaya paspor\n\nhow long is an SKCK valid\n")
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines() if line.strip()]
+    assert len(rows) == 2
+    for row in rows:
+        assert set(row) == KEYS
+    assert rows[0]["service"] == "paspor" and rows[0]["aspect"] == "fee" and rows[0]["lang"] == "id"
+    assert rows[1]["service"] == "skck" and rows[1]["lang"] == "en"
+    assert isinstance(rows[0]["latency_ms"], float)
+
+
+def test_ask_single_question(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["ask", "syarat kartu kuning"])
+    assert result.exit_code == 0
+    assert "Sumber:" in result.stdout
+
+
+def test_train_check_reproduces_the_committed_data_hash(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["train", "--check"])
+    assert result.exit_code == 0, result.output
+    assert "OK" in result.stdout

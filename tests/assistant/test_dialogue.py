@@ -1,0 +1,159 @@
+"""Dialogue: grounded answers, follow-ups, forms, checklist, status, ticket, handoff, resume."""
+
+from __future__ import annotations
+
+from assistant.core import Assistant, Conversation
+from assistant.ports import Caller
+from protocol.messages import ChatReply
+from tests.assistant.fakes import FakePort
+
+NIK = "3510011201900001"
+KK = "3510010101200001"
+
+
+def say(assistant: Assistant, conv: Conversation, *texts: str):  # type: ignore[no-untyped-def]
+    reply = None
+    for t in texts:
+        reply = assistant.respond(conv, t)
+    return reply
+
+
+def test_grounded_answer_has_source_and_converts_to_frame(assistant: Assistant, conv: Conversation) -> None:
+    r = say(assistant, conv, "syarat bikin KTP apa aja?")
+    assert r.intent == "ask_service" and r.service == "ktp-el" and r.aspect == "requirements"
+    assert "Sumber: UU 24/2013 Pasal 79A · diperiksa 2026-11" in r.text
+    frame = r.to_frame(conv.id)
+    assert isinstance(frame, ChatReply)
+    assert frame.citations[0].service_id == "ktp-el"
+    assert any(q.payload == "/apply ktp-el" for q in frame.quick_replies)
+
+
+def test_follow_up_keeps_the_service(assistant: Assistant, conv: Conversation) -> None:
+    say(assistant, conv, "syarat bikin KTP apa aja?")
+    r = say(assistant, conv, "kalau hilang bagaimana?")
+    assert (r.service, r.aspect) == ("ktp-el", "lost_damaged")
+    assert "kepolisian" in r.text
+
+
+def test_english_question_gets_english_answer(assistant: Assistant, conv: Conversation) -> None:
+    r = say(assistant, conv, "how much does a passport cost?")
+    assert r.lang == "en" and r.service == "paspor"
+    assert "Source:" in r.text and "Sumber" not in r.text
+    assert "Rp350.000" in r.text
+
+
+def test_out_of_scope_says_it_does_not_know_and_offers_officer(assistant: Assistant, conv: Conversation) -> None:
+    r = say(assistant, conv, "resep rendang yang enak")
+    assert r.fallback and r.service is None
+    assert any(q.payload == "/officer" for q in r.quick_replies)
+    assert "tidak tahu" in r.text
+
+
+def test_low_confidence_asks_instead_of_guessing(assistant: Assistant, conv: Conversation) -> None:
+    r = say(assistant, conv, "berapa biayanya?")  # an aspect but no service and no context
+    assert r.fallback and r.service is None
+    assert r.quick_replies and all(q.payload.startswith(("/ask", "/officer")) for q in r.quick_replies)
+
+
+def test_form_happy_path_submits_with_idempotency_key(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    r = say(assistant, conv, "mau bikin KTP baru")
+    assert r.intent == "start_application" and any(a.kind == "open_form" for a in r.actions)
+    r = say(assistant, conv, NIK, "nama saya Siti Aminah", "Baru", KK, "lewati")
+    assert "Mohon periksa" in r.text and "3510********0001" in r.text and "Siti Aminah" in r.text
+    r = say(assistant, conv, "ya")
+    assert "BWI-" in r.text
+    submit = [c for c in port.calls if c[0] == "submit"][0][1]
+    assert submit["service"] == "ktp-el"
+    assert submit["data"] == {"nik": NIK, "full_name": "Siti Aminah", "reason": "baru", "kk_number": KK}
+    assert submit["key"] == f"{conv.id}:form:1"
+    assert any(a.kind == "show_application" for a in r.actions)
+
+
+def test_invalid_nik_is_reasked(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    say(assistant, conv, "/apply ktp-el")
+    r = say(assistant, conv, "12345")
+    assert r.text.startswith("Maaf") and "16 digit" in r.text
+    assert conv.state["form"]["idx"] == 0
+    r = say(assistant, conv, NIK)
+    assert "Nama lengkap" in r.text
+
+
+def test_correction_back_repeat_and_cancel(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    say(assistant, conv, "/apply ktp-el", NIK, "Siti Amina")
+    r = say(assistant, conv, "bukan, namanya Siti Aminah")
+    assert conv.state["form"]["data"]["full_name"] == "Siti Aminah"
+    assert "Alasan" in r.text
+    r = say(assistant, conv, "ulangi")
+    assert "Alasan" in r.text
+    r = say(assistant, conv, "kembali")
+    assert "Nama lengkap" in r.text
+    r = say(assistant, conv, "batal")
+    assert "dibatalkan" in r.text and conv.state["form"] is None
+    assert "submit" not in port.names()
+
+
+def test_correction_at_read_back(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    say(assistant, conv, "/apply ktp-el", NIK, "Siti Amina", "hilang", KK, "lewati")
+    r = say(assistant, conv, "bukan, namanya Siti Aminah")
+    assert "Siti Aminah" in r.text and conv.state["mode"] == "confirm"
+    say(assistant, conv, "ya")
+    assert [c for c in port.calls if c[0] == "submit"][0][1]["data"]["full_name"] == "Siti Aminah"
+
+
+def test_resume_after_restart(assistant: Assistant, port: FakePort) -> None:
+    conv = Conversation("restart-1", Caller(session_id="s"), port)
+    say(assistant, conv, "/apply ktp-el", NIK)
+    # The server restarts: a new Assistant (same weights) and a new Conversation over the same event log.
+    fresh = Assistant(assistant.nlu, assistant.catalog, assistant.nlu.heads.meta)
+    conv2 = Conversation("restart-1", Caller(session_id="s"), port)
+    assert conv2.state["form"]["data"] == {"nik": NIK}
+    r = say(fresh, conv2, "ulangi")
+    assert "Nama lengkap" in r.text
+    r = say(fresh, conv2, "Budi Santoso", "rusak", KK, "lewati", "ya")
+    assert "BWI-" in r.text
+
+
+def test_checklist_then_ticket(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    r = say(assistant, conv, "ambil antrean ktp")
+    assert "Kartu Keluarga" in r.text
+    r = say(assistant, conv, "tidak")
+    for _ in range(3):
+        if conv.state["mode"] != "checklist":
+            break
+        r = say(assistant, conv, "ya")
+    assert "belum lengkap" in r.text and "Kartu Keluarga" in r.text
+    assert not port.tickets
+    r = say(assistant, conv, "/ticket ktp-el")
+    assert port.tickets and port.tickets[0].code == "A-001"
+    assert {a.kind for a in r.actions} == {"show_ticket", "walk_to_counter"}
+
+
+def test_status_only_for_own_applications(assistant: Assistant, port: FakePort) -> None:
+    mine = Conversation("st-1", Caller(session_id="a"), port)
+    say(assistant, mine, "/apply ktp-el", NIK, "Siti Aminah", "baru", KK, "lewati", "ya")
+    tracking = port.calls[-1][1] and next(iter(port.applications))
+    r = say(assistant, mine, f"cek status {tracking}")
+    assert r.intent == "check_status" and tracking in r.text
+    assert any(a.kind == "show_application" for a in r.actions)
+    other = Conversation("st-2", Caller(session_id="b"), port)
+    r = say(assistant, other, f"cek status {tracking}")
+    assert "tidak ditemukan" in r.text and not r.actions
+
+
+def test_handoff_sends_transcript(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    say(assistant, conv, "syarat skck apa")
+    r = say(assistant, conv, "saya mau bicara dengan petugas")
+    assert r.intent == "talk_to_officer" and r.actions[0].kind == "handoff"
+    transcript = port.handoffs[0]["transcript"]
+    assert transcript[0] == {"role": "citizen", "text": "syarat skck apa"}
+
+
+def test_office_hours_from_catalogue(assistant: Assistant, conv: Conversation) -> None:
+    r = say(assistant, conv, "mpp buka jam berapa?")
+    assert r.intent == "office_hours" and "15.30" in r.text and r.citations
+
+
+def test_garbage_input_does_not_crash(assistant: Assistant, conv: Conversation) -> None:
+    for text in ["", "   ", "\x00\x01", "/", "/apply nope", "a" * 5000, "🙂🙂🙂"]:
+        r = assistant.respond(conv, text)
+        assert isinstance(r.text, str) and r.text
