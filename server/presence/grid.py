@@ -46,13 +46,17 @@ def auto_cell_size(xy: FloatArray, k: int, radius: float) -> float:
 class SpatialGrid:
     """Points bucketed into square cells of side ``cell`` (built once, queried many times)."""
 
-    def __init__(self, xy: npt.ArrayLike, cell: float, *, max_cells: int | None = None) -> None:
+    def __init__(
+        self, xy: npt.ArrayLike, cell: float, *, max_cells: int | None = None, dense_limit: int = 160_000
+    ) -> None:
         pts = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
         if not np.all(np.isfinite(pts)):
             raise ValueError("positions must be finite")
         if not cell > 0:
             raise ValueError("cell size must be positive")
         self.xy: FloatArray = pts
+        # Below this many viewer x point pairs one dense numpy block beats per-cell work.
+        self.dense_limit = dense_limit
         self.n = len(pts)
         self.origin = pts.min(axis=0) if self.n else np.zeros(2)
         span = (pts.max(axis=0) - self.origin) if self.n else np.zeros(2)
@@ -133,16 +137,20 @@ class SpatialGrid:
         r2 = radius * radius
         xs, ys = self.xy[:, 0], self.xy[:, 1]
         vkey = self.key[vidx]
-        by_cell = np.argsort(vkey, kind="stable")
-        bounds = np.flatnonzero(np.diff(vkey[by_cell])) + 1
-        for group in np.split(by_cell, bounds):
+        dense = self.n * len(vidx) <= self.dense_limit
+        if dense:
+            groups = [np.arange(len(vidx))]
+        else:
+            by_cell = np.argsort(vkey, kind="stable")
+            groups = np.split(by_cell, np.flatnonzero(np.diff(vkey[by_cell])) + 1)
+        for group in groups:
             cell_key = int(vkey[group[0]])
             cx, cy = cell_key % self.width, cell_key // self.width
             pending = group
             ring = 1
             while len(pending):
                 rows = vidx[pending]
-                cand, whole = self._block(cx, cy, ring)
+                cand, whole = (self.order, True) if dense else self._block(cx, cy, ring)
                 dx = xs[rows][:, None] - xs[cand][None, :]
                 dy = ys[rows][:, None] - ys[cand][None, :]
                 d2 = dx * dx + dy * dy

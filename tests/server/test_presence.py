@@ -42,22 +42,25 @@ def _d2(xy: np.ndarray, a: int, b: int) -> float:
 )
 def test_grid_knn_matches_brute_force(pts: list[tuple[float, float]], k: int, radius: float, cell: float) -> None:
     xy = np.array(pts, dtype=np.float64)
-    grid = SpatialGrid(xy, cell)
+    grid = SpatialGrid(xy, cell, dense_limit=0)  # force the per-cell ring search
     batch = grid.knn(np.arange(len(xy)), k, radius)
+    dense = SpatialGrid(xy, cell).knn(np.arange(len(xy)), k, radius)
     for v in range(len(xy)):
         expected = brute_force_knn(xy, v, k, radius)
-        got = [int(i) for i in batch[v] if i >= 0]
-        assert v not in got
-        assert len(got) == len(set(got)) == len(expected)
-        # Ties at the K-th distance may pick different points, but the distances must agree.
-        assert sorted(_d2(xy, v, i) for i in got) == sorted(_d2(xy, v, i) for i in expected)
+        want = sorted(_d2(xy, v, i) for i in expected)
+        for answer in (batch[v], dense[v]):
+            got = [int(i) for i in answer if i >= 0]
+            assert v not in got
+            assert len(got) == len(set(got)) == len(expected)
+            # Ties at the K-th distance may pick different points, but the distances must agree.
+            assert sorted(_d2(xy, v, i) for i in got) == want
         assert grid.query(float(xy[v, 0]), float(xy[v, 1]), k, radius, exclude=v) == expected
 
 
 def test_grid_auto_cell_on_dense_hall_matches_brute_force() -> None:
     rng = np.random.default_rng(7)
     xy = np.concatenate([rng.normal(0, 1.5, (300, 2)), rng.uniform(-30, 30, (300, 2))])
-    grid = SpatialGrid(xy, auto_cell_size(xy, 40, 15.0))
+    grid = SpatialGrid(xy, auto_cell_size(xy, 40, 15.0), dense_limit=0)
     batch = grid.knn(np.arange(len(xy)), 40, 15.0)
     for v in range(0, len(xy), 7):
         expected = brute_force_knn(xy, v, 40, 15.0)
