@@ -111,7 +111,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         )
 
     from server import ws
-    from server.routers import applications, dashboard, documents, officer_api, ops, queue
+    from server.routers import applications, dashboard, documents, feedback, officer_api, ops, queue
     from server.routers import assistant as assistant_router
     from server.routers import catalog as catalog_router
     from server.routers import sessions as sessions_router
@@ -125,6 +125,8 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         dashboard.router,
         assistant_router.router,
         officer_api.router,
+        feedback.router,
+        feedback.officer_router,
         ops.router,
     ):
         app.include_router(r, prefix="/api/v1")
