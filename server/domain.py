@@ -218,33 +218,35 @@ def create_application(
     citizen = _ensure_citizen(db, vs, data)
     owner_scope = f"c{citizen.id}"
     now = m.now_utc()
+    actor = actor_for(citizen)
     app = m.Application(
         service_id=service.id,
         agency_id=service.agency,
         village_code=clean.get("village") if isinstance(clean.get("village"), str) else None,
         citizen_id=citizen.id,
         data=clean,
-        state="draft",
-        version=1,
+        state="submitted" if submit else "draft",
+        version=2 if submit else 1,
+        sla_due=add_working_days(today_wib(now), service.processing_days) if submit else None,
         idempotency_key=f"{owner_scope}:{key}",
         request_hash=req_hash,
         created_at=now,
         updated_at=now,
     )
+    db.add(app)
     try:
-        with db.begin_nested():
-            db.add(app)
-            db.flush()
+        db.flush()
     except IntegrityError:
+        # Lost a race on the same key: the caller's transaction is spent, so look again in a fresh one.
+        db.rollback()
         existing = _find_idempotent(db, vs, key)
         if existing is None:
             raise
         return _replay(existing, req_hash)
     app.tracking_number = tracking_number(app)
-    events = [_event(db, app, None, "draft", actor_for(citizen), None)]
+    events = [_event(db, app, None, "draft", actor, None, version=1)]
     if submit:
-        events.append(transition(db, app, "submitted", actor_for(citizen), "citizen", None))
-    db.flush()
+        events.append(_event(db, app, "draft", "submitted", actor, None, version=2))
     return Created(app, True, events)
 
 
@@ -266,7 +268,15 @@ def _replay(existing: m.Application, req_hash: str) -> Created:
     return Created(existing, False, [])
 
 
-def _event(db: Session, app: m.Application, source: str | None, target: str, actor: str, note: str | None) -> m.Event:
+def _event(
+    db: Session,
+    app: m.Application,
+    source: str | None,
+    target: str,
+    actor: str,
+    note: str | None,
+    version: int | None = None,
+) -> m.Event:
     ev = m.Event(
         kind="application",
         citizen_id=app.citizen_id,
@@ -275,7 +285,11 @@ def _event(db: Session, app: m.Application, source: str | None, target: str, act
         from_state=source,
         to_state=target,
         note=note,
-        payload={"tracking_number": app.tracking_number, "service_id": app.service_id, "version": app.version},
+        payload={
+            "tracking_number": app.tracking_number,
+            "service_id": app.service_id,
+            "version": version if version is not None else app.version,
+        },
         created_at=m.now_utc(),
     )
     db.add(ev)
@@ -297,9 +311,7 @@ def transition(db: Session, app: m.Application, target: str, actor: str, by: str
         days = service.processing_days if service else 5
         app.sla_due = add_working_days(today_wib(now), days)
     db.flush()
-    ev = _event(db, app, source, target, actor, note.strip() if note else None)
-    ev.payload = {**ev.payload, "version": app.version}
-    return ev
+    return _event(db, app, source, target, actor, note.strip() if note else None)
 
 
 def own_application(db: Session, vs: m.VisitorSession, tracking: str) -> m.Application:
