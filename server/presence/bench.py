@@ -59,6 +59,8 @@ def bench_tick(
     radius: float = 15.0,
     hz: float = 10.0,
     scenario: str = "walk",
+    keep_extra_k: int = 0,
+    keep_extra_m: float = 0.0,
 ) -> dict[str, Any]:
     """Measure ``PresenceEngine.tick`` for ``n`` visitors over ``ticks`` ticks.
 
@@ -69,7 +71,9 @@ def bench_tick(
         raise ValueError("n and ticks must be >= 1")
     rng = random.Random(seed)
     xmin, ymin, xmax, ymax = DEFAULT_HALL_BOUNDS
-    engine = PresenceEngine(k=k, radius=radius, capacity=max(n, 1))
+    engine = PresenceEngine(
+        k=k, radius=radius, capacity=max(n, 1), keep_extra_k=keep_extra_k, keep_extra_m=keep_extra_m
+    )
     pos: list[list[float]] = []
     for i in range(n):
         if scenario == "crowd" and i < int(0.7 * n):
@@ -91,6 +95,8 @@ def bench_tick(
     snapshots = 0
     total_bytes = 0
     entities_sent = 0
+    entered_sent = 0
+    left_sent = 0
     now = 0.0
     for t in range(ticks + 1):
         now += dt
@@ -132,6 +138,8 @@ def bench_tick(
         snapshots += len(snaps)
         total_bytes += sum(len(w.encode()) for w in wire)
         entities_sent += sum(len(s.entered) + len(s.changed) for s in snaps.values())
+        entered_sent += sum(len(s.entered) for s in snaps.values())
+        left_sent += sum(len(s.left) for s in snaps.values())
     tick_p50 = statistics.median(tick_ms)
     base_p50 = statistics.median(baseline_ms)
     return {
@@ -156,6 +164,8 @@ def bench_tick(
         "python_calibration_us": round(_calibrate_us(), 2),
         "snapshots_per_tick": round(snapshots / ticks, 1),
         "entities_per_snapshot": round(entities_sent / snapshots, 2) if snapshots else 0.0,
+        "entered_per_viewer_tick": round(entered_sent / ticks / n, 3),
+        "left_per_viewer_tick": round(left_sent / ticks / n, 3),
         "bytes_per_viewer_per_second": round(total_bytes / ticks / n * hz, 1),
     }
 
@@ -167,3 +177,4 @@ if __name__ == "__main__":  # pragma: no cover - manual run: python -m server.pr
     count = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     for kind in ("walk", "crowd"):
         print(json.dumps(bench_tick(count, 30, scenario=kind)))
+        print(json.dumps(bench_tick(count, 30, scenario=kind, keep_extra_k=8, keep_extra_m=1.0)))

@@ -190,9 +190,19 @@ class PresenceEngine:
         burst_seconds: float = 0.5,
         eps_pos: float = 0.02,
         eps_heading: float = 0.5,
+        keep_extra_k: int = 0,
+        keep_extra_m: float = 0.0,
     ) -> None:
         if capacity < 1 or k < 1 or radius <= 0 or max_speed <= 0 or burst_seconds < 0:
             raise ValueError("capacity, k, radius and max_speed must be positive")
+        if keep_extra_k < 0 or keep_extra_m < 0:
+            raise ValueError("hysteresis must not be negative")
+        # Hysteresis (off by default, which keeps "exactly the nearest K within R"): someone
+        # enters a view as one of the nearest ``k`` within ``radius`` but only leaves once
+        # outside the nearest ``k + keep_extra_k`` within ``radius + keep_extra_m``, so
+        # avatars at the edge of a crowd do not pop in and out every tick.
+        self.keep_extra_k = keep_extra_k
+        self.keep_extra_m = keep_extra_m
         self.area = area or WalkableArea.default()
         self.capacity = capacity
         self.k = k
@@ -424,17 +434,29 @@ class PresenceEngine:
             n = len(ents)
             xy = np.fromiter((c for e in ents for c in (e.x, e.y)), dtype=np.float64, count=2 * n).reshape(n, 2)
             grid = SpatialGrid(xy, auto_cell_size(xy, self.k, self.radius))
-            neighbours = grid.knn(viewer_idx, self.k, self.radius)
             # Index -1 (padding) maps to the trailing None, so whole rows convert to id sets in C.
             names = np.empty(n + 1, dtype=object)
             names[:n] = [e.id for e in ents]
-            rows = names[neighbours].tolist()
             pub = {e.id: e.published for e in ents}
-            for vi, row in zip(viewer_idx, rows, strict=True):
-                new = set(row)
+            if self.keep_extra_k or self.keep_extra_m:
+                wide, wide_d2 = grid.knn_d2(viewer_idx, self.k + self.keep_extra_k, self.radius + self.keep_extra_m)
+                order = np.argsort(wide_d2, axis=1, kind="stable")
+                wide = np.take_along_axis(wide, order, axis=1)
+                wide_d2 = np.take_along_axis(wide_d2, order, axis=1)
+                core = np.where(wide_d2[:, : self.k] <= self.radius * self.radius, wide[:, : self.k], -1)
+                core_rows = names[core].tolist()
+                keep_rows = names[wide].tolist()
+            else:
+                core_rows = names[grid.knn(viewer_idx, self.k, self.radius)].tolist()
+                keep_rows = []
+            for pos, vi in enumerate(viewer_idx):
+                new = set(core_rows[pos])
                 new.discard(None)
                 vid = ents[vi].id
-                snap = self._delta(self._viewers[vid], new, dirty, hall, pub)
+                viewer = self._viewers[vid]
+                if keep_rows and viewer.interest:
+                    new |= viewer.interest.intersection(keep_rows[pos])
+                snap = self._delta(viewer, new, dirty, hall, pub)
                 if snap is not None:
                     out[vid] = snap
         return out

@@ -130,10 +130,15 @@ class SpatialGrid:
         viewer; order inside a row is unspecified (callers treat it as a set).
         Ties at the K-th distance are broken arbitrarily; the distances are exact.
         """
+        return self.knn_d2(viewers, k, radius)[0]
+
+    def knn_d2(self, viewers: npt.ArrayLike, k: int, radius: float) -> tuple[IntArray, FloatArray]:
+        """Like :meth:`knn`, plus the matching squared distances (inf where padded)."""
         vidx = np.asarray(viewers, dtype=np.int64).reshape(-1)
         out = np.full((len(vidx), max(k, 0)), -1, dtype=np.int64)
+        out_d2 = np.full((len(vidx), max(k, 0)), np.inf)
         if self.n == 0 or k <= 0 or radius < 0 or len(vidx) == 0:
-            return out
+            return out, out_d2
         r2 = radius * radius
         xs, ys = self.xy[:, 0], self.xy[:, 1]
         vkey = self.key[vidx]
@@ -167,13 +172,15 @@ class SpatialGrid:
                 cover = ring * self.cell * (1 - _MARGIN)
                 if whole or cover >= radius:
                     out[pending, : nb.shape[1]] = nb
+                    out_d2[pending, : nb.shape[1]] = dsel
                     break
                 worst = np.where(finite, dsel, -1.0).max(axis=1) if dsel.shape[1] else np.zeros(len(rows))
                 done = finite.all(axis=1) & (nb.shape[1] == k) & (worst <= cover * cover)
                 out[pending[done], : nb.shape[1]] = nb[done]
+                out_d2[pending[done], : nb.shape[1]] = dsel[done]
                 pending = pending[~done]
                 ring += 1
-        return out
+        return out, out_d2
 
 
 def brute_force_knn(xy: npt.ArrayLike, viewer: int, k: int, radius: float) -> list[int]:

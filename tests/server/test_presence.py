@@ -553,3 +553,84 @@ def test_trusted_constructor_matches_validation_or_falls_back() -> None:
 
     # Validation changes the value, so the shortcut would be wrong: the class itself is returned.
     assert _trusted_factory(Shouty, {"name": "x"}) is Shouty
+
+
+# ---------------------------------------------------------------- hysteresis (opt-in)
+
+
+def test_hysteresis_margin_keeps_a_visitor_just_outside_the_radius() -> None:
+    eng = _engine(max_speed=100.0, keep_extra_m=1.0)
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 15.5, 0.0, now=0.0)
+    assert eng.tick(0.0)["a"].entered == []  # entering still needs <= 15 m
+    eng.move("b", 15.0, 0.0, 0.0, 1.0, 1.0)
+    assert [e.id for e in eng.tick(1.0)["a"].entered] == ["b"]
+    eng.move("b", 15.9, 0.0, 0.0, 2.0, 2.0)
+    assert [e.id for e in eng.tick(2.0)["a"].changed] == ["b"]  # kept inside the 1 m margin
+    eng.move("b", 16.01, 0.0, 0.0, 3.0, 3.0)
+    assert eng.tick(3.0)["a"].left == ["b"]
+
+
+def test_hysteresis_extra_k_keeps_a_pushed_out_neighbour() -> None:
+    eng = _engine(k=2, keep_extra_k=1, max_speed=100.0)
+    for vid, x in (("a", 0.0), ("n1", 1.0), ("n2", 2.0), ("n3", 3.0)):
+        eng.join(vid, vid, x, 0.0, now=0.0)
+    assert {e.id for e in eng.tick(0.0)["a"].entered} == {"n1", "n2"}
+    eng.move("n3", 0.5, 0.0, 0.0, 1.0, 1.0)  # n3 becomes the nearest: n2 is now 3rd, still kept
+    snap = eng.tick(1.0)["a"]
+    assert [e.id for e in snap.entered] == ["n3"] and snap.left == []
+    assert eng.interest("a") == {"n1", "n2", "n3"}
+    eng.join("n4", "n4", 0.2, 0.0, now=1.0)  # n2 is 4th now: beyond k + 1
+    snap = eng.tick(1.1)["a"]
+    assert snap.left == ["n2"] and [e.id for e in snap.entered] == ["n4"]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(sequence=ops, extra_k=st.integers(0, 2), extra_m=st.sampled_from([0.0, 0.5, 3.0]))
+def test_hysteresis_views_stay_between_core_and_keep(
+    sequence: list[tuple[str, int, float, float]], extra_k: int, extra_m: float
+) -> None:
+    k, radius = 3, 12.0
+    eng = PresenceEngine(
+        k=k,
+        radius=radius,
+        capacity=7,
+        max_speed=40.0,
+        eps_pos=0.0,
+        eps_heading=0.0,
+        keep_extra_k=extra_k,
+        keep_extra_m=extra_m,
+    )
+    views: dict[str, dict[str, PresenceEntity]] = {}
+    now = 0.0
+    for op, who, x, y in [*sequence, ("tick", 0, 0.0, 0.0)]:
+        vid = f"v{who}"
+        now += 0.1
+        if op == "join":
+            eng.join(vid, vid, x, y, now=now)
+            views.pop(vid, None)
+        elif op == "move":
+            eng.move(vid, x, y, 0.0, now, now)
+        elif op == "leave":
+            eng.leave(vid)
+            views.pop(vid, None)
+        else:
+            for viewer, snap in eng.tick(now).items():
+                views[viewer] = apply_snapshot(views.get(viewer, {}), snap)
+            states = {s.id: s for s in eng.local_states()}
+            for viewer, me in states.items():
+                view = set(views[viewer])
+                assert view == eng.interest(viewer)
+                dist = {
+                    s.id: math.hypot(s.x - me.x, s.y - me.y)
+                    for s in states.values()
+                    if s.id != viewer and s.hall == me.hall
+                }
+                ranked = sorted(dist.values())
+                core_cut = ranked[k - 1] if len(ranked) >= k else math.inf
+                keep_cut = ranked[k + extra_k - 1] if len(ranked) >= k + extra_k else math.inf
+                # Everyone strictly inside the core must be seen (ties at the cut are ambiguous)...
+                assert {i for i, d in dist.items() if d < core_cut and d <= radius} <= view
+                # ...and nobody outside the keep zone may linger.
+                assert all(dist[i] <= keep_cut + 1e-9 and dist[i] <= radius + extra_m + 1e-9 for i in view)
+                assert len(view) <= k + extra_k
