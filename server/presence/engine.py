@@ -255,7 +255,11 @@ class PresenceEngine:
 
     @staticmethod
     def _finite(*values: float) -> bool:
-        return all(isinstance(v, int | float) and math.isfinite(v) for v in values)
+        """All real and finite. One C-level sum: inf/nan propagate, a non-number raises."""
+        try:
+            return math.isfinite(sum(values, 0.0))
+        except TypeError:
+            return False
 
     def join(
         self, entity_id: str, name: str, x: float, y: float, heading: float = 0.0, *, now: float | None = None

@@ -260,6 +260,10 @@ def test_positions_are_clamped_into_the_walkable_area() -> None:
     res = eng.move("a", 30.0, -90.0, 0.0, 0.0, 10.0)
     assert res is not None and res.clamped and (res.x, res.y) == (30.0, -20.0)
     assert eng.move("a", float("nan"), 0.0, 0.0, 0.0, 11.0) is None
+    assert eng.move("a", 0.0, 0.0, float("inf"), 0.0, 11.0) is None
+    assert eng.move("a", "1", 0.0, 0.0, 0.0, 11.0) is None  # type: ignore[arg-type]
+    assert eng.move("a", 1j, 0.0, 0.0, 0.0, 11.0) is None  # type: ignore[arg-type]
+    assert eng.local_states()[0][2:4] == (30.0, -20.0)  # rejected moves change nothing
     assert eng.move("ghost", 0.0, 0.0, 0.0, 0.0, 11.0) is None
 
 
