@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from server import domain
 from server import models as m
+from server.console.live import notify_application
 from server.deps import CatalogDep, DbDep, HubDep, VisitorDep
 from server.errors import ApiError
 
@@ -54,6 +55,8 @@ def create_application(
     result = domain.create_application(db, vs, catalog, body.service_id, body.data, idempotency_key, body.submit)
     out = domain.application_dict(result.application)
     _commit_and_wake(db, hub, result.events)
+    if result.created:
+        notify_application(hub, result.application, "application.new")
     if not result.created:
         response.headers["Idempotent-Replay"] = "true"
         out = domain.application_dict(result.application)
@@ -88,6 +91,7 @@ def _citizen_transition(tracking: str, target: str, db: Any, vs: Any, hub: HubDe
     ev = domain.transition(db, app, target, domain.actor_for(citizen), "citizen", note)
     out = domain.application_dict(app)
     _commit_and_wake(db, hub, [ev])
+    notify_application(hub, app)
     return out
 
 

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from server.deps import VisitorDep
+from server.deps import DbDep, VisitorDep
 
 router = APIRouter(tags=["assistant"])
 
@@ -20,7 +20,8 @@ class AskIn(BaseModel):
 
 
 @router.post("/assistant/ask")
-async def ask(body: AskIn, request: Request, vs: VisitorDep) -> dict[str, Any]:
+async def ask(body: AskIn, request: Request, vs: VisitorDep, db: DbDep) -> dict[str, Any]:
     chat = request.app.state.chat
+    db.close()  # end the lookup transaction: on SQLite it holds the write lock the answer needs
     frame: dict[str, Any] = await chat.answer_frame(vs.id, body.text, body.conversation_id, body.lang, None)
     return frame

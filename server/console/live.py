@@ -1,0 +1,144 @@
+"""Live updates for officers: the cookie-authenticated ``/officer/ws`` and the frames it carries.
+
+Frames are broadcast to every officer connection (``kind="officer"``), which
+also works across nodes through the Redis bridge; each connection then drops
+what is outside its officer's scope, so routers never need to know who is online.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+from typing import Any
+
+from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from starlette.concurrency import run_in_threadpool
+
+from server import models as m
+from server import officers
+from server.console.web import COOKIE
+from server.errors import ApiError
+from server.hub import Conn, Hub
+from server.ws import _origin_allowed
+
+log = logging.getLogger(__name__)
+router = APIRouter()
+PING_SECONDS = 20.0
+CLOSE_LOGGED_OUT = 4001
+CLOSE_RESCOPED = 4002
+
+
+def application_frame(app: m.Application, kind: str = "application.changed") -> dict[str, Any]:
+    return {
+        "type": kind,
+        "tracking_number": app.tracking_number,
+        "service_id": app.service_id,
+        "agency_id": app.agency_id,
+        "village_code": app.village_code,
+        "state": app.state,
+        "sla_due": app.sla_due.isoformat() if app.sla_due else None,
+    }
+
+
+def notify_application(hub: Hub, app: m.Application, kind: str = "application.changed") -> None:
+    """Call after commit: officers in scope see the inbox change without a reload."""
+    hub.broadcast(application_frame(app, kind), kind="officer")
+
+
+def in_scope(scope: dict[str, Any], frame: dict[str, Any]) -> bool:
+    target = frame.get("to_officer")
+    if target is not None:
+        return bool(target == scope["id"])
+    if frame.get("type") == "board.update" or "agency_id" not in frame:
+        return True
+    role = scope["role"]
+    if role in ("admin", "supervisor"):
+        return True
+    agency = frame.get("agency_id")
+    if frame.get("type", "").startswith("handoff.") and agency is None:
+        return role != "village"  # a general request goes to every agency desk
+    if role == "village":
+        return agency == "smart-kampung" and frame.get("village_code") == scope.get("village_code")
+    return bool(agency == scope.get("agency_id"))
+
+
+@router.websocket("/officer/ws")
+async def officer_ws(ws: WebSocket) -> None:
+    app = ws.app
+    hub: Hub = app.state.hub
+    if not _origin_allowed(ws, app.state.settings.allowed_origins):
+        await ws.close(code=1008, reason="origin not allowed")
+        return
+    token = ws.cookies.get(COOKIE)
+
+    def lookup() -> dict[str, Any]:
+        with app.state.sessions() as db:
+            officer, _ = officers.officer_for_token(db, token)
+            return {
+                "id": officer.id,
+                "role": officer.role,
+                "agency_id": officer.agency_id,
+                "village_code": officer.village_code,
+                "username": officer.username,
+            }
+
+    try:
+        scope = await run_in_threadpool(lookup)
+    except ApiError:
+        await ws.close(code=4401, reason="officer login required")
+        return
+    await ws.accept()
+    outbox: asyncio.Queue[dict[str, Any] | None] = asyncio.Queue()
+    closing: dict[str, Any] = {}
+
+    def send(frame: Any) -> None:
+        if isinstance(frame, dict) and in_scope(scope, frame):  # presence snapshots are not for officers
+            outbox.put_nowait(frame)
+
+    def close(code: int, reason: str) -> None:
+        closing["code"], closing["reason"] = code, reason
+        outbox.put_nowait(None)
+
+    conn = Conn(
+        session_id=0,
+        public_id=f"officer:{scope['id']}:{id(ws)}",
+        citizen_id=None,
+        name=scope["username"],
+        send=send,
+        kind="officer",
+        officer_id=scope["id"],
+        close=close,
+    )
+
+    async def writer() -> None:
+        while True:
+            frame = await outbox.get()
+            if frame is None:
+                return
+            await ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+
+    async def reader() -> None:
+        with contextlib.suppress(WebSocketDisconnect):
+            while True:
+                message = await ws.receive()
+                if message["type"] == "websocket.disconnect":
+                    return
+
+    async def pinger() -> None:
+        while True:
+            await asyncio.sleep(PING_SECONDS)
+            outbox.put_nowait({"type": "ping"})
+
+    hub.add(conn)
+    outbox.put_nowait({"type": "welcome", "officer": scope["username"], "role": scope["role"]})
+    tasks = [asyncio.create_task(writer()), asyncio.create_task(reader()), asyncio.create_task(pinger())]
+    try:
+        await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        hub.remove(conn)
+        for t in tasks:
+            t.cancel()
+        with contextlib.suppress(Exception):
+            await ws.close(code=closing.get("code", 1000), reason=closing.get("reason", ""))

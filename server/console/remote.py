@@ -1,0 +1,331 @@
+"""The remote counter: an officer takes over a conversation the assistant handed off.
+
+While a handoff is ``accepted`` the citizen's chat for that conversation goes to
+the officer (``relay_citizen``), and the officer's words reach the citizen as
+``chat.reply`` frames with ``sender="officer"`` on the citizen's own socket.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, sessionmaker
+
+from protocol.messages import ChatReply, QuickReply, WorldAction
+from server import models as m
+from server.console.i18n import tr
+from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
+from server.deps import DbDep, HubDep
+from server.hub import Hub
+
+router = APIRouter(prefix="/officer", include_in_schema=False)
+MAX_TRANSCRIPT = 500
+
+RELAYED = {
+    "id": "Pesan Anda diteruskan ke petugas.",
+    "en": "Your message was passed to the officer.",
+}
+
+
+def _entry(role: str, text: str, who: str | None = None) -> dict[str, Any]:
+    e: dict[str, Any] = {"role": role, "text": text, "at": m.now_utc().isoformat()}
+    if who:
+        e["who"] = who
+    return e
+
+
+def _append(h: m.Handoff, entry: dict[str, Any]) -> None:
+    h.transcript = [*(h.transcript or []), entry][-MAX_TRANSCRIPT:]  # reassign: JSON columns track by identity
+    h.updated_at = m.now_utc()
+
+
+def citizen_frame(
+    h: m.Handoff,
+    text: str,
+    lang: str,
+    sender: str = "officer",
+    actions: list[WorldAction] | None = None,
+    quick: list[QuickReply] | None = None,
+) -> dict[str, Any]:
+    reply = ChatReply(
+        conversation_id=h.conversation_id,
+        text=text,
+        lang="en" if lang == "en" else "id",
+        sender=sender,  # type: ignore[arg-type]
+        actions=actions or [],
+        quick_replies=quick or [],
+        intent=f"handoff.{h.state}",
+        service=h.service_id,
+    )
+    return reply.model_dump(mode="json")
+
+
+def relay_citizen(
+    sessions: sessionmaker[Session], hub: Hub, session_id: int, conversation_id: str | None, text: str, ref: str | None
+) -> dict[str, Any] | None:
+    """Deliver a citizen's chat to the officer who accepted the handoff; None when nobody has."""
+    with sessions() as db:
+        q = select(m.Handoff).where(m.Handoff.session_id == session_id, m.Handoff.state == "accepted")
+        if conversation_id:
+            q = q.where(m.Handoff.conversation_id == conversation_id)
+        h = db.scalar(q.order_by(m.Handoff.id.desc()).limit(1))
+        if h is None:
+            return None
+        vs = db.get(m.VisitorSession, session_id)
+        lang = vs.lang if vs else "id"
+        entry = _entry("citizen", text)
+        _append(h, entry)
+        db.commit()
+        officer_id, hid = h.officer_id, h.id
+        frame = citizen_frame(h, RELAYED["en" if lang == "en" else "id"], lang, sender="system")
+    hub.broadcast({"type": "handoff.message", "handoff_id": hid, "to_officer": officer_id, **entry}, kind="officer")
+    frame["intent"] = "handoff.relayed"
+    frame["ref"] = ref
+    return frame
+
+
+# ------------------------------------------------------------------ pages
+
+
+def _visible(db: Any, ctx: Any) -> Any:
+    q = select(m.Handoff)
+    role = ctx.officer.role
+    if role == "officer":
+        q = q.where((m.Handoff.agency_id == ctx.officer.agency_id) | (m.Handoff.agency_id.is_(None)))
+    elif role == "village":
+        q = q.where(m.Handoff.agency_id == "smart-kampung")
+    return q
+
+
+def _handoff(db: Any, ctx: Any, hid: int) -> m.Handoff:
+    h = db.scalar(_visible(db, ctx).where(m.Handoff.id == hid))
+    if h is None:
+        raise ConsoleError(404, "not_found")
+    return h
+
+
+def _who(db: Any, h: m.Handoff) -> str:
+    if h.citizen_id:
+        c = db.get(m.Citizen, h.citizen_id)
+        if c:
+            return c.name
+    vs = db.get(m.VisitorSession, h.session_id)
+    return (vs.display_name if vs else None) or "—"
+
+
+def _lists(db: Any, ctx: Any) -> dict[str, Any]:
+    pending = list(db.scalars(_visible(db, ctx).where(m.Handoff.state == "pending").order_by(m.Handoff.id)))
+    mine = list(
+        db.scalars(
+            select(m.Handoff)
+            .where(m.Handoff.officer_id == ctx.officer.id, m.Handoff.state == "accepted")
+            .order_by(m.Handoff.id)
+        )
+    )
+    names = {h.id: _who(db, h) for h in [*pending, *mine]}
+    return {"pending": pending, "mine": mine, "names": names}
+
+
+@router.get("/remote", response_class=HTMLResponse)
+def remote(request: Request, ctx: CtxDep, db: DbDep) -> Response:
+    return render(request, "remote.html", ctx, page="remote", current=None, **_lists(db, ctx))
+
+
+@router.get("/remote/list", response_class=HTMLResponse)
+def remote_list(request: Request, ctx: CtxDep, db: DbDep) -> Response:
+    return render(request, "_remote_list.html", ctx, current=None, **_lists(db, ctx))
+
+
+@router.get("/remote/{hid}", response_class=HTMLResponse)
+def conversation(hid: int, request: Request, ctx: CtxDep, db: DbDep) -> Response:
+    h = _handoff(db, ctx, hid)
+    return _conversation_page(request, ctx, db, h)
+
+
+def _conversation_page(
+    request: Request, ctx: Any, db: Any, h: m.Handoff, error: str = "", status: int = 200
+) -> Response:
+    catalog = request.app.state.catalog
+    services = [s for s in catalog.services]
+    if ctx.officer.role == "officer":
+        services = [s for s in services if s.agency == ctx.officer.agency_id]
+    fields: list[str] = []
+    if h.service_id:
+        try:
+            fields = [f.name for f in catalog.service(h.service_id).form]
+        except KeyError:
+            fields = []
+    return render(
+        request,
+        "remote.html",
+        ctx,
+        status=status,
+        page="remote",
+        current=h,
+        citizen_name=_who(db, h),
+        mine=h.officer_id == ctx.officer.id and h.state == "accepted",
+        services=[s.id for s in services],
+        form_fields=fields,
+        error=error,
+        **{k: v for k, v in _lists(db, ctx).items() if k != "mine"},
+        my_list=_lists(db, ctx)["mine"],
+    )
+
+
+def _counter_for(request: Request, db: Any, ctx: Any, h: m.Handoff) -> int | None:
+    if h.service_id:
+        try:
+            return int(request.app.state.catalog.service(h.service_id).counter)
+        except KeyError:
+            pass
+    if ctx.officer.agency_id:
+        number = db.scalar(
+            select(m.Counter.number).where(m.Counter.agency_id == ctx.officer.agency_id).order_by(m.Counter.number)
+        )
+        return int(number) if number is not None else None
+    return None
+
+
+def _session_target(db: Any, h: m.Handoff) -> tuple[str, str]:
+    vs = db.get(m.VisitorSession, h.session_id)
+    return (vs.public_id, vs.lang) if vs else ("", "id")
+
+
+@router.post("/remote/{hid}/accept")
+def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> Response:
+    if ctx.read_only:
+        raise ConsoleError(403, "read_only")
+    h = _handoff(db, ctx, hid)
+    taken = db.execute(
+        update(m.Handoff)
+        .where(m.Handoff.id == h.id, m.Handoff.state == "pending")
+        .values(state="accepted", officer_id=ctx.officer.id, updated_at=m.now_utc())
+    )
+    if taken.rowcount != 1:  # type: ignore[attr-defined]
+        db.rollback()
+        return _conversation_page(request, ctx, db, _handoff(db, ctx, hid), tr("handoff_taken", ctx.lang), 409)
+    db.refresh(h)
+    name = ctx.officer.full_name or ctx.officer.username
+    counter = _counter_for(request, db, ctx, h)
+    public_id, lang = _session_target(db, h)
+    greeting = (
+        f"Hello, I am {name}, an officer{f' at counter {counter}' if counter else ''}. How can I help?"
+        if lang == "en"
+        else f"Halo, saya {name}, petugas{f' loket {counter}' if counter else ''}. Ada yang bisa saya bantu?"
+    )
+    _append(h, _entry("officer", greeting, name))
+    db.commit()
+    action = WorldAction(kind="handoff", data={"state": "accepted", "officer": name, "counter": counter})
+    hub.to_session(public_id, citizen_frame(h, greeting, lang, actions=[action]))
+    hub.broadcast(
+        {"type": "handoff.changed", "handoff_id": h.id, "agency_id": h.agency_id, "state": h.state}, "officer"
+    )
+    return redirect(f"/officer/remote/{h.id}")
+
+
+def _mine(db: Any, ctx: Any, hid: int) -> m.Handoff:
+    h = _handoff(db, ctx, hid)
+    if h.state != "accepted":
+        raise ConsoleError(409, "handoff_closed")
+    if h.officer_id != ctx.officer.id:
+        raise ConsoleError(403, "handoff_not_yours")
+    return h
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+@router.post("/remote/{hid}/say")
+def say(
+    hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep, text: str = Form(min_length=1, max_length=2000)
+) -> Response:
+    h = _mine(db, ctx, hid)
+    text = text.strip()
+    if not text:
+        raise ConsoleError(422, "message")
+    name = ctx.officer.full_name or ctx.officer.username
+    entry = _entry("officer", text, name)
+    _append(h, entry)
+    db.commit()
+    public_id, lang = _session_target(db, h)
+    hub.to_session(public_id, citizen_frame(h, text, lang))
+    if _wants_json(request):
+        return JSONResponse({"ok": True, "entry": entry})
+    return redirect(f"/officer/remote/{h.id}")
+
+
+@router.post("/remote/{hid}/form")
+def push_form(
+    hid: int,
+    request: Request,
+    ctx: CsrfDep,
+    db: DbDep,
+    hub: HubDep,
+    service_id: str = Form(max_length=40),
+    attention: str = Form(default="", max_length=500),
+) -> Response:
+    """Open a service form on the citizen's screen, with the fields the officer wants checked."""
+    h = _mine(db, ctx, hid)
+    catalog = request.app.state.catalog
+    try:
+        service = catalog.service(service_id)
+    except KeyError:
+        raise ConsoleError(404, "not_found") from None
+    names = {f.name for f in service.form}
+    marked = [a.strip() for a in attention.replace(";", ",").split(",") if a.strip() in names]
+    public_id, lang = _session_target(db, h)
+    title = service.name.en if lang == "en" else service.name.id
+    labels = [next(f.label.en if lang == "en" else f.label.id for f in service.form if f.name == a) for a in marked]
+    if lang == "en":
+        text = f"Please fill in the form for {title}." + (
+            f" Check these fields: {', '.join(labels)}." if labels else ""
+        )
+    else:
+        text = f"Silakan isi formulir {title}." + (f" Mohon periksa kolom: {', '.join(labels)}." if labels else "")
+    h.service_id = h.service_id or service.id
+    _append(h, _entry("officer", text, ctx.officer.full_name or ctx.officer.username))
+    db.commit()
+    action = WorldAction(kind="open_form", data={"service_id": service.id, "attention": marked})
+    hub.to_session(public_id, citizen_frame(h, text, lang, actions=[action]))
+    return redirect(f"/officer/remote/{h.id}")
+
+
+@router.post("/remote/{hid}/close")
+def close(
+    hid: int,
+    request: Request,
+    ctx: CsrfDep,
+    db: DbDep,
+    hub: HubDep,
+    summary: str = Form(default="", max_length=4000),
+) -> Response:
+    h = _mine(db, ctx, hid)
+    summary = summary.strip()
+    if not summary:
+        return _conversation_page(request, ctx, db, h, tr("summary", ctx.lang), 422)
+    public_id, lang = _session_target(db, h)
+    h.state = "closed"
+    h.summary = summary
+    head = "Summary of your conversation with the officer" if lang == "en" else "Ringkasan percakapan dengan petugas"
+    text = f"{head}: {summary}"
+    _append(h, _entry("officer", text, ctx.officer.full_name or ctx.officer.username))
+    db.commit()
+    survey_label = "Rate this service" if lang == "en" else "Isi survei kepuasan"
+    action = WorldAction(
+        kind="handoff",
+        data={
+            "state": "closed",
+            "summary": summary,
+            "survey": {"handoff_id": h.id, "service_id": h.service_id, "endpoint": "/api/v1/survey"},
+        },
+    )
+    quick = [QuickReply(label=survey_label, payload=f"survey:handoff:{h.id}")]
+    hub.to_session(public_id, citizen_frame(h, text, lang, actions=[action], quick=quick))
+    hub.broadcast(
+        {"type": "handoff.changed", "handoff_id": h.id, "agency_id": h.agency_id, "state": h.state}, "officer"
+    )
+    return redirect("/officer/remote")
