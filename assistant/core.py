@@ -144,7 +144,11 @@ class Conversation:
 
     def transcript(self) -> list[dict[str, Any]]:
         return [
-            {"role": "citizen" if e["kind"] == "user" else "assistant", "text": e.get("text", "")}
+            {
+                "role": "citizen" if e["kind"] == "user" else "assistant",
+                "text": e.get("text", ""),
+                "service": e.get("service"),
+            }
             for e in self.events
             if e.get("kind") in ("user", "assistant")
         ]

@@ -12,6 +12,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -33,44 +34,115 @@ def minilm_path() -> Path:
     return Path(get_model_path())
 
 
+def cache_dir() -> Path:
+    """Derived, machine-local files (never committed); MPP_CACHE_DIR moves them off a read-only tree."""
+    env = os.environ.get("MPP_CACHE_DIR")
+    return Path(env) if env else Path(__file__).resolve().parent.parent / "var" / "cache" / "assistant"
+
+
 class Embedder:
-    """Mean-pooled, L2-normalised all-MiniLM-L6-v2 embeddings through transformers."""
+    """Mean-pooled, L2-normalised all-MiniLM-L6-v2 embeddings.
+
+    The network is transformers' ``AutoModel`` loaded offline from the pip
+    package. Importing transformers alone costs ~4 s, so the first load also
+    saves a TorchScript trace of that same model under var/cache (checked to
+    give identical outputs before it is used); later loads need only torch,
+    which keeps server start under the 5 s budget. ``MPP_ASSISTANT_EAGER=1``
+    forces the plain transformers path.
+    """
+
+    _CHECK_TEXTS = ("ktp", "brp biaya paspor", "what documents do i need for a new family card in banyuwangi")
 
     def __init__(self, path: Path | None = None, max_length: int = 48) -> None:
+        import torch
+        from tokenizers import Tokenizer
+
+        self._torch = torch
+        self.path = path or minilm_path()
+        self.max_length = max_length
+        self.tokenizer = Tokenizer.from_file(str(self.path / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(max_length=max_length)
+        self.backend = "torchscript"
+        self.model: Any = None
+        trace = self._trace_path()
+        if os.environ.get("MPP_ASSISTANT_EAGER") != "1" and trace.exists():
+            try:
+                self.model = torch.jit.load(str(trace), map_location="cpu").eval()
+            except (RuntimeError, OSError):
+                self.model = None
+        if self.model is None:
+            self.model = self._eager()
+            self.backend = "transformers"
+            if os.environ.get("MPP_ASSISTANT_EAGER") != "1":
+                self._save_trace(trace)
+
+    def _trace_path(self) -> Path:
+        import torch
+
+        weights = self.path / "model.safetensors"
+        st = weights.stat()
+        key = hashlib.sha256(
+            f"{torch.__version__}|{st.st_size}|{st.st_mtime_ns}|{self.max_length}".encode()
+        ).hexdigest()
+        return cache_dir() / f"minilm-{key[:16]}.ts"
+
+    def _eager(self) -> Any:
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
-        import torch
-        from transformers import AutoModel, AutoTokenizer
+        from transformers import AutoModel
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        p = str(path or minilm_path())
-        self._torch = torch
-        self.tokenizer = AutoTokenizer.from_pretrained(p, local_files_only=True)
-        self.model = AutoModel.from_pretrained(p, local_files_only=True).eval()
-        self.max_length = max_length
+        model = AutoModel.from_pretrained(str(self.path), local_files_only=True).eval()
+        return _Pooled(model, self._torch)
+
+    def _save_trace(self, target: Path) -> None:
+        """Trace the eager model; keep the trace only if it matches eager output on varied lengths."""
+        import warnings
+
+        torch = self._torch
+        ids, mask = self._batch([self._CHECK_TEXTS[2]])
+        try:
+            with warnings.catch_warnings(), torch.inference_mode():
+                warnings.simplefilter("ignore")
+                traced = torch.jit.trace(self.model, (ids, mask), check_trace=False)
+                for text in self._CHECK_TEXTS:
+                    i, m = self._batch([text])
+                    if float((traced(i, m) - self.model(i, m)).abs().max()) > 1e-5:
+                        return
+                i, m = self._batch(list(self._CHECK_TEXTS))
+                if float((traced(i, m) - self.model(i, m)).abs().max()) > 1e-5:
+                    return
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(".tmp")
+            torch.jit.save(traced, str(tmp))
+            tmp.replace(target)
+        except (RuntimeError, OSError):
+            return  # no trace: the eager path still works, only start-up is slower
+
+    def _batch(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        torch = self._torch
+        enc = self.tokenizer.encode_batch(list(texts))
+        width = max(len(e.ids) for e in enc)
+        ids = torch.zeros((len(enc), width), dtype=torch.long)
+        mask = torch.zeros((len(enc), width), dtype=torch.long)
+        for row, e in enumerate(enc):
+            ids[row, : len(e.ids)] = torch.tensor(e.ids, dtype=torch.long)
+            mask[row, : len(e.ids)] = 1
+        return ids, mask
 
     def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
         torch = self._torch
         out = []
         # Length-sorted batches waste little on padding; the order is restored at the end.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
-        ordered = [texts[i] for i in order]
+        ordered = [texts[i] or " " for i in order]
         with torch.inference_mode():
             for i in range(0, len(ordered), batch_size):
-                batch = self.tokenizer(
-                    ordered[i : i + batch_size],
-                    padding=True,
-                    truncation=True,
-                    max_length=self.max_length,
-                    return_tensors="pt",
-                )
-                hidden = self.model(**batch).last_hidden_state
-                mask = batch["attention_mask"].unsqueeze(-1).to(hidden.dtype)
-                pooled = (hidden * mask).sum(1) / mask.sum(1).clamp(min=1e-9)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
-                out.append(pooled.numpy().astype(np.float32))
+                ids, mask = self._batch(ordered[i : i + batch_size])
+                out.append(self.model(ids, mask).numpy().astype(np.float32))
         if not out:
             return np.zeros((0, EMB_DIM), dtype=np.float32)
         result = np.empty((len(texts), EMB_DIM), dtype=np.float32)
@@ -78,34 +150,105 @@ class Embedder:
         return result
 
 
+class _Pooled:
+    """transformers model + mean pooling + L2 norm, as one callable (and one traceable module)."""
+
+    def __new__(cls, model: Any, torch: Any) -> Any:
+        class Pooled(torch.nn.Module):  # type: ignore[misc,name-defined]
+            def __init__(self, inner: Any) -> None:
+                super().__init__()
+                self.inner = inner
+
+            def forward(self, ids: Any, mask: Any) -> Any:
+                hidden = self.inner(input_ids=ids, attention_mask=mask).last_hidden_state
+                m = mask.unsqueeze(-1).to(hidden.dtype)
+                pooled = (hidden * m).sum(1) / m.sum(1).clamp(min=1e-9)
+                return torch.nn.functional.normalize(pooled, dim=-1)
+
+        return Pooled(model).eval()
+
+
 class CharNgrams:
-    """TF-IDF over char n-grams (2-5, word-bounded); vocabulary + idf persisted as plain arrays."""
+    """TF-IDF over char n-grams (2-5, word-bounded); vocabulary + idf persisted as plain arrays.
+
+    Fitting uses scikit-learn; answering uses :meth:`sparse_rows`, a small
+    re-implementation of the same char_wb analyzer (tested equal), so loading
+    the assistant does not import scikit-learn or scipy (~3 s).
+    """
+
+    MIN_N, MAX_N = 2, 5
+    _WS = re.compile(r"\s\s+")
 
     def __init__(self, vocabulary: dict[str, int] | None = None, idf: np.ndarray | None = None) -> None:
+        self.vec: Any = None
+        self._vocab: dict[str, int] = dict(vocabulary or {})
+        self._idf = np.asarray(idf, dtype=np.float32) if idf is not None else np.zeros(0, dtype=np.float32)
+
+    def fit(self, texts: Sequence[str]) -> CharNgrams:
         from sklearn.feature_extraction.text import TfidfVectorizer
 
         self.vec = TfidfVectorizer(
-            analyzer="char_wb", ngram_range=(2, 5), sublinear_tf=True, min_df=2, max_features=40000, dtype=np.float32
+            analyzer="char_wb",
+            ngram_range=(self.MIN_N, self.MAX_N),
+            sublinear_tf=True,
+            min_df=2,
+            max_features=40000,
+            dtype=np.float32,
         )
-        if vocabulary is not None and idf is not None:
-            self.vec.vocabulary_ = vocabulary
-            self.vec.idf_ = idf
-
-    def fit(self, texts: Sequence[str]) -> CharNgrams:
         self.vec.fit(texts)
-        # Deterministic column order (sorted n-grams) so the saved file only changes with the data.
+        self._vocab = {k: int(v) for k, v in self.vec.vocabulary_.items()}
+        self._idf = np.asarray(self.vec.idf_, dtype=np.float32)
         return self
 
+    def _analyze(self, text: str) -> list[str]:
+        out: list[str] = []
+        for w in self._WS.sub(" ", text.lower()).split():
+            w = " " + w + " "
+            n_w = len(w)
+            for n in range(self.MIN_N, self.MAX_N + 1):
+                offset = 0
+                out.append(w[offset : offset + n])
+                while offset + n < n_w:
+                    offset += 1
+                    out.append(w[offset : offset + n])
+                if offset == 0:
+                    break
+        return out
+
+    def sparse_rows(self, texts: Sequence[str]) -> list[tuple[np.ndarray, np.ndarray]]:
+        """(column indices, l2-normalised sublinear tf-idf values) per text."""
+        rows = []
+        for text in texts:
+            counts: dict[int, int] = {}
+            for g in self._analyze(text):
+                j = self._vocab.get(g)
+                if j is not None:
+                    counts[j] = counts.get(j, 0) + 1
+            idx = np.fromiter(counts.keys(), dtype=np.int64, count=len(counts))
+            tf = np.fromiter(counts.values(), dtype=np.float64, count=len(counts))
+            vals = (1.0 + np.log(tf)) * self._idf[idx] if len(idx) else tf
+            norm = float(np.sqrt((vals * vals).sum()))
+            rows.append((idx, (vals / norm if norm > 0 else vals).astype(np.float32)))
+        return rows
+
     def transform(self, texts: Sequence[str]) -> Any:
-        return self.vec.transform(texts)
+        from scipy import sparse
+
+        if self.vec is not None:
+            return self.vec.transform(texts)
+        rows = self.sparse_rows(texts)
+        indptr = np.cumsum([0] + [len(i) for i, _ in rows])
+        indices = np.concatenate([i for i, _ in rows]) if rows else np.zeros(0, dtype=np.int64)
+        data = np.concatenate([v for _, v in rows]) if rows else np.zeros(0, dtype=np.float32)
+        return sparse.csr_matrix((data, indices, indptr), shape=(len(rows), len(self._idf)))
 
     @property
     def vocabulary(self) -> dict[str, int]:
-        return {k: int(v) for k, v in self.vec.vocabulary_.items()}
+        return dict(self._vocab)
 
     @property
     def idf(self) -> np.ndarray:
-        return np.asarray(self.vec.idf_, dtype=np.float32)
+        return self._idf
 
 
 @dataclass
@@ -117,11 +260,13 @@ class LinearHead:
     intercept: np.ndarray  # (n_labels,)
 
     def proba(self, x: Any) -> np.ndarray:
-        logits = x @ self.coef.T + self.intercept
-        logits = np.asarray(logits, dtype=np.float64)
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        return np.asarray(e / e.sum(axis=1, keepdims=True))
+        return _softmax(np.asarray(x @ self.coef.T + self.intercept, dtype=np.float64))
+
+
+def _softmax(logits: np.ndarray) -> np.ndarray:
+    logits = logits - logits.max(axis=1, keepdims=True)
+    e = np.exp(logits)
+    return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
 def fit_head(x: Any, y: Sequence[str], c: float, seed: int) -> LinearHead:
@@ -154,9 +299,17 @@ class Heads:
     meta: dict[str, Any]
 
     def predict(self, emb: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        norm = [normalize(t) for t in texts]
-        x = features(self.ngrams, emb, norm, self.emb_weight)
-        return self.intent.proba(x), self.service.proba(x)
+        """Same maths as ``features`` + ``proba``, without scipy: sparse dot by column indices."""
+        rows = self.ngrams.sparse_rows([normalize(t) for t in texts])
+        n_tf = len(self.ngrams.idf)
+        out = []
+        for head in (self.intent, self.service):
+            logits = (emb * self.emb_weight) @ head.coef[:, n_tf:].T + head.intercept
+            for r, (idx, vals) in enumerate(rows):
+                if len(idx):
+                    logits[r] += head.coef[:, idx] @ vals
+            out.append(_softmax(np.asarray(logits, dtype=np.float64)))
+        return out[0], out[1]
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:

@@ -110,18 +110,22 @@ class AliasRules:
                     pairs.append((n, svc.id))
         pairs.sort(key=lambda p: -len(p[0]))
         self._rules = [(re.compile(_B + re.escape(a) + _E), a, sid) for a, sid in pairs]
-        self._token_aliases = [(a.split(), sid) for a, sid in pairs if len(a.split()) <= 3]
+        self._by_first: dict[str, list[tuple[list[str], str]]] = {}
+        for a, sid in pairs:
+            toks = a.split()
+            if len(toks) <= 3 and sum(len(t) for t in toks) >= 4:
+                self._by_first.setdefault(toks[0][:1], []).append((toks, sid))
 
     def fuzzy(self, norm: str) -> list[str]:
         """Aliases matched with one typo per longer word ("akta kmatian", "sckk"); first letters must agree."""
         toks = norm.split()
         found: list[str] = []
-        for alias, sid in self._token_aliases:
-            n = len(alias)
-            if sum(len(t) for t in alias) < 4:
-                continue
-            for i in range(len(toks) - n + 1):
+        for i, tok in enumerate(toks):
+            for alias, sid in self._by_first.get(tok[:1], ()):
+                n = len(alias)
                 window = toks[i : i + n]
+                if len(window) < n:
+                    continue
                 ok = all(
                     w == t or (len(t) >= 4 and w[:1] == t[:1] and _damerau1(w, t))
                     for w, t in zip(window, alias, strict=True)

@@ -145,7 +145,8 @@ def test_handoff_sends_transcript(assistant: Assistant, conv: Conversation, port
     r = say(assistant, conv, "saya mau bicara dengan petugas")
     assert r.intent == "talk_to_officer" and r.actions[0].kind == "handoff"
     transcript = port.handoffs[0]["transcript"]
-    assert transcript[0] == {"role": "citizen", "text": "syarat skck apa"}
+    assert (transcript[0]["role"], transcript[0]["text"]) == ("citizen", "syarat skck apa")
+    assert transcript[1]["role"] == "assistant" and transcript[1]["service"] == "skck"
 
 
 def test_office_hours_from_catalogue(assistant: Assistant, conv: Conversation) -> None:
