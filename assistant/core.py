@@ -172,10 +172,13 @@ class Assistant:
 
     # ------------------------------------------------------------------ entry point
 
-    def respond(self, conversation: Conversation, text: str) -> Reply:
+    def respond(self, conversation: Conversation, text: str, lang: str | None = None) -> Reply:
+        """Answer one message. ``lang`` (the client's UI language) is only a prior for short messages."""
         text = (text or "").strip()[:MAX_TEXT]
         conversation.append({"kind": "user", "text": text, "ts": round(time.time(), 3)})
         state = conversation.state
+        if lang in ("id", "en") and not state.get("lang"):
+            state["lang"] = lang
         try:
             reply = self._dispatch(conversation, state, text)
         except PortError as exc:

@@ -49,6 +49,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
             except (ImportError, OSError, FileNotFoundError) as exc:
                 log.warning("assistant not loaded: %s", exc)
         app.state.chat.assistant = app.state.assistant
+        app.state.chat.start()
         app.state.presence.start()
         bridge = None
         if settings.redis_url:
@@ -131,6 +132,9 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     ):
         app.include_router(r, prefix="/api/v1")
     app.include_router(ws.router)
+    from server import citizen
+
+    app.include_router(citizen.router)
     from server import console
 
     console.install(app)

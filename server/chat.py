@@ -160,7 +160,8 @@ class ChatService:
         self.assistant = assistant
         self.port = port
         self.sessions = sessions
-        self.pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="assistant")
+        self.workers = workers
+        self.pool: ThreadPoolExecutor | None = None
 
     def caller_for(self, session_id: int) -> Caller:
         with self.sessions() as db:
@@ -215,7 +216,15 @@ class ChatService:
         self, session_id: int, text: str, conversation_id: str | None, lang: str | None, ref: str | None
     ) -> dict[str, Any]:
         loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self.pool, self.answer, session_id, text, conversation_id, lang, ref)
+        return await loop.run_in_executor(self.start(), self.answer, session_id, text, conversation_id, lang, ref)
+
+    def start(self) -> ThreadPoolExecutor:
+        """The pool lives between lifespan start and shutdown; a restarted app gets a fresh one."""
+        if self.pool is None:
+            self.pool = ThreadPoolExecutor(max_workers=self.workers, thread_name_prefix="assistant")
+        return self.pool
 
     def shutdown(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        if self.pool is not None:
+            self.pool.shutdown(wait=False, cancel_futures=True)
+            self.pool = None

@@ -104,3 +104,11 @@ def migrated(_template: Path, tmp_path: Path) -> object:
         return Settings(data_dir=tmp_path, database_url=PG_URL, load_assistant=False)
     shutil.copy(_template / "mpp.db", tmp_path / "mpp.db")
     return Settings(data_dir=tmp_path, load_assistant=False)
+
+
+@pytest.fixture(scope="session")
+def assistant_engine() -> object:
+    """The real trained assistant, loaded once per test run."""
+    from assistant.core import Assistant
+
+    return Assistant.load()

@@ -24,10 +24,16 @@ def _fuzz(op: Any, token: str, failures: list[str]) -> Callable[[], None]:
     return run
 
 
-def test_no_server_errors_across_the_api(app: Any, client: Any) -> None:
-    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
-    token = client.post("/api/v1/sessions", json={}).json()["token"]
+def test_no_server_errors_across_the_api(migrated: Any, assistant_engine: Any) -> None:
+    from fastapi.testclient import TestClient
+
+    from server.app import create_app
+
+    app = create_app(migrated, assistant=assistant_engine)
     failures: list[str] = []
+    with TestClient(app) as client:
+        token = client.post("/api/v1/sessions", json={}).json()["token"]
+    schema = schemathesis.openapi.from_asgi("/openapi.json", app)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) > 20
     for op in operations:

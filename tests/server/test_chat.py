@@ -1,0 +1,134 @@
+"""The assistant wired into the server: HTTP ask, websocket chat, persistence, handoff, ownership."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from websockets.sync.client import connect
+
+from tests.conftest import PG_URL, free_port
+from tests.server.conftest import VALID_NIK, identified, new_session
+
+
+@pytest.fixture
+def chat_client(migrated: Any, assistant_engine: Any) -> Iterator[TestClient]:
+    from server.app import create_app
+
+    with TestClient(create_app(migrated, assistant=assistant_engine)) as c:
+        yield c
+
+
+def ask(client: TestClient, h: dict[str, str], text: str, conv: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"text": text}
+    if conv:
+        body["conversation_id"] = conv
+    r = client.post("/api/v1/assistant/ask", json=body, headers=h)
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def test_http_ask_gives_grounded_answer_with_citation(chat_client: TestClient) -> None:
+    h = new_session(chat_client)
+    reply = ask(chat_client, h, "brp biaya paspor")
+    assert reply["service"] == "paspor" and reply["intent"] == "ask_service"
+    assert "350.000" in reply["text"]
+    assert reply["citations"] and reply["citations"][0]["service_id"] == "paspor"
+
+
+def test_english_question_gets_english_answer(chat_client: TestClient) -> None:
+    h = new_session(chat_client)
+    reply = ask(chat_client, h, "how much does a passport cost?")
+    assert reply["lang"] == "en" and "Source" in reply["text"]
+
+
+def test_form_dialogue_submits_through_server_and_survives_restart(migrated: Any, assistant_engine: Any) -> None:
+    from server.app import create_app
+
+    with TestClient(create_app(migrated, assistant=assistant_engine)) as c:
+        h = identified(c)
+        first = ask(c, h, "saya mau bikin ktp baru")
+        conv = first["conversation_id"]
+    # a brand-new app instance (server restart) resumes the same conversation from the database
+    with TestClient(create_app(migrated, assistant=assistant_engine)) as c:
+        reply = ask(c, h, "batal", conv)
+        assert reply["conversation_id"] == conv
+        from server import models as m
+
+        with c.app.state.sessions() as db:  # type: ignore[attr-defined]
+            events = db.query(m.ConversationEvent).filter_by(conversation_id=conv).count()
+        assert events >= 2
+
+
+def test_handoff_request_creates_pending_handoff_with_transcript(chat_client: TestClient) -> None:
+    h = new_session(chat_client)
+    conv = ask(chat_client, h, "syarat skck apa saja")["conversation_id"]
+    reply = ask(chat_client, h, "saya mau bicara dengan petugas", conv)
+    assert any(a["kind"] == "handoff" for a in reply["actions"])
+    from server import models as m
+
+    with chat_client.app.state.sessions() as db:  # type: ignore[attr-defined]
+        handoff = db.query(m.Handoff).one()
+    assert handoff.state == "pending" and len(handoff.transcript) >= 2
+    assert handoff.service_id == "skck" and handoff.agency_id == "polri"
+
+
+def test_conversation_of_another_session_is_not_found(chat_client: TestClient) -> None:
+    a, b = new_session(chat_client), new_session(chat_client)
+    conv = ask(chat_client, a, "halo")["conversation_id"]
+    r = chat_client.post("/api/v1/assistant/ask", json={"text": "halo", "conversation_id": conv}, headers=b)
+    assert r.status_code == 404
+
+
+@pytest.mark.slow
+def test_websocket_chat_round_trip_against_real_server(tmp_path: Path, settings: Any) -> None:
+    if PG_URL:
+        from server.migrate import upgrade
+
+        upgrade(settings)
+    port = free_port()
+    env = {**os.environ, "MPP_DATA_DIR": str(tmp_path), "MPP_PORT": str(port)}
+    if PG_URL:
+        env["MPP_DATABASE_URL"] = PG_URL
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE
+    )
+    try:
+        base = f"http://127.0.0.1:{port}/api/v1"
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{base}/ready", timeout=1).json()["checks"]["assistant"] == "ok":
+                    break
+            except (httpx.HTTPError, ValueError, KeyError):
+                pass
+            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
+            time.sleep(0.3)
+        token = httpx.post(f"{base}/sessions", json={}).json()["token"]
+        httpx.post(
+            f"{base}/sessions/identify",
+            json={"nik": VALID_NIK, "name": "Budi Santoso"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        with connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10) as ws:
+            ws.send(json.dumps({"type": "hello", "token": token, "protocol_version": 1, "last_seq": 0}))
+            assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
+            ws.send(json.dumps({"type": "chat.say", "text": "syarat KTP apa saja?", "ref": "q1"}))
+            while True:
+                frame = json.loads(ws.recv(timeout=20))
+                if frame["type"] == "chat.reply":
+                    break
+            assert frame["ref"] == "q1" and frame["service"] == "ktp-el"
+            assert "Kartu Keluarga" in frame["text"] and frame["citations"]
+    finally:
+        proc.kill()
+        proc.wait(10)
