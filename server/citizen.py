@@ -1,0 +1,208 @@
+"""The citizen's 2D page at ``/``: one server-rendered template plus vanilla JS, no build step.
+
+Everything the page shows comes from the public API and the citizen websocket;
+this module only serves the shell, its strings (id/en) and two static files.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from server.errors import not_found
+
+router = APIRouter(include_in_schema=False)
+HERE = Path(__file__).resolve().parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
+STATIC = {"citizen.js": "text/javascript", "citizen.css": "text/css"}
+
+# key: (Bahasa Indonesia, English). The page gets the whole table and swaps languages without a reload.
+STRINGS: dict[str, tuple[str, str]] = {
+    "title": ("MPP Virtual Banyuwangi", "Virtual MPP Banyuwangi"),
+    "subtitle": (
+        "Mal Pelayanan Publik — urus layanan dari mana saja",
+        "Public Service Mall — get services done from anywhere",
+    ),
+    "skip": ("Langsung ke isi", "Skip to content"),
+    "lang_switch": ("English", "Bahasa Indonesia"),
+    "lang_switch_label": ("Switch to English", "Ganti ke Bahasa Indonesia"),
+    "contrast": ("Kontras tinggi", "High contrast"),
+    "call_officer": ("Panggil Petugas", "Call an officer"),
+    "officer_asked": ("Saya ingin bicara dengan petugas.", "I would like to talk to an officer."),
+    "chat_title": ("Tanya Asisten", "Ask the assistant"),
+    "chat_intro": (
+        "Halo! Saya asisten MPP Banyuwangi. Tanyakan syarat, biaya, atau cara mengurus layanan, "
+        "misalnya: “Apa syarat membuat KTP?”",
+        "Hello! I am the MPP Banyuwangi assistant. Ask about requirements, fees or how to apply, "
+        "for example: “What do I need for an ID card?”",
+    ),
+    "chat_placeholder": ("Tulis pertanyaan Anda…", "Type your question…"),
+    "chat_label": ("Pertanyaan Anda", "Your question"),
+    "send": ("Kirim", "Send"),
+    "quick_replies": ("Pilihan cepat", "Quick replies"),
+    "you": ("Anda", "You"),
+    "assistant": ("Asisten", "Assistant"),
+    "officer": ("Petugas", "Officer"),
+    "system": ("Info", "Info"),
+    "source": ("Sumber", "Source"),
+    "checked": ("diperiksa", "checked"),
+    "thinking": ("Asisten sedang menjawab…", "The assistant is answering…"),
+    "assistant_unavailable": (
+        "Maaf, asisten belum tersedia saat ini. Anda tetap bisa mengisi formulir, mengambil antrean, "
+        "atau menekan “Panggil Petugas”.",
+        "Sorry, the assistant is not available right now. You can still fill in a form, take a queue "
+        "ticket or press “Call an officer”.",
+    ),
+    "chat_error": ("Pesan tidak terkirim. Coba lagi.", "The message could not be sent. Please try again."),
+    "offline": ("Koneksi terputus, menyambung ulang…", "Connection lost, reconnecting…"),
+    "menu": ("Menu layanan", "Service menu"),
+    "tab_apply": ("Ajukan", "Apply"),
+    "tab_track": ("Lacak", "Track"),
+    "tab_queue": ("Antrean", "Queue"),
+    "tab_complaint": ("Pengaduan", "Complaints"),
+    "apply_title": ("Ajukan Permohonan", "Apply for a service"),
+    "identify_title": ("Identitas Anda", "Your identity"),
+    "identify_hint": (
+        "Masukkan NIK dan nama sesuai KTP sebelum mengirim permohonan.",
+        "Enter your NIK and name as on your ID card before you submit.",
+    ),
+    "nik": ("NIK (16 angka)", "NIK (16 digits)"),
+    "full_name": ("Nama lengkap", "Full name"),
+    "identify": ("Simpan identitas", "Save identity"),
+    "identified_as": ("Teridentifikasi sebagai", "Identified as"),
+    "service": ("Layanan", "Service"),
+    "choose_service": ("— Pilih layanan —", "— Choose a service —"),
+    "required": ("wajib", "required"),
+    "optional": ("tidak wajib", "optional"),
+    "submit_app": ("Kirim Permohonan", "Submit application"),
+    "submitting": ("Mengirim…", "Submitting…"),
+    "form_invalid": (
+        "Ada isian yang belum benar. Periksa kolom yang ditandai.",
+        "Some answers are not valid. Check the marked fields.",
+    ),
+    "attention": ("Mohon periksa", "Please check"),
+    "submitted_title": ("Permohonan terkirim", "Application submitted"),
+    "tracking_number": ("Nomor pelacakan", "Tracking number"),
+    "keep_number": (
+        "Simpan nomor ini untuk melacak permohonan Anda.",
+        "Keep this number to track your application.",
+    ),
+    "sla_due": ("Perkiraan selesai", "Expected by"),
+    "fee_free": ("Gratis", "Free of charge"),
+    "fee_paid": ("Berbayar", "Fee applies"),
+    "counter": ("Loket", "Counter"),
+    "take_ticket_for": ("Ambil antrean loket {n}", "Take a ticket for counter {n}"),
+    "track_title": ("Lacak Permohonan", "Track applications"),
+    "no_apps": (
+        "Belum ada permohonan. Identifikasi diri untuk melihat permohonan Anda.",
+        "No applications yet. Identify yourself to see your applications.",
+    ),
+    "refresh": ("Muat ulang", "Refresh"),
+    "timeline": ("Riwayat", "Timeline"),
+    "queue_title": ("Nomor Antrean", "Queue ticket"),
+    "queue_hint": (
+        "Pilih layanan; nomor antrean diambil untuk loketnya.",
+        "Choose a service; the ticket is for its counter.",
+    ),
+    "take_ticket": ("Ambil Nomor Antrean", "Take a ticket"),
+    "your_ticket": ("Nomor antrean Anda", "Your ticket"),
+    "wait_min": ("Perkiraan menunggu {n} menit", "Estimated wait {n} minutes"),
+    "now_serving": ("Sedang dilayani", "Now serving"),
+    "waiting": ("menunggu", "waiting"),
+    "called_title": ("Giliran Anda!", "It is your turn!"),
+    "called_text": ("Nomor {code} dipanggil ke loket {n}.", "Ticket {code} is called to counter {n}."),
+    "dismiss": ("Tutup", "Close"),
+    "complaint_title": ("Pengaduan", "Complaints"),
+    "complaint_hint": (
+        "Sampaikan keluhan atau saran. Anda akan mendapat nomor pengaduan untuk memantau tanggapannya.",
+        "Tell us about a problem or suggestion. You get a complaint number to follow the response.",
+    ),
+    "subject": ("Judul", "Subject"),
+    "body": ("Isi pengaduan", "Your complaint"),
+    "agency": ("Instansi (tidak wajib)", "Agency (optional)"),
+    "any_agency": ("— Umum —", "— General —"),
+    "send_complaint": ("Kirim Pengaduan", "Send complaint"),
+    "my_complaints": ("Pengaduan saya", "My complaints"),
+    "no_complaints": ("Belum ada pengaduan.", "No complaints yet."),
+    "complaint_sent": ("Pengaduan terkirim dengan nomor {code}.", "Complaint sent with number {code}."),
+    "response": ("Tanggapan", "Response"),
+    "no_response": ("Belum ada tanggapan.", "No response yet."),
+    "survey_title": ("Survei Kepuasan", "Satisfaction survey"),
+    "survey_question": ("Bagaimana pelayanan yang Anda terima?", "How was the service you received?"),
+    "survey_1": ("Tidak baik", "Poor"),
+    "survey_2": ("Kurang baik", "Fair"),
+    "survey_3": ("Baik", "Good"),
+    "survey_4": ("Sangat baik", "Very good"),
+    "survey_comment": ("Saran atau komentar (tidak wajib)", "Suggestions or comments (optional)"),
+    "survey_send": ("Kirim Penilaian", "Send rating"),
+    "survey_later": ("Nanti saja", "Not now"),
+    "survey_thanks": ("Terima kasih atas penilaian Anda!", "Thank you for your rating!"),
+    "survey_pick": ("Pilih salah satu nilai.", "Choose a rating."),
+    "survey_offer": ("Beri penilaian", "Rate this service"),
+    "handoff_pending": (
+        "Menunggu petugas… Riwayat percakapan sudah dikirim.",
+        "Waiting for an officer… Your conversation has been passed on.",
+    ),
+    "handoff_accepted": ("Anda terhubung dengan petugas {who}.", "You are connected to officer {who}."),
+    "handoff_closed": ("Percakapan dengan petugas selesai.", "The conversation with the officer has ended."),
+    "go_counter": ("Silakan menuju loket {n}.", "Please go to counter {n}."),
+    "state_draft": ("Draf", "Draft"),
+    "state_submitted": ("Diajukan", "Submitted"),
+    "state_verified": ("Diverifikasi", "Verified"),
+    "state_in_process": ("Diproses", "In process"),
+    "state_needs_revision": ("Perlu perbaikan", "Needs revision"),
+    "state_ready": ("Siap diambil", "Ready"),
+    "state_completed": ("Selesai", "Completed"),
+    "state_rejected": ("Ditolak", "Rejected"),
+    "state_cancelled": ("Dibatalkan", "Cancelled"),
+    "state_open": ("Terbuka", "Open"),
+    "state_in_progress": ("Ditindaklanjuti", "In progress"),
+    "state_responded": ("Ditanggapi", "Responded"),
+    "state_closed": ("Ditutup", "Closed"),
+    "state_waiting": ("Menunggu", "Waiting"),
+    "state_called": ("Dipanggil", "Called"),
+    "state_served": ("Dilayani", "Served"),
+    "state_skipped": ("Dilewati", "Skipped"),
+    "update_app": ("Permohonan {code}: {state}", "Application {code}: {state}"),
+    "error_generic": ("Terjadi kesalahan. Coba lagi.", "Something went wrong. Please try again."),
+    "noscript": (
+        "Halaman ini memerlukan JavaScript. Anda tetap dapat datang langsung ke MPP Banyuwangi.",
+        "This page needs JavaScript. You can still visit MPP Banyuwangi in person.",
+    ),
+}
+
+
+def strings(lang: str) -> dict[str, str]:
+    i = 1 if lang == "en" else 0
+    return {k: v[i] for k, v in STRINGS.items()}
+
+
+def _harden(request: Request, response: Response) -> Response:
+    host = request.headers.get("host", "")
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    response.headers["X-Frame-Options"] = "DENY"
+    return response
+
+
+@router.get("/", response_class=HTMLResponse)
+def citizen_page(request: Request) -> Response:
+    lang = "en" if request.headers.get("accept-language", "").lower().startswith("en") else "id"
+    i18n = {"id": strings("id"), "en": strings("en")}
+    response = TEMPLATES.TemplateResponse(request, "citizen/index.html", {"lang": lang, "t": i18n[lang], "i18n": i18n})
+    response.headers["Cache-Control"] = "no-cache"
+    return _harden(request, response)
+
+
+@router.get("/static/{name}")
+def citizen_static(name: str) -> Response:
+    if name not in STATIC:
+        raise not_found("Berkas", "File")
+    return FileResponse(HERE / "static" / name, media_type=STATIC[name], headers={"Cache-Control": "no-cache"})

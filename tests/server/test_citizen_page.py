@@ -1,0 +1,372 @@
+"""The 2D citizen page in a real browser (Debian chromium driven by Playwright) against a real server.
+
+Set MPP_SCREENSHOTS=1 to refresh docs/img/citizen-*.png from the same run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import PG_URL, free_port, need
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+NIK = "3510011204900001"
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+ASSISTANT_ON = os.environ.get("MPP_LOAD_ASSISTANT", "1") != "0"
+
+
+def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "MPP_DATA_DIR": str(data_dir), "MPP_PORT": str(port)}
+    env["MPP_LOAD_ASSISTANT"] = "1" if ASSISTANT_ON else "0"
+    if PG_URL:
+        env["MPP_DATABASE_URL"] = PG_URL
+    log = open(data_dir / "server.log", "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
+    )
+    deadline = time.monotonic() + 180  # loading the assistant takes a while on a busy machine
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log.close()
+            raise AssertionError((data_dir / "server.log").read_text(errors="replace")[-3000:])
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    proc.kill()
+    raise AssertionError("server did not start")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    need(Path(CHROMIUM).exists(), f"chromium not found at {CHROMIUM}")
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        need(False, "the playwright Python package is not installed")
+    if PG_URL:
+        from tests.conftest import _reset_postgres
+
+        _reset_postgres(PG_URL)
+    data = tmp_path_factory.mktemp("citizen-page")
+    port = free_port()
+    proc = _start(data, port)
+    try:
+        _add_officer(data)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="module")
+def browser(server: str) -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _page(browser: Any, width: int, height: int, lang: str = "id-ID", mobile: bool = False) -> tuple[Any, list[str]]:
+    ctx = browser.new_context(
+        viewport={"width": width, "height": height}, locale=lang, is_mobile=mobile, has_touch=mobile
+    )
+    page = ctx.new_page()
+    problems: list[str] = []
+    page.on("pageerror", lambda e: problems.append(f"pageerror: {e}"))
+
+    def console(m: Any) -> None:
+        # refusals the test provokes (422, 409) are logged by the browser as failed loads; they are expected
+        if m.type == "error" and "status of 4" not in m.text:
+            problems.append(f"console.{m.type}: {m.text}")
+
+    page.on("console", console)
+    return page, problems
+
+
+def _wait_token(page: Any) -> str:
+    for _ in range(100):
+        token = page.evaluate("() => sessionStorage.getItem('mpp.token')")
+        if token:
+            return str(token)
+        page.wait_for_timeout(100)
+    raise AssertionError("no session token")
+
+
+def _answers(page: Any) -> Any:
+    return page.locator("#chat-log .msg:not(.thinking)")
+
+
+def _shot(page: Any, name: str) -> None:
+    if os.environ.get("MPP_SCREENSHOTS") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_IMG / name), full_page=False)
+
+
+def test_ask_apply_track_and_take_a_ticket(browser: Any, server: str) -> None:
+    page, problems = _page(browser, 1280, 900)
+    page.goto(server + "/")
+    assert page.locator("html").get_attribute("lang") == "id"
+    assert page.locator("#chat-log").get_attribute("aria-live") == "polite"
+
+    # the token lives in sessionStorage, never in the URL or a cookie
+    page.locator("#identify-form").wait_for()
+    token = _wait_token(page)
+    assert token and token not in page.url
+    assert not page.context.cookies()
+
+    before = _answers(page).count()
+    page.fill("#chat-text", "Apa syarat membuat KTP?")
+    page.press("#chat-text", "Enter")
+    _answers(page).nth(before + 1).wait_for(timeout=60_000)
+    reply = _answers(page).nth(before + 1)
+    text = reply.inner_text()
+    if ASSISTANT_ON:
+        # a grounded answer: from the assistant, naming KTP requirements and its legal source
+        assert "from-assistant" in (reply.get_attribute("class") or "")
+        assert "KTP" in text and ("Kartu Keluarga" in text or "KK" in text)
+        assert "UU 24/2013" in text
+        assert page.locator("#quick button").count() >= 1
+    else:
+        assert "asisten belum tersedia" in text.lower()
+    assert "?" not in page.url
+
+    # identification, then the KTP form generated from the service schema
+    page.fill("#id-nik", NIK)
+    page.fill("#id-name", "Budi Santoso")
+    page.click("#identify-form button[type=submit]")
+    page.locator("#identified").wait_for()
+    assert "3510********0001" in page.locator("#identified").inner_text()
+    page.select_option("#svc", "ktp-el")
+    page.locator("#f-reason").wait_for()
+    assert page.locator("#f-nik").input_value() == NIK  # prefilled from the identification
+    assert page.locator("label[for=f-reason]").count() == 1
+    _shot(page, "citizen-desktop.png")
+
+    # a server-side validation error shows inline at the field
+    page.select_option("#f-reason", index=1)
+    page.fill("#f-kk_number", "123")
+    page.fill("#f-phone", "12345")
+    page.click("#btn-submit")
+    page.locator("#f-phone-err").wait_for()
+    assert page.locator("#f-phone").get_attribute("aria-invalid") == "true"
+    assert page.locator("#form-error").is_visible()
+
+    page.fill("#f-kk_number", "3510010101200001")
+    page.fill("#f-phone", "081234567890")
+    page.click("#btn-submit")
+    page.locator("#app-done").wait_for()
+    tracking = page.locator("#done-tracking").inner_text()
+    assert tracking.startswith("BWI-") and len(tracking) == len("BWI-2026-000001")
+
+    # tracking tab lists it with its timeline
+    page.click("#tab-track")
+    page.locator(f"#app-{tracking} .timeline li").first.wait_for()
+    assert page.locator(f"#app-{tracking} .badge").inner_text().strip() in ("Diajukan", "Submitted")
+
+    # queue ticket for the service's counter, shown large
+    page.click("#tab-apply")
+    assert page.locator("#done-tracking").inner_text() == tracking
+    page.click("#btn-ticket-svc")
+    page.locator("#ticket-code").wait_for()
+    code = page.locator("#ticket-code").inner_text()
+    assert code.startswith("A-")
+    size = float(page.locator("#ticket-code").evaluate("e => parseFloat(getComputedStyle(e).fontSize)"))
+    assert size >= 48
+    assert not problems, problems
+
+
+def test_officer_moves_application_and_ticket_live(browser: Any, server: str) -> None:
+    """Live websocket updates: an officer's transition reaches the timeline, a call shows the banner."""
+    page, problems = _page(browser, 1280, 900)
+    page.goto(server + "/")
+    page.fill("#id-nik", "3510015204900002")
+    page.fill("#id-name", "Siti Aminah")
+    page.click("#identify-form button[type=submit]")
+    page.locator("#identified").wait_for()
+    page.select_option("#svc", "ktp-el")
+    page.locator("#f-reason").wait_for()
+    page.select_option("#f-reason", index=1)
+    page.fill("#f-kk_number", "3510010101200001")
+    page.click("#btn-submit")
+    page.locator("#app-done").wait_for()
+    tracking = page.locator("#done-tracking").inner_text()
+    page.click("#btn-ticket-svc")
+    page.locator("#ticket-code").wait_for()
+    code = page.locator("#ticket-code").inner_text()
+
+    officer = _officer(server)
+    r = httpx.post(
+        f"{server}/api/v1/officer/applications/{tracking}/transition", json={"to": "verified"}, headers=officer
+    )
+    assert r.status_code == 200, r.text
+    page.click("#tab-track")
+    page.locator(f"#app-{tracking} .badge.st-verified").wait_for(timeout=15_000)
+    called = None
+    for _ in range(5):  # the earlier test's ticket may be first in line at counter 1
+        called = httpx.post(f"{server}/api/v1/officer/queue/1/call-next", headers=officer).json()["ticket"]
+        if called and called["code"] == code:
+            break
+    assert called and called["code"] == code
+    page.locator("#called").wait_for(timeout=15_000)
+    assert code in page.locator("#called-text").inner_text()
+    assert not problems, problems
+
+
+def _add_officer(data: Path) -> None:
+    from server.db import make_engine, make_sessionmaker
+    from server.officers import create_officer
+    from server.settings import Settings
+
+    engine = make_engine(Settings(data_dir=data, database_url=PG_URL or None, load_assistant=False))
+    with make_sessionmaker(engine)() as db:
+        create_officer(db, "duk-page", "rahasia-123", "officer", "dukcapil", None, "Rina Petugas")
+        db.commit()
+    engine.dispose()
+
+
+def _officer(server: str) -> dict[str, str]:
+    r = httpx.post(f"{server}/api/v1/officer/login", json={"username": "duk-page", "password": "rahasia-123"})
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def _complete(server: str, officer: dict[str, str], tracking: str) -> None:
+    for to in ("verified", "in_process", "ready", "completed"):
+        r = httpx.post(f"{server}/api/v1/officer/applications/{tracking}/transition", json={"to": to}, headers=officer)
+        assert r.status_code in (200, 409), r.text
+
+
+def test_completion_offers_the_survey_and_complaints_are_tracked(browser: Any, server: str) -> None:
+    page, problems = _page(browser, 1280, 900, lang="en-GB")
+    page.goto(server + "/")
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.fill("#id-nik", "3510011204900001")
+    page.fill("#id-name", "Budi Santoso")
+    page.click("#identify-form button[type=submit]")
+    page.locator("#identified").wait_for()
+    page.select_option("#svc", "ktp-el")
+    page.locator("#f-reason").wait_for()
+    page.select_option("#f-reason", index=1)
+    page.fill("#f-kk_number", "3510010101200001")
+    page.click("#btn-submit")
+    page.locator("#app-done").wait_for()
+    tracking = page.locator("#done-tracking").inner_text()
+
+    _complete(server, _officer(server), tracking)
+    page.locator("#survey[open]").wait_for(timeout=15_000)
+    assert tracking in page.locator("#survey-about").inner_text()
+    page.click("#survey-send")  # nothing picked yet: a message, no request
+    assert page.locator("#survey-msg").inner_text() == "Choose a rating."
+    page.check("#survey input[name=score][value='4']")
+    page.fill("#survey-comment", "Fast <b>service</b>")
+    page.click("#survey-send")
+    page.locator("#survey-msg.ok").wait_for()
+    assert "Thank you" in page.locator("#survey-msg").inner_text()
+
+    # complaint with a tracking number; the officer's response shows up in the list
+    page.click("#tab-complaint")
+    page.fill("#c-subject", "Antrean <script>alert(1)</script>")
+    page.fill("#c-body", "Saya menunggu dua jam di loket 1 tanpa kejelasan.")
+    page.select_option("#c-agency", "dukcapil")
+    page.click("#complaint-form button[type=submit]")
+    page.locator("#complaint-msg.ok").wait_for()
+    code = page.locator("#complaints .app-code").first.inner_text()
+    assert code.startswith("ADU-")
+    assert page.locator("#complaints .c-subject").first.inner_text() == "Antrean <script>alert(1)</script>"
+    cid = int(code.rsplit("-", 1)[1])
+    r = httpx.post(
+        f"{server}/api/v1/officer/complaints/{cid}/respond",
+        json={"response": "Mohon maaf, sudah kami perbaiki."},
+        headers=_officer(server),
+    )
+    assert r.status_code == 200, r.text
+    page.locator("#complaints .c-response", has_text="sudah kami perbaiki").wait_for(timeout=15_000)
+    assert not problems, problems
+
+
+def test_phone_layout_contrast_language_and_officer_button(browser: Any, server: str) -> None:
+    page, problems = _page(browser, 390, 844, mobile=True)
+    page.goto(server + "/")
+    page.locator("#identify-form").wait_for()
+    _wait_token(page)
+
+    def no_horizontal_scroll() -> None:
+        width = page.evaluate("() => document.documentElement.scrollWidth")
+        assert width <= 390, width
+
+    no_horizontal_scroll()
+    _shot(page, "citizen-phone.png")
+
+    # high contrast is remembered across a reload (localStorage)
+    page.click("#btn-contrast")
+    assert page.locator("#btn-contrast").get_attribute("aria-pressed") == "true"
+    page.reload()
+    page.locator("body.contrast").wait_for()
+    no_horizontal_scroll()
+    _shot(page, "citizen-phone-contrast.png")
+
+    # language toggle switches visible text and the lang attribute, and is remembered
+    assert page.locator("#btn-officer").inner_text() == "Panggil Petugas"
+    page.click("#btn-lang")
+    assert page.locator("html").get_attribute("lang") == "en"
+    assert page.locator("#btn-officer").inner_text() == "Call an officer"
+    page.reload()
+    assert page.locator("html").get_attribute("lang") == "en"
+    page.click("#btn-lang")
+
+    # every tab is reachable by keyboard and fits the phone width
+    page.focus("#tab-apply")
+    for tab in ("track", "queue", "complaint"):
+        page.keyboard.press("ArrowRight")
+        assert page.locator(f"#tab-{tab}").get_attribute("aria-selected") == "true"
+        assert page.locator(f"#panel-{tab}").is_visible()
+        no_horizontal_scroll()
+
+    # the officer button asks for a handoff (through the assistant, or directly when it is not loaded)
+    page.click("#btn-officer")
+    page.locator("#handoff-status").wait_for(timeout=60_000)
+    assert "petugas" in page.locator("#handoff-status").inner_text().lower()
+    no_horizontal_scroll()
+    assert not problems, problems
+
+
+def test_desktop_contrast_screenshot(browser: Any, server: str) -> None:
+    page, problems = _page(browser, 1280, 900)
+    page.goto(server + "/")
+    page.locator("#identify-form").wait_for()
+    page.click("#btn-contrast")
+    page.select_option("#svc", "kartu-keluarga")
+    page.locator("#f-nik").wait_for()
+    bg = page.locator("body").evaluate("e => getComputedStyle(e).backgroundColor")
+    assert bg == "rgb(0, 0, 0)"
+    _shot(page, "citizen-desktop-contrast.png")
+    assert not problems, problems
