@@ -28,7 +28,7 @@ def _register() -> None:
         try:
             module = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as exc:
-            if exc.name != mod:
+            if exc.name is None or not mod.startswith(exc.name):
                 raise
             continue
         module.register(app, bench_app=bench_app, eval_app=eval_app)
