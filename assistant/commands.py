@@ -94,13 +94,18 @@ def ask_cmd(
 def eval_cmd(
     show_errors: bool = typer.Option(False, "--errors", help="List every misrouted question."),
     json_out: Path | None = typer.Option(None, "--json", help="Also write the full results as JSON."),
+    test_set: bool = typer.Option(
+        False, "--test", help="Use the small untouched test set (test.jsonl) instead of the dev set."
+    ),
 ) -> None:
-    """Routing/fact accuracy and fallback on the hand-written dev set, against two baselines."""
+    """Routing/fact accuracy and fallback on a hand-written question set, against two baselines."""
     from assistant.evaluate import run
+    from protocol.catalog import assets_dir
 
-    r = run(progress=True)
+    name = "test" if test_set else "dev"
+    r = run(progress=True, path=assets_dir() / "assistant" / f"{name}.jsonl")
     b = r["baselines"]
-    typer.echo(f"dev questions: {r['n']}")
+    typer.echo(f"{name} questions: {r['n']}")
     typer.echo(f"{'system':28} {'intent':>8} {'service':>8}")
     typer.echo(f"{'assistant (ensemble)':28} {r['intent_accuracy']:8.1%} {r['service_accuracy']:8.1%}")
     typer.echo(

@@ -60,14 +60,14 @@ def expected_facts(catalog: Any, service_id: str, aspect: str, lang: str) -> lis
     return [svc.validity.get(lang)]
 
 
-def run(progress: bool = True) -> dict[str, Any]:
+def run(progress: bool = True, path: Any = None) -> dict[str, Any]:
     from tqdm import tqdm
 
     from assistant.core import Assistant, Conversation
     from assistant.offline import OfflinePort
     from assistant.ports import Caller
 
-    dev = load_dev()
+    dev = load_dev(path)
     assistant = Assistant.load()
     port = OfflinePort()
     results = []

@@ -58,16 +58,21 @@ class Understanding:
 
 
 @lru_cache(maxsize=4)
-def _aspect_rules() -> list[tuple[str, re.Pattern[str]]]:
-    rules = lexicon()["aspects"]
-    return [(a, re.compile("|".join(rules[a]))) for a in rules if a in ASPECTS]
+def _aspect_rules() -> list[tuple[str, list[re.Pattern[str]], list[re.Pattern[str]]]]:
+    lex = lexicon()
+    strong, weak = lex["aspects"], lex.get("aspects_weak", {})
+    order = [a for a in lex.get("aspect_priority", list(strong)) if a in ASPECTS]
+    return [(a, [re.compile(p) for p in strong.get(a, [])], [re.compile(p) for p in weak.get(a, [])]) for a in order]
 
 
 def detect_aspect(norm: str) -> str | None:
-    for aspect, rx in _aspect_rules():
-        if rx.search(norm):
-            return aspect
-    return None
+    """Each matching cue scores 1 (weak cues 0.5); the best score wins, ties by priority."""
+    best, best_score = None, 0.0
+    for aspect, strong, weak in _aspect_rules():
+        score = sum(1.0 for rx in strong if rx.search(norm)) + sum(0.5 for rx in weak if rx.search(norm))
+        if score > best_score:
+            best, best_score = aspect, score
+    return best
 
 
 @lru_cache(maxsize=4)
