@@ -129,6 +129,18 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
 
         run_bench(requests, concurrency, postgres)
 
+    @bench_app.command("presence")
+    def bench_presence(
+        clients: int = typer.Option(200, help="Protocol bots"),
+        nodes: int = typer.Option(1, help="Server nodes (over Redis when more than one)"),
+        duration: float = typer.Option(10.0, help="Measured seconds"),
+        redis_url: str = typer.Option("redis://127.0.0.1:6379/0", help="Redis for several nodes"),
+    ) -> None:
+        """Delivered updates/s, p50/p99, CPU per node and bytes per client, against a bare relay."""
+        from server.bench_presence import run
+
+        run(clients, nodes, duration, redis_url)
+
     @app.command()
     def up(port: int = typer.Option(None)) -> None:
         """The main job: start the server (the 3D hall attaches when the world package provides it)."""

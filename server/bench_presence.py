@@ -1,0 +1,105 @@
+"""``mpp bench presence``: protocol bots against N real nodes, next to a bare websockets relay.
+
+The relay (``server.presence.loadtest``) forwards the same message sizes with
+none of our logic; our CPU divided by its CPU is the price of validation,
+interest management and delta encoding.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from typing import Any
+
+from server.bench_api import _free_port, _wait
+
+
+def _start_nodes(n: int, data_dir: str, redis_url: str | None) -> list[tuple[subprocess.Popen[bytes], int]]:
+    nodes = []
+    prefix = f"mppbench-{secrets.token_hex(3)}:"
+    for i in range(n):
+        port = _free_port()
+        env = {**os.environ, "MPP_DATA_DIR": data_dir, "MPP_LOAD_ASSISTANT": "0", "MPP_NODE_ID": f"bench-{i}"}
+        env["MPP_WS_RATE_PER_SEC"] = "50"
+        if redis_url:
+            env.update(MPP_REDIS_URL=redis_url, MPP_REDIS_PREFIX=prefix)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+        )
+        _wait(f"http://127.0.0.1:{port}/api/v1/health", proc)
+        nodes.append((proc, port))
+        if i == 0:
+            time.sleep(0.5)  # the first node migrates and seeds; the others then find it done
+    return nodes
+
+
+def run(clients: int, nodes: int, duration: float, redis_url: str) -> None:
+    from server.presence.loadtest import run_load, start_relay
+
+    processes = 2
+    relay_port = _free_port()
+    relay = start_relay(relay_port, k=40)
+    try:
+        time.sleep(1.0)
+        base = run_load(
+            f"ws://127.0.0.1:{relay_port}/ws",
+            http_base=None,
+            bots=clients,
+            seconds=duration,
+            processes=processes,
+            server_pid=relay.pid,
+        )
+    finally:
+        relay.terminate()
+        relay.join(5)
+    rows: list[tuple[str, dict[str, Any]]] = [("bare websockets relay", base)]
+    with tempfile.TemporaryDirectory() as tmp:
+        started = _start_nodes(nodes, tmp, redis_url if nodes > 1 else None)
+        try:
+            results: list[dict[str, Any]] = [{} for _ in started]
+            per = [clients // nodes + (1 if i < clients % nodes else 0) for i in range(nodes)]
+
+            def drive(i: int, port: int, pid: int) -> None:
+                results[i] = run_load(
+                    f"ws://127.0.0.1:{port}/ws",
+                    http_base=f"http://127.0.0.1:{port}",
+                    bots=per[i],
+                    seconds=duration,
+                    processes=max(1, processes // nodes),
+                    server_pid=pid,
+                )
+
+            threads = [
+                threading.Thread(target=drive, args=(i, port, proc.pid)) for i, (proc, port) in enumerate(started)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            for i, r in enumerate(results):
+                rows.append((f"mpp node {i + 1}/{nodes}" + (" (Redis)" if nodes > 1 else ""), r))
+        finally:
+            for proc, _ in started:
+                proc.kill()
+                proc.wait(10)
+    print(f"{clients} clients, {nodes} node(s), {duration:.0f} s measured, moves at 10 Hz, K=40, 2-core machine")
+    print(f"{'run':26} {'conn':>5} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU %':>7} {'B/client/s':>11}")
+    for name, r in rows:
+        p50, p99 = r.get("latency_ms_p50"), r.get("latency_ms_p99")
+        print(
+            f"{name:26} {r.get('connected', 0):5d} {r.get('delivered_updates_per_s', 0):10.0f} "
+            f"{(p50 or 0):8.1f} {(p99 or 0):8.1f} {(r.get('server_cpu_percent') or 0):7.1f} "
+            f"{r.get('bytes_per_client_per_s', 0):11.0f}"
+        )
+    ours = sum((r.get("server_cpu_percent") or 0) for _, r in rows[1:])
+    theirs = base.get("server_cpu_percent") or 0
+    if theirs:
+        print(f"CPU ours ÷ bare relay: {ours / theirs:.2f}x")
