@@ -364,6 +364,7 @@
     box.textContent = h.state === "accepted" ? t("handoff_accepted", { who: who }) :
       (h.state === "closed" ? t("handoff_closed") : t("handoff_pending"));
     box.className = "handoff-status hs-" + h.state;
+    if (h.id) box.setAttribute("data-handoff", String(h.id));
     box.hidden = false;
   }
 

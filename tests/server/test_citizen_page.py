@@ -370,3 +370,59 @@ def test_desktop_contrast_screenshot(browser: Any, server: str) -> None:
     assert bg == "rgb(0, 0, 0)"
     _shot(page, "citizen-desktop-contrast.png")
     assert not problems, problems
+
+
+def test_remote_counter_conversation_and_handoff_survey(browser: Any, server: str) -> None:
+    """Call an officer; the officer accepts, talks, pushes a form and closes; the citizen rates the handoff."""
+    from tests.server.console_helpers import console_login
+
+    page, problems = _page(browser, 1280, 900)
+    page.goto(server + "/")
+    page.locator("#identify-form").wait_for()
+    _wait_token(page)
+    page.click("#btn-officer")
+    status = page.locator("#handoff-status[data-handoff]")
+    status.wait_for(timeout=60_000)
+    hid = int(status.get_attribute("data-handoff") or "0")
+    assert hid > 0
+
+    with httpx.Client(base_url=server, timeout=30) as officer:
+        csrf = console_login(officer, "duk-page")  # type: ignore[arg-type]
+        r = officer.post(f"/officer/remote/{hid}/accept", data={"csrf": csrf}, follow_redirects=False)
+        assert r.status_code == 303, r.text
+        page.locator("#handoff-status.hs-accepted").wait_for(timeout=15_000)
+        assert "Rina Petugas" in page.locator("#handoff-status").inner_text()
+        page.locator("#chat-log .from-officer").first.wait_for()
+
+        # the citizen's words now go to the officer, not the assistant
+        page.fill("#chat-text", "KTP saya rusak, apa yang harus saya bawa?")
+        page.press("#chat-text", "Enter")
+        page.locator("#chat-log .from-system", has_text="diteruskan").wait_for(timeout=15_000)
+        r = officer.post(
+            f"/officer/remote/{hid}/say",
+            data={"csrf": csrf, "text": "Bawa KTP yang rusak dan KK, ya."},
+            headers={"Accept": "application/json"},
+        )
+        assert r.status_code == 200, r.text
+        page.locator("#chat-log .from-officer", has_text="Bawa KTP yang rusak").wait_for(timeout=15_000)
+
+        r = officer.post(
+            f"/officer/remote/{hid}/form",
+            data={"csrf": csrf, "service_id": "ktp-el", "attention": "kk_number"},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+        page.locator("#f-kk_number").wait_for(timeout=15_000)
+        assert page.locator(".field.attention #f-kk_number").count() == 1
+
+        r = officer.post(
+            f"/officer/remote/{hid}/close",
+            data={"csrf": csrf, "summary": "Bawa KTP rusak dan KK ke loket 1."},
+            follow_redirects=False,
+        )
+        assert r.status_code == 303, r.text
+    page.locator("#survey[open]").wait_for(timeout=15_000)
+    page.check("#survey input[name=score][value='3']")
+    page.click("#survey-send")
+    page.locator("#survey-msg.ok").wait_for()
+    assert not problems, problems
