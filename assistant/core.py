@@ -22,6 +22,7 @@ from protocol.catalog import Catalog, FormField, Localized, Service, default_cat
 from protocol.messages import ChatReply, Citation, QuickReply, WorldAction
 
 MAX_TEXT = 2000
+MODEL_ONLY_SERVICE_CONF = 0.5
 
 _YES = re.compile(
     r"^(ya|iya|y|yes|yep|ok|oke|okay|benar|betul|sudah|sdh|udah|bawa|ada|lengkap|kirim|submit|setuju|sure)\b"
@@ -48,15 +49,15 @@ STATE_LABELS: dict[str, Localized] = {
 
 # Words that point a correction at a field, by field name fragment.
 _FIELD_HINTS: list[tuple[re.Pattern[str], tuple[str, ...]]] = [
-    (re.compile(r"\bnama anak|child'?s name\b"), ("child_name",)),
-    (re.compile(r"\bnama|name\b"), ("full_name", "name")),
-    (re.compile(r"\bnik\b"), ("nik",)),
-    (re.compile(r"\btanggal|tgl|date\b"), ("date",)),
-    (re.compile(r"\b(hp|telepon|telp|nomor hp|phone|wa)\b"), ("phone",)),
-    (re.compile(r"\b(email|e-mail|surel)\b"), ("email",)),
-    (re.compile(r"\b(desa|kelurahan|village)\b"), ("village",)),
-    (re.compile(r"\b(alamat|address)\b"), ("address",)),
-    (re.compile(r"\b(kk|kartu keluarga)\b"), ("kk_number",)),
+    (re.compile(r"\bnama anak(nya)?\b|\bchild'?s name\b"), ("child_name",)),
+    (re.compile(r"\bnama(nya)?\b|\bname\b"), ("full_name", "name")),
+    (re.compile(r"\bnik(nya)?\b"), ("nik",)),
+    (re.compile(r"\b(tanggal|tgl|date)(nya)?\b"), ("date",)),
+    (re.compile(r"\b(hp|telepon|telp|nomor hp|phone|wa)(nya)?\b"), ("phone",)),
+    (re.compile(r"\b(email|e-mail|surel)(nya)?\b"), ("email",)),
+    (re.compile(r"\b(desa|kelurahan|village)(nya)?\b"), ("village",)),
+    (re.compile(r"\b(alamat|address)(nya)?\b"), ("address",)),
+    (re.compile(r"\b(kk|kartu keluarga)(nya)?\b"), ("kk_number",)),
 ]
 
 
@@ -271,7 +272,15 @@ class Assistant:
             if intent == "out_of_scope" or u.intent_conf < 0.9 or intent == "ask_service":
                 intent = "ask_service"
                 service_id = last
+                u.service_source = "context"
+        if service_id is None and last and intent in ("start_application", "take_queue") and not u.slots.nik:
+            service_id = last  # "mau ajukan" right after a question about a service means that service
+            u.service_source = "context"
         svc = self.catalog.service(service_id) if service_id else None
+        target = svc or (self.catalog.service(last) if last else None)
+        if _COMPLETE.search(u.norm) and not u.slots.tracking_number and target is not None:
+            # "Apakah dokumen saya sudah lengkap?": run the documents checklist of that service.
+            return self._start_checklist(state, target, lang, then="offer")
         confident = u.intent_conf >= self.intent_threshold or u.service_source == "rule"
 
         if intent == "greeting":
@@ -323,7 +332,10 @@ class Assistant:
         # ask_service
         if svc is None:
             return self._which_service(state, u, lang, "ask", aspect=u.aspect)
-        if u.service_source != "rule" and u.service_conf < self.service_threshold:
+        if u.service_source == "model" and min(u.service_conf, u.intent_conf) < max(
+            self.service_threshold, MODEL_ONLY_SERVICE_CONF
+        ):
+            # No alias named the service and the model alone is unsure: ask rather than guess.
             return self._which_service(state, u, lang, "ask", aspect=u.aspect)
         aspect = u.aspect
         if aspect is None and u.service_source == "rule" and len(u.norm.split()) <= 3 and state.get("last_aspect"):
@@ -652,9 +664,12 @@ class Assistant:
 
         value = self._prepare_value(f, text)
         try:
-            return validate_field(f, value), None, None
+            cleaned = validate_field(f, value)
         except FieldError as exc:
             return None, exc.message.id, exc.message.en
+        # A village is stored as typed: the server validates the submitted form again, and the
+        # cleaned village id would not be found by name a second time.
+        return (value.strip() if f.type == "village" else cleaned), None, None
 
     def _correction_field(self, svc: Service, text: str, form: dict[str, Any]) -> tuple[FormField | None, str]:
         """Which field a correction targets and the new value text."""
@@ -666,7 +681,7 @@ class Assistant:
                 continue
             for f in svc.form:
                 if any(fr == f.name or (fr in f.name and fr != "name") or (fr == "name" and f.name == "full_name")
-                       for fr in frags) or (frags == ("date",) and f.type == "date"):  # fmt: skip
+                       for fr in frags) or (frags in (("date",), ("village",)) and f.type == frags[0]):  # fmt: skip
                     value = body[m.end() :]
                     value = re.sub(r"^(nya)?\s*(saya|anak|adalah|is|should be|harusnya|seharusnya)?\s*[:=]?\s*", "",
                                    value, flags=re.IGNORECASE)  # fmt: skip
@@ -755,6 +770,12 @@ class Assistant:
             for o in f.options:
                 if o.value == value:
                     return o.label.get(lang)
+        if f.type == "village":
+            from protocol.regions import find_village
+
+            v = find_village(str(value))
+            if v is not None:
+                return f"{v.name}, {v.kecamatan_name}"
         return str(value)
 
     def _read_back(self, state: dict[str, Any], svc: Service, lang: str, note: str = "") -> Reply:

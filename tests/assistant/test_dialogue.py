@@ -158,3 +158,39 @@ def test_garbage_input_does_not_crash(assistant: Assistant, conv: Conversation) 
     for text in ["", "   ", "\x00\x01", "/", "/apply nope", "a" * 5000, "🙂🙂🙂"]:
         r = assistant.respond(conv, text)
         assert isinstance(r.text, str) and r.text
+
+
+def test_village_form_resubmits_cleanly_and_context_starts_the_form(
+    assistant: Assistant, conv: Conversation, port: FakePort
+) -> None:
+    say(assistant, conv, "surat domisili itu apa")
+    r = say(assistant, conv, "mau ajukan")
+    assert r.service == "surat-domisili" and any(a.kind == "open_form" for a in r.actions)
+    r = say(assistant, conv, "3510015201900002", "Rina Wati", "desa Atlantis")
+    assert r.text.startswith("Maaf") and "Atlantis" in r.text
+    r = say(assistant, conv, "Kemiren", "Jl. Mawar 1 RT 2", "buka rekening")
+    assert "Kemiren, Glagah" in r.text
+    r = say(assistant, conv, "bukan, desanya Olehsari")
+    assert "Olehsari, Glagah" in r.text
+    r = say(assistant, conv, "ya")
+    assert "BWI-" in r.text
+    assert port.calls[-1][1]["data"]["village"] == "Olehsari"
+
+
+def test_completeness_question_runs_the_checklist(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    say(assistant, conv, "syarat skck apa saja")
+    r = say(assistant, conv, "apakah dokumen saya sudah lengkap?")
+    assert conv.state["mode"] == "checklist" and r.service == "skck"
+    while conv.state["mode"] == "checklist":
+        r = say(assistant, conv, "ya")
+    assert "lengkap" in r.text and not port.tickets
+    assert any(q.payload == "/ticket skck" for q in r.quick_replies)
+
+
+def test_form_in_english_with_date_and_select(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    r = say(assistant, conv, "I want to register my baby's birth certificate")
+    assert r.lang == "en" and r.service == "akta-kelahiran"
+    r = say(assistant, conv, NIK, "Siti Aminah", "Budi", "12 Januari 2024", "Banyuwangi", "2")
+    assert "Proof of birth" in r.text
+    data = conv.state["form"]["data"]
+    assert data["birth_date"] == "2024-01-12" and data["child_sex"] == "P"
