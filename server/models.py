@@ -224,6 +224,12 @@ class SurveyResponse(Base):
     comment: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
 
+    # One rating per application / handoff per session, even under concurrent requests (NULLs never collide).
+    __table_args__ = (
+        Index("uq_survey_session_application", "session_id", "application_id", unique=True),
+        Index("uq_survey_session_handoff", "session_id", "handoff_id", unique=True),
+    )
+
 
 class Complaint(Base):
     __tablename__ = "complaints"
@@ -237,6 +243,12 @@ class Complaint(Base):
     response: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+    __table_args__ = (
+        Index("ix_complaints_session_id", "session_id"),
+        Index("ix_complaints_citizen_id", "citizen_id"),
+        Index("ix_complaints_agency_id", "agency_id"),
+    )
 
 
 class ConversationEvent(Base):

@@ -15,6 +15,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
 
 from protocol.messages import ChatReply, QuickReply
 from server import domain
@@ -112,7 +113,11 @@ def submit_survey(body: SurveyIn, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
         comment=comment or None,
     )
     db.add(row)
-    db.commit()
+    try:
+        db.commit()
+    except IntegrityError:  # a concurrent request won the unique index
+        db.rollback()
+        raise _duplicate_survey() from None
     return {
         "id": row.id,
         "score": row.score,

@@ -6,6 +6,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
 from tests.server.conftest import VALID_NIK_F, create_app_json, identified, make_officer, new_session
 
@@ -253,3 +254,22 @@ def test_officer_respond_bad_input_and_auth(client: TestClient, migrated: Any, o
         ).status_code
         == 404
     )
+
+
+def test_database_refuses_a_second_rating_for_the_same_application(client: TestClient, app: Any) -> None:
+    """The unique index backs the 409 check when two requests race (PostgreSQL runs them concurrently)."""
+    from sqlalchemy.exc import IntegrityError
+
+    from server import models as m
+
+    h = identified(client)
+    tracking = create_app_json(client, h, submit=True)["tracking_number"]
+    assert client.post("/api/v1/survey", json={"score": 4, "application": tracking}, headers=h).status_code == 201
+    with app.state.sessions() as db:
+        first = db.scalars(select(m.SurveyResponse)).one()
+        db.add(m.SurveyResponse(session_id=first.session_id, application_id=first.application_id, score=1))
+        with pytest.raises(IntegrityError):
+            db.commit()
+        db.rollback()
+        db.add(m.SurveyResponse(session_id=first.session_id, score=1))  # a general rating is still possible
+        db.commit()
