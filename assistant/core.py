@@ -7,6 +7,7 @@ a reconnect or a server restart resumes a half-filled form where it stopped.
 from __future__ import annotations
 
 import copy
+import logging
 import re
 import time
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from assistant.slots import NIK_RE, TRACKING_RE, extract_name, parse_date_text
 from assistant.text import detect_lang, normalize
 from protocol.catalog import Catalog, FormField, Localized, Service, default_catalog
 from protocol.messages import ChatReply, Citation, QuickReply, WorldAction
+
+log = logging.getLogger(__name__)
 
 MAX_TEXT = 2000
 MODEL_ONLY_SERVICE_CONF = 0.5
@@ -187,6 +190,20 @@ class Assistant:
             reply = Reply(
                 exc.message(lang), lang=lang, intent="talk_to_officer", quick_replies=[self._qr_officer(lang)]
             )
+        except (KeyError, IndexError, TypeError, ValueError):
+            # A stored state that no longer fits the catalogue (e.g. a service was removed while a
+            # form was open) must not break the chat: start the dialogue afresh and say so.
+            log.warning("conversation %s: state reset after an inconsistent event log", conversation.id, exc_info=True)
+            lang = state.get("lang") or "id"
+            state.clear()
+            state.update(_initial_state())
+            reply = Reply(
+                _t(lang, "Maaf, percakapan saya mulai ulang. Silakan ulangi pertanyaan Anda.",
+                   "Sorry, I had to restart our conversation. Please ask again."),
+                lang=lang,
+                quick_replies=[self._qr_officer(lang)],
+                fallback=True,
+            )  # fmt: skip
         state["lang"] = reply.lang
         if reply.service:
             state["last_service"] = reply.service

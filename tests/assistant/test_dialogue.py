@@ -194,3 +194,14 @@ def test_form_in_english_with_date_and_select(assistant: Assistant, conv: Conver
     assert "Proof of birth" in r.text
     data = conv.state["form"]["data"]
     assert data["birth_date"] == "2024-01-12" and data["child_sex"] == "P"
+
+
+def test_corrupt_event_log_resets_instead_of_crashing(assistant: Assistant, port: FakePort) -> None:
+    port.conversations["bad-1"] = [
+        {"kind": "assistant", "text": "x", "state": {"mode": "form", "form": {"service": "gone", "idx": 9, "data": {}}}}
+    ]
+    conv = Conversation("bad-1", Caller(session_id="s"), port)
+    r = assistant.respond(conv, "Siti")
+    assert r.fallback and conv.state["mode"] is None
+    r = assistant.respond(conv, "syarat skck")
+    assert r.service == "skck"
