@@ -127,8 +127,17 @@ async def officer_ws(ws: WebSocket) -> None:
                     return
 
     async def pinger() -> None:
+        """Keep-alive, and re-check the session: catches logouts and role changes made on another node."""
         while True:
             await asyncio.sleep(PING_SECONDS)
+            try:
+                fresh = await run_in_threadpool(lookup)
+            except ApiError:
+                close(CLOSE_LOGGED_OUT, "session ended")
+                return
+            if fresh != scope:
+                close(CLOSE_RESCOPED, "account changed")
+                return
             outbox.put_nowait({"type": "ping"})
 
     hub.add(conn)

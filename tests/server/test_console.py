@@ -431,3 +431,126 @@ def test_queue_control_changes_the_board(client: TestClient, migrated: Any) -> N
     r = client.post("/officer/queue/1/served", data={"csrf": csrf}, follow_redirects=True)
     assert r.status_code == 200
     assert {row["counter"]: row for row in client.get("/api/v1/queue/board").json()}[1]["now_serving"] is None
+
+
+# ------------------------------------------------------------------ village scope, reports, language, revalidation
+
+
+def _sktm(client: TestClient, h: dict[str, str], village: str) -> str:
+    from protocol.catalog import default_catalog
+    from protocol.forms import example_answers
+
+    service = default_catalog().service("sktm")
+    data = example_answers(service, VALID_NIK, "Budi Santoso")
+    data["village"] = village
+    data["purpose"] = next(f for f in service.form if f.name == "purpose").options[0].value
+    r = client.post(
+        "/api/v1/applications",
+        json={"service_id": "sktm", "data": data, "submit": True},
+        headers={**h, "Idempotency-Key": uuid.uuid4().hex},
+    )
+    assert r.status_code == 201, r.text
+    return str(r.json()["tracking_number"])
+
+
+def test_village_officer_sees_only_their_village_letters(client: TestClient, migrated: Any) -> None:
+    from server import models as m
+
+    h = identified(client)
+    with db_session(migrated) as db:
+        villages = list(db.scalars(select(m.Village).order_by(m.Village.code).limit(2)))
+    here, there = villages[0], villages[1]
+    mine = _sktm(client, h, here.name)
+    other = _sktm(client, h, there.name)
+    ktp = create_app_json(client, h)["tracking_number"]
+    with db_session(migrated) as db:
+        code = db.scalar(select(m.Application.village_code).where(m.Application.tracking_number == mine))
+    assert code
+    add_officer(migrated, "desa1", None, "village", code)
+    console_login(client, "desa1")
+    inbox = client.get("/officer/").text
+    assert mine in inbox and other not in inbox and ktp not in inbox
+    assert client.get(f"/officer/applications/{mine}").status_code == 200
+    assert client.get(f"/officer/applications/{other}").status_code == 404
+    assert client.get(f"/officer/applications/{ktp}").status_code == 404
+
+
+def test_reports_count_volumes_handling_time_breaches_and_surveys(client: TestClient, migrated: Any) -> None:
+    import datetime as dt
+
+    from server import domain
+    from server import models as m
+    from server.console.admin import report_data
+
+    h = identified(client)
+    done = create_app_json(client, h)["tracking_number"]
+    late = create_app_json(client, h)["tracking_number"]
+    add_officer(migrated, "duk1")
+    csrf = console_login(client, "duk1")
+    for state in ("verified", "in_process", "ready", "completed"):
+        r = client.post(f"/officer/applications/{done}/transition", data={"to": state, "csrf": csrf})
+        assert r.status_code == 200, r.text
+    with db_session(migrated) as db:
+        app_done = db.scalar(select(m.Application).where(m.Application.tracking_number == done))
+        app_late = db.scalar(select(m.Application).where(m.Application.tracking_number == late))
+        assert app_done is not None and app_late is not None
+        sub = db.scalar(select(m.Event).where(m.Event.application_id == app_done.id, m.Event.to_state == "submitted"))
+        assert sub is not None
+        sub.created_at = m.now_utc() - dt.timedelta(hours=10)  # submitted ten hours before completion
+        app_late.sla_due = domain.today_wib() - dt.timedelta(days=3)
+        vs = db.scalar(select(m.VisitorSession))
+        assert vs is not None
+        db.add_all(
+            [
+                m.SurveyResponse(session_id=vs.id, service_id="ktp-el", score=4),
+                m.SurveyResponse(session_id=vs.id, service_id="ktp-el", score=3),
+                m.Complaint(session_id=vs.id, agency_id="dukcapil", subject="Antrean <b>lama</b>", body="..."),
+            ]
+        )
+        db.commit()
+        data = report_data(db)
+    ktp = next(v for v in data["volumes"] if v["service_id"] == "ktp-el")
+    assert ktp["total"] == 2 and ktp["completed"] == 1 and 9.9 <= ktp["avg_hours"] <= 10.1
+    assert [(b["app"].tracking_number, b["days_late"]) for b in data["breaches"]] == [(late, 3)]
+    assert data["skm"] == [{"service_id": "ktp-el", "count": 2, "avg": 3.5}]
+    client.cookies.clear()
+    add_officer(migrated, "kepala", None, "supervisor")
+    console_login(client, "kepala")
+    page = client.get("/officer/reports").text
+    assert late in page and "3.5" in page and "Antrean &lt;b&gt;lama&lt;/b&gt;" in page
+
+
+def test_console_switches_to_english(client: TestClient, migrated: Any) -> None:
+    h = identified(client)
+    t = create_app_json(client, h)["tracking_number"]
+    add_officer(migrated, "duk1")
+    console_login(client, "duk1")
+    assert "Kotak masuk" in client.get("/officer/").text
+    page = client.get("/officer/lang/en?next=/officer/applications/" + t, follow_redirects=True)
+    assert '<html lang="en">' in page.text and "Reveal NIK" in page.text and "Verify" in page.text
+    assert (
+        client.get("/officer/lang/en?next=https://evil.example/", follow_redirects=False).headers["location"]
+        == "/officer/"
+    )
+
+
+def test_officer_socket_notices_a_session_ended_elsewhere(
+    client: TestClient, migrated: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A logout on another node revokes the rows only; the socket's own re-check closes it."""
+    from server import models as m
+    from server.console import live
+
+    monkeypatch.setattr(live, "PING_SECONDS", 0.2)
+    add_officer(migrated, "duk1")
+    console_login(client, "duk1")
+    with client.websocket_connect("/officer/ws") as ws:
+        assert ws.receive_json()["type"] == "welcome"
+        with db_session(migrated) as db:
+            for sess in db.scalars(select(m.OfficerSession)):
+                sess.revoked = True
+            db.commit()
+        with pytest.raises(WebSocketDisconnect) as exc:
+            while True:
+                ws.receive_json()
+        assert exc.value.code == 4001
