@@ -359,7 +359,14 @@ def test_phone_layout_contrast_language_and_officer_button(browser: Any, server:
     assert not problems, problems
 
 
-def test_desktop_contrast_screenshot(browser: Any, server: str) -> None:
+UNLABELLED = """() => Array.from(document.querySelectorAll('input, select, textarea, button'))
+  .filter(e => e.offsetParent !== null || e.closest('dialog[open]'))
+  .filter(e => e.type !== 'radio' || !e.closest('label'))
+  .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !(e.textContent || '').trim())
+  .map(e => e.id || e.name || e.outerHTML.slice(0, 60))"""
+
+
+def test_desktop_contrast_and_every_control_is_labelled(browser: Any, server: str) -> None:
     page, problems = _page(browser, 1280, 900)
     page.goto(server + "/")
     page.locator("#identify-form").wait_for()
@@ -369,6 +376,10 @@ def test_desktop_contrast_screenshot(browser: Any, server: str) -> None:
     bg = page.locator("body").evaluate("e => getComputedStyle(e).backgroundColor")
     assert bg == "rgb(0, 0, 0)"
     _shot(page, "citizen-desktop-contrast.png")
+    assert page.evaluate(UNLABELLED) == []
+    for tab in ("track", "queue", "complaint"):
+        page.click(f"#tab-{tab}")
+        assert page.evaluate(UNLABELLED) == [], tab
     assert not problems, problems
 
 
