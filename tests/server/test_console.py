@@ -554,3 +554,14 @@ def test_officer_socket_notices_a_session_ended_elsewhere(
             while True:
                 ws.receive_json()
         assert exc.value.code == 4001
+
+
+def test_officer_socket_refuses_a_foreign_origin(client: TestClient, migrated: Any) -> None:
+    add_officer(migrated, "duk1")
+    console_login(client, "duk1")
+    with (
+        pytest.raises(WebSocketDisconnect) as exc,
+        client.websocket_connect("/officer/ws", headers={"origin": "https://evil.example"}) as ws,
+    ):
+        ws.receive_json()
+    assert exc.value.code == 1008

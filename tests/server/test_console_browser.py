@@ -158,6 +158,16 @@ def test_officer_verifies_and_completes_while_the_citizen_watches(live: LiveServ
         assert app_row is not None
         app_row.sla_due = domain.today_wib() - dt.timedelta(days=2)
         db.commit()
+    api = f"{live.base}/api/v1/officer"
+    bearer = {
+        "Authorization": "Bearer "
+        + httpx.post(f"{api}/login", json={"username": "duk1", "password": PASSWORD}).json()["token"]
+    }
+    for targets in (["verified"], ["verified", "in_process"], ["rejected"]):  # a fuller inbox for the screenshot
+        t = submit(live, h)
+        for to in targets:
+            body = {"to": to, "note": "Pas foto tidak sesuai ketentuan." if to == "rejected" else None}
+            assert httpx.post(f"{api}/applications/{t}/transition", json=body, headers=bearer).status_code == 200
     page = browser.new_page(viewport={"width": 1280, "height": 760}, locale="id-ID")
     sign_in(page, live)
     live_ready(page)
@@ -177,7 +187,12 @@ def test_officer_verifies_and_completes_while_the_citizen_watches(live: LiveServ
         for label, state in (("Verifikasi", "verified"), ("Proses", "in_process"), ("Tandai siap diambil", "ready")):
             page.get_by_role("button", name=label, exact=True).click()
             page.wait_for_url(f"**done={state}")
-            frame = wait_frame(ws, lambda f, s=state: f["type"] == "application.event" and f["to_state"] == s)
+            frame = wait_frame(
+                ws,
+                lambda f, s=state: (
+                    f["type"] == "application.event" and f["to_state"] == s and f["tracking_number"] == older
+                ),
+            )
             assert frame["tracking_number"] == older
             assert frame["actor"] == "officer:duk1"
         shot(page, "console-detail.png")
