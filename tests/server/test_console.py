@@ -565,3 +565,29 @@ def test_officer_socket_refuses_a_foreign_origin(client: TestClient, migrated: A
     ):
         ws.receive_json()
     assert exc.value.code == 1008
+
+
+@pytest.mark.slow
+def test_the_real_assistant_hands_off_and_the_officer_takes_over(migrated: Any) -> None:
+    """With the trained assistant: asking for an officer creates the handoff the console accepts."""
+    from server.app import create_app, load_assistant
+
+    try:
+        assistant = load_assistant()
+    except (ImportError, OSError) as exc:
+        pytest.skip(f"assistant model not available: {exc}")
+    with TestClient(create_app(migrated, assistant=assistant)) as client:
+        h = {"Authorization": "Bearer " + client.post("/api/v1/sessions", json={}).json()["token"]}
+        asked = client.post("/api/v1/assistant/ask", json={"text": "saya mau bicara dengan petugas"}, headers=h)
+        assert asked.status_code == 200 and asked.json()["intent"] == "talk_to_officer"
+        conv = asked.json()["conversation_id"]
+        add_officer(migrated, "duk1")
+        csrf = console_login(client, "duk1")
+        remote = client.get("/officer/remote").text
+        assert "/officer/remote/1" in remote
+        client.post("/officer/remote/1/accept", data={"csrf": csrf})
+        relayed = client.post(
+            "/api/v1/assistant/ask", json={"text": "KTP saya hilang", "conversation_id": conv}, headers=h
+        )
+        assert relayed.json()["sender"] == "system" and relayed.json()["intent"] == "handoff.relayed"
+        assert "KTP saya hilang" in client.get("/officer/remote/1").text
