@@ -102,6 +102,8 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "refresh": ("Muat ulang", "Refresh"),
     "timeline": ("Riwayat", "Timeline"),
+    "cancel_app": ("Batalkan permohonan", "Cancel application"),
+    "cancel_confirm": ("Yakin? Tekan lagi untuk membatalkan", "Sure? Press again to cancel"),
     "queue_title": ("Nomor Antrean", "Queue ticket"),
     "queue_hint": (
         "Pilih layanan; nomor antrean diambil untuk loketnya.",

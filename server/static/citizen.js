@@ -105,6 +105,22 @@
   // ------------------------------------------------------------------ API
 
   function api(method, path, body, extraHeaders) {
+    return request(method, path, body, extraHeaders).then(function (r) {
+      var code = r.data && r.data.detail && r.data.detail.code;
+      if (r.status !== 401 || path.indexOf("/sessions") === 0 || (code !== "token_expired" && code !== "unauthorized")) return r;
+      // the session expired while the page was open: start a fresh one and retry once
+      state.token = null;
+      state.identity = null;
+      store.removeItem("mpp.token");
+      return ensureSession().then(function () {
+        renderIdentity();
+        if (state.ws) state.ws.close();
+        return request(method, path, body, extraHeaders);
+      }, function () { return r; });
+    });
+  }
+
+  function request(method, path, body, extraHeaders) {
     var headers = { "Accept": "application/json", "Accept-Language": state.lang };
     if (state.token) headers.Authorization = "Bearer " + state.token;
     if (body !== undefined) headers["Content-Type"] = "application/json";
@@ -418,7 +434,7 @@
     return api("POST", "/sessions/identify", { nik: nik, name: name }).then(function (r) {
       if (!r.ok) {
         var d = r.data && r.data.detail;
-        var target = d && d.field === "name" ? "name" : "nik";
+        var target = d && (d.field === "name" || d.code === "identity_mismatch" || d.code === "invalid_name") ? "name" : "nik";
         fieldError($("id-" + target), $("id-" + target + "-err"), errorMessage(r.data));
         $("id-" + target).focus();
         return false;
@@ -668,6 +684,22 @@
           ol.appendChild(item);
         });
         li.appendChild(ol);
+      }
+      if (a.state === "draft" || a.state === "submitted") {
+        var cancel = el("button", { type: "button", class: "btn small danger" }, t("cancel_app"));
+        cancel.addEventListener("click", function () {
+          if (cancel.getAttribute("data-confirm") !== "1") {
+            cancel.setAttribute("data-confirm", "1");
+            cancel.textContent = t("cancel_confirm");
+            return;
+          }
+          cancel.disabled = true;
+          api("POST", "/applications/" + encodeURIComponent(code) + "/cancel", {}).then(function (r) {
+            if (r.ok) { entry.app = r.data; loadEvents(code); } else { cancel.disabled = false; addMessage("system", errorMessage(r.data)); }
+            renderApps();
+          });
+        });
+        li.appendChild(cancel);
       }
       if (a.state === "completed" || a.state === "rejected") {
         var b = el("button", { type: "button", class: "btn small" }, t("survey_offer"));

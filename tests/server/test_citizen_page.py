@@ -437,3 +437,62 @@ def test_remote_counter_conversation_and_handoff_survey(browser: Any, server: st
     page.click("#survey-send")
     page.locator("#survey-msg.ok").wait_for()
     assert not problems, problems
+
+
+def test_identity_errors_show_inline_and_a_stale_token_is_replaced(browser: Any, server: str) -> None:
+    nik = "3510014506850003"  # Pesanggaran, female born 05-06-1985
+    token = httpx.post(f"{server}/api/v1/sessions", json={}).json()["token"]
+    r = httpx.post(
+        f"{server}/api/v1/sessions/identify",
+        json={"nik": nik, "name": "Dewi Lestari"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert r.status_code == 200, r.text
+
+    page, problems = _page(browser, 1280, 900)
+    page.goto(server + "/")
+    _wait_token(page)
+    page.evaluate("() => sessionStorage.setItem('mpp.token', 'x'.repeat(40))")
+    page.reload()
+    page.locator("#identify-form").wait_for()
+    for _ in range(100):
+        if page.evaluate("() => sessionStorage.getItem('mpp.token')") != "x" * 40:
+            break
+        page.wait_for_timeout(100)
+    assert page.evaluate("() => sessionStorage.getItem('mpp.token')") != "x" * 40
+
+    page.fill("#id-nik", "1234567890123456")  # 16 digits, but no such region
+    page.fill("#id-name", "Dewi Lestari")
+    page.click("#identify-form button[type=submit]")
+    page.locator("#id-nik-err:not(:empty)").wait_for()
+    assert page.locator("#id-nik").get_attribute("aria-invalid") == "true"
+
+    page.fill("#id-nik", nik)
+    page.fill("#id-name", "Orang Lain")
+    page.click("#identify-form button[type=submit]")
+    page.locator("#id-name-err", has_text="tidak cocok").wait_for()
+    assert page.locator("#id-name").get_attribute("aria-invalid") == "true"
+    assert page.locator("#identified").is_hidden()
+
+    page.fill("#id-name", "dewi  lestari")
+    page.click("#identify-form button[type=submit]")
+    page.locator("#identified").wait_for()
+    assert "3510********0003" in page.locator("#identified").inner_text()
+
+    # an application filed from another session of the same citizen shows up and can be cancelled here
+    from tests.server.conftest import ktp_form
+
+    created = httpx.post(
+        f"{server}/api/v1/applications",
+        json={"service_id": "ktp-el", "data": ktp_form(nik, "Dewi Lestari"), "submit": True},
+        headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "dewi-1"},
+    )
+    assert created.status_code == 201, created.text
+    tracking = created.json()["tracking_number"]
+    page.click("#tab-track")
+    cancel = page.locator(f"#app-{tracking} button.danger")
+    cancel.click()
+    assert page.locator(f"#app-{tracking} .badge.st-submitted").count() == 1  # first press only asks
+    page.locator(f"#app-{tracking} button.danger[data-confirm='1']").click()
+    page.locator(f"#app-{tracking} .badge.st-cancelled").wait_for(timeout=15_000)
+    assert not problems, problems
