@@ -21,7 +21,6 @@ EMB_WEIGHT = 1.0
 C_INTENT = 10.0
 C_SERVICE = 10.0
 THRESHOLD_PRECISION = 0.97
-CACHE_DIR = Path(__file__).resolve().parent.parent / "var" / "cache" / "assistant"
 
 
 def _calibrate(conf: np.ndarray, correct: np.ndarray, target: float) -> float:
@@ -41,8 +40,10 @@ def training_embeddings(norm: list[str], embedder: Any, progress: bool = False) 
 
     from tqdm import tqdm
 
+    from assistant.model import cache_dir
+
     key = hashlib.sha256("\n".join(norm).encode("utf-8")).hexdigest()[:16]
-    cache = CACHE_DIR / f"emb-{key}.npy"
+    cache = cache_dir() / f"emb-{key}.npy"
     if cache.exists():
         cached = np.load(cache, allow_pickle=False)
         if cached.shape == (len(norm), 384):
@@ -56,7 +57,7 @@ def training_embeddings(norm: list[str], embedder: Any, progress: bool = False) 
     emb = np.empty((len(norm), 384), dtype=np.float32)
     emb[order] = np.concatenate(chunks)
     try:
-        CACHE_DIR.mkdir(parents=True, exist_ok=True)
+        cache.parent.mkdir(parents=True, exist_ok=True)
         np.save(cache, emb, allow_pickle=False)
     except OSError:
         pass  # a read-only checkout just recomputes next time
