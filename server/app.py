@@ -11,7 +11,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -100,6 +100,19 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
                 "conflict", "Data bentrok dengan data lain.", "The request conflicts with existing data.", "id"
             ),
             status_code=409,
+        )
+
+    @app.exception_handler(DataError)
+    async def _data(request: Request, exc: DataError) -> JSONResponse:
+        # e.g. a NUL character or an out-of-range number that PostgreSQL refuses to store
+        return JSONResponse(
+            errors.body(
+                "invalid_data",
+                "Data berisi karakter atau nilai yang tidak dapat disimpan.",
+                "The request contains characters or values that cannot be stored.",
+                "id",
+            ),
+            status_code=422,
         )
 
     @app.exception_handler(OperationalError)

@@ -136,3 +136,12 @@ def test_double_submit_racing_in_two_threads_makes_one_application(client: TestC
 def test_unknown_route_and_method_are_typed(client: TestClient) -> None:
     assert_typed(client.get("/api/v1/nothing-here"), 404)
     assert_typed(client.delete("/api/v1/services"), 405)
+
+
+def test_nul_characters_are_refused_not_500(client: TestClient) -> None:
+    h = new_session(client)
+    assert client.get("/api/v1/villages", params={"kecamatan": "\x00"}).status_code in (200, 422)
+    r = client.post("/api/v1/sessions/identify", json={"nik": "3510011204900001", "name": "Bu\x00di"}, headers=h)
+    assert r.status_code in (200, 422)
+    r = client.post("/api/v1/complaints", json={"subject": "a\x00b", "body": "x\x00"}, headers=h)
+    assert r.status_code < 500
