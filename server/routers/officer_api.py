@@ -114,6 +114,8 @@ def _counter_allowed(db: Any, officer: m.Officer, counter: int) -> None:
     c = db.get(m.Counter, counter)
     if c is None or (officer.role == "officer" and c.agency_id != officer.agency_id):
         raise not_found("Loket", "Counter")
+    if officer.role == "village" and c.agency_id != "smart-kampung":
+        raise not_found("Loket", "Counter")
     if officer.role == "supervisor":
         raise ApiError(
             403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access."

@@ -240,3 +240,9 @@ def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/api/v1/health").json() == {"status": "ok"}
     r = client.get("/api/v1/ready")
     assert r.status_code == 200 and r.json()["checks"]["database"] == "ok"
+
+
+def test_village_officer_controls_only_the_smart_kampung_counter(client: TestClient, migrated: Any) -> None:
+    village = make_officer(client, migrated, "desa1", None, role="village", village="351001-pesanggaran")
+    assert client.post("/api/v1/officer/queue/1/call-next", headers=village).status_code == 404
+    assert client.post("/api/v1/officer/queue/16/call-next", headers=village).status_code == 200
