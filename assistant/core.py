@@ -339,7 +339,8 @@ class Assistant:
         if svc is not None and _COMPLETE.search(u.norm) and intent in ("ask_service", "take_queue"):
             return self._start_checklist(state, svc, lang, then="offer")
         if intent == "take_queue":
-            if svc is None:
+            if svc is None or (u.service_source == "model" and self._agency_services(u.norm)):
+                # No service, or only the model's guess while an agency was named outright: ask.
                 return self._which_service(state, u, lang, "queue")
             return self._start_checklist(state, svc, lang, then="ticket")
         if intent == "start_application":
@@ -414,7 +415,12 @@ class Assistant:
         self, state: dict[str, Any], u: Understanding, lang: str, action: str, aspect: str | None = None
     ) -> Reply:
         qrs = []
-        for sid, _p in u.top_services[:3]:
+        candidates = [sid for sid, _p in u.top_services[:3]]
+        named = self._agency_services(u.norm)
+        if named:
+            # "antre loket dukcapil": the agency narrows the choice to its own services.
+            candidates = sorted(named, key=lambda s: -dict(u.top_services).get(s, 0.0))[:5]
+        for sid in candidates:
             svc = self.catalog.service(sid)
             payload = f"/{action} {sid}" + (f" {aspect}" if aspect and action == "ask" else "")
             qrs.append(QuickReply(label=svc.short_name.get(lang), payload=payload))
@@ -424,6 +430,14 @@ class Assistant:
             text, lang=lang, intent=u.intent, aspect=aspect, confidence=u.confidence, quick_replies=qrs,
             fallback=True,
         )  # fmt: skip
+
+    def _agency_services(self, norm: str) -> list[str]:
+        """Services of an agency named in the text (Dukcapil, Samsat, Imigrasi...)."""
+        for agency in self.catalog.agencies:
+            names = {normalize(agency.short), normalize(agency.id.replace("-", " "))}
+            if any(n and re.search(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])", norm) for n in names):
+                return [s.id for s in self.catalog.services if s.agency == agency.id]
+        return []
 
     # ------------------------------------------------------------------ status, ticket, handoff
 

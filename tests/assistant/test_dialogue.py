@@ -205,3 +205,17 @@ def test_corrupt_event_log_resets_instead_of_crashing(assistant: Assistant, port
     assert r.fallback and conv.state["mode"] is None
     r = assistant.respond(conv, "syarat skck")
     assert r.service == "skck"
+
+
+def test_queue_at_an_agency_offers_only_its_services(assistant: Assistant, conv: Conversation) -> None:
+    r = say(assistant, conv, "minta nomor antrian buat loket dukcapil")
+    assert r.intent == "take_queue" and r.service is None
+    offered = {q.payload.split()[1] for q in r.quick_replies if q.payload.startswith("/queue")}
+    assert offered and offered <= {
+        "ktp-el",
+        "kartu-keluarga",
+        "kia",
+        "pindah-datang",
+        "akta-kelahiran",
+        "akta-kematian",
+    }
