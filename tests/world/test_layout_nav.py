@@ -1,0 +1,115 @@
+"""The hall plan joins the catalogue; navigation avoids furniture (no rendering)."""
+
+from __future__ import annotations
+
+import math
+import shutil
+from pathlib import Path
+
+import pytest
+import yaml
+
+from protocol.catalog import load_catalog
+from world.layout import LayoutError, load_layout
+from world.nav import NavGrid, path_length
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture(scope="module")
+def layout():
+    return load_layout()
+
+
+@pytest.fixture(scope="module")
+def grid(layout):
+    return NavGrid.from_layout(layout)
+
+
+def test_every_catalogue_counter_has_a_spot(layout) -> None:
+    cat = load_catalog()
+    numbers = sorted(c.number for a in cat.agencies for c in a.counters)
+    assert sorted(c.number for c in layout.counters) == numbers
+    assert len(layout.counters) >= 10
+    for spot in layout.counters:
+        agency, counter = cat.counter(spot.number)
+        assert spot.code == counter.code and spot.color == agency.color
+        assert set(spot.service_ids) == {s.id for s in cat.services if s.counter == spot.number}
+
+
+def test_village_counter_stands_at_the_smart_kampung_desk(layout) -> None:
+    village = [c for c in layout.counters if c.kind == "village"]
+    assert village and (village[0].x, village[0].y) == (-17.0, -14.0)
+
+
+def test_counters_do_not_overlap_and_fit_in_the_hall(layout) -> None:
+    rects = [c.footprint for c in layout.counters]
+    for i, a in enumerate(rects):
+        assert layout.bounds.contains(a.xmin, a.ymin) and layout.bounds.contains(a.xmax, a.ymax)
+        for b in rects[i + 1 :]:
+            assert a.xmax <= b.xmin or b.xmax <= a.xmin or a.ymax <= b.ymin or b.ymax <= a.ymin
+
+
+def test_a_new_service_appears_on_its_counter_sign(tmp_path: Path) -> None:
+    root = tmp_path / "assets"
+    shutil.copytree(ASSETS / "catalog", root / "catalog")
+    shutil.copytree(ASSETS / "hall", root / "hall")
+    svc = yaml.safe_load((root / "catalog/services/skck.yaml").read_text(encoding="utf-8"))
+    svc["id"] = "skck-perpanjangan"
+    svc["short_name"] = {"id": "Perpanjang SKCK", "en": "SKCK renewal"}
+    (root / "catalog/services/skck-perpanjangan.yaml").write_text(yaml.safe_dump(svc), encoding="utf-8")
+    spot = load_layout(root=root).counter(svc["counter"])
+    assert "Perpanjang SKCK" in [s.id for s in spot.services]
+
+
+def test_too_few_slots_is_a_clear_error(tmp_path: Path) -> None:
+    root = tmp_path / "assets"
+    shutil.copytree(ASSETS / "catalog", root / "catalog")
+    shutil.copytree(ASSETS / "hall", root / "hall")
+    raw = yaml.safe_load((root / "hall/layout.yaml").read_text(encoding="utf-8"))
+    raw["counter_slots"] = raw["counter_slots"][:3]
+    (root / "hall/layout.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(LayoutError, match="no free counter slot"):
+        load_layout(root=root)
+
+
+def test_every_counter_is_reachable_from_the_entrance(layout, grid) -> None:
+    start = layout.spawn[:2]
+    for spot in layout.counters:
+        path = grid.find_path(start, spot.approach)
+        assert path is not None, spot.number
+        assert path[0] == start and path[-1] == spot.approach
+        straight = math.dist(start, spot.approach)
+        assert straight - 1e-6 <= path_length(path) < straight * 1.8
+
+
+def test_paths_never_cross_furniture(layout, grid) -> None:
+    for a, b in [(layout.spawn[:2], layout.counter(1).approach), (layout.avatar_home, layout.counter(14).approach)]:
+        path = grid.find_path(a, b)
+        assert path is not None
+        for p, q in zip(path, path[1:], strict=False):
+            for k in range(21):
+                x = p[0] + (q[0] - p[0]) * k / 20
+                y = p[1] + (q[1] - p[1]) * k / 20
+                for r in layout.obstacles:
+                    assert not r.contains(x, y), (x, y, r)
+
+
+def test_goal_inside_a_counter_snaps_to_the_nearest_free_spot(layout, grid) -> None:
+    spot = layout.counter(3)
+    path = grid.find_path(layout.spawn[:2], (spot.x, spot.y))
+    assert path is not None
+    end = path[-1]
+    assert grid.walkable(end) and not spot.footprint.contains(*end)
+    assert math.dist(end, (spot.x, spot.y)) < 2.0
+
+
+def test_walled_in_goal_is_unreachable() -> None:
+    from world.layout import Rect
+
+    box = Rect(-10, -10, 10, 10)
+    walls = [Rect(2, -10, 2.5, 10)]
+    g = NavGrid(box, walls, cell=0.5, radius=0.3)
+    assert g.find_path((-5, 0), (5, 0)) is None
+    assert g.find_path((-5, 0), (-5, 5)) is not None
+    assert not g.walkable((2.2, 0)) and not g.walkable((50, 0))

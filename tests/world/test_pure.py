@@ -1,0 +1,71 @@
+"""Interpolation, name masking, backoff and strings, all without rendering."""
+
+from __future__ import annotations
+
+import random
+import re
+from pathlib import Path
+
+from protocol.messages import PresenceEntity, PresenceSnapshot
+from world.interp import Interpolator, display_name, heading_towards
+from world.net import backoff_delay
+from world.strings import STRINGS, t
+
+
+def _ent(i: str, x: float, y: float, name: str = "Siti Aminah") -> PresenceEntity:
+    return PresenceEntity(id=i, name=name, x=x, y=y)
+
+
+def test_interpolation_blends_between_ticks_with_a_delay() -> None:
+    ip = Interpolator(delay=0.1)
+    ip.apply(PresenceSnapshot(tick=1, hall="Aula 1", full=True, entered=[_ent("a", 0, 0)]), now=10.0)
+    ip.apply(PresenceSnapshot(tick=2, hall="Aula 1", changed=[_ent("a", 1, 0)]), now=10.1)
+    ip.apply(PresenceSnapshot(tick=3, hall="Aula 1", changed=[_ent("a", 2, 0)]), now=10.2)
+    x, _, _ = ip.positions(10.25)["a"]  # render time 10.15: halfway between ticks 2 and 3
+    assert abs(x - 1.5) < 1e-6
+    x, _, _ = ip.positions(20.0)["a"]
+    assert x == 2.0  # holds the last known spot, never overshoots
+
+
+def test_left_and_self_are_not_drawn() -> None:
+    ip = Interpolator(self_id="me")
+    entered, _ = ip.apply(
+        PresenceSnapshot(tick=1, hall="Aula 1", entered=[_ent("me", 0, 0), _ent("b", 1, 1)]), now=1.0
+    )
+    assert entered == ["b"]
+    _, left = ip.apply(PresenceSnapshot(tick=2, hall="Aula 1", left=["b"]), now=1.1)
+    assert left == ["b"] and ip.positions(2.0) == {}
+
+
+def test_name_tags_show_first_names_only() -> None:
+    assert display_name("Siti Aminah Rahayu") == "Siti"
+    assert display_name("3510********0001") == "3510…"
+    assert display_name("   ") == "?"
+
+
+def test_heading_towards_matches_panda_convention() -> None:
+    assert abs(heading_towards(0, 1)) < 1e-9
+    assert abs(heading_towards(1, 0) + 90) < 1e-9
+
+
+def test_backoff_grows_with_jitter_and_caps() -> None:
+    rng = random.Random(4)
+    d = [backoff_delay(n, base=0.5, cap=8.0, rng=rng) for n in range(12)]
+    assert 0.25 <= d[0] <= 0.5 and 2.0 <= d[3] <= 4.0
+    assert all(4.0 <= x <= 8.0 for x in d[5:])
+    assert len({round(x, 6) for x in d[5:]}) > 1  # jittered, not lock-step
+
+
+def test_every_string_has_both_languages_and_same_placeholders() -> None:
+    for key, entry in STRINGS.items():
+        assert set(entry) == {"id", "en"}, key
+        assert entry["id"].strip() and entry["en"].strip(), key
+        assert set(re.findall(r"{\w+}", entry["id"])) == set(re.findall(r"{\w+}", entry["en"])), key
+    assert t("reconnecting", "id") == "Menghubungkan ulang…" and t("reconnecting", "en") == "Reconnecting…"
+
+
+def test_world_never_imports_server_or_assistant() -> None:
+    root = Path(__file__).resolve().parents[2] / "world"
+    for py in root.rglob("*.py"):
+        text = py.read_text(encoding="utf-8")
+        assert not re.search(r"^\s*(from|import)\s+(server|assistant)\b", text, re.M), py

@@ -1,0 +1,187 @@
+"""Lounge screen charts drawn procedurally into a PNMImage (no plotting library, no files).
+
+Each dataset of ``/api/v1/dashboard/*`` becomes one readable bar chart with a
+title, axis labels and values; the image becomes the screen's texture and is
+redrawn only when the dataset's ``updated_at`` changes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter as Tally
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from world.strings import t
+
+W, H = 640, 360
+BG = (0.09, 0.16, 0.24)
+FG = (0.97, 0.97, 0.95)
+MUTED = (0.70, 0.78, 0.86)
+PALETTE = [(0.22, 0.63, 0.85), (0.99, 0.70, 0.25), (0.35, 0.78, 0.50), (0.92, 0.38, 0.33), (0.67, 0.55, 0.90)]
+STATUS_ORDER = ["Mandiri", "Maju", "Berkembang", "Tertinggal", "Sangat Tertinggal"]
+
+
+@dataclass
+class Bars:
+    title: str
+    subtitle: str
+    labels: list[str]
+    values: list[float]
+    value_fmt: str = "{:.1f}"
+    unit: str = ""
+    horizontal: bool = False
+
+
+def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
+    """Reduce a dashboard payload to the bars worth showing on a 5 m screen."""
+    rows: list[dict[str, Any]] = list((payload or {}).get("rows") or [])
+    sample = bool((payload or {}).get("sample", True))
+    sub = t("sample_data", lang) if sample else str((payload or {}).get("source", ""))[:60]
+    if dataset == "village-progress":
+        key = "status_en" if lang == "en" else "status_id"
+        tally = Tally(str(r.get(key, "?")) for r in rows)
+        order_id = [s for s in STATUS_ORDER if s in tally] if key == "status_id" else []
+        labels = order_id or sorted(tally, key=lambda k: -tally[k])
+        idm = [float(r["idm"]) for r in rows if isinstance(r.get("idm"), int | float)]
+        avg = f" · IDM {sum(idm) / len(idm):.3f}" if idm else ""
+        return Bars(
+            t("chart_village", lang),
+            f"{sub} · {len(rows)} {t('villages', lang)}{avg}",
+            labels,
+            [float(tally[k]) for k in labels],
+            "{:.0f}",
+        )
+    if dataset == "budget":
+        years = [int(r["year"]) for r in rows if "year" in r]
+        latest = max(years) if years else None
+        sel = [r for r in rows if r.get("year") == latest]
+        sel.sort(key=lambda r: -float(r.get("pagu", 0)))
+        sel = sel[:6]
+        key = "sector_en" if lang == "en" else "sector_id"
+        return Bars(
+            f"{t('chart_budget', lang)} {latest or ''}".strip(),
+            sub,
+            [str(r.get(key, "?")) for r in sel],
+            [float(r.get("percent", 0)) for r in sel],
+            "{:.1f}",
+            "%",
+            horizontal=True,
+        )
+    if dataset == "poverty":
+        sel = sorted(rows, key=lambda r: int(r.get("year", 0)))[-7:]
+        return Bars(
+            t("chart_poverty", lang),
+            sub,
+            [str(r.get("year")) for r in sel],
+            [float(r.get("percent_poor", 0)) for r in sel],
+            "{:.2f}",
+            "%",
+        )
+    return Bars(dataset, sub, [], [])
+
+
+class ChartPainter:
+    """Owns the font rasteriser; ``paint`` returns a fresh PNMImage."""
+
+    def __init__(self, font_path: Path, bold_path: Path | None = None) -> None:
+        self._paths = {False: font_path, True: bold_path or font_path}
+        self._makers: dict[tuple[bool, int], Any] = {}
+
+    def _maker(self, bold: bool, size: int) -> Any:
+        """One rasteriser per (weight, size): a maker's glyph cache is per pixel size."""
+        from panda3d.core import Filename, PNMTextMaker
+
+        key = (bold, size)
+        m = self._makers.get(key)
+        if m is None:
+            m = PNMTextMaker(Filename.from_os_specific(str(self._paths[bold])), 0)
+            m.set_pixel_size(size)
+            m.set_interior_flag(False)
+            self._makers[key] = m
+        return m
+
+    def fit(self, text: str, size: int, max_w: int, bold: bool = False) -> str:
+        m = self._maker(bold, size)
+        if m.calc_width(text) <= max_w:
+            return text
+        while text and m.calc_width(text + "…") > max_w:
+            text = text[:-1]
+        return text.rstrip() + "…"
+
+    def _write(
+        self,
+        img: Any,
+        text: str,
+        x: int,
+        y: int,
+        size: int,
+        color: Sequence[float],
+        bold: bool = False,
+        align: str = "left",
+    ) -> None:
+        from panda3d.core import LColor
+
+        maker = self._maker(bold, size)
+        maker.set_fg(LColor(color[0], color[1], color[2], 1))
+        if align != "left":
+            w = maker.calc_width(text)
+            x = x - w if align == "right" else x - w // 2
+        maker.generate_into(text, img, x, y)
+
+    def paint(self, bars: Bars, width: int = W, height: int = H) -> Any:
+        from panda3d.core import PNMImage
+
+        img = PNMImage(width, height, 3)
+        img.fill(*BG)
+        # header band
+        _rect(img, 0, 0, width, 6, PALETTE[0])
+        self._write(img, bars.title, 24, 46, 30, FG, bold=True)
+        self._write(img, bars.subtitle, 24, 76, 17, MUTED)
+        if not bars.values:
+            self._write(img, "–", width // 2, height // 2, 40, MUTED, align="center")
+            return img
+        top, bottom, left, right = 100, height - 46, 24, width - 24
+        vmax = max(bars.values) or 1.0
+        n = len(bars.values)
+        if bars.horizontal:
+            label_w = 250
+            row_h = (bottom - top) / n
+            for i, (lab, val) in enumerate(zip(bars.labels, bars.values, strict=False)):
+                y0 = int(top + i * row_h + row_h * 0.18)
+                y1 = int(top + (i + 1) * row_h - row_h * 0.18)
+                span = right - left - label_w - 90
+                x1 = left + label_w + int(span * (val / max(vmax, 100.0 if bars.unit == "%" else vmax)))
+                _rect(img, left + label_w, y0, right - 90, y1, (0.16, 0.24, 0.33))
+                _rect(img, left + label_w, y0, x1, y1, PALETTE[i % len(PALETTE)])
+                mid = (y0 + y1) // 2 + 7
+                self._write(img, self.fit(lab, 19, label_w - 12), left, mid, 19, FG)
+                self._write(img, bars.value_fmt.format(val) + bars.unit, right, mid, 20, FG, bold=True, align="right")
+        else:
+            slot = (right - left) / n
+            for i, (lab, val) in enumerate(zip(bars.labels, bars.values, strict=False)):
+                x0 = int(left + i * slot + slot * 0.18)
+                x1 = int(left + (i + 1) * slot - slot * 0.18)
+                y0 = int(bottom - (bottom - top - 34) * (val / vmax))
+                _rect(img, x0, y0, x1, bottom, PALETTE[i % len(PALETTE)])
+                cx = (x0 + x1) // 2
+                self._write(img, bars.value_fmt.format(val) + bars.unit, cx, y0 - 8, 19, FG, bold=True, align="center")
+                self._write(img, lab[:18], cx, bottom + 28, 17 if n > 4 else 19, MUTED, align="center")
+            _rect(img, left, bottom, right, bottom + 2, MUTED)
+        return img
+
+
+def _rect(img: Any, x0: int, y0: int, x1: int, y1: int, color: Sequence[float]) -> None:
+    w, h = img.get_x_size(), img.get_y_size()
+    x0, x1 = max(0, min(x0, x1)), min(w, max(x0, x1))
+    y0, y1 = max(0, min(y0, y1)), min(h, max(y0, y1))
+    if x1 > x0 and y1 > y0:
+        from panda3d.core import PNMImage
+
+        block = PNMImage(x1 - x0, y1 - y0, 3)
+        block.fill(color[0], color[1], color[2])
+        img.copy_sub_image(block, x0, y0)
+
+
+__all__ = ["Bars", "ChartPainter", "bars_for"]

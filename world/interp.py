@@ -1,0 +1,95 @@
+"""Smooth remote visitors: snapshots are buffered and replayed ~100 ms in the past.
+
+Pure python so it is tested without rendering. Positions arrive at the server's
+tick rate (10 Hz); drawing them at render time minus a small delay always has two
+samples to blend between, so movement looks continuous despite jitter.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+from protocol.messages import PresenceEntity, PresenceSnapshot
+from protocol.presence import PresenceView, apply_snapshot
+
+
+@dataclass
+class Track:
+    name: str
+    samples: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=8))
+
+    def push(self, t: float, x: float, y: float, heading: float) -> None:
+        if self.samples and t <= self.samples[-1][0]:
+            t = self.samples[-1][0] + 1e-3
+        self.samples.append((t, x, y, heading))
+
+    def sample(self, t: float) -> tuple[float, float, float]:
+        s = self.samples
+        if t <= s[0][0]:
+            return s[0][1], s[0][2], s[0][3]
+        for a, b in zip(s, list(s)[1:], strict=False):
+            if a[0] <= t <= b[0]:
+                f = (t - a[0]) / (b[0] - a[0])
+                return a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f, _lerp_angle(a[3], b[3], f)
+        last = s[-1]
+        return last[1], last[2], last[3]
+
+
+def _lerp_angle(a: float, b: float, f: float) -> float:
+    d = (b - a + 180.0) % 360.0 - 180.0
+    return a + d * f
+
+
+class Interpolator:
+    """Holds the presence view and a short track per visitor."""
+
+    def __init__(self, delay: float = 0.1, self_id: str | None = None) -> None:
+        self.delay = delay
+        self.self_id = self_id
+        self.view: PresenceView = {}
+        self.tracks: dict[str, Track] = {}
+
+    def apply(self, snap: PresenceSnapshot, now: float) -> tuple[list[str], list[str]]:
+        """Fold one snapshot in; returns (ids that appeared, ids that left)."""
+        before = set(self.view)
+        self.view = apply_snapshot(self.view, snap)
+        if self.self_id is not None:
+            self.view.pop(self.self_id, None)
+        after = set(self.view)
+        for gone in before - after:
+            self.tracks.pop(gone, None)
+        touched: list[PresenceEntity] = [*snap.entered, *snap.changed]
+        if snap.full:
+            touched = list(self.view.values())
+        for ent in touched:
+            if ent.id not in self.view:
+                continue
+            tr = self.tracks.get(ent.id)
+            if tr is None:
+                tr = self.tracks[ent.id] = Track(ent.name)
+                tr.push(now - self.delay - 1e-3, ent.x, ent.y, ent.heading)
+            tr.name = ent.name
+            tr.push(now, ent.x, ent.y, ent.heading)
+        return sorted(after - before), sorted(before - after)
+
+    def positions(self, now: float) -> dict[str, tuple[float, float, float]]:
+        t = now - self.delay
+        return {k: tr.sample(t) for k, tr in self.tracks.items()}
+
+
+def display_name(name: str) -> str:
+    """Only a first name (or an already-masked label) is ever drawn over a head."""
+    first = name.strip().split()[0] if name.strip() else "?"
+    if any(ch.isdigit() for ch in first) and len(first) >= 8:
+        return first[:4] + "…"
+    return first[:16]
+
+
+def heading_towards(dx: float, dy: float) -> float:
+    """Panda heading (degrees) of a figure looking along (dx, dy); 0 looks +y."""
+    return math.degrees(math.atan2(-dx, dy))
+
+
+__all__ = ["Interpolator", "Track", "display_name", "heading_towards"]

@@ -1,0 +1,294 @@
+"""Network client of the hall: websocket + REST on its own thread.
+
+Rendering never waits on the network: the Panda side only calls :meth:`NetClient.send`,
+:meth:`NetClient.request` and drains :meth:`NetClient.poll` once per frame; all of them
+are non-blocking and thread-safe. The socket reconnects by itself with jittered
+exponential backoff and resumes with ``last_seq`` so missed application/queue events
+are replayed; events already seen are dropped by ``seq``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import queue
+import random
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from pydantic import ValidationError
+
+from protocol.messages import parse_server
+
+log = logging.getLogger("world.net")
+
+SEQ_TYPES = ("application.event", "queue.event")
+
+
+@dataclass
+class NetEvent:
+    """``kind`` is ``status`` (data: state), ``frame`` (data: protocol model) or ``http`` (data: dict)."""
+
+    kind: str
+    data: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def backoff_delay(attempt: int, base: float = 0.5, cap: float = 10.0, rng: random.Random | None = None) -> float:
+    """Full-jitter-ish exponential backoff: in [d/2, d] with d = min(cap, base * 2**attempt)."""
+    d = min(cap, base * (2 ** min(attempt, 20)))
+    r = rng or random
+    return d * (0.5 + 0.5 * r.random())
+
+
+class NetClient:
+    def __init__(self, server: str, *, lang: str = "id", name: str | None = None, timeout: float = 10.0) -> None:
+        self.base = server.rstrip("/")
+        self.ws_url = ("wss://" if self.base.startswith("https://") else "ws://") + self.base.split("://", 1)[1] + "/ws"
+        self.lang = lang
+        self.name = name
+        self.timeout = timeout
+        self.token: str | None = None
+        self.session_id: str | None = None
+        self.last_seq = 0
+        self.state = "idle"
+        self.connects = 0
+        self._inbox: queue.Queue[NetEvent] = queue.Queue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop = threading.Event()
+        self._outbox: asyncio.Queue[dict[str, Any]] | None = None
+        self._pending_move: dict[str, Any] | None = None
+        self._move_flag: asyncio.Event | None = None
+        self._ready: asyncio.Event | None = None
+        self._main: asyncio.Task[None] | None = None
+
+    # ---------------------------------------------------------------- Panda side
+
+    def start(self) -> None:
+        if self._thread is not None:
+            return
+        started = threading.Event()
+
+        def run() -> None:
+            loop = asyncio.new_event_loop()
+            self._loop = loop
+            asyncio.set_event_loop(loop)
+            self._outbox = asyncio.Queue()
+            self._move_flag = asyncio.Event()
+            self._ready = asyncio.Event()
+            self._main = loop.create_task(self._run())
+            started.set()
+            try:
+                loop.run_until_complete(self._main)
+            except asyncio.CancelledError:
+                pass
+            finally:
+                loop.run_until_complete(loop.shutdown_asyncgens())
+                loop.close()
+
+        self._thread = threading.Thread(target=run, name="mpp-net", daemon=True)
+        self._thread.start()
+        started.wait(5)
+
+    def stop(self) -> None:
+        self._stop.set()
+        loop, main = self._loop, self._main
+        if loop is not None and main is not None and not loop.is_closed():
+            try:
+                loop.call_soon_threadsafe(main.cancel)
+            except RuntimeError:
+                pass  # loop already closed
+        if self._thread is not None:
+            self._thread.join(5)
+        self._thread = None
+
+    def send(self, frame: dict[str, Any]) -> None:
+        """Queue a client frame; presence moves are coalesced to the latest one."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return
+        if frame.get("type") == "presence.move":
+            self._pending_move = frame
+            flag = self._move_flag
+            if flag is not None:
+                loop.call_soon_threadsafe(flag.set)
+            return
+        box = self._outbox
+        if box is not None:
+            loop.call_soon_threadsafe(box.put_nowait, frame)
+
+    def request(
+        self, tag: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
+        """Run a REST call; the answer arrives later as ``NetEvent('http', {...})`` with ``tag``."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._inbox.put(NetEvent("http", {"tag": tag, "status": 0, "body": None, "error": "not started"}))
+            return
+        asyncio.run_coroutine_threadsafe(self._http(tag, method, path, body, headers), loop)
+
+    def poll(self, limit: int = 200) -> list[NetEvent]:
+        out: list[NetEvent] = []
+        while len(out) < limit:
+            try:
+                out.append(self._inbox.get_nowait())
+            except queue.Empty:
+                break
+        return out
+
+    # ---------------------------------------------------------------- net thread
+
+    def _status(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self._inbox.put(NetEvent("status", state))
+
+    async def _session(self, client: httpx.AsyncClient) -> None:
+        body: dict[str, Any] = {"lang": self.lang}
+        if self.name:
+            body["name"] = self.name
+        r = await client.post(self.base + "/api/v1/sessions", json=body)
+        r.raise_for_status()
+        data = r.json()
+        self.token = data["token"]
+        self.session_id = data.get("session_id")
+
+    async def _http(self, tag: str, method: str, path: str, body: Any, headers: dict[str, str] | None) -> None:
+        result: dict[str, Any] = {"tag": tag, "status": 0, "body": None}
+        try:
+            ready = self._ready
+            if ready is not None and not ready.is_set():
+                await asyncio.wait_for(ready.wait(), self.timeout)
+            hdrs = dict(headers or {})
+            if self.token:
+                hdrs.setdefault("Authorization", f"Bearer {self.token}")
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                r = await client.request(method, self.base + path, json=body, headers=hdrs)
+            result["status"] = r.status_code
+            try:
+                result["body"] = r.json()
+            except ValueError:
+                result["body"] = r.text
+        except (TimeoutError, httpx.HTTPError, OSError) as exc:
+            result["error"] = type(exc).__name__
+        self._inbox.put(NetEvent("http", result))
+
+    async def _run(self) -> None:
+        import websockets
+
+        attempt = 0
+        async with httpx.AsyncClient(timeout=self.timeout) as client:
+            while not self._stop.is_set():
+                self._status("connecting" if self.connects == 0 else "reconnecting")
+                try:
+                    if self.token is None:
+                        await self._session(client)
+                    assert self._ready is not None
+                    self._ready.set()
+                    async with websockets.connect(self.ws_url, open_timeout=self.timeout, max_size=1 << 20) as ws:
+                        hello: dict[str, Any] = {"type": "hello", "token": self.token, "last_seq": self.last_seq}
+                        if self.name:
+                            hello["name"] = self.name[:60]
+                        await ws.send(json.dumps(hello))
+                        first = json.loads(await asyncio.wait_for(ws.recv(), self.timeout))
+                        if first.get("type") != "welcome":
+                            if first.get("type") == "error" and "token" in str(first.get("code", "")) + str(
+                                first.get("message", "")
+                            ).lower():
+                                self.token = None
+                            raise ConnectionError(f"no welcome: {first.get('code') or first.get('type')}")
+                        self.connects += 1
+                        attempt = 0
+                        self._status("online")
+                        self._inbox.put(NetEvent("frame", parse_server(json.dumps(first))))
+                        await self._pump(ws)
+                except asyncio.CancelledError:
+                    raise
+                except httpx.HTTPStatusError as exc:
+                    log.warning("session refused: %s", exc.response.status_code)
+                except (TimeoutError, OSError, ConnectionError, httpx.HTTPError, ValueError) as exc:
+                    log.info("connection lost: %s", type(exc).__name__)
+                except Exception as exc:  # noqa: BLE001 - websockets raises its own family; keep the loop alive
+                    log.info("connection closed: %s", type(exc).__name__)
+                if self._stop.is_set():
+                    break
+                self._status("reconnecting")
+                await asyncio.sleep(backoff_delay(attempt))
+                attempt += 1
+
+    async def _pump(self, ws: Any) -> None:
+        reader = asyncio.create_task(self._reader(ws))
+        writer = asyncio.create_task(self._writer(ws))
+        try:
+            done, _ = await asyncio.wait({reader, writer}, return_when=asyncio.FIRST_COMPLETED)
+            for task in done:
+                exc = task.exception()
+                if exc is not None:
+                    raise exc
+        finally:
+            for task in (reader, writer):
+                task.cancel()
+            await asyncio.gather(reader, writer, return_exceptions=True)
+
+    async def _reader(self, ws: Any) -> None:
+        async for raw in ws:
+            try:
+                data = json.loads(raw)
+            except ValueError:
+                continue
+            kind = data.get("type")
+            if kind == "ping":
+                await ws.send(json.dumps({"type": "pong", "nonce": data.get("nonce", 0)}))
+                continue
+            if kind in SEQ_TYPES:
+                seq = int(data.get("seq", 0))
+                if seq <= self.last_seq:
+                    continue  # replayed twice across a reconnect
+                self.last_seq = seq
+            try:
+                frame: Any = parse_server(raw)
+            except ValidationError:
+                self._inbox.put(NetEvent("raw", data))
+                continue
+            self._inbox.put(NetEvent("frame", frame))
+
+    async def _writer(self, ws: Any) -> None:
+        box, flag = self._outbox, self._move_flag
+        assert box is not None and flag is not None
+        children: list[asyncio.Task[Any]] = []
+        try:
+            while True:
+                get = asyncio.create_task(box.get())
+                wait_move = asyncio.create_task(flag.wait())
+                children = [get, wait_move]
+                done, pending = await asyncio.wait(children, return_when=asyncio.FIRST_COMPLETED)
+                for p in pending:
+                    p.cancel()
+                if get in done:
+                    frame = get.result()
+                    try:
+                        await ws.send(json.dumps(frame))
+                    except Exception:
+                        box.put_nowait(frame)  # resend after reconnecting
+                        raise
+                if wait_move in done:
+                    flag.clear()
+                    move, self._pending_move = self._pending_move, None
+                    if move is not None:
+                        await ws.send(json.dumps(move))
+        finally:
+            for c in children:
+                c.cancel()
+            await asyncio.gather(*children, return_exceptions=True)
+
+
+def idempotency_key() -> str:
+    return uuid.uuid4().hex
+
+
+__all__ = ["NetClient", "NetEvent", "backoff_delay", "idempotency_key"]

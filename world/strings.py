@@ -1,0 +1,85 @@
+"""Every user-facing string of the 3D hall, in both product languages, in one table."""
+
+from __future__ import annotations
+
+STRINGS: dict[str, dict[str, str]] = {
+    "app_title": {"id": "Mal Pelayanan Publik Virtual", "en": "Virtual Public Service Mall"},
+    "connecting": {"id": "Menghubungkan…", "en": "Connecting…"},
+    "reconnecting": {"id": "Menghubungkan ulang…", "en": "Reconnecting…"},
+    "online": {"id": "Terhubung", "en": "Connected"},
+    "offline_hint": {
+        "id": "Server tidak terjangkau; aula tetap bisa dijelajahi.",
+        "en": "Server unreachable; you can still explore the hall.",
+    },
+    "counter": {"id": "Loket", "en": "Counter"},
+    "now_serving": {"id": "Sedang dilayani", "en": "Now serving"},
+    "waiting": {"id": "menunggu", "en": "waiting"},
+    "board_title": {"id": "ANTREAN SAAT INI", "en": "NOW SERVING"},
+    "info_desk": {"id": "Informasi", "en": "Information"},
+    "assistant_name": {"id": "Asisten MPP", "en": "MPP Assistant"},
+    "entrance": {"id": "Selamat Datang", "en": "Welcome"},
+    "chat_title": {"id": "Tanya Asisten", "en": "Ask the assistant"},
+    "chat_placeholder": {"id": "Ketik pertanyaan lalu Enter", "en": "Type a question, then Enter"},
+    "send": {"id": "Kirim", "en": "Send"},
+    "close": {"id": "Tutup", "en": "Close"},
+    "you": {"id": "Anda", "en": "You"},
+    "officer": {"id": "Petugas", "en": "Officer"},
+    "system": {"id": "Sistem", "en": "System"},
+    "form_title": {"id": "Formulir", "en": "Form"},
+    "submit": {"id": "Ajukan", "en": "Submit"},
+    "cancel": {"id": "Batal", "en": "Cancel"},
+    "required": {"id": "wajib", "en": "required"},
+    "form_sent": {"id": "Permohonan terkirim", "en": "Application submitted"},
+    "form_invalid": {"id": "Periksa isian yang ditandai.", "en": "Please check the marked fields."},
+    "form_error": {"id": "Gagal mengirim, coba lagi.", "en": "Could not submit, please retry."},
+    "ticket_title": {"id": "Tiket Antrean", "en": "Queue Ticket"},
+    "estimated_wait": {"id": "Perkiraan tunggu", "en": "Estimated wait"},
+    "minutes": {"id": "menit", "en": "minutes"},
+    "tracker_title": {"id": "Lacak Permohonan", "en": "Track Application"},
+    "tracking_number": {"id": "Nomor permohonan", "en": "Tracking number"},
+    "settings": {"id": "Pengaturan", "en": "Settings"},
+    "language": {"id": "Bahasa", "en": "Language"},
+    "text_size": {"id": "Ukuran teks", "en": "Text size"},
+    "handoff": {
+        "id": "Percakapan diteruskan ke petugas. Mohon tunggu sebentar.",
+        "en": "Your conversation was passed to an officer. Please wait a moment.",
+    },
+    "walking_to": {"id": "Mari saya antar ke Loket {n}.", "en": "Let me take you to Counter {n}."},
+    "lounge": {"id": "Lounge Pelayanan Publik", "en": "Public Service Lounge"},
+    "sample_data": {"id": "Data contoh", "en": "Sample data"},
+    "chart_village": {"id": "Status Desa (IDM)", "en": "Village status (IDM)"},
+    "chart_budget": {"id": "Realisasi APBD per urusan", "en": "Budget realisation by sector"},
+    "chart_poverty": {"id": "Persentase penduduk miskin", "en": "Share of people in poverty"},
+    "chart_loading": {"id": "Memuat data…", "en": "Loading data…"},
+    "villages": {"id": "desa", "en": "villages"},
+    "hint_keys": {
+        "id": "WASD/panah: jalan · klik lantai: menuju · T: tanya asisten · F1: pengaturan",
+        "en": "WASD/arrows: walk · click floor: go · T: ask assistant · F1: settings",
+    },
+    "state_draft": {"id": "Draf", "en": "Draft"},
+    "state_submitted": {"id": "Diajukan", "en": "Submitted"},
+    "state_verified": {"id": "Diverifikasi", "en": "Verified"},
+    "state_in_process": {"id": "Diproses", "en": "In process"},
+    "state_ready": {"id": "Siap diambil", "en": "Ready"},
+    "state_completed": {"id": "Selesai", "en": "Completed"},
+    "state_needs_revision": {"id": "Perlu perbaikan", "en": "Needs revision"},
+    "state_rejected": {"id": "Ditolak", "en": "Rejected"},
+    "state_cancelled": {"id": "Dibatalkan", "en": "Cancelled"},
+}
+
+LANGS = ("id", "en")
+
+
+def t(key: str, lang: str, **fmt: object) -> str:
+    """Look up ``key``; unknown keys are a programming error and raise KeyError."""
+    entry = STRINGS[key]
+    text = entry["en"] if lang == "en" else entry["id"]
+    return text.format(**fmt) if fmt else text
+
+
+def state_label(state: str, lang: str) -> str:
+    key = f"state_{state}"
+    return t(key, lang) if key in STRINGS else state
+
+
+__all__ = ["LANGS", "STRINGS", "state_label", "t"]
