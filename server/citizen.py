@@ -149,6 +149,7 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Waiting for an officer… Your conversation has been passed on.",
     ),
     "handoff_accepted": ("Anda terhubung dengan petugas {who}.", "You are connected to officer {who}."),
+    "handoff_accepted_plain": ("Anda terhubung dengan petugas.", "You are connected to an officer."),
     "handoff_closed": ("Percakapan dengan petugas selesai.", "The conversation with the officer has ended."),
     "go_counter": ("Silakan menuju loket {n}.", "Please go to counter {n}."),
     "state_draft": ("Draf", "Draft"),

@@ -334,3 +334,23 @@ def request_handoff(
     except PortError as exc:
         raise ApiError(409, exc.code, exc.message_id, exc.message_en) from None
     return {"handoff_id": result.handoff_id, "state": result.state, "conversation_id": conv}
+
+
+@router.get("/handoffs")
+def my_handoffs(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
+    """This session's officer conversations, newest first: a reloaded page picks up an open one."""
+    q = select(m.Handoff).where(m.Handoff.session_id == vs.id).order_by(m.Handoff.id.desc()).limit(20)
+    out = []
+    for h in db.scalars(q):
+        officer = db.get(m.Officer, h.officer_id) if h.officer_id else None
+        out.append(
+            {
+                "handoff_id": h.id,
+                "state": h.state,
+                "conversation_id": h.conversation_id,
+                "service_id": h.service_id,
+                "officer": (officer.full_name or officer.username) if officer else None,
+                "created_at": m.utc(h.created_at).isoformat(),
+            }
+        )
+    return out

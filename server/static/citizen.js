@@ -377,11 +377,22 @@
     var box = $("handoff-status"), h = state.handoff;
     if (!h) { box.hidden = true; return; }
     var who = h.officer ? h.officer + (h.counter ? " (" + t("counter") + " " + h.counter + ")" : "") : "";
-    box.textContent = h.state === "accepted" ? t("handoff_accepted", { who: who }) :
+    box.textContent = h.state === "accepted" ? (who ? t("handoff_accepted", { who: who }) : t("handoff_accepted_plain")) :
       (h.state === "closed" ? t("handoff_closed") : t("handoff_pending"));
     box.className = "handoff-status hs-" + h.state;
     if (h.id) box.setAttribute("data-handoff", String(h.id));
     box.hidden = false;
+  }
+
+  function restoreHandoff() {
+    api("GET", "/handoffs").then(function (r) {
+      if (!r.ok || state.handoff) return;
+      var open = r.data.filter(function (h) { return h.state === "pending" || h.state === "accepted"; })[0];
+      if (!open) return;
+      state.conversation = open.conversation_id;
+      store.setItem("mpp.conv", open.conversation_id);
+      onHandoff({ handoff_id: open.handoff_id, state: open.state, officer: open.officer });
+    });
   }
 
   function callOfficer() {
@@ -1004,6 +1015,7 @@
       loadApps();
       loadTickets();
       loadBoard();
+      restoreHandoff();
     }, function () {
       addMessage("system", t("error_generic"));
     });

@@ -404,6 +404,9 @@ def test_remote_counter_conversation_and_handoff_survey(browser: Any, server: st
         page.locator("#handoff-status.hs-accepted").wait_for(timeout=15_000)
         assert "Rina Petugas" in page.locator("#handoff-status").inner_text()
         page.locator("#chat-log .from-officer").first.wait_for()
+        page.reload()  # a reload keeps the session (sessionStorage) and picks the open handoff up again
+        page.locator("#handoff-status.hs-accepted").wait_for(timeout=15_000)
+        assert "Rina Petugas" in page.locator("#handoff-status").inner_text()
 
         # the citizen's words now go to the officer, not the assistant
         page.fill("#chat-text", "KTP saya rusak, apa yang harus saya bawa?")

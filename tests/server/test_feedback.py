@@ -123,6 +123,12 @@ def test_handoff_request_is_reused_while_open_and_validated(client: TestClient, 
     assert first["state"] == "pending" and first["conversation_id"]
     second = client.post("/api/v1/handoffs", json={}, headers=h).json()
     assert second["handoff_id"] == first["handoff_id"]
+    mine = client.get("/api/v1/handoffs", headers=h).json()
+    assert [(x["handoff_id"], x["state"], x["service_id"]) for x in mine] == [
+        (first["handoff_id"], "pending", "ktp-el")
+    ]
+    assert client.get("/api/v1/handoffs", headers=new_session(client)).json() == []
+    assert client.get("/api/v1/handoffs").status_code == 401
     from server import models as m
 
     with app.state.sessions() as db:
