@@ -280,6 +280,11 @@ class Assistant:
         return None
 
     def _route(self, conv: Conversation, state: dict[str, Any], u: Understanding) -> Reply:
+        reply = self._route_understood(conv, state, u)
+        reply.confidence = min(reply.confidence, u.confidence)
+        return reply
+
+    def _route_understood(self, conv: Conversation, state: dict[str, Any], u: Understanding) -> Reply:
         lang = u.lang
         intent = u.intent
         last = state.get("last_service")
