@@ -219,3 +219,19 @@ def test_queue_at_an_agency_offers_only_its_services(assistant: Assistant, conv:
         "akta-kelahiran",
         "akta-kematian",
     }
+
+
+def test_random_input_in_every_mode_never_crashes(assistant: Assistant, port: FakePort) -> None:
+    import random
+
+    rng = random.Random(7)
+    alphabet = "abcdefghijklmnopqrstuvwxyz0123456789 /-.,?!ÄéğĞ漢字🙂\t\n"
+    starts = [[], ["/apply akta-kelahiran"], ["/queue ktp-el"], ["cek status"], ["/apply nib", NIK, "Siti"]]
+    for k, start in enumerate(starts):
+        conv = Conversation(f"fuzz-{k}", Caller(session_id="s"), port)
+        if start:
+            say(assistant, conv, *start)
+        for _ in range(12):
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
+            r = assistant.respond(conv, text)
+            assert r.text and r.to_frame(conv.id).text
