@@ -629,7 +629,25 @@ class Assistant:
             f"All right, let's fill in the {svc.short_name.en} application one question at a time. "
             "Type 'cancel' to stop, 'back' for the previous question, 'repeat' to hear it again.",
         )
-        reply = self._ask_field(state, lang, intro)
+        form = state["form"]
+        known = {"nik": conv.caller.nik, "full_name": conv.caller.name}
+        prefilled = []
+        for f in svc.form:
+            value = known.get(f.name)
+            if value and self._validate(f, value)[1] is None:
+                form["data"][f.name] = value
+                prefilled.append(f.label.get(lang))
+        if prefilled:
+            # An identified citizen is not asked again; the read-back still shows it for correction.
+            intro += (
+                "\n" + _t(lang, "Dari identitas sesi Anda: ", "From your session identity: ") + ", ".join(prefilled)
+            )
+        while form["idx"] < len(svc.form) and svc.form[form["idx"]].name in form["data"]:
+            form["idx"] += 1
+        if form["idx"] >= len(svc.form):
+            reply = self._read_back(state, svc, lang, intro)
+        else:
+            reply = self._ask_field(state, lang, intro)
         reply.actions.insert(0, WorldAction(kind="open_form", data={"service_id": svc.id}))
         return reply
 

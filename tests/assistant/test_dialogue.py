@@ -235,3 +235,14 @@ def test_random_input_in_every_mode_never_crashes(assistant: Assistant, port: Fa
             text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(0, 40)))
             r = assistant.respond(conv, text)
             assert r.text and r.to_frame(conv.id).text
+
+
+def test_identified_citizen_is_not_asked_for_nik_and_name(assistant: Assistant, port: FakePort) -> None:
+    conv = Conversation("ident-1", Caller(session_id="s", citizen_id=7, nik=NIK, name="Siti Aminah"), port)
+    r = say(assistant, conv, "/apply ktp-el")
+    assert "(3/5)" in r.text and "Alasan" in r.text and "identitas sesi" in r.text
+    r = say(assistant, conv, "baru", KK, "lewati")
+    assert "3510********0001" in r.text and "Siti Aminah" in r.text
+    say(assistant, conv, "ya")
+    assert "identify" not in port.names()
+    assert port.calls[-1][1]["data"]["nik"] == NIK
