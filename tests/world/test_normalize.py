@@ -94,6 +94,13 @@ ID_ROWS = [
     ),
     ("BWI-2026-000123", "be we i, dua ribu dua puluh enam, nol nol nol satu dua tiga"),
     ("BWI-2025-004560", "be we i, dua ribu dua puluh lima, nol nol empat lima enam nol"),
+    # a NIK read back in groups (guided mode shows it that way)
+    (
+        "NIK Anda 3510 0112 0490 0001, benar?",
+        "nik Anda tiga lima satu nol, nol satu satu dua, nol empat sembilan nol, nol nol nol satu, benar?",
+    ),
+    ("3510-0101-0120-0001", "tiga lima satu nol, nol satu nol satu, nol satu dua nol, nol nol nol satu"),
+    ("2026 2027", "dua ribu dua puluh enam dua ribu dua puluh tujuh"),
     # ticket codes
     ("A-012", "a nol satu dua"),
     ("Nomor antrean B-105", "Nomor antrean be satu nol lima"),
@@ -142,6 +149,7 @@ EN_ROWS = [
     ("3510012345670001", "three five one zero, zero one two three, four five six seven, zero zero zero one"),
     ("BWI-2026-000123", "B W I, two thousand twenty-six, zero zero zero one two three"),
     ("A-012", "A zero one two"),
+    ("3510 0112 0490 0001", "three five one zero, zero one one two, zero four nine zero, zero zero zero one"),
     ("KTP-el", "K T P electronic"),
     ("e-KTP", "e K T P"),
     ("SKCK", "S K C K"),

@@ -272,6 +272,8 @@ def _sub_dates(text: str, lang: str) -> str:
 _TRACKING_RE = re.compile(r"\b([A-Z]{2,5})-(\d{4})-(\d{3,8})\b")
 _TICKET_RE = re.compile(r"\b([A-Z]{1,2})-(\d{1,4})\b")
 _NIK_RE = re.compile(r"(?<![\d.,])(\d{16})(?![\d.,]|[.,]\d)")
+# A NIK/KK number shown in groups for reading back ("3510 0112 0490 0001" or with dashes).
+_GROUPED16_RE = re.compile(r"(?<![\d.,-])(\d{4})([ -])(\d{4})\2(\d{4})\2(\d{4})(?![\d]|[.,-]\d)")
 _RUPIAH_RE = re.compile(r"\bRp\.?\s?(\d{1,3}(?:\.\d{3})+|\d+)(,-|,00)?", re.IGNORECASE)
 _ORDINAL_RE = re.compile(r"\bke-?(\d{1,3})\b")
 _DECIMAL_ID_RE = re.compile(r"(?<![\d.,])(\d+),(\d+)(?![\d,])")
@@ -298,6 +300,7 @@ def _sub_codes(text: str, lang: str) -> str:
         return f"{_spell(m.group(1), lang)} {_digits(m.group(2), lang)}"
 
     text = _TRACKING_RE.sub(tracking, text)
+    text = _GROUPED16_RE.sub(lambda m: _grouped_digits("".join(m.group(1, 3, 4, 5)), lang), text)
     text = _NIK_RE.sub(lambda m: _grouped_digits(m.group(1), lang), text)
     return _TICKET_RE.sub(ticket, text)
 
