@@ -339,6 +339,12 @@
     if (f.intent === "complaint.responded") loadComplaints();
   }
 
+  function reveal(node) {
+    // on a phone the panels sit below the chat: bring what the assistant points at into view
+    var box = node.getBoundingClientRect();
+    if (box.top < 0 || box.top > window.innerHeight * 0.6) node.scrollIntoView({ block: "start" });
+  }
+
   function runAction(a) {
     var d = a.data || {};
     if (a.kind === "open_form" && d.service_id) {
@@ -346,9 +352,11 @@
       selectService(d.service_id, d.attention || [], d.prefill || null);
     } else if (a.kind === "show_ticket") {
       showTab("queue", false);
+      reveal($("panel-queue"));
     } else if (a.kind === "show_application") {
-      showTab("track", false);
       state.highlight = d.tracking_number || null;
+      showTab("track", false);
+      reveal($("panel-track"));
     } else if (a.kind === "handoff") {
       onHandoff(d);
     } else if (a.kind === "walk_to_counter" && d.counter) {

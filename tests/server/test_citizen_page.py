@@ -499,3 +499,41 @@ def test_identity_errors_show_inline_and_a_stale_token_is_replaced(browser: Any,
     page.locator(f"#app-{tracking} button.danger[data-confirm='1']").click()
     page.locator(f"#app-{tracking} .badge.st-cancelled").wait_for(timeout=15_000)
     assert not problems, problems
+
+
+def _click_and_wait(page: Any, do: Any) -> str:
+    """Do something that sends a chat message and wait for the answer; returns its text."""
+    before = _answers(page).count()
+    do()
+    _answers(page).nth(before + 1).wait_for(timeout=60_000)
+    return str(_answers(page).nth(before + 1).inner_text())
+
+
+def test_assistant_actions_open_the_form_and_show_the_ticket(browser: Any, server: str) -> None:
+    if not ASSISTANT_ON:
+        pytest.skip("needs the assistant (MPP_LOAD_ASSISTANT=0 was set)")
+    page, problems = _page(browser, 390, 844, mobile=True)
+    page.goto(server + "/")
+    _wait_token(page)
+    page.fill("#chat-text", "berapa biaya bikin KTP?")
+    _click_and_wait(page, lambda: page.press("#chat-text", "Enter"))
+
+    # "Apply now" → the assistant answers with open_form → the form panel opens for that service
+    _click_and_wait(page, lambda: page.locator("#quick button", has_text="Ajukan sekarang").click())
+    page.locator("#f-reason").wait_for(timeout=30_000)
+    assert page.locator("#svc").input_value() == "ktp-el"
+    _click_and_wait(page, lambda: page.locator("#quick button", has_text="Batal").click())
+
+    # "Take a ticket" → the document checklist → show_ticket → the queue panel with the ticket
+    page.fill("#chat-text", "saya mau ambil antrean KTP")
+    _click_and_wait(page, lambda: page.press("#chat-text", "Enter"))
+    for _ in range(12):
+        yes = page.locator("#quick button", has_text="Ya")
+        if page.locator("#ticket-code").is_visible() or yes.count() == 0:
+            break
+        _click_and_wait(page, yes.first.click)
+    page.locator("#ticket-code").wait_for(timeout=30_000)
+    assert page.locator("#panel-queue").is_visible()
+    assert page.locator("#ticket-code").inner_text().startswith("A-")
+    _shot(page, "citizen-phone-ticket.png")
+    assert not problems, problems
