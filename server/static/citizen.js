@@ -821,6 +821,8 @@
       $("called-text").textContent = t("called_text", { code: f.ticket_code, n: f.counter });
       $("called").hidden = false;
       $("called-close").focus();
+      document.title = t("called_title") + " " + f.ticket_code + " · " + t("title"); // seen from another tab
+      if (navigator.vibrate) navigator.vibrate([300, 150, 300]);
     }
   }
 
@@ -1007,7 +1009,7 @@
     $("complaint-form").addEventListener("submit", submitComplaint);
     $("survey-form").addEventListener("submit", submitSurvey);
     $("survey-later").addEventListener("click", closeSurvey);
-    $("called-close").addEventListener("click", function () { $("called").hidden = true; });
+    $("called-close").addEventListener("click", function () { $("called").hidden = true; document.title = t("title"); });
     $("handoff-status").tabIndex = -1;
     $("ticket").tabIndex = -1;
   }

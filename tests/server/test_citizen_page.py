@@ -238,6 +238,9 @@ def test_officer_moves_application_and_ticket_live(browser: Any, server: str) ->
     assert called and called["code"] == code
     page.locator("#called").wait_for(timeout=15_000)
     assert code in page.locator("#called-text").inner_text()
+    assert code in page.title()
+    page.click("#called-close")
+    assert page.locator("#called").is_hidden() and code not in page.title()
     assert not problems, problems
 
 
