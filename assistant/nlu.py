@@ -121,10 +121,11 @@ class AliasRules:
             if len(toks) <= 3 and sum(len(t) for t in toks) >= 4:
                 self._by_first.setdefault(toks[0][:1], []).append((toks, sid))
 
-    def fuzzy(self, norm: str) -> list[str]:
-        """Aliases matched with one typo per longer word ("akta kmatian", "sckk"); first letters must agree."""
-        toks = norm.split()
-        found: list[str] = []
+    def _fuzzy_spans(self, norm: str) -> list[tuple[int, int, int, str]]:
+        """(start, end, n_tokens, service) of aliases matched with at most one typo per longer word."""
+        spans = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"\S+", norm)]
+        toks = [t for _s, _e, t in spans]
+        out: list[tuple[int, int, int, str]] = []
         for i, tok in enumerate(toks):
             for alias, sid in self._by_first.get(tok[:1], ()):
                 n = len(alias)
@@ -135,22 +136,46 @@ class AliasRules:
                     w == t or (len(t) >= 4 and w[:1] == t[:1] and _damerau1(w, t))
                     for w, t in zip(window, alias, strict=True)
                 )
-                if ok and sid not in found:
-                    found.append(sid)
+                if ok:
+                    out.append((spans[i][0], spans[i + n - 1][1], n, sid))
+        return out
+
+    def fuzzy(self, norm: str) -> list[str]:
+        """Aliases matched with one typo per longer word ("akta kmatian", "sckk"); first letters must agree."""
+        found: list[str] = []
+        for _s, _e, _n, sid in sorted(self._fuzzy_spans(norm), key=lambda x: -x[2]):
+            if sid not in found:
+                found.append(sid)
         return found
 
-    def find(self, norm: str) -> list[str]:
-        """Services named in the text; an alias inside a longer matched alias does not count."""
-        taken: list[tuple[int, int]] = []
-        found: list[str] = []
-        for rx, _alias, sid in self._rules:
+    def _exact_spans(self, norm: str) -> list[tuple[int, int, int, str]]:
+        taken: list[tuple[int, int, int, str]] = []
+        for rx, alias, sid in self._rules:
             for m in rx.finditer(norm):
                 s, e = m.span()
-                if any(s < te and ts < e for ts, te in taken):
+                if any(s < te and ts < e for ts, te, _n, _sid in taken):
                     continue
-                taken.append((s, e))
-                if sid not in found:
-                    found.append(sid)
+                taken.append((s, e, len(alias.split()), sid))
+        return taken
+
+    def find(self, norm: str) -> list[str]:
+        """Services named in the text, longest alias first; an alias inside a longer one does not count.
+
+        A longer alias with one typo ("akta kmatian") beats the shorter exact alias it contains ("akta").
+        """
+        exact = self._exact_spans(norm)
+        for fs, fe, fn, fsid in sorted(self._fuzzy_spans(norm), key=lambda x: -x[2]):
+            inside = [x for x in exact if fs <= x[0] and x[1] <= fe]
+            if (
+                inside
+                and all(n < fn for _s, _e, n, _sid in inside)
+                and not any(x[0] < fe and fs < x[1] and x not in inside for x in exact)
+            ):
+                exact = [x for x in exact if x not in inside] + [(fs, fe, fn, fsid)]
+        found: list[str] = []
+        for _s, _e, _n, sid in sorted(exact, key=lambda x: x[0]):
+            if sid not in found:
+                found.append(sid)
         return found
 
 
