@@ -1,0 +1,472 @@
+"""Tour actions against the real running backend, over plain HTTP (no rendering needed).
+
+Every action returns an :class:`ActionResult` the renderer can show. A demo runs in
+front of an audience, so nothing here raises: transient failures (connection refused,
+5xx, 429) are retried with backoff and then reported as a calm caption.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+
+from protocol.catalog import Service
+from protocol.forms import example_answers
+from world.demo import tour as T
+from world.strings import state_label
+
+__all__ = [
+    "BUSY",
+    "DEMO_PASSWORD",
+    "ActionResult",
+    "Backend",
+    "officer_username",
+]
+
+log = logging.getLogger(__name__)
+
+# Demo accounts live only in the throw-away demo database (a fresh temp MPP_DATA_DIR per run).
+DEMO_PASSWORD = "Demo-Banyuwangi-2026"
+
+BUSY = {
+    "id": "Sebentar, sistem sedang sibuk… kita lanjutkan.",
+    "en": "One moment, the system is busy… let us carry on.",
+    "ja": "少々お待ちください。システムが混み合っています…続けましょう。",
+}
+_JA_STATE = {
+    "draft": "下書き",
+    "submitted": "申請済み",
+    "verified": "確認済み",
+    "in_process": "処理中",
+    "ready": "受け取り可能",
+    "completed": "完了",
+    "needs_revision": "要修正",
+    "rejected": "却下",
+    "cancelled": "取消",
+}
+
+
+def officer_username(agency: str) -> str:
+    return f"demo-{agency}"
+
+
+def _state(state: str, lang: str) -> str:
+    if lang == "ja":
+        return _JA_STATE.get(state, state)
+    return state_label(state, lang)
+
+
+@dataclass
+class ActionResult:
+    kind: str
+    ok: bool
+    caption: dict[str, str]
+    data: dict[str, Any] = field(default_factory=dict)
+    attempts: int = 1
+    error: str | None = None
+
+    def text(self, lang: str) -> str:
+        return self.caption.get(lang) or self.caption.get("en") or self.caption.get("id", "")
+
+
+class _Busy(Exception):
+    """Retries exhausted on a transient failure."""
+
+
+class _Refused(Exception):
+    """The server said no (4xx): not retried, reported calmly with the server's own words."""
+
+    def __init__(self, status: int, message_id: str, message_en: str) -> None:
+        super().__init__(message_en)
+        self.status = status
+        self.message_id = message_id
+        self.message_en = message_en
+
+
+@dataclass
+class Visitor:
+    token: str
+    name: str
+    lang: str
+    conversation_id: str | None = None
+    tracking: str | None = None
+    service_id: str | None = None
+    ticket: str | None = None
+
+
+@dataclass
+class OfficerSession:
+    token: str
+    csrf: str
+
+
+class Backend:
+    """Runs tour actions as a visitor and as officers; keeps who-is-who between steps."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        retries: int = 3,
+        backoff: float = 0.5,
+        timeout: float = 30.0,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        password: str = DEMO_PASSWORD,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.retries = max(1, retries)
+        self.backoff = backoff
+        self.password = password
+        self._sleep = sleep
+        self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self.visitors: dict[str, Visitor] = {}
+        self.officers: dict[str, OfficerSession] = {}
+        self._services: dict[str, Service] = {}
+        self._attempts = 0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def reset(self) -> None:
+        """Forget visitors and officer sessions (a new loop round starts with a fresh database)."""
+        self.visitors.clear()
+        self.officers.clear()
+
+    # ------------------------------------------------------------------ plumbing
+
+    def _request(self, method: str, url: str, **kw: Any) -> httpx.Response:
+        last = ""
+        for attempt in range(self.retries):
+            self._attempts += 1
+            try:
+                resp = self._client.request(method, url, **kw)
+            except httpx.HTTPError as exc:
+                last = type(exc).__name__
+            else:
+                if resp.status_code < 400 or resp.status_code in (302, 303):
+                    return resp
+                if resp.status_code >= 500 or resp.status_code == 429:
+                    last = f"HTTP {resp.status_code}"
+                else:
+                    raise _refused(resp)
+            if attempt + 1 < self.retries:
+                self._sleep(self.backoff * (2**attempt))
+        log.warning("demo action %s %s gave up after %d attempts: %s", method, url, self.retries, last)
+        raise _Busy(last)
+
+    def _json(self, method: str, url: str, **kw: Any) -> Any:
+        resp = self._request(method, url, **kw)
+        try:
+            return resp.json()
+        except ValueError:
+            raise _Busy("not JSON") from None
+
+    def _auth(self, v: Visitor) -> dict[str, str]:
+        return {"Authorization": f"Bearer {v.token}"}
+
+    def service(self, service_id: str) -> Service:
+        if service_id not in self._services:
+            self._services[service_id] = Service.model_validate(self._json("GET", f"/api/v1/services/{service_id}"))
+        return self._services[service_id]
+
+    def visitor(self, key: str, lang: str, name: str = "Warga Demo") -> Visitor:
+        v = self.visitors.get(key)
+        if v is None:
+            body = self._json("POST", "/api/v1/sessions", json={"lang": "en" if lang == "en" else "id", "name": name})
+            v = Visitor(token=str(body["token"]), name=name, lang=lang)
+            self.visitors[key] = v
+        return v
+
+    def officer(self, agency: str) -> OfficerSession:
+        o = self.officers.get(agency)
+        if o is None:
+            body = self._json(
+                "POST",
+                "/api/v1/officer/login",
+                json={"username": officer_username(agency), "password": self.password},
+            )
+            o = OfficerSession(token=str(body["token"]), csrf=str(body["csrf"]))
+            self.officers[agency] = o
+        return o
+
+    def _console(self, o: OfficerSession, path: str, data: dict[str, str] | None = None) -> httpx.Response:
+        """A console form post, as the officer's browser would send it: session cookie + CSRF header."""
+        return self._request(
+            "POST",
+            path,
+            data=data or {},
+            headers={"X-CSRF-Token": o.csrf, "Accept": "application/json", "Cookie": f"mpp_officer={o.token}"},
+            follow_redirects=False,
+        )
+
+    # ------------------------------------------------------------------ entry point
+
+    def run(self, action: T.Action, lang: str) -> ActionResult:
+        """Run one tour action; never raises."""
+        self._attempts = 0
+        handler = getattr(self, f"_do_{action.kind}")
+        try:
+            result: ActionResult = handler(action, lang)
+        except _Busy as exc:
+            return ActionResult(action.kind, False, dict(BUSY), attempts=self._attempts, error=str(exc) or "busy")
+        except _Refused as exc:
+            caption = {
+                "id": f"Sebentar… {exc.message_id}",
+                "en": f"One moment… {exc.message_en}",
+                "ja": f"少々お待ちください… {exc.message_en}",
+            }
+            return ActionResult(action.kind, False, caption, attempts=self._attempts, error=f"HTTP {exc.status}")
+        except (KeyError, ValueError, TypeError) as exc:  # an unexpected body shape: still calm on screen
+            log.warning("demo action %s: unexpected response: %s", action.kind, exc)
+            return ActionResult(action.kind, False, dict(BUSY), attempts=self._attempts, error="bad response")
+        result.attempts = self._attempts
+        return result
+
+    # ------------------------------------------------------------------ actions
+
+    def _do_ask(self, a: T.AskAction, lang: str) -> ActionResult:
+        v = self.visitor(a.visitor, lang)
+        speak = "en" if lang in ("en", "ja") else "id"
+        body: dict[str, Any] = {"text": a.text.get(speak), "lang": speak}
+        if v.conversation_id:
+            body["conversation_id"] = v.conversation_id
+        reply = self._json("POST", "/api/v1/assistant/ask", json=body, headers=self._auth(v))
+        v.conversation_id = reply.get("conversation_id") or v.conversation_id
+        text = str(reply.get("text", "")).strip()
+        return ActionResult(
+            "ask",
+            True,
+            {"id": text, "en": text, "ja": text},
+            {
+                "question": a.text.get(lang),
+                "reply": text,
+                "service": reply.get("service"),
+                "quick_replies": [q.get("label") for q in reply.get("quick_replies", [])],
+                "citations": [c.get("source") for c in reply.get("citations", [])],
+            },
+        )
+
+    def _do_apply(self, a: T.ApplyAction, lang: str) -> ActionResult:
+        v = self.visitor(a.visitor, lang, a.name)
+        self._json("POST", "/api/v1/sessions/identify", json={"nik": a.nik, "name": a.name}, headers=self._auth(v))
+        service = self.service(a.service)
+        data = {**example_answers(service, a.nik, a.name), **a.answers}
+        # One key for all retries of this submission: a retried POST must not file twice.
+        headers = {**self._auth(v), "Idempotency-Key": uuid.uuid4().hex}
+        app = self._json(
+            "POST",
+            "/api/v1/applications",
+            json={"service_id": a.service, "data": data, "submit": a.submit},
+            headers=headers,
+        )
+        v.tracking = str(app["tracking_number"])
+        v.service_id = a.service
+        state = str(app["state"])
+        title = {"id": service.short_name.id, "en": service.short_name.en}
+        return ActionResult(
+            "apply",
+            True,
+            {
+                "id": f"{title['id']}: permohonan {v.tracking} — {_state(state, 'id')}",
+                "en": f"{title['en']}: application {v.tracking} — {_state(state, 'en')}",
+                "ja": f"{title['en']}: 申請 {v.tracking} — {_state(state, 'ja')}",
+            },
+            {"tracking": v.tracking, "state": state, "service_id": a.service, "fields": sorted(data)},
+        )
+
+    def _do_ticket(self, a: T.TicketAction, lang: str) -> ActionResult:
+        v = self.visitor(a.visitor, lang)
+        service = self.service(a.service)
+        counter = int(service.counter)
+        ticket = self._json("POST", "/api/v1/queue/tickets", json={"counter": counter}, headers=self._auth(v))
+        v.ticket = str(ticket["code"])
+        wait = ticket.get("estimated_wait_min")
+        now_serving = None
+        if a.call:
+            o = self.officer(service.agency)
+            called = self._json(
+                "POST", f"/api/v1/officer/queue/{counter}/call-next", headers={"Authorization": f"Bearer {o.token}"}
+            )
+            t = called.get("ticket") or {}
+            now_serving = t.get("code")
+        board = self._json("GET", "/api/v1/queue/board")
+        row: dict[str, Any] = next((r for r in board if int(r.get("counter", -1)) == counter), {})
+        serving = row.get("now_serving") or now_serving or "—"
+        return ActionResult(
+            "ticket",
+            True,
+            {
+                "id": f"Nomor antrean {v.ticket}, loket {counter}. Sedang dilayani: {serving}",
+                "en": f"Ticket {v.ticket}, counter {counter}. Now serving: {serving}",
+                "ja": f"整理券 {v.ticket}、窓口 {counter}。呼び出し中: {serving}",
+            },
+            {
+                "ticket": v.ticket,
+                "counter": counter,
+                "estimated_wait_min": wait,
+                "now_serving": row.get("now_serving"),
+                "waiting": row.get("waiting"),
+            },
+        )
+
+    def _do_officer_transition(self, a: T.TransitionAction, lang: str) -> ActionResult:
+        v = self.visitor(a.visitor, lang)
+        tracking = v.tracking if a.tracking == "last" else a.tracking
+        if not tracking:
+            raise _Refused(409, "Belum ada permohonan untuk diproses.", "No application to process yet.")
+        service = self.service(v.service_id) if v.service_id else None
+        agency = service.agency if service else "dukcapil"
+        o = self.officer(agency)
+        states: list[str] = []
+        current = ""
+        app_state = self._json(
+            "GET", f"/api/v1/officer/applications/{tracking}", headers={"Authorization": f"Bearer {o.token}"}
+        )
+        current = str(app_state.get("state", ""))
+        for to in a.to:
+            if to == current or (current and _ORDER.get(current, -1) >= _ORDER.get(to, 99)):
+                continue  # already there (e.g. a retried step after a slow response): move on
+            body: dict[str, Any] = {"to": to}
+            if a.note is not None:
+                body["note"] = a.note.get("en" if lang == "en" else "id")
+            out = self._json(
+                "POST",
+                f"/api/v1/officer/applications/{tracking}/transition",
+                json=body,
+                headers={"Authorization": f"Bearer {o.token}"},
+            )
+            current = str(out["state"])
+            states.append(current)
+        return ActionResult(
+            "officer_transition",
+            True,
+            {
+                "id": f"{tracking}: " + " → ".join(_state(s, "id") for s in states or [current]),
+                "en": f"{tracking}: " + " → ".join(_state(s, "en") for s in states or [current]),
+                "ja": f"{tracking}: " + " → ".join(_state(s, "ja") for s in states or [current]),
+            },
+            {"tracking": tracking, "states": states, "state": current},
+        )
+
+    def _do_status(self, a: T.StatusAction, lang: str) -> ActionResult:
+        v = self.visitor(a.visitor, lang)
+        if not v.tracking:
+            raise _Refused(409, "Belum ada permohonan.", "No application yet.")
+        app = self._json("GET", f"/api/v1/applications/{v.tracking}", headers=self._auth(v))
+        events = self._json("GET", f"/api/v1/applications/{v.tracking}/events", headers=self._auth(v))
+        state = str(app["state"])
+        timeline = [str(e.get("to_state", "")) for e in events if isinstance(e, dict)]
+        return ActionResult(
+            "status",
+            True,
+            {
+                "id": f"Status {v.tracking}: {_state(state, 'id')}",
+                "en": f"Status {v.tracking}: {_state(state, 'en')}",
+                "ja": f"{v.tracking} の状況: {_state(state, 'ja')}",
+            },
+            {"tracking": v.tracking, "state": state, "timeline": timeline},
+        )
+
+    def _do_dashboard(self, a: T.DashboardAction, lang: str) -> ActionResult:
+        sets: dict[str, Any] = {}
+        for name in a.names:
+            sets[name] = self._json("GET", f"/api/v1/dashboard/{name}")
+        labels_id = ", ".join(str(s.get("label", {}).get("id", n)) for n, s in sets.items())
+        labels_en = ", ".join(str(s.get("label", {}).get("en", n)) for n, s in sets.items())
+        sample = any(bool(s.get("sample")) for s in sets.values())
+        return ActionResult(
+            "dashboard",
+            True,
+            {
+                "id": labels_id + (" (data contoh)" if sample else ""),
+                "en": labels_en + (" (sample data)" if sample else ""),
+                "ja": labels_en + ("（サンプルデータ）" if sample else ""),
+            },
+            {"datasets": sets, "sample": sample},
+        )
+
+    def _do_handoff(self, a: T.HandoffAction, lang: str) -> ActionResult:
+        v = self.visitor(a.visitor, lang)
+        speak = "en" if lang in ("en", "ja") else "id"
+        service = self.service(a.service)
+        body: dict[str, Any] = {"service_id": a.service}
+        if v.conversation_id:
+            body["conversation_id"] = v.conversation_id
+        h = self._json("POST", "/api/v1/handoffs", json=body, headers=self._auth(v))
+        hid = int(h["handoff_id"])
+        v.conversation_id = str(h.get("conversation_id") or v.conversation_id or "")
+        o = self.officer(service.agency)
+        transcript: list[tuple[str, str]] = []
+        if h.get("state") == "pending":
+            self._console(o, f"/officer/remote/{hid}/accept")
+        mine = self._json("GET", "/api/v1/handoffs", headers=self._auth(v))
+        row: dict[str, Any] = next((r for r in mine if int(r.get("handoff_id", -1)) == hid), {})
+        officer_name = str(row.get("officer") or officer_username(service.agency))
+        # Citizen → officer: while the handoff is accepted, the assistant relays the chat.
+        relayed = self._json(
+            "POST",
+            "/api/v1/assistant/ask",
+            json={"text": a.citizen_says.get(speak), "conversation_id": v.conversation_id, "lang": speak},
+            headers=self._auth(v),
+        )
+        transcript.append(("citizen", a.citizen_says.get(lang)))
+        # Officer → citizen.
+        self._console(o, f"/officer/remote/{hid}/say", {"text": a.officer_says.get(speak)})
+        transcript.append(("officer", a.officer_says.get(lang)))
+        self._console(o, f"/officer/remote/{hid}/close", {"summary": a.summary.get(speak)})
+        transcript.append(("summary", a.summary.get(lang)))
+        return ActionResult(
+            "handoff",
+            True,
+            {
+                "id": f"Petugas {officer_name} menerima percakapan (loket {service.counter}).",
+                "en": f"Officer {officer_name} took the conversation (counter {service.counter}).",
+                "ja": f"職員 {officer_name} が会話を引き継ぎました（窓口 {service.counter}）。",
+            },
+            {
+                "handoff_id": hid,
+                "officer": officer_name,
+                "counter": service.counter,
+                "relayed": relayed.get("intent") == "handoff.relayed",
+                "transcript": transcript,
+            },
+        )
+
+    def _do_guided(self, a: T.GuidedAction, lang: str) -> ActionResult:
+        v = self.visitor(a.visitor, lang, a.name)
+        service = self.service(a.service)
+        counter = int(service.counter)
+        ticket = self._json("POST", "/api/v1/queue/tickets", json={"counter": counter}, headers=self._auth(v))
+        v.ticket = str(ticket["code"])
+        return ActionResult(
+            "guided",
+            True,
+            {
+                "id": f"{a.name}: nomor antrean {v.ticket}, loket {counter}",
+                "en": f"{a.name}: ticket {v.ticket}, counter {counter}",
+                "ja": f"{a.name}: 整理券 {v.ticket}、窓口 {counter}",
+            },
+            {"ticket": v.ticket, "counter": counter, "prompts": [p.get(lang) for p in a.prompts]},
+        )
+
+
+_ORDER = {"draft": 0, "submitted": 1, "verified": 2, "in_process": 3, "ready": 4, "completed": 5}
+
+
+def _refused(resp: httpx.Response) -> _Refused:
+    mid, men = "Permintaan ditolak.", "The request was refused."
+    try:
+        detail = resp.json().get("detail")
+        if isinstance(detail, dict):
+            mid = str(detail.get("message_id") or detail.get("message") or mid)
+            men = str(detail.get("message_en") or detail.get("message") or men)
+    except ValueError:
+        pass
+    return _Refused(resp.status_code, mid, men)
