@@ -80,6 +80,7 @@ class Reply:
     actions: list[WorldAction] = field(default_factory=list)
     citations: list[Citation] = field(default_factory=list)
     fallback: bool = False
+    offer: str | None = None  # a yes/no offer the next message may answer (e.g. "officer")
 
     def to_frame(self, conversation_id: str, ref: str | None = None) -> ChatReply:
         return ChatReply(
@@ -235,6 +236,19 @@ class Assistant:
         if mode == "await_tracking" and TRACKING_RE.search(text):
             state["mode"] = None
             return self._status(conv, state, text, prior)
+        if mode == "offer_officer":
+            # The last reply asked "shall I connect you to an officer?": a bare yes/no answers it.
+            state["mode"] = None
+            norm = normalize(text)
+            if _YES.match(norm) and len(norm.split()) <= 3:
+                return self._handoff(conv, detect_lang(text, prior))
+            if _NO.match(norm) and len(norm.split()) <= 3:
+                lang = detect_lang(text, prior)
+                return Reply(
+                    _t(lang, "Baik. Ada pertanyaan lain tentang layanan MPP?", "All right. Any other question?"),
+                    lang=lang,
+                    quick_replies=self._popular(lang),
+                )
         state["mode"] = None
         u = self.nlu.understand(text, prior)
         return self._route(conv, state, u)
@@ -282,6 +296,8 @@ class Assistant:
     def _route(self, conv: Conversation, state: dict[str, Any], u: Understanding) -> Reply:
         reply = self._route_understood(conv, state, u)
         reply.confidence = min(reply.confidence, u.confidence)
+        if reply.offer == "officer" and state.get("mode") is None:
+            state["mode"] = "offer_officer"
         return reply
 
     def _route_understood(self, conv: Conversation, state: dict[str, Any], u: Understanding) -> Reply:
@@ -414,7 +430,10 @@ class Assistant:
                 "Sorry, I don't know: that is outside the services in the MPP catalogue. "
                 "Shall I connect you to an officer?",
             )
-        return Reply(text, lang=lang, intent=u.intent, confidence=u.confidence, quick_replies=qrs, fallback=True)
+        return Reply(
+            text, lang=lang, intent=u.intent, confidence=u.confidence, quick_replies=qrs, fallback=True,
+            offer="officer",
+        )  # fmt: skip
 
     def _which_service(
         self, state: dict[str, Any], u: Understanding, lang: str, action: str, aspect: str | None = None

@@ -246,3 +246,16 @@ def test_identified_citizen_is_not_asked_for_nik_and_name(assistant: Assistant, 
     say(assistant, conv, "ya")
     assert "identify" not in port.names()
     assert port.calls[-1][1]["data"]["nik"] == NIK
+
+
+def test_yes_to_the_officer_offer_hands_off(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
+    r = say(assistant, conv, "cara bikin sim c gimana")
+    assert r.fallback and "petugas" in r.text
+    r = say(assistant, conv, "iya")
+    assert r.intent == "talk_to_officer" and port.handoffs
+
+
+def test_other_text_after_the_officer_offer_is_routed_normally(assistant: Assistant, conv: Conversation) -> None:
+    say(assistant, conv, "cara bikin sim c gimana")
+    r = say(assistant, conv, "syarat skck apa saja")
+    assert r.service == "skck" and r.aspect == "requirements"
