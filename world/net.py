@@ -27,6 +27,7 @@ from protocol.messages import parse_server
 log = logging.getLogger("world.net")
 
 SEQ_TYPES = ("application.event", "queue.event")
+AUTH_ERRORS = ("unauthorized", "token_expired", "invalid_token")
 
 
 @dataclass
@@ -66,6 +67,8 @@ class NetClient:
         self._move_flag: asyncio.Event | None = None
         self._ready: asyncio.Event | None = None
         self._main: asyncio.Task[None] | None = None
+        self._rest: httpx.AsyncClient | None = None
+        self.server_last_seq = 0
 
     # ---------------------------------------------------------------- Panda side
 
@@ -141,6 +144,57 @@ class NetClient:
                 break
         return out
 
+    # ---------------------------------------------------------------- REST helpers
+    # Each runs on the net thread; its answer comes back through poll() as an ``http`` event.
+
+    def ask(self, text: str, conversation_id: str | None = None, tag: str = "ask") -> None:
+        body: dict[str, Any] = {"text": text}
+        if conversation_id:
+            body["conversation_id"] = conversation_id
+        self.request(tag, "POST", "/api/v1/assistant/ask", body)
+
+    def identify(self, nik: str, name: str, tag: str = "identify") -> None:
+        self.request(tag, "POST", "/api/v1/sessions/identify", {"nik": nik, "name": name})
+
+    def service(self, service_id: str, tag: str = "service") -> None:
+        self.request(tag, "GET", f"/api/v1/services/{service_id}")
+
+    def create_application(
+        self,
+        service_id: str,
+        data: dict[str, Any],
+        *,
+        submit: bool = True,
+        key: str | None = None,
+        tag: str = "application",
+    ) -> str:
+        """Returns the Idempotency-Key so a retry of the same form reuses it (no duplicate application)."""
+        key = key or idempotency_key()
+        self.request(
+            tag,
+            "POST",
+            "/api/v1/applications",
+            {"service_id": service_id, "data": data, "submit": submit},
+            headers={"Idempotency-Key": key},
+        )
+        return key
+
+    def take_ticket(self, counter: int, tag: str = "ticket") -> None:
+        self.request(tag, "POST", "/api/v1/queue/tickets", {"counter": counter})
+
+    def applications(self, tag: str = "applications") -> None:
+        self.request(tag, "GET", "/api/v1/applications")
+
+    def application_events(self, tracking: str, tag: str = "timeline") -> None:
+        self.request(tag, "GET", f"/api/v1/applications/{tracking}/events")
+
+    def board(self, tag: str = "board") -> None:
+        self.request(tag, "GET", "/api/v1/queue/board")
+
+    def dashboard(self, name: str, tag: str | None = None) -> None:
+        """``name`` is village-progress, budget or poverty."""
+        self.request(tag or f"dashboard:{name}", "GET", f"/api/v1/dashboard/{name}")
+
     # ---------------------------------------------------------------- net thread
 
     def _status(self, state: str) -> None:
@@ -167,8 +221,9 @@ class NetClient:
             hdrs = dict(headers or {})
             if self.token:
                 hdrs.setdefault("Authorization", f"Bearer {self.token}")
-            async with httpx.AsyncClient(timeout=self.timeout) as client:
-                r = await client.request(method, self.base + path, json=body, headers=hdrs)
+            if self._rest is None:
+                self._rest = httpx.AsyncClient(timeout=self.timeout)
+            r = await self._rest.request(method, self.base + path, json=body, headers=hdrs)
             result["status"] = r.status_code
             try:
                 result["body"] = r.json()
@@ -179,6 +234,14 @@ class NetClient:
         self._inbox.put(NetEvent("http", result))
 
     async def _run(self) -> None:
+        try:
+            await self._connect_forever()
+        finally:
+            if self._rest is not None:
+                await self._rest.aclose()
+                self._rest = None
+
+    async def _connect_forever(self) -> None:
         import websockets
 
         attempt = 0
@@ -197,11 +260,17 @@ class NetClient:
                         await ws.send(json.dumps(hello))
                         first = json.loads(await asyncio.wait_for(ws.recv(), self.timeout))
                         if first.get("type") != "welcome":
-                            if first.get("type") == "error" and "token" in str(first.get("code", "")) + str(
-                                first.get("message", "")
-                            ).lower():
+                            if first.get("type") == "error" and first.get("code") in AUTH_ERRORS:
+                                # the session is gone (expired or a fresh database): start a new one
                                 self.token = None
+                                self.last_seq = 0
+                                assert self._ready is not None
+                                self._ready.clear()
                             raise ConnectionError(f"no welcome: {first.get('code') or first.get('type')}")
+                        self.server_last_seq = int(first.get("last_seq", 0))
+                        if self.server_last_seq < self.last_seq:
+                            # the server holds fewer events than we saw (restored backup): trust it
+                            self.last_seq = self.server_last_seq
                         self.connects += 1
                         attempt = 0
                         self._status("online")
