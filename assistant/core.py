@@ -17,7 +17,7 @@ from typing import Any
 from assistant.answers import ASPECT_LABELS, compose, office_hours
 from assistant.nlu import NLU, Understanding, detect_aspect
 from assistant.ports import Caller, PortError, ServicePort
-from assistant.slots import NIK_RE, TRACKING_RE, extract_name, parse_date_text
+from assistant.slots import NIK_RE, TRACKING_RE, Slots, extract_name, parse_date_text
 from assistant.text import detect_lang, normalize
 from protocol.catalog import Catalog, FormField, Localized, Service, default_catalog
 from protocol.messages import ChatReply, Citation, QuickReply, WorldAction
@@ -367,7 +367,7 @@ class Assistant:
         if intent == "start_application":
             if svc is None:
                 return self._which_service(state, u, lang, "apply")
-            return self._start_form(conv, state, svc, lang)
+            return self._start_form(conv, state, svc, lang, u.slots)
         # ask_service
         if svc is None:
             return self._which_service(state, u, lang, "ask", aspect=u.aspect)
@@ -637,7 +637,9 @@ class Assistant:
 
     # ------------------------------------------------------------------ application form
 
-    def _start_form(self, conv: Conversation, state: dict[str, Any], svc: Service, lang: str) -> Reply:
+    def _start_form(
+        self, conv: Conversation, state: dict[str, Any], svc: Service, lang: str, slots: Slots | None = None
+    ) -> Reply:
         state["forms_started"] = int(state.get("forms_started") or 0) + 1
         state["mode"] = "form"
         state["form"] = {"service": svc.id, "idx": 0, "data": {}, "seq": state["forms_started"]}
@@ -649,7 +651,7 @@ class Assistant:
             "Type 'cancel' to stop, 'back' for the previous question, 'repeat' to hear it again.",
         )
         form = state["form"]
-        known = {"nik": conv.caller.nik, "full_name": conv.caller.name}
+        known: dict[str, str | None] = {"nik": conv.caller.nik, "full_name": conv.caller.name}
         prefilled = []
         for f in svc.form:
             value = known.get(f.name)
@@ -661,6 +663,13 @@ class Assistant:
             intro += (
                 "\n" + _t(lang, "Dari identitas sesi Anda: ", "From your session identity: ") + ", ".join(prefilled)
             )
+        taken = self._prefill_from_slots(svc, form["data"], slots)
+        if taken:
+            intro += (
+                "\n"
+                + _t(lang, "Dari pesan Anda: ", "From your message: ")
+                + ", ".join(f.label.get(lang) for f in taken)
+            )
         while form["idx"] < len(svc.form) and svc.form[form["idx"]].name in form["data"]:
             form["idx"] += 1
         if form["idx"] >= len(svc.form):
@@ -669,6 +678,31 @@ class Assistant:
             reply = self._ask_field(state, lang, intro)
         reply.actions.insert(0, WorldAction(kind="open_form", data={"service_id": svc.id}))
         return reply
+
+    def _prefill_from_slots(self, svc: Service, data: dict[str, Any], slots: Slots | None) -> list[FormField]:
+        """Values already given in the opening message ("... NIK 3510..., lahir 12 Januari 2024")."""
+        if slots is None:
+            return []
+        taken: list[FormField] = []
+        dates = [f for f in svc.form if f.type == "date"]
+        for f in svc.form:
+            if f.name in data:
+                continue
+            raw: str | None = None
+            if f.type == "nik" and f.name == "nik":
+                raw = slots.nik
+            elif f.name == "full_name":
+                raw = slots.name
+            elif f.type == "date" and len(dates) == 1 and slots.date is not None:
+                raw = slots.date.isoformat()
+            elif f.type == "village":
+                raw = slots.village
+            if raw:
+                value, err, _err_en = self._validate(f, raw)
+                if err is None:
+                    data[f.name] = value
+                    taken.append(f)
+        return taken
 
     def _field_prompt(self, f: FormField, lang: str) -> str:
         q = f.label.get(lang)

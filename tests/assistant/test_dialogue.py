@@ -259,3 +259,11 @@ def test_other_text_after_the_officer_offer_is_routed_normally(assistant: Assist
     say(assistant, conv, "cara bikin sim c gimana")
     r = say(assistant, conv, "syarat skck apa saja")
     assert r.service == "skck" and r.aspect == "requirements"
+
+
+def test_values_in_the_opening_message_fill_the_form(assistant: Assistant, conv: Conversation) -> None:
+    r = say(assistant, conv, f"mau daftar akta kelahiran anak, NIK saya {NIK}, bayi lahir 12 Januari 2024")
+    assert r.service == "akta-kelahiran" and "Dari pesan Anda" in r.text
+    data = conv.state["form"]["data"]
+    assert data == {"nik": NIK, "birth_date": "2024-01-12"}
+    assert "(2/7)" in r.text
