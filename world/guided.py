@@ -76,6 +76,9 @@ PURPOSE_FIELDS = ("reason", "application_type", "request_type", "direction", "se
 
 IDENTITY_FIELDS = ("nik", "full_name")
 
+# Words of option labels too common to tell options apart ("Kartu", "pertama kali"...).
+_WEAK_WORDS = frozenset({"kartu", "untuk", "pertama", "first", "card", "time", "baru", "data"})
+
 # Officers' abbreviations with the plain words an elderly visitor understands.
 GLOSSARY: list[tuple[str, str, str]] = [
     ("KTP-el", "Kartu Tanda Penduduk elektronik", "electronic ID card"),
@@ -231,6 +234,16 @@ _GLOSS_PAREN = re.compile(
 def _for_speech(text: str) -> str:
     """Drop the written "(KK)"/"(Kartu Keluarga)" glosses: read aloud they only repeat the word."""
     return _GLOSS_PAREN.sub("", text)
+
+
+def _tidy_typed(f: FormField, text: str) -> str:
+    """Forgive the spaces and dashes people type inside long numbers ("3510 0112 ...")."""
+    digits_only = f.pattern is not None and re.fullmatch(r"\^\[0-9\]\{\d+(,\d+)?\}\$", f.pattern)
+    if f.type == "nik" or digits_only:
+        squeezed = re.sub(r"[\s.-]", "", text)
+        if squeezed.isdigit():
+            return squeezed
+    return text
 
 
 class Button(NamedTuple):
@@ -390,12 +403,14 @@ class GuidedFlow:
             if f is None:
                 return self.step
             try:
+                text = _tidy_typed(f, text)
                 cleaned = validate_field(f, text)
             except FieldError as exc:
                 st.note = f"{exc.message.get(self.lang)} {_t('retype', self.lang)}"
                 self._state = st  # same step again with the reason: no history entry
                 return self._show()
-            st.pending = str(cleaned)
+            # A village is sent as typed (the server resolves it again); the rest as cleaned.
+            st.pending = text.strip() if f.type == "village" else str(cleaned)
             st.stage = "confirm"
         return self._commit(st)
 
@@ -639,22 +654,37 @@ class GuidedFlow:
                     return f
         return None
 
-    def _matches_purpose(self, st: _State, text: Localized) -> bool:
-        """True when ``text`` (a conditional document or requirement) is about the chosen purpose.
+    def _options_of(self, st: _State, text: Localized) -> set[str]:
+        """The purpose options a requirement or document line is about ("Untuk KTP-el hilang" -> {hilang}).
 
-        The option named by the longest phrase wins, so "lima tahunan" is not taken for "tahunan".
+        Whole option labels count first; only when none is named do distinctive single words of a
+        label ("menikah", "marriage") count. A phrase inside a longer matched one is ignored, so
+        "lima tahunan" is not also taken for "tahunan". Empty means "for everyone".
         """
-        pf = self._purpose_field(self._svc(st))
-        if pf is None or st.purpose is None:
-            return False
+        svc = self._svc(st)
+        pf = self._purpose_field(svc)
+        if pf is None:
+            return set()
         hay = f"{text.id} || {text.en}".lower()
-        best: tuple[int, str] | None = None
-        for o in pf.options:
-            for phrase in {o.value.replace("_", " "), o.label.id.lower(), o.label.en.lower()}:
-                if phrase and re.search(rf"(?<!\w){re.escape(phrase)}(?!\w)", hay):
-                    if best is None or len(phrase) > best[0]:
-                        best = (len(phrase), o.value)
-        return best is not None and best[1] == st.purpose
+
+        def words(*texts: str) -> set[str]:
+            return {w for t in texts for w in re.findall(r"\w+", t.lower())}
+
+        per_option = {o.value: words(o.label.id, o.label.en) for o in pf.options}
+        common = {w for v, ws in per_option.items() for w in ws if any(w in o for k, o in per_option.items() if k != v)}
+        weak = _WEAK_WORDS | common | words(svc.name.id, svc.name.en, svc.short_name.id, svc.short_name.en)
+        for level in ("phrase", "word"):
+            found: list[tuple[str, str]] = []
+            for o in pf.options:
+                if level == "phrase":
+                    cands = {o.value.replace("_", " "), o.label.id.lower(), o.label.en.lower()}
+                else:
+                    cands = {w for w in per_option[o.value] - weak if len(w) >= 5}
+                found += [(c, o.value) for c in cands if c and re.search(rf"(?<!\w){re.escape(c)}(?!\w)", hay)]
+            kept = {v for c, v in found if not any(c != c2 and c in c2 for c2, _ in found)}
+            if kept:
+                return kept
+        return set()
 
     def _checklist(self, st: _State | None = None) -> list[Any]:
         """Required documents plus the optional ones that belong to the chosen purpose."""
@@ -662,7 +692,19 @@ class GuidedFlow:
         if st.service_id is None:
             return []
         svc = self._svc(st)
-        return [d for d in svc.documents if d.required or self._matches_purpose(st, d.label)]
+        chosen = st.purpose
+        if chosen is None:
+            return [d for d in svc.documents if d.required]
+        # Requirement lines about the chosen purpose may name an optional document ("Perubahan KK: KK lama ...").
+        specific = " ".join(r.id.lower() for r in svc.requirements if chosen in self._options_of(st, r))
+
+        def wanted(d: Any) -> bool:
+            if d.required or chosen in self._options_of(st, d.label):
+                return True
+            name = re.sub(r"\s*\(.*?\)", "", d.label.id).strip().lower()
+            return bool(name) and name in specific
+
+        return [d for d in svc.documents if wanted(d)]
 
     def _doc_label(self, doc: Any) -> str:
         label = re.sub(r"\s*\((bila|if|untuk|for)\b[^)]*\)", "", doc.label.get(self.lang)).strip()
@@ -671,11 +713,11 @@ class GuidedFlow:
     def _requirements(self, st: _State) -> list[str]:
         svc = self._svc(st)
         out = []
-        conditional = re.compile(r"^(untuk|bila|jika|for|if)\b", re.IGNORECASE)
         for req in svc.requirements:
             text = req.get(self.lang)
-            if conditional.match(req.id) and not self._matches_purpose(st, req):
-                continue
+            about = self._options_of(st, req)
+            if about and st.purpose is not None and st.purpose not in about:
+                continue  # a line for another purpose (e.g. "for a damaged card" when the card was lost)
             out.append(expand_abbreviations(text, self.lang))
         return out
 
@@ -718,6 +760,12 @@ class GuidedFlow:
             return f"{d.day:02d}-{d.month:02d}-{d.year}"
         if f.type == "select":
             return self._option_label(f, value)
+        if f.type == "village":
+            from protocol.regions import find_village
+
+            v = find_village(value)
+            if v is not None:
+                return f"{v.name}, {'Kecamatan' if self.lang == 'id' else 'district'} {v.kecamatan_name}"
         return value
 
     # ------------------------------------------------------------------ rendering
