@@ -22,6 +22,12 @@ API for the shell/view (``mpp hall --guided``)::
     step = flow.arrived()       # the autopilot finished walking step.path (not a press)
     flow.presses                # presses so far (buttons and typed entries)
 
+Without ``submit``/``take_ticket`` callables the flow is asynchronous (the hall's NetClient answers
+later): pressing "submit" shows a ``sending`` step and sets ``flow.pending`` (a :class:`Pending`:
+kind "submit" with service_id/data, then kind "ticket" with counter). The view sends that request
+and calls ``flow.resolve(kind, response_body)`` or ``flow.reject(kind, Localized message | None)``.
+A retry after a failure never submits the application twice.
+
 ``press``/``enter`` with an action or input the current step does not offer change nothing and
 are not counted: bad input never crashes the flow. Always offered (``step.tools``): ``repeat``
 ("Ulangi": say the last thing again), ``back`` ("Kembali": one step back) and ``officer``
@@ -59,6 +65,7 @@ __all__ = [
     "GuidedCallError",
     "GuidedFlow",
     "InputSpec",
+    "Pending",
     "Step",
     "counter_path_fn",
     "expand_abbreviations",
@@ -191,6 +198,11 @@ _T: dict[str, tuple[str, str]] = {
     ),
     "failed_generic": ("Sambungan sedang bermasalah.", "There is a connection problem."),
     "retry": ("Coba lagi", "Try again"),
+    "sending_title": ("Mengirim", "Sending"),
+    "sending_text": (
+        "Mohon tunggu sebentar. Permohonan Anda sedang dikirim dan nomor antrean sedang diambil.",
+        "Please wait a moment. Your application is being sent and your ticket is being taken.",
+    ),
     "handoff_title": ("Petugas dipanggil", "Officer called"),
     "handoff_text": (
         "Petugas sudah dipanggil. Mohon tunggu sebentar, petugas akan datang menemui Anda.",
@@ -293,6 +305,16 @@ class GuidedCallError(Exception):
         self.message = message
 
 
+@dataclass(frozen=True)
+class Pending:
+    """A request the view must send (async mode): "submit" the application, then take a "ticket"."""
+
+    kind: str
+    service_id: str
+    counter: int
+    data: dict[str, Any]
+
+
 @dataclass
 class _State:
     stage: str = "greet"
@@ -348,6 +370,7 @@ class GuidedFlow:
         self.spoken: list[str] = []
         self._state = _State()
         self._history: list[_State] = []
+        self.pending: Pending | None = None
         self.step = self._render()
         self._say(self.step.speak)
 
@@ -385,7 +408,27 @@ class GuidedFlow:
         if action == "officer":
             return self._call_officer()
         self._forward(action)
+        self._pump_sync()
         return self._show()
+
+    def resolve(self, kind: str, result: Any) -> Step:
+        """The answer to ``flow.pending`` arrived (async views): kind "submit" or "ticket".
+
+        ``result`` is the response body (``{"tracking_number": ...}`` / ``{"code": ...}``) or the bare string.
+        """
+        if self._resolve(kind, result):
+            self._pump_sync()
+            if self._state.stage != "sending":
+                return self._show()
+            self.step = self._render()
+        return self.step
+
+    def reject(self, kind: str, message: Localized | None = None) -> Step:
+        """The request in ``flow.pending`` failed; ``message`` (e.g. a 422 detail) is shown and spoken."""
+        if self.pending is not None and self.pending.kind == kind:
+            self._reject(kind, message)
+            return self._show()
+        return self.step
 
     def enter(self, text: str) -> Step:
         """Handle typed input on a step with a text box; elsewhere ignored (not counted)."""
@@ -544,13 +587,13 @@ class GuidedFlow:
             st.stage = "field"
             st.note = _t("retype", self.lang)
         elif action == "submit":
-            self._submit_and_ticket(st)
+            self._start_sending(st)
         elif action == "next" and stage == "ticket":
             st.stage = "remind"
         elif action == "finish":
             st.stage = "done"
-        if stage in ("failed",) and st.stage == "failed":
-            self._state = st  # a failed retry stays put without growing the history
+        if stage in ("failed", "sending"):
+            self._state = st  # a retry replaces the failure; "Kembali" still leads to the review
             return
         self._history.append(self._state)
         self._state = st
@@ -613,20 +656,63 @@ class GuidedFlow:
     def _after_field(self, st: _State) -> None:
         st.stage = "field" if self._current_field(st) is not None else "review"
 
-    def _submit_and_ticket(self, st: _State) -> None:
+    def _start_sending(self, st: _State) -> None:
+        """Queue the application (once) and then the ticket; the view or the sync callables answer."""
         svc = self._svc(st)
-        try:
+        st.stage = "sending"
+        kind = "submit" if st.tracking is None else "ticket"
+        self.pending = Pending(kind, svc.id, svc.counter, dict(st.answers))
+
+    def _pump_sync(self) -> None:
+        """Answer pending requests right away when synchronous callables were injected."""
+        while self.pending is not None:
+            p = self.pending
+            if (self._submit if p.kind == "submit" else self._take_ticket) is None:
+                return  # asynchronous: the view sends the request and calls resolve()/reject()
+            kind = p.kind
+            try:
+                result = self._call(p)
+            except GuidedCallError as exc:
+                self._reject(kind, exc.message)
+                return
+            except Exception:
+                log.exception("guided: %s failed for %s", kind, self.pending.service_id)
+                self._reject(kind, None)
+                return
+            self._resolve(kind, result)
+
+    def _call(self, p: Pending) -> Any:
+        if p.kind == "submit" and self._submit is not None:
+            return self._submit(p.service_id, dict(p.data))
+        if p.kind == "ticket" and self._take_ticket is not None:
+            return self._take_ticket(p.counter)
+        return None
+
+    def _resolve(self, kind: str, result: Any) -> bool:
+        if self.pending is None or self.pending.kind != kind:
+            return False
+        st = self._state
+        if kind == "submit":
+            st.tracking = self._tracking(result)
             if st.tracking is None:
-                st.tracking = self._tracking(self._submit(svc.id, dict(st.answers)) if self._submit else None)
-            st.ticket = self._code(self._take_ticket(svc.counter) if self._take_ticket else None)
-        except GuidedCallError as exc:
-            st.stage, st.note = "failed", exc.message.get(self.lang)
+                self._reject(kind, None)
+                return True
+            self.pending = Pending("ticket", self.pending.service_id, self.pending.counter, self.pending.data)
+            return True
+        st.ticket = self._code(result)
+        if st.ticket is None:
+            self._reject(kind, None)
+            return True
+        self.pending = None
+        st.stage, st.note = "ticket", None
+        return True
+
+    def _reject(self, kind: str, message: Localized | None) -> None:
+        if self.pending is None or self.pending.kind != kind:
             return
-        except Exception:
-            log.exception("guided: submit/ticket failed for %s", svc.id)
-            st.stage, st.note = "failed", _t("failed_generic", self.lang)
-            return
-        st.stage = "ticket"
+        self.pending = None
+        self._state.stage = "failed"
+        self._state.note = message.get(self.lang) if message is not None else _t("failed_generic", self.lang)
 
     @staticmethod
     def _tracking(result: Any) -> str | None:
@@ -771,9 +857,9 @@ class GuidedFlow:
     # ------------------------------------------------------------------ rendering
 
     def _tools(self, stage: str) -> tuple[Button, ...]:
-        names = (
-            ["repeat", "officer"] if stage in ("greet", "ticket", "remind", "done") else ["repeat", "back", "officer"]
-        )
+        names = ["repeat", "back", "officer"]
+        if stage in ("greet", "sending", "ticket", "remind", "done"):
+            names = ["repeat", "officer"]  # nothing to go back to, or the application is already on its way
         if stage == "handoff":
             names = ["repeat"]  # the big "back to where I was" button is the way back
         return tuple(Button(_t(n, self.lang), n) for n in names)
@@ -872,6 +958,8 @@ class GuidedFlow:
                 )
             ]
             buttons = [Button(_t("submit", lang), "submit")]
+        elif kind == "sending":
+            title, lines = _t("sending_title", lang), [_t("sending_text", lang)]
         elif kind == "failed":
             title = _t("failed_title", lang)
             lines = [_t("failed_text", lang, reason=st.note or _t("failed_generic", lang))]

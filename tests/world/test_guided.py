@@ -504,3 +504,40 @@ def test_every_service_can_be_completed(catalog, service_id: str) -> None:
     _, errors = validate_form(service, data)
     assert errors == {}
     assert set(data) == {f.name for f in service.form if f.required}
+
+
+def _to_review(flow: GuidedFlow) -> None:
+    flow.enter("ktp hilang")
+    for action in ("next", "all_docs", "arrived", "yes"):
+        flow.press(action)
+    flow.enter(KK)
+    flow.press("yes")
+    assert flow.step.kind == "review"
+
+
+def test_async_mode_waits_for_the_view_to_deliver_answers(catalog) -> None:
+    """The hall's NetClient answers later: the flow shows "sending" and names the request to send."""
+    flow = GuidedFlow(catalog, identity={"nik": NIK, "full_name": NAME})
+    _to_review(flow)
+    sending = flow.press("submit")
+    assert sending.kind == "sending" and not sending.buttons and "back" not in {b.action for b in sending.tools}
+    assert flow.pending is not None and flow.pending.kind == "submit" and flow.pending.service_id == "ktp-el"
+    assert flow.pending.data == {"nik": NIK, "full_name": NAME, "reason": "hilang", "kk_number": KK}
+    assert flow.resolve("ticket", {"code": "A-001"}).kind == "sending"  # not what was asked: ignored
+    assert flow.resolve("submit", {"tracking_number": "BWI-2026-000777"}).kind == "sending"
+    assert flow.pending is not None and flow.pending.kind == "ticket" and flow.pending.counter == 1
+    flow.reject("ticket", Localized(id="Loket sedang tutup.", en="The counter is closed."))
+    assert flow.step.kind == "failed" and "Loket sedang tutup." in flow.step.text and flow.pending is None
+    assert flow.press("submit").kind == "sending"
+    assert flow.pending is not None and flow.pending.kind == "ticket"  # the application is not sent twice
+    ticket = flow.resolve("ticket", {"code": "A-012", "counter": 1})
+    assert ticket.kind == "ticket" and ticket.ticket == "A-012" and ticket.tracking == "BWI-2026-000777"
+    assert flow.pending is None and flow.presses == 9  # 8 + the retry
+
+
+def test_a_reply_without_a_tracking_number_is_a_failure_not_a_crash(catalog) -> None:
+    flow = GuidedFlow(catalog, identity={"nik": NIK, "full_name": NAME})
+    _to_review(flow)
+    flow.press("submit")
+    assert flow.resolve("submit", {"detail": "weird"}).kind == "failed"
+    assert flow.press("back").kind == "review"
