@@ -274,7 +274,7 @@
     document.querySelectorAll("#chat-log .msg").forEach(function (li) {
       var who = li.classList.contains("from-citizen") ? "citizen" : (li.classList.contains("from-assistant") ? "assistant" : null);
       var p = li.querySelector(".text");
-      if (who && p && p.textContent) out.push({ role: who, text: p.textContent.slice(0, 2000) });
+      if (who && p && p.textContent && !p.hasAttribute("data-i18n")) out.push({ role: who, text: p.textContent.slice(0, 2000) });
     });
     return out.slice(-50);
   }
@@ -705,16 +705,22 @@
         li.appendChild(ol);
       }
       if (a.state === "draft" || a.state === "submitted") {
-        var cancel = el("button", { type: "button", class: "btn small danger" }, t("cancel_app"));
+        // two presses: the first only asks; kept in state so a live re-render does not forget it
+        var asking = state.confirmCancel === code;
+        var cancel = el("button", { type: "button", class: "btn small danger", "data-confirm": asking ? "1" : null },
+          t(asking ? "cancel_confirm" : "cancel_app"));
         cancel.addEventListener("click", function () {
-          if (cancel.getAttribute("data-confirm") !== "1") {
-            cancel.setAttribute("data-confirm", "1");
-            cancel.textContent = t("cancel_confirm");
+          if (state.confirmCancel !== code) {
+            state.confirmCancel = code;
+            renderApps();
+            var again = document.querySelector("#app-" + code + " button.danger");
+            if (again) again.focus();
             return;
           }
+          state.confirmCancel = null;
           cancel.disabled = true;
           api("POST", "/applications/" + encodeURIComponent(code) + "/cancel", {}).then(function (r) {
-            if (r.ok) { entry.app = r.data; loadEvents(code); } else { cancel.disabled = false; addMessage("system", errorMessage(r.data)); }
+            if (r.ok) { entry.app = r.data; loadEvents(code); } else addMessage("system", errorMessage(r.data));
             renderApps();
           });
         });
