@@ -20,6 +20,8 @@ BG = (0.09, 0.16, 0.24)
 FG = (0.97, 0.97, 0.95)
 MUTED = (0.70, 0.78, 0.86)
 PALETTE = [(0.22, 0.63, 0.85), (0.99, 0.70, 0.25), (0.35, 0.78, 0.50), (0.92, 0.38, 0.33), (0.67, 0.55, 0.90)]
+SAMPLE_BADGE = "Data contoh / Sample data"
+BADGE = (0.96, 0.62, 0.18)
 STATUS_ORDER = ["Mandiri", "Maju", "Berkembang", "Tertinggal", "Sangat Tertinggal"]
 
 
@@ -32,13 +34,16 @@ class Bars:
     value_fmt: str = "{:.1f}"
     unit: str = ""
     horizontal: bool = False
+    sample: bool = False
+    line: bool = False
 
 
 def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
     """Reduce a dashboard payload to the bars worth showing on a 5 m screen."""
     rows: list[dict[str, Any]] = list((payload or {}).get("rows") or [])
     sample = bool((payload or {}).get("sample", True))
-    sub = t("sample_data", lang) if sample else str((payload or {}).get("source", ""))[:60]
+    # the sample badge already says "Data contoh / Sample data"; the subtitle names the place
+    sub = "Kabupaten Banyuwangi" if sample else str((payload or {}).get("source", "Kabupaten Banyuwangi"))[:60]
     if dataset == "village-progress":
         key = "status_en" if lang == "en" else "status_id"
         tally = Tally(str(r.get(key, "?")) for r in rows)
@@ -48,10 +53,11 @@ def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
         avg = f" · IDM {sum(idm) / len(idm):.3f}" if idm else ""
         return Bars(
             t("chart_village", lang),
-            f"{sub} · {len(rows)} {t('villages', lang)}{avg}",
+            f"{len(rows)} {t('villages', lang)}{avg}",
             labels,
             [float(tally[k]) for k in labels],
             "{:.0f}",
+            sample=sample,
         )
     if dataset == "budget":
         years = [int(r["year"]) for r in rows if "year" in r]
@@ -68,6 +74,7 @@ def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
             "{:.1f}",
             "%",
             horizontal=True,
+            sample=sample,
         )
     if dataset == "poverty":
         sel = sorted(rows, key=lambda r: int(r.get("year", 0)))[-7:]
@@ -78,8 +85,10 @@ def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
             [float(r.get("percent_poor", 0)) for r in sel],
             "{:.2f}",
             "%",
+            sample=sample,
+            line=True,
         )
-    return Bars(dataset, sub, [], [])
+    return Bars(dataset, sub, [], [], sample=sample)
 
 
 class ChartPainter:
@@ -137,10 +146,19 @@ class ChartPainter:
         img.fill(*BG)
         # header band
         _rect(img, 0, 0, width, 6, PALETTE[0])
-        self._write(img, bars.title, 24, 46, 30, FG, bold=True)
-        self._write(img, bars.subtitle, 24, 76, 17, MUTED)
+        self._write(img, self.fit(bars.title, 30, width - 48, bold=True), 24, 46, 30, FG, bold=True)
+        sub_w = width - 48
+        if bars.sample:
+            bw = self._maker(True, 16).calc_width(SAMPLE_BADGE) + 20
+            _rect(img, width - 20 - bw, 60, width - 20, 86, BADGE)
+            self._write(img, SAMPLE_BADGE, width - 30, 79, 16, (0.10, 0.08, 0.05), bold=True, align="right")
+            sub_w -= bw + 16
+        self._write(img, self.fit(bars.subtitle, 17, sub_w), 24, 78, 17, MUTED)
         if not bars.values:
             self._write(img, "–", width // 2, height // 2, 40, MUTED, align="center")
+            return img
+        if bars.line:
+            self._line(img, bars, width, height)
             return img
         top, bottom, left, right = 100, height - 46, 24, width - 24
         vmax = max(bars.values) or 1.0
@@ -171,6 +189,62 @@ class ChartPainter:
             _rect(img, left, bottom, right, bottom + 2, MUTED)
         return img
 
+    def _line(self, img: Any, bars: Bars, width: int, height: int) -> None:
+        """A trend over years: gridlines, a thick line, dots and the value over each point."""
+        top, bottom, left, right = 124, height - 46, 96, width - 44
+        lo, hi = min(bars.values), max(bars.values)
+        pad = max((hi - lo) * 0.25, 0.5)
+        lo, hi = lo - pad, hi + pad
+        for k in range(4):
+            gy = int(top + (bottom - top) * k / 3)
+            _rect(img, left, gy, right, gy + 1, (0.20, 0.29, 0.39))
+            self._write(img, f"{hi - (hi - lo) * k / 3:.1f}{bars.unit}", 70, gy + 6, 14, MUTED, align="right")
+        n = len(bars.values)
+        pts = []
+        for i, val in enumerate(bars.values):
+            x = int(left + (right - left) * (i / max(1, n - 1) if n > 1 else 0.5))
+            y = int(bottom - (bottom - top) * (val - lo) / (hi - lo))
+            pts.append((x, y))
+        for (x0, y0), (x1, y1) in zip(pts, pts[1:], strict=False):
+            steps = max(abs(x1 - x0), abs(y1 - y0), 1)
+            for k in range(steps + 1):
+                x = x0 + (x1 - x0) * k // steps
+                y = y0 + (y1 - y0) * k // steps
+                _rect(img, x - 2, y - 2, x + 3, y + 3, PALETTE[1])
+        for i, ((x, y), val) in enumerate(zip(pts, bars.values, strict=False)):
+            _rect(img, x - 6, y - 6, x + 7, y + 7, FG)
+            _rect(img, x - 4, y - 4, x + 5, y + 5, PALETTE[1])
+            self._write(img, bars.value_fmt.format(val) + bars.unit, x, y - 14, 17, FG, bold=True, align="center")
+            self._write(img, bars.labels[i][:10], x, bottom + 28, 17, MUTED, align="center")
+        _rect(img, left, bottom, right, bottom + 2, MUTED)
+
+
+def sample_payload(name: str, root: Path | None = None) -> dict[str, Any]:
+    """The shipped sample CSV shaped like ``GET /api/v1/dashboard/<slug>`` (offline hall, bench, tests)."""
+    import csv
+
+    import yaml
+
+    from protocol.catalog import assets_dir
+
+    key = name.replace("-", "_")
+    base = (root or assets_dir()) / "dashboard"
+    meta = yaml.safe_load((base / "meta.yaml").read_text(encoding="utf-8"))["datasets"][key]
+    rows: list[dict[str, Any]] = []
+    with (base / meta["file"]).open(encoding="utf-8", newline="") as fh:
+        for raw in csv.DictReader(fh):
+            row: dict[str, Any] = {}
+            for k, v in raw.items():
+                try:
+                    row[k] = int(v)
+                except ValueError:
+                    try:
+                        row[k] = float(v)
+                    except ValueError:
+                        row[k] = v
+            rows.append(row)
+    return {"label": meta["label"], "rows": rows, "sample": bool(meta.get("sample", True))}
+
 
 def _rect(img: Any, x0: int, y0: int, x1: int, y1: int, color: Sequence[float]) -> None:
     w, h = img.get_x_size(), img.get_y_size()
@@ -184,4 +258,4 @@ def _rect(img: Any, x0: int, y0: int, x1: int, y1: int, color: Sequence[float]) 
         img.copy_sub_image(block, x0, y0)
 
 
-__all__ = ["Bars", "ChartPainter", "bars_for"]
+__all__ = ["SAMPLE_BADGE", "Bars", "ChartPainter", "bars_for", "sample_payload"]

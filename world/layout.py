@@ -49,6 +49,23 @@ class Rect:
     def center(self) -> tuple[float, float]:
         return ((self.xmin + self.xmax) / 2, (self.ymin + self.ymax) / 2)
 
+    # the names the world's interface notes use (x_min, ...); same values
+    @property
+    def x_min(self) -> float:
+        return self.xmin
+
+    @property
+    def x_max(self) -> float:
+        return self.xmax
+
+    @property
+    def y_min(self) -> float:
+        return self.ymin
+
+    @property
+    def y_max(self) -> float:
+        return self.ymax
+
 
 def _footprint(x: float, y: float, width: float, depth: float, facing: str) -> Rect:
     """Axis-aligned footprint of a desk whose long side faces ``facing``."""
@@ -88,6 +105,11 @@ class CounterSpot:
         return FACING_HEADING[self.facing]
 
     @property
+    def facing_deg(self) -> float:
+        """Panda heading of the desk (0 = visitors stand to the south of it)."""
+        return FACING_HEADING[self.facing]
+
+    @property
     def footprint(self) -> Rect:
         return _footprint(self.x, self.y, self.width, self.depth, self.facing)
 
@@ -116,6 +138,11 @@ class Screen:
     width: float
     height: float
     dataset: str
+
+    @property
+    def name(self) -> str:
+        """The screen's name in node paths and ``set_dataset``: the dataset with underscores."""
+        return self.dataset.replace("-", "_")
 
 
 @dataclass(frozen=True)
@@ -176,11 +203,60 @@ class HallLayout:
         a = self.info_desk["avatar"]
         return (float(a["x"]), float(a["y"]))
 
+    @property
+    def ai_avatar_home(self) -> tuple[float, float]:
+        return self.avatar_home
 
-def load_layout(catalog: Catalog | None = None, root: Path | None = None) -> HallLayout:
-    """Join the floor plan with the catalogue; raises LayoutError when they do not fit."""
+    @property
+    def counter_map(self) -> dict[int, CounterSpot]:
+        """Counters by number (``counters`` itself is a list in counter-number order)."""
+        return {c.number: c for c in self.counters}
+
+    @property
+    def screen_names(self) -> list[str]:
+        """Lounge screens by dataset name with underscores (village_progress, budget, poverty)."""
+        return [s.name for s in self.screens]
+
+    @property
+    def furniture(self) -> list[tuple[str, float, float, float, float, float]]:
+        """(kind, x, y, w, d, rotation) of everything a walker must go around, besides counters."""
+        out: list[tuple[str, float, float, float, float, float]] = []
+        d = self.info_desk
+        r = self.info_desk_rect
+        out.append(("desk", d["x"], d["y"], r.xmax - r.xmin, r.ymax - r.ymin, FACING_HEADING[d["facing"]]))
+        out += [("seating", b.x, b.y, b.w, b.d, 0.0) for b in self.benches]
+        out += [("plant", x, y, 0.9, 0.9, 0.0) for x, y in self.plants]
+        out += [("pillar", x, y, 1.0, 1.0, 0.0) for x, y in self.pillars]
+        return out
+
+    @property
+    def lights(self) -> list[tuple[float, float, float]]:
+        """Ceiling light panel centres (x, y, z) on the configured grid."""
+        b, s = self.bounds, self.light_spacing
+        pts: list[tuple[float, float, float]] = []
+        x = b.xmin + s / 2
+        while x < b.xmax:
+            y = b.ymin + s / 2
+            while y < b.ymax:
+                pts.append((x, y, self.height - 0.02))
+                y += s
+            x += s
+        return pts
+
+
+def load_layout(
+    catalog: Catalog | str | Path | None = None, root: Path | None = None, *, path: str | Path | None = None
+) -> HallLayout:
+    """Join the floor plan with the catalogue; raises LayoutError when they do not fit.
+
+    ``path`` (or a path given first) names another layout.yaml; the catalogue then
+    still comes from ``root`` (default: the shipped assets).
+    """
+    if isinstance(catalog, str | Path):
+        path, catalog = catalog, None
     base = root or assets_dir()
-    raw = yaml.safe_load((base / "hall" / "layout.yaml").read_text(encoding="utf-8"))
+    plan = Path(path) if path is not None else base / "hall" / "layout.yaml"
+    raw = yaml.safe_load(plan.read_text(encoding="utf-8"))
     cat = catalog or load_catalog(root)
     hall = raw["hall"]
     bounds = Rect(*[float(v) for v in hall["bounds"]])

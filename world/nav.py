@@ -53,9 +53,26 @@ class NavGrid:
         for r in obstacles:
             self.block(r)
 
+    layout: HallLayout | None = None
+
     @classmethod
-    def from_layout(cls, layout: HallLayout, *, cell: float = 0.5, radius: float = 0.4) -> NavGrid:
-        return cls(layout.bounds, layout.obstacles, cell=cell, radius=radius)
+    def from_layout(cls, layout: HallLayout, cell: float = 0.5, *, radius: float = 0.4) -> NavGrid:
+        grid = cls(layout.bounds, layout.obstacles, cell=cell, radius=radius)
+        grid.layout = layout
+        return grid
+
+    def approach_point(self, counter_number: int) -> Point:
+        """A walkable spot in front of a counter, where a visitor is served (grid from a layout only)."""
+        if self.layout is None:
+            raise ValueError("approach_point needs a grid made by NavGrid.from_layout")
+        spot = self.layout.counter(counter_number)
+        p = spot.approach
+        if self.walkable(p):
+            return p
+        c = self.nearest_free(p)
+        if c is None:
+            raise ValueError(f"counter {counter_number} has no free spot in front of it")
+        return self.center(c)
 
     def block(self, rect: Rect) -> None:
         grown = Rect(rect.xmin - self.radius, rect.ymin - self.radius, rect.xmax + self.radius, rect.ymax + self.radius)
@@ -85,6 +102,9 @@ class NavGrid:
         if not (b.xmin <= p[0] <= b.xmax and b.ymin <= p[1] <= b.ymax):
             return False
         return self.is_free_cell(self.cell_of(p))
+
+    def is_walkable(self, x: float, y: float) -> bool:
+        return self.walkable((x, y))
 
     def nearest_free(self, p: Point, max_rings: int = 40) -> Cell | None:
         c = self.cell_of(p)

@@ -113,3 +113,53 @@ def test_walled_in_goal_is_unreachable() -> None:
     assert g.find_path((-5, 0), (5, 0)) is None
     assert g.find_path((-5, 0), (-5, 5)) is not None
     assert not g.walkable((2.2, 0)) and not g.walkable((50, 0))
+
+
+def test_interface_names_match_the_data(layout, grid) -> None:
+    """The names other world modules use (x_min, counter_map, approach_point, ...) read the same plan."""
+    assert (layout.bounds.x_min, layout.bounds.x_max, layout.bounds.y_min, layout.bounds.y_max) == (-30, 30, -20, 25)
+    assert layout.ai_avatar_home == layout.avatar_home
+    assert set(layout.counter_map) == {c.number for c in layout.counters}
+    assert 16 in layout.counter_map and layout.counter_map[16].kind == "village"
+    assert sorted(layout.screen_names) == ["budget", "poverty", "village_progress"]
+    kinds = {f[0] for f in layout.furniture}
+    assert {"desk", "seating", "plant"} <= kinds
+    assert layout.lights and all(z > 6 for _, _, z in layout.lights)
+    for spot in layout.counters:
+        p = grid.approach_point(spot.number)
+        assert grid.is_walkable(*p) and not spot.footprint.contains(*p)
+        assert math.dist(p, (spot.x, spot.y)) < spot.depth + 1.5
+    assert not grid.is_walkable(layout.counter(1).x, layout.counter(1).y)
+    with pytest.raises(KeyError):
+        grid.approach_point(99)
+
+
+def test_load_layout_reads_another_plan_file(tmp_path: Path) -> None:
+    raw = yaml.safe_load((ASSETS / "hall/layout.yaml").read_text(encoding="utf-8"))
+    raw["info_desk"]["x"] = 3.0
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert load_layout(path=plan).info_desk["x"] == 3.0
+    assert load_layout(plan).info_desk["x"] == 3.0
+    assert load_layout().info_desk["x"] == 0.0
+
+
+def test_a_random_walk_never_finds_a_path_through_furniture(layout, grid) -> None:
+    import random
+
+    rng = random.Random(7)
+    b = layout.bounds
+    checked = 0
+    while checked < 15:
+        a = (rng.uniform(b.xmin, b.xmax), rng.uniform(b.ymin, b.ymax))
+        z = (rng.uniform(b.xmin, b.xmax), rng.uniform(b.ymin, b.ymax))
+        if not (grid.is_walkable(*a) and grid.is_walkable(*z)):
+            continue
+        path = grid.find_path(a, z)
+        assert path is not None and path[0] == a and path[-1] == z
+        for p, q in zip(path, path[1:], strict=False):
+            n = max(2, int(math.dist(p, q) / 0.1))
+            for k in range(n + 1):
+                x, y = p[0] + (q[0] - p[0]) * k / n, p[1] + (q[1] - p[1]) * k / n
+                assert all(not r.contains(x, y) for r in layout.obstacles), (a, z, x, y)
+        checked += 1
