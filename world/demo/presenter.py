@@ -114,6 +114,10 @@ class ThreadScheduler:
     def clear(self) -> None:
         self._futures.clear()
 
+    def submit(self, fn: Callable[[], object]) -> None:
+        """Queue housekeeping (e.g. a fresh demo database) ahead of the next actions, on the same worker."""
+        self._pool.submit(fn)
+
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 
@@ -157,6 +161,7 @@ class Presenter:
     quit: bool = False
     round: int = 1
     started: bool = False
+    visited: list[int] = field(default_factory=list)
 
     @property
     def step(self) -> Step:
@@ -205,6 +210,7 @@ class Presenter:
     def _enter(self, index: int) -> None:
         self.index = index
         self.t = 0.0
+        self.visited.append(index)
         step = self.step
         if step.action is not None:
             self.scheduler.start(index, step.action, self.lang)

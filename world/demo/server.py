@@ -1,0 +1,191 @@
+"""The embedded backend of a demo: a real ``mpp serve`` child process on a throw-away database.
+
+The world never imports the server; it starts it as a separate process, exactly as an
+operator would, with a fresh temporary ``MPP_DATA_DIR`` so every demo (and every loop
+round) starts from the same clean state, and creates the demo officer accounts through
+the ``mpp officer add`` command.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Iterable
+from pathlib import Path
+
+import httpx
+
+from world.demo.actions import DEMO_PASSWORD, officer_username
+
+__all__ = ["DemoServer", "DemoServerError", "free_port"]
+
+log = logging.getLogger(__name__)
+
+# Agencies the default tour needs before it starts; the others are added in the background.
+FIRST_AGENCIES = ("dukcapil",)
+ALL_AGENCIES = (
+    "dukcapil",
+    "polri",
+    "imigrasi",
+    "samsat",
+    "bpjs-kesehatan",
+    "dpmptsp",
+    "bapenda",
+    "disnaker",
+    "kemenag",
+    "bpn",
+    "pdam",
+    "bank-jatim",
+    "pengadilan-agama",
+    "kejaksaan",
+    "smart-kampung",
+)
+
+
+class DemoServerError(RuntimeError):
+    """The embedded server did not come up; the message says where its log is."""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class DemoServer:
+    """Start/stop/reset a private ``mpp serve``; ``url`` is where the tour's actions go."""
+
+    def __init__(
+        self,
+        *,
+        port: int | None = None,
+        agencies: Iterable[str] = ALL_AGENCIES,
+        first: Iterable[str] = FIRST_AGENCIES,
+        ready_timeout: float = 120.0,
+        python: str = sys.executable,
+    ) -> None:
+        self.port = port or free_port()
+        self.agencies = tuple(agencies)
+        self.first = tuple(a for a in first if a in self.agencies)
+        self.ready_timeout = ready_timeout
+        self.python = python
+        self.data_dir: Path | None = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: Path | None = None
+        self._background: threading.Thread | None = None
+        self._stop = threading.Event()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _env(self) -> dict[str, str]:
+        env = dict(os.environ)
+        assert self.data_dir is not None
+        env["MPP_DATA_DIR"] = str(self.data_dir)
+        env.pop("MPP_DATABASE_URL", None)  # always the private SQLite file, never a shared database
+        root = str(Path(__file__).resolve().parents[2])
+        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+        return env
+
+    def add_officer(self, agency: str) -> bool:
+        """``mpp officer add demo-<agency>`` against the demo database (it also migrates and seeds)."""
+        cmd = [
+            self.python,
+            "-m",
+            "mpp.cli",
+            "officer",
+            "add",
+            officer_username(agency),
+            "--password",
+            DEMO_PASSWORD,
+            "--agency",
+            agency,
+            "--full-name",
+            f"Petugas {agency.replace('-', ' ').title()}",
+        ]
+        try:
+            out = subprocess.run(cmd, env=self._env(), capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("demo officer %s not created: %s", agency, exc)
+            return False
+        if out.returncode != 0:
+            log.warning("demo officer %s not created: %s", agency, (out.stderr or out.stdout).strip()[-300:])
+        return out.returncode == 0
+
+    def start(self) -> str:
+        """Fresh database, first officers, server up and ready; returns the base URL."""
+        self._stop.clear()
+        self.data_dir = Path(tempfile.mkdtemp(prefix="mpp-demo-"))
+        for agency in self.first:
+            self.add_officer(agency)
+        self._log = self.data_dir / "server.log"
+        with open(self._log, "wb") as fh:
+            self.proc = subprocess.Popen(
+                [self.python, "-m", "mpp.cli", "serve", "--port", str(self.port)],
+                env=self._env(),
+                stdout=fh,
+                stderr=subprocess.STDOUT,
+            )
+        self._wait_ready()
+        rest = [a for a in self.agencies if a not in self.first]
+        if rest:
+            self._background = threading.Thread(target=self._add_rest, args=(rest,), daemon=True, name="demo-officers")
+            self._background.start()
+        return self.url
+
+    def _add_rest(self, agencies: list[str]) -> None:
+        for agency in agencies:
+            if self._stop.is_set():
+                return
+            self.add_officer(agency)
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + self.ready_timeout
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise DemoServerError(f"demo server exited (code {self.proc.returncode}); log: {self._log}")
+            try:
+                r = httpx.get(self.url + "/api/v1/ready", timeout=2.0)
+                if r.status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.25)
+        raise DemoServerError(f"demo server not ready after {self.ready_timeout:.0f} s; log: {self._log}")
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._background is not None:
+            self._background.join(timeout=130)
+            self._background = None
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(timeout=5)
+        self.proc = None
+        if self.data_dir is not None:
+            shutil.rmtree(self.data_dir, ignore_errors=True)
+            self.data_dir = None
+
+    def reset(self) -> str:
+        """A new loop round: stop, wipe the database, start again on the same port."""
+        self.stop()
+        return self.start()
+
+    def __enter__(self) -> DemoServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
