@@ -141,9 +141,4 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
 
         run(clients, nodes, duration, redis_url)
 
-    @app.command()
-    def up(port: int = typer.Option(None)) -> None:
-        """The main job: start the server (the 3D hall attaches when the world package provides it)."""
-        serve_forever(None, port)
-
     _ = Any

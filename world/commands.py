@@ -47,8 +47,33 @@ def _register_voice(app: typer.Typer) -> None:
         print(fallback.resolve())
 
 
+def parse_size(size: str) -> tuple[int, int]:
+    """``1280x720`` → (1280, 720); ValueError for anything else or absurd sizes."""
+    w, sep, h = size.lower().partition("x")
+    if not sep:
+        raise ValueError(size)
+    width, height = int(w), int(h)
+    if not (160 <= width <= 7680 and 120 <= height <= 4320):
+        raise ValueError(size)
+    return width, height
+
+
+def _check_lang(lang: str) -> None:
+    if lang not in ("id", "en"):
+        print("--lang harus id atau en / --lang must be id or en")
+        raise typer.Exit(2)
+
+
+def _size_or_exit(size: str) -> tuple[int, int]:
+    try:
+        return parse_size(size)
+    except ValueError:
+        print("--size harus WxH, mis. 1280x720 / --size must be WxH, e.g. 1280x720")
+        raise typer.Exit(2) from None
+
+
 def _register_world(app: typer.Typer, bench_app: typer.Typer) -> None:
-    """The 3D hall: ``mpp hall``, ``mpp up`` (server + hall) and ``mpp bench world``."""
+    """The 3D hall: ``mpp hall`` and ``mpp up`` (server + hall)."""
 
     @app.command("hall")
     def hall(
@@ -57,44 +82,38 @@ def _register_world(app: typer.Typer, bench_app: typer.Typer) -> None:
         screenshot: Path | None = typer.Option(None, "--screenshot", help="Save one frame here and exit."),
         lang: str = typer.Option("id", "--lang", help="id or en."),
         size: str = typer.Option("1280x720", "--size", help="Window size WxH."),
-        guided: bool = typer.Option(False, "--guided", help="Guided tour: the avatar walks you through the hall."),
+        guided: bool = typer.Option(False, "--guided", help="Guided mode: larger text, the avatar leads."),
         name: str = typer.Option("Warga", "--name", help="Name shown over your head (first name only)."),
     ) -> None:
         """Open the 3D hall client."""
-        from world.run import parse_size, run_hall
+        _check_lang(lang)
+        w, h = _size_or_exit(size)
+        from world.app import run_hall
+        from world.config import WorldConfig
 
-        if lang not in ("id", "en"):
-            print("--lang harus id atau en / --lang must be id or en")
-            raise typer.Exit(2)
-        try:
-            w, h = parse_size(size)
-        except ValueError:
-            print("--size harus WxH, mis. 1280x720 / --size must be WxH, e.g. 1280x720")
-            raise typer.Exit(2) from None
-        raise typer.Exit(
-            run_hall(server=server, offscreen=offscreen or screenshot is not None, screenshot=screenshot,
-                     lang=lang, width=w, height=h, guided=guided, name=name)
+        cfg = WorldConfig(
+            server=server,
+            lang=lang,
+            width=w,
+            height=h,
+            offscreen=offscreen or screenshot is not None,
+            guided=guided,
+            name=name,
+            text_scale=1.3 if guided else 1.0,
         )
+        raise typer.Exit(run_hall(cfg, screenshot))
 
     @app.command("up")
     def up(
         port: int = typer.Option(8765, "--port", help="Server port."),
         lang: str = typer.Option("id", "--lang", help="id or en."),
         shots: Path = typer.Option(Path("var/shots"), "--shots", help="Where the offscreen walkthrough saves PNGs."),
+        size: str = typer.Option("1280x720", "--size", help="Window size WxH."),
         offscreen: bool = typer.Option(False, "--offscreen", help="Force the offscreen walkthrough."),
     ) -> None:
         """The main job: start the server and open the hall connected to it (offscreen tour without a display)."""
-        from world.run import run_up
+        _check_lang(lang)
+        w, h = _size_or_exit(size)
+        from world.app import run_up
 
-        raise typer.Exit(run_up(port=port, lang=lang, shots=shots, force_offscreen=offscreen))
-
-    @bench_app.command("world")
-    def bench_world(
-        seconds: float = typer.Option(3.0, "--seconds", help="Measured seconds per crowd size."),
-        crowds: str = typer.Option("0,50,100", "--crowds", help="Comma-separated visitor counts."),
-        display: str = typer.Option("p3headlessgl", "--display", help="p3headlessgl or p3tinydisplay."),
-    ) -> None:
-        """FPS at 1280x720 offscreen with 0/50/100 moving visitors, and cold start to first hall frame."""
-        from world.bench import run
-
-        run(seconds=seconds, crowds=[int(c) for c in crowds.split(",") if c.strip()], display=display)
+        raise typer.Exit(run_up(port=port, lang=lang, shots=shots, size=(w, h), force_offscreen=offscreen))

@@ -8,6 +8,8 @@ from pathlib import Path
 
 @dataclass
 class WorldConfig:
+    """Everything a hall run can be told; ``prc_lines`` mirrors it into Panda's config system."""
+
     server: str = "http://127.0.0.1:8765"
     lang: str = "id"
     width: int = 1280
@@ -42,6 +44,12 @@ class WorldConfig:
             lines += ["window-type offscreen", "load-display p3headlessgl", "aux-display p3tinydisplay"]
         return lines + list(self.extra_prc)
 
+    def apply_prc(self) -> None:
+        """Load the PRC mirror; must run before the ShowBase opens its window."""
+        from panda3d.core import loadPrcFileData
+
+        loadPrcFileData("mpp-world-config", "\n".join(self.prc_lines()))
+
     def as_dict(self) -> dict[str, object]:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
@@ -52,7 +60,7 @@ BINDINGS: dict[str, tuple[str, ...]] = {
     "back": ("s", "arrow_down"),
     "left": ("a", "arrow_left"),
     "right": ("d", "arrow_right"),
-    "talk": ("t",),
+    "talk": ("enter",),
     "click": ("mouse1",),
     "settings": ("f1",),
     "escape": ("escape",),
