@@ -24,7 +24,13 @@ def _register() -> None:
     from server import commands as server_commands
 
     server_commands.register(app, db_app=db_app, officer_app=officer_app, bench_app=bench_app)
-    for mod in ("assistant.commands", "world.commands", "world.voice.commands", "world.demo.commands"):
+    for mod in (
+        "assistant.commands",
+        "world.commands",
+        "world.bench_commands",
+        "world.voice.commands",
+        "world.demo.commands",
+    ):
         try:
             module = __import__(mod, fromlist=["register"])
         except ModuleNotFoundError as exc:
