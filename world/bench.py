@@ -1,0 +1,208 @@
+"""``mpp bench world``: frame rate of the hall with a crowd, and cold start to the first hall frame.
+
+Figures, not asserts: the 0-visitor run is the baseline measured in the same run,
+and every crowd size is reported next to it (goal: ≥30 FPS with 100 visitors on
+the software renderer; ≤5 s from process start to the first hall frame).
+
+The harness builds exactly what the client shows in the hall (HallScene, the AI
+avatar, the visitor's own figure and the VisitorLayer fed with presence snapshots
+at the server's 10 Hz) behind a third-person camera, without the client's GUI, so
+the figures measure the 3D hall and do not move when the panels change.
+"""
+
+from __future__ import annotations
+
+import time
+
+T_PROCESS = time.perf_counter()  # as early as this module can take it (cold-start child)
+
+import math  # noqa: E402
+import os  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from dataclasses import dataclass  # noqa: E402
+from typing import Any  # noqa: E402
+
+WIDTH, HEIGHT = 1280, 720
+GOAL_FPS = 30.0
+GOAL_COLD_S = 5.0
+
+
+def open_base(display: str, width: int = WIDTH, height: int = HEIGHT) -> Any:
+    """An offscreen ShowBase on ``display``; falls back to the software rasteriser if it does not open."""
+    from panda3d.core import loadPrcFileData
+
+    prc = (
+        f"window-type offscreen\naudio-library-name null\nwin-size {width} {height}\nsync-video #f\n"
+        "notify-level-display error\nnotify-level-device fatal\nframebuffer-multisample #f\n"
+    )
+    from direct.showbase.ShowBase import ShowBase
+
+    last: Exception | None = None
+    for mod in dict.fromkeys([display, "p3tinydisplay"]):
+        loadPrcFileData("mpp-bench", f"load-display {mod}\n" + prc)
+        try:
+            base = ShowBase(windowType="offscreen")
+        except Exception as exc:  # noqa: BLE001 - Panda raises plain Exception when no pipe opens
+            last = exc
+            continue
+        if base.win is not None:
+            base.mpp_display = mod
+            return base
+        base.destroy()
+    raise RuntimeError(f"no offscreen display could be opened: {last}")
+
+
+@dataclass
+class Hall:
+    base: Any
+    scene: Any
+    visitors: Any
+    ai: Any
+    me: Any
+
+
+def build_hall(base: Any) -> Hall:
+    """The hall as the client shows it, camera behind the visitor at the entrance."""
+    from protocol.catalog import default_catalog
+    from world.avatars import AIAvatar, CitizenAvatar, VisitorLayer
+    from world.charts import sample_payload
+    from world.layout import load_layout
+    from world.scene import HallScene
+
+    catalog = default_catalog()
+    layout = load_layout(catalog)
+    scene = HallScene(base.render, base.loader, catalog, layout).build()
+    for name in ("village_progress", "budget", "poverty"):
+        scene.set_dataset(name, sample_payload(name))
+    ai = AIAvatar(base.render, base.loader, "id")
+    hx, hy = layout.ai_avatar_home
+    ai.root.set_pos(hx, hy, 0)
+    me = CitizenAvatar(base.render, base.loader, "Siti Aminah")
+    sx, sy, sh = layout.spawn
+    me.root.set_pos(sx, sy, 0)
+    me.root.set_h(sh)
+    visitors = VisitorLayer(base.render, base.loader, layout=layout)
+    base.disable_mouse()
+    base.set_background_color(0.62, 0.80, 0.95, 1)
+    base.camLens.set_fov(68)
+    base.camera.set_pos(sx, sy - 5.5, 3.4)
+    base.camera.look_at(sx, sy + 12, 1.6)
+    return Hall(base, scene, visitors, ai, me)
+
+
+def crowd_snapshot(n: int, t: float, tick: int, first: bool) -> dict[str, Any]:
+    """``n`` visitors strolling on ellipses in front of the camera, as one presence frame."""
+    ents = []
+    for k in range(n):
+        ring = 2.5 + (k % 7) * 1.4
+        phase = k * 2.399 + t * (0.35 + (k % 5) * 0.05)
+        cx, cy = -6.0 + (k % 3) * 6.0, -2.0 + (k % 4) * 3.0
+        x, y = cx + ring * math.cos(phase), cy + ring * math.sin(phase) * 0.6
+        ents.append({"id": f"bot{k:04d}", "name": f"Pengunjung {k}", "x": x, "y": y, "heading": math.degrees(phase)})
+    key = "entered" if first else "changed"
+    return {"type": "presence.snapshot", "tick": tick, "hall": "Aula 1", "full": first, key: ents}
+
+
+def _frame(hall: Hall, dt: float) -> None:
+    hall.visitors.update(dt)
+    hall.ai.update(dt)
+    hall.me.update(dt)
+    hall.base.taskMgr.step()
+
+
+def measure(hall: Hall, n: int, seconds: float) -> dict[str, float]:
+    tick = 0
+    start = time.perf_counter()
+    hall.visitors.apply(crowd_snapshot(n, 0.0, tick, True))
+    next_snap = start + 0.1
+    frame_ms: list[float] = []
+    warm_until = start + 1.0
+    end = warm_until + seconds
+    last = start
+    while True:
+        now = time.perf_counter()
+        if now >= end:
+            break
+        if now >= next_snap:
+            tick += 1
+            hall.visitors.apply(crowd_snapshot(n, now - start, tick, False))
+            next_snap += 0.1
+        _frame(hall, now - last)
+        last = now
+        if now >= warm_until:
+            frame_ms.append((time.perf_counter() - now) * 1000.0)
+    total = sum(frame_ms) / 1000.0
+    ordered = sorted(frame_ms)
+    return {
+        "visitors": float(n),
+        "drawn": float(hall.visitors.count),
+        "frames": float(len(frame_ms)),
+        "fps": len(frame_ms) / total if total else 0.0,
+        "p50_ms": statistics.median(frame_ms) if frame_ms else 0.0,
+        "p95_ms": ordered[max(0, int(len(ordered) * 0.95) - 1)] if ordered else 0.0,
+    }
+
+
+def cold_child(display: str) -> None:
+    """In a fresh interpreter: open the hall and print when its first frame has been rendered."""
+    base = open_base(display)
+    hall = build_hall(base)
+    _frame(hall, 0.0)
+    base.graphicsEngine.render_frame()
+    print(f"FIRST_FRAME {time.perf_counter() - T_PROCESS:.3f}", flush=True)
+    base.destroy()
+
+
+def cold_start(display: str) -> tuple[float, float]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(
+        [sys.executable, "-m", "world.bench", "--cold", display],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    wall = time.perf_counter() - t0
+    for line in proc.stdout.splitlines():
+        if line.startswith("FIRST_FRAME "):
+            return wall, float(line.split()[1])
+    raise RuntimeError(f"cold-start child failed: {proc.stderr[-800:]}")
+
+
+def run(seconds: float = 3.0, crowds: list[int] | None = None, display: str = "p3headlessgl") -> None:
+    crowds = sorted(set(crowds or [0, 50, 100]) | {0})
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"world bench · {WIDTH}x{HEIGHT} offscreen · display {display} · load avg {load:.1f} · {os.cpu_count()} cpus")
+    wall, inproc = cold_start(display)
+    verdict = "OK" if wall <= GOAL_COLD_S else "SLOW"
+    print(
+        f"cold start to first hall frame: {wall:.2f} s wall (new python process), "
+        f"{inproc:.2f} s from bench import · goal ≤ {GOAL_COLD_S:.0f} s · {verdict}"
+    )
+    base = open_base(display)
+    try:
+        gsg = base.win.get_gsg()
+        print(f"renderer: {gsg.get_driver_renderer() if gsg is not None else '?'} ({base.mpp_display})")
+        hall = build_hall(base)
+        base_fps = 0.0
+        print(f"{'visitors':>8} {'drawn':>6} {'fps':>7} {'p50 ms':>7} {'p95 ms':>7} {'vs 0':>6}")
+        for n in crowds:
+            r = measure(hall, n, seconds)
+            if n == 0:
+                base_fps = r["fps"] or 1.0
+            goal = "" if n != crowds[-1] else ("  OK" if r["fps"] >= GOAL_FPS else f"  below {GOAL_FPS:.0f}")
+            print(
+                f"{n:>8} {int(r['drawn']):>6} {r['fps']:>7.1f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
+                f"{r['fps'] / base_fps:>6.2f}{goal}"
+            )
+    finally:
+        base.destroy()
+
+
+if __name__ == "__main__":
+    if len(sys.argv) >= 3 and sys.argv[1] == "--cold":
+        cold_child(sys.argv[2])
+    else:
+        run()
