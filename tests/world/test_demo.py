@@ -376,3 +376,22 @@ def test_srt_times_and_cues(tmp_path: Path) -> None:
     text = out.read_text(encoding="utf-8")
     assert text.startswith("1\n00:00:00,000 --> 00:00:02,000\nHalo.\n")
     assert f"{len(cues)}\n" in text
+
+
+def test_default_tour_lasts_three_to_five_minutes() -> None:
+    tour = load_tour("default")
+    silent = Presenter(tour, "id", SyncScheduler(_never))  # type: ignore[arg-type]
+    assert 180.0 <= silent.total <= 300.0
+    from world.demo.narration import narrate
+    from world.voice import Voice
+
+    voice = Voice()
+    if not voice.available:
+        pytest.skip("espeak-ng missing: narration lengths unknown")
+    for lang in ("id", "en"):
+        audio = narrate(tour, lang, voice)
+        spoken = Presenter(tour, lang, SyncScheduler(_never), narration={i: a.seconds for i, a in enumerate(audio)})  # type: ignore[arg-type]
+        assert 180.0 <= spoken.total <= 300.0
+        assert all(a.segments for a in audio)  # every step is narrated
+        for i, a in enumerate(audio):  # narration never runs past its step
+            assert a.seconds <= spoken.length(i) + 1e-6, i

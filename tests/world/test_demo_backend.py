@@ -1,0 +1,67 @@
+"""The default tour's actions against a real embedded ``mpp serve`` (fresh database, demo officers)."""
+
+from __future__ import annotations
+
+import pytest
+
+from world.demo.actions import Backend
+from world.demo.server import DemoServer
+from world.demo.tour import load_tour
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server() -> DemoServer:
+    s = DemoServer(agencies=("dukcapil",))
+    s.start()
+    yield s  # type: ignore[misc]
+    s.stop()
+
+
+def test_every_action_of_the_default_tour_succeeds(server: DemoServer) -> None:
+    tour = load_tour("default")
+    backend = Backend(server.url)
+    results = {}
+    try:
+        for i, step in enumerate(tour.steps):
+            if step.action is None:
+                continue
+            r = backend.run(step.action, "id")
+            assert r.ok, f"step {i + 1} {step.action.kind}: {r.error} {r.caption}"
+            assert r.text("id") and r.text("en")
+            results.setdefault(step.action.kind, []).append(r)
+    finally:
+        backend.close()
+    ask = results["ask"][0]
+    assert ask.data["service"] == "akta-kelahiran" and "akta" in ask.data["reply"].lower()
+    apply_akta, apply_ktp = results["apply"]
+    assert apply_akta.data["tracking"] == "BWI-2026-000001" and apply_akta.data["state"] == "submitted"
+    assert apply_ktp.data["service_id"] == "ktp-el"
+    ticket = results["ticket"][0].data
+    assert ticket["counter"] == 2 and ticket["now_serving"] == ticket["ticket"]
+    moved = results["officer_transition"][0].data
+    assert moved["states"] == ["verified", "in_process", "ready", "completed"]
+    status = results["status"][0].data
+    assert status["state"] == "completed"
+    assert status["timeline"][-4:] == ["verified", "in_process", "ready", "completed"]
+    handoff = results["handoff"][0].data
+    assert handoff["relayed"] is True and [w for w, _ in handoff["transcript"]] == ["citizen", "officer", "summary"]
+    lounge = results["dashboard"][-1].data
+    assert set(lounge["datasets"]) == {"village-progress", "budget", "poverty"}
+    assert results["guided"][0].data["prompts"]
+
+
+def test_a_new_loop_round_starts_from_a_fresh_database(server: DemoServer) -> None:
+    tour = load_tour("default")
+    apply = next(s.action for s in tour.steps if s.action is not None and s.action.kind == "apply")
+    assert apply is not None
+    server.reset()
+    backend = Backend(server.url)
+    try:
+        first = backend.run(apply, "en")
+        second = backend.run(apply, "en")
+    finally:
+        backend.close()
+    assert first.ok and first.data["tracking"] == "BWI-2026-000001"
+    assert second.data["tracking"] == "BWI-2026-000002"
