@@ -1,0 +1,702 @@
+"""Builds the hall from :class:`world.layout.HallLayout`: floor, walls, counters, signs, boards, lounge.
+
+Static parts are flattened into a few batches; only the now-serving texts, the
+board lists and the lounge screen textures change at run time.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from world.charts import Bars, ChartPainter, bars_for
+from world.geom import MeshBuilder
+from world.layout import FACING_HEADING, FACING_NORMAL, CounterSpot, HallLayout, hex_color
+from world.strings import t
+
+WOOD = (0.78, 0.60, 0.42, 1)
+WOOD_LIGHT = (0.93, 0.83, 0.68, 1)
+DARK = (0.14, 0.17, 0.22, 1)
+WHITE = (1, 1, 1, 1)
+GREEN = (0.27, 0.55, 0.30, 1)
+HAIR = (0.12, 0.10, 0.09, 1)
+BOARD_COLUMNS = 4
+
+
+def load_font(loader: Any, path: Path, ppu: int) -> Any:
+    """A private copy of the cached font, so its pixel size can be set whatever else uses the file."""
+    font = loader.load_font(str(path)).make_copy()
+    font.set_pixels_per_unit(ppu)
+    return font
+
+
+def font_paths(assets: Path) -> tuple[Path, Path]:
+    return assets / "fonts" / "DejaVuSans.ttf", assets / "fonts" / "DejaVuSans-Bold.ttf"
+
+
+# Scene-only labels (both product languages); shared UI strings live in world.strings.
+LABELS: dict[str, dict[str, str]] = {
+    "welcome": {"id": "Selamat Datang", "en": "Welcome"},
+    "sample": {"id": "Data contoh / Sample data", "en": "Sample data / Data contoh"},
+    "waiting_n": {"id": "{n} menunggu", "en": "{n} waiting"},
+    "smart_kampung": {"id": "Smart Kampung", "en": "Smart Kampung"},
+    "village_letters": {"id": "Surat desa/kelurahan", "en": "Village letters"},
+}
+
+
+def label(key: str, lang: str, **fmt: object) -> str:
+    entry = LABELS[key]
+    text = entry["en"] if lang == "en" else entry["id"]
+    return text.format(**fmt) if fmt else text
+
+
+def _dataset_key(name: str) -> str:
+    """Screens are addressed as ``village_progress`` or by API slug ``village-progress``."""
+    return name.replace("_", "-")
+
+
+class HallScene:
+    """Owns the hall's node tree; ``set_board`` and ``set_dataset`` feed it live data.
+
+    Built as ``HallScene(render, loader, catalog, layout, font_path=None)``; the older
+    ``HallScene(render, loader, layout, assets)`` order is accepted too. Engine objects
+    always come in as arguments (never from Panda's builtins), so tests and the bench can
+    build a hall in any ShowBase.
+    """
+
+    def __init__(
+        self,
+        render: Any,
+        loader: Any,
+        catalog: Any = None,
+        layout: Any = None,
+        font_path: Path | str | None = None,
+        *,
+        lang: str = "id",
+        assets: Path | None = None,
+    ) -> None:
+        from protocol.catalog import assets_dir
+
+        if isinstance(catalog, HallLayout):  # older order: (layout, assets)
+            catalog, layout, assets = None, catalog, (Path(layout) if layout is not None else assets)
+        self.render = render
+        self.loader = loader
+        self.catalog = catalog
+        self.assets = Path(assets) if assets is not None else assets_dir()
+        if layout is None:
+            from world.layout import load_layout
+
+            layout = load_layout(catalog)
+        self.layout: HallLayout = layout
+        regular, bold = font_paths(self.assets)
+        if font_path is not None:
+            regular = Path(font_path)
+            sibling = regular.with_name(regular.stem + "-Bold" + regular.suffix)
+            bold = sibling if sibling.exists() else regular
+        self.font_files = (regular, bold)
+        self.lang = lang if lang in ("id", "en") else "id"
+        self.root: Any = None
+        self.labels: Any = None
+        self.font: Any = None
+        self.bold: Any = None
+        self.counter_texts: dict[int, Any] = {}
+        self.board_texts: list[Any] = []
+        self.screen_nodes: dict[str, Any] = {}
+        self.screen_stamp: dict[str, str] = {}
+        self.payloads: dict[str, dict[str, Any] | None] = {}
+        self.board_state: dict[int, tuple[str | None, int]] = {}
+        self.sign_nodes: dict[int, Any] = {}
+        self.painter: ChartPainter | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def build(self) -> HallScene:
+        from panda3d.core import TransparencyAttrib
+
+        regular, bold = self.font_files
+        self.font = load_font(self.loader, regular, 56)
+        self.bold = load_font(self.loader, bold, 56)
+        self.painter = ChartPainter(regular, bold)
+        self.root = self.render.attach_new_node("hall")
+        static = self.root.attach_new_node("hall-static")
+        self._shell(static)
+        self._furniture(static)
+        static.flatten_strong()
+        self._entrance()
+        counters = self.root.attach_new_node("counters")
+        for spot in self.layout.counters:
+            self._counter(counters, spot)
+        self._info_desk()
+        self._boards()
+        self._lounge()
+        self._build_labels()
+        self.root.set_shader_off()
+        self.root.set_light_off()
+        self.root.find("**/lounge").set_transparency(TransparencyAttrib.M_none)
+        for dataset in [s.dataset for s in self.layout.screens]:
+            self.update_screen(dataset, None)
+        return self
+
+    def destroy(self) -> None:
+        if self.root is not None:
+            self.root.remove_node()
+            self.root = None
+        self.counter_texts.clear()
+        self.board_texts.clear()
+        self.screen_nodes.clear()
+        self.screen_stamp.clear()
+        self.sign_nodes.clear()
+
+    def set_lang(self, lang: str) -> None:
+        """Re-label every sign, board and screen in ``lang`` (id or en)."""
+        if lang not in ("id", "en") or lang == self.lang:
+            return
+        self.lang = lang
+        if self.root is None:
+            return
+        self._build_labels()
+        for dataset, payload in list(self.payloads.items()):
+            self.screen_stamp.pop(dataset, None)
+            self.update_screen(dataset, payload)
+
+    def _build_labels(self) -> None:
+        """All language-dependent text lives under one node so a language switch rebuilds only it."""
+        from panda3d.core import TransparencyAttrib
+
+        if self.labels is not None:
+            self.labels.remove_node()
+        self.counter_texts.clear()
+        self.board_texts.clear()
+        self.sign_nodes.clear()
+        self.labels = self.root.attach_new_node("labels")
+        self.labels.set_transparency(TransparencyAttrib.M_alpha)
+        self._entrance_labels()
+        for spot in self.layout.counters:
+            self._sign(spot)
+        self._info_labels()
+        self._board_labels()
+        self._lounge_labels()
+        self._refresh_boards()
+
+    # ------------------------------------------------------------------ text helpers
+
+    def text(
+        self,
+        parent: Any,
+        s: str,
+        *,
+        pos: tuple[float, float, float],
+        h: float = 0.0,
+        scale: float = 0.3,
+        color: tuple[float, ...] = WHITE,
+        bold: bool = False,
+        align: str = "center",
+        wrap: float | None = None,
+        dynamic: bool = False,
+        name: str = "text",
+    ) -> Any:
+        """A text label; static ones become plain geometry (so they flatten), dynamic ones stay TextNodes."""
+        from panda3d.core import TextNode
+
+        tn = TextNode(name)
+        tn.set_font(self.bold if bold else self.font)
+        tn.set_text(s)
+        tn.set_text_color(*color)
+        tn.set_align({"center": TextNode.A_center, "left": TextNode.A_left, "right": TextNode.A_right}[align])
+        if wrap:
+            tn.set_wordwrap(wrap)
+        np = parent.attach_new_node(tn if dynamic else tn.generate())
+        np.set_pos(*pos)
+        np.set_h(h)
+        np.set_scale(scale)
+        return np if not dynamic else (np, tn)
+
+    # ------------------------------------------------------------------ shell
+
+    def _shell(self, parent: Any) -> None:
+        from panda3d.core import SamplerState, Texture
+
+        lay, b = self.layout, self.layout.bounds
+        c = lay.colors
+        # floor: procedurally tiled texture
+        floor = MeshBuilder("floor", textured=True)
+        tiles_x = (b.xmax - b.xmin) / 1.5
+        tiles_y = (b.ymax - b.ymin) / 1.5
+        floor.quad(
+            [(b.xmin, b.ymin, 0), (b.xmax, b.ymin, 0), (b.xmax, b.ymax, 0), (b.xmin, b.ymax, 0)],
+            WHITE,
+            [(0, 0), (tiles_x, 0), (tiles_x, tiles_y), (0, tiles_y)],
+        )
+        fnp = parent.attach_new_node(floor.node())
+        tex = Texture("floor-tiles")
+        tex.load(_tile_image(hex_color(c["floor_color"]), hex_color(c["floor_accent"])))
+        tex.set_wrap_u(SamplerState.WM_repeat)
+        tex.set_wrap_v(SamplerState.WM_repeat)
+        tex.set_minfilter(SamplerState.FT_linear_mipmap_linear)
+        tex.set_anisotropic_degree(4)
+        fnp.set_texture(tex)
+        m = MeshBuilder("shell")
+        wall = hex_color(c["wall_color"])
+        wain = hex_color(c["wainscot_color"])
+        hgt = lay.height
+        th = 0.3
+        ex, _, ew = lay.entrance
+        # north, east, west walls
+        m.box(b.xmin - th, b.ymax, 0, b.xmax + th, b.ymax + th, hgt, wall)
+        m.box(b.xmax, b.ymin - th, 0, b.xmax + th, b.ymax, hgt, wall)
+        m.box(b.xmin - th, b.ymin - th, 0, b.xmin, b.ymax, hgt, wall)
+        # south wall with the entrance gap and a glass door frame
+        m.box(b.xmin, b.ymin - th, 0, ex - ew / 2, b.ymin, hgt, wall)
+        m.box(ex + ew / 2, b.ymin - th, 0, b.xmax, b.ymin, hgt, wall)
+        m.box(ex - ew / 2, b.ymin - th, 3.4, ex + ew / 2, b.ymin, hgt, wall)
+        # tall windows along the south wall let daylight in
+        for wx in range(int(b.xmin) + 4, int(b.xmax) - 3, 6):
+            if abs(wx - ex) < ew / 2 + 3:
+                continue
+            m.quad(
+                [
+                    (wx - 1.6, b.ymin + 0.02, 1.4),
+                    (wx + 1.6, b.ymin + 0.02, 1.4),
+                    (wx + 1.6, b.ymin + 0.02, 5.2),
+                    (wx - 1.6, b.ymin + 0.02, 5.2),
+                ],
+                (0.80, 0.92, 1.0, 1),
+            )
+            m.box(wx - 0.05, b.ymin, 1.4, wx + 0.05, b.ymin + 0.05, 5.2, (0.55, 0.55, 0.58, 1))
+        # wainscot band and cornice
+        for x0, y0, x1, y1 in (
+            (b.xmin, b.ymax - 0.05, b.xmax, b.ymax),
+            (b.xmax - 0.05, b.ymin, b.xmax, b.ymax),
+            (b.xmin, b.ymin, b.xmin + 0.05, b.ymax),
+            (b.xmin, b.ymin, ex - ew / 2, b.ymin + 0.05),
+            (ex + ew / 2, b.ymin, b.xmax, b.ymin + 0.05),
+        ):
+            m.box(x0, y0, 0, x1, y1, 1.0, wain)
+            m.box(x0, y0, 5.6, x1, y1, 5.8, wain)
+        # ceiling with a long skylight over the central aisle, and light panels
+        ceil = hex_color(c["ceiling_color"])
+        m.quad([(b.xmin, b.ymax, hgt), (b.xmax, b.ymax, hgt), (b.xmax, b.ymin, hgt), (b.xmin, b.ymin, hgt)], ceil)
+        sky = (0.78, 0.90, 1.0, 1)
+        m.quad(
+            [
+                (-4, b.ymax - 6, hgt - 0.03),
+                (4, b.ymax - 6, hgt - 0.03),
+                (4, b.ymin + 6, hgt - 0.03),
+                (-4, b.ymin + 6, hgt - 0.03),
+            ],
+            sky,
+        )
+        for yy in range(int(b.ymin) + 6, int(b.ymax) - 5, 3):
+            m.box(-4, yy - 0.06, hgt - 0.3, 4, yy + 0.06, hgt - 0.03, (0.93, 0.90, 0.84, 1))
+        light = hex_color(lay.light_color)
+        for x, y, z in lay.lights:
+            if abs(x) < 5:
+                continue  # the skylight lights the aisle
+            m.quad([(x - 1.2, y + 0.6, z), (x + 1.2, y + 0.6, z), (x + 1.2, y - 0.6, z), (x - 1.2, y - 0.6, z)], light)
+        for px, py in lay.pillars:
+            m.cbox(px, py, 0, 1.0, 1.0, hgt, (0.96, 0.92, 0.84, 1))
+            m.cbox(px, py, 0, 1.1, 1.1, 1.0, wain)
+        # entrance mat and the plaza outside
+        m.quad(
+            [
+                (ex - 2.5, b.ymin, 0.02),
+                (ex + 2.5, b.ymin, 0.02),
+                (ex + 2.5, b.ymin + 3, 0.02),
+                (ex - 2.5, b.ymin + 3, 0.02),
+            ],
+            (0.55, 0.18, 0.16, 1),
+        )
+        m.quad(
+            [
+                (b.xmin - 20, b.ymin - 40, -0.02),
+                (b.xmax + 20, b.ymin - 40, -0.02),
+                (b.xmax + 20, b.ymin - 0.3, -0.02),
+                (b.xmin - 20, b.ymin - 0.3, -0.02),
+            ],
+            (0.74, 0.72, 0.68, 1),
+        )
+        m.quad(
+            [
+                (ex - 3, b.ymin - 40, -0.01),
+                (ex + 3, b.ymin - 40, -0.01),
+                (ex + 3, b.ymin - 0.3, -0.01),
+                (ex - 3, b.ymin - 0.3, -0.01),
+            ],
+            (0.62, 0.36, 0.28, 1),
+        )
+        for side in (-1, 1):
+            for k in range(4):
+                m.cbox(side * 9 + side * k * 6, b.ymin - 4, 0, 1.2, 1.2, 0.5, (0.55, 0.5, 0.45, 1))
+                m.sphere(side * 9 + side * k * 6, b.ymin - 4, 1.3, 0.9, GREEN)
+        parent.attach_new_node(m.node())
+
+    def _entrance(self) -> None:
+        """The arch over the door: the first thing a visitor sees, inside and out."""
+        b = self.layout.bounds
+        ex, _, ew = self.layout.entrance
+        node = self.root.attach_new_node("entrance")
+        m = MeshBuilder("entrance-arch")
+        gold = (0.85, 0.62, 0.22, 1)
+        red = (0.62, 0.16, 0.14, 1)
+        for side in (-1, 1):
+            x = ex + side * (ew / 2 + 0.35)
+            m.cbox(x, b.ymin - 0.15, 0, 0.7, 1.6, 4.6, red)
+            m.cbox(x, b.ymin - 0.15, 4.6, 0.9, 1.8, 0.25, gold)
+        m.box(ex - ew / 2 - 0.8, b.ymin - 1.0, 3.5, ex + ew / 2 + 0.8, b.ymin + 0.7, 4.6, red)
+        m.box(ex - ew / 2 - 0.9, b.ymin - 1.05, 4.6, ex + ew / 2 + 0.9, b.ymin + 0.75, 4.85, gold)
+        m.box(ex - ew / 2 - 0.9, b.ymin - 1.05, 3.35, ex + ew / 2 + 0.9, b.ymin + 0.75, 3.5, gold)
+        # glass doors, open
+        glass = (0.72, 0.88, 0.98, 1)
+        for side in (-1, 1):
+            x0 = ex + side * ew / 2
+            m.box(min(x0, x0 - side * 0.9), b.ymin - 0.25, 0, max(x0, x0 - side * 0.9), b.ymin - 0.2, 3.3, glass)
+        node.attach_new_node(m.node())
+        node.flatten_strong()
+
+    def _entrance_labels(self) -> None:
+        b = self.layout.bounds
+        ex = self.layout.entrance[0]
+        name = self.layout.name.get(self.lang)
+        first, _, rest = name.partition(" Kabupaten ") if self.lang == "id" else name.rpartition(" Public ")
+        top, bottom = (first, "Kabupaten " + rest) if self.lang == "id" else (first, "Public " + rest)
+        cream = (1.0, 0.95, 0.82, 1)
+        holder = self.labels.attach_new_node("entrance-sign")
+        for y, h in ((b.ymin - 1.07, 0.0), (b.ymin + 0.77, 180.0)):  # outside, then inside
+            self.text(holder, top, pos=(ex, y, 4.08), h=h, scale=0.42, bold=True, color=cream)
+            self.text(holder, bottom, pos=(ex, y, 3.62), h=h, scale=0.3, bold=True, color=cream)
+        self.text(
+            holder,
+            label("welcome", self.lang),
+            pos=(ex, b.ymin - 1.0, 5.1),
+            scale=0.5,
+            bold=True,
+            color=(0.55, 0.25, 0.12, 1),
+        )
+        self.text(holder, name, pos=(0, b.ymax - 0.1, 6.25), scale=0.5, color=(0.45, 0.30, 0.16, 1), bold=True)
+        holder.flatten_strong()
+
+    def _furniture(self, parent: Any) -> None:
+        m = MeshBuilder("furniture")
+        for bench in self.layout.benches:
+            col = hex_color(bench.color)
+            fp = bench.footprint
+            m.box(fp.xmin, fp.ymin, 0.42, fp.xmax, fp.ymax, 0.5, col)
+            for lx in (fp.xmin + 0.1, fp.xmax - 0.2):
+                m.box(lx, fp.ymin + 0.05, 0, lx + 0.1, fp.ymax - 0.05, 0.42, DARK)
+            nx, ny = FACING_NORMAL[bench.facing]
+            # backrest on the side away from where sitters look
+            if ny:
+                yb = fp.ymin if ny > 0 else fp.ymax - 0.08
+                m.box(fp.xmin, yb, 0.5, fp.xmax, yb + 0.08, 0.95, col)
+            else:
+                xb = fp.xmin if nx > 0 else fp.xmax - 0.08
+                m.box(xb, fp.ymin, 0.5, xb + 0.08, fp.ymax, 0.95, col)
+        for px, py in self.layout.plants:
+            m.cbox(px, py, 0, 0.7, 0.7, 0.6, (0.72, 0.45, 0.30, 1))
+            m.sphere(px, py, 1.15, 0.55, GREEN)
+            m.sphere(px + 0.2, py - 0.1, 1.55, 0.38, (0.35, 0.65, 0.35, 1))
+        parent.attach_new_node(m.node())
+
+    # ------------------------------------------------------------------ counters
+
+    def _counter(self, parent: Any, spot: CounterSpot) -> None:
+        col = hex_color(spot.color)
+        lay = self.layout
+        holder = parent.attach_new_node(f"counter-{spot.number}")
+        holder.set_pos(spot.x, spot.y, 0)
+        holder.set_h(spot.heading)
+        w, d, hh = spot.width, spot.depth, lay.counter_height
+        m = MeshBuilder(f"counter-geom-{spot.number}")
+        # local frame: visitors stand at -y
+        m.box(-w / 2, -d / 2, 0, w / 2, d / 2, hh, col)
+        m.box(-w / 2 - 0.05, -d / 2 - 0.08, hh, w / 2 + 0.05, d / 2, hh + 0.06, WOOD_LIGHT)
+        m.box(-w / 2, -d / 2 - 0.01, 0.15, w / 2, -d / 2, 0.25, WOOD_LIGHT)
+        # partition behind the officer, in a light tint of the agency colour
+        m.box(-w / 2 - 0.2, d / 2 + 1.0, 0, w / 2 + 0.2, d / 2 + 1.15, 2.55, _mix(col, WHITE, 0.55))
+        # officer behind the desk, in the agency's colour
+        m.cbox(0, d / 2 + 0.45, 0, 0.5, 0.3, 1.3, DARK)
+        m.cbox(0, d / 2 + 0.45, 1.3, 0.6, 0.34, 0.6, col)
+        m.cbox(0, d / 2 + 0.45, 1.92, 0.3, 0.3, 0.32, (0.80, 0.62, 0.48, 1))
+        m.box(-0.16, d / 2 + 0.3, 2.1, 0.16, d / 2 + 0.62, 2.2, HAIR)
+        # monitor and a chair for the visitor
+        m.box(-0.9, -0.1, hh + 0.06, -0.3, 0.0, hh + 0.5, DARK)
+        m.cbox(0.6, -d / 2 - 0.75, 0, 0.5, 0.5, 0.45, _mix(col, DARK, 0.3))
+        # sign board above: a framed panel in agency colour with a darker number block
+        m.box(-w / 2 - 0.1, d / 2 + 0.95, 2.55, w / 2 + 0.1, d / 2 + 1.1, 4.85, _mix(col, DARK, 0.45))
+        m.box(-w / 2, d / 2 + 0.9, 2.6, w / 2, d / 2 + 0.95, 4.75, col)
+        m.box(-w / 2 + 0.08, d / 2 + 0.88, 2.68, -w / 2 + 1.15, d / 2 + 0.9, 4.67, _mix(col, DARK, 0.35))
+        # the now-serving strip along the bottom of the sign
+        m.box(-w / 2 + 1.25, d / 2 + 0.88, 2.68, w / 2 - 0.08, d / 2 + 0.9, 3.05, (0.06, 0.08, 0.12, 1))
+        holder.attach_new_node(m.node())
+        # floor stripe in agency colour marking the queue spot
+        ax, ay = spot.approach
+        stripe = MeshBuilder(f"stripe-{spot.number}")
+        lx, ly = ax - spot.x, ay - spot.y
+        stripe.quad(
+            [
+                (lx - 0.9, ly - 0.9, 0.015),
+                (lx + 0.9, ly - 0.9, 0.015),
+                (lx + 0.9, ly + 0.9, 0.015),
+                (lx - 0.9, ly + 0.9, 0.015),
+            ],
+            _mix(col, WHITE, 0.35),
+        )
+        stripe_np = holder.attach_new_node(stripe.node())
+        stripe_np.set_h(-spot.heading)
+        holder.flatten_strong()
+
+    def _sign(self, spot: CounterSpot) -> None:
+        """Number, letter, agency and the services served here (straight from the catalogue)."""
+        w, d = spot.width, spot.depth
+        th = self.labels.attach_new_node(f"sign-{spot.number}")
+        th.set_pos(spot.x, spot.y, 0)
+        th.set_h(spot.heading)
+        self.sign_nodes[spot.number] = th
+        y_face = d / 2 + 0.86
+        self.text(th, str(spot.number), pos=(-w / 2 + 0.62, y_face, 3.72), scale=0.78, bold=True)
+        self.text(th, spot.code, pos=(-w / 2 + 0.62, y_face, 2.95), scale=0.5, bold=True, color=(1, 0.92, 0.6, 1))
+        village = spot.kind == "village"
+        title = label("smart_kampung", self.lang) if village else spot.agency_short
+        x0 = -w / 2 + 1.3
+        self.text(th, title, pos=(x0, y_face, 4.3), scale=0.36, bold=True, align="left")
+        full = spot.agency_name.get(self.lang)
+        self.text(th, full, pos=(x0, y_face, 4.05), scale=0.13, align="left", wrap=21, color=(1, 1, 1, 0.9))
+        services = [s.get(self.lang) for s in spot.services]
+        if not services:
+            services = [spot.label.get(self.lang).split("–")[-1].strip()]
+        self.text(th, " · ".join(services), pos=(x0, y_face, 3.55), scale=0.2, align="left", wrap=13.5, bold=True)
+        th.flatten_strong()  # bakes the sign's transform into its text geometry
+        board = self.labels.attach_new_node(f"board-{spot.number}")
+        board.set_pos(spot.x, spot.y, 0)
+        board.set_h(spot.heading)
+        _, tn = self.text(
+            board,
+            self._serving_line(spot.number),
+            pos=(x0 + 0.05, y_face - 0.01, 2.8),
+            scale=0.17,
+            align="left",
+            dynamic=True,
+            name=f"serving-{spot.number}",
+            color=(1.0, 0.86, 0.35, 1),
+        )
+        self.counter_texts[spot.number] = tn
+
+    def _info_desk(self) -> None:
+        d = self.layout.info_desk
+        col = hex_color(d["color"])
+        holder = self.root.attach_new_node("info-desk")
+        holder.set_pos(d["x"], d["y"], 0)
+        holder.set_h(FACING_HEADING[d["facing"]])
+        m = MeshBuilder("info-desk")
+        w, dp = d["width"], d["depth"]
+        m.box(-w / 2, -dp / 2, 0, w / 2, dp / 2, 1.05, WOOD)
+        m.box(-w / 2 - 0.1, -dp / 2 - 0.1, 1.05, w / 2 + 0.1, dp / 2 + 0.05, 1.12, WOOD_LIGHT)
+        m.box(-w / 2, -dp / 2 - 0.01, 0.55, w / 2, -dp / 2, 0.85, col)
+        # tall totem with the "i" sign, beside the desk so it never hides the assistant
+        m.box(w / 2 + 0.6, -0.15, 0, w / 2 + 1.4, 0.15, 4.2, col)
+        holder.attach_new_node(m.node())
+        holder.flatten_strong()
+
+    def _info_labels(self) -> None:
+        d = self.layout.info_desk
+        w, dp = d["width"], d["depth"]
+        th = self.labels.attach_new_node("info-text")
+        th.set_pos(d["x"], d["y"], 0)
+        th.set_h(FACING_HEADING[d["facing"]])
+        self.text(th, "i", pos=(w / 2 + 1.0, -0.17, 3.3), scale=0.9, bold=True)
+        self.text(th, t("info_desk", self.lang), pos=(0, -dp / 2 - 0.02, 0.62), scale=0.22, bold=True)
+        self.text(th, t("assistant_name", self.lang), pos=(w / 2 + 1.0, -0.17, 2.75), scale=0.15, bold=True)
+        th.flatten_strong()
+
+    def _boards(self) -> None:
+        for i, board in enumerate(self.layout.boards):
+            holder = self.root.attach_new_node(f"overview-board-{i}")
+            holder.set_pos(board.x, board.y, board.z)
+            holder.set_h(FACING_HEADING[board.facing])
+            m = MeshBuilder(f"overview-board-geom-{i}")
+            w, hgt = board.width, board.height
+            m.box(-w / 2 - 0.1, 0, -hgt / 2 - 0.1, w / 2 + 0.1, 0.2, hgt / 2 + 0.1, (0.25, 0.25, 0.28, 1))
+            m.quad(
+                [
+                    (-w / 2, -0.01, -hgt / 2),
+                    (w / 2, -0.01, -hgt / 2),
+                    (w / 2, -0.01, hgt / 2),
+                    (-w / 2, -0.01, hgt / 2),
+                ],
+                (0.05, 0.08, 0.12, 1),
+            )
+            m.box(-w / 2, -0.02, hgt / 2 - 0.75, w / 2, -0.015, hgt / 2, (0.10, 0.45, 0.42, 1))
+            # hanging rods
+            m.box(-w / 2 + 0.4, 0.05, hgt / 2, -w / 2 + 0.45, 0.1, self.layout.height - board.z, DARK)
+            m.box(w / 2 - 0.45, 0.05, hgt / 2, w / 2 - 0.4, 0.1, self.layout.height - board.z, DARK)
+            holder.attach_new_node(m.node())
+            holder.flatten_strong()
+
+    def _board_labels(self) -> None:
+        for i, board in enumerate(self.layout.boards):
+            w, hgt = board.width, board.height
+            dn = self.labels.attach_new_node(f"overview-board-text-{i}")
+            dn.set_pos(board.x, board.y, board.z)
+            dn.set_h(FACING_HEADING[board.facing])
+            self.text(
+                dn,
+                t("board_title", self.lang),
+                pos=(0, -0.03, hgt / 2 - 0.5),
+                scale=0.38,
+                bold=True,
+                color=(1.0, 0.86, 0.35, 1),
+            )
+            cols = []
+            for k in range(BOARD_COLUMNS):
+                _, tn = self.text(
+                    dn,
+                    "",
+                    pos=(-w / 2 + 0.35 + k * w / BOARD_COLUMNS, -0.03, hgt / 2 - 1.1),
+                    scale=0.3,
+                    align="left",
+                    dynamic=True,
+                    name=f"board-col-{k}",
+                    color=(0.92, 0.96, 1.0, 1),
+                )
+                cols.append(tn)
+            self.board_texts.append(cols)
+
+    def _lounge(self) -> None:
+        from panda3d.core import CardMaker, SamplerState, Texture
+
+        r = self.layout.lounge
+        lounge = self.root.attach_new_node("lounge")
+        m = MeshBuilder("lounge-geom")
+        m.quad(
+            [(r.xmin, r.ymin, 0.01), (r.xmax, r.ymin, 0.01), (r.xmax, r.ymax, 0.01), (r.xmin, r.ymax, 0.01)],
+            hex_color(self.layout.lounge_color),
+        )
+        # a warm wooden feature wall behind the screens
+        if self.layout.screens:
+            s0 = self.layout.screens[0]
+            nx, ny = FACING_NORMAL[s0.facing]
+            if nx:
+                xa, xb = s0.x - nx * 0.16, s0.x - nx * 0.24
+                m.box(min(xa, xb), r.ymin, 0.9, max(xa, xb), r.ymax, 5.0, (0.80, 0.62, 0.44, 1))
+        for s in self.layout.screens:
+            frame = MeshBuilder("screen-frame")
+            frame.box(
+                -s.width / 2 - 0.12, 0.0, -s.height / 2 - 0.12, s.width / 2 + 0.12, 0.15, s.height / 2 + 0.12, DARK
+            )
+            np = lounge.attach_new_node(frame.node())
+            np.set_pos(s.x, s.y, s.z)
+            np.set_h(FACING_HEADING[s.facing])
+        lounge.attach_new_node(m.node())
+        lounge.flatten_strong()
+        for s in self.layout.screens:
+            cm = CardMaker(f"screen-card-{s.name}")
+            cm.set_frame(-s.width / 2, s.width / 2, -s.height / 2, s.height / 2)
+            card = lounge.attach_new_node(cm.generate())
+            card.set_name(f"screen-{s.name}")
+            card.set_pos(s.x + FACING_NORMAL[s.facing][0] * 0.02, s.y + FACING_NORMAL[s.facing][1] * 0.02, s.z)
+            card.set_h(FACING_HEADING[s.facing])
+            tex = Texture(f"chart-{s.dataset}")
+            tex.set_minfilter(SamplerState.FT_linear_mipmap_linear)
+            tex.set_magfilter(SamplerState.FT_linear)
+            card.set_texture(tex)
+            self.screen_nodes[s.dataset] = (card, tex)
+
+    def _lounge_labels(self) -> None:
+        xs = self.layout.screens
+        if not xs:
+            return
+        mid_y = sum(s.y for s in xs) / len(xs)
+        nx, ny = FACING_NORMAL[xs[0].facing]
+        holder = self.labels.attach_new_node("lounge-title")
+        self.text(
+            holder,
+            self.layout.lounge_name.get(self.lang),
+            pos=(xs[0].x + nx * 0.08, mid_y + ny * 0.08, 5.3),
+            h=FACING_HEADING[xs[0].facing],
+            scale=0.6,
+            bold=True,
+            color=(0.18, 0.32, 0.46, 1),
+        )
+        holder.flatten_strong()
+
+    # ------------------------------------------------------------------ live data
+
+    def _serving_line(self, number: int) -> str:
+        now, waiting = self.board_state.get(number, (None, 0))
+        return f"{t('now_serving', self.lang)}: {now or '–'}  ·  {label('waiting_n', self.lang, n=waiting)}"
+
+    def _refresh_boards(self) -> None:
+        rows = []
+        for spot in self.layout.counters:
+            now, _ = self.board_state.get(spot.number, (None, 0))
+            rows.append(f"{spot.number:>2}   {now or '–'}")
+        per = max(1, -(-len(rows) // BOARD_COLUMNS))
+        for cols in self.board_texts:
+            for k, tn in enumerate(cols):
+                tn.set_text("\n".join(rows[k * per : (k + 1) * per]))
+
+    def set_board(self, counter: int, now_serving: str | None, waiting: int) -> None:
+        """A ``board.update`` frame: the counter's own strip and the overview boards."""
+        if self.board_state.get(counter) == (now_serving, waiting):
+            return
+        self.board_state[counter] = (now_serving, max(0, int(waiting)))
+        tn = self.counter_texts.get(counter)
+        if tn is not None:
+            tn.set_text(self._serving_line(counter))
+        self._refresh_boards()
+
+    update_board = set_board
+
+    def set_dataset(self, name: str, payload: dict[str, Any] | None) -> bool:
+        """The JSON of ``GET /api/v1/dashboard/<slug>`` onto its lounge screen; False if unchanged/unknown."""
+        return self.update_screen(_dataset_key(name), payload)
+
+    def update_screen(self, dataset: str, payload: dict[str, Any] | None) -> bool:
+        """Redraw a lounge screen; returns False when the data did not change."""
+        import json
+
+        dataset = _dataset_key(dataset)
+        entry = self.screen_nodes.get(dataset)
+        if entry is None or self.painter is None:
+            return False
+        if payload is not None:
+            self.payloads[dataset] = payload
+        if payload is not None and not isinstance(payload, dict):
+            payload = None
+        stamp = "" if payload is None else json.dumps(payload, sort_keys=True, default=str)
+        if dataset in self.screen_stamp and self.screen_stamp[dataset] == stamp:
+            return False
+        self.screen_stamp[dataset] = stamp
+        if payload is not None:
+            self.payloads[dataset] = payload
+        if payload is None:
+            bars = Bars(t("lounge", self.lang), t("chart_loading", self.lang), [], [])
+        else:
+            bars = bars_for(dataset, payload, self.lang)
+        _, tex = entry
+        tex.load(self.painter.paint(bars))
+        return True
+
+
+def _mix(a: tuple[float, ...], b: tuple[float, ...], f: float) -> tuple[float, float, float, float]:
+    return (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f, 1.0)
+
+
+def _tile_image(base: tuple[float, ...], accent: tuple[float, ...]) -> Any:
+    """One 1.5 m tile: soft marble-like base, thin grout lines, a subtle inlay on every tile."""
+    from panda3d.core import PNMImage
+
+    n = 128
+    img = PNMImage(n, n, 3)
+    img.fill(base[0], base[1], base[2])
+    for k in range(n):
+        for g in (0, 1):
+            img.set_xel(k, g, accent[0] * 0.9, accent[1] * 0.9, accent[2] * 0.9)
+            img.set_xel(g, k, accent[0] * 0.9, accent[1] * 0.9, accent[2] * 0.9)
+    for k in range(n):
+        f = 0.985 + 0.015 * ((k * 37) % 11) / 10
+        img.set_xel(k, k, base[0] * f, base[1] * f, base[2] * f)
+    return img
+
+
+__all__ = ["LABELS", "HallScene", "font_paths", "label", "load_font"]
