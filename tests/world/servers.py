@@ -91,17 +91,28 @@ def make_officer(data_dir: Path, username: str, agency: str = "dukcapil", passwo
     engine.dispose()
 
 
+def officer_headers(base: str, username: str, password: str = "rahasia-123") -> dict[str, str]:
+    r = httpx.post(base + "/api/v1/officer/login", json={"username": username, "password": password}, timeout=10)
+    assert r.status_code == 200, r.text
+    return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
 def officer_transition(
     base: str, username: str, tracking: str, to: str, note: str = "", password: str = "rahasia-123"
 ) -> dict[str, Any]:
-    r = httpx.post(base + "/api/v1/officer/login", json={"username": username, "password": password}, timeout=10)
-    assert r.status_code == 200, r.text
-    h = {"Authorization": f"Bearer {r.json()['token']}"}
     r = httpx.post(
         f"{base}/api/v1/officer/applications/{tracking}/transition",
         json={"to": to, "note": note},
-        headers=h,
+        headers=officer_headers(base, username, password),
         timeout=10,
+    )
+    assert r.status_code == 200, r.text
+    return dict(r.json())
+
+
+def officer_call_next(base: str, username: str, counter: int) -> dict[str, Any]:
+    r = httpx.post(
+        f"{base}/api/v1/officer/queue/{counter}/call-next", headers=officer_headers(base, username), timeout=10
     )
     assert r.status_code == 200, r.text
     return dict(r.json())

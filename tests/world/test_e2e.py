@@ -1,0 +1,115 @@
+"""End to end: the hall (offscreen) against a real server with the trained assistant, on loopback.
+
+Ask → grounded answer in the avatar's bubble; a form filled and submitted; a ticket called;
+an officer's change in the tracker; then kill -9, the client reconnects by itself and the
+event made while it was away arrives once.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from protocol.forms import example_answers
+from tests.world.servers import ServerProcess, make_officer, officer_call_next, officer_transition
+from world.app import DEMO_NIK, HallClient
+from world.config import WorldConfig
+
+pytestmark = [pytest.mark.render, pytest.mark.slow]
+
+# MPP_DOCS_IMG=docs/img refreshes the README screenshots from this run
+DOCS_IMG = os.environ.get("MPP_DOCS_IMG")
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ServerProcess]:
+    srv = ServerProcess(tmp_path, assistant=True).start(timeout=180)
+    yield srv
+    srv.stop()
+
+
+def shot(client: HallClient, tmp_path: Path, name: str) -> Path:
+    client.pump(timeout=0.4)
+    path = client.screenshot(tmp_path / "shots" / name)
+    assert path.stat().st_size > 10_000  # a real rendered frame, not an empty file
+    if DOCS_IMG:
+        Path(DOCS_IMG).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, Path(DOCS_IMG) / name)
+    return path
+
+
+def test_hall_end_to_end_against_a_real_server(base: Any, server: ServerProcess, tmp_path: Path) -> None:
+    client = HallClient(base, WorldConfig(server=server.base, lang="id", name="Budi")).start()
+    other: ServerProcess | None = None
+    try:
+        net = client.net
+        assert net is not None
+        assert client.pump(lambda: net.state == "online" and client.screens.state == "Hall", timeout=30)
+        assert client.pump(lambda: len(client.board) > 0, timeout=10)  # the now-serving board came in
+
+        # 1. the assistant answers a real question, grounded in the catalogue
+        hx, hy = client.ai_xy
+        client.player.root.setPos(hx, hy - 2.2, 0)
+        client.player.root.setH(0)
+        client.talk()
+        assert client.screens.state == "Conversation"
+        client.say("syarat KTP apa saja?")
+        assert client.pump(lambda: bool(client.replies), timeout=60)
+        assert "Kartu Keluarga" in client.bubble_text
+        assert client.screens.chat is not None and "Kartu Keluarga" in client.screens.chat.text
+        shot(client, tmp_path, "hall-chat.png")
+
+        # 2. a form generated from the service schema, submitted through the API
+        client.screens.request("Form", "ktp-el")
+        assert client.pump(lambda: bool(client.screens.form and client.screens.form.fields), timeout=15)
+        form = client.screens.form
+        assert form is not None
+        for key, value in example_answers(client.catalog.service("ktp-el"), DEMO_NIK, "Budi Santoso").items():
+            form.set_value(key, value)
+        form.submit()
+        assert client.pump(lambda: "BWI-" in str(form.status["text"]), timeout=20), form.status["text"]
+        tracking = re.search(r"BWI-\d{4}-\d{6}", str(form.status["text"]))
+        assert tracking is not None
+        tn = tracking.group(0)
+        assert client.tracker is not None
+        shot(client, tmp_path, "hall-form.png")
+        client.screens.request("Hall")
+
+        # 3. a queue ticket, then the officer calls it
+        net.take_ticket(1)
+        assert client.pump(lambda: client.ticket is not None, timeout=15)
+        assert client.ticket is not None
+        code = str(client.ticket.ticket["code"])
+        make_officer(server.data_dir, "dukcapil-e2e")
+        officer_call_next(server.base, "dukcapil-e2e", 1)
+        assert client.pump(lambda: "Dipanggil" in client.ticket.text if client.ticket else False, timeout=15)
+        assert code in client.bubble_text
+        shot(client, tmp_path, "hall-ticket.png")
+
+        # 4. an officer's status change appears in the tracker, live
+        officer_transition(server.base, "dukcapil-e2e", tn, "verified", "berkas lengkap")
+        assert client.pump(lambda: "Diverifikasi" in client.tracker.text if client.tracker else False, timeout=15)
+
+        # 5. kill -9; while the hall is away the application moves on; the hall reconnects by itself
+        server.kill9()
+        assert client.pump(lambda: client.banner.message == "Menghubungkan ulang…", timeout=15)
+        other = ServerProcess(server.data_dir).start()
+        officer_transition(other.base, "dukcapil-e2e", tn, "in_process", "sedang dicetak")
+        other.stop()
+        server.assistant = False  # the restart only needs the API; loading the model again adds nothing here
+        server.start()
+        assert client.pump(lambda: any(e.to_state == "in_process" for e in client.app_events), timeout=60)
+        assert net.state == "online" and client.banner.message == ""
+        assert client.tracker is not None and "Diproses" in client.tracker.text
+        seqs = [e.seq for e in client.app_events]
+        assert len(seqs) == len(set(seqs))
+    finally:
+        client.destroy()
+        if other is not None:
+            other.stop()
