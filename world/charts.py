@@ -40,16 +40,19 @@ class Bars:
 
 def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
     """Reduce a dashboard payload to the bars worth showing on a 5 m screen."""
-    rows: list[dict[str, Any]] = list((payload or {}).get("rows") or [])
-    sample = bool((payload or {}).get("sample", True))
+    body = payload if isinstance(payload, dict) else {}
+    raw_rows = body.get("rows")
+    # a payload from the network is never trusted: keep only dict rows, read numbers defensively
+    rows: list[dict[str, Any]] = [r for r in raw_rows if isinstance(r, dict)] if isinstance(raw_rows, list) else []
+    sample = bool(body.get("sample", True))
     # the sample badge already says "Data contoh / Sample data"; the subtitle names the place
-    sub = "Kabupaten Banyuwangi" if sample else str((payload or {}).get("source", "Kabupaten Banyuwangi"))[:60]
+    sub = "Kabupaten Banyuwangi" if sample else str(body.get("source", "Kabupaten Banyuwangi"))[:60]
     if dataset == "village-progress":
         key = "status_en" if lang == "en" else "status_id"
         tally = Tally(str(r.get(key, "?")) for r in rows)
         order_id = [s for s in STATUS_ORDER if s in tally] if key == "status_id" else []
         labels = order_id or sorted(tally, key=lambda k: -tally[k])
-        idm = [float(r["idm"]) for r in rows if isinstance(r.get("idm"), int | float)]
+        idm = [_num(r.get("idm")) for r in rows if isinstance(r.get("idm"), int | float)]
         avg = f" · IDM {sum(idm) / len(idm):.3f}" if idm else ""
         return Bars(
             t("chart_village", lang),
@@ -60,35 +63,48 @@ def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
             sample=sample,
         )
     if dataset == "budget":
-        years = [int(r["year"]) for r in rows if "year" in r]
+        years = [int(_num(r.get("year"))) for r in rows if isinstance(r.get("year"), int | float)]
         latest = max(years) if years else None
         sel = [r for r in rows if r.get("year") == latest]
-        sel.sort(key=lambda r: -float(r.get("pagu", 0)))
+        sel.sort(key=lambda r: -_num(r.get("pagu")))
         sel = sel[:6]
         key = "sector_en" if lang == "en" else "sector_id"
         return Bars(
             f"{t('chart_budget', lang)} {latest or ''}".strip(),
             sub,
             [str(r.get(key, "?")) for r in sel],
-            [float(r.get("percent", 0)) for r in sel],
+            [_num(r.get("percent")) for r in sel],
             "{:.1f}",
             "%",
             horizontal=True,
             sample=sample,
         )
     if dataset == "poverty":
-        sel = sorted(rows, key=lambda r: int(r.get("year", 0)))[-7:]
+        sel = sorted((r for r in rows if isinstance(r.get("year"), int | float)), key=lambda r: _num(r["year"]))[-7:]
         return Bars(
             t("chart_poverty", lang),
             sub,
             [str(r.get("year")) for r in sel],
-            [float(r.get("percent_poor", 0)) for r in sel],
+            [_num(r.get("percent_poor")) for r in sel],
             "{:.2f}",
             "%",
             sample=sample,
             line=True,
         )
     return Bars(dataset, sub, [], [], sample=sample)
+
+
+def _num(v: Any) -> float:
+    """A finite float from a JSON value; anything else (text, None, NaN) counts as 0."""
+    import math
+
+    if isinstance(v, bool) or not isinstance(v, int | float | str):
+        return 0.0
+    try:
+        f = float(v)
+    except ValueError:
+        return 0.0
+    return f if math.isfinite(f) else 0.0
 
 
 class ChartPainter:

@@ -51,7 +51,10 @@ def test_poverty_is_a_line_over_the_years_in_order() -> None:
 
 def test_empty_or_odd_payloads_still_paint() -> None:
     p = _painter()
-    for payload in (None, {}, {"rows": None}, {"rows": [{"year": 2024}]}, {"rows": [{"idm": "x"}], "sample": True}):
+    odd: list = [None, {}, {"rows": None}, {"rows": "nope"}, {"rows": ["n", 3, None]}, {"rows": [{"year": 2024}]}]
+    odd += [{"rows": [{"idm": "x", "year": "x", "percent": "NaN", "pagu": None}], "sample": True}, ["not", "a dict"]]
+    odd += [{"rows": [{"year": 2024, "percent": float("inf"), "percent_poor": "7.1"}]}]
+    for payload in odd:
         for ds in ("village-progress", "budget", "poverty", "unknown"):
             img = p.paint(bars_for(ds, payload, "id"))
             assert img.get_x_size() == 640

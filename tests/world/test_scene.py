@@ -1,0 +1,205 @@
+"""The rendered hall: every catalogue counter stands there with its sign, boards and lounge screens.
+
+Rendering runs offscreen on the shared ``base`` fixture (one ShowBase per process).
+Colour checks use tolerances: faces are shaded, so a sign's colour is compared
+after the same brightness factors the mesh builder bakes in.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+pytest.importorskip("panda3d")
+
+from protocol.catalog import Catalog, default_catalog, load_catalog
+from world.charts import BADGE, sample_payload
+from world.layout import FACING_NORMAL, hex_color, load_layout
+
+ASSETS = Path(__file__).resolve().parents[2] / "assets"
+
+
+@pytest.fixture(scope="module")
+def catalog() -> Catalog:
+    return default_catalog()
+
+
+@pytest.fixture(scope="module")
+def hall(base: Any, catalog: Catalog) -> Iterator[Any]:
+    from world.avatars import AIAvatar
+    from world.scene import HallScene
+
+    layout = load_layout(catalog)
+    scene = HallScene(base.render, base.loader, catalog, layout).build()
+    ai = AIAvatar(base.render, base.loader, "id")
+    ai.root.set_pos(*layout.ai_avatar_home, 0)
+    base.disable_mouse()
+    base.set_background_color(0.62, 0.80, 0.95, 1)
+    yield scene
+    ai.destroy()
+    scene.destroy()
+
+
+def _shot(base: Any, pos: tuple[float, float, float], look: tuple[float, float, float]) -> Any:
+    from panda3d.core import PNMImage
+
+    base.camLens.set_fov(60)
+    base.camera.set_pos(*pos)
+    base.camera.look_at(*look)
+    for _ in range(2):
+        base.graphicsEngine.render_frame()
+    tex = base.win.get_screenshot()
+    img = PNMImage()
+    assert tex is not None and tex.store(img)
+    return img
+
+
+def _share(img: Any, rgb: tuple[float, ...], box: tuple[float, float, float, float], tol: float = 0.09) -> float:
+    """Fraction of pixels in ``box`` (fractions of width/height) within ``tol`` of ``rgb``."""
+    w, h = img.get_x_size(), img.get_y_size()
+    x0, y0, x1, y1 = int(box[0] * w), int(box[1] * h), int(box[2] * w), int(box[3] * h)
+    hit = total = 0
+    for x in range(x0, x1, 3):
+        for y in range(y0, y1, 3):
+            p = img.get_xel(x, y)
+            total += 1
+            if abs(p[0] - rgb[0]) < tol and abs(p[1] - rgb[1]) < tol and abs(p[2] - rgb[2]) < tol:
+                hit += 1
+    return hit / max(1, total)
+
+
+def _sign_view(spot: Any) -> tuple[tuple[float, float, float], tuple[float, float, float]]:
+    """A camera standing in front of a counter, looking at the sign panel above it."""
+    nx, ny = FACING_NORMAL[spot.facing]
+    return (spot.x + nx * 5.5, spot.y + ny * 5.5, 3.2), (spot.x, spot.y, 3.7)
+
+
+def test_every_catalogue_counter_has_its_desk_sign_and_board(base: Any, hall: Any, catalog: Catalog) -> None:
+    numbers = [c.number for a in catalog.agencies for c in a.counters]
+    assert len(numbers) >= 10
+    for n in numbers:
+        for kind in ("counter", "sign", "board"):
+            assert not base.render.find(f"**/{kind}-{n}").is_empty(), f"{kind}-{n}"
+    assert base.render.find("**/counter-99").is_empty()
+    for name in ("village_progress", "budget", "poverty"):
+        assert not base.render.find(f"**/screen-{name}").is_empty(), name
+    for name in ("entrance", "lounge", "ai-avatar"):
+        assert not base.render.find(f"**/{name}").is_empty(), name
+
+
+def test_now_serving_reaches_the_counter_strip_and_the_overview(hall: Any) -> None:
+    hall.set_board(3, "C-004", 2)
+    strip = hall.counter_texts[3].get_text()
+    assert "C-004" in strip and "2" in strip
+    assert any("C-004" in tn.get_text() for cols in hall.board_texts for tn in cols)
+    hall.set_board(3, None, 0)
+    assert "C-004" not in hall.counter_texts[3].get_text()
+    assert not any("C-004" in tn.get_text() for cols in hall.board_texts for tn in cols)
+
+
+def test_language_switch_relabels_signs_and_keeps_live_data(base: Any, hall: Any) -> None:
+    hall.set_board(1, "A-012", 3)
+    assert hall.counter_texts[1].get_text().startswith("Sedang dilayani")
+    hall.set_lang("en")
+    try:
+        assert hall.counter_texts[1].get_text().startswith("Now serving")
+        assert "A-012" in hall.counter_texts[1].get_text()
+        for n in (1, 16):
+            assert not base.render.find(f"**/sign-{n}").is_empty()
+    finally:
+        hall.set_lang("id")
+    assert "A-012" in hall.counter_texts[1].get_text()
+
+
+def test_lounge_screens_take_dashboard_payloads(hall: Any) -> None:
+    from panda3d.core import PNMImage
+
+    payload = sample_payload("budget")
+    assert hall.set_dataset("budget", payload) is True
+    assert hall.set_dataset("budget", payload) is False  # unchanged: no repaint
+    assert hall.set_dataset("no_such_screen", payload) is False
+    _, tex = hall.screen_nodes["budget"]
+    img = PNMImage()
+    assert tex.store(img) and img.get_x_size() >= 320
+    badge = sum(
+        1
+        for x in range(0, img.get_x_size(), 2)
+        for y in range(0, 100)
+        if all(abs(img.get_xel(x, y)[k] - BADGE[k]) < 0.03 for k in range(3))
+    )
+    assert badge > 50  # "Data contoh / Sample data"
+    real = dict(payload, sample=False, source="BPKAD")
+    assert hall.set_dataset("budget", real) is True
+    assert tex.store(img)
+    badge_after = sum(
+        1
+        for x in range(0, img.get_x_size(), 2)
+        for y in range(0, 100)
+        if all(abs(img.get_xel(x, y)[k] - BADGE[k]) < 0.03 for k in range(3))
+    )
+    assert badge_after == 0
+    for bad in ({"rows": "nope"}, {"rows": [{"year": "x"}]}, {}):
+        hall.set_dataset("poverty", bad)  # odd payloads never raise
+
+
+def test_the_hall_renders_bright_and_not_blank(base: Any, hall: Any) -> None:
+    img = _shot(base, (0, -17, 1.8), (0, 10, 2.4))
+    w, h = img.get_x_size(), img.get_y_size()
+    lum = [sum(img.get_xel(x, y)) / 3 for x in range(0, w, 16) for y in range(0, h, 16)]
+    mean = sum(lum) / len(lum)
+    spread = (sum((v - mean) ** 2 for v in lum) / len(lum)) ** 0.5
+    assert mean > 0.55, "the hall should be bright"
+    assert spread > 0.08, "the frame should show structure, not one flat colour"
+
+
+@pytest.mark.parametrize("number", [1, 3, 6, 16])
+def test_a_camera_at_a_counter_sees_its_agency_colour(base: Any, hall: Any, catalog: Catalog, number: int) -> None:
+    layout = hall.layout
+    spot = layout.counter(number)
+    pos, look = _sign_view(spot)
+    img = _shot(base, pos, look)
+    agency, _ = catalog.counter(number)
+    own = hex_color(agency.color)
+    shaded = tuple(c * 0.94 for c in own[:3])  # the -y face factor baked by MeshBuilder
+    share = max(_share(img, own, (0.3, 0.2, 0.7, 0.55)), _share(img, shaded, (0.3, 0.2, 0.7, 0.55)))
+    assert share > 0.15, f"counter {number}: agency colour {agency.color} covers only {share:.0%}"
+    others = {hex_color(a.color)[:3] for a in catalog.agencies if a.id != agency.id}
+    far = [c for c in others if sum(abs(c[k] - own[k]) for k in range(3)) > 0.5]
+    assert all(_share(img, c, (0.3, 0.2, 0.7, 0.55)) < share / 2 for c in far)
+
+
+def test_a_service_added_to_the_catalogue_grows_its_sign(base: Any, tmp_path: Path) -> None:
+    """Signs are built from the catalogue: one more service means more glyphs on that sign only."""
+    from world.scene import HallScene
+
+    root = tmp_path / "assets"
+    shutil.copytree(ASSETS / "catalog", root / "catalog")
+    shutil.copytree(ASSETS / "hall", root / "hall")
+    svc = yaml.safe_load((root / "catalog/services/skck.yaml").read_text(encoding="utf-8"))
+    svc["id"] = "skck-perpanjangan"
+    svc["short_name"] = {"id": "Perpanjangan SKCK Online", "en": "SKCK online renewal"}
+    (root / "catalog/services/skck-perpanjangan.yaml").write_text(yaml.safe_dump(svc), encoding="utf-8")
+
+    def glyph_vertices(cat: Catalog, n: int) -> int:
+        scene = HallScene(base.render, base.loader, cat, load_layout(cat, root=root), assets=ASSETS).build()
+        try:
+            sign = scene.root.find(f"**/sign-{n}")
+            return sum(
+                gn.node().get_geom(i).get_vertex_data().get_num_rows()
+                for gn in [sign, *sign.find_all_matches("**/+GeomNode")]
+                if gn.node().is_geom_node()
+                for i in range(gn.node().get_num_geoms())
+            )
+        finally:
+            scene.destroy()
+
+    before = load_catalog(ASSETS.parent / "assets")
+    after = load_catalog(root)
+    counter = int(svc["counter"])
+    assert glyph_vertices(after, counter) > glyph_vertices(before, counter)
+    assert glyph_vertices(after, 1) == glyph_vertices(before, 1)
