@@ -87,7 +87,8 @@ def build_hall(base: Any) -> Hall:
     base.disable_mouse()
     base.set_background_color(0.62, 0.80, 0.95, 1)
     base.camLens.set_fov(68)
-    base.camera.set_pos(sx, sy - 5.5, 3.4)
+    # third-person camera behind the visitor, kept inside the hall (the south wall is at y_min)
+    base.camera.set_pos(sx, max(layout.bounds.y_min + 0.5, sy - 4.0), 3.2)
     base.camera.look_at(sx, sy + 12, 1.6)
     return Hall(base, scene, visitors, ai, me)
 
@@ -201,8 +202,61 @@ def run(seconds: float = 3.0, crowds: list[int] | None = None, display: str = "p
         base.destroy()
 
 
+SHOTS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] = {
+    "hall-entrance": ((0.0, -19.4, 2.7), (0.0, 6.0, 2.5)),
+    "hall-counters": ((-2.0, 10.5, 2.4), (-8.0, 22.6, 3.4)),
+    "hall-lounge": ((13.0, -12.5, 2.4), (29.7, -7.0, 2.9)),
+    "hall-outside": ((0.0, -33.0, 1.8), (0.0, -20.0, 3.6)),
+}
+
+
+def screenshots(out: Any, display: str = "p3headlessgl", lang: str = "id") -> list[Any]:
+    """The documentation images: the hall with some visitors, live boards and the lounge charts."""
+    from pathlib import Path
+
+    from panda3d.core import Filename
+
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    base = open_base(display)
+    saved = []
+    try:
+        hall = build_hall(base)
+        hall.scene.set_lang(lang)
+        for n, code, waiting in ((1, "A-012", 4), (2, "B-003", 1), (3, "C-007", 2), (5, "E-021", 6), (16, "S-002", 0)):
+            hall.scene.set_board(n, code, waiting)
+        hall.ai.say(
+            "Selamat datang di MPP Banyuwangi! Ada yang bisa saya bantu?"
+            if lang == "id"
+            else "Welcome to MPP Banyuwangi! How can I help you?",
+            lang,
+        )
+        snap = crowd_snapshot(24, 0.0, 0, True)
+        hall.visitors.apply(snap)
+        hall.me.root.set_pos(2.6, -15.0, 0)
+        hall.me.root.set_h(20)
+        for _ in range(12):
+            _frame(hall, 1 / 30)
+            time.sleep(0.02)
+        for name, (pos, look) in SHOTS.items():
+            base.camLens.set_fov(66)
+            base.camera.set_pos(*pos)
+            base.camera.look_at(*look)
+            _frame(hall, 1 / 30)
+            base.graphicsEngine.render_frame()
+            path = out / f"{name}.png"
+            base.win.save_screenshot(Filename.from_os_specific(str(path)))
+            saved.append(path)
+    finally:
+        base.destroy()
+    return saved
+
+
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--cold":
         cold_child(sys.argv[2])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "--shots":
+        for p in screenshots(sys.argv[2], lang=sys.argv[3] if len(sys.argv) > 3 else "id"):
+            print(p)
     else:
         run()
