@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import concurrent.futures
 import logging
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -90,6 +89,15 @@ class GuidedView(DirectObject):
         self._start_walk = start_walk
         self._walk_done = walk_done
         self._send = send
+        # An invisible full-screen frame takes every click, so nothing behind the guide reacts
+        # (no click-to-walk, no free camera) even while the panel is a small banner.
+        self.shield: Any = DirectFrame(
+            parent=base.aspect2d,
+            frameColor=(0, 0, 0, 0),
+            frameSize=(-10, 10, -10, 10),
+            state=DGG.NORMAL,
+            sortOrder=-100,  # below the panel: its buttons keep their clicks
+        )
         self.frame: Any = None
         self.widgets: dict[str, Any] = {}
         self.buttons: dict[str, Any] = {}
@@ -104,6 +112,7 @@ class GuidedView(DirectObject):
         self._speech: list[concurrent.futures.Future[Path | None]] = []
         self._task = f"mpp-guided-{id(self)}"
         self._extra_tasks: list[str] = []
+        self.on_destroy: list[Callable[[], Any]] = []
         base.task_mgr.add(self._tick, self._task)
         self.redraw()
 
@@ -342,76 +351,116 @@ class GuidedView(DirectObject):
             self.base.task_mgr.remove(name)
         self._extra_tasks.clear()
         self._clear()
+        if self.shield is not None:
+            self.shield.destroy()
+            self.shield = None
+        for fn in self.on_destroy:
+            fn()
+        self.on_destroy.clear()
         self.ignore_all()
         self._pool.shutdown(wait=False, cancel_futures=True)
 
 
-def attach_to_hall(app: Any, *, identity: dict[str, str] | None = None, voice: Voice | None = None) -> GuidedView:
-    """Guided mode on the hall client: the assistant walks ahead, the camera follows the visitor calmly.
+_OFFICER_REQUEST = {"id": "Saya ingin dibantu petugas.", "en": "I would like to talk to an officer."}
 
-    Free movement is switched off (``input_enabled``); the application and ticket go through the
-    app's NetClient and their answers are fed back into the flow from the app's HTTP log.
+
+def _detail_message(body: Any) -> Any:
+    """A server 4xx ``detail`` as a Localized message (first field error for a 422), or None."""
+    from protocol.catalog import Localized
+
+    detail = body.get("detail") if isinstance(body, dict) else None
+    if not isinstance(detail, dict):
+        return None
+    fields = detail.get("fields")
+    if isinstance(fields, dict):
+        for msg in fields.values():
+            if isinstance(msg, dict) and msg.get("id") and msg.get("en"):
+                return Localized(id=str(msg["id"]), en=str(msg["en"]))
+    if detail.get("message_id") and detail.get("message_en"):
+        return Localized(id=str(detail["message_id"]), en=str(detail["message_en"]))
+    return None
+
+
+def attach_to_hall(client: Any, *, identity: dict[str, str] | None = None, voice: Voice | None = None) -> GuidedView:
+    """Guided mode on a started ``world.app.HallClient`` (call once its world is loaded).
+
+    Free walking is switched off; the AI avatar leads the visitor to the counter
+    (``lead_to_counter``) and the camera follows calmly. The application (after identifying the
+    session with the NIK, so it is the citizen's own) and the ticket go through the client's
+    NetClient with tags ``guided:*``; those answers are fed back into the flow, not to the client.
     """
-    from protocol.catalog import Localized, load_catalog
     from world.guided import counter_path_fn
 
-    catalog = load_catalog(getattr(app.cfg, "assets", None))
-    net = getattr(app, "net", None)
+    net = client.net
+    layout = client.layout
     flow = GuidedFlow(
-        catalog,
-        lang=app.lang,
+        client.catalog,
+        lang=client.lang,
         identity=identity,
-        path_to_counter=counter_path_fn(app.layout),
-        handoff=(lambda ctx: net.send({"type": "chat.say", "text": "petugas", "lang": app.lang})) if net else None,
+        path_to_counter=counter_path_fn(layout) if layout is not None else None,
+        handoff=lambda ctx: client.say(_OFFICER_REQUEST["en" if client.lang == "en" else "id"]),
     )
-    app.input_enabled = False
+    state: dict[str, Any] = {"key": None, "data": None}
 
-    def start_walk(path: tuple[Point, ...]) -> None:
-        if app.citizen is not None:
-            app.citizen.root.set_pos(path[0][0], path[0][1], 0)
-            app.citizen.path = list(path[1:])
-        if getattr(app, "assistant", None) is not None:
-            app.assistant.walk(list(path), time.monotonic())
-
-    def walk_done() -> bool:
-        return app.citizen is None or not app.citizen.path
+    def create(p: Pending) -> None:
+        state["key"] = net.create_application(p.service_id, p.data, submit=True, key=state["key"], tag="guided:submit")
 
     def send(p: Pending) -> None:
         if net is None:
             flow.reject(p.kind)
-            return
-        if p.kind == "submit":
-            net.create_application(p.service_id, p.data, submit=True, tag="guided:submit")
-        else:
+        elif p.kind == "ticket":
             net.take_ticket(p.counter, tag="guided:ticket")
+        elif p.data.get("nik") and not client.identified:
+            state["data"] = p
+            name = str(p.data.get("full_name") or client.cfg.name)
+            net.identify(str(p.data["nik"]), name, tag="guided:identify")
+        else:
+            create(p)
+
+    def start_walk(path: tuple[Point, ...]) -> None:
+        counter = flow.step.counter
+        if counter is None or not client.lead_to_counter(counter):
+            client.player_path = list(path[1:])
 
     view = GuidedView(
-        app,
+        client.base,
         flow,
-        scale=max(MIN_SCALE, app.cfg.text_scale),
-        font=getattr(app, "ui_font", None),
+        scale=max(MIN_SCALE, client.cfg.text_scale),
+        font=client.font,
         voice=voice if voice is not None else Voice(),
         start_walk=start_walk,
-        walk_done=walk_done,
+        walk_done=lambda: not client.player_path,
         send=send,
     )
+    original = client.handle
 
-    def watch(task: Any) -> Any:
-        for res in list(app.http_log):
-            tag = str(res.get("tag", ""))
-            if not tag.startswith("guided:") or res.get("guided_handled"):
-                continue
-            res["guided_handled"] = True
-            kind, status, body = tag.split(":", 1)[1], int(res.get("status") or 0), res.get("body")
-            if status in (200, 201):
-                flow.resolve(kind, body)
+    def handle(ev: Any) -> None:
+        data = ev.data if ev.kind == "http" and isinstance(ev.data, dict) else None
+        tag = str(data.get("tag", "")) if data is not None else ""
+        if data is None or not tag.startswith("guided:"):
+            original(ev)
+            return
+        status, body = int(data.get("status") or 0), data.get("body")
+        kind = tag.split(":", 1)[1]
+        if kind == "identify":
+            if status == 200 and state["data"] is not None:
+                client.identified = True
+                create(state["data"])
             else:
-                detail = body.get("detail") if isinstance(body, dict) else None
-                msg = None
-                if isinstance(detail, dict) and detail.get("message_id") and detail.get("message_en"):
-                    msg = Localized(id=str(detail["message_id"]), en=str(detail["message_en"]))
-                flow.reject(kind, msg)
-        return task.cont
+                flow.reject("submit", _detail_message(body))
+        elif status in (200, 201):
+            if kind == "ticket" and isinstance(body, dict):
+                client.show_ticket(body)  # the usual ticket card too, so the queue updates show on it
+            flow.resolve(kind, body)
+        else:
+            flow.reject(kind, _detail_message(body))
 
-    view.add_task(watch, "mpp-guided-watch")
+    client.handle = handle
+    client.set_typing(True)  # no free walking or camera while guided
+
+    def restore() -> None:
+        client.__dict__.pop("handle", None)
+        client.set_typing(False)
+
+    view.on_destroy.append(restore)
     return view

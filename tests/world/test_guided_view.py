@@ -142,3 +142,117 @@ def test_view_speaks_each_new_step_with_espeak(base: Any, flow: GuidedFlow, tmp_
         assert view.played[0] != view.played[1]
     finally:
         view.destroy()
+
+
+class FakeNet:
+    """Answers REST helpers like the server would, through the same poll() queue as NetClient."""
+
+    state = "online"
+
+    def __init__(self) -> None:
+        from world.net import NetEvent
+
+        self._event = NetEvent
+        self.inbox: list[Any] = []
+        self.calls: list[tuple[str, Any]] = []
+        self.sent: list[dict[str, Any]] = []
+        self.fail_ticket = 0
+
+    def __getattr__(self, name: str) -> Any:  # board(), dashboard(), applications()...: nothing to answer
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return lambda *a, **k: None
+
+    def start(self) -> None:
+        self.inbox.append(self._event("status", "online"))
+
+    def stop(self) -> None:
+        pass
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.sent.append(frame)
+
+    def poll(self, limit: int = 200) -> list[Any]:
+        out, self.inbox = self.inbox, []
+        return out
+
+    def _http(self, tag: str, status: int, body: Any) -> None:
+        self.inbox.append(self._event("http", {"tag": tag, "status": status, "body": body}))
+
+    def identify(self, nik: str, name: str, tag: str = "identify") -> None:
+        self.calls.append(("identify", nik))
+        self._http(tag, 200, {"citizen": "3510********0001", "name": name})
+
+    def create_application(
+        self,
+        service_id: str,
+        data: dict[str, Any],
+        *,
+        submit: bool = True,
+        key: str | None = None,
+        tag: str = "application",
+    ) -> str:
+        key = key or "key-1"
+        self.calls.append(("application", (service_id, key)))
+        self._http(tag, 201, {"tracking_number": "BWI-2026-000042", "state": "submitted"})
+        return key
+
+    def take_ticket(self, counter: int, tag: str = "ticket") -> None:
+        self.calls.append(("ticket", counter))
+        if self.fail_ticket:
+            self.fail_ticket -= 1
+            detail = {"code": "queue_closed", "message_id": "Antrean sudah ditutup.", "message_en": "Queue closed."}
+            self._http(tag, 409, {"detail": detail})
+            return
+        self._http(tag, 201, {"code": "A-042", "counter": counter, "state": "waiting", "estimated_wait_min": 4})
+
+
+def test_guided_mode_in_the_hall_client_reaches_a_ticket(base: Any, tmp_path: Path) -> None:
+    from world.app import HallClient
+    from world.config import WorldConfig
+    from world.guided_view import attach_to_hall
+
+    net = FakeNet()
+    net.fail_ticket = 1
+    client = HallClient(base, WorldConfig(lang="id", name="Siti", text_scale=1.3), net=net).start()  # type: ignore[arg-type]
+    try:
+        assert client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=10)
+        view = attach_to_hall(client, identity={"nik": NIK, "full_name": NAME}, voice=Voice(enabled=False))
+        flow = view.flow
+        assert client.typing  # no free walking while guided
+        view.click("service:ktp-el")
+        view.click("option:hilang")
+        view.click("next")
+        view.click("all_docs")
+        assert flow.step.kind == "walk" and flow.step.path
+        start = client.player_xy
+        approach = client.layout.counter(1).approach
+        assert client.pump(lambda: bool(client.player_path), timeout=5)
+        assert client.player_path[-1] == approach  # the autopilot heads for counter 1
+        assert client.pump(lambda: client.player_xy != start, timeout=10)
+        assert flow.step.kind == "walk"
+        # Offscreen frames are slow; finish the walk at once instead of rendering every step of it.
+        client.player.root.setPos(approach[0], approach[1], 0)
+        client.player_path = []
+        assert client.pump(lambda: flow.step.kind != "walk", timeout=5)
+        assert flow.step.kind == "identity"
+        view.click("yes")
+        view.type_text(KK)
+        view.click("yes")
+        view.click("submit")
+        assert client.pump(lambda: flow.step.kind in ("ticket", "failed"), timeout=5)
+        assert flow.step.kind == "failed" and "Antrean sudah ditutup." in flow.step.text
+        view.click("submit")  # retry: only the ticket again, same application
+        assert client.pump(lambda: flow.step.kind == "ticket", timeout=5)
+        assert flow.step.ticket == "A-042" and flow.step.tracking == "BWI-2026-000042"
+        assert [c[0] for c in net.calls] == ["identify", "application", "ticket", "ticket"]
+        assert client.ticket is not None  # the hall's own ticket card follows queue updates
+        assert flow.presses == 9  # 8 + the retry
+        client.screenshot(tmp_path / "guided-hall.png")
+        view.click("officer")
+        client.pump(timeout=0.1)
+        assert any(f.get("type") == "chat.say" and "petugas" in f.get("text", "") for f in net.sent)
+        view.destroy()
+        assert not client.typing and "handle" not in client.__dict__
+    finally:
+        client.destroy()
