@@ -89,7 +89,11 @@ async def _drive(url: str, payloads: list[tuple[dict[str, str], dict[str, Any]]]
                 except asyncio.QueueEmpty:
                     return
                 t0 = time.perf_counter()
-                r = await client.post(url, json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+                try:
+                    r = await client.post(url, json=body, headers={**headers, "Idempotency-Key": uuid.uuid4().hex})
+                except httpx.HTTPError:
+                    errors += 1
+                    continue
                 latencies.append(time.perf_counter() - t0)
                 if r.status_code != 201:
                     errors += 1
