@@ -294,9 +294,11 @@ class HallClient(DirectObject):
             avatars = None
         parent = self.world_root
         if avatars is not None and hasattr(avatars, "AIAvatar") and hasattr(avatars, "CitizenAvatar"):
-            player = avatars.CitizenAvatar(parent, self.loader, self.cfg.name)
-            ai = avatars.AIAvatar(parent, self.loader)
-            visitors = avatars.VisitorLayer(parent, self.loader) if hasattr(avatars, "VisitorLayer") else None
+            player = avatars.CitizenAvatar(parent, self.loader, self.cfg.name, font=self.font)
+            ai = avatars.AIAvatar(parent, self.loader, self.lang, font=self.font)
+            visitors = None
+            if hasattr(avatars, "VisitorLayer"):
+                visitors = avatars.VisitorLayer(parent, self.loader, layout=self.layout, font=self.font)
             return player, ai, visitors
         player = _Figure(parent, self.cfg.name, (0.15, 0.55, 0.55, 1), self.font)
         ai = _Figure(parent, t("assistant_name", self.lang), (0.18, 0.49, 0.42, 1), self.font)
@@ -456,9 +458,10 @@ class HallClient(DirectObject):
             chat.add(who, text)
 
     def ai_say(self, text: str) -> None:
-        self.bubble_text = text
+        """The bubble gets the first lines (the chat panel keeps the whole answer)."""
+        self.bubble_text = bubble_summary(text)
         if self.ai is not None:
-            self.ai.say(text, self.lang)
+            self.ai.say(self.bubble_text, self.lang)
 
     def on_reply(self, reply: ChatReply) -> None:
         self.replies.append(reply)
@@ -651,6 +654,8 @@ class HallClient(DirectObject):
         if isinstance(frame, Welcome):
             self.session_id = frame.session_id
             self.identified = frame.citizen is not None
+            if self.visitors is not None:
+                _call(self.visitors, ("set_self",), frame.session_id)
         elif isinstance(frame, PresenceSnapshot):
             if self.visitors is not None:
                 _call(self.visitors, ("apply",), frame.model_dump(mode="json"))
@@ -858,8 +863,8 @@ class HallClient(DirectObject):
             ax, ay = self.ai_xy
             dx, dy = px - ax, py - ay
             d = math.hypot(dx, dy) or 1.0
-            target = Point3(px + dx / d * 3.6 + 1.2, py + dy / d * 3.6, 2.7)
-            look = Point3((ax + px) / 2, (ay + py) / 2, 1.8)
+            target = Point3(px + dx / d * 4.6 + 1.0, py + dy / d * 4.6, 3.0)
+            look = Point3((ax + px) / 2, (ay + py) / 2, 2.3)
         else:
             rad = math.radians(p.root.getH())
             target = Point3(px + math.sin(rad) * 7.0, py - math.cos(rad) * 7.0, 3.8)
@@ -870,6 +875,8 @@ class HallClient(DirectObject):
             cur = self.camera.getPos()
             self.camera.setPos(cur + (target - cur) * min(1.0, dt * 5.0))
         self.camera.lookAt(look)
+        if self.screens.state in ("Conversation", "Form"):
+            self.camera.setH(self.camera.getH() - 14)  # keep the two figures clear of the side panel
 
     # ------------------------------------------------------------------ tools for the tour and tests
 
@@ -891,6 +898,19 @@ class HallClient(DirectObject):
         self.base.graphicsEngine.renderFrame()
         self.base.win.saveScreenshot(Filename.fromOsSpecific(str(path.resolve())))
         return path
+
+
+def bubble_summary(text: str, limit: int = 200) -> str:
+    """Cut at a line or word boundary so a speech bubble stays readable above the avatar's head."""
+    text = text.strip()
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    for sep in ("\n", ". ", " "):
+        i = cut.rfind(sep)
+        if i > limit // 2:
+            return cut[:i].rstrip() + " …"
+    return cut + "…"
 
 
 def layout_point(layout: Any, *names: str) -> tuple[float, ...]:
@@ -976,6 +996,8 @@ def walkthrough(
 
     client.pump(lambda: client.screens.state == "Hall", timeout=15)
     b = lay.bounds
+    client.player.root.setPos(0.8, b.ymin + 6.5, 0)  # just inside, seen from behind as they walk in
+    client.player.root.setH(0)
     client.camera_override = ((1.5, b.ymin + 1.2, 3.0), (0.0, 6.0, 2.2))
     shot("01-entrance.png")
     first = counter_spots(lay)[0]

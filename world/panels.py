@@ -253,7 +253,7 @@ class FormPanel(Panel):
         super().__init__(parent, font, lang, text_scale)
         self.on_submit = on_submit
         self.on_focus = on_focus
-        self.root.setPos(-0.55, 0, 0.0)
+        self.root.setPos(0.72, 0, 0.0)
         self.root["frameColor"] = CARD_BG
         self.root["frameSize"] = (-0.95, 0.95, -0.93, 0.88)
         self.title = self.label(t("form_title", lang), (-0.9, 0.8), scale=1.2, fg=ACCENT)
@@ -289,13 +289,14 @@ class FormPanel(Panel):
                 self.choice[name] = -1
                 w = self.button(
                     t("choose", self.lang) + " ▾",
-                    (-0.2, y - 0.005),
+                    (-0.24, y - 0.005),
                     self._cycle,
                     extra=[name],
                     scale=0.8,
                     color=(0.3, 0.42, 0.5, 1),
                 )
-                w.setX(-0.25 + w.getWidth() * self.ts * 0.8 / 2)
+                w["text_align"] = TextNode.ALeft  # grows to the right as the chosen label changes
+                w.resetFrameSize()
             else:
                 w = DirectEntry(
                     parent=self.root,
@@ -356,6 +357,7 @@ class FormPanel(Panel):
             return
         self.choice[name] = (self.choice[name] + 1) % len(opts)
         self.inputs[name]["text"] = opts[self.choice[name]][1] + " ▾"
+        self.inputs[name].resetFrameSize()
         self.check(name)
 
     def set_value(self, name: str, value: Any) -> None:
@@ -366,6 +368,7 @@ class FormPanel(Panel):
                 if str(value) in (v, label):
                     self.choice[name] = i
                     self.inputs[name]["text"] = label + " ▾"
+                    self.inputs[name].resetFrameSize()
         else:
             self.inputs[name].enterText("" if value is None else str(value))
 
