@@ -395,3 +395,12 @@ def test_default_tour_lasts_three_to_five_minutes() -> None:
         assert all(a.segments for a in audio)  # every step is narrated
         for i, a in enumerate(audio):  # narration never runs past its step
             assert a.seconds <= spoken.length(i) + 1e-6, i
+
+
+def test_japanese_needs_a_cjk_font_else_english_with_a_notice() -> None:
+    from world.demo.run import choose_lang
+
+    assert choose_lang("ja", has_cjk=True) == ("ja", "")
+    lang, notice = choose_lang("ja", has_cjk=False)
+    assert lang == "en" and "Japanese is skipped" in notice
+    assert choose_lang("id", has_cjk=False) == ("id", "")

@@ -60,7 +60,7 @@ class Shots:
         kind, _, arg = anchor.partition(":")
         if kind == "overview":
             b = lay.bounds
-            return Pose((0.0, b.ymin + 1.0, height or 11.0), (0.0, (b.ymin + b.ymax) / 2 + 4.0, 0.0))
+            return Pose((0.0, b.ymin + 1.0, height or 6.2), (0.0, (b.ymin + b.ymax) / 2 + 2.0, 0.8))
         if kind == "entrance":
             x, y, _ = lay.spawn
             return Pose((x, y - (distance or 3.0), height or 2.4), (x, y + 14.0, 1.6))
@@ -77,13 +77,13 @@ class Shots:
             else:
                 number = self.service_counters.get("sktm", lay.counters[-1].number)
             c = lay.counter(number)
-            return self._facing(c.x, c.y, c.facing, distance or 6.0, height or 2.6, 1.3)
+            return self._facing(c.x, c.y, c.facing, distance or 7.0, height or 2.8, 1.5)
         if kind == "board":
             bd = lay.boards[int(arg)]
             return self._facing(bd.x, bd.y, bd.facing, distance or 9.0, height or max(2.0, bd.z - 1.2), bd.z)
         if kind == "screen":
             s = next(s for s in lay.screens if s.dataset == arg)
-            return self._facing(s.x, s.y, s.facing, distance or 6.5, height or s.z - 0.4, s.z)
+            return self._facing(s.x, s.y, s.facing, distance or 8.5, height or s.z - 0.3, s.z)
         if kind == "lounge":
             r = lay.lounge
             cx, cy = r.center
@@ -93,9 +93,21 @@ class Shots:
     def key_pose(self, k: CameraKey) -> Pose:
         if k.shot is not None:
             base = self.resolve(k.shot, k.distance, k.height)
-            return Pose(k.pos or base.pos, k.look or base.look)
-        assert k.pos is not None and k.look is not None  # guaranteed by CameraKey validation
-        return Pose(k.pos, k.look)
+            pose = Pose(k.pos or base.pos, k.look or base.look)
+        else:
+            assert k.pos is not None and k.look is not None  # guaranteed by CameraKey validation
+            pose = Pose(k.pos, k.look)
+        return self._inside(pose)
+
+    def _inside(self, pose: Pose) -> Pose:
+        """Keep the camera under the ceiling and inside the walls, whatever a tour asks for."""
+        b = self.layout.bounds
+        x, y, z = pose.pos
+        top = float(self.layout.height) - 0.6
+        return Pose(
+            (min(max(x, b.xmin + 0.3), b.xmax - 0.3), min(max(y, b.ymin + 0.3), b.ymax - 0.3), min(max(z, 0.4), top)),
+            pose.look,
+        )
 
     def check(self, tour: Tour) -> list[str]:
         """Anchors that the current hall cannot resolve (e.g. a counter number that does not exist)."""

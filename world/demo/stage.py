@@ -159,6 +159,8 @@ class DemoStage:
             font=self.font,
             mayChange=True,
         )
+        self.title.textNode.set_card_color(0.06, 0.08, 0.10, 0.45)
+        self.title.textNode.set_card_as_margin(0.4, 0.4, 0.25, 0.2)
         self.pause_text = OnscreenText(
             parent=app.a2dTopRight,
             text="",
@@ -198,13 +200,13 @@ class DemoStage:
             mayChange=True,
         )
         self.card = DirectFrame(
-            parent=app.a2dTopRight, frameColor=CARD_BG, frameSize=(-0.95, 0, -1.05, 0), pos=(-0.04, 0, -0.14)
+            parent=app.a2dTopRight, frameColor=CARD_BG, frameSize=(-0.82, 0, -1.0, 0), pos=(-0.04, 0, -0.14)
         )
-        self.card_head = DirectFrame(parent=self.card, frameColor=ACCENT, frameSize=(-0.95, 0, -0.08, 0))
+        self.card_head = DirectFrame(parent=self.card, frameColor=ACCENT, frameSize=(-0.82, 0, -0.08, 0))
         self.card_title = OnscreenText(
             parent=self.card,
             text="",
-            pos=(-0.92, -0.055),
+            pos=(-0.79, -0.055),
             scale=0.042,
             fg=(1, 1, 1, 1),
             align=TextNode.A_left,
@@ -214,11 +216,11 @@ class DemoStage:
         self.card_body = OnscreenText(
             parent=self.card,
             text="",
-            pos=(-0.92, -0.14),
-            scale=0.036,
+            pos=(-0.79, -0.14),
+            scale=0.034,
             fg=INK,
             align=TextNode.A_left,
-            wordwrap=24.5,
+            wordwrap=22.5,
             font=self.font,
             mayChange=True,
         )
