@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
-from world.demo.actions import Backend
+from world.demo.actions import ActionResult, Backend
 from world.demo.server import DemoServer
 from world.demo.tour import load_tour
 
@@ -12,17 +14,17 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def server() -> DemoServer:
+def server() -> Iterator[DemoServer]:
     s = DemoServer(agencies=("dukcapil",))
     s.start()
-    yield s  # type: ignore[misc]
+    yield s
     s.stop()
 
 
 def test_every_action_of_the_default_tour_succeeds(server: DemoServer) -> None:
     tour = load_tour("default")
     backend = Backend(server.url)
-    results = {}
+    results: dict[str, list[ActionResult]] = {}
     try:
         for i, step in enumerate(tour.steps):
             if step.action is None:
