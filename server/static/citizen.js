@@ -942,6 +942,7 @@
           state.retry = 0;
           state.liveAfter = Math.max(state.lastSeq, f.last_seq || 0);
           $("conn-status").hidden = true;
+          document.body.setAttribute("data-live", "1");
           break;
         case "ping": ws.send(JSON.stringify({ type: "pong", nonce: f.nonce })); break;
         case "chat.reply": onChatReply(f); break;
@@ -965,6 +966,7 @@
       var wasReady = state.wsReady;
       state.wsReady = false;
       state.ws = null;
+      document.body.removeAttribute("data-live");
       Object.keys(state.pending).forEach(function (ref) { chatFailed(ref, null); });
       if (wasReady) $("conn-status").hidden = false;
       scheduleReconnect();

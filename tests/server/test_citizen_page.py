@@ -113,12 +113,11 @@ def _page(browser: Any, width: int, height: int, lang: str = "id-ID", mobile: bo
 
 
 def _wait_token(page: Any) -> str:
-    for _ in range(100):
-        token = page.evaluate("() => sessionStorage.getItem('mpp.token')")
-        if token:
-            return str(token)
-        page.wait_for_timeout(100)
-    raise AssertionError("no session token")
+    """Wait until the page has a session and its websocket is welcomed (live events and chat)."""
+    page.locator("body[data-live='1']").wait_for(timeout=30_000)
+    token = page.evaluate("() => sessionStorage.getItem('mpp.token')")
+    assert token, "no session token"
+    return str(token)
 
 
 def _answers(page: Any) -> Any:
@@ -208,6 +207,7 @@ def test_officer_moves_application_and_ticket_live(browser: Any, server: str) ->
     """Live websocket updates: an officer's transition reaches the timeline, a call shows the banner."""
     page, problems = _page(browser, 1280, 900)
     page.goto(server + "/")
+    _wait_token(page)
     page.fill("#id-nik", "3510015204900002")
     page.fill("#id-name", "Siti Aminah")
     page.click("#identify-form button[type=submit]")
@@ -271,6 +271,7 @@ def _complete(server: str, officer: dict[str, str], tracking: str) -> None:
 def test_completion_offers_the_survey_and_complaints_are_tracked(browser: Any, server: str) -> None:
     page, problems = _page(browser, 1280, 900, lang="en-GB")
     page.goto(server + "/")
+    _wait_token(page)
     assert page.locator("html").get_attribute("lang") == "en"
     page.fill("#id-nik", "3510011204900001")
     page.fill("#id-name", "Budi Santoso")
