@@ -200,11 +200,16 @@ def assets_dir() -> Path:
     return Path(env) if env else Path(__file__).resolve().parent.parent / "assets"
 
 
+def _yaml(text: str) -> object:
+    """Safe YAML through libyaml when present: ~7x faster, which is most of the 3D hall's cold start."""
+    return yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+
+
 def load_catalog(root: Path | None = None) -> Catalog:
     base = (root or assets_dir()) / "catalog"
-    agencies = yaml.safe_load((base / "agencies.yaml").read_text(encoding="utf-8"))
-    office = yaml.safe_load((base / "office.yaml").read_text(encoding="utf-8"))
-    services = [yaml.safe_load(p.read_text(encoding="utf-8")) for p in sorted((base / "services").glob("*.yaml"))]
+    agencies = _yaml((base / "agencies.yaml").read_text(encoding="utf-8"))
+    office = _yaml((base / "office.yaml").read_text(encoding="utf-8"))
+    services = [_yaml(p.read_text(encoding="utf-8")) for p in sorted((base / "services").glob("*.yaml"))]
     return Catalog.model_validate({"agencies": agencies, "services": services, "office": office})
 
 
