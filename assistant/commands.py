@@ -140,7 +140,7 @@ def bench_cmd(
     import statistics
 
     os.environ.setdefault("OMP_NUM_THREADS", "1")
-    c0 = time.process_time()
+    cpu_start = time.process_time()
     t0 = time.perf_counter()
     import torch
 
@@ -185,5 +185,5 @@ def bench_cmd(
     typer.echo(f"baseline MiniLM forward only: p50 {b50:.1f} ms  p95 {b95:.1f} ms")
     typer.echo(
         f"load: {t_loaded - t0:.2f} s total (torch import {t_import - t0:.2f} s, "
-        f"model+heads {t_loaded - t_import:.2f} s)  (goal <= 5 s); CPU time {c_loaded - c0:.2f} s"
+        f"model+heads {t_loaded - t_import:.2f} s)  (goal <= 5 s); CPU time {c_loaded - cpu_start:.2f} s"
     )
