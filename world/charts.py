@@ -245,7 +245,8 @@ def sample_payload(name: str, root: Path | None = None) -> dict[str, Any]:
 
     key = name.replace("-", "_")
     base = (root or assets_dir()) / "dashboard"
-    meta = yaml.safe_load((base / "meta.yaml").read_text(encoding="utf-8"))["datasets"][key]
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    meta = yaml.load((base / "meta.yaml").read_text(encoding="utf-8"), Loader=loader)["datasets"][key]
     rows: list[dict[str, Any]] = []
     with (base / meta["file"]).open(encoding="utf-8", newline="") as fh:
         for raw in csv.DictReader(fh):

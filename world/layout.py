@@ -256,7 +256,7 @@ def load_layout(
         path, catalog = catalog, None
     base = root or assets_dir()
     plan = Path(path) if path is not None else base / "hall" / "layout.yaml"
-    raw = yaml.safe_load(plan.read_text(encoding="utf-8"))
+    raw = yaml.load(plan.read_text(encoding="utf-8"), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     cat = catalog or load_catalog(root)
     hall = raw["hall"]
     bounds = Rect(*[float(v) for v in hall["bounds"]])
