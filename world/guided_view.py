@@ -11,7 +11,13 @@ offscreen ShowBase in tests::
                       send=lambda pending: ...)   # async mode: send flow.pending via NetClient
     view.click("service:ktp-el"); view.type_text("3510..."); view.destroy()
 
-``attach_to_hall(app, ...)`` wires it to the hall client (citizen/assistant walk, NetClient).
+``attach_to_hall(client, identity=...)`` wires it to a started ``world.app.HallClient`` (the AI
+avatar leads, answers come through the client's NetClient). For ``mpp hall --guided``::
+
+    client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=15)
+    if cfg.guided:
+        from world.guided_view import attach_to_hall
+        guided = attach_to_hall(client)        # guided.destroy() before client.destroy()
 """
 
 from __future__ import annotations
@@ -105,6 +111,7 @@ class GuidedView(DirectObject):
         self.shown: Step | None = None
         self.notice: str | None = voice.notice_once(self.lang) if voice is not None else None
         self.played: list[Path] = []
+        self.sound: Any = None
         self._spoken_upto = 0
         self._walking: Step | None = None
         self._sent: Pending | None = None
@@ -330,7 +337,9 @@ class GuidedView(DirectObject):
             managers = getattr(self.base, "sfxManagerList", None) or []
             if managers:
                 try:
-                    play_with_panda(managers[0], wav)
+                    if self.sound is not None:
+                        self.sound.stop()  # a new step interrupts the old sentence: never two voices at once
+                    self.sound = play_with_panda(managers[0], wav)
                 except Exception:
                     log.exception("guided view: playing %s failed", wav)
 
@@ -359,6 +368,9 @@ class GuidedView(DirectObject):
         self.on_destroy.clear()
         self.ignore_all()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self.sound is not None:
+            self.sound.stop()
+            self.sound = None
 
 
 _OFFICER_REQUEST = {"id": "Saya ingin dibantu petugas.", "en": "I would like to talk to an officer."}

@@ -123,11 +123,39 @@ def test_a_failing_transport_becomes_a_calm_failure(base: Any, flow: GuidedFlow)
         view.destroy()
 
 
+class FakeSound:
+    def __init__(self, log: list[str], name: str) -> None:
+        self.log, self.name = log, name
+
+    def play(self) -> None:
+        self.log.append(f"play {self.name}")
+
+    def stop(self) -> None:
+        self.log.append(f"stop {self.name}")
+
+
+class FakeAudio:
+    def __init__(self) -> None:
+        self.log: list[str] = []
+        self.n = 0
+
+    def getSound(self, filename: Any) -> FakeSound:
+        self.n += 1
+        return FakeSound(self.log, str(self.n))
+
+    def update(self) -> None:  # ShowBase's audio loop calls this every frame
+        pass
+
+
 @pytest.mark.slow
-def test_view_speaks_each_new_step_with_espeak(base: Any, flow: GuidedFlow, tmp_path: Path) -> None:
+def test_view_speaks_each_new_step_with_espeak(
+    base: Any, flow: GuidedFlow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from world.guided_view import GuidedView
 
     need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed (apt-get install espeak-ng)")
+    audio = FakeAudio()
+    monkeypatch.setattr(base, "sfxManagerList", [audio], raising=False)
     view = GuidedView(base, flow, voice=Voice(cache_dir=tmp_path, enabled=True))
     try:
         assert view.notice is None
@@ -140,8 +168,11 @@ def test_view_speaks_each_new_step_with_espeak(base: Any, flow: GuidedFlow, tmp_
         assert len(view.played) == 3
         assert view.played[1] == view.played[2]  # "Ulangi" replays the same (cached) audio
         assert view.played[0] != view.played[1]
+        # each new sentence stops the one before: never two voices at once
+        assert audio.log == ["play 1", "stop 1", "play 2", "stop 2", "play 3"]
     finally:
         view.destroy()
+    assert audio.log[-1] == "stop 3"
 
 
 class FakeNet:
