@@ -206,7 +206,7 @@ class ChatService:
             raise ApiError(404, "not_found", "Percakapan tidak ditemukan.", "Conversation not found.")
         caller = self.caller_for(session_id)
         conversation = Conversation(conv_id, caller, self.port)
-        reply = self.assistant.respond(conversation, text)
+        reply = self.assistant.respond(conversation, text, lang=lang)
         frame: dict[str, Any] = reply.to_frame(conv_id).model_dump(mode="json")
         frame["ref"] = ref
         log.info("chat answered", extra={"ctx_intent": frame.get("intent"), "ctx_caller": mask_nik(caller.nik or "")})
