@@ -91,13 +91,14 @@ def test_cache_hit_does_not_rerun_espeak(tmp_path: Path, monkeypatch: pytest.Mon
 
 @pytest.mark.parametrize(
     "kwargs",
-    [{"enabled": False}, {"binary": "nonexistent-espeak-binary"}],
+    [{"enabled": False}, {"binary": "nonexistent-espeak-binary"}, {"binary": "/nonexistent/dir/espeak-ng"}],
 )
 def test_fallback_returns_none_and_one_localized_notice(tmp_path: Path, kwargs: dict[str, Any]) -> None:
     voice = Voice(cache_dir=tmp_path / "c", **kwargs)
     assert not voice.available
     assert voice.speak(TEXT) is None
     assert voice.speak(TEXT, "en", slow=True) is None
+    assert voice.synthesize(TEXT) is None
     notice_id = voice.notice("id")
     notice_en = voice.notice("en")
     assert notice_id is not None and notice_id.startswith("Suara tidak tersedia")

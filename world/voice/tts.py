@@ -153,6 +153,10 @@ class Voice:
             return None
         return target
 
+    def synthesize(self, text: str, lang: str = "id", *, slow: bool = False) -> Path | None:
+        """Same as ``speak``: the wav path (cached) or None; never raises."""
+        return self.speak(text, lang, slow=slow)
+
 
 def play_with_panda(audio_manager: Any, wav_path: str | os.PathLike[str]) -> Any:
     """Play a wav through a Panda3D AudioManager (the world owns the manager); returns the AudioSound."""
