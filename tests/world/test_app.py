@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -204,3 +205,146 @@ def test_tracker_and_ticket_follow_live_events_and_banner_follows_the_connection
     assert client.banner.message == "Reconnecting…"
     client.handle(NetEvent("status", "online"))
     assert client.banner.message == ""
+
+
+class FakeNet:
+    """The NetClient surface the client uses, recording what it would send (no thread, no sockets)."""
+
+    def __init__(self) -> None:
+        self.state = "idle"
+        self.lang = "id"
+        self.sent: list[dict[str, Any]] = []
+        self.calls: list[tuple[str, tuple[Any, ...]]] = []
+        self.inbox: list[NetEvent] = []
+
+    def start(self) -> None:
+        self.state = "online"
+        self.inbox.append(NetEvent("status", "online"))
+
+    def stop(self) -> None:
+        self.state = "idle"
+
+    def poll(self) -> list[NetEvent]:
+        out, self.inbox = self.inbox, []
+        return out
+
+    def send(self, frame: dict[str, Any]) -> None:
+        self.sent.append(frame)
+
+    def create_application(
+        self,
+        service_id: str,
+        data: dict[str, Any],
+        *,
+        submit: bool = True,
+        key: str | None = None,
+        tag: str = "application",
+    ) -> str:
+        key = key or f"key-{len(self.calls)}"
+        self.calls.append(("create_application", (service_id, data, key, tag)))
+        return key
+
+    def __getattr__(self, name: str) -> Any:
+        def record(*args: Any, **kwargs: Any) -> None:
+            self.calls.append((name, args + tuple(kwargs.values())))
+
+        return record
+
+
+def test_presence_join_then_moves_at_most_ten_per_second(base: Any) -> None:
+    net = FakeNet()
+    c = HallClient(base, WorldConfig(), net=net).start()  # type: ignore[arg-type]
+    try:
+        assert c.pump(lambda: c.screens.state == "Hall", timeout=5)
+        joins = [f for f in net.sent if f["type"] == "presence.join"]
+        assert len(joins) == 1
+        assert {name for name, _ in net.calls} >= {"board", "dashboard", "applications"}
+        c.pump(timeout=0.3)
+        assert not [f for f in net.sent if f["type"] == "presence.move"]  # standing still sends nothing
+        t0 = c.now()
+        base.messenger.send("w")
+        c.pump(timeout=1.0)
+        base.messenger.send("w-up")
+        elapsed = c.now() - t0
+        moves = [f for f in net.sent if f["type"] == "presence.move"]
+        assert 3 <= len(moves) <= elapsed * 10 + 1
+        assert moves[-1]["y"] > joins[0]["y"]
+    finally:
+        c.destroy()
+
+
+def test_form_submit_identifies_first_reuses_its_key_and_shows_server_errors(base: Any) -> None:
+    net = FakeNet()
+    c = HallClient(base, WorldConfig(), net=net).start()  # type: ignore[arg-type]
+    try:
+        assert c.pump(lambda: c.screens.state == "Hall", timeout=5)
+        c.screens.request("Form", "ktp-el")
+        assert ("service", ("ktp-el", "service:ktp-el")) in net.calls
+        svc = default_catalog().service("ktp-el").model_dump(mode="json")
+        c.handle(NetEvent("http", {"tag": "service:ktp-el", "status": 200, "body": svc}))
+        form = c.screens.form
+        assert form is not None and form.fields
+        from protocol.forms import example_answers
+
+        for k, v in example_answers(default_catalog().service("ktp-el"), "3510011204900001", "Budi Santoso").items():
+            form.set_value(k, v)
+        form.submit()
+        assert net.calls[-1][0] == "identify"  # the application must belong to the citizen
+        c.handle(NetEvent("http", {"tag": "identify", "status": 200, "body": {}}))
+        name, (sid, _data, key, _tag) = net.calls[-1]
+        assert (name, sid) == ("create_application", "ktp-el")
+        fields = {"kk_number": {"id": "Nomor KK harus 16 angka.", "en": "KK number must be 16 digits."}}
+        c.handle(NetEvent("http", {"tag": "submit", "status": 422, "body": {"detail": {"fields": fields}}}))
+        assert form.message("kk_number") == "Nomor KK harus 16 angka."
+        form.submit()  # the retry keeps the same Idempotency-Key
+        assert net.calls[-1][0] == "create_application" and net.calls[-1][1][2] == key
+        c.handle(
+            NetEvent(
+                "http",
+                {
+                    "tag": "submit",
+                    "status": 201,
+                    "body": {"tracking_number": "BWI-2026-000009", "service_id": "ktp-el", "state": "submitted"},
+                },
+            )
+        )
+        assert "BWI-2026-000009" in str(form.status["text"])
+        assert c.tracker is not None and "BWI-2026-000009" in c.tracker.text
+    finally:
+        c.destroy()
+
+
+@pytest.mark.slow
+def test_mpp_hall_screenshot_without_a_server_shows_the_hall_and_the_banner(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    out = tmp_path / "hall.png"
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mpp.cli",
+            "hall",
+            "--offscreen",
+            "--size",
+            "640x360",
+            "--screenshot",
+            str(out),
+            "--server",
+            f"http://127.0.0.1:{free_port()}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    from panda3d.core import PNMImage
+
+    img = PNMImage()
+    assert img.read(str(out)) and (img.getXSize(), img.getYSize()) == (640, 360)
+    # the reconnect banner is amber at the top centre
+    red, green, blue = img.getXel(200, 5)
+    assert red > 0.5 and blue < 0.3
