@@ -404,3 +404,44 @@ def test_japanese_needs_a_cjk_font_else_english_with_a_notice() -> None:
     lang, notice = choose_lang("ja", has_cjk=False)
     assert lang == "en" and "Japanese is skipped" in notice
     assert choose_lang("id", has_cjk=False) == ("id", "")
+
+
+def test_guided_action_presses_through_the_real_guided_flow_to_a_ticket() -> None:
+    from protocol.catalog import default_catalog
+
+    service = default_catalog().service("ktp-el").model_dump(mode="json")
+    posted: list[dict[str, object]] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/api/v1/sessions":
+            return httpx.Response(201, json={"token": "t" * 32, "session_id": "s"})
+        if path == "/api/v1/sessions/identify":
+            return httpx.Response(200, json={"session_id": "s", "citizen": "3510********0003", "name": "Sarinah"})
+        if path == "/api/v1/services/ktp-el":
+            return httpx.Response(200, json=service)
+        if path == "/api/v1/applications":
+            posted.append(json.loads(request.content))
+            return httpx.Response(201, json={"tracking_number": "BWI-2026-000007", "state": "submitted"})
+        if path == "/api/v1/queue/tickets":
+            return httpx.Response(201, json={"code": "A-004", "counter": 1, "state": "waiting"})
+        return httpx.Response(404, json={"detail": {"message_id": "x", "message_en": path}})
+
+    b = Backend("http://demo", transport=httpx.MockTransport(handler), sleep=lambda s: None)
+    action = T.GuidedAction(
+        kind="guided",
+        name="Mbah Sarinah",
+        nik="3510026506550003",
+        service="ktp-el",
+        choose=["option:hilang"],
+        prompts=[T.Text(id="Selamat datang", en="Welcome")],
+    )
+    r = b.run(action, "id")
+    assert r.ok, r.caption
+    assert r.data["ticket"] == "A-004" and r.data["tracking"] == "BWI-2026-000007"
+    assert posted and posted[0]["service_id"] == "ktp-el" and posted[0]["submit"] is True
+    data = posted[0]["data"]
+    assert isinstance(data, dict) and data["reason"] == "hilang" and data["nik"] == "3510026506550003"
+    screens = r.data["screens"]
+    assert 5 <= len(screens) <= 20 and r.data["presses"] <= 12
+    assert screens[0][2]  # the first screen's choice (the service button) is recorded

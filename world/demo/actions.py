@@ -441,10 +441,15 @@ class Backend:
 
     def _do_guided(self, a: T.GuidedAction, lang: str) -> ActionResult:
         v = self.visitor(a.visitor, lang, a.name)
+        self._json("POST", "/api/v1/sessions/identify", json={"nik": a.nik, "name": a.name}, headers=self._auth(v))
         service = self.service(a.service)
+        screens = self._guided_flow(v, a, service, lang)
+        if v.ticket is None:  # no guided module in this build: the same outcome, without the screens
+            ticket = self._json(
+                "POST", "/api/v1/queue/tickets", json={"counter": int(service.counter)}, headers=self._auth(v)
+            )
+            v.ticket = str(ticket["code"])
         counter = int(service.counter)
-        ticket = self._json("POST", "/api/v1/queue/tickets", json={"counter": counter}, headers=self._auth(v))
-        v.ticket = str(ticket["code"])
         return ActionResult(
             "guided",
             True,
@@ -453,8 +458,73 @@ class Backend:
                 "en": f"{a.name}: ticket {v.ticket}, counter {counter}",
                 "ja": f"{a.name}: 整理券 {v.ticket}、窓口 {counter}",
             },
-            {"ticket": v.ticket, "counter": counter, "prompts": [p.get(lang) for p in a.prompts]},
+            {
+                "ticket": v.ticket,
+                "tracking": v.tracking,
+                "counter": counter,
+                "screens": screens,
+                "presses": sum(1 for s in screens if s[2]),
+                "prompts": [p.get(lang) for p in a.prompts],
+            },
         )
+
+    def _guided_flow(self, v: Visitor, a: T.GuidedAction, service: Service, lang: str) -> list[tuple[str, str, str]]:
+        """Press through the real guided mode; returns (title, text, what was pressed) per screen."""
+        try:
+            from world.guided import GuidedFlow
+        except ImportError:
+            return []
+        from protocol.catalog import default_catalog
+
+        answers = example_answers(service, a.nik, a.name)
+
+        def submit(service_id: str, data: dict[str, Any]) -> str:
+            body = {"service_id": service_id, "data": {**answers, **data}, "submit": True}
+            headers = {**self._auth(v), "Idempotency-Key": uuid.uuid4().hex}
+            app = self._json("POST", "/api/v1/applications", json=body, headers=headers)
+            v.tracking, v.service_id = str(app["tracking_number"]), service_id
+            return v.tracking
+
+        def take_ticket(counter: int) -> str:
+            t = self._json("POST", "/api/v1/queue/tickets", json={"counter": counter}, headers=self._auth(v))
+            v.ticket = str(t["code"])
+            return v.ticket
+
+        flow = GuidedFlow(
+            default_catalog(),
+            lang="en" if lang in ("en", "ja") else "id",
+            identity={"nik": a.nik, "full_name": a.name},
+            submit=submit,
+            take_ticket=take_ticket,
+        )
+        prefer = [f"service:{a.service}", *a.choose]
+        screens: list[tuple[str, str, str]] = []
+        step = flow.step
+        for _ in range(20):
+            first = step.text.strip().splitlines()[0] if step.text.strip() else ""
+            if step.kind in ("ticket", "done", "remind", "failed", "handoff"):
+                screens.append((step.title, first, ""))
+                break
+            if step.kind == "walk":
+                screens.append((step.title, first, "→"))
+                step = flow.arrived()
+                continue
+            actions = [b.action for b in step.buttons]
+            if step.input is not None and not actions:
+                value = step.input.prefill or str(answers.get(step.input.name, ""))
+                screens.append((step.title, first, value))
+                step = flow.enter(value)
+                continue
+            pick = next((p for p in prefer if p in actions), None) or next(
+                (x for x in actions if x in ("yes", "next", "all_docs", "submit", "confirm")),
+                actions[0] if actions else "",
+            )
+            if not pick:
+                break
+            label_ = next((b.label for b in step.buttons if b.action == pick), pick)
+            screens.append((step.title, first, label_))
+            step = flow.press(pick)
+        return screens
 
 
 _ORDER = {"draft": 0, "submitted": 1, "verified": 2, "in_process": 3, "ready": 4, "completed": 5}

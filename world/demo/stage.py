@@ -358,13 +358,25 @@ class DemoStage:
             self._later(1.5 + 2.2 * i, self._add_line(f"{label(str(who), self.lang)}: {text}"))
 
     def _show_guided(self, r: ActionResult) -> None:
+        """The guided visit screen by screen on the card; the slow spoken prompts become the big caption."""
         self._card("guided", [r.text(self.lang)])
+        screens = [tuple(x) for x in r.data.get("screens", [])]
+        for i, (title, text, choice) in enumerate(screens):
+            line = f"{i + 1}. {title}: {choice}" if choice else f"{i + 1}. {text}"
+            self._later(0.8 + 1.1 * i, self._add_line(line[:90]))
         audio = self.audio[self.p.index] if self.p.index < len(self.audio) else None
         prompts = [str(p) for p in r.data.get("prompts", [])]
         offsets = [s.offset for s in audio.segments[1:]] if audio is not None else []
         for i, text in enumerate(prompts):
             at = offsets[i] if i < len(offsets) else 2.0 + 3.0 * i
-            self._later(max(0.0, at - self.p.t), self._add_line(f"“{text}”"))
+            self._later(max(0.0, at - self.p.t), self._caption_setter(f"“{text}”"))
+
+    def _caption_setter(self, text: str) -> Callable[[], None]:
+        def show() -> None:
+            self.caption.setText(text)
+            self._layout_caption()
+
+        return show
 
     # ------------------------------------------------------------------ per frame
 

@@ -146,9 +146,13 @@ class HandoffAction(_ActionBase):
 
 
 class GuidedAction(_ActionBase):
+    """A guided-mode visit (world.guided.GuidedFlow) pressed through by the script, ending with a ticket."""
+
     kind: Literal["guided"]
     name: str = Field(min_length=1, max_length=60)
+    nik: str = Field(pattern=r"^[0-9]{16}$")
     service: str = Field(min_length=1, max_length=40)
+    choose: list[str] = Field(default_factory=list, max_length=10, description="Button actions to prefer")
     prompts: list[Text] = Field(min_length=1, max_length=12)
     visitor: str = Field(default="guided", max_length=30)
 
