@@ -1,0 +1,37 @@
+"""The world bench's synthetic crowd is valid protocol, and its command rejects bad options."""
+
+from __future__ import annotations
+
+import typer
+from typer.testing import CliRunner
+
+from protocol.messages import PresenceSnapshot
+from protocol.presence import apply_snapshot
+from world.bench import crowd_snapshot
+from world.bench_commands import register
+from world.layout import load_layout
+
+
+def test_crowd_frames_are_presence_snapshots_inside_the_hall() -> None:
+    b = load_layout().bounds
+    first = PresenceSnapshot.model_validate(crowd_snapshot(100, 0.0, 0, True))
+    view = apply_snapshot({}, first)
+    assert len(view) == 100 and first.full
+    later = PresenceSnapshot.model_validate(crowd_snapshot(100, 2.5, 25, False))
+    assert not later.full and len(later.changed) == 100
+    moved = apply_snapshot(view, later)
+    assert set(moved) == set(view)
+    assert any((moved[k].x, moved[k].y) != (view[k].x, view[k].y) for k in view)
+    for ent in [*first.entered, *later.changed]:
+        assert b.xmin < ent.x < b.xmax and b.ymin < ent.y < b.ymax
+
+
+def test_bench_command_rejects_bad_crowds_before_opening_a_window() -> None:
+    app = typer.Typer()
+    bench = typer.Typer()
+    app.add_typer(bench, name="bench")
+    register(app, bench_app=bench, eval_app=typer.Typer())
+    runner = CliRunner()
+    for args in (["--crowds", "a,b"], ["--crowds", "-5"], ["--seconds", "0"], ["--crowds", "99999"]):
+        result = runner.invoke(app, ["bench", "world", *args])
+        assert result.exit_code == 2, (args, result.output)
