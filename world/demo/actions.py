@@ -184,6 +184,13 @@ class Backend:
             self.visitors[key] = v
         return v
 
+    def session_token(self, key: str, lang: str, name: str) -> str | None:
+        """The visitor's session token (made on first use), or None when the backend is unreachable."""
+        try:
+            return self.visitor(key, lang, name).token
+        except (_Busy, _Refused, KeyError, ValueError):
+            return None
+
     def officer(self, agency: str) -> OfficerSession:
         o = self.officers.get(agency)
         if o is None:

@@ -10,6 +10,7 @@ when presenting, the frame clock when recording.
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -63,8 +64,9 @@ def open_base(size: tuple[int, int], *, offscreen: bool, fullscreen: bool = Fals
 class Hall:
     """Adapter over whichever hall implementation is available; all methods are safe to call."""
 
-    def __init__(self, base: Any, lang: str, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, base: Any, lang: str, *, clock: Callable[[], float] = time.monotonic, net: Any = None) -> None:
         self.base = base
+        self.net = net
         self.lang = lang
         self.clock = clock
         self.assets: Path = assets_dir()
@@ -86,15 +88,18 @@ class Hall:
     # ------------------------------------------------------------------ setup
 
     def _attach_client(self) -> bool:
+        if os.environ.get("MPP_DEMO_HALL") == "scene":
+            return False
         try:
             from world.app import HallClient
             from world.config import WorldConfig
-        except ImportError as exc:
+        except Exception as exc:  # noqa: BLE001 -- a half-edited client must not lose the demo either
             log.info("hall client not available (%s): building the scene directly", exc)
             return False
-        cfg = WorldConfig(lang=self.lang, connect=False, name="Siti Aminah")
+        server = getattr(self.net, "base", "http://127.0.0.1:8765")
+        cfg = WorldConfig(server=server, lang=self.lang, connect=self.net is not None, name="Siti Aminah")
         try:
-            client = HallClient(self.base, cfg).start()
+            client = HallClient(self.base, cfg, net=self.net).start()
         except Exception as exc:  # noqa: BLE001 -- any failure of the hall client must not lose the demo
             log.warning("hall client failed to start (%s): building the scene directly", exc)
             return False

@@ -248,6 +248,23 @@ def _save_png(frame: bytes, size: tuple[int, int], path: Path) -> None:
     path.write_bytes(png)
 
 
+def _live_net(backend: Backend | None, lang: str) -> Any:
+    """Presenting live, the hall listens on the tour visitor's own websocket: status changes and
+    queue calls reach it exactly as they reach a citizen. (Recordings stay offline: deterministic.)"""
+    if backend is None:
+        return None
+    token = backend.session_token("main", lang, "Siti Aminah")
+    if token is None:
+        return None
+    try:
+        from world.net import NetClient
+    except ImportError:
+        return None
+    net = NetClient(backend.base_url, lang=hall_lang(lang), name="Siti Aminah")
+    net.token = token
+    return net
+
+
 def present(
     tour: Tour,
     *,
@@ -277,7 +294,7 @@ def present(
         tour, lang, sched, narration={i: a.seconds for i, a in enumerate(audio)}, loop=loop, on_round=on_round
     )
     base = open_base(size, offscreen=offscreen, fullscreen=fullscreen)
-    hall = Hall(base, hall_lang(lang))
+    hall = Hall(base, hall_lang(lang), net=_live_net(backend, lang))
     stage = DemoStage(
         base, hall, presenter, _shots(), audio=audio, player=None if offscreen else AudioPlayer(), live=True
     )
