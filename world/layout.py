@@ -127,6 +127,7 @@ class Board:
     facing: str
     width: float
     height: float
+    counters: tuple[int, ...] = ()  # counters this board lists, in order; filled in by load_layout
 
 
 @dataclass(frozen=True)
@@ -320,7 +321,7 @@ def load_layout(
         info_desk=dict(raw["info_desk"]),
         counters=counters,
         counter_height=float(cdef["height"]),
-        boards=[_board(b) for b in raw["boards"]],
+        boards=[_board(b, [c.number for c in counters]) for b in raw["boards"]],
         lounge_name=Localized(**lounge["name"]),
         lounge=Rect(*[float(v) for v in lounge["rect"]]),
         lounge_color=lounge["carpet_color"],
@@ -353,8 +354,18 @@ def load_layout(
 __all__ = ["CounterSpot", "HallLayout", "LayoutError", "Rect", "hex_color", "load_layout"]
 
 
-def _board(b: dict[str, Any]) -> Board:
+def _board(b: dict[str, Any], numbers: list[int]) -> Board:
+    """A board lists the counters named in layout.yaml (``counters:``) or, by default, all of them."""
+    wanted = b.get("counters")
+    if wanted is None:
+        covered = tuple(numbers)
+    else:
+        unknown = [n for n in wanted if n not in numbers]
+        if unknown:
+            raise LayoutError(f"board at ({b['x']}, {b['y']}) lists counters not in the catalogue: {unknown}")
+        covered = tuple(int(n) for n in wanted)
     return Board(
+        counters=covered,
         x=float(b["x"]),
         y=float(b["y"]),
         z=float(b["z"]),

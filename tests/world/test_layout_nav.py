@@ -163,3 +163,19 @@ def test_a_random_walk_never_finds_a_path_through_furniture(layout, grid) -> Non
                 x, y = p[0] + (q[0] - p[0]) * k / n, p[1] + (q[1] - p[1]) * k / n
                 assert all(not r.contains(x, y) for r in layout.obstacles), (a, z, x, y)
         checked += 1
+
+
+def test_boards_cover_all_counters_unless_the_plan_names_some(tmp_path: Path, layout) -> None:
+    numbers = tuple(c.number for c in layout.counters)
+    assert layout.boards and all(b.counters == numbers for b in layout.boards)
+    root = tmp_path / "assets"
+    shutil.copytree(ASSETS / "catalog", root / "catalog")
+    shutil.copytree(ASSETS / "hall", root / "hall")
+    raw = yaml.safe_load((root / "hall/layout.yaml").read_text(encoding="utf-8"))
+    raw["boards"][1]["counters"] = [16, 1]
+    (root / "hall/layout.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert load_layout(root=root).boards[1].counters == (16, 1)
+    raw["boards"][1]["counters"] = [1, 77]
+    (root / "hall/layout.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
+    with pytest.raises(LayoutError, match="77"):
+        load_layout(root=root)
