@@ -186,6 +186,7 @@ class HallClient(DirectObject):
         self._last_sent: tuple[float, float, float] | None = None
         self._tasks: set[str] = set()
         self._started = False
+        self.figures: dict[str, float] = {}  # measured moments (seconds) the CLI prints
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -1011,8 +1012,10 @@ def walkthrough(
     client.player.root.setH(180)
     client.screens.request("Conversation")
     before = len(client.replies)
+    asked = time.perf_counter()
     client.say(question)
-    client.pump(lambda: len(client.replies) > before, timeout=reply_timeout)
+    if client.pump(lambda: len(client.replies) > before, timeout=reply_timeout):
+        client.figures["answer_s"] = round(time.perf_counter() - asked, 2)
     if client.screens.state != "Conversation":
         client.screens.request("Conversation")
     shot("03-assistant.png")
@@ -1041,7 +1044,7 @@ def walkthrough(
     screens = list(getattr(lay, "screens", []))
     if screens:
         mid = screens[len(screens) // 2]
-        client.camera_override = ((mid.x - 11.0, mid.y - 1.0, 2.6), (mid.x, mid.y, mid.z - 0.3))
+        client.camera_override = ((mid.x - 14.5, mid.y - 1.0, 2.8), (mid.x, mid.y, mid.z - 0.3))
     else:
         r = lay.lounge
         client.camera_override = (
@@ -1122,13 +1125,21 @@ def run_up(
                 app.run()
                 return 0
             net = app.client.net
+            t0 = time.perf_counter()
             if not app.client.pump(lambda: net is not None and net.state == "online", timeout=20):
                 print("hall could not connect / aula tidak terhubung")  # noqa: T201
                 return 1
+            app.client.figures["connect_s"] = round(time.perf_counter() - t0, 2)
             _wait_assistant(base_url)
             for p in walkthrough(app.client, shots):
                 print(p.resolve())  # noqa: T201
-            return 0
+            figs = app.client.figures
+            print(  # noqa: T201
+                f"hall connected in {figs.get('connect_s', '?')} s; "
+                f"assistant answered 'syarat KTP apa saja?' in {figs.get('answer_s', '?')} s "
+                f"({app.client.bubble_text.splitlines()[0][:60] if app.client.bubble_text else 'no answer'})"
+            )
+            return 0 if "answer_s" in figs else 1
         finally:
             app.close()
     finally:
