@@ -396,8 +396,8 @@ class GuidedFlow:
 
     def press(self, action: str) -> Step:
         """Handle a button; an action the current step does not offer is ignored (not counted)."""
-        if action not in self.step.actions():
-            log.info("guided: ignored action %r on step %s", action[:40], self.step.kind)
+        if not isinstance(action, str) or action not in self.step.actions():
+            log.info("guided: ignored action %r on step %s", str(action)[:40], self.step.kind)
             return self.step
         self.presses += 1
         if action == "repeat":

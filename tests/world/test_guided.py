@@ -364,9 +364,12 @@ def test_actions_not_on_the_step_are_ignored_and_not_counted(catalog) -> None:
     assert flow.press("option:hilang").kind == "greet"
     assert flow.press("service:no-such-service").kind == "greet"
     assert flow.arrived().kind == "greet"
+    assert flow.press(["service:ktp-el"]).kind == "greet"  # type: ignore[arg-type]
+    assert flow.enter(None).kind == "greet"  # type: ignore[arg-type]
+    assert flow.enter("x" * 100_000).kind == "greet"  # counted (a typed entry), not understood, no crash
     flow.press("service:ktp-el")
     assert flow.enter("12345").kind == "purpose"  # no text box on this step
-    assert flow.presses == 1
+    assert flow.presses == 2
 
 
 def test_submit_failure_can_be_retried_without_a_second_application(catalog) -> None:
