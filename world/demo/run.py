@@ -311,7 +311,7 @@ def present(
         presenter.start()
         while not presenter.quit:
             now = time.monotonic()
-            presenter.tick(min(0.1, now - last))
+            presenter.tick(min(1.0, now - last))  # wall-clock time: narration and steps keep the real pace
             last = now
             stage.update()
             base.task_mgr.step()
