@@ -1059,15 +1059,25 @@ def walkthrough(
 def run_hall(cfg: WorldConfig, screenshot: Path | None = None) -> int:
     """``mpp hall``: the client; with ``screenshot`` it renders until connected, saves one frame and exits."""
     app = MPPApp(cfg)
+    guided: Any = None
     try:
+        client = app.client
+        if cfg.guided:
+            # guided mode (world.guided_view): big buttons, spoken steps, the avatar leads the way
+            from world.guided_view import attach_to_hall
+
+            client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=15)
+            guided = attach_to_hall(client)
         if screenshot is not None:
-            net = app.client.net
-            app.client.pump(lambda: net is None or net.state == "online", timeout=8)
-            app.client.pump(timeout=1.0)
-            print(app.client.screenshot(screenshot).resolve())  # noqa: T201 - CLI output
+            net = client.net
+            client.pump(lambda: net is None or net.state == "online", timeout=8)
+            client.pump(timeout=1.0)
+            print(client.screenshot(screenshot).resolve())  # noqa: T201 - CLI output
             return 0
         app.run()
     finally:
+        if guided is not None:
+            guided.destroy()
         app.close()
     return 0
 

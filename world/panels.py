@@ -108,6 +108,7 @@ class ConnectionBanner(Panel):
     def __init__(self, parent: Any, font: Any, lang: str, text_scale: float = 1.0) -> None:
         super().__init__(parent, font, lang, text_scale)
         self.state = "idle"
+        self.root.reparentTo(parent, 100)  # drawn over any other panel (guided mode covers the screen)
         self.root.setPos(0, 0, 0.93)
         self.root["frameColor"] = (0.72, 0.45, 0.05, 0.92)
         self.root["frameSize"] = (-0.75, 0.75, -0.05, 0.06)

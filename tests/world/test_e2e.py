@@ -113,3 +113,41 @@ def test_hall_end_to_end_against_a_real_server(base: Any, server: ServerProcess,
         client.destroy()
         if other is not None:
             other.stop()
+
+
+def test_mpp_up_headless_renders_the_walkthrough_and_stops_its_server(tmp_path: Path) -> None:
+    """The main job without a display: server child, hall connected, PNGs printed, exit 0, child gone."""
+    import socket
+    import subprocess
+    import sys
+
+    from tests.conftest import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "MPP_DATABASE_URL")}
+    env["MPP_DATA_DIR"] = str(tmp_path / "var")
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mpp.cli",
+            "up",
+            "--port",
+            str(port),
+            "--size",
+            "640x360",
+            "--shots",
+            str(tmp_path / "shots"),
+        ],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=400,
+    )
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    pngs = [Path(line) for line in r.stdout.splitlines() if line.endswith(".png")]
+    assert [p.name for p in pngs] == ["01-entrance.png", "02-counters.png", "03-assistant.png", "04-lounge.png"]
+    assert all(p.is_file() and p.stat().st_size > 5_000 for p in pngs)
+    assert "assistant answered" in r.stdout
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0, "the server child is still listening"
