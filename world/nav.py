@@ -128,11 +128,19 @@ class NavGrid:
 
     def line_free(self, a: Point, b: Point) -> bool:
         """Sample the segment at quarter-cell steps; every sample must be walkable."""
-        dist = math.hypot(b[0] - a[0], b[1] - a[1])
-        steps = max(1, int(dist / (self.cell * 0.25)))
+        # same test as walkable() per sample, inlined: smoothing calls this thousands of times per path
+        bd = self.bounds
+        x0, y0, dx, dy = a[0], a[1], b[0] - a[0], b[1] - a[1]
+        steps = max(1, int(math.hypot(dx, dy) / (self.cell * 0.25)))
+        nx, ny, cell, blocked = self.nx, self.ny, self.cell, self.blocked
         for k in range(steps + 1):
             t = k / steps
-            if not self.walkable((a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t)):
+            x, y = x0 + dx * t, y0 + dy * t
+            if not (bd.xmin <= x <= bd.xmax and bd.ymin <= y <= bd.ymax):
+                return False
+            i = min(max(int((x - bd.xmin) / cell), 0), nx - 1)
+            j = min(max(int((y - bd.ymin) / cell), 0), ny - 1)
+            if blocked[j * nx + i]:
                 return False
         return True
 

@@ -179,3 +179,20 @@ def test_boards_cover_all_counters_unless_the_plan_names_some(tmp_path: Path, la
     (root / "hall/layout.yaml").write_text(yaml.safe_dump(raw), encoding="utf-8")
     with pytest.raises(LayoutError, match="77"):
         load_layout(root=root)
+
+
+def test_line_free_agrees_with_walkable_samples(layout, grid) -> None:
+    """line_free is an inlined fast path of walkable(); both must say the same for any segment."""
+    import random
+
+    rng = random.Random(3)
+    b = layout.bounds
+    for _ in range(300):
+        a = (rng.uniform(b.xmin - 2, b.xmax + 2), rng.uniform(b.ymin - 2, b.ymax + 2))
+        z = (a[0] + rng.uniform(-8, 8), a[1] + rng.uniform(-8, 8))
+        steps = max(1, int(math.dist(a, z) / (grid.cell * 0.25)))
+        ref = all(
+            grid.walkable((a[0] + (z[0] - a[0]) * k / steps, a[1] + (z[1] - a[1]) * k / steps))
+            for k in range(steps + 1)
+        )
+        assert grid.line_free(a, z) == ref, (a, z)
