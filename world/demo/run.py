@@ -304,27 +304,31 @@ def present(
         base.ignore(key)
         base.accept(key, presenter.key, [key])
     script = list(keys)
+    # A scripted rehearsal runs on a fixed 30 Hz step (keys every key_interval of tour time), so
+    # it behaves the same on a loaded machine; a live audience gets the wall clock.
+    fixed = 1.0 / 30 if script else None
+    key_every = max(1, round(key_interval * 30))
+    frame = 0
     started = time.monotonic()
     last = started
-    next_key = started + key_interval
     try:
         presenter.start()
         while not presenter.quit:
             now = time.monotonic()
-            presenter.tick(min(1.0, now - last))  # wall-clock time: narration and steps keep the real pace
+            presenter.tick(fixed if fixed is not None else min(1.0, now - last))
             last = now
             stage.update()
             base.task_mgr.step()
-            if script and now >= next_key:
+            frame += 1
+            if script and frame % key_every == 0:
                 base.messenger.send(script.pop(0))
-                next_key = now + key_interval
                 if not script and max_seconds is None:
                     break
             if max_seconds is not None and now - started > max_seconds:
                 break
             if presenter.finished and not loop and offscreen and not script:
                 break
-            if offscreen:
+            if offscreen and fixed is None:
                 time.sleep(0.005)
     finally:
         sched.shutdown()
