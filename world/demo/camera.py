@@ -51,9 +51,13 @@ class Shots:
         self.layout = layout
         self.service_counters = service_counters
 
-    def _facing(self, x: float, y: float, facing: str, dist: float, height: float, look_z: float) -> Pose:
+    def _facing(
+        self, x: float, y: float, facing: str, dist: float, height: float, look_z: float, side: float = 0.0
+    ) -> Pose:
+        """In front of (x, y) on its visitors' side; ``side`` slides the camera along the front (a 3/4 view)."""
         nx, ny = FACING_NORMAL[facing]
-        return Pose((x + nx * dist, y + ny * dist, height), (x, y, look_z))
+        tx, ty = -ny, nx
+        return Pose((x + nx * dist + tx * side, y + ny * dist + ty * side, height), (x, y, look_z))
 
     def resolve(self, anchor: str, distance: float | None = None, height: float | None = None) -> Pose:
         lay = self.layout
@@ -77,7 +81,9 @@ class Shots:
             else:
                 number = self.service_counters.get("sktm", lay.counters[-1].number)
             c = lay.counter(number)
-            return self._facing(c.x, c.y, c.facing, distance or 7.0, height or 2.8, 1.5)
+            far = distance or 7.0
+            # a 3/4 view, so the visitor standing at the counter does not hide the officer
+            return self._facing(c.x, c.y, c.facing, far, height or 2.8, 1.5, side=0.45 * far)
         if kind == "board":
             bd = lay.boards[int(arg)]
             return self._facing(bd.x, bd.y, bd.facing, distance or 9.0, height or max(2.0, bd.z - 1.2), bd.z)

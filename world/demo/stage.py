@@ -349,8 +349,7 @@ class DemoStage:
         for name, payload in sets.items():
             if isinstance(payload, dict):
                 self.hall.update_screen(str(name), payload)
-        if len(sets) > 1:
-            self._card("dashboard", [f"• {_short_label(p, self.lang)}" for p in sets.values() if isinstance(p, dict)])
+        self.card.hide()  # the screens themselves are the show here
 
     def _show_handoff(self, r: ActionResult) -> None:
         self._card("handoff", [r.text(self.lang)])
@@ -410,9 +409,3 @@ class DemoStage:
             self.blank.show()
         else:
             self.blank.hide()
-
-
-def _short_label(payload: dict[str, Any], lang: str) -> str:
-    lab = payload.get("label") or {}
-    text = str(lab.get("en" if lang in ("en", "ja") else "id") or payload.get("name", ""))
-    return text.split("–", 1)[-1].strip() if "–" in text else text
