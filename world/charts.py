@@ -155,7 +155,22 @@ class ChartPainter:
             x = x - w if align == "right" else x - w // 2
         maker.generate_into(text, img, x, y)
 
-    def paint(self, bars: Bars, width: int = W, height: int = H) -> Any:
+    def paint(self, bars: Bars, width: int = W, height: int = H, *, pow2: bool = True) -> Any:
+        """The chart as an image; ``pow2`` resamples it to power-of-two sides.
+
+        The software renderer (p3tinydisplay) draws non-power-of-two textures blank,
+        and the screen card stretches the texture over its frame either way.
+        """
+        img = self._paint(bars, width, height)
+        if not pow2:
+            return img
+        from panda3d.core import PNMImage
+
+        out = PNMImage(_pow2(width), _pow2(height), 3)
+        out.quick_filter_from(img)
+        return out
+
+    def _paint(self, bars: Bars, width: int, height: int) -> Any:
         from panda3d.core import PNMImage
 
         img = PNMImage(width, height, 3)
@@ -261,6 +276,14 @@ def sample_payload(name: str, root: Path | None = None) -> dict[str, Any]:
                         row[k] = v
             rows.append(row)
     return {"label": meta["label"], "rows": rows, "sample": bool(meta.get("sample", True))}
+
+
+def _pow2(n: int) -> int:
+    """The power of two at or above ``n``."""
+    p = 1
+    while p < n:
+        p *= 2
+    return p
 
 
 def _rect(img: Any, x0: int, y0: int, x1: int, y1: int, color: Sequence[float]) -> None:

@@ -32,14 +32,14 @@ def test_shipped_datasets_become_labelled_charts(name: str) -> None:
     assert payload["sample"] is True and payload["rows"] and set(payload["label"]) == {"id", "en"}
     bars = bars_for(name.replace("_", "-"), payload, "id")
     assert bars.values and len(bars.labels) == len(bars.values) and bars.sample
-    img = _painter().paint(bars)
+    img = _painter().paint(bars, pow2=False)
     assert _count(img, BADGE, region=(380, 58, 640, 88)) > 50  # the "Data contoh / Sample data" badge
     assert _count(img, PALETTE[1]) + _count(img, PALETTE[0]) > 200  # bars or a line were drawn
 
 
 def test_real_data_has_no_sample_badge() -> None:
     payload = dict(sample_payload("budget"), sample=False, source="BPKAD Banyuwangi")
-    img = _painter().paint(bars_for("budget", payload, "en"))
+    img = _painter().paint(bars_for("budget", payload, "en"), pow2=False)
     assert _count(img, BADGE, region=(380, 58, 640, 88)) == 0
 
 
@@ -56,7 +56,15 @@ def test_empty_or_odd_payloads_still_paint() -> None:
     odd += [{"rows": [{"year": 2024, "percent": float("inf"), "percent_poor": "7.1"}]}]
     for payload in odd:
         for ds in ("village-progress", "budget", "poverty", "unknown"):
-            img = p.paint(bars_for(ds, payload, "id"))
+            img = p.paint(bars_for(ds, payload, "id"), pow2=False)
             assert img.get_x_size() == 640
-    img = p.paint(Bars("t", "s", ["a"], [0.0], sample=True))
+    img = p.paint(Bars("t", "s", ["a"], [0.0], sample=True), pow2=False)
     assert img.get_y_size() == 360
+
+
+def test_screen_textures_have_power_of_two_sides() -> None:
+    """The software renderer draws non-power-of-two textures blank."""
+    img = _painter().paint(bars_for("poverty", sample_payload("poverty"), "id"))
+    for side in (img.get_x_size(), img.get_y_size()):
+        assert side >= 256 and side & (side - 1) == 0
+    assert _count(img, BADGE, region=(600, 80, 1024, 130)) > 50  # the badge survives the resampling
