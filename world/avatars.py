@@ -112,11 +112,15 @@ class NameTag:
         self.tn.set_text_color(*color)
         self.tn.set_card_color(*card)
         self.tn.set_card_as_margin(0.25, 0.25, 0.1, 0.1)
+        self.tn.set_card_decal(True)  # text drawn as a decal on its card: never hidden behind it
         self.np = parent.attach_new_node(self.tn)
         self.np.set_z(z)
         self.np.set_scale(scale)
         self.np.set_billboard_point_eye()
-        self.np.set_depth_offset(1)
+        # drawn last and without depth test: a tag is a label, never half-hidden by its own card or a pillar
+        self.np.set_bin("fixed", 20)
+        self.np.set_depth_test(False)
+        self.np.set_depth_write(False)
 
     def destroy(self) -> None:
         self.np.remove_node()

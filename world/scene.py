@@ -473,7 +473,7 @@ class HallScene:
             board,
             self._serving_line(spot.number),
             pos=(x0 + 0.05, y_face - 0.01, 2.8),
-            scale=0.17,
+            scale=0.15,
             align="left",
             dynamic=True,
             name=f"serving-{spot.number}",
@@ -623,15 +623,18 @@ class HallScene:
 
     def _serving_line(self, number: int) -> str:
         now, waiting = self.board_state.get(number, (None, 0))
-        return f"{t('now_serving', self.lang)}: {now or '–'}  ·  {label('waiting_n', self.lang, n=waiting)}"
+        return f"{t('now_serving', self.lang)}: {now or '–'} · {label('waiting_n', self.lang, n=waiting)}"
 
     def _refresh_boards(self) -> None:
-        rows = []
-        for spot in self.layout.counters:
-            now, _ = self.board_state.get(spot.number, (None, 0))
-            rows.append(f"{spot.number:>2}   {now or '–'}")
-        per = max(1, -(-len(rows) // BOARD_COLUMNS))
-        for cols in self.board_texts:
+        """Each overview board lists its own counters (``Board.counters``; all of them by default)."""
+        everyone = [spot.number for spot in self.layout.counters]
+        for board, cols in zip(self.layout.boards, self.board_texts, strict=False):
+            numbers = list(getattr(board, "counters", ()) or everyone)
+            rows = []
+            for number in numbers:
+                now, _ = self.board_state.get(number, (None, 0))
+                rows.append(f"{number:>2}   {now or '–'}")
+            per = max(1, -(-len(rows) // len(cols)))
             for k, tn in enumerate(cols):
                 tn.set_text("\n".join(rows[k * per : (k + 1) * per]))
 
