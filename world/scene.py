@@ -417,7 +417,10 @@ class HallScene:
         m.cbox(0, d / 2 + 0.45, 0, 0.5, 0.3, 1.3, DARK)
         m.cbox(0, d / 2 + 0.45, 1.3, 0.6, 0.34, 0.6, col)
         m.cbox(0, d / 2 + 0.45, 1.92, 0.3, 0.3, 0.32, (0.80, 0.62, 0.48, 1))
-        m.box(-0.16, d / 2 + 0.3, 2.1, 0.16, d / 2 + 0.62, 2.2, HAIR)
+        m.box(-0.17, d / 2 + 0.29, 2.2, 0.17, d / 2 + 0.62, 2.29, HAIR)  # hair on top
+        m.box(-0.17, d / 2 + 0.5, 1.98, 0.17, d / 2 + 0.62, 2.2, HAIR)  # and at the back
+        for ex in (-0.075, 0.045):  # eyes looking at the visitor
+            m.box(ex, d / 2 + 0.295, 2.09, ex + 0.03, d / 2 + 0.3, 2.12, DARK)
         # monitor and a chair for the visitor
         m.box(-0.9, -0.1, hh + 0.06, -0.3, 0.0, hh + 0.5, DARK)
         m.cbox(0.6, -d / 2 - 0.75, 0, 0.5, 0.5, 0.45, _mix(col, DARK, 0.3))
