@@ -7,6 +7,7 @@ one small batch per visitor, and only the nearest few carry a name tag.
 
 from __future__ import annotations
 
+import heapq
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -327,6 +328,8 @@ class Crowd:
         self.nodes: dict[str, Any] = {}
         self.tags: dict[str, tuple[Any, NameTag]] = {}
         self.dirty = False
+        self._frame = 0
+        self._want: set[str] | None = None
 
     def _node(self, key: str) -> Any:
         np = self.nodes.get(key)
@@ -358,11 +361,19 @@ class Crowd:
         if self.dirty:
             self.rbc.collect()  # membership changed: rebuild the merged batches
             self.dirty = False
+        self._frame += 1
         if len(positions) <= self.max_tags:
             want = set(positions)
+        elif self._want is None or self._frame % 10 == 0 or not self._want <= positions.keys():
+            # re-rank who is nearest every tenth frame: people do not overtake each other faster than that
+            ex, ey = eye
+            near = heapq.nsmallest(
+                self.max_tags, positions, key=lambda k: (positions[k][0] - ex) ** 2 + (positions[k][1] - ey) ** 2
+            )
+            want = set(near)
         else:
-            near = sorted(positions, key=lambda k: (positions[k][0] - eye[0]) ** 2 + (positions[k][1] - eye[1]) ** 2)
-            want = set(near[: self.max_tags])
+            want = self._want
+        self._want = want
         for key in list(self.tags):
             if key not in want:
                 self.tags.pop(key)[0].remove_node()

@@ -27,13 +27,17 @@ class Track:
 
     def sample(self, t: float) -> tuple[float, float, float]:
         s = self.samples
-        if t <= s[0][0]:
-            return s[0][1], s[0][2], s[0][3]
-        for a, b in zip(s, list(s)[1:], strict=False):
+        first, last = s[0], s[-1]
+        if t <= first[0]:
+            return first[1], first[2], first[3]
+        if t >= last[0]:
+            return last[1], last[2], last[3]
+        # render time is nearly always within the last two or three samples: search from the end
+        for k in range(len(s) - 1, 0, -1):
+            a, b = s[k - 1], s[k]
             if a[0] <= t <= b[0]:
                 f = (t - a[0]) / (b[0] - a[0])
                 return a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f, _lerp_angle(a[3], b[3], f)
-        last = s[-1]
         return last[1], last[2], last[3]
 
 

@@ -23,6 +23,8 @@ def test_interpolation_blends_between_ticks_with_a_delay() -> None:
     ip.apply(PresenceSnapshot(tick=3, hall="Aula 1", changed=[_ent("a", 2, 0)]), now=10.2)
     x, _, _ = ip.positions(10.25)["a"]  # render time 10.15: halfway between ticks 2 and 3
     assert abs(x - 1.5) < 1e-6
+    x, _, _ = ip.positions(10.15)["a"]  # render time 10.05: between older samples
+    assert abs(x - 0.5) < 1e-6
     x, _, _ = ip.positions(20.0)["a"]
     assert x == 2.0  # holds the last known spot, never overshoots
 
