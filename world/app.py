@@ -8,6 +8,7 @@ one task drains its inbox, so rendering never waits on the server.
 
 from __future__ import annotations
 
+import logging
 import math
 import time
 import uuid
@@ -35,6 +36,8 @@ from world.net import NetClient, NetEvent
 from world.panels import ApplicationTracker, ConnectionBanner, TicketCard, localized
 from world.screens import CONNECT_GRACE_S, Screens
 from world.strings import state_label, t
+
+_log = logging.getLogger("world.app")
 
 WALK_SPEED = 4.0
 TURN_SPEED = 110.0
@@ -1056,7 +1059,7 @@ def walkthrough(
     return out
 
 
-def run_hall(cfg: WorldConfig, screenshot: Path | None = None) -> int:
+def run_hall(cfg: WorldConfig, screenshot: Path | None = None, *, emit: Callable[[str], None] = _log.info) -> int:
     """``mpp hall``: the client; with ``screenshot`` it renders until connected, saves one frame and exits."""
     app = MPPApp(cfg)
     guided: Any = None
@@ -1072,7 +1075,7 @@ def run_hall(cfg: WorldConfig, screenshot: Path | None = None) -> int:
             net = client.net
             client.pump(lambda: net is None or net.state == "online", timeout=8)
             client.pump(timeout=1.0)
-            print(client.screenshot(screenshot).resolve())  # noqa: T201 - CLI output
+            emit(str(client.screenshot(screenshot).resolve()))
             return 0
         app.run()
     finally:
@@ -1090,6 +1093,7 @@ def run_up(
     size: tuple[int, int] = (1280, 720),
     force_offscreen: bool = False,
     data_dir: Path | None = None,
+    emit: Callable[[str], None] = _log.info,
 ) -> int:
     """``mpp up``: the server as a child process, then the hall connected to it (offscreen tour without $DISPLAY)."""
     import os
@@ -1110,7 +1114,7 @@ def run_up(
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    print(f"server: {base_url} (log {log_path})")  # noqa: T201
+    emit(f"server: {base_url} (log {log_path})")
     try:
         end = time.monotonic() + 120
         up = False
@@ -1124,9 +1128,9 @@ def run_up(
             time.sleep(0.25)
         if not up:
             tail = log_path.read_text(errors="replace")[-1500:] if log_path.exists() else ""
-            print(f"server gagal start / server did not start\n{tail}")  # noqa: T201
+            emit(f"server gagal start / server did not start\n{tail}")
             return 1
-        print("server ready / server siap")  # noqa: T201
+        emit("server ready / server siap")
         offscreen = force_offscreen or not os.environ.get("DISPLAY")
         cfg = WorldConfig(server=base_url, lang=lang, offscreen=offscreen, width=size[0], height=size[1])
         app = MPPApp(cfg)
@@ -1137,14 +1141,14 @@ def run_up(
             net = app.client.net
             t0 = time.perf_counter()
             if not app.client.pump(lambda: net is not None and net.state == "online", timeout=20):
-                print("hall could not connect / aula tidak terhubung")  # noqa: T201
+                emit("hall could not connect / aula tidak terhubung")
                 return 1
             app.client.figures["connect_s"] = round(time.perf_counter() - t0, 2)
             _wait_assistant(base_url)
             for p in walkthrough(app.client, shots):
-                print(p.resolve())  # noqa: T201
+                emit(str(p.resolve()))
             figs = app.client.figures
-            print(  # noqa: T201
+            emit(
                 f"hall connected in {figs.get('connect_s', '?')} s; "
                 f"assistant answered 'syarat KTP apa saja?' in {figs.get('answer_s', '?')} s "
                 f"({app.client.bubble_text.splitlines()[0][:60] if app.client.bubble_text else 'no answer'})"

@@ -101,7 +101,7 @@ def _register_world(app: typer.Typer, bench_app: typer.Typer) -> None:
             name=name,
             text_scale=1.3 if guided else 1.0,
         )
-        raise typer.Exit(run_hall(cfg, screenshot))
+        raise typer.Exit(run_hall(cfg, screenshot, emit=print))
 
     @app.command("up")
     def up(
@@ -116,4 +116,4 @@ def _register_world(app: typer.Typer, bench_app: typer.Typer) -> None:
         w, h = _size_or_exit(size)
         from world.app import run_up
 
-        raise typer.Exit(run_up(port=port, lang=lang, shots=shots, size=(w, h), force_offscreen=offscreen))
+        raise typer.Exit(run_up(port=port, lang=lang, shots=shots, size=(w, h), force_offscreen=offscreen, emit=print))

@@ -348,3 +348,22 @@ def test_mpp_hall_screenshot_without_a_server_shows_the_hall_and_the_banner(tmp_
     # the reconnect banner is amber at the top centre
     red, green, blue = img.getXel(200, 5)
     assert red > 0.5 and blue < 0.3
+
+
+def test_presence_snapshots_draw_other_visitors_but_not_oneself(client: HallClient) -> None:
+    from protocol.messages import PresenceEntity, PresenceSnapshot, Welcome
+
+    assert client.visitors is not None
+    client.on_frame(Welcome(session_id="me", last_seq=0))
+    snap = PresenceSnapshot(
+        tick=1,
+        hall="Aula 1",
+        full=True,
+        entered=[PresenceEntity(id="me", name="Budi", x=0, y=-15), PresenceEntity(id="v2", name="Siti", x=2, y=-10)],
+    )
+    client.on_frame(snap)
+    client.pump(timeout=0.3, min_frames=5)
+    assert client.visitors.count == 1
+    client.on_frame(PresenceSnapshot(tick=2, hall="Aula 1", left=["v2"]))
+    client.pump(timeout=0.3, min_frames=5)
+    assert client.visitors.count == 0
