@@ -217,6 +217,9 @@ class HallClient(DirectObject):
 
     def destroy(self) -> None:
         """Undo everything start() did: states, overlays, tasks, event hooks, scene nodes, net thread."""
+        if getattr(self, "_destroyed", False):
+            return
+        self._destroyed = True
         if self.screens.state not in (None, "Off"):
             self.screens.request("Off")
         self.screens.cleanup()
@@ -452,6 +455,9 @@ class HallClient(DirectObject):
         if self.conversation_id:
             frame["conversation_id"] = self.conversation_id
         if self.net is not None:
+            if self.net.state != "online":
+                # kept in the outbox and sent after reconnecting; say so instead of staying silent
+                self._chat("system", t("queued_offline", self.lang))
             self.net.send(frame)
 
     def _chat(self, who: str, text: str) -> None:

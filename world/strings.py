@@ -56,6 +56,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "id": "WASD/panah: jalan · klik lantai: menuju · Enter: tanya asisten · F1: pengaturan · F2: permohonan",
         "en": "WASD/arrows: walk · click floor: go · Enter: ask the assistant · F1: settings · F2: applications",
     },
+    "queued_offline": {
+        "id": "Sedang terputus; pertanyaan Anda dikirim begitu tersambung lagi.",
+        "en": "Disconnected; your question is sent as soon as the connection is back.",
+    },
     "talk_hint": {"id": "Tekan Enter untuk bertanya kepada asisten", "en": "Press Enter to talk to the assistant"},
     "loading": {"id": "Memuat…", "en": "Loading…"},
     "booting": {"id": "Menyiapkan aula…", "en": "Preparing the hall…"},

@@ -367,3 +367,20 @@ def test_presence_snapshots_draw_other_visitors_but_not_oneself(client: HallClie
     client.on_frame(PresenceSnapshot(tick=2, hall="Aula 1", left=["v2"]))
     client.pump(timeout=0.3, min_frames=5)
     assert client.visitors.count == 0
+
+
+def test_a_question_asked_while_reconnecting_is_queued_and_the_citizen_is_told(base: Any) -> None:
+    net = FakeNet()
+    c = HallClient(base, WorldConfig(), net=net).start()  # type: ignore[arg-type]
+    try:
+        assert c.pump(lambda: c.screens.state == "Hall", timeout=5)
+        net.state = "reconnecting"
+        c.say("jam buka MPP?")
+        assert net.sent[-1]["type"] == "chat.say" and net.sent[-1]["text"] == "jam buka MPP?"
+        assert c.chat_history[-1] == ("system", "Sedang terputus; pertanyaan Anda dikirim begitu tersambung lagi.")
+        net.state = "online"
+        c.say("jam buka MPP?")
+        assert c.chat_history[-1] == ("you", "jam buka MPP?")
+    finally:
+        c.destroy()
+        c.destroy()  # idempotent: a second destroy is harmless
