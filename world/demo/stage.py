@@ -296,7 +296,13 @@ class DemoStage:
         self.card_title.setText(label(kind, self.lang))
         self.card_lines = list(lines)
         self.card_body.setText("\n".join(self.card_lines))
+        self._fit_card()
         self.card.show()
+
+    def _fit_card(self) -> None:
+        """The card ends just below its last line."""
+        rows = max(1, self.card_body.textNode.get_num_rows())
+        self.card["frameSize"] = (-0.82, 0, -(0.14 + rows * 0.034 * 1.2 + 0.03), 0)
 
     def _later(self, delay: float, fn: Callable[[], None]) -> None:
         self._reveals.append((self.p.t + delay, fn))
@@ -305,6 +311,7 @@ class DemoStage:
         def add() -> None:
             self.card_lines.append(text)
             self.card_body.setText("\n".join(self.card_lines[-16:]))
+            self._fit_card()
 
         return add
 
