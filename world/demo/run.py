@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import subprocess
 import tempfile
 import time
@@ -213,6 +214,7 @@ def record(
         stage.destroy()
         hall.destroy()
         base.destroy()
+        shutil.rmtree(tmp, ignore_errors=True)
     for i in range(len(tour.steps)):
         r = presenter.scheduler.result(i)
         if r is not None and not r.ok:
