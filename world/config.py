@@ -31,6 +31,9 @@ class WorldConfig:
             f"win-size {self.width} {self.height}",
             f"window-title {'Virtual MPP'}",
             f"sync-video {'#t' if self.sync_video else '#f'}",
+            # `mpp up` runs the server (and its assistant) on the same machine: never spin uncapped
+            "clock-mode limited",
+            "clock-frame-rate 60",
             "audio-library-name null",
             "textures-power-2 none",
             "framebuffer-multisample #f",
