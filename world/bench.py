@@ -241,8 +241,7 @@ def screenshots(out: Any, display: str = "p3headlessgl", lang: str = "id") -> li
         )
         snap = crowd_snapshot(24, 0.0, 0, True)
         hall.visitors.apply(snap)
-        hall.me.root.set_pos(2.6, -15.0, 0)
-        hall.me.root.set_h(20)
+        hall.me.root.hide()  # the visitor's own figure would only be a cut-off corner in these views
         for _ in range(12):
             _frame(hall, 1 / 30)
             time.sleep(0.02)
