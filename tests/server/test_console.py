@@ -572,10 +572,7 @@ def test_the_real_assistant_hands_off_and_the_officer_takes_over(migrated: Any) 
     """With the trained assistant: asking for an officer creates the handoff the console accepts."""
     from server.app import create_app, load_assistant
 
-    try:
-        assistant = load_assistant()
-    except (ImportError, OSError) as exc:
-        pytest.skip(f"assistant model not available: {exc}")
+    assistant = load_assistant()  # the trained model ships in assets/: failing to load is a real failure
     with TestClient(create_app(migrated, assistant=assistant)) as client:
         h = {"Authorization": "Bearer " + client.post("/api/v1/sessions", json={}).json()["token"]}
         asked = client.post("/api/v1/assistant/ask", json={"text": "saya mau bicara dengan petugas"}, headers=h)

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.conftest import need
 from world.demo import tour as T
 from world.demo.actions import BUSY, Backend
 from world.demo.camera import Pose, Shots, ease, pose_at
@@ -386,8 +387,7 @@ def test_default_tour_lasts_three_to_five_minutes() -> None:
     from world.voice import Voice
 
     voice = Voice()
-    if not voice.available:
-        pytest.skip("espeak-ng missing: narration lengths unknown")
+    need(voice.available, "espeak-ng missing: narration lengths unknown")
     for lang in ("id", "en"):
         audio = narrate(tour, lang, voice)
         spoken = Presenter(tour, lang, SyncScheduler(_never), narration={i: a.seconds for i, a in enumerate(audio)})  # type: ignore[arg-type]
