@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 REQUIRE = os.environ.get("MPP_REQUIRE_SERVICES") == "1"
@@ -112,3 +116,28 @@ def assistant_engine() -> object:
     from assistant.core import Assistant
 
     return Assistant.load()
+
+
+def start_mpp_serve(data_dir: Path, port: int, **env_overrides: str) -> subprocess.Popen[bytes]:
+    """A real ``mpp serve`` child on ``port`` (PostgreSQL in the PG run), returned once /health answers."""
+    env = {**os.environ, "MPP_DATA_DIR": str(data_dir), "MPP_PORT": str(port), "MPP_LOAD_ASSISTANT": "0"}
+    if PG_URL:
+        env["MPP_DATABASE_URL"] = PG_URL
+    env.update(env_overrides)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "server exited")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError("server did not start")

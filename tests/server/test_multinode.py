@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import os
 import secrets
 import signal
 import subprocess
-import sys
 import time
 import uuid
 from pathlib import Path
@@ -17,40 +15,22 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
-from tests.conftest import PG_URL, free_port, need, port_open
+from tests.conftest import PG_URL, free_port, need, port_open, start_mpp_serve
 from tests.server.conftest import VALID_NIK, ktp_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 def start_node(data_dir: Path, port: int, prefix: str, db_url: str | None) -> subprocess.Popen[bytes]:
-    env = {
-        **os.environ,
-        "MPP_DATA_DIR": str(data_dir),
-        "MPP_LOAD_ASSISTANT": "0",
-        "MPP_REDIS_URL": "redis://127.0.0.1:6379/0",
-        "MPP_REDIS_PREFIX": prefix,
-        "MPP_NODE_ID": f"node-{port}",
-    }
-    if db_url:
-        env["MPP_DATABASE_URL"] = db_url
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+    extra = {"MPP_DATABASE_URL": db_url} if db_url else {}
+    return start_mpp_serve(
+        data_dir,
+        port,
+        MPP_REDIS_URL="redis://127.0.0.1:6379/0",
+        MPP_REDIS_PREFIX=prefix,
+        MPP_NODE_ID=f"node-{port}",
+        **extra,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "node exited")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("node did not start")
 
 
 def join(port: int, token: str, x: float, y: float) -> ClientConnection:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import subprocess
-import sys
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -16,33 +13,14 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
-from tests.conftest import PG_URL, free_port
+from tests.conftest import PG_URL, free_port, start_mpp_serve
 from tests.server.conftest import VALID_NIK, ktp_form
 
 pytestmark = pytest.mark.slow
 
 
 def start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MPP_DATA_DIR": str(data_dir), "MPP_PORT": str(port), "MPP_LOAD_ASSISTANT": "0"}
-    if PG_URL:
-        env["MPP_DATABASE_URL"] = PG_URL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "server exited")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not start")
+    return start_mpp_serve(data_dir, port)
 
 
 def ws_events(port: int, token: str, last_seq: int, want: int) -> list[dict[str, Any]]:
