@@ -33,6 +33,19 @@ def load_assistant() -> Any:
     return Assistant.load()
 
 
+def app_from_env() -> FastAPI:
+    """Entry point of each ``mpp serve --workers N`` process: a node of its own on a shared port."""
+    import os
+
+    from server import logs
+
+    logs.configure()
+    settings = get_settings()
+    if int(os.environ.get("MPP_WORKER_PROCESSES", "1")) > 1:
+        settings.node_id = f"{settings.node_id or 'worker'}-{os.getpid()}"
+    return create_app(settings)
+
+
 def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None, assistant: Any = None) -> FastAPI:
     settings = settings or get_settings()
     engine = make_engine(settings)

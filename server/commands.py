@@ -8,7 +8,9 @@ from typing import Any
 import typer
 
 
-def serve_forever(host: str | None = None, port: int | None = None, seed: bool = True) -> None:
+def serve_forever(host: str | None = None, port: int | None = None, seed: bool = True, workers: int = 1) -> None:
+    import os
+
     import uvicorn
 
     from protocol.messages import MAX_FRAME_BYTES
@@ -23,16 +25,24 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
     upgrade(settings)
     if seed:
         do_seed(settings)
-    app = create_app(settings)
-    uvicorn.run(
-        app,
-        host=host or settings.host,
-        port=port or settings.port,
-        ws_max_size=MAX_FRAME_BYTES,
-        log_level="warning",
-        access_log=False,
-        timeout_graceful_shutdown=3,
-    )
+    common: dict[str, Any] = {
+        "host": host or settings.host,
+        "port": port or settings.port,
+        "ws_max_size": MAX_FRAME_BYTES,
+        "log_level": "warning",
+        "access_log": False,
+        "timeout_graceful_shutdown": 3,
+    }
+    if workers > 1:
+        if not settings.redis_url:
+            raise typer.BadParameter(
+                "--workers > 1 needs MPP_REDIS_URL: live events and presence cross processes over Redis.",
+                param_hint="--workers",
+            )
+        os.environ["MPP_WORKER_PROCESSES"] = str(workers)
+        uvicorn.run("server.app:app_from_env", factory=True, workers=workers, **common)
+        return
+    uvicorn.run(create_app(settings), **common)
 
 
 def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -41,9 +51,12 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
         host: str = typer.Option(None, help="Bind address (default MPP_HOST or 127.0.0.1)"),
         port: int = typer.Option(None, help="Port (default MPP_PORT or 8765)"),
         no_seed: bool = typer.Option(False, "--no-seed", help="Skip catalogue seeding"),
+        workers: int = typer.Option(
+            1, min=1, max=32, help="Worker processes on one port; more than 1 needs MPP_REDIS_URL"
+        ),
     ) -> None:
         """Run migrations, seed the catalogue, and serve the API and websocket."""
-        serve_forever(host, port, seed=not no_seed)
+        serve_forever(host, port, seed=not no_seed, workers=workers)
 
     @db_app.command("upgrade")
     def db_upgrade(revision: str = typer.Argument("head")) -> None:

@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -56,10 +56,13 @@ def create_session(
     return token, vs
 
 
+_SESSION_BY_HASH = select(m.VisitorSession).where(m.VisitorSession.token_hash == bindparam("h"))
+
+
 def session_for_token(db: Session, token: str | None) -> m.VisitorSession:
     if not token or len(token) > 256:
         raise unauthorized()
-    vs = db.scalar(select(m.VisitorSession).where(m.VisitorSession.token_hash == hash_token(token)))
+    vs = db.scalar(_SESSION_BY_HASH, {"h": hash_token(token)})
     if vs is None:
         raise unauthorized()
     if m.utc(vs.expires_at) <= m.now_utc():
@@ -180,6 +183,17 @@ def _ensure_citizen(db: Session, vs: m.VisitorSession, data: Any) -> m.Citizen:
     )
 
 
+_APPS: Table = m.Application.__table__  # type: ignore[assignment]
+_EVENTS: Table = m.Event.__table__  # type: ignore[assignment]
+_CITIZENS: Table = m.Citizen.__table__  # type: ignore[assignment]
+# Built once: the hot path (every submission) skips ORM flushes and statement construction.
+_INSERT_APP = insert(_APPS).returning(_APPS.c.id)
+_SET_TRACKING = update(_APPS).where(_APPS.c.id == bindparam("app_id")).values(tracking_number=bindparam("tn"))
+_INSERT_EVENTS = insert(_EVENTS)
+_FIND_KEY = select(_APPS.c.id).where(_APPS.c.idempotency_key.in_(bindparam("keys", expanding=True)))
+_CITIZEN_NIK = select(_CITIZENS.c.nik).where(_CITIZENS.c.id == bindparam("cid"))
+
+
 def create_application(
     db: Session,
     vs: m.VisitorSession,
@@ -198,7 +212,6 @@ def create_application(
             "The Idempotency-Key header is required (1–120 characters).",
         )
     req_hash = _request_hash(service_id, data, submit)
-    owner_scope = f"s{vs.id}" if vs.citizen_id is None else f"c{vs.citizen_id}"
     existing = _find_idempotent(db, vs, key)
     if existing is not None:
         return _replay(existing, req_hash)
@@ -215,27 +228,25 @@ def create_application(
             "Some form answers are not valid.",
             fields={k: {"id": v.id, "en": v.en} for k, v in errors.items()},
         )
-    citizen = _ensure_citizen(db, vs, data)
-    owner_scope = f"c{citizen.id}"
+    citizen_id, nik = _citizen_of(db, vs, data)
     now = m.now_utc()
-    actor = actor_for(citizen)
-    app = m.Application(
-        service_id=service.id,
-        agency_id=service.agency,
-        village_code=clean.get("village") if isinstance(clean.get("village"), str) else None,
-        citizen_id=citizen.id,
-        data=clean,
-        state="submitted" if submit else "draft",
-        version=2 if submit else 1,
-        sla_due=add_working_days(today_wib(now), service.processing_days) if submit else None,
-        idempotency_key=f"{owner_scope}:{key}",
-        request_hash=req_hash,
-        created_at=now,
-        updated_at=now,
-    )
-    db.add(app)
+    actor = f"citizen:{mask_nik(nik)}"
+    row: dict[str, Any] = {
+        "service_id": service.id,
+        "agency_id": service.agency,
+        "village_code": clean.get("village") if isinstance(clean.get("village"), str) else None,
+        "citizen_id": citizen_id,
+        "data": clean,
+        "state": "submitted" if submit else "draft",
+        "version": 2 if submit else 1,
+        "sla_due": add_working_days(today_wib(now), service.processing_days) if submit else None,
+        "idempotency_key": f"c{citizen_id}:{key}",
+        "request_hash": req_hash,
+        "created_at": now,
+        "updated_at": now,
+    }
     try:
-        db.flush()
+        app_id = db.execute(_INSERT_APP, row).scalar_one()
     except IntegrityError:
         # Lost a race on the same key: the caller's transaction is spent, so look again in a fresh one.
         db.rollback()
@@ -243,18 +254,46 @@ def create_application(
         if existing is None:
             raise
         return _replay(existing, req_hash)
+    app = m.Application(id=app_id, **row)
     app.tracking_number = tracking_number(app)
-    events = [_event(db, app, None, "draft", actor, None, version=1)]
-    if submit:
-        events.append(_event(db, app, "draft", "submitted", actor, None, version=2))
-    return Created(app, True, events)
+    db.execute(_SET_TRACKING, {"app_id": app_id, "tn": app.tracking_number})
+    steps = [(None, "draft", 1)] + ([("draft", "submitted", 2)] if submit else [])
+    payload_base = {"tracking_number": app.tracking_number, "service_id": app.service_id}
+    rows = [
+        {
+            "kind": "application",
+            "citizen_id": citizen_id,
+            "session_id": None,
+            "application_id": app_id,
+            "ticket_id": None,
+            "actor": actor,
+            "from_state": source,
+            "to_state": target,
+            "note": None,
+            "payload": {**payload_base, "version": version},
+            "created_at": now,
+        }
+        for source, target, version in steps
+    ]
+    db.execute(_INSERT_EVENTS, rows)
+    # Detached snapshots for the caller (response body, hub wake-up); the rows are written above.
+    return Created(app, True, [m.Event(**r) for r in rows])
+
+
+def _citizen_of(db: Session, vs: m.VisitorSession, data: Any) -> tuple[int, str]:
+    if vs.citizen_id is not None:
+        nik = db.execute(_CITIZEN_NIK, {"cid": vs.citizen_id}).scalar_one()
+        return vs.citizen_id, nik
+    citizen = _ensure_citizen(db, vs, data)
+    return citizen.id, citizen.nik
 
 
 def _find_idempotent(db: Session, vs: m.VisitorSession, key: str) -> m.Application | None:
     scopes = [f"s{vs.id}:{key}"]
     if vs.citizen_id is not None:
         scopes.append(f"c{vs.citizen_id}:{key}")
-    return db.scalar(select(m.Application).where(m.Application.idempotency_key.in_(scopes)))
+    found = db.execute(_FIND_KEY, {"keys": scopes}).scalar()
+    return None if found is None else db.get(m.Application, found)
 
 
 def _replay(existing: m.Application, req_hash: str) -> Created:

@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="mpp:", description="Channel prefix; nodes of one deployment share it")
     host: str = "127.0.0.1"
     port: int = 8765
+    db_lock_timeout: float = Field(
+        default=30.0, gt=0, description="SQLite: seconds a request waits for the writer before a 503"
+    )
     session_ttl_hours: float = 24.0
     officer_session_ttl_hours: float = 12.0
     allowed_origins: list[str] = Field(

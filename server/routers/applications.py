@@ -4,14 +4,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter, Header, Response
+from fastapi import APIRouter, Header, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from server import domain
 from server import models as m
 from server.console.live import notify_application
-from server.deps import CatalogDep, DbDep, HubDep, VisitorDep
+from server.deps import CatalogDep, DbDep, HubDep, VisitorDep, bearer
 from server.errors import ApiError
 
 router = APIRouter(tags=["applications"])
@@ -36,15 +38,16 @@ def _commit_and_wake(db: Any, hub: HubDep, events: list[m.Event]) -> None:
 
 
 @router.post("/applications", status_code=201)
-def create_application(
+async def create_application(
     body: ApplicationIn,
-    db: DbDep,
-    vs: VisitorDep,
+    request: Request,
     catalog: CatalogDep,
     hub: HubDep,
-    response: Response,
     idempotency_key: str | None = Header(default=None, max_length=200),
-) -> dict[str, Any]:
+) -> JSONResponse:
+    # The busiest write: the token lookup, the insert and the commit run in ONE worker
+    # thread, so the SQLite writer lock is held for the work alone and never across
+    # thread-pool hand-offs (sync dependencies would each take a hop of their own).
     if idempotency_key is None:
         raise ApiError(
             400,
@@ -52,15 +55,26 @@ def create_application(
             "Header Idempotency-Key wajib ada.",
             "The Idempotency-Key header is required.",
         )
-    result = domain.create_application(db, vs, catalog, body.service_id, body.data, idempotency_key, body.submit)
-    out = domain.application_dict(result.application)
-    _commit_and_wake(db, hub, result.events)
+    token = bearer(request)
+    sessions = request.app.state.sessions
+
+    def work() -> tuple[dict[str, Any], domain.Created]:
+        with sessions() as db:
+            vs = domain.session_for_token(db, token)
+            result = domain.create_application(
+                db, vs, catalog, body.service_id, body.data, idempotency_key, body.submit
+            )
+            out = domain.application_dict(result.application)
+            db.commit()
+            return out, result
+
+    out, result = await run_in_threadpool(work)
+    if result.events:
+        hub.wake({e.citizen_id for e in result.events}, {e.session_id for e in result.events})
     if result.created:
         notify_application(hub, result.application, "application.new")
-    if not result.created:
-        response.headers["Idempotent-Replay"] = "true"
-        out = domain.application_dict(result.application)
-    return out
+        return JSONResponse(out, status_code=201)
+    return JSONResponse(out, status_code=201, headers={"Idempotent-Replay": "true"})
 
 
 @router.get("/applications")
