@@ -42,6 +42,7 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
         os.environ["MPP_WORKER_PROCESSES"] = str(workers)
         uvicorn.run("server.app:app_from_env", factory=True, workers=workers, **common)
         return
+    settings.gc_freeze = True
     uvicorn.run(create_app(settings), **common)
 
 
@@ -131,8 +132,9 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
 
     @bench_app.command("api")
     def bench_api(
-        requests: int = typer.Option(3000, help="Submissions per measured run"),
-        concurrency: int = typer.Option(16, help="Concurrent HTTP clients"),
+        duration: float = typer.Option(10.0, help="Measured seconds per run (wrk)"),
+        concurrency: str = typer.Option("8,16", help="Concurrent HTTP connections; a comma list runs each"),
+        requests: int = typer.Option(3000, help="Submissions per run when wrk is missing (httpx fallback)"),
         postgres: str = typer.Option(
             "postgresql://postgres@127.0.0.1:5432/test", help="PostgreSQL URL to include when reachable"
         ),
@@ -140,7 +142,15 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
         """Submissions/s and p50/p99 through the real HTTP stack, next to a bare FastAPI insert."""
         from server.bench_api import run_bench
 
-        run_bench(requests, concurrency, postgres)
+        try:
+            levels = [int(c) for c in concurrency.split(",") if c.strip()]
+        except ValueError:
+            raise typer.BadParameter(
+                "a comma-separated list of integers, e.g. 8,16", param_hint="--concurrency"
+            ) from None
+        if not levels or min(levels) < 1:
+            raise typer.BadParameter("at least one level >= 1", param_hint="--concurrency")
+        run_bench(levels, duration, requests, postgres)
 
     @bench_app.command("presence")
     def bench_presence(

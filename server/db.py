@@ -13,6 +13,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from server.settings import Settings
@@ -87,7 +88,8 @@ class WriterLock:
 
     def acquire(self) -> None:
         if not self._lock.acquire(timeout=self.timeout):
-            raise sqlite3.OperationalError("database is locked (writer lock timeout)")
+            orig = sqlite3.OperationalError("database is locked (writer lock timeout)")
+            raise OperationalError("BEGIN IMMEDIATE", None, orig)
         try:
             fd = self._file()
             if fd is not None:

@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple, Protocol
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,6 +23,7 @@ from protocol.nik import NikError, mask_nik, validate_nik
 from server import models as m
 from server import states
 from server.errors import ApiError, not_found, unauthorized
+from server.fastsql import Prepared
 from server.settings import Settings
 
 WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
@@ -57,6 +58,29 @@ def create_session(
 
 
 _SESSION_BY_HASH = select(m.VisitorSession).where(m.VisitorSession.token_hash == bindparam("h"))
+
+
+_VS = m.VisitorSession
+_SESSION_BRIEF = Prepared(
+    select(_VS.id, _VS.citizen_id, _VS.expires_at > bindparam("now")).where(_VS.token_hash == bindparam("h"))
+)
+
+
+def session_for_submission(db: Session, token: str | None) -> m.VisitorSession:
+    """Like :func:`session_for_token`, in one plain statement when the session is already identified.
+
+    Returns a detached snapshot then (id and citizen only): submitting never changes the session.
+    """
+    if not token or len(token) > 256:
+        raise unauthorized()
+    row = _SESSION_BRIEF.first(db, {"h": hash_token(token), "now": m.now_utc()})
+    if row is None:
+        raise unauthorized()
+    if not row[2]:
+        raise unauthorized("token_expired")
+    if row[1] is None:
+        return session_for_token(db, token)  # identify() will attach the citizen to the stored session
+    return m.VisitorSession(id=row[0], citizen_id=row[1])
 
 
 def session_for_token(db: Session, token: str | None) -> m.VisitorSession:
@@ -118,7 +142,7 @@ def identify(db: Session, vs: m.VisitorSession, nik: Any, name: str) -> m.Citize
 # ------------------------------------------------------------------ applications
 
 
-def tracking_number(app: m.Application) -> str:
+def tracking_number(app: m.Application | AppSnapshot) -> str:
     return f"BWI-{m.utc(app.created_at).astimezone(WIB).year}-{app.id:06d}"
 
 
@@ -138,7 +162,7 @@ def masked_data(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def application_dict(app: m.Application, reveal: bool = False) -> dict[str, Any]:
+def application_dict(app: AppView, reveal: bool = False) -> dict[str, Any]:
     return {
         "tracking_number": app.tracking_number,
         "service_id": app.service_id,
@@ -161,11 +185,51 @@ def _request_hash(service_id: str, data: Any, submit: bool) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
+class AppView(Protocol):
+    """What a response or an inbox frame reads of an application: a stored row or a snapshot."""
+
+    tracking_number: str | None
+    service_id: str
+    agency_id: str
+    village_code: str | None
+    state: str
+    version: int
+    data: dict[str, Any]
+    sla_due: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(slots=True)
+class AppSnapshot:
+    """A just-inserted application, without the ORM's per-attribute bookkeeping."""
+
+    id: int
+    tracking_number: str | None
+    service_id: str
+    agency_id: str
+    village_code: str | None
+    citizen_id: int
+    state: str
+    version: int
+    data: dict[str, Any]
+    sla_due: dt.date | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+class Wake(NamedTuple):
+    """Whose outbox got new rows."""
+
+    citizen_id: int | None
+    session_id: int | None
+
+
 @dataclass
 class Created:
-    application: m.Application
+    application: AppView
     created: bool
-    events: list[m.Event]
+    events: list[Wake]
 
 
 def _ensure_citizen(db: Session, vs: m.VisitorSession, data: Any) -> m.Citizen:
@@ -187,11 +251,11 @@ _APPS: Table = m.Application.__table__  # type: ignore[assignment]
 _EVENTS: Table = m.Event.__table__  # type: ignore[assignment]
 _CITIZENS: Table = m.Citizen.__table__  # type: ignore[assignment]
 # Built once: the hot path (every submission) skips ORM flushes and statement construction.
-_INSERT_APP = insert(_APPS).returning(_APPS.c.id)
-_SET_TRACKING = update(_APPS).where(_APPS.c.id == bindparam("app_id")).values(tracking_number=bindparam("tn"))
-_INSERT_EVENTS = insert(_EVENTS)
-_FIND_KEY = select(_APPS.c.id).where(_APPS.c.idempotency_key.in_(bindparam("keys", expanding=True)))
-_CITIZEN_NIK = select(_CITIZENS.c.nik).where(_CITIZENS.c.id == bindparam("cid"))
+_INSERT_APP = Prepared(insert(_APPS).returning(_APPS.c.id))
+_SET_TRACKING = Prepared(update(_APPS).where(_APPS.c.id == bindparam("app_id")).values(tracking_number=bindparam("tn")))
+_INSERT_EVENTS = Prepared(insert(_EVENTS))
+_FIND_KEY = Prepared(select(_APPS.c.id).where(_APPS.c.idempotency_key.in_([bindparam("k1"), bindparam("k2")])))
+_CITIZEN_NIK = Prepared(select(_CITIZENS.c.nik).where(_CITIZENS.c.id == bindparam("cid")))
 
 
 def create_application(
@@ -202,7 +266,11 @@ def create_application(
     data: Any,
     idempotency_key: str,
     submit: bool = False,
+    *,
+    batched: bool = False,
 ) -> Created:
+    """``batched``: other submissions share the transaction (SQLite group commit), so a
+    lost race on the key must not roll it back; SQLite undoes just the failed statement."""
     key = idempotency_key.strip()
     if not key or len(key) > 120 or not key.isprintable():
         raise ApiError(
@@ -246,17 +314,18 @@ def create_application(
         "updated_at": now,
     }
     try:
-        app_id = db.execute(_INSERT_APP, row).scalar_one()
+        app_id = _INSERT_APP.scalar(db, row)
     except IntegrityError:
         # Lost a race on the same key: the caller's transaction is spent, so look again in a fresh one.
-        db.rollback()
+        if not batched:
+            db.rollback()
         existing = _find_idempotent(db, vs, key)
         if existing is None:
             raise
         return _replay(existing, req_hash)
-    app = m.Application(id=app_id, **row)
+    app = AppSnapshot(id=app_id, tracking_number=None, **{k: row[k] for k in _SNAPSHOT_FIELDS})
     app.tracking_number = tracking_number(app)
-    db.execute(_SET_TRACKING, {"app_id": app_id, "tn": app.tracking_number})
+    _SET_TRACKING.execute(db, {"app_id": app_id, "tn": app.tracking_number})
     steps = [(None, "draft", 1)] + ([("draft", "submitted", 2)] if submit else [])
     payload_base = {"tracking_number": app.tracking_number, "service_id": app.service_id}
     rows = [
@@ -275,24 +344,39 @@ def create_application(
         }
         for source, target, version in steps
     ]
-    db.execute(_INSERT_EVENTS, rows)
+    _INSERT_EVENTS.executemany(db, rows)
     # Detached snapshots for the caller (response body, hub wake-up); the rows are written above.
-    return Created(app, True, [m.Event(**r) for r in rows])
+    return Created(app, True, [Wake(citizen_id, None)])
+
+
+_SNAPSHOT_FIELDS = (
+    "service_id",
+    "agency_id",
+    "village_code",
+    "citizen_id",
+    "state",
+    "version",
+    "data",
+    "sla_due",
+    "created_at",
+    "updated_at",
+)
 
 
 def _citizen_of(db: Session, vs: m.VisitorSession, data: Any) -> tuple[int, str]:
     if vs.citizen_id is not None:
-        nik = db.execute(_CITIZEN_NIK, {"cid": vs.citizen_id}).scalar_one()
-        return vs.citizen_id, nik
+        nik = _CITIZEN_NIK.scalar(db, {"cid": vs.citizen_id})
+        if nik is None:
+            raise unauthorized()
+        return vs.citizen_id, str(nik)
     citizen = _ensure_citizen(db, vs, data)
     return citizen.id, citizen.nik
 
 
 def _find_idempotent(db: Session, vs: m.VisitorSession, key: str) -> m.Application | None:
-    scopes = [f"s{vs.id}:{key}"]
-    if vs.citizen_id is not None:
-        scopes.append(f"c{vs.citizen_id}:{key}")
-    found = db.execute(_FIND_KEY, {"keys": scopes}).scalar()
+    k1 = f"s{vs.id}:{key}"
+    k2 = k1 if vs.citizen_id is None else f"c{vs.citizen_id}:{key}"
+    found = _FIND_KEY.scalar(db, {"k1": k1, "k2": k2})
     return None if found is None else db.get(m.Application, found)
 
 

@@ -18,6 +18,11 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="mpp:", description="Channel prefix; nodes of one deployment share it")
     host: str = "127.0.0.1"
     port: int = 8765
+    submit_threads: int | None = Field(
+        default=None, ge=1, le=64, description="Threads for submissions on PostgreSQL (default 8)"
+    )
+    gc_freeze: bool = Field(default=False, description="Freeze start-up objects out of the GC (mpp serve sets it)")
+    group_commit: bool = Field(default=True, description="SQLite: write queued submissions in one transaction")
     db_lock_timeout: float = Field(
         default=30.0, gt=0, description="SQLite: seconds a request waits for the writer before a 503"
     )

@@ -11,17 +11,19 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
 
-from server import models as m
 from server import officers
 from server.console.web import COOKIE
 from server.errors import ApiError
 from server.hub import Conn, Hub
 from server.ws import _origin_allowed
+
+if TYPE_CHECKING:
+    from server.domain import AppView
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -30,7 +32,7 @@ CLOSE_LOGGED_OUT = 4001
 CLOSE_RESCOPED = 4002
 
 
-def application_frame(app: m.Application, kind: str = "application.changed") -> dict[str, Any]:
+def application_frame(app: AppView, kind: str = "application.changed") -> dict[str, Any]:
     return {
         "type": kind,
         "tracking_number": app.tracking_number,
@@ -42,7 +44,7 @@ def application_frame(app: m.Application, kind: str = "application.changed") -> 
     }
 
 
-def notify_application(hub: Hub, app: m.Application, kind: str = "application.changed") -> None:
+def notify_application(hub: Hub, app: AppView, kind: str = "application.changed") -> None:
     """Call after commit: officers in scope see the inbox change without a reload."""
     hub.broadcast(application_frame(app, kind), kind="officer")
 

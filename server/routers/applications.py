@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
-from starlette.concurrency import run_in_threadpool
 
 from server import domain
 from server import models as m
@@ -37,6 +37,16 @@ def _commit_and_wake(db: Any, hub: HubDep, events: list[m.Event]) -> None:
         hub.wake({e.citizen_id for e in events}, {e.session_id for e in events})
 
 
+def _writers(request: Request) -> anyio.CapacityLimiter:
+    """Threads that run submissions on a server database (SQLite uses the group-commit writer)."""
+    limiter: anyio.CapacityLimiter | None = getattr(request.app.state, "submit_limiter", None)
+    if limiter is None:
+        settings = request.app.state.settings
+        n = settings.submit_threads or 8
+        limiter = request.app.state.submit_limiter = anyio.CapacityLimiter(n)
+    return limiter
+
+
 @router.post("/applications", status_code=201)
 async def create_application(
     body: ApplicationIn,
@@ -56,11 +66,15 @@ async def create_application(
             "The Idempotency-Key header is required.",
         )
     token = bearer(request)
+    writer = getattr(request.app.state, "submissions", None)
+    if writer is not None:
+        out, result = await writer.submit(token, body.service_id, body.data, idempotency_key, body.submit)
+        return _answer(hub, out, result)
     sessions = request.app.state.sessions
 
     def work() -> tuple[dict[str, Any], domain.Created]:
         with sessions() as db:
-            vs = domain.session_for_token(db, token)
+            vs = domain.session_for_submission(db, token)
             result = domain.create_application(
                 db, vs, catalog, body.service_id, body.data, idempotency_key, body.submit
             )
@@ -68,7 +82,11 @@ async def create_application(
             db.commit()
             return out, result
 
-    out, result = await run_in_threadpool(work)
+    out, result = await anyio.to_thread.run_sync(work, limiter=_writers(request))
+    return _answer(hub, out, result)
+
+
+def _answer(hub: HubDep, out: dict[str, Any], result: domain.Created) -> JSONResponse:
     if result.events:
         hub.wake({e.citizen_id for e in result.events}, {e.session_id for e in result.events})
     if result.created:

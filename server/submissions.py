@@ -1,0 +1,144 @@
+"""Group commit for submissions on SQLite.
+
+SQLite has one writer. Instead of every request taking the writer lock, beginning,
+committing and handing a thread back, one writer thread takes whatever submissions
+have queued up while it was busy and writes them in one transaction: one BEGIN, one
+COMMIT and one thread wake-up for the whole batch. A request is answered only after
+the commit that holds its rows, so an acknowledged submission is durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from protocol.catalog import Catalog
+from server import domain
+from server.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+Outcome = tuple[dict[str, Any], domain.Created]
+
+
+@dataclass(slots=True)
+class _Job:
+    token: str | None
+    service_id: str
+    data: Any
+    key: str
+    submit: bool
+    loop: asyncio.AbstractEventLoop
+    future: asyncio.Future[Outcome]
+
+
+def write_one(db: Session, catalog: Catalog, job: _Job, batched: bool) -> Outcome:
+    vs = domain.session_for_submission(db, job.token)
+    result = domain.create_application(db, vs, catalog, job.service_id, job.data, job.key, job.submit, batched=batched)
+    return domain.application_dict(result.application), result
+
+
+class SubmissionWriter:
+    def __init__(self, sessions: sessionmaker[Session], catalog: Catalog, max_batch: int = 64) -> None:
+        self.sessions = sessions
+        self.catalog = catalog
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0
+        self.jobs = 0
+
+    async def submit(self, token: str | None, service_id: str, data: Any, key: str, submit: bool) -> Outcome:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._ensure_thread()
+        self._queue.put(_Job(token, service_id, data, key, submit, loop, future))
+        return await future
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="mpp-submissions", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            batch = [job]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                batch.append(more)
+            try:
+                self._write(batch)
+            except Exception as exc:
+                log.exception("submission batch failed")
+                for j in batch:
+                    _settle(j, None, exc)
+
+    def _write(self, batch: list[_Job]) -> None:
+        self.batches += 1
+        self.jobs += len(batch)
+        done: list[tuple[_Job, Outcome | None, BaseException | None]] = []
+        with self.sessions() as db:
+            try:
+                for job in batch:
+                    try:
+                        done.append((job, write_one(db, self.catalog, job, batched=True), None))
+                    except ApiError as exc:
+                        # raised before the job wrote anything: the batch goes on
+                        done.append((job, None, exc))
+                db.commit()
+            except Exception:  # noqa: BLE001 - isolate the job that broke the batch
+                db.rollback()
+                done = []
+        if not done and batch:
+            done = [self._alone(job) for job in batch]
+        for job, outcome, error in done:
+            _settle(job, outcome, error)
+
+    def _alone(self, job: _Job) -> tuple[_Job, Outcome | None, BaseException | None]:
+        try:
+            with self.sessions() as db:
+                outcome = write_one(db, self.catalog, job, batched=False)
+                db.commit()
+            return job, outcome, None
+        except Exception as exc:  # noqa: BLE001 - handed to the request, which maps it to 4xx/503
+            return job, None, exc
+
+
+def _settle(job: _Job, outcome: Outcome | None, error: BaseException | None) -> None:
+    def apply() -> None:
+        if job.future.done():
+            return
+        if error is not None:
+            job.future.set_exception(error)
+        else:
+            assert outcome is not None
+            job.future.set_result(outcome)
+
+    try:
+        job.loop.call_soon_threadsafe(apply)
+    except RuntimeError:  # the loop is gone (shutdown): nobody is waiting any more
+        pass
