@@ -21,6 +21,11 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
     from server.settings import get_settings
 
     settings = get_settings()
+    if workers > 1 and not settings.redis_url:
+        raise typer.BadParameter(
+            "--workers > 1 needs MPP_REDIS_URL: live events and presence cross processes over Redis.",
+            param_hint="--workers",
+        )
     logs.configure()
     upgrade(settings)
     if seed:
@@ -34,11 +39,6 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
         "timeout_graceful_shutdown": 3,
     }
     if workers > 1:
-        if not settings.redis_url:
-            raise typer.BadParameter(
-                "--workers > 1 needs MPP_REDIS_URL: live events and presence cross processes over Redis.",
-                param_hint="--workers",
-            )
         os.environ["MPP_WORKER_PROCESSES"] = str(workers)
         uvicorn.run("server.app:app_from_env", factory=True, workers=workers, **common)
         return

@@ -118,14 +118,14 @@ def assistant_engine() -> object:
     return Assistant.load()
 
 
-def start_mpp_serve(data_dir: Path, port: int, **env_overrides: str) -> subprocess.Popen[bytes]:
+def start_mpp_serve(data_dir: Path, port: int, *args: str, **env_overrides: str) -> subprocess.Popen[bytes]:
     """A real ``mpp serve`` child on ``port`` (PostgreSQL in the PG run), returned once /health answers."""
     env = {**os.environ, "MPP_DATA_DIR": str(data_dir), "MPP_PORT": str(port), "MPP_LOAD_ASSISTANT": "0"}
     if PG_URL:
         env["MPP_DATABASE_URL"] = PG_URL
     env.update(env_overrides)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)],
+        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port), *args],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
