@@ -17,7 +17,7 @@ from server.errors import not_found
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
-STATIC = {"citizen.js": "text/javascript", "citizen.css": "text/css"}
+STATIC = {"citizen.js": "text/javascript", "citizen-guided.js": "text/javascript", "citizen.css": "text/css"}
 
 # key: (Bahasa Indonesia, English). The page gets the whole table and swaps languages without a reload.
 STRINGS: dict[str, tuple[str, str]] = {
@@ -31,6 +31,73 @@ STRINGS: dict[str, tuple[str, str]] = {
     "lang_switch_label": ("Switch to English", "Ganti ke Bahasa Indonesia"),
     "contrast": ("Kontras tinggi", "High contrast"),
     "call_officer": ("Panggil Petugas", "Call an officer"),
+    # guided mode: one step at a time, big buttons, everything said aloud
+    "g_enter": ("Mode Dibantu", "Guided mode"),
+    "g_exit": ("Keluar dari Mode Dibantu", "Leave guided mode"),
+    "g_repeat": ("Ulangi", "Repeat"),
+    "g_back": ("Kembali", "Back"),
+    "g_next": ("Lanjut", "Continue"),
+    "g_other": ("Layanan lainnya", "Other services"),
+    "g_yes": ("Ya, benar", "Yes, correct"),
+    "g_no": ("Tidak, ubah", "No, change it"),
+    "g_ok": ("OK", "OK"),
+    "g_greet_title": ("Selamat datang", "Welcome"),
+    "g_greet": (
+        "Selamat datang di MPP Banyuwangi. Saya akan menemani Anda. Apa yang Anda perlukan hari ini?",
+        "Welcome to MPP Banyuwangi. I will stay with you. What do you need today?",
+    ),
+    "g_more": ("Pilih layanan yang Anda perlukan.", "Choose the service you need."),
+    "g_purpose": ("Untuk keperluan apa?", "What is it for?"),
+    "g_req_title": ("Syarat", "Requirements"),
+    "g_req": ("Untuk {service}, yang perlu Anda bawa:", "For {service}, please bring:"),
+    "g_docs_title": ("Dokumen", "Documents"),
+    "g_docs": ("Apakah semua dokumen itu sudah Anda punya?", "Do you have all these documents?"),
+    "g_docs_all": ("Semua ada", "I have them all"),
+    "g_docs_each": ("Periksa satu per satu", "Check one by one"),
+    "g_doc": ("Apakah Anda punya {doc}?", "Do you have {doc}?"),
+    "g_have": ("Ada", "Yes, I have it"),
+    "g_havenot": ("Belum ada", "Not yet"),
+    "g_missing": (
+        "Yang belum ada: {docs}. Anda tetap bisa mendaftar sekarang dan membawanya nanti.",
+        "Still missing: {docs}. You can still apply now and bring them later.",
+    ),
+    "g_walk_title": ("Mari ikut saya", "Please follow me"),
+    "g_walk": (
+        "Mari ikut saya ke Loket {n}, {agency}. Di halaman ini petugas loket itu melayani Anda dari jauh.",
+        "Please follow me to counter {n}, {agency}. On this page that counter serves you remotely.",
+    ),
+    "g_identity": ("NIK Anda {nik}, nama {name}. Benar?", "Your NIK is {nik}, name {name}. Is that right?"),
+    "g_field": ("Silakan isi: {label}", "Please fill in: {label}"),
+    "g_readback": ("{label} Anda {value}, benar?", "Your {label} is {value}, is that right?"),
+    "g_review_title": ("Kirim permohonan", "Send the application"),
+    "g_review": (
+        "Semua sudah lengkap. Tekan tombol di bawah untuk mengirim permohonan {service} dan mengambil nomor antrean.",
+        "Everything is ready. Press the button below to send your {service} application and take a queue number.",
+    ),
+    "g_submit": ("Kirim dan ambil antrean", "Send and take a number"),
+    "g_sending": ("Sedang mengirim…", "Sending…"),
+    "g_ticket_title": ("Nomor antrean Anda", "Your queue number"),
+    "g_ticket": (
+        "Nomor antrean Anda {code}, di Loket {n}. Nomor permohonan {tracking}.",
+        "Your queue number is {code}, at counter {n}. Application number {tracking}.",
+    ),
+    "g_remind_title": ("Jangan lupa", "Remember"),
+    "g_remind": ("Saat dipanggil, bawa: {docs}. Terima kasih!", "When you are called, bring: {docs}. Thank you!"),
+    "g_remind_none": (
+        "Saat dipanggil, datang ke Loket {n}. Terima kasih!",
+        "When called, go to counter {n}. Thank you!",
+    ),
+    "g_done": ("Selesai", "Finish"),
+    "g_failed": (
+        "Maaf, permohonan belum terkirim. Coba lagi, atau tekan Panggil Petugas.",
+        "Sorry, the application was not sent. Try again, or press Call an officer.",
+    ),
+    "g_retry": ("Coba lagi", "Try again"),
+    "g_no_voice": (
+        "Suara tidak tersedia di peramban ini; semua petunjuk tampil sebagai tulisan.",
+        "Speech is not available in this browser; every instruction is shown as text.",
+    ),
+    "g_officer_called": ("Petugas sedang dipanggil. Mohon tunggu.", "An officer is being called. Please wait."),
     "officer_asked": ("Saya ingin bicara dengan petugas.", "I would like to talk to an officer."),
     "chat_title": ("Tanya Asisten", "Ask the assistant"),
     "chat_intro": (

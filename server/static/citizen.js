@@ -884,6 +884,7 @@
   function openSurvey(target) {
     var dlg = $("survey");
     if (dlg.open) return;
+    if (document.body.classList.contains("guided-on")) { state.deferredSurvey = target; return; } // after the visit
     state.surveyFor = target;
     $("survey-form").reset();
     $("survey-msg").hidden = true;
@@ -1038,6 +1039,14 @@
       addMessage("system", t("error_generic"));
     });
   }
+
+  // The guided mode (citizen-guided.js) drives the same API and handoff as the page.
+  window.MPP = {
+    state: state, t: t, loc: loc, el: el, clear: clear, uuid: uuid, api: api,
+    errorMessage: errorMessage, callOfficer: callOfficer, ensureSession: ensureSession,
+    applyContrast: applyContrast, loadCatalog: loadCatalog, openSurvey: openSurvey, onHandoff: onHandoff,
+    store: store,
+  };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();

@@ -541,3 +541,149 @@ def test_assistant_actions_open_the_form_and_show_the_ticket(browser: Any, serve
     assert page.locator("#ticket-code").inner_text().startswith("A-")
     _shot(page, "citizen-phone-ticket.png")
     assert not problems, problems
+
+
+# ---------------------------------------------------------------- guided mode in the 2D page
+
+
+def _g_step(page: Any) -> str:
+    return str(page.evaluate("() => { const g = window.mppGuided; return g ? g.steps[g.steps.length - 1].kind : ''; }"))
+
+
+def _g_press(page: Any, action: str, then: str) -> None:
+    page.click(f"#g-buttons button[data-action='{action}']")
+    page.wait_for_function(
+        "k => { const g = window.mppGuided; return g && g.steps[g.steps.length - 1].kind === k; }", arg=then
+    )
+
+
+def _g_type(page: Any, value: str, then: str) -> None:
+    page.fill("#g-input", value)
+    page.press("#g-input", "Enter")
+    page.wait_for_function(
+        "k => { const g = window.mppGuided; return g && g.steps[g.steps.length - 1].kind === k; }", arg=then
+    )
+
+
+def _luminance(rgb: str) -> float:
+    parts = [int(p) for p in rgb[rgb.index("(") + 1 : rgb.index(")")].split(",")[:3]]
+
+    def chan(c: int) -> float:
+        v = c / 255
+        return v / 12.92 if v <= 0.03928 else ((v + 0.055) / 1.055) ** 2.4
+
+    r, g, b = (chan(c) for c in parts)
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+
+def test_guided_mode_lost_ktp_to_a_ticket_in_8_presses(browser: Any, server: str) -> None:
+    page, problems = _page(browser, 1280, 900)
+    page.goto(server + "/")
+    token = _wait_token(page)
+    normal_px = float(page.evaluate("() => parseFloat(getComputedStyle(document.querySelector('#main p')).fontSize)"))
+    page.fill("#id-nik", NIK)
+    page.fill("#id-name", "Budi Santoso")
+    page.click("#identify-form button[type=submit]")
+    page.locator("#identified").wait_for()
+    page.wait_for_timeout(500)
+    if page.locator("#survey[open]").count():  # earlier tests completed this NIK's applications
+        page.click("#survey-later")
+
+    page.click("#btn-guided")  # the entrance: like walking into the hall, not counted
+    page.wait_for_function("() => window.mppGuided && window.mppGuided.steps.length === 1")
+    assert page.locator("#main").is_hidden() and page.locator("#guided").is_visible()
+    for tool in ("#g-repeat", "#g-back", "#g-officer"):
+        assert page.locator(tool).is_visible()  # always there
+
+    _g_press(page, "service:ktp-el", "purpose")  # 1
+    _g_press(page, "option:hilang", "requirements")  # 2
+    req = page.locator("#g-text").inner_text()
+    assert "KK (Kartu Keluarga)" in req or "Kartu Keluarga" in req
+    assert "kehilangan" in req.lower()  # the police letter belongs to a lost card
+    _shot(page, "guided-2d-requirements.png")
+    _g_press(page, "next", "documents")  # 3
+    _g_press(page, "all_docs", "walk")  # 4; the walk moves on by itself
+    assert "Loket 1" in page.locator("#g-text").inner_text()
+    page.wait_for_function("() => window.mppGuided.steps[window.mppGuided.steps.length - 1].kind === 'identity'")
+    assert "3510 0112 0490 0001" in page.locator("#g-text").inner_text()  # read back in groups
+    _g_press(page, "yes", "field")  # 5
+    _g_type(page, "3510010101900001", "confirm")  # 6: the KK number
+    assert "3510 0101 0190 0001" in page.locator("#g-text").inner_text()
+    _g_press(page, "yes", "review")  # 7
+    _g_press(page, "submit", "ticket")  # 8
+    code = page.locator("#g-ticket").inner_text()
+    assert page.evaluate("() => window.mppGuided.presses") == 8
+    _shot(page, "guided-2d-ticket.png")
+
+    # the ticket is very large, the text >= 1.6x the page's, contrast >= 7:1
+    ticket_px = float(page.evaluate("() => parseFloat(getComputedStyle(document.getElementById('g-ticket')).fontSize)"))
+    text_px = float(page.evaluate("() => parseFloat(getComputedStyle(document.getElementById('g-text')).fontSize)"))
+    assert text_px >= 1.6 * normal_px and ticket_px >= 3 * normal_px
+    fg = page.evaluate("() => getComputedStyle(document.getElementById('g-text')).color")
+    bg = page.evaluate("() => getComputedStyle(document.getElementById('guided')).backgroundColor")
+    hi, lo = sorted((_luminance(fg), _luminance(bg)), reverse=True)
+    assert (hi + 0.05) / (lo + 0.05) >= 7
+    if page.evaluate("() => (window.speechSynthesis ? speechSynthesis.getVoices().length : 0)") == 0:
+        assert page.locator("#g-notice").is_visible()  # one clear text-only notice, no error
+
+    # real records: the application (reason hilang) and the ticket at counter 1
+    h = {"Authorization": f"Bearer {token}"}
+    apps = httpx.get(f"{server}/api/v1/applications", headers=h).json()
+    ktp = [a for a in apps if a["service_id"] == "ktp-el" and a["data"].get("kk_number") == "3510010101900001"]
+    assert len(ktp) == 1 and ktp[0]["state"] == "submitted" and ktp[0]["data"]["reason"] == "hilang"
+    tickets = httpx.get(f"{server}/api/v1/queue/tickets", headers=h).json()
+    assert code and any(t["code"] == code and t["counter"] == 1 for t in tickets)
+
+    _g_press(page, "next", "remind")
+    assert "Kartu Keluarga" in page.locator("#g-text").inner_text()
+    page.click("#g-buttons button[data-action='done']")
+    assert page.locator("#main").is_visible() and page.locator("#guided").is_hidden()
+    assert problems == []
+
+
+def test_guided_mode_typed_identity_bad_nik_repeat_back_and_officer(browser: Any, server: str) -> None:
+    page, problems = _page(browser, 1280, 900)
+    page.goto(server + "/?guided=1")  # straight into guided mode, nobody identified yet
+    page.wait_for_function("() => window.mppGuided && window.mppGuided.steps.length === 1")
+    token = _wait_token(page)
+    _g_press(page, "service:ktp-el", "purpose")
+    _g_press(page, "option:rusak", "requirements")
+    assert "kehilangan" not in page.locator("#g-text").inner_text().lower()  # not the lost-card letter
+    page.click("#g-back")  # Kembali: one step back
+    page.wait_for_function("() => window.mppGuided.steps[window.mppGuided.steps.length - 1].kind === 'purpose'")
+    _g_press(page, "option:hilang", "requirements")
+    before = page.evaluate("() => window.mppGuided.presses")
+    page.click("#g-repeat")  # Ulangi: says it again, stays on the step
+    assert _g_step(page) == "requirements" and page.evaluate("() => window.mppGuided.presses") == before + 1
+    _g_press(page, "next", "documents")
+    _g_press(page, "each_doc", "doc")
+    _g_press(page, "have", "doc")
+    _g_press(page, "havenot", "missing")
+    assert "kehilangan" in page.locator("#g-text").inner_text().lower()
+    _g_press(page, "next", "walk")
+    page.wait_for_function("() => window.mppGuided.steps[window.mppGuided.steps.length - 1].kind === 'field'")
+    _g_type(page, "1234", "confirm")  # a bad NIK: the server is the judge, at submit
+    _g_press(page, "yes", "field")
+    _g_type(page, "Siti Aminah", "confirm")
+    _g_press(page, "yes", "field")
+    _g_type(page, "3510010101900002", "confirm")
+    _g_press(page, "yes", "review")
+    _g_press(page, "submit", "field")  # refused: back to the NIK with the reason shown
+    assert page.locator("#g-error").is_visible() and "NIK" in page.locator("#g-error").inner_text()
+    assert page.locator("#g-label").inner_text().startswith("NIK")
+    _g_type(page, "3510015204900002", "confirm")
+    _g_press(page, "yes", "review")
+    _g_press(page, "submit", "ticket")
+    h = {"Authorization": f"Bearer {token}"}
+    apps = httpx.get(f"{server}/api/v1/applications", headers=h).json()
+    mine = [a for a in apps if a["service_id"] == "ktp-el" and a["data"].get("kk_number") == "3510010101900002"]
+    assert [a["data"]["reason"] for a in mine] == ["hilang"]  # refused once, stored once
+
+    page.click("#g-officer")  # Panggil Petugas: a real handoff reaches the officers
+    deadline = time.monotonic() + 60
+    handoffs: list[Any] = []
+    while time.monotonic() < deadline and not handoffs:
+        handoffs = httpx.get(f"{server}/api/v1/handoffs", headers=h).json()
+        time.sleep(0.5)
+    assert handoffs and handoffs[0]["state"] in ("pending", "accepted")
+    assert problems == []
