@@ -11,7 +11,7 @@ import hashlib
 import json
 import secrets
 from dataclasses import dataclass
-from typing import Any, NamedTuple, Protocol
+from typing import Any, NamedTuple
 
 from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
@@ -142,7 +142,7 @@ def identify(db: Session, vs: m.VisitorSession, nik: Any, name: str) -> m.Citize
 # ------------------------------------------------------------------ applications
 
 
-def tracking_number(app: m.Application | AppSnapshot) -> str:
+def tracking_number(app: AppView) -> str:
     return f"BWI-{m.utc(app.created_at).astimezone(WIB).year}-{app.id:06d}"
 
 
@@ -185,21 +185,6 @@ def _request_hash(service_id: str, data: Any, submit: bool) -> str:
     return hashlib.sha256(canon.encode()).hexdigest()
 
 
-class AppView(Protocol):
-    """What a response or an inbox frame reads of an application: a stored row or a snapshot."""
-
-    tracking_number: str | None
-    service_id: str
-    agency_id: str
-    village_code: str | None
-    state: str
-    version: int
-    data: dict[str, Any]
-    sla_due: dt.date | None
-    created_at: dt.datetime
-    updated_at: dt.datetime
-
-
 @dataclass(slots=True)
 class AppSnapshot:
     """A just-inserted application, without the ORM's per-attribute bookkeeping."""
@@ -216,6 +201,9 @@ class AppSnapshot:
     sla_due: dt.date | None
     created_at: dt.datetime
     updated_at: dt.datetime
+
+
+AppView = m.Application | AppSnapshot  # what a response or an inbox frame reads of an application
 
 
 class Wake(NamedTuple):
