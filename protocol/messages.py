@@ -162,6 +162,15 @@ class PresenceSnapshot(_ServerFrame):
     left: list[str] = Field(default_factory=list)
 
 
+class PresenceCorrect(_ServerFrame):
+    """Only to the mover: the server clamped its move (speed or walls); this is where it really is."""
+
+    type: Literal["presence.correct"] = "presence.correct"
+    x: float
+    y: float
+    heading: float = 0.0
+
+
 class QuickReply(_ServerFrame):
     label: str
     payload: str
@@ -204,6 +213,7 @@ ServerMessage = Annotated[
     | QueueEvent
     | BoardUpdate
     | PresenceSnapshot
+    | PresenceCorrect
     | ChatReply,
     Field(discriminator="type"),
 ]

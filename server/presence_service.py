@@ -14,7 +14,7 @@ import time
 from typing import Any
 
 from server.hub import Hub
-from server.presence import PresenceEngine
+from server.presence import MoveResult, PresenceEngine
 
 log = logging.getLogger(__name__)
 REMOTE_TTL = 2.0  # seconds without a refresh before a remote visitor is dropped (node death)
@@ -35,8 +35,8 @@ class PresenceService:
     def join(self, entity_id: str, name: str, x: float, y: float, heading: float) -> str:
         return self.engine.join(entity_id, name, x, y, heading, now=time.monotonic())
 
-    def move(self, entity_id: str, x: float, y: float, heading: float, ts: float) -> None:
-        self.engine.move(entity_id, x, y, heading, ts, time.monotonic())
+    def move(self, entity_id: str, x: float, y: float, heading: float, ts: float) -> MoveResult | None:
+        return self.engine.move(entity_id, x, y, heading, ts, time.monotonic())
 
     def leave(self, entity_id: str) -> None:
         self.engine.leave(entity_id)

@@ -303,7 +303,11 @@ async def _receive_loop(ws: WebSocket, app: Any, conn: Conn, send: Any, close: A
         elif isinstance(msg, PresenceJoin):
             presence.join(conn.public_id, conn.name, msg.x, msg.y, msg.heading)
         elif isinstance(msg, PresenceMove):
-            presence.move(conn.public_id, msg.x, msg.y, msg.heading, msg.ts)
+            moved = presence.move(conn.public_id, msg.x, msg.y, msg.heading, msg.ts)
+            if moved is not None and moved.clamped:
+                # the mover's own view is wrong now: tell it where it really stands
+                x, y, heading = round(moved.x, 2), round(moved.y, 2), round(moved.heading, 1)  # as on the wire
+                send({"type": "presence.correct", "x": x, "y": y, "heading": heading})
         elif isinstance(msg, PresenceLeave):
             presence.leave(conn.public_id)
         elif isinstance(msg, ChatSay):

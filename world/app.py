@@ -27,6 +27,7 @@ from protocol.messages import (
     BoardUpdate,
     ChatReply,
     ErrorFrame,
+    PresenceCorrect,
     PresenceSnapshot,
     QueueEvent,
     Welcome,
@@ -669,6 +670,8 @@ class HallClient(DirectObject):
         elif isinstance(frame, PresenceSnapshot):
             if self.visitors is not None:
                 _call(self.visitors, ("apply",), frame.model_dump(mode="json"))
+        elif isinstance(frame, PresenceCorrect):
+            self.on_correct(frame)
         elif isinstance(frame, BoardUpdate):
             self.set_board(frame.counter, frame.now_serving, frame.waiting)
         elif isinstance(frame, ChatReply):
@@ -680,6 +683,13 @@ class HallClient(DirectObject):
         elif isinstance(frame, ErrorFrame):
             if self.ai is not None:
                 _call(self.ai, ("set_talking",), False)
+
+    def on_correct(self, frame: PresenceCorrect) -> None:
+        """The server clamped our move (a wall, or too fast): stand where it says we are."""
+        if self.player is None:
+            return
+        self.player.root.setPos(frame.x, frame.y, 0)
+        self._last_sent = (round(frame.x, 3), round(frame.y, 3), round(frame.heading % 360, 1))
 
     def set_board(self, counter: int, now_serving: str | None, waiting: int) -> None:
         self.board[counter] = (now_serving, waiting)

@@ -172,3 +172,28 @@ def test_presence_snapshot_shows_other_visitor(client: TestClient) -> None:
             if any(abs(e["x"] - 3.5) < 1e-6 for e in seen.values()):
                 break
         assert any(abs(e["x"] - 3.5) < 1e-6 for e in seen.values())
+
+
+def test_a_clamped_move_is_corrected_to_the_mover_only(client: TestClient) -> None:
+    a, b = new_session(client), new_session(client)
+    with client.websocket_connect("/ws") as wa, client.websocket_connect("/ws") as wb:
+        hello(wa, token_of(a))
+        hello(wb, token_of(b))
+        wa.send_json({"type": "presence.join", "x": 0.0, "y": 0.0})
+        wb.send_json({"type": "presence.join", "x": 1.0, "y": 0.0})
+        wa.send_json({"type": "presence.move", "x": 0.5, "y": 0.0, "ts": 1.0})  # a normal step: no correction
+        wa.send_json({"type": "presence.move", "x": 500.0, "y": 0.0, "heading": 90.0, "ts": 2.0})  # a teleport
+        fix = recv_until(wa, "presence.correct")
+        assert 0.5 < fix["x"] < 20.0 and fix["y"] == pytest.approx(0.0)  # as far as the speed budget allows
+        assert fix["heading"] == pytest.approx(90.0)
+        # the other visitor sees the same, clamped position and never gets a correction
+        for _ in range(80):
+            frame = wb.receive_json()
+            assert frame["type"] != "presence.correct"
+            if frame["type"] != "presence.snapshot":
+                continue
+            seen = frame.get("entered", []) + frame.get("changed", [])
+            if any(abs(e["x"] - fix["x"]) < 0.011 for e in seen):
+                break
+        else:
+            raise AssertionError("the clamped position never reached the other visitor")

@@ -369,6 +369,18 @@ def test_presence_snapshots_draw_other_visitors_but_not_oneself(client: HallClie
     assert client.visitors.count == 0
 
 
+def test_a_server_correction_puts_the_player_where_the_server_says(client: HallClient) -> None:
+    from protocol.messages import PresenceCorrect
+
+    assert client.player is not None
+    client.player.root.setPos(40.0, 0.0, 0)  # walked through a wall, as the server sees it
+    client.on_frame(PresenceCorrect(x=3.25, y=-1.5, heading=90.0))
+    client.pump(timeout=0.2, min_frames=2)
+    assert client.player.root.getX() == pytest.approx(3.25, abs=1e-3)
+    assert client.player.root.getY() == pytest.approx(-1.5, abs=1e-3)
+    assert client._last_sent == (3.25, -1.5, 90.0)  # not sent back as a new move
+
+
 def test_a_question_asked_while_reconnecting_is_queued_and_the_citizen_is_told(base: Any) -> None:
     net = FakeNet()
     c = HallClient(base, WorldConfig(), net=net).start()  # type: ignore[arg-type]
