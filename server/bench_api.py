@@ -192,12 +192,9 @@ def _serve(env: dict[str, str], args: list[str]) -> subprocess.Popen[bytes]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User+system CPU of a process from /proc (0 where /proc is missing)."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    from server.presence.loadtest import cpu_seconds
+
+    return cpu_seconds(pid) or 0.0
 
 
 def _load(
@@ -209,7 +206,6 @@ def _load(
     duration: float,
     requests: int,
 ) -> dict[str, float]:
-    cpu0 = 0.0
     if shutil.which("wrk"):
         drive_wrk(base, path, jobs, concurrency, 2)  # warm-up: connections, caches, WAL file
         cpu0 = _cpu_seconds(proc.pid)

@@ -80,9 +80,9 @@ class RedisBridge:
         # under load a submission's wake-up and inbox broadcast cost one write, not two tasks.
         self._pending.append((channel, data))
         if len(self._pending) == 1:
-            self.loop_task(self._flush())
+            self._spawn(self._flush())
 
-    def loop_task(self, coro: Any) -> None:
+    def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
         self._flushing.add(task)
         task.add_done_callback(self._flushing.discard)

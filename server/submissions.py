@@ -34,14 +34,31 @@ class _Job:
     data: Any
     key: str
     submit: bool
-    loop: asyncio.AbstractEventLoop
-    future: asyncio.Future[Outcome]
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future[Outcome] | None
 
 
 def write_one(db: Session, catalog: Catalog, job: _Job, batched: bool) -> Outcome:
     vs = domain.session_for_submission(db, job.token)
     result = domain.create_application(db, vs, catalog, job.service_id, job.data, job.key, job.submit, batched=batched)
     return domain.application_dict(result.application), result
+
+
+def submit_alone(
+    sessions: sessionmaker[Session],
+    catalog: Catalog,
+    token: str | None,
+    service_id: str,
+    data: Any,
+    key: str,
+    submit: bool,
+) -> Outcome:
+    """One submission in a transaction of its own (PostgreSQL, or a job taken out of a failed batch)."""
+    job = _Job(token, service_id, data, key, submit, None, None)
+    with sessions() as db:
+        outcome = write_one(db, catalog, job, batched=False)
+        db.commit()
+    return outcome
 
 
 class SubmissionWriter:
@@ -120,25 +137,29 @@ class SubmissionWriter:
 
     def _alone(self, job: _Job) -> tuple[_Job, Outcome | None, BaseException | None]:
         try:
-            with self.sessions() as db:
-                outcome = write_one(db, self.catalog, job, batched=False)
-                db.commit()
+            outcome = submit_alone(
+                self.sessions, self.catalog, job.token, job.service_id, job.data, job.key, job.submit
+            )
             return job, outcome, None
         except Exception as exc:  # noqa: BLE001 - handed to the request, which maps it to 4xx/503
             return job, None, exc
 
 
 def _settle(job: _Job, outcome: Outcome | None, error: BaseException | None) -> None:
+    future, loop = job.future, job.loop
+    if future is None or loop is None:
+        return
+
     def apply() -> None:
-        if job.future.done():
+        if future.done():
             return
         if error is not None:
-            job.future.set_exception(error)
+            future.set_exception(error)
         else:
             assert outcome is not None
-            job.future.set_result(outcome)
+            future.set_result(outcome)
 
     try:
-        job.loop.call_soon_threadsafe(apply)
+        loop.call_soon_threadsafe(apply)
     except RuntimeError:  # the loop is gone (shutdown): nobody is waiting any more
         pass

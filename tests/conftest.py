@@ -118,26 +118,34 @@ def assistant_engine() -> object:
     return Assistant.load()
 
 
-def start_mpp_serve(data_dir: Path, port: int, *args: str, **env_overrides: str) -> subprocess.Popen[bytes]:
-    """A real ``mpp serve`` child on ``port`` (PostgreSQL in the PG run), returned once /health answers."""
+def start_mpp_serve(
+    data_dir: Path, port: int, *args: str, timeout: float = 60.0, **env_overrides: str
+) -> subprocess.Popen[bytes]:
+    """A real ``mpp serve`` child on ``port`` (PostgreSQL in the PG run), returned once /health answers.
+
+    Its output goes to ``<data_dir>/serve-<port>.log``: a pipe nobody drains would stall a
+    server that logs a lot; the log's tail is the error when it fails to start.
+    """
     env = {**os.environ, "MPP_DATA_DIR": str(data_dir), "MPP_PORT": str(port), "MPP_LOAD_ASSISTANT": "0"}
     if PG_URL:
         env["MPP_DATABASE_URL"] = PG_URL
     env.update(env_overrides)
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    deadline = time.monotonic() + 60
+    log_path = data_dir / f"serve-{port}.log"
+    with open(log_path, "wb") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port), *args],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise AssertionError(proc.stderr.read().decode() if proc.stderr else "server exited")
+            raise AssertionError(log_path.read_text(errors="replace")[-3000:] or "server exited")
         try:
             if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
                 return proc
         except httpx.HTTPError:
             time.sleep(0.2)
     proc.kill()
-    raise AssertionError("server did not start")
+    raise AssertionError("server did not start: " + log_path.read_text(errors="replace")[-3000:])

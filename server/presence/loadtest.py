@@ -334,7 +334,7 @@ def _bot_process(
     out.put(("done", stats.__dict__))
 
 
-def _cpu_seconds(pid: int) -> float | None:
+def cpu_seconds(pid: int) -> float | None:
     """utime+stime of a process from /proc (no psutil needed)."""
     try:
         with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
@@ -396,9 +396,9 @@ def run_load(
     window.start.value = start
     window.stop.value = start + seconds
     time.sleep(max(0.0, start - time.time()))
-    cpu0, wall0 = (_cpu_seconds(server_pid) if server_pid else None), time.monotonic()
+    cpu0, wall0 = (cpu_seconds(server_pid) if server_pid else None), time.monotonic()
     time.sleep(max(0.0, start + seconds - time.time()))
-    cpu1, wall1 = (_cpu_seconds(server_pid) if server_pid else None), time.monotonic()
+    cpu1, wall1 = (cpu_seconds(server_pid) if server_pid else None), time.monotonic()
     deadline = time.time() + 60
     while len(results) < len(procs) and time.time() < deadline:
         with contextlib.suppress(queue_mod.Empty):

@@ -15,6 +15,7 @@ from server import models as m
 from server.console.live import notify_application
 from server.deps import CatalogDep, DbDep, HubDep, VisitorDep, bearer
 from server.errors import ApiError
+from server.submissions import submit_alone
 
 router = APIRouter(tags=["applications"])
 
@@ -31,10 +32,14 @@ class NoteIn(BaseModel):
     note: str | None = Field(default=None, max_length=2000)
 
 
-def _commit_and_wake(db: Any, hub: HubDep, events: list[m.Event]) -> None:
-    db.commit()
+def _wake(hub: HubDep, events: list[Any]) -> None:
     if events:
         hub.wake({e.citizen_id for e in events}, {e.session_id for e in events})
+
+
+def _commit_and_wake(db: Any, hub: HubDep, events: list[m.Event]) -> None:
+    db.commit()
+    _wake(hub, events)
 
 
 def _writers(request: Request) -> anyio.CapacityLimiter:
@@ -55,9 +60,9 @@ async def create_application(
     hub: HubDep,
     idempotency_key: str | None = Header(default=None, max_length=200),
 ) -> JSONResponse:
-    # The busiest write: the token lookup, the insert and the commit run in ONE worker
-    # thread, so the SQLite writer lock is held for the work alone and never across
-    # thread-pool hand-offs (sync dependencies would each take a hop of their own).
+    # The busiest write. The token lookup, the insert and the commit run in one thread (sync
+    # dependencies would each take a hop of their own): on SQLite the group-commit writer's,
+    # elsewhere a bounded pool's.
     if idempotency_key is None:
         raise ApiError(
             400,
@@ -70,25 +75,22 @@ async def create_application(
     if writer is not None:
         out, result = await writer.submit(token, body.service_id, body.data, idempotency_key, body.submit)
         return _answer(hub, out, result)
-    sessions = request.app.state.sessions
-
-    def work() -> tuple[dict[str, Any], domain.Created]:
-        with sessions() as db:
-            vs = domain.session_for_submission(db, token)
-            result = domain.create_application(
-                db, vs, catalog, body.service_id, body.data, idempotency_key, body.submit
-            )
-            out = domain.application_dict(result.application)
-            db.commit()
-            return out, result
-
-    out, result = await anyio.to_thread.run_sync(work, limiter=_writers(request))
+    out, result = await anyio.to_thread.run_sync(
+        submit_alone,
+        request.app.state.sessions,
+        catalog,
+        token,
+        body.service_id,
+        body.data,
+        idempotency_key,
+        body.submit,
+        limiter=_writers(request),
+    )
     return _answer(hub, out, result)
 
 
 def _answer(hub: HubDep, out: dict[str, Any], result: domain.Created) -> JSONResponse:
-    if result.events:
-        hub.wake({e.citizen_id for e in result.events}, {e.session_id for e in result.events})
+    _wake(hub, result.events)
     if result.created:
         notify_application(hub, result.application, "application.new")
         return JSONResponse(out, status_code=201)

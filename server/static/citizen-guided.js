@@ -366,22 +366,15 @@
   }
 
   function callOfficer() {
-    // Straight to the remote counter (no assistant round trip), with what the guide said so far.
     var st = M.state;
     if (st.handoff && (st.handoff.state === "pending" || st.handoff.state === "accepted")) {
       showError(T("officer_called"));
       return;
     }
+    // the officer reads what the guide said so far
     var said = G.steps.map(function (s) { return { role: "assistant", text: (s.title || "") + ": " + (s.text || "") }; });
-    var body = { transcript: said.slice(-50) };
-    if (st.conversation) body.conversation_id = st.conversation;
-    if (G.svc) body.service_id = G.svc.id;
-    M.api("POST", "/handoffs", body).then(function (r) {
-      if (!r.ok) { showError(M.errorMessage(r.data)); return; }
-      st.conversation = r.data.conversation_id;
-      M.store.setItem("mpp.conv", st.conversation);
-      M.onHandoff({ handoff_id: r.data.handoff_id, state: r.data.state });
-      showError(T("officer_called"));
+    M.openHandoff(said.slice(-50), G.svc && G.svc.id).then(function (r) {
+      showError(r.ok ? T("officer_called") : M.errorMessage(r.data));
     });
   }
 

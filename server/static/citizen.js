@@ -415,15 +415,23 @@
 
   function directHandoff(echo) {
     if (echo) addMessage("citizen", t("officer_asked"));
-    var body = { transcript: transcript() };
+    openHandoff(transcript(), state.current && state.current.id).then(function (r) {
+      addMessage("system", r.ok ? t("handoff_pending") : errorMessage(r.data));
+    });
+  }
+
+  // The remote counter, straight (no assistant round trip): the page's chat and guided mode.
+  function openHandoff(said, serviceId) {
+    var body = { transcript: said };
     if (state.conversation) body.conversation_id = state.conversation;
-    if (state.current) body.service_id = state.current.id;
-    api("POST", "/handoffs", body).then(function (r) {
-      if (!r.ok) { addMessage("system", errorMessage(r.data)); return; }
-      state.conversation = r.data.conversation_id;
-      store.setItem("mpp.conv", state.conversation);
-      onHandoff({ handoff_id: r.data.handoff_id, state: r.data.state });
-      addMessage("system", t("handoff_pending"));
+    if (serviceId) body.service_id = serviceId;
+    return api("POST", "/handoffs", body).then(function (r) {
+      if (r.ok) {
+        state.conversation = r.data.conversation_id;
+        store.setItem("mpp.conv", state.conversation);
+        onHandoff({ handoff_id: r.data.handoff_id, state: r.data.state });
+      }
+      return r;
     });
   }
 
@@ -1043,9 +1051,8 @@
   // The guided mode (citizen-guided.js) drives the same API and handoff as the page.
   window.MPP = {
     state: state, t: t, loc: loc, el: el, clear: clear, uuid: uuid, api: api,
-    errorMessage: errorMessage, callOfficer: callOfficer, ensureSession: ensureSession,
-    applyContrast: applyContrast, loadCatalog: loadCatalog, openSurvey: openSurvey, onHandoff: onHandoff,
-    store: store,
+    errorMessage: errorMessage, ensureSession: ensureSession,
+    applyContrast: applyContrast, loadCatalog: loadCatalog, openSurvey: openSurvey, openHandoff: openHandoff,
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

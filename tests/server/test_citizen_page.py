@@ -8,7 +8,6 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import PG_URL, free_port, need
+from tests.conftest import PG_URL, free_port, need, start_mpp_serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -36,26 +35,8 @@ ASSISTANT_ON = os.environ.get("MPP_LOAD_ASSISTANT", "1") != "0"
 
 
 def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "MPP_DATA_DIR": str(data_dir), "MPP_PORT": str(port)}
-    env["MPP_LOAD_ASSISTANT"] = "1" if ASSISTANT_ON else "0"
-    if PG_URL:
-        env["MPP_DATABASE_URL"] = PG_URL
-    log = open(data_dir / "server.log", "wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)], env=env, stdout=log, stderr=log
-    )
-    deadline = time.monotonic() + 180  # loading the assistant takes a while on a busy machine
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            log.close()
-            raise AssertionError((data_dir / "server.log").read_text(errors="replace")[-3000:])
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    proc.kill()
-    raise AssertionError("server did not start")
+    # loading the assistant takes a while on a busy machine
+    return start_mpp_serve(data_dir, port, timeout=180, MPP_LOAD_ASSISTANT="1" if ASSISTANT_ON else "0")
 
 
 @pytest.fixture(scope="module")
@@ -550,19 +531,21 @@ def _g_step(page: Any) -> str:
     return str(page.evaluate("() => { const g = window.mppGuided; return g ? g.steps[g.steps.length - 1].kind : ''; }"))
 
 
+def _g_wait(page: Any, kind: str) -> None:
+    page.wait_for_function(
+        "k => { const g = window.mppGuided; return g && g.steps[g.steps.length - 1].kind === k; }", arg=kind
+    )
+
+
 def _g_press(page: Any, action: str, then: str) -> None:
     page.click(f"#g-buttons button[data-action='{action}']")
-    page.wait_for_function(
-        "k => { const g = window.mppGuided; return g && g.steps[g.steps.length - 1].kind === k; }", arg=then
-    )
+    _g_wait(page, then)
 
 
 def _g_type(page: Any, value: str, then: str) -> None:
     page.fill("#g-input", value)
     page.press("#g-input", "Enter")
-    page.wait_for_function(
-        "k => { const g = window.mppGuided; return g && g.steps[g.steps.length - 1].kind === k; }", arg=then
-    )
+    _g_wait(page, then)
 
 
 def _luminance(rgb: str) -> float:
@@ -604,7 +587,7 @@ def test_guided_mode_lost_ktp_to_a_ticket_in_8_presses(browser: Any, server: str
     _g_press(page, "next", "documents")  # 3
     _g_press(page, "all_docs", "walk")  # 4; the walk moves on by itself
     assert "Loket 1" in page.locator("#g-text").inner_text()
-    page.wait_for_function("() => window.mppGuided.steps[window.mppGuided.steps.length - 1].kind === 'identity'")
+    _g_wait(page, "identity")
     assert "3510 0112 0490 0001" in page.locator("#g-text").inner_text()  # read back in groups
     _g_press(page, "yes", "field")  # 5
     _g_type(page, "3510010101900001", "confirm")  # 6: the KK number
@@ -650,7 +633,7 @@ def test_guided_mode_typed_identity_bad_nik_repeat_back_and_officer(browser: Any
     _g_press(page, "option:rusak", "requirements")
     assert "kehilangan" not in page.locator("#g-text").inner_text().lower()  # not the lost-card letter
     page.click("#g-back")  # Kembali: one step back
-    page.wait_for_function("() => window.mppGuided.steps[window.mppGuided.steps.length - 1].kind === 'purpose'")
+    _g_wait(page, "purpose")
     _g_press(page, "option:hilang", "requirements")
     before = page.evaluate("() => window.mppGuided.presses")
     page.click("#g-repeat")  # Ulangi: says it again, stays on the step
@@ -661,7 +644,7 @@ def test_guided_mode_typed_identity_bad_nik_repeat_back_and_officer(browser: Any
     _g_press(page, "havenot", "missing")
     assert "kehilangan" in page.locator("#g-text").inner_text().lower()
     _g_press(page, "next", "walk")
-    page.wait_for_function("() => window.mppGuided.steps[window.mppGuided.steps.length - 1].kind === 'field'")
+    _g_wait(page, "field")
     _g_type(page, "1234", "confirm")  # a bad NIK: the server is the judge, at submit
     _g_press(page, "yes", "field")
     _g_type(page, "Siti Aminah", "confirm")

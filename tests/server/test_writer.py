@@ -20,9 +20,36 @@ from server.errors import ApiError
 from tests.server.conftest import identified, ktp_form
 
 
-def _sqlite_only(app: Any) -> None:
-    if app.state.engine.dialect.name != "sqlite":
-        pytest.skip("the writer lock and group commit are SQLite's (PostgreSQL has row locks)")
+@pytest.fixture(scope="module")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """These features are SQLite's own, so they run on SQLite in the PostgreSQL run too."""
+    from server.migrate import seed, upgrade
+    from server.settings import Settings
+
+    base = tmp_path_factory.mktemp("sqlite-template")
+    s = Settings(data_dir=base, load_assistant=False)
+    upgrade(s)
+    seed(s)
+    return base
+
+
+@pytest.fixture
+def sqlite_settings(_sqlite_template: Path, tmp_path: Path) -> Any:
+    import shutil
+
+    from server.settings import Settings
+
+    shutil.copy(_sqlite_template / "mpp.db", tmp_path / "mpp.db")
+    return Settings(data_dir=tmp_path, load_assistant=False)
+
+
+@pytest.fixture
+def app(sqlite_settings: Any) -> Any:  # overrides tests/server/conftest.py's app: SQLite, whatever the run
+    from server.app import create_app
+
+    made = create_app(sqlite_settings)
+    assert made.state.engine.dialect.name == "sqlite" and made.state.submissions is not None
+    return made
 
 
 def _token(headers: dict[str, str]) -> str:
@@ -44,7 +71,6 @@ def _settled(loop: asyncio.AbstractEventLoop, jobs: list[Any]) -> list[Any]:
 
 def test_one_batch_answers_each_submission_on_its_own(client: TestClient, app: Any) -> None:
     """Valid, invalid, repeated-key and unauthenticated jobs share one transaction without harm."""
-    _sqlite_only(app)
     from server import models as m
 
     h = identified(client)
@@ -77,7 +103,6 @@ def test_one_batch_answers_each_submission_on_its_own(client: TestClient, app: A
 
 
 def test_a_job_that_breaks_the_batch_fails_alone(client: TestClient, app: Any, monkeypatch: Any) -> None:
-    _sqlite_only(app)
     from server import models as m
     from server import submissions
 
@@ -107,7 +132,6 @@ def test_a_job_that_breaks_the_batch_fails_alone(client: TestClient, app: Any, m
 
 
 def test_concurrent_submissions_through_http_are_all_stored_once(client: TestClient, app: Any) -> None:
-    _sqlite_only(app)
     from server import models as m
 
     heads = [identified(client) for _ in range(3)]
@@ -137,12 +161,11 @@ def test_concurrent_submissions_through_http_are_all_stored_once(client: TestCli
     assert events == 40
 
 
-def test_a_held_writer_lock_gives_503_not_a_hang(migrated: Any) -> None:
+def test_a_held_writer_lock_gives_503_not_a_hang(sqlite_settings: Any) -> None:
     from server.app import create_app
 
-    migrated.db_lock_timeout = 0.3
-    app = create_app(migrated)
-    _sqlite_only(app)
+    sqlite_settings.db_lock_timeout = 0.3
+    app = create_app(sqlite_settings)
     with TestClient(app) as client:
         h = identified(client)
         with app.state.sessions() as holder:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -156,13 +158,20 @@ def test_foreign_origin_is_refused(client: TestClient) -> None:
     assert info.value.code == 1008
 
 
-def test_presence_snapshot_shows_other_visitor(client: TestClient) -> None:
+@contextlib.contextmanager
+def two_visitors(client: TestClient, at_a: tuple[float, float], at_b: tuple[float, float]) -> Iterator[tuple[Any, Any]]:
+    """Two welcomed sockets that have joined the hall at the given spots."""
     a, b = new_session(client), new_session(client)
     with client.websocket_connect("/ws") as wa, client.websocket_connect("/ws") as wb:
         hello(wa, token_of(a))
         hello(wb, token_of(b))
-        wa.send_json({"type": "presence.join", "x": 1.0, "y": 2.0})
-        wb.send_json({"type": "presence.join", "x": 3.0, "y": 4.0})
+        wa.send_json({"type": "presence.join", "x": at_a[0], "y": at_a[1]})
+        wb.send_json({"type": "presence.join", "x": at_b[0], "y": at_b[1]})
+        yield wa, wb
+
+
+def test_presence_snapshot_shows_other_visitor(client: TestClient) -> None:
+    with two_visitors(client, (1.0, 2.0), (3.0, 4.0)) as (wa, wb):
         wb.send_json({"type": "presence.move", "x": 3.5, "y": 4.0, "ts": 12.5})
         seen: dict[str, Any] = {}
         for _ in range(40):
@@ -175,12 +184,7 @@ def test_presence_snapshot_shows_other_visitor(client: TestClient) -> None:
 
 
 def test_a_clamped_move_is_corrected_to_the_mover_only(client: TestClient) -> None:
-    a, b = new_session(client), new_session(client)
-    with client.websocket_connect("/ws") as wa, client.websocket_connect("/ws") as wb:
-        hello(wa, token_of(a))
-        hello(wb, token_of(b))
-        wa.send_json({"type": "presence.join", "x": 0.0, "y": 0.0})
-        wb.send_json({"type": "presence.join", "x": 1.0, "y": 0.0})
+    with two_visitors(client, (0.0, 0.0), (1.0, 0.0)) as (wa, wb):
         wa.send_json({"type": "presence.move", "x": 0.5, "y": 0.0, "ts": 1.0})  # a normal step: no correction
         wa.send_json({"type": "presence.move", "x": 500.0, "y": 0.0, "heading": 90.0, "ts": 2.0})  # a teleport
         fix = recv_until(wa, "presence.correct")
