@@ -53,7 +53,7 @@ class PresenceService:
         now = time.monotonic()
         if self.bridge is not None:
             self.engine.expire_remote(now, REMOTE_TTL)
-        snaps = self.engine.tick(now)
+        snaps = self.engine.tick_wire(now)
         if snaps:
             for conn in list(self.hub.conns):
                 snap = snaps.get(conn.public_id)

@@ -22,6 +22,9 @@ class Settings(BaseSettings):
         default=None, ge=1, le=64, description="Threads for submissions on PostgreSQL (default 8)"
     )
     gc_freeze: bool = Field(default=False, description="Freeze start-up objects out of the GC (mpp serve sets it)")
+    gc_young_threshold: int = Field(
+        default=50_000, ge=700, description="Young-generation GC threshold once frozen (mpp serve)"
+    )
     group_commit: bool = Field(default=True, description="SQLite: write queued submissions in one transaction")
     db_lock_timeout: float = Field(
         default=30.0, gt=0, description="SQLite: seconds a request waits for the writer before a 503"

@@ -36,7 +36,7 @@ from server import domain
 from server import models as m
 from server.errors import ApiError
 from server.hub import Conn, Hub
-from server.presence import BacklogExceeded, SendQueue, encode_snapshot
+from server.presence import BacklogExceeded, SendQueue, WireSnapshot, encode_snapshot
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -119,7 +119,9 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                 return
             if frame is None:
                 return
-            if isinstance(frame, PresenceSnapshot):
+            if isinstance(frame, WireSnapshot):
+                await ws.send_text(frame.text)
+            elif isinstance(frame, PresenceSnapshot):
                 await ws.send_text(encode_snapshot(frame))
             else:
                 await ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))

@@ -7,7 +7,7 @@ in the writer keep slow clients from costing memory or CPU.
 """
 
 from server.presence.area import WalkableArea
-from server.presence.engine import LocalState, MoveResult, PresenceEngine, encode_snapshot
+from server.presence.engine import LocalState, MoveResult, PresenceEngine, WireSnapshot, encode_snapshot
 from server.presence.sendqueue import BACKLOG_CLOSE_CODE, BACKLOG_CLOSE_REASON, BacklogExceeded, SendQueue
 
 __all__ = [
@@ -19,5 +19,6 @@ __all__ = [
     "PresenceEngine",
     "SendQueue",
     "WalkableArea",
+    "WireSnapshot",
     "encode_snapshot",
 ]

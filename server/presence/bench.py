@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from server.presence.area import DEFAULT_HALL_BOUNDS
-from server.presence.engine import PresenceEngine, encode_snapshot
+from server.presence.engine import PresenceEngine
 from server.presence.grid import SpatialGrid, auto_cell_size
 
 
@@ -112,10 +112,10 @@ def bench_tick(
                 p[2] = (p[2] + 180.0) % 360.0
         t1 = time.perf_counter()
         c1 = time.thread_time()
-        snaps = engine.tick(now)
+        snaps = engine.tick_wire(now)
         c2 = time.thread_time()
         t2 = time.perf_counter()
-        wire = [encode_snapshot(s) for s in snaps.values()]
+        wire = [s.text for s in snaps.values()]
         t3 = time.perf_counter()
         xy = np.array([(p[0], p[1]) for p in pos], dtype=np.float64)
         t4 = time.perf_counter()

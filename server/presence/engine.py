@@ -1,7 +1,7 @@
 """Server-authoritative presence: validated positions, hall instances, interest-managed deltas.
 
 Pure and synchronous (no FastAPI, no DB, no clock of its own): the hub calls
-``join/move/leave`` as frames arrive and ``tick(now)`` at 10 Hz, then sends
+``join/move/leave`` as frames arrive and ``tick_wire(now)`` at 10 Hz, then sends
 each viewer its one snapshot. Every time argument is the caller's monotonic
 clock, which keeps the engine deterministic under test.
 
@@ -11,125 +11,179 @@ published rounded to 0.01 m and headings (degrees, Panda3D ``H``) to 0.1 deg,
 or turned >= ``eps_heading`` since its last published state, and a viewer's
 ``changed`` lists exactly the re-published entities it already had in view,
 so its view always equals the published states.
-:func:`encode_snapshot` turns a snapshot into compact JSON (same fields as
-``PresenceSnapshot``, empty lists and ``full: false`` omitted) from per-entity
-fragments cached once per tick, instead of re-serialising each entity for
-each of its viewers.
+
+Why the tick is array code: at 1,000 visitors one tick is 1,000 snapshots of
+~40 entities. Every entity has a stable integer *slot*; every (viewer, entity)
+pair in view is one int64 key ``viewer_slot << 20 | entity_slot``. The keys
+of this tick and the last are two sorted arrays, so entered, left and changed
+for every viewer at once are two binary searches in numpy. Python then only
+slices lists and joins pre-built JSON fragments, one viewer at a time. The
+snapshot's JSON (same fields as ``PresenceSnapshot``; empty lists and
+``full: false`` omitted) is built in the tick from each entity's JSON fragment,
+made once per publish.
 """
 
 from __future__ import annotations
 
 import json
-import logging
 import math
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 import numpy as np
-from pydantic import Field
+import numpy.typing as npt
 
 from protocol.messages import PresenceEntity, PresenceSnapshot
 from server.presence.area import WalkableArea
 from server.presence.grid import SpatialGrid, auto_cell_size
 
-log = logging.getLogger(__name__)
-
 HALL_PREFIX = "Aula"
+_SHIFT = 20  # entity slots per viewer slot in a pair key: up to ~1M avatars per node
+_MASK = (1 << _SHIFT) - 1
+IntArray = npt.NDArray[np.int64]
 
 
 def hall_name(number: int) -> str:
     return f"{HALL_PREFIX} {number}"
 
 
-class WireEntity(PresenceEntity):
-    """A published entity state that carries its own JSON, built once per publish.
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
-    ``wire`` is a plain excluded field rather than a private attribute because
-    pydantic's private-attribute machinery costs more than the whole entity.
-    Serialising a snapshot through its declared ``PresenceEntity`` schema drops it.
-    """
 
-    wire: str = Field(default="", exclude=True, repr=False)
+class Pub(NamedTuple):
+    """One entity as published at one tick, with its JSON fragment (built once, sent to every viewer)."""
+
+    id: str
+    name: str
+    x: float
+    y: float
+    heading: float
+    ts: float
+    wire: str
+
+    def model(self) -> PresenceEntity:
+        return PresenceEntity(id=self.id, name=self.name, x=self.x, y=self.y, heading=self.heading, ts=self.ts)
 
 
 def _entity_json(ent: PresenceEntity) -> str:
-    if isinstance(ent, WireEntity) and ent.wire:
-        return ent.wire
-    return json.dumps(
-        {"id": ent.id, "name": ent.name, "x": ent.x, "y": ent.y, "heading": ent.heading, "ts": ent.ts},
-        ensure_ascii=False,
-        separators=(",", ":"),
-    )
+    return _dumps({"id": ent.id, "name": ent.name, "x": ent.x, "y": ent.y, "heading": ent.heading, "ts": ent.ts})
 
 
-def _entities_json(ents: list[PresenceEntity]) -> str:
-    # getattr with a default reads WireEntity.wire straight from the instance dict; a plain
-    # PresenceEntity (e.g. from a merge in a test) falls back to json.dumps.
-    return ",".join([getattr(e, "wire", "") or _entity_json(e) for e in ents])
-
-
-def encode_snapshot(snap: PresenceSnapshot) -> str:
-    """Compact JSON for one snapshot; parses back (``protocol.messages.parse_server``) to an equal model."""
-    head = f'{{"type":"presence.snapshot","tick":{snap.tick},"hall":{json.dumps(snap.hall, ensure_ascii=False)}'
-    parts = [head]
-    if snap.full:
+def _encode(tick: int, hall: str, full: bool, entered: list[str], changed: list[str], left: list[str]) -> str:
+    """The compact snapshot JSON from ready fragments (``left`` holds JSON strings of ids)."""
+    parts = [f'{{"type":"presence.snapshot","tick":{tick},"hall":{_dumps(hall)}']
+    if full:
         parts.append(',"full":true')
-    if snap.entered:
-        parts.append(f',"entered":[{_entities_json(snap.entered)}]')
-    if snap.changed:
-        parts.append(f',"changed":[{_entities_json(snap.changed)}]')
-    if snap.left:
-        parts.append(',"left":' + json.dumps(snap.left, ensure_ascii=False, separators=(",", ":")))
+    if entered:
+        parts.append(',"entered":[' + ",".join(entered) + "]")
+    if changed:
+        parts.append(',"changed":[' + ",".join(changed) + "]")
+    if left:
+        parts.append(',"left":[' + ",".join(left) + "]")
     parts.append("}")
     return "".join(parts)
 
 
-def _trusted_factory(cls: type[Any], sample: dict[str, Any]) -> Callable[..., Any]:
-    """A constructor that skips validation for values the engine built itself.
+class WireSnapshot:
+    """A snapshot as the tick makes it: published entities plus its JSON text, no pydantic on the hot path.
 
-    Validation is ~70 % of a tick's pydantic cost and the engine only ever passes
-    ints, strs, rounded floats and lists of its own entities. The shortcut fills
-    the same four slots as ``model_construct`` (which is slower: it walks every
-    field in Python). It is checked against a validated instance once at import,
-    and the validated constructor is used instead if pydantic ever changes.
+    ``to_model()`` gives the protocol's :class:`PresenceSnapshot` (tests, and the
+    generic merge); ``text`` parses back to exactly that model.
     """
-    # One key per field in schema order: pydantic serialises in __dict__ order, and updating
-    # existing keys keeps their position.
-    template = {name: f.default for name, f in cls.model_fields.items()}
-    factories = {name: f.default_factory for name, f in cls.model_fields.items() if f.default_factory is not None}
-    new = object.__new__
-    set_attr = object.__setattr__
 
-    def build(**values: Any) -> Any:
-        obj = new(cls)
-        data = dict(template)
-        data.update(values)
-        for name, factory in factories.items():
-            if name not in values:
-                data[name] = factory()  # type: ignore[call-arg]
-        set_attr(obj, "__dict__", data)
-        set_attr(obj, "__pydantic_fields_set__", set(values))
-        set_attr(obj, "__pydantic_extra__", None)
-        set_attr(obj, "__pydantic_private__", None)
-        return obj
+    __slots__ = ("_text", "changed", "entered", "full", "hall", "left", "tick")
 
-    try:
-        fast, slow = build(**sample), cls(**sample)
-        if fast == slow and fast.model_dump() == slow.model_dump() and fast.model_dump_json() == slow.model_dump_json():
-            return build
-    except Exception:  # any surprise from pydantic internals: fall back to validation
-        log.exception("presence: trusted constructor disabled for %s", cls.__name__)
-    return cls
+    def __init__(
+        self,
+        tick: int,
+        hall: str,
+        full: bool,
+        entered: list[Pub],
+        changed: list[Pub],
+        left: list[str],
+        text: str | None = None,
+    ) -> None:
+        self.tick, self.hall, self.full = tick, hall, full
+        self.entered, self.changed, self.left = entered, changed, left
+        self._text = text
+
+    @property
+    def text(self) -> str:
+        if self._text is None:
+            self._text = _encode(
+                self.tick,
+                self.hall,
+                self.full,
+                [p.wire for p in self.entered],
+                [p.wire for p in self.changed],
+                [_dumps(i) for i in self.left],
+            )
+        return self._text
+
+    def to_model(self) -> PresenceSnapshot:
+        return PresenceSnapshot(
+            tick=self.tick,
+            hall=self.hall,
+            full=self.full,
+            entered=[p.model() for p in self.entered],
+            changed=[p.model() for p in self.changed],
+            left=list(self.left),
+        )
+
+    def __repr__(self) -> str:
+        return f"WireSnapshot(tick={self.tick}, hall={self.hall!r}, full={self.full}, text={self.text!r})"
 
 
-_new_entity = _trusted_factory(
-    WireEntity, {"id": "a", "name": "A", "x": 1.25, "y": -2.5, "heading": 90.0, "ts": 3.5, "wire": "{}"}
-)
-_new_snapshot = _trusted_factory(
-    PresenceSnapshot,
-    {"tick": 1, "hall": "Aula 1", "entered": [_new_entity(id="b", name="B", x=0.0, y=0.0, heading=0.0, ts=0.0)]},
-)
+def merge_wire(older: WireSnapshot, newer: WireSnapshot) -> WireSnapshot:
+    """``protocol.presence.merge_snapshots`` for wire snapshots (same law; tested against it)."""
+    if newer.full:
+        return newer
+    if older.full:
+        view = {p.id: p for p in older.entered}
+        for p in older.changed:
+            view[p.id] = p
+        for gone in newer.left:
+            view.pop(gone, None)
+        for p in newer.entered:
+            view[p.id] = p
+        for p in newer.changed:
+            view[p.id] = p
+        return WireSnapshot(newer.tick, newer.hall, True, list(view.values()), [], [])
+    effect: dict[str, tuple[str, Pub | None]] = {}
+    for snap in (older, newer):
+        for gone in snap.left:
+            effect[gone] = ("left", None)
+        for p in snap.entered:
+            effect[p.id] = ("entered", p)
+        for p in snap.changed:
+            prior = effect.get(p.id, ("", None))[0]
+            effect[p.id] = ("entered" if prior == "entered" else "changed", p)
+    entered: list[Pub] = []
+    changed: list[Pub] = []
+    left: list[str] = []
+    for key, (kind, value) in effect.items():
+        if value is None:
+            left.append(key)
+        elif kind == "entered":
+            entered.append(value)
+        else:
+            changed.append(value)
+    return WireSnapshot(newer.tick, newer.hall, False, entered, changed, left)
+
+
+def encode_snapshot(snap: PresenceSnapshot | WireSnapshot) -> str:
+    """Compact JSON for one snapshot; parses back (``protocol.messages.parse_server``) to an equal model."""
+    if isinstance(snap, WireSnapshot):
+        return snap.text
+    return _encode(
+        snap.tick,
+        snap.hall,
+        snap.full,
+        [_entity_json(e) for e in snap.entered],
+        [_entity_json(e) for e in snap.changed],
+        [_dumps(i) for i in snap.left],
+    )
 
 
 class MoveResult(NamedTuple):
@@ -161,19 +215,24 @@ class _Entity:
     y: float
     heading: float
     hall: str
+    slot: int
     ts: float = 0.0
     node: str | None = None  # None = local, else the node that owns it
     seen_at: float = 0.0  # remote: last refresh
     move_at: float | None = None  # local: time of the last accepted move
     budget: float = 0.0  # local: metres it may still move right now
-    published: WireEntity | None = None
+    published: Pub | None = None
     json_head: str = ""  # '{"id":...,"name":...,' cached until renamed
+    needs_full: bool = False  # local viewer: next snapshot is a full one
 
 
-@dataclass(slots=True, eq=False)
-class _Viewer:
-    interest: set[str] = field(default_factory=set)
-    needs_full: bool = True
+def _in_sorted(values: IntArray, sorted_ref: IntArray) -> npt.NDArray[np.bool_]:
+    """For each value, whether it occurs in the sorted array ``sorted_ref`` (one binary search each)."""
+    if len(sorted_ref) == 0:
+        return np.zeros(len(values), dtype=bool)
+    pos = np.searchsorted(sorted_ref, values)
+    np.minimum(pos, len(sorted_ref) - 1, out=pos)
+    return np.asarray(sorted_ref[pos] == values)
 
 
 class PresenceEngine:
@@ -215,9 +274,39 @@ class PresenceEngine:
         self.eps_heading = eps_heading
         self.tick_no = 0
         self._ents: dict[str, _Entity] = {}
-        self._viewers: dict[str, _Viewer] = {}
         self._hall_count: dict[str, int] = {}
         self._force: set[str] = set()  # ids that must be re-published (joined, renamed, teleported)
+        # Slots: a freed slot waits one tick before reuse, so this tick's "left" still names its
+        # old owner; the same id coming back within that tick gets its old slot again.
+        self._free: list[int] = []
+        self._released: dict[str, int] = {}
+        self._next_slot = 0
+        self._ids: npt.NDArray[np.object_] = np.empty(64, dtype=object)
+        self._id_json: npt.NDArray[np.object_] = np.empty(64, dtype=object)
+        self._pubs: npt.NDArray[np.object_] = np.empty(64, dtype=object)
+        self._wires: npt.NDArray[np.object_] = np.empty(64, dtype=object)
+        self._keys: IntArray = np.zeros(0, dtype=np.int64)  # pairs in view after the last tick, sorted
+
+    # ------------------------------------------------------------------ slots
+
+    def _take_slot(self, entity_id: str) -> int:
+        slot = self._released.pop(entity_id, None)
+        if slot is None:
+            if self._free:
+                slot = self._free.pop()
+            else:
+                slot = self._next_slot
+                self._next_slot += 1
+                if slot > _MASK:
+                    raise RuntimeError("presence: too many avatars on one node")
+                if slot >= len(self._ids):
+                    grow = len(self._ids)
+                    for name in ("_ids", "_id_json", "_pubs", "_wires"):
+                        old = getattr(self, name)
+                        setattr(self, name, np.concatenate([old, np.empty(grow, dtype=object)]))
+        self._ids[slot] = entity_id
+        self._id_json[slot] = _dumps(entity_id)
+        return slot
 
     # ------------------------------------------------------------------ halls
 
@@ -274,14 +363,14 @@ class PresenceEngine:
             ent = None
         if ent is None:
             hall = self._assign_hall()
-            ent = _Entity(entity_id, name, x, y, float(heading) % 360.0, hall)
+            ent = _Entity(entity_id, name, x, y, float(heading) % 360.0, hall, self._take_slot(entity_id))
             self._ents[entity_id] = ent
             self._occupy(hall, 1)
         else:
             ent.name, ent.x, ent.y, ent.heading = name, x, y, float(heading) % 360.0
         ent.move_at = now
         ent.budget = self.max_budget
-        self._viewers[entity_id] = _Viewer()
+        ent.needs_full = True
         self._force.add(entity_id)
         return ent.hall
 
@@ -321,7 +410,7 @@ class PresenceEngine:
         ent = self._ents.pop(entity_id, None)
         if ent is not None:
             self._occupy(ent.hall, -1)
-        self._viewers.pop(entity_id, None)
+            self._released[entity_id] = ent.slot
         self._force.discard(entity_id)
 
     def local_states(self) -> list[LocalState]:
@@ -353,7 +442,9 @@ class PresenceEngine:
         x, y = self.area.clamp(float(x), float(y))
         if ent is None:
             target = hall or self._assign_hall()
-            ent = _Entity(entity_id, name, x, y, float(heading) % 360.0, target, node=node_id)
+            ent = _Entity(
+                entity_id, name, x, y, float(heading) % 360.0, target, self._take_slot(entity_id), node=node_id
+            )
             self._ents[entity_id] = ent
             self._occupy(target, 1)
             self._force.add(entity_id)
@@ -392,20 +483,20 @@ class PresenceEngine:
 
     # ------------------------------------------------------------------ tick
 
-    def _publish(self, ent: _Entity) -> WireEntity:
+    def _publish(self, ent: _Entity) -> None:
         x, y, heading, ts = round(ent.x, 2), round(ent.y, 2), round(ent.heading, 1), round(ent.ts, 3)
         if not ent.json_head or ent.id in self._force:
-            ent.json_head = (
-                f'{{"id":{json.dumps(ent.id, ensure_ascii=False)},"name":{json.dumps(ent.name, ensure_ascii=False)},'
-            )
+            ent.json_head = f'{{"id":{_dumps(ent.id)},"name":{_dumps(ent.name)},'
         wire = f'{ent.json_head}"x":{x!r},"y":{y!r},"heading":{heading!r},"ts":{ts!r}}}'
-        pub: WireEntity = _new_entity(id=ent.id, name=ent.name, x=x, y=y, heading=heading, ts=ts, wire=wire)
+        pub = Pub(ent.id, ent.name, x, y, heading, ts, wire)
         ent.published = pub
-        return pub
+        self._pubs[ent.slot] = pub
+        self._wires[ent.slot] = wire
 
-    def _refresh_published(self) -> set[str]:
-        """Re-publish entities that moved beyond epsilon; returns their ids."""
-        dirty: set[str] = set()
+    def _refresh_published(self) -> npt.NDArray[np.bool_]:
+        """Re-publish entities that moved beyond epsilon; returns a dirty flag per slot."""
+        dirty = np.zeros(len(self._ids), dtype=bool)
+        slots: list[int] = []
         eps, eps_h, force = self.eps_pos, self.eps_heading, self._force
         for ent in self._ents.values():
             pub = ent.published
@@ -414,83 +505,125 @@ class PresenceEngine:
                 if abs(ent.x - pub.x) < eps and abs(ent.y - pub.y) < eps and min(dh, 360.0 - dh) < eps_h:
                     continue
             self._publish(ent)
-            dirty.add(ent.id)
+            slots.append(ent.slot)
         force.clear()
+        dirty[slots] = True
         return dirty
 
     def interest(self, viewer_id: str) -> set[str]:
         """What ``viewer_id`` was shown at the last tick (for tests and diagnostics)."""
-        viewer = self._viewers.get(viewer_id)
-        return set(viewer.interest) if viewer is not None else set()
+        ent = self._ents.get(viewer_id)
+        if ent is None or ent.node is not None:
+            return set()
+        lo, hi = np.searchsorted(self._keys, [ent.slot << _SHIFT, (ent.slot + 1) << _SHIFT])
+        return set(self._ids[self._keys[lo:hi] & _MASK].tolist())
+
+    def _hall_keys(self, ents: list[_Entity], viewer_idx: list[int]) -> tuple[IntArray, IntArray]:
+        """This hall's (viewer, entity) pairs: the nearest K within R, and the wider hysteresis ring."""
+        n = len(ents)
+        xy = np.fromiter((c for e in ents for c in (e.x, e.y)), dtype=np.float64, count=2 * n).reshape(n, 2)
+        grid = SpatialGrid(xy, auto_cell_size(xy, self.k, self.radius))
+        slots = np.fromiter((e.slot for e in ents), dtype=np.int64, count=n)
+        slots_pad = np.append(slots, -1)  # index -1 (no neighbour) maps to slot -1
+        vshift = (slots[viewer_idx] << _SHIFT)[:, None]
+        wide_keys = np.zeros(0, dtype=np.int64)
+        if self.keep_extra_k or self.keep_extra_m:
+            wide, wide_d2 = grid.knn_d2(viewer_idx, self.k + self.keep_extra_k, self.radius + self.keep_extra_m)
+            order = np.argsort(wide_d2, axis=1, kind="stable")
+            wide = np.take_along_axis(wide, order, axis=1)
+            wide_d2 = np.take_along_axis(wide_d2, order, axis=1)
+            core = np.where(wide_d2[:, : self.k] <= self.radius * self.radius, wide[:, : self.k], -1)
+            wslots = slots_pad[wide]
+            wide_keys = (vshift | wslots)[wslots >= 0]
+        else:
+            core = grid.knn(viewer_idx, self.k, self.radius)
+        cslots = slots_pad[core]
+        return (vshift | cslots)[cslots >= 0], wide_keys
 
     def tick(self, now: float) -> dict[str, PresenceSnapshot]:
+        """:meth:`tick_wire` as protocol models (tests and tools; the server sends the wire form)."""
+        return {vid: snap.to_model() for vid, snap in self.tick_wire(now).items()}
+
+    def tick_wire(self, now: float) -> dict[str, WireSnapshot]:
         """One snapshot per local viewer whose view changed (always one, ``full``, right after joining)."""
         self.tick_no += 1
         dirty = self._refresh_published()
         by_hall: dict[str, list[_Entity]] = {}
         for ent in self._ents.values():
             by_hall.setdefault(ent.hall, []).append(ent)
-        out: dict[str, PresenceSnapshot] = {}
-        for hall, ents in by_hall.items():
+        core_parts: list[IntArray] = []
+        wide_parts: list[IntArray] = []
+        viewers: list[_Entity] = []
+        for ents in by_hall.values():
             viewer_idx = [i for i, e in enumerate(ents) if e.node is None]
             if not viewer_idx:
                 continue
-            n = len(ents)
-            xy = np.fromiter((c for e in ents for c in (e.x, e.y)), dtype=np.float64, count=2 * n).reshape(n, 2)
-            grid = SpatialGrid(xy, auto_cell_size(xy, self.k, self.radius))
-            # Index -1 (padding) maps to the trailing None, so whole rows convert to id sets in C.
-            names = np.empty(n + 1, dtype=object)
-            names[:n] = [e.id for e in ents]
-            pub = {e.id: e.published for e in ents}
-            if self.keep_extra_k or self.keep_extra_m:
-                wide, wide_d2 = grid.knn_d2(viewer_idx, self.k + self.keep_extra_k, self.radius + self.keep_extra_m)
-                order = np.argsort(wide_d2, axis=1, kind="stable")
-                wide = np.take_along_axis(wide, order, axis=1)
-                wide_d2 = np.take_along_axis(wide_d2, order, axis=1)
-                core = np.where(wide_d2[:, : self.k] <= self.radius * self.radius, wide[:, : self.k], -1)
-                core_rows = names[core].tolist()
-                keep_rows = names[wide].tolist()
-            else:
-                core_rows = names[grid.knn(viewer_idx, self.k, self.radius)].tolist()
-                keep_rows = []
-            for pos, vi in enumerate(viewer_idx):
-                new = set(core_rows[pos])
-                new.discard(None)
-                vid = ents[vi].id
-                viewer = self._viewers[vid]
-                if keep_rows and viewer.interest:
-                    new |= viewer.interest.intersection(keep_rows[pos])
-                snap = self._delta(viewer, new, dirty, hall, pub)
-                if snap is not None:
-                    out[vid] = snap
+            viewers.extend(ents[i] for i in viewer_idx)
+            core, wide = self._hall_keys(ents, viewer_idx)
+            core_parts.append(core)
+            wide_parts.append(wide)
+        prev = self._keys
+        fresh = [v.slot for v in viewers if v.needs_full]
+        if fresh and len(prev):
+            prev = prev[~np.isin(prev >> _SHIFT, fresh)]  # a (re)joined viewer starts from nothing
+        new = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, dtype=np.int64)
+        if self.keep_extra_k or self.keep_extra_m:
+            wide = np.sort(np.concatenate(wide_parts)) if wide_parts else np.zeros(0, dtype=np.int64)
+            new = np.union1d(new, prev[_in_sorted(prev, wide)])
+        released, self._released = self._released, {}
+        self._free.extend(released.values())
+        self._keys = new
+        if not viewers:
+            return {}
+        was_in = _in_sorted(new, prev)
+        entered = new[~was_in]
+        changed = new[was_in & dirty[new & _MASK]]
+        left = prev[~_in_sorted(prev, new)]
+        vslots = np.array([v.slot for v in viewers], dtype=np.int64)
+        bounds = []
+        for keys in (entered, changed, left):
+            owner = keys >> _SHIFT
+            bounds.append((np.searchsorted(owner, vslots).tolist(), np.searchsorted(owner, vslots, "right").tolist()))
+        (e_lo, e_hi), (c_lo, c_hi), (l_lo, l_hi) = bounds
+        e_pub = self._pubs[entered & _MASK].tolist()
+        e_wire = self._wires[entered & _MASK].tolist()
+        c_pub = self._pubs[changed & _MASK].tolist()
+        c_wire = self._wires[changed & _MASK].tolist()
+        l_id = self._ids[left & _MASK].tolist()
+        l_json = self._id_json[left & _MASK].tolist()
+        tick = self.tick_no
+        heads = {hall: f'{{"type":"presence.snapshot","tick":{tick},"hall":{_dumps(hall)}' for hall in by_hall}
+        out: dict[str, WireSnapshot] = {}
+        for i, viewer in enumerate(viewers):
+            a, b, c, d, e, f = e_lo[i], e_hi[i], c_lo[i], c_hi[i], l_lo[i], l_hi[i]
+            full = viewer.needs_full
+            if not full and a == b and c == d and e == f:
+                continue
+            viewer.needs_full = False
+            parts = [heads[viewer.hall]]
+            if full:
+                parts.append(',"full":true')
+            if a < b:
+                parts.append(',"entered":[' + ",".join(e_wire[a:b]) + "]")
+            if c < d:
+                parts.append(',"changed":[' + ",".join(c_wire[c:d]) + "]")
+            if e < f and not full:
+                parts.append(',"left":[' + ",".join(l_json[e:f]) + "]")
+            parts.append("}")
+            out[viewer.id] = WireSnapshot(
+                tick, viewer.hall, full, e_pub[a:b], c_pub[c:d], [] if full else l_id[e:f], "".join(parts)
+            )
         return out
 
-    def _delta(
-        self, viewer: _Viewer, new: set[str], dirty: set[str], hall: str, pub: dict[str, WireEntity | None]
-    ) -> PresenceSnapshot | None:
-        if viewer.needs_full:
-            viewer.needs_full = False
-            viewer.interest = new
-            return _new_snapshot(  # type: ignore[no-any-return]
-                tick=self.tick_no, hall=hall, full=True, entered=[pub[i] for i in new], changed=[], left=[]
-            )
-        prev = viewer.interest
-        viewer.interest = new
-        if new == prev:
-            changed_ids = new & dirty
-            if not changed_ids:
-                return None
-            return _new_snapshot(  # type: ignore[no-any-return]
-                tick=self.tick_no, hall=hall, full=False, entered=[], changed=[pub[i] for i in changed_ids], left=[]
-            )
-        return _new_snapshot(  # type: ignore[no-any-return]
-            tick=self.tick_no,
-            hall=hall,
-            full=False,
-            entered=[pub[i] for i in new - prev],
-            changed=[pub[i] for i in (new & prev) & dirty],
-            left=list(prev - new),
-        )
 
-
-__all__ = ["HALL_PREFIX", "LocalState", "MoveResult", "PresenceEngine", "WireEntity", "encode_snapshot", "hall_name"]
+__all__ = [
+    "HALL_PREFIX",
+    "LocalState",
+    "MoveResult",
+    "PresenceEngine",
+    "Pub",
+    "WireSnapshot",
+    "encode_snapshot",
+    "hall_name",
+    "merge_wire",
+]

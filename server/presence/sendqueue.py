@@ -23,13 +23,22 @@ from typing import Any
 
 from protocol.messages import PresenceSnapshot
 from protocol.presence import merge_snapshots
+from server.presence.engine import WireSnapshot, merge_wire
+
+Snapshot = PresenceSnapshot | WireSnapshot
 
 BACKLOG_CLOSE_CODE = 4008
 BACKLOG_CLOSE_REASON = "backlog"
 
 
-def merge(older: PresenceSnapshot, newer: PresenceSnapshot) -> PresenceSnapshot:
-    """Alias of :func:`protocol.presence.merge_snapshots` (kept here because the queue is its main user)."""
+def merge(older: Snapshot, newer: Snapshot) -> Snapshot:
+    """:func:`protocol.presence.merge_snapshots`, on wire snapshots without leaving the wire form."""
+    if isinstance(older, WireSnapshot) and isinstance(newer, WireSnapshot):
+        return merge_wire(older, newer)
+    if isinstance(older, WireSnapshot):
+        older = older.to_model()
+    if isinstance(newer, WireSnapshot):
+        newer = newer.to_model()
     return merge_snapshots(older, newer)
 
 
@@ -60,7 +69,7 @@ class SendQueue:
         self._events: deque[tuple[float, Any]] = deque()
         self._events_in = 0
         self._events_out = 0
-        self._snap: PresenceSnapshot | None = None
+        self._snap: Snapshot | None = None
         self._snap_slot = 0  # events enqueued before the unsent snapshot: it goes out after them
         self._snap_since = 0.0  # when the oldest data in the unsent snapshot was queued
         self._ready = asyncio.Event()
@@ -77,11 +86,11 @@ class SendQueue:
         if self._closed or self.overflow is not None:
             return
         now = self._clock()
-        if isinstance(item, PresenceSnapshot):
+        if isinstance(item, (WireSnapshot, PresenceSnapshot)):
             if self._snap is None:
                 self._snap, self._snap_slot, self._snap_since = item, self._events_in, now
             else:
-                self._snap = merge_snapshots(self._snap, item)
+                self._snap = merge(self._snap, item)
                 self.snapshots_merged += 1
         else:
             self._events.append((now, item))

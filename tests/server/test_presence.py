@@ -19,8 +19,11 @@ from server.presence import (
     PresenceEngine,
     SendQueue,
     WalkableArea,
+    WireSnapshot,
     encode_snapshot,
 )
+from server.presence.engine import Pub, merge_wire
+from server.presence.engine import _entity_json as encode_snapshot_entity
 from server.presence.grid import SpatialGrid, auto_cell_size, brute_force_knn
 
 coord = st.floats(min_value=-40, max_value=40, allow_nan=False, allow_infinity=False)
@@ -177,8 +180,9 @@ def test_deltas_rebuild_the_area_of_interest(sequence: list[tuple[str, int, floa
             eng.leave(vid)
             views.pop(vid, None)
         else:
-            snaps = eng.tick(now)
-            for viewer, snap in snaps.items():
+            for viewer, wire in eng.tick_wire(now).items():
+                snap = wire.to_model()
+                assert parse_server(wire.text) == snap  # what is sent is what the model says
                 assert snap.full == (viewer not in views)
                 views[viewer] = apply_snapshot(views.get(viewer, {}), snap)
             published = {s.id: s for s in eng.local_states()}
@@ -379,8 +383,9 @@ def test_slow_client_loses_snapshots_never_events(sequence: list[tuple[int, floa
     def drain() -> None:
         nonlocal slow_view
         while (item := queue.get_nowait()) is not None:
-            if isinstance(item, PresenceSnapshot):
-                slow_view = apply_snapshot(slow_view, item)
+            if isinstance(item, WireSnapshot):
+                assert parse_server(item.text) == item.to_model()
+                slow_view = apply_snapshot(slow_view, item.to_model())
             else:
                 events_out.append(item)
 
@@ -398,10 +403,10 @@ def test_slow_client_loses_snapshots_never_events(sequence: list[tuple[int, floa
             event = {"type": 1, "seq": len(events_in)}
             events_in.append(event)
             queue.put_nowait(dict(event))
-        snap = eng.tick(now).get("me")
+        snap = eng.tick_wire(now).get("me")
         if snap is not None:
-            fast_view = apply_snapshot(fast_view, snap)
-            queue.put_nowait(snap)
+            fast_view = apply_snapshot(fast_view, snap.to_model())
+            queue.put_nowait(snap)  # merged in the wire form while the client is slow
         if step % 5 == 4:
             drain()
     drain()
@@ -531,32 +536,60 @@ def test_load_tool_against_relay_baseline_delivers_updates() -> None:
     assert result["server_cpu_percent"] is not None
 
 
-# ---------------------------------------------------------------- trusted constructors
+# ---------------------------------------------------------------- wire snapshots
 
 
-def test_trusted_constructor_matches_validation_or_falls_back() -> None:
-    from pydantic import BaseModel, field_validator
+def _pub(ent: PresenceEntity) -> Pub:
+    return Pub(ent.id, ent.name, ent.x, ent.y, ent.heading, ent.ts, encode_snapshot_entity(ent))
 
-    from server.presence.engine import _new_snapshot, _trusted_factory
 
-    ent = PresenceEntity(id="b", name="B", x=1.5, y=0.0)
-    fast = _new_snapshot(tick=4, hall="Aula 2", full=False, entered=[], changed=[ent], left=["z"])
-    slow = PresenceSnapshot(tick=4, hall="Aula 2", changed=[ent], left=["z"])
-    assert fast == slow and fast.model_dump_json() == slow.model_dump_json()
-    a = _new_snapshot(tick=1, hall="h", full=True, entered=[ent])
-    b = _new_snapshot(tick=2, hall="h", full=True, entered=[ent])
-    assert a.changed is not b.changed  # default lists are never shared between snapshots
+def _wire(snap: PresenceSnapshot) -> WireSnapshot:
+    return WireSnapshot(
+        snap.tick, snap.hall, snap.full, [_pub(e) for e in snap.entered], [_pub(e) for e in snap.changed], snap.left
+    )
 
-    class Shouty(BaseModel):
-        name: str
 
-        @field_validator("name")
-        @classmethod
-        def upper(cls, v: str) -> str:
-            return v.upper()
+@settings(max_examples=300, deadline=None)
+@given(state=views, a=snapshots, b=snapshots)
+def test_wire_merge_obeys_the_protocol_merge_law(
+    state: dict[str, PresenceEntity], a: PresenceSnapshot, b: PresenceSnapshot
+) -> None:
+    merged = merge_wire(_wire(a), _wire(b))
+    model = merged.to_model()
+    assert parse_server(merged.text) == model
+    assert apply_snapshot(state, model) == apply_snapshot(apply_snapshot(state, a), b)
+    assert apply_snapshot(state, model) == apply_snapshot(state, merge_snapshots(a, b))
+    assert model.tick == b.tick
 
-    # Validation changes the value, so the shortcut would be wrong: the class itself is returned.
-    assert _trusted_factory(Shouty, {"name": "x"}) is Shouty
+
+def test_leave_and_rejoin_within_a_tick_is_a_change_not_a_swap() -> None:
+    eng = _engine()
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 1.0, 0.0, now=0.0)
+    eng.tick(0.0)
+    eng.leave("b")
+    eng.join("b", "B", 2.0, 0.0, now=0.1)  # same visitor, reconnected before the tick
+    snaps = eng.tick(0.1)
+    snap = snaps["a"]
+    assert (snap.entered, snap.left, [(e.id, e.x) for e in snap.changed]) == ([], [], [("b", 2.0)])
+    assert snaps["b"].full and [e.id for e in snaps["b"].entered] == ["a"]  # b itself starts afresh
+
+
+def test_freed_slot_names_its_old_owner_in_left_before_reuse() -> None:
+    eng = _engine()
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 1.0, 0.0, now=0.0)
+    eng.tick(0.0)
+    eng.leave("b")
+    eng.join("c", "C", 1.0, 0.0, now=0.1)  # may not take b's slot yet
+    snap = eng.tick(0.1)["a"]
+    assert snap.left == ["b"] and [e.id for e in snap.entered] == ["c"]
+    eng.leave("c")
+    eng.tick(0.2)
+    eng.join("d", "D", 1.0, 0.0, now=0.3)  # now a slot is reused: no trace of b or c
+    snap = eng.tick(0.3)["a"]
+    assert snap.left == [] and [e.id for e in snap.entered] == ["d"]
+    assert eng.interest("a") == {"d"}
 
 
 # ---------------------------------------------------------------- hysteresis (opt-in)

@@ -31,9 +31,7 @@ def test_interpolation_blends_between_ticks_with_a_delay() -> None:
 
 def test_left_and_self_are_not_drawn() -> None:
     ip = Interpolator(self_id="me")
-    entered, _ = ip.apply(
-        PresenceSnapshot(tick=1, hall="Aula 1", entered=[_ent("me", 0, 0), _ent("b", 1, 1)]), now=1.0
-    )
+    entered, _ = ip.apply(PresenceSnapshot(tick=1, hall="Aula 1", entered=[_ent("me", 0, 0), _ent("b", 1, 1)]), now=1.0)
     assert entered == ["b"]
     _, left = ip.apply(PresenceSnapshot(tick=2, hall="Aula 1", left=["b"]), now=1.1)
     assert left == ["b"] and ip.positions(2.0) == {}
