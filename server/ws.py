@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import time
 from typing import Any
 
@@ -277,43 +278,89 @@ async def _receive_loop(ws: WebSocket, app: Any, conn: Conn, send: Any, close: A
         raw = await _read_text(ws)
         if raw is None:
             continue
-        if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+        if len(raw) > _CHARS_SAFE and len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
             close(1009, "frame too large")
             return
         if not bucket.take():
             close(1008, "rate limit exceeded")
             return
-        ref = None
-        try:
-            peek = json.loads(raw)
-            if isinstance(peek, dict) and isinstance(peek.get("ref"), str):
-                ref = peek["ref"][:64]
-        except ValueError:
-            pass
+        move = _plain_move(raw)
+        if move is not None:  # 10 of every visitor's frames a second: no pydantic for these
+            _apply_move(presence, conn, send, *move)
+            continue
         try:
             msg = client_adapter.validate_json(raw)
         except ValidationError as exc:
             code, text = _describe(exc)
-            send(error_frame(code, text, ref))
+            send(error_frame(code, text, _ref_of(raw)))
             continue
         if isinstance(msg, Ping):
             send({"type": "pong", "nonce": msg.nonce})
         elif isinstance(msg, Pong):
             pass
         elif isinstance(msg, Hello):
-            send(error_frame("already_welcomed", "hello was already accepted on this connection.", ref))
+            send(error_frame("already_welcomed", "hello was already accepted on this connection.", _ref_of(raw)))
         elif isinstance(msg, PresenceJoin):
             presence.join(conn.public_id, conn.name, msg.x, msg.y, msg.heading)
         elif isinstance(msg, PresenceMove):
-            moved = presence.move(conn.public_id, msg.x, msg.y, msg.heading, msg.ts)
-            if moved is not None and moved.clamped:
-                # the mover's own view is wrong now: tell it where it really stands
-                x, y, heading = round(moved.x, 2), round(moved.y, 2), round(moved.heading, 1)  # as on the wire
-                send({"type": "presence.correct", "x": x, "y": y, "heading": heading})
+            _apply_move(presence, conn, send, msg.x, msg.y, msg.heading, msg.ts)
         elif isinstance(msg, PresenceLeave):
             presence.leave(conn.public_id)
         elif isinstance(msg, ChatSay):
             asyncio.create_task(_chat(app, conn, msg, send))
+
+
+_CHARS_SAFE = MAX_FRAME_BYTES // 4  # a str this long cannot exceed the byte limit in UTF-8
+_MOVE_KEYS = frozenset(PresenceMove.model_fields)
+_MOVE_DEFAULTS = {"heading": 0.0, "ts": 0.0}
+
+
+def _ref_of(raw: str) -> str | None:
+    """The frame's ``ref`` (if it has one) for its error frame; only parsed when the frame is bad."""
+    try:
+        peek = json.loads(raw)
+    except ValueError:
+        return None
+    if isinstance(peek, dict) and isinstance(peek.get("ref"), str):
+        return peek["ref"][:64]
+    return None
+
+
+def _number(value: object) -> float | None:
+    if type(value) is float:
+        return value if math.isfinite(value) else None
+    if type(value) is int and -(2**53) <= value <= 2**53:
+        return float(value)
+    return None
+
+
+def _plain_move(raw: str) -> tuple[float, float, float, float] | None:
+    """A well-formed ``presence.move`` as (x, y, heading, ts), else None (then pydantic decides and explains).
+
+    Accepts only what ``PresenceMove`` accepts (known keys, finite JSON numbers, no booleans);
+    anything unusual, even if pydantic would coerce it, takes the validated path.
+    """
+    if '"presence.move"' not in raw:
+        return None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return None
+    if type(data) is not dict or data.get("type") != "presence.move" or not data.keys() <= _MOVE_KEYS:
+        return None
+    values = [_number(data.get(key, _MOVE_DEFAULTS.get(key))) for key in ("x", "y", "heading", "ts")]
+    x, y, heading, ts = values
+    if x is None or y is None or heading is None or ts is None:
+        return None
+    return x, y, heading, ts
+
+
+def _apply_move(presence: Any, conn: Conn, send: Any, x: float, y: float, heading: float, ts: float) -> None:
+    moved = presence.move(conn.public_id, x, y, heading, ts)
+    if moved is not None and moved.clamped:
+        # the mover's own view is wrong now: tell it where it really stands
+        cx, cy, ch = round(moved.x, 2), round(moved.y, 2), round(moved.heading, 1)  # as on the wire
+        send({"type": "presence.correct", "x": cx, "y": cy, "heading": ch})
 
 
 async def _chat(app: Any, conn: Conn, msg: ChatSay, send: Any) -> None:

@@ -9,9 +9,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
-from protocol.messages import parse_server
+from protocol.messages import PresenceMove, client_adapter, parse_server
+from server.ws import _plain_move
 from tests.server.conftest import create_app_json, identified, make_officer, new_session
 
 
@@ -92,6 +96,50 @@ BAD_FRAMES = [
     ("[1, 2, 3]", "invalid_frame"),
     ('{"type": "presence.move", "x": NaN, "y": 1}', "malformed"),
 ]
+
+
+move_values = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.booleans(),
+    st.none(),
+    st.text(max_size=4),
+    st.just("1.5"),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    fields=st.dictionaries(st.sampled_from(["x", "y", "heading", "ts", "ref", "type", "role"]), move_values),
+    kind=st.sampled_from(["presence.move", "presence.join", "chat.say"]),
+)
+def test_plain_move_parser_agrees_with_the_protocol_model(fields: dict[str, Any], kind: str) -> None:
+    """The no-pydantic path for moves takes a frame only if the model would take it, with equal values."""
+    raw = json.dumps({"type": kind, **{k: v for k, v in fields.items() if k != "type"}})
+    fast = _plain_move(raw)
+    try:
+        msg = client_adapter.validate_json(raw)
+    except ValidationError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert isinstance(msg, PresenceMove)
+        assert fast == (msg.x, msg.y, msg.heading, msg.ts)
+
+
+def test_plain_move_parser_declines_what_it_does_not_need_to_explain() -> None:
+    assert _plain_move('{"type":"presence.move","x":1,"y":2}') == (1.0, 2.0, 0.0, 0.0)
+    assert _plain_move('{"type":"presence.move","x":1.5,"y":-2.25,"heading":90,"ts":1.5}') == (1.5, -2.25, 90.0, 1.5)
+    for raw in (
+        '{"type":"presence.move","x":"1.5","y":2}',  # pydantic may coerce it; the fast path leaves it
+        '{"type":"presence.move","x":true,"y":2}',
+        '{"type":"presence.move","x":1,"y":2,"z":3}',
+        '{"type":"presence.move","x":Infinity,"y":2}',
+        '{"type":"presence.move","x":1}',
+        '[{"type":"presence.move"}]',
+        '{"type":"presence.move"',
+    ):
+        assert _plain_move(raw) is None, raw
 
 
 @pytest.mark.parametrize(("raw", "code"), BAD_FRAMES, ids=[c + str(i) for i, (_, c) in enumerate(BAD_FRAMES)])
