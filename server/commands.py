@@ -16,6 +16,7 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
     from protocol.messages import MAX_FRAME_BYTES
     from server import logs
     from server.app import create_app
+    from server.fastws import FastWebSocketProtocol
     from server.migrate import seed as do_seed
     from server.migrate import upgrade
     from server.settings import get_settings
@@ -37,6 +38,7 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
         # Presence snapshots are small and go out 10 times a second to every visitor: deflating
         # each one costs more CPU than the bandwidth it saves (1,000 visitors on 2 cores).
         "ws_per_message_deflate": False,
+        "ws": FastWebSocketProtocol if settings.ws_fast_path else "websockets-sansio",
         "log_level": "warning",
         "access_log": False,
         "timeout_graceful_shutdown": 3,

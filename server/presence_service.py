@@ -29,6 +29,15 @@ class PresenceService:
         self._task: asyncio.Task[None] | None = None
         self.tick_seconds: list[float] = []
 
+    def stats(self) -> dict[str, Any]:
+        """Visitors per hall and the recent tick cost (readiness endpoint; the 10 Hz budget is 100 ms)."""
+        recent = sorted(self.tick_seconds[-300:])
+
+        def pct(q: float) -> float | None:
+            return round(1000 * recent[min(len(recent) - 1, int(q * len(recent)))], 2) if recent else None
+
+        return {"halls": self.engine.occupancy(), "tick_ms_p50": pct(0.5), "tick_ms_p99": pct(0.99)}
+
     def hall_for(self, entity_id: str) -> str:
         return self.engine.hall_for(entity_id)
 

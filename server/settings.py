@@ -22,6 +22,9 @@ class Settings(BaseSettings):
         default=None, ge=1, le=64, description="Threads for submissions on PostgreSQL (default 8)"
     )
     gc_freeze: bool = Field(default=False, description="Freeze start-up objects out of the GC (mpp serve sets it)")
+    ws_fast_path: bool = Field(
+        default=True, description="Frame presence-sized websocket messages outside the websockets library"
+    )
     gc_young_threshold: int = Field(
         default=50_000, ge=700, description="Young-generation GC threshold once frozen (mpp serve)"
     )

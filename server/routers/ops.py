@@ -26,5 +26,6 @@ def ready(request: Request) -> Any:
     except Exception as exc:  # noqa: BLE001 - readiness reports any failure as not ready
         checks["database"] = f"error: {type(exc).__name__}"
     checks["assistant"] = "ok" if request.app.state.assistant is not None else "not loaded"
+    checks["presence"] = request.app.state.presence.stats()
     ok = checks["database"] == "ok"
     return JSONResponse({"status": "ready" if ok else "not ready", "checks": checks}, status_code=200 if ok else 503)
