@@ -36,6 +36,7 @@ from protocol.nik import mask_nik
 from server import domain
 from server import models as m
 from server.errors import ApiError
+from server.fastws import SEND_TEXT_NOWAIT
 from server.hub import Conn, Hub
 from server.presence import BacklogExceeded, SendQueue, WireSnapshot, encode_snapshot
 
@@ -104,8 +105,14 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 
     # Bounded: snapshots merge into one slot, events are never dropped, a sustained backlog closes 4008.
     outbox = SendQueue(on_overflow=overflow)
+    direct = (ws.scope.get("extensions") or {}).get(SEND_TEXT_NOWAIT, {}).get("send")
+    writing = [False]  # the writer task holds a frame it has not finished sending
 
     def send(frame: Any) -> None:
+        # A snapshot for an idle, writable socket goes out now; anything else keeps its place in the queue.
+        if direct is not None and type(frame) is WireSnapshot and not closing and not writing[0] and not outbox:
+            if direct(frame.text):
+                return
         outbox.put_nowait(frame)
 
     async def writer() -> None:
@@ -120,12 +127,16 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                 return
             if frame is None:
                 return
-            if isinstance(frame, WireSnapshot):
-                await ws.send_text(frame.text)
-            elif isinstance(frame, PresenceSnapshot):
-                await ws.send_text(encode_snapshot(frame))
-            else:
-                await ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+            writing[0] = True
+            try:
+                if isinstance(frame, WireSnapshot):
+                    await ws.send_text(frame.text)
+                elif isinstance(frame, PresenceSnapshot):
+                    await ws.send_text(encode_snapshot(frame))
+                else:
+                    await ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
+            finally:
+                writing[0] = False
 
     writer_task = asyncio.create_task(writer())
     conn: Conn | None = None

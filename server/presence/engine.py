@@ -51,19 +51,13 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
-class Pub(NamedTuple):
-    """One entity as published at one tick, with its JSON fragment (built once, sent to every viewer)."""
+def _fragment_model(fragment: str) -> PresenceEntity:
+    """The entity a published JSON fragment describes (merges and tests; never per tick)."""
+    return PresenceEntity.model_validate_json(fragment)
 
-    id: str
-    name: str
-    x: float
-    y: float
-    heading: float
-    ts: float
-    wire: str
 
-    def model(self) -> PresenceEntity:
-        return PresenceEntity(id=self.id, name=self.name, x=self.x, y=self.y, heading=self.heading, ts=self.ts)
+def _fragment_id(fragment: str) -> str:
+    return str(json.loads(fragment)["id"])
 
 
 def _entity_json(ent: PresenceEntity) -> str:
@@ -86,10 +80,11 @@ def _encode(tick: int, hall: str, full: bool, entered: list[str], changed: list[
 
 
 class WireSnapshot:
-    """A snapshot as the tick makes it: published entities plus its JSON text, no pydantic on the hot path.
+    """A snapshot as the tick makes it: each entity as its published JSON fragment, plus the frame text.
 
-    ``to_model()`` gives the protocol's :class:`PresenceSnapshot` (tests, and the
-    generic merge); ``text`` parses back to exactly that model.
+    No pydantic and no per-entity objects on the hot path; ``to_model()`` gives
+    the protocol's :class:`PresenceSnapshot` (tests, merges), and ``text``
+    parses back to exactly that model.
     """
 
     __slots__ = ("_text", "changed", "entered", "full", "hall", "left", "tick")
@@ -99,25 +94,20 @@ class WireSnapshot:
         tick: int,
         hall: str,
         full: bool,
-        entered: list[Pub],
-        changed: list[Pub],
+        entered: list[str],
+        changed: list[str],
         left: list[str],
         text: str | None = None,
     ) -> None:
         self.tick, self.hall, self.full = tick, hall, full
-        self.entered, self.changed, self.left = entered, changed, left
+        self.entered, self.changed, self.left = entered, changed, left  # fragments, fragments, ids
         self._text = text
 
     @property
     def text(self) -> str:
         if self._text is None:
             self._text = _encode(
-                self.tick,
-                self.hall,
-                self.full,
-                [p.wire for p in self.entered],
-                [p.wire for p in self.changed],
-                [_dumps(i) for i in self.left],
+                self.tick, self.hall, self.full, self.entered, self.changed, [_dumps(i) for i in self.left]
             )
         return self._text
 
@@ -126,8 +116,8 @@ class WireSnapshot:
             tick=self.tick,
             hall=self.hall,
             full=self.full,
-            entered=[p.model() for p in self.entered],
-            changed=[p.model() for p in self.changed],
+            entered=[_fragment_model(f) for f in self.entered],
+            changed=[_fragment_model(f) for f in self.changed],
             left=list(self.left),
         )
 
@@ -136,31 +126,35 @@ class WireSnapshot:
 
 
 def merge_wire(older: WireSnapshot, newer: WireSnapshot) -> WireSnapshot:
-    """``protocol.presence.merge_snapshots`` for wire snapshots (same law; tested against it)."""
+    """``protocol.presence.merge_snapshots`` for wire snapshots (same law; tested against it).
+
+    Only a slow connection merges, so parsing each fragment's id here costs nothing per tick.
+    """
     if newer.full:
         return newer
     if older.full:
-        view = {p.id: p for p in older.entered}
-        for p in older.changed:
-            view[p.id] = p
+        view = {_fragment_id(f): f for f in older.entered}
+        for f in older.changed:
+            view[_fragment_id(f)] = f
         for gone in newer.left:
             view.pop(gone, None)
-        for p in newer.entered:
-            view[p.id] = p
-        for p in newer.changed:
-            view[p.id] = p
+        for f in newer.entered:
+            view[_fragment_id(f)] = f
+        for f in newer.changed:
+            view[_fragment_id(f)] = f
         return WireSnapshot(newer.tick, newer.hall, True, list(view.values()), [], [])
-    effect: dict[str, tuple[str, Pub | None]] = {}
+    effect: dict[str, tuple[str, str | None]] = {}
     for snap in (older, newer):
         for gone in snap.left:
             effect[gone] = ("left", None)
-        for p in snap.entered:
-            effect[p.id] = ("entered", p)
-        for p in snap.changed:
-            prior = effect.get(p.id, ("", None))[0]
-            effect[p.id] = ("entered" if prior == "entered" else "changed", p)
-    entered: list[Pub] = []
-    changed: list[Pub] = []
+        for f in snap.entered:
+            effect[_fragment_id(f)] = ("entered", f)
+        for f in snap.changed:
+            key = _fragment_id(f)
+            prior = effect.get(key, ("", None))[0]
+            effect[key] = ("entered" if prior == "entered" else "changed", f)
+    entered: list[str] = []
+    changed: list[str] = []
     left: list[str] = []
     for key, (kind, value) in effect.items():
         if value is None:
@@ -221,7 +215,9 @@ class _Entity:
     seen_at: float = 0.0  # remote: last refresh
     move_at: float | None = None  # local: time of the last accepted move
     budget: float = 0.0  # local: metres it may still move right now
-    published: Pub | None = None
+    pub_x: float = math.nan  # last published state (nan: never published)
+    pub_y: float = math.nan
+    pub_heading: float = math.nan
     json_head: str = ""  # '{"id":...,"name":...,' cached until renamed
     needs_full: bool = False  # local viewer: next snapshot is a full one
 
@@ -283,7 +279,6 @@ class PresenceEngine:
         self._next_slot = 0
         self._ids: npt.NDArray[np.object_] = np.empty(64, dtype=object)
         self._id_json: npt.NDArray[np.object_] = np.empty(64, dtype=object)
-        self._pubs: npt.NDArray[np.object_] = np.empty(64, dtype=object)
         self._wires: npt.NDArray[np.object_] = np.empty(64, dtype=object)
         self._keys: IntArray = np.zeros(0, dtype=np.int64)  # pairs in view after the last tick, sorted
 
@@ -301,7 +296,7 @@ class PresenceEngine:
                     raise RuntimeError("presence: too many avatars on one node")
                 if slot >= len(self._ids):
                     grow = len(self._ids)
-                    for name in ("_ids", "_id_json", "_pubs", "_wires"):
+                    for name in ("_ids", "_id_json", "_wires"):
                         old = getattr(self, name)
                         setattr(self, name, np.concatenate([old, np.empty(grow, dtype=object)]))
         self._ids[slot] = entity_id
@@ -483,28 +478,22 @@ class PresenceEngine:
 
     # ------------------------------------------------------------------ tick
 
-    def _publish(self, ent: _Entity) -> None:
-        x, y, heading, ts = round(ent.x, 2), round(ent.y, 2), round(ent.heading, 1), round(ent.ts, 3)
-        if not ent.json_head or ent.id in self._force:
-            ent.json_head = f'{{"id":{_dumps(ent.id)},"name":{_dumps(ent.name)},'
-        wire = f'{ent.json_head}"x":{x!r},"y":{y!r},"heading":{heading!r},"ts":{ts!r}}}'
-        pub = Pub(ent.id, ent.name, x, y, heading, ts, wire)
-        ent.published = pub
-        self._pubs[ent.slot] = pub
-        self._wires[ent.slot] = wire
-
     def _refresh_published(self) -> npt.NDArray[np.bool_]:
         """Re-publish entities that moved beyond epsilon; returns a dirty flag per slot."""
         dirty = np.zeros(len(self._ids), dtype=bool)
         slots: list[int] = []
-        eps, eps_h, force = self.eps_pos, self.eps_heading, self._force
+        eps, eps_h, force, wires = self.eps_pos, self.eps_heading, self._force, self._wires
         for ent in self._ents.values():
-            pub = ent.published
-            if pub is not None and ent.id not in force:
-                dh = abs(ent.heading - pub.heading)
-                if abs(ent.x - pub.x) < eps and abs(ent.y - pub.y) < eps and min(dh, 360.0 - dh) < eps_h:
+            if ent.id not in force:
+                dh = abs(ent.heading - ent.pub_heading)
+                # nan (never published) fails every comparison, so it falls through to publish
+                if abs(ent.x - ent.pub_x) < eps and abs(ent.y - ent.pub_y) < eps and min(dh, 360.0 - dh) < eps_h:
                     continue
-            self._publish(ent)
+            if not ent.json_head or ent.id in force:
+                ent.json_head = f'{{"id":{_dumps(ent.id)},"name":{_dumps(ent.name)},'
+            x, y, heading = round(ent.x, 2), round(ent.y, 2), round(ent.heading, 1)
+            ent.pub_x, ent.pub_y, ent.pub_heading = x, y, heading
+            wires[ent.slot] = f'{ent.json_head}"x":{x!r},"y":{y!r},"heading":{heading!r},"ts":{round(ent.ts, 3)!r}}}'
             slots.append(ent.slot)
         force.clear()
         dirty[slots] = True
@@ -525,6 +514,8 @@ class PresenceEngine:
         grid = SpatialGrid(xy, auto_cell_size(xy, self.k, self.radius))
         slots = np.fromiter((e.slot for e in ents), dtype=np.int64, count=n)
         slots_pad = np.append(slots, -1)  # index -1 (no neighbour) maps to slot -1
+        vslot = slots[viewer_idx]
+        viewer_idx = [viewer_idx[i] for i in np.argsort(vslot).tolist()]  # keys come out sorted by viewer
         vshift = (slots[viewer_idx] << _SHIFT)[:, None]
         wide_keys = np.zeros(0, dtype=np.int64)
         if self.keep_extra_k or self.keep_extra_m:
@@ -533,11 +524,12 @@ class PresenceEngine:
             wide = np.take_along_axis(wide, order, axis=1)
             wide_d2 = np.take_along_axis(wide_d2, order, axis=1)
             core = np.where(wide_d2[:, : self.k] <= self.radius * self.radius, wide[:, : self.k], -1)
-            wslots = slots_pad[wide]
+            wslots = np.sort(slots_pad[wide], axis=1)
             wide_keys = (vshift | wslots)[wslots >= 0]
         else:
             core = grid.knn(viewer_idx, self.k, self.radius)
-        cslots = slots_pad[core]
+        # Sorting each viewer's row (K entries) is enough: rows are already in viewer-slot order.
+        cslots = np.sort(slots_pad[core], axis=1)
         return (vshift | cslots)[cslots >= 0], wide_keys
 
     def tick(self, now: float) -> dict[str, PresenceSnapshot]:
@@ -566,7 +558,10 @@ class PresenceEngine:
         fresh = [v.slot for v in viewers if v.needs_full]
         if fresh and len(prev):
             prev = prev[~np.isin(prev >> _SHIFT, fresh)]  # a (re)joined viewer starts from nothing
-        new = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, dtype=np.int64)
+        if len(core_parts) == 1:
+            new = core_parts[0]  # one hall: already sorted
+        else:
+            new = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, dtype=np.int64)
         if self.keep_extra_k or self.keep_extra_m:
             wide = np.sort(np.concatenate(wide_parts)) if wide_parts else np.zeros(0, dtype=np.int64)
             new = np.union1d(new, prev[_in_sorted(prev, wide)])
@@ -585,9 +580,7 @@ class PresenceEngine:
             owner = keys >> _SHIFT
             bounds.append((np.searchsorted(owner, vslots).tolist(), np.searchsorted(owner, vslots, "right").tolist()))
         (e_lo, e_hi), (c_lo, c_hi), (l_lo, l_hi) = bounds
-        e_pub = self._pubs[entered & _MASK].tolist()
         e_wire = self._wires[entered & _MASK].tolist()
-        c_pub = self._pubs[changed & _MASK].tolist()
         c_wire = self._wires[changed & _MASK].tolist()
         l_id = self._ids[left & _MASK].tolist()
         l_json = self._id_json[left & _MASK].tolist()
@@ -611,7 +604,7 @@ class PresenceEngine:
                 parts.append(',"left":[' + ",".join(l_json[e:f]) + "]")
             parts.append("}")
             out[viewer.id] = WireSnapshot(
-                tick, viewer.hall, full, e_pub[a:b], c_pub[c:d], [] if full else l_id[e:f], "".join(parts)
+                tick, viewer.hall, full, e_wire[a:b], c_wire[c:d], [] if full else l_id[e:f], "".join(parts)
             )
         return out
 
@@ -621,7 +614,6 @@ __all__ = [
     "LocalState",
     "MoveResult",
     "PresenceEngine",
-    "Pub",
     "WireSnapshot",
     "encode_snapshot",
     "hall_name",

@@ -22,8 +22,7 @@ from server.presence import (
     WireSnapshot,
     encode_snapshot,
 )
-from server.presence.engine import Pub, merge_wire
-from server.presence.engine import _entity_json as encode_snapshot_entity
+from server.presence.engine import _entity_json, merge_wire
 from server.presence.grid import SpatialGrid, auto_cell_size, brute_force_knn
 
 coord = st.floats(min_value=-40, max_value=40, allow_nan=False, allow_infinity=False)
@@ -539,13 +538,14 @@ def test_load_tool_against_relay_baseline_delivers_updates() -> None:
 # ---------------------------------------------------------------- wire snapshots
 
 
-def _pub(ent: PresenceEntity) -> Pub:
-    return Pub(ent.id, ent.name, ent.x, ent.y, ent.heading, ent.ts, encode_snapshot_entity(ent))
-
-
 def _wire(snap: PresenceSnapshot) -> WireSnapshot:
     return WireSnapshot(
-        snap.tick, snap.hall, snap.full, [_pub(e) for e in snap.entered], [_pub(e) for e in snap.changed], snap.left
+        snap.tick,
+        snap.hall,
+        snap.full,
+        [_entity_json(e) for e in snap.entered],
+        [_entity_json(e) for e in snap.changed],
+        snap.left,
     )
 
 

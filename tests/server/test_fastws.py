@@ -1,0 +1,188 @@
+"""The short websocket path (server/fastws.py) against a real ``mpp serve``, byte by byte.
+
+Every frame the short path does not handle must reach the websockets library
+intact, so these tests send what real clients and broken clients send: split
+frames, pings, fragments, bad UTF-8, oversize and unmasked frames, and a
+hello pipelined before the 101.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import free_port, start_mpp_serve
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    data_dir: Path = tmp_path_factory.mktemp("fastws")
+    port = free_port()
+    proc = start_mpp_serve(data_dir, port)
+    try:
+        yield port
+    finally:
+        proc.kill()
+        proc.wait(10)
+
+
+def frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True, length: int | None = None) -> bytes:
+    n = len(payload) if length is None else length
+    head = bytes([(0x80 if fin else 0) | opcode])
+    bit = 0x80 if masked else 0
+    if n < 126:
+        head += bytes([bit | n])
+    elif n < 65536:
+        head += bytes([bit | 126]) + n.to_bytes(2, "big")
+    else:
+        head += bytes([bit | 127]) + n.to_bytes(8, "big")
+    if not masked:
+        return head + payload
+    mask = os.urandom(4)
+    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+class Raw:
+    """A blocking RFC 6455 client that sends exactly the bytes a test asks for."""
+
+    def __init__(self, port: int, *, pipelined: bytes = b"") -> None:
+        token = httpx.post(f"http://127.0.0.1:{port}/api/v1/sessions", json={"lang": "id"}).json()["token"]
+        self.token = token
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        key = base64.b64encode(os.urandom(16)).decode()
+        request = (
+            f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+            f"Sec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+        self.sock.sendall(request + pipelined)
+        self.buf = b""
+        while b"\r\n\r\n" not in self.buf:
+            self.buf += self.sock.recv(4096)
+        status, _, self.buf = self.buf.partition(b"\r\n\r\n")
+        assert b" 101 " in status.split(b"\r\n")[0] + b" "
+
+    def hello_bytes(self) -> bytes:
+        body = {"type": "hello", "token": self.token, "protocol_version": 1, "last_seq": 0}
+        return frame(0x1, json.dumps(body).encode())
+
+    def _need(self, n: int) -> None:
+        while len(self.buf) < n:
+            chunk = self.sock.recv(65536)
+            if not chunk:
+                raise ConnectionError("closed")
+            self.buf += chunk
+
+    def recv_frame(self) -> tuple[int, bytes]:
+        self._need(2)
+        opcode, n, head = self.buf[0] & 0x0F, self.buf[1] & 0x7F, 2
+        if n == 126:
+            self._need(4)
+            n, head = int.from_bytes(self.buf[2:4], "big"), 4
+        elif n == 127:
+            self._need(10)
+            n, head = int.from_bytes(self.buf[2:10], "big"), 10
+        self._need(head + n)
+        payload, self.buf = self.buf[head : head + n], self.buf[head + n :]
+        return opcode, payload
+
+    def recv_json(self, kind: str, limit: int = 200) -> dict[str, Any]:
+        for _ in range(limit):
+            opcode, payload = self.recv_frame()
+            if opcode == 0x1:
+                msg = json.loads(payload)
+                if msg["type"] == kind:
+                    return dict(msg)
+        raise AssertionError(f"no {kind}")
+
+    def close_code(self) -> int:
+        for _ in range(200):
+            opcode, payload = self.recv_frame()
+            if opcode == 0x8:
+                return int.from_bytes(payload[:2], "big")
+        raise AssertionError("no close frame")
+
+
+def test_frames_split_anywhere_and_pings_are_answered(server: int) -> None:
+    c = Raw(server)
+    for byte in c.hello_bytes():  # one byte per TCP segment: the short path must buffer
+        c.sock.sendall(bytes([byte]))
+        time.sleep(0.001)
+    assert c.recv_json("welcome")["session_id"]
+    c.sock.sendall(frame(0x9, b"are you there"))
+    assert c.recv_frame() == (0xA, b"are you there")
+    # two app frames and half of a third in one segment, the rest later
+    third = frame(0x1, b'{"type":"ping","nonce":3}')
+    c.sock.sendall(frame(0x1, b'{"type":"ping","nonce":1}') + frame(0x1, b'{"type":"ping","nonce":2}') + third[:5])
+    time.sleep(0.05)
+    c.sock.sendall(third[5:])
+    assert [c.recv_json("pong")["nonce"] for _ in range(3)] == [1, 2, 3]
+    c.sock.sendall(frame(0x1, b'{"type":"presence.join","x":1.0,"y":2.0}'))
+    snap = c.recv_json("presence.snapshot")  # written by the tick straight to the socket
+    assert snap["full"] is True and snap["hall"] == "Aula 1"
+
+
+def test_a_fragmented_message_goes_to_the_library_which_keeps_the_connection(server: int) -> None:
+    c = Raw(server)
+    c.sock.sendall(c.hello_bytes())
+    c.recv_json("welcome")
+    body = b'{"type":"ping","nonce":42}'
+    c.sock.sendall(frame(0x1, body[:10], fin=False) + frame(0x0, body[10:]))
+    assert c.recv_json("pong")["nonce"] == 42
+    c.sock.sendall(frame(0x9, b"x") + frame(0x1, b'{"type":"ping","nonce":43}'))
+    assert c.recv_frame() == (0xA, b"x")
+    assert c.recv_json("pong")["nonce"] == 43
+    c.sock.sendall(frame(0x1, b'{"type":"presence.join","x":0,"y":0}'))
+    assert c.recv_json("presence.snapshot")["full"] is True  # snapshots still flow
+
+
+def test_a_frame_sent_before_the_101_is_refused_as_the_library_does(server: int) -> None:
+    """The websockets library fails a connection whose client did not wait for the 101; so do we."""
+    probe = Raw(server)  # only for a token
+    c = Raw(server, pipelined=probe.hello_bytes())
+    with pytest.raises(ConnectionError):
+        c.recv_json("welcome")
+    other = Raw(server)  # everyone else is served
+    other.sock.sendall(other.hello_bytes())
+    assert other.recv_json("welcome")["session_id"]
+
+
+@pytest.mark.parametrize(
+    ("raw", "code"),
+    [
+        (frame(0x1, b"\xff\xfe not utf-8"), 1007),
+        (frame(0x1, b"x" * 70_000), 1009),  # over the 64 KiB frame limit, 64-bit length
+        (frame(0x1, b'{"type":"ping","nonce":1}', masked=False), 1002),  # clients must mask
+        (frame(0x3, b"reserved opcode"), 1002),
+    ],
+    ids=["bad-utf8", "oversize", "unmasked", "reserved-opcode"],
+)
+def test_broken_frames_get_the_library_close_code(server: int, raw: bytes, code: int) -> None:
+    c = Raw(server)
+    c.sock.sendall(c.hello_bytes())
+    c.recv_json("welcome")
+    c.sock.sendall(raw)
+    assert c.close_code() == code
+    # the server is fine for everybody else
+    other = Raw(server)
+    other.sock.sendall(other.hello_bytes())
+    assert other.recv_json("welcome")
+
+
+def test_a_client_close_is_echoed(server: int) -> None:
+    c = Raw(server)
+    c.sock.sendall(c.hello_bytes())
+    c.recv_json("welcome")
+    c.sock.sendall(frame(0x8, (1000).to_bytes(2, "big") + b"bye"))
+    assert c.close_code() == 1000
