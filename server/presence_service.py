@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import time
 from typing import Any
 
@@ -18,6 +19,7 @@ from server.presence import MoveResult, PresenceEngine
 
 log = logging.getLogger(__name__)
 REMOTE_TTL = 2.0  # seconds without a refresh before a remote visitor is dropped (node death)
+PUBLISH_LEAD = 0.02  # seconds between publishing to the other nodes and the (aligned) tick
 
 
 class PresenceService:
@@ -68,17 +70,37 @@ class PresenceService:
                 snap = snaps.get(conn.public_id)
                 if snap is not None:
                     conn.send(snap)
-        if self.bridge is not None:
-            self.bridge.publish_presence(self.engine.local_states())
         self.tick_seconds.append(time.perf_counter() - started)
         if len(self.tick_seconds) > 600:
             del self.tick_seconds[:300]
 
+    def publish(self) -> None:
+        """Hand this node's own visitors to the other nodes (Redis), once per tick."""
+        if self.bridge is not None:
+            self.bridge.publish_presence(self.engine.local_states())
+
     async def run(self) -> None:
-        next_at = time.monotonic()
+        """Tick on the wall-clock grid (every node at the same instants), publishing just before.
+
+        A visitor on node A reaches a viewer on node B through A's publish and B's
+        tick. With free-running clocks that adds up to a whole period (100 ms) on
+        top of the local path; with aligned ticks and the publish ``PUBLISH_LEAD``
+        ahead of them, B's tick already holds what A knew a moment earlier.
+        """
+        period = self.period
         while True:
-            next_at += self.period
-            await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+            now = time.time()
+            tick_at = (math.floor(now / period) + 1) * period
+            if self.bridge is not None:
+                publish_at = tick_at - min(PUBLISH_LEAD, period / 2)
+                if publish_at > now:
+                    await asyncio.sleep(publish_at - now)
+                try:
+                    self.publish()
+                except (ValueError, KeyError, TypeError):
+                    log.exception("presence publish failed")
+                now = time.time()
+            await asyncio.sleep(max(0.0, tick_at - now))
             try:
                 self.tick()
             except (ValueError, KeyError, TypeError):
