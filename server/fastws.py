@@ -14,16 +14,19 @@ serialises outgoing frames through the same library. Here:
 * reading pauses only when 32 messages wait unread (the stock protocol
   pauses after each one), which still bounds a flooding client's memory;
 * outgoing text frames are framed here (server frames are not masked), and
-  the ASGI scope offers the app ``send_text_nowait`` (extension
-  ``mpp.send_text_nowait``): the presence tick writes 1,000 snapshots
-  straight to their sockets instead of waking 1,000 writer tasks. It refuses
-  (and the caller queues) whenever the socket is not plainly writable.
+  the ASGI scope extension ``mpp.fastws`` offers the app a synchronous send:
+  the presence tick writes 1,000 snapshots straight to their sockets instead
+  of waking 1,000 writer tasks. It refuses (and the caller queues) whenever
+  the socket is not plainly writable;
+* the app may take text messages synchronously (``on_text``), in order: the
+  10,000 moves a second then skip the receive queue and a task wake-up each.
 
 Everything else (handshake, close handshake, keepalive, errors) is uvicorn's.
 """
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
@@ -32,10 +35,13 @@ from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.speedups import apply_mask
 
+log = logging.getLogger(__name__)
 _TEXT, _BINARY, _PING, _PONG = 0x1, 0x2, 0x9, 0xA
 READ_PAUSE_AT = 32
-# ASGI scope extension: {"send": callable(str) -> bool}, a synchronous send for the presence tick.
-SEND_TEXT_NOWAIT = "mpp.send_text_nowait"
+# ASGI scope extension, a dict: "send" (str -> bool) is a synchronous send for the presence tick; the app
+# may set "on_text" (str -> bool): called with each text message while nothing else waits unread,
+# True means "handled" (the message is not queued for receive()).
+FAST_HOOKS = "mpp.fastws"
 
 
 def frame_header(opcode: int, length: int) -> bytes:
@@ -53,6 +59,7 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         self.fast = True  # False once the stock parser has been given frame bytes
         self.pending = b""
         self.max_size = self.config.ws_max_size
+        self.hooks: dict[str, Any] = {}
 
     # ------------------------------------------------------------------ receiving
 
@@ -96,7 +103,7 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
                     text = payload.decode()
                 except UnicodeDecodeError:
                     return self._hand_over(buf[pos:])  # the stock parser closes with 1007
-                if not self.close_sent:
+                if not self.close_sent and not self._handled(text):
                     queue.put_nowait({"type": "websocket.receive", "text": text})
             elif opcode == _BINARY:
                 if not self.close_sent:
@@ -112,6 +119,17 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
             self.read_paused = True
             self.transport.pause_reading()
 
+    def _handled(self, text: str) -> bool:
+        """Offer a message to the app's synchronous handler; only in order (nothing queued before it)."""
+        handler = self.hooks.get("on_text")
+        if handler is None or not self.queue.empty():
+            return False
+        try:
+            return bool(handler(text))
+        except Exception:  # the app's bug must not take the socket's parser down: queue it instead
+            log.exception("websocket on_text hook failed")
+            return False
+
     def _hand_over(self, rest: bytes) -> None:
         self.fast = False
         self.pending = b""
@@ -123,7 +141,8 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         if self.handshake_initiated and not self.handshake_complete:
-            self.scope["extensions"][SEND_TEXT_NOWAIT] = {"send": self.send_text_nowait}  # type: ignore[index]
+            self.hooks = {"send": self.send_text_nowait}
+            self.scope["extensions"][FAST_HOOKS] = self.hooks  # type: ignore[index, assignment]
 
     # ------------------------------------------------------------------ sending
 
@@ -164,4 +183,4 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         self.transport.write(frame_header(_TEXT, len(payload)) + payload)
 
 
-__all__ = ["READ_PAUSE_AT", "SEND_TEXT_NOWAIT", "FastWebSocketProtocol", "frame_header"]
+__all__ = ["FAST_HOOKS", "READ_PAUSE_AT", "FastWebSocketProtocol", "frame_header"]

@@ -36,7 +36,7 @@ from protocol.nik import mask_nik
 from server import domain
 from server import models as m
 from server.errors import ApiError
-from server.fastws import SEND_TEXT_NOWAIT
+from server.fastws import FAST_HOOKS
 from server.hub import Conn, Hub
 from server.presence import BacklogExceeded, SendQueue, WireSnapshot, encode_snapshot
 
@@ -105,7 +105,8 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 
     # Bounded: snapshots merge into one slot, events are never dropped, a sustained backlog closes 4008.
     outbox = SendQueue(on_overflow=overflow)
-    direct = (ws.scope.get("extensions") or {}).get(SEND_TEXT_NOWAIT, {}).get("send")
+    hooks = (ws.scope.get("extensions") or {}).get(FAST_HOOKS)
+    direct = hooks.get("send") if hooks is not None else None
     writing = [False]  # the writer task holds a frame it has not finished sending
 
     def send(frame: Any) -> None:
@@ -155,7 +156,14 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         conn.wake.set()  # replay everything after last_seq
         tasks.append(asyncio.create_task(_pump(app, conn)))
         tasks.append(asyncio.create_task(_pinger(send, settings.ws_ping_interval)))
-        await _receive_loop(ws, app, conn, send, close, closing)
+        bucket = TokenBucket(settings.ws_rate_per_sec, settings.ws_burst)
+        if hooks is not None:
+            hooks["on_text"] = _move_hook(app.state.presence, conn, send, bucket, closing)
+        try:
+            await _receive_loop(ws, app, conn, send, close, closing, bucket)
+        finally:
+            if hooks is not None:
+                hooks.pop("on_text", None)
     except WebSocketDisconnect:
         pass
     finally:
@@ -281,9 +289,24 @@ async def _pinger(send: Any, interval: float) -> None:
         send({"type": "ping", "nonce": nonce})
 
 
-async def _receive_loop(ws: WebSocket, app: Any, conn: Conn, send: Any, close: Any, closing: dict[str, Any]) -> None:
-    settings = app.state.settings
-    bucket = TokenBucket(settings.ws_rate_per_sec, settings.ws_burst)
+def _move_hook(presence: Any, conn: Conn, send: Any, bucket: TokenBucket, closing: dict[str, Any]) -> Any:
+    """Moves taken straight from the socket (see server/fastws.py); anything else goes to the receive loop."""
+
+    def on_text(raw: str) -> bool:
+        if closing:
+            return False
+        move = _plain_move(raw)
+        if move is None or not bucket.take():
+            return False  # the receive loop explains it, or closes with 1008 (the bucket is shared)
+        _apply_move(presence, conn, send, *move)
+        return True
+
+    return on_text
+
+
+async def _receive_loop(
+    ws: WebSocket, app: Any, conn: Conn, send: Any, close: Any, closing: dict[str, Any], bucket: TokenBucket
+) -> None:
     presence = app.state.presence
     while not closing:
         raw = await _read_text(ws)
