@@ -186,3 +186,36 @@ def test_a_client_close_is_echoed(server: int) -> None:
     c.recv_json("welcome")
     c.sock.sendall(frame(0x8, (1000).to_bytes(2, "big") + b"bye"))
     assert c.close_code() == 1000
+
+
+def test_moves_taken_from_the_socket_reach_other_visitors_and_keep_the_rules(server: int) -> None:
+    a, b = Raw(server), Raw(server)
+    for c, x in ((a, 0.0), (b, 1.0)):
+        c.sock.sendall(c.hello_bytes())
+        c.recv_json("welcome")
+        c.sock.sendall(frame(0x1, json.dumps({"type": "presence.join", "x": x, "y": 0.0}).encode()))
+    b.recv_json("presence.snapshot")
+    a.sock.sendall(frame(0x1, b'{"type":"presence.move","x":0.75,"y":0.0,"heading":90,"ts":11.5}'))
+    for _ in range(50):
+        snap = b.recv_json("presence.snapshot")
+        moved = [e for e in snap.get("entered", []) + snap.get("changed", []) if e["ts"] == 11.5]
+        if moved:
+            assert (moved[0]["x"], moved[0]["heading"]) == (0.75, 90.0)
+            break
+    else:
+        raise AssertionError("the move never reached the other visitor")
+    a.sock.sendall(frame(0x1, b'{"type":"presence.move","x":900,"y":0.0,"ts":12.5}'))  # a teleport
+    fix = a.recv_json("presence.correct")  # clamped as on the validated path
+    assert fix["x"] < 20.0
+    a.sock.sendall(frame(0x1, b'{"type":"presence.move","x":"far","y":0}'))  # bad: explained, not dropped
+    assert a.recv_json("error")["code"] == "invalid_frame"
+
+
+def test_a_move_flood_is_closed_by_the_shared_rate_limit(server: int) -> None:
+    c = Raw(server)
+    c.sock.sendall(c.hello_bytes())
+    c.recv_json("welcome")
+    c.sock.sendall(frame(0x1, b'{"type":"presence.join","x":0,"y":0}'))
+    move = frame(0x1, b'{"type":"presence.move","x":0.1,"y":0.0,"ts":1}')
+    c.sock.sendall(move * 500)  # far beyond rate x burst, all taken on the short path
+    assert c.close_code() == 1008

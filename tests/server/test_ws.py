@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -15,6 +16,7 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from protocol.messages import PresenceMove, client_adapter, parse_server
+from server.fastws import FAST_HOOKS
 from server.ws import _plain_move
 from tests.server.conftest import create_app_json, identified, make_officer, new_session
 
@@ -249,3 +251,46 @@ def test_a_clamped_move_is_corrected_to_the_mover_only(client: TestClient) -> No
                 break
         else:
             raise AssertionError("the clamped position never reached the other visitor")
+
+
+class _Hooked:
+    """The app behind a fake ``mpp.fastws`` extension whose socket is writable or not on demand."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.state = app.state
+        self.writable = True
+        self.sent: list[dict[str, Any]] = []
+        self.hooks: list[dict[str, Any]] = []
+
+    def send_now(self, text: str) -> bool:
+        if self.writable:
+            self.sent.append(json.loads(text))
+        return self.writable
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "websocket":
+            hooks: dict[str, Any] = {"send": self.send_now}
+            self.hooks.append(hooks)
+            scope = {**scope, "extensions": {**(scope.get("extensions") or {}), FAST_HOOKS: hooks}}
+        await self.app(scope, receive, send)
+
+
+def test_snapshots_go_straight_out_only_while_the_socket_takes_them(app: Any) -> None:
+    hooked = _Hooked(app)
+    with TestClient(hooked) as client, two_visitors(client, (0.0, 0.0), (1.0, 0.0)) as (wa, wb):
+        deadline = time.monotonic() + 5
+        while not any(f["type"] == "presence.snapshot" and f.get("full") for f in hooked.sent):
+            assert time.monotonic() < deadline, "no snapshot through the direct path"
+            time.sleep(0.02)
+        assert all("on_text" in h for h in hooked.hooks)  # the app took the move hook on both sockets
+        wa.send_json({"type": "ping", "nonce": 1})
+        for _ in range(50):  # events still come through the queue; snapshots did not
+            frame = wa.receive_json()
+            assert frame["type"] != "presence.snapshot"
+            if frame["type"] == "pong":
+                break
+        hooked.writable = False  # the socket is full: snapshots queue (and merge) instead
+        wb.send_json({"type": "presence.move", "x": 1.5, "y": 0.0, "ts": 5.0})
+        snap = recv_until(wa, "presence.snapshot")
+        assert [(e["x"], e["ts"]) for e in snap.get("changed", [])] == [(1.5, 5.0)]
