@@ -240,6 +240,8 @@ def test_health_and_ready(client: TestClient) -> None:
     assert client.get("/api/v1/health").json() == {"status": "ok"}
     r = client.get("/api/v1/ready")
     assert r.status_code == 200 and r.json()["checks"]["database"] == "ok"
+    presence = r.json()["checks"]["presence"]
+    assert presence["halls"] == {} and set(presence) == {"halls", "tick_ms_p50", "tick_ms_p99"}
 
 
 def test_village_officer_controls_only_the_smart_kampung_counter(client: TestClient, migrated: Any) -> None:
