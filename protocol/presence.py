@@ -15,11 +15,13 @@ Rules of :func:`apply_snapshot`, in this order:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
+from typing import TypeVar
 
 from protocol.messages import PresenceEntity, PresenceSnapshot
 
 PresenceView = dict[str, PresenceEntity]
+T = TypeVar("T")
 
 
 def apply_snapshot(state: Mapping[str, PresenceEntity], snapshot: PresenceSnapshot) -> PresenceView:
@@ -46,29 +48,45 @@ def merge_snapshots(older: PresenceSnapshot, newer: PresenceSnapshot) -> Presenc
     if older.full:
         rebuilt = apply_snapshot(apply_snapshot({}, older), newer)
         return PresenceSnapshot(tick=newer.tick, hall=newer.hall, full=True, entered=list(rebuilt.values()))
-    # Per id a snapshot either keeps, deletes (-> left) or sets a value; the later one wins.
-    # A value that arrived through ``entered`` in either snapshot stays "entered" so the
-    # client still spawns (rather than slides) that avatar.
-    effect: dict[str, tuple[str, PresenceEntity | None]] = {}
-    for snap in (older, newer):
-        for gone in snap.left:
+    entered, changed, left = merge_deltas(
+        (older.entered, older.changed, older.left), (newer.entered, newer.changed, newer.left), lambda e: e.id
+    )
+    return PresenceSnapshot(tick=newer.tick, hall=newer.hall, entered=entered, changed=changed, left=left)
+
+
+def merge_deltas(
+    older: tuple[Sequence[T], Sequence[T], Sequence[str]],
+    newer: tuple[Sequence[T], Sequence[T], Sequence[str]],
+    key: Callable[[T], str],
+) -> tuple[list[T], list[T], list[str]]:
+    """The (entered, changed, left) of two non-full deltas applied in turn, for any entity form.
+
+    Shared with the server, whose send queue merges snapshots it holds as JSON fragments.
+    Per id a delta either keeps, deletes (-> left) or sets a value, and the later one wins;
+    a value that arrived through ``entered`` in either stays "entered" so the client still
+    spawns (rather than slides) that avatar.
+    """
+    effect: dict[str, tuple[str, T | None]] = {}
+    for entered_in, changed_in, left_in in (older, newer):
+        for gone in left_in:
             effect[gone] = ("left", None)
-        for ent in snap.entered:
-            effect[ent.id] = ("entered", ent)
-        for ent in snap.changed:
-            prior = effect.get(ent.id, ("", None))[0]
-            effect[ent.id] = ("entered" if prior == "entered" else "changed", ent)
-    entered: list[PresenceEntity] = []
-    changed: list[PresenceEntity] = []
+        for ent in entered_in:
+            effect[key(ent)] = ("entered", ent)
+        for ent in changed_in:
+            ent_id = key(ent)
+            prior = effect.get(ent_id, ("", None))[0]
+            effect[ent_id] = ("entered" if prior == "entered" else "changed", ent)
+    entered: list[T] = []
+    changed: list[T] = []
     left: list[str] = []
-    for key, (kind, value) in effect.items():
+    for ent_id, (kind, value) in effect.items():
         if value is None:
-            left.append(key)
+            left.append(ent_id)
         elif kind == "entered":
             entered.append(value)
         else:
             changed.append(value)
-    return PresenceSnapshot(tick=newer.tick, hall=newer.hall, entered=entered, changed=changed, left=left)
+    return entered, changed, left
 
 
-__all__ = ["PresenceView", "apply_snapshot", "merge_snapshots"]
+__all__ = ["PresenceView", "apply_snapshot", "merge_deltas", "merge_snapshots"]

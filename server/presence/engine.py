@@ -34,6 +34,7 @@ import numpy as np
 import numpy.typing as npt
 
 from protocol.messages import PresenceEntity, PresenceSnapshot
+from protocol.presence import merge_deltas
 from server.presence.area import WalkableArea
 from server.presence.grid import SpatialGrid, auto_cell_size
 
@@ -143,26 +144,9 @@ def merge_wire(older: WireSnapshot, newer: WireSnapshot) -> WireSnapshot:
         for f in newer.changed:
             view[_fragment_id(f)] = f
         return WireSnapshot(newer.tick, newer.hall, True, list(view.values()), [], [])
-    effect: dict[str, tuple[str, str | None]] = {}
-    for snap in (older, newer):
-        for gone in snap.left:
-            effect[gone] = ("left", None)
-        for f in snap.entered:
-            effect[_fragment_id(f)] = ("entered", f)
-        for f in snap.changed:
-            key = _fragment_id(f)
-            prior = effect.get(key, ("", None))[0]
-            effect[key] = ("entered" if prior == "entered" else "changed", f)
-    entered: list[str] = []
-    changed: list[str] = []
-    left: list[str] = []
-    for key, (kind, value) in effect.items():
-        if value is None:
-            left.append(key)
-        elif kind == "entered":
-            entered.append(value)
-        else:
-            changed.append(value)
+    entered, changed, left = merge_deltas(
+        (older.entered, older.changed, older.left), (newer.entered, newer.changed, newer.left), _fragment_id
+    )
     return WireSnapshot(newer.tick, newer.hall, False, entered, changed, left)
 
 

@@ -562,12 +562,18 @@ def test_wire_merge_obeys_the_protocol_merge_law(
     assert model.tick == b.tick
 
 
-def test_leave_and_rejoin_within_a_tick_is_a_change_not_a_swap() -> None:
+def _a_sees_b_leave() -> PresenceEngine:
+    """Viewer a at the origin has seen b (1 m away), and b has just left."""
     eng = _engine()
     eng.join("a", "A", 0.0, 0.0, now=0.0)
     eng.join("b", "B", 1.0, 0.0, now=0.0)
     eng.tick(0.0)
     eng.leave("b")
+    return eng
+
+
+def test_leave_and_rejoin_within_a_tick_is_a_change_not_a_swap() -> None:
+    eng = _a_sees_b_leave()
     eng.join("b", "B", 2.0, 0.0, now=0.1)  # same visitor, reconnected before the tick
     snaps = eng.tick(0.1)
     snap = snaps["a"]
@@ -576,11 +582,7 @@ def test_leave_and_rejoin_within_a_tick_is_a_change_not_a_swap() -> None:
 
 
 def test_freed_slot_names_its_old_owner_in_left_before_reuse() -> None:
-    eng = _engine()
-    eng.join("a", "A", 0.0, 0.0, now=0.0)
-    eng.join("b", "B", 1.0, 0.0, now=0.0)
-    eng.tick(0.0)
-    eng.leave("b")
+    eng = _a_sees_b_leave()
     eng.join("c", "C", 1.0, 0.0, now=0.1)  # may not take b's slot yet
     snap = eng.tick(0.1)["a"]
     assert snap.left == ["b"] and [e.id for e in snap.entered] == ["c"]
