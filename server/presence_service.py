@@ -19,7 +19,7 @@ from server.presence import MoveResult, PresenceEngine
 
 log = logging.getLogger(__name__)
 REMOTE_TTL = 2.0  # seconds without a refresh before a remote visitor is dropped (node death)
-PUBLISH_LEAD = 0.02  # seconds between publishing to the other nodes and the (aligned) tick
+PUBLISH_LEAD = 0.02  # seconds between interest query + publishing to the other nodes, and the (aligned) tick
 
 
 class PresenceService:
@@ -80,26 +80,27 @@ class PresenceService:
             self.bridge.publish_presence(self.engine.local_states())
 
     async def run(self) -> None:
-        """Tick on the wall-clock grid (every node at the same instants), publishing just before.
+        """Tick on the wall-clock grid (every node at the same instants); prepare and publish just before.
 
         A visitor on node A reaches a viewer on node B through A's publish and B's
         tick. With free-running clocks that adds up to a whole period (100 ms) on
         top of the local path; with aligned ticks and the publish ``PUBLISH_LEAD``
-        ahead of them, B's tick already holds what A knew a moment earlier.
+        ahead of them, B's tick already holds what A knew a moment earlier. The
+        interest query runs in the same lead, so the tick itself is short.
         """
         period = self.period
         while True:
             now = time.time()
             tick_at = (math.floor(now / period) + 1) * period
-            if self.bridge is not None:
-                publish_at = tick_at - min(PUBLISH_LEAD, period / 2)
-                if publish_at > now:
-                    await asyncio.sleep(publish_at - now)
-                try:
-                    self.publish()
-                except (ValueError, KeyError, TypeError):
-                    log.exception("presence publish failed")
-                now = time.time()
+            lead_at = tick_at - min(PUBLISH_LEAD, period / 2)
+            if lead_at > now:
+                await asyncio.sleep(lead_at - now)
+            try:
+                self.engine.prepare()  # the interest query, off the latency path (see PresenceEngine.prepare)
+                self.publish()
+            except (ValueError, KeyError, TypeError):
+                log.exception("presence prepare/publish failed")
+            now = time.time()
             await asyncio.sleep(max(0.0, tick_at - now))
             try:
                 self.tick()

@@ -206,6 +206,14 @@ class _Entity:
     needs_full: bool = False  # local viewer: next snapshot is a full one
 
 
+class _Interest(NamedTuple):
+    structure: int  # PresenceEngine._structure when computed: stale once anyone joined, left or changed hall
+    core: IntArray
+    wide: IntArray
+    viewers: list[_Entity]
+    halls: list[str]
+
+
 def _in_sorted(values: IntArray, sorted_ref: IntArray) -> npt.NDArray[np.bool_]:
     """For each value, whether it occurs in the sorted array ``sorted_ref`` (one binary search each)."""
     if len(sorted_ref) == 0:
@@ -265,6 +273,8 @@ class PresenceEngine:
         self._id_json: npt.NDArray[np.object_] = np.empty(64, dtype=object)
         self._wires: npt.NDArray[np.object_] = np.empty(64, dtype=object)
         self._keys: IntArray = np.zeros(0, dtype=np.int64)  # pairs in view after the last tick, sorted
+        self._structure = 0  # bumped by every join, leave and hall change (voids a prepared interest)
+        self._prepared: _Interest | None = None
 
     # ------------------------------------------------------------------ slots
 
@@ -336,6 +346,7 @@ class PresenceEngine:
         if not self._finite(x, y, heading):
             x, y, heading = 0.0, 0.0, 0.0
         x, y = self.area.clamp(float(x), float(y))
+        self._structure += 1
         ent = self._ents.get(entity_id)
         if ent is not None and ent.node is not None:
             self._remove(entity_id)  # the visitor moved to this node: the local copy wins
@@ -386,6 +397,7 @@ class PresenceEngine:
         return True
 
     def _remove(self, entity_id: str) -> None:
+        self._structure += 1
         ent = self._ents.pop(entity_id, None)
         if ent is not None:
             self._occupy(ent.hall, -1)
@@ -427,8 +439,10 @@ class PresenceEngine:
             self._ents[entity_id] = ent
             self._occupy(target, 1)
             self._force.add(entity_id)
+            self._structure += 1
         else:
             if hall is not None and hall != ent.hall:
+                self._structure += 1
                 self._occupy(ent.hall, -1)
                 self._occupy(hall, 1)
                 ent.hall = hall
@@ -520,10 +534,8 @@ class PresenceEngine:
         """:meth:`tick_wire` as protocol models (tests and tools; the server sends the wire form)."""
         return {vid: snap.to_model() for vid, snap in self.tick_wire(now).items()}
 
-    def tick_wire(self, now: float) -> dict[str, WireSnapshot]:
-        """One snapshot per local viewer whose view changed (always one, ``full``, right after joining)."""
-        self.tick_no += 1
-        dirty = self._refresh_published()
+    def _interest(self) -> _Interest:
+        """Every local viewer's nearest K within R (and the hysteresis ring), as sorted pair keys."""
         by_hall: dict[str, list[_Entity]] = {}
         for ent in self._ents.values():
             by_hall.setdefault(ent.hall, []).append(ent)
@@ -538,17 +550,40 @@ class PresenceEngine:
             core, wide = self._hall_keys(ents, viewer_idx)
             core_parts.append(core)
             wide_parts.append(wide)
+        if len(core_parts) == 1:
+            core_keys = core_parts[0]  # one hall: already sorted
+        else:
+            core_keys = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, dtype=np.int64)
+        wide_keys = np.sort(np.concatenate(wide_parts)) if wide_parts else np.zeros(0, dtype=np.int64)
+        return _Interest(self._structure, core_keys, wide_keys, viewers, list(by_hall))
+
+    def prepare(self) -> None:
+        """Choose everyone's area of interest now, ahead of the tick, from the current positions.
+
+        The interest query is most of a tick's cost, and every millisecond of it is
+        latency for every visitor. The service runs it a few ms before the tick;
+        the tick then only publishes the latest positions and builds the deltas.
+        Membership is thus decided on positions at most that lead old (centimetres
+        at walking speed); the values sent are always the tick's. A join, leave or
+        hall change in between voids it, and the tick computes afresh.
+        """
+        self._prepared = self._interest()
+
+    def tick_wire(self, now: float) -> dict[str, WireSnapshot]:
+        """One snapshot per local viewer whose view changed (always one, ``full``, right after joining)."""
+        self.tick_no += 1
+        dirty = self._refresh_published()
+        interest, self._prepared = self._prepared, None
+        if interest is None or interest.structure != self._structure:
+            interest = self._interest()
+        viewers = interest.viewers
         prev = self._keys
         fresh = [v.slot for v in viewers if v.needs_full]
         if fresh and len(prev):
             prev = prev[~np.isin(prev >> _SHIFT, fresh)]  # a (re)joined viewer starts from nothing
-        if len(core_parts) == 1:
-            new = core_parts[0]  # one hall: already sorted
-        else:
-            new = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, dtype=np.int64)
+        new = interest.core
         if self.keep_extra_k or self.keep_extra_m:
-            wide = np.sort(np.concatenate(wide_parts)) if wide_parts else np.zeros(0, dtype=np.int64)
-            new = np.union1d(new, prev[_in_sorted(prev, wide)])
+            new = np.union1d(new, prev[_in_sorted(prev, interest.wide)])
         released, self._released = self._released, {}
         self._free.extend(released.values())
         self._keys = new
@@ -569,7 +604,7 @@ class PresenceEngine:
         l_id = self._ids[left & _MASK].tolist()
         l_json = self._id_json[left & _MASK].tolist()
         tick = self.tick_no
-        heads = {hall: f'{{"type":"presence.snapshot","tick":{tick},"hall":{_dumps(hall)}' for hall in by_hall}
+        heads = {hall: f'{{"type":"presence.snapshot","tick":{tick},"hall":{_dumps(hall)}' for hall in interest.halls}
         out: dict[str, WireSnapshot] = {}
         for i, viewer in enumerate(viewers):
             a, b, c, d, e, f = e_lo[i], e_hi[i], c_lo[i], c_hi[i], l_lo[i], l_hi[i]

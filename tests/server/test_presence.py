@@ -154,6 +154,7 @@ ops = st.lists(
         st.tuples(st.just("move"), st.integers(0, 8), near, near),
         st.tuples(st.just("leave"), st.integers(0, 8), st.just(0.0), st.just(0.0)),
         st.tuples(st.just("tick"), st.just(0), st.just(0.0), st.just(0.0)),
+        st.tuples(st.just("prepare"), st.just(0), st.just(0.0), st.just(0.0)),
     ),
     min_size=10,
     max_size=80,
@@ -166,6 +167,7 @@ def test_deltas_rebuild_the_area_of_interest(sequence: list[tuple[str, int, floa
     eng = PresenceEngine(k=3, radius=12.0, capacity=7, max_speed=40.0, eps_pos=0.0, eps_heading=0.0)
     views: dict[str, dict[str, PresenceEntity]] = {}
     now = 0.0
+    stale = False
     sequence = [*sequence, ("tick", 0, 0.0, 0.0)]
     for op, who, x, y in sequence:
         vid = f"v{who}"
@@ -178,6 +180,9 @@ def test_deltas_rebuild_the_area_of_interest(sequence: list[tuple[str, int, floa
         elif op == "leave":
             eng.leave(vid)
             views.pop(vid, None)
+        elif op == "prepare":
+            eng.prepare()
+            stale = True  # moves after this may not change who is chosen until the next tick
         else:
             for viewer, wire in eng.tick_wire(now).items():
                 snap = wire.to_model()
@@ -188,6 +193,11 @@ def test_deltas_rebuild_the_area_of_interest(sequence: list[tuple[str, int, floa
             for viewer in published:
                 view = views[viewer]
                 assert set(view) == eng.interest(viewer)
+                for ent in view.values():
+                    src = published[ent.id]
+                    assert (ent.x, ent.y, ent.name) == (round(src.x, 2), round(src.y, 2), src.name)
+                if stale:
+                    continue
                 # Distances are checked on the (unrounded) server positions, ties make the set ambiguous,
                 # so compare the distance multiset with brute force instead of the ids.
                 me = published[viewer]
@@ -196,9 +206,7 @@ def test_deltas_rebuild_the_area_of_interest(sequence: list[tuple[str, int, floa
                     math.hypot(published[i].x - me.x, published[i].y - me.y) for i in _brute_interest(eng, viewer)
                 )
                 assert got == pytest.approx(exp)
-                for ent in view.values():
-                    src = published[ent.id]
-                    assert (ent.x, ent.y, ent.name) == (round(src.x, 2), round(src.y, 2), src.name)
+            stale = False
 
 
 def test_kept_entity_that_moved_is_changed_while_another_enters() -> None:
@@ -562,6 +570,26 @@ def test_wire_merge_obeys_the_protocol_merge_law(
     assert model.tick == b.tick
 
 
+def test_prepared_interest_is_used_by_the_tick_and_voided_by_a_join() -> None:
+    eng = _engine(max_speed=100.0)
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 1.0, 0.0, now=0.0)
+    eng.join("c", "C", 30.0, 0.0, now=0.0)
+    eng.tick(0.0)
+    eng.prepare()
+    eng.move("c", 10.0, 0.0, 0.0, 0.1, 0.5)  # moves only: the prepared choice stands for this tick
+    snap = eng.tick(0.1)["a"]
+    assert snap.entered == [] and eng.interest("a") == {"b"}
+    assert [e.id for e in eng.tick(0.15)["a"].entered] == ["c"]  # the next tick's choice sees the move
+    eng.prepare()
+    eng.join("d", "D", 2.0, 0.0, now=0.2)  # a join voids it: d is seen at once
+    snaps = eng.tick(0.2)
+    assert [e.id for e in snaps["a"].entered] == ["d"] and snaps["d"].full
+    eng.prepare()
+    eng.leave("b")  # and so does a leave: b is gone at once, never "changed"
+    assert eng.tick(0.3)["a"].left == ["b"]
+
+
 def _a_sees_b_leave() -> PresenceEngine:
     """Viewer a at the origin has seen b (1 m away), and b has just left."""
     eng = _engine()
@@ -642,6 +670,7 @@ def test_hysteresis_views_stay_between_core_and_keep(
     )
     views: dict[str, dict[str, PresenceEntity]] = {}
     now = 0.0
+    stale = False
     for op, who, x, y in [*sequence, ("tick", 0, 0.0, 0.0)]:
         vid = f"v{who}"
         now += 0.1
@@ -653,6 +682,9 @@ def test_hysteresis_views_stay_between_core_and_keep(
         elif op == "leave":
             eng.leave(vid)
             views.pop(vid, None)
+        elif op == "prepare":
+            eng.prepare()
+            stale = True  # moves after this may not change who is chosen until the next tick
         else:
             for viewer, snap in eng.tick(now).items():
                 views[viewer] = apply_snapshot(views.get(viewer, {}), snap)
@@ -660,6 +692,8 @@ def test_hysteresis_views_stay_between_core_and_keep(
             for viewer, me in states.items():
                 view = set(views[viewer])
                 assert view == eng.interest(viewer)
+                if stale:
+                    continue  # chosen on positions from before the latest moves
                 dist = {
                     s.id: math.hypot(s.x - me.x, s.y - me.y)
                     for s in states.values()
@@ -673,3 +707,4 @@ def test_hysteresis_views_stay_between_core_and_keep(
                 # ...and nobody outside the keep zone may linger.
                 assert all(dist[i] <= keep_cut + 1e-9 and dist[i] <= radius + extra_m + 1e-9 for i in view)
                 assert len(view) <= k + extra_k
+            stale = False
