@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 PY=.venv/bin/python
 .venv/bin/ruff check .
-.venv/bin/mypy protocol server assistant world mpp
+.venv/bin/mypy .
 export MPP_PG_TEST_URL="${MPP_PG_TEST_URL:-postgresql://postgres@127.0.0.1:5432/test}"
 echo "== tests on SQLite"
 $PY -m pytest -q -p no:cacheprovider "$@"

@@ -22,7 +22,7 @@ pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
 
 def start_node(data_dir: Path, port: int, prefix: str, db_url: str | None) -> subprocess.Popen[bytes]:
-    extra = {"MPP_DATABASE_URL": db_url} if db_url else {}
+    extra: dict[str, Any] = {"MPP_DATABASE_URL": db_url} if db_url else {}
     return start_mpp_serve(
         data_dir,
         port,
