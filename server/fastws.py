@@ -11,8 +11,9 @@ serialises outgoing frames through the same library. Here:
   everything after it goes to the stock parser, which then owns the
   connection for good. It starts at a frame boundary, so it sees exactly the
   bytes it would have seen;
-* reading pauses only when 32 messages wait unread (the stock protocol
-  pauses after each one), which still bounds a flooding client's memory;
+* reading pauses only when 32 small messages wait unread, or at once after
+  a large one (the stock protocol pauses after each), so a flooding client
+  holds at most ~128 KiB of small messages plus one large one;
 * outgoing text frames are framed here (server frames are not masked), and
   the ASGI scope extension ``mpp.fastws`` offers the app a synchronous send:
   the presence tick writes 1,000 snapshots straight to their sockets instead
@@ -38,6 +39,7 @@ from websockets.speedups import apply_mask
 log = logging.getLogger(__name__)
 _TEXT, _BINARY, _PING, _PONG = 0x1, 0x2, 0x9, 0xA
 READ_PAUSE_AT = 32
+SMALL_MESSAGE = 4096  # a queued message above this pauses reading at once, as the stock protocol does
 # ASGI scope extension, a dict: "send" (str -> bool) is a synchronous send for the presence tick; the app
 # may set "on_text" (str -> bool): called with each text message while nothing else waits unread,
 # True means "handled" (the message is not queued for receive()).
@@ -80,6 +82,7 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         buf = self.pending + data if self.pending else data
         pos, n = 0, len(buf)
         queue = self.queue
+        pause = False
         while n - pos >= 2:
             b0, b1 = buf[pos], buf[pos + 1]
             opcode, length, head = b0 & 0x0F, b1 & 0x7F, 2
@@ -98,6 +101,7 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
             if end > n:
                 break
             payload = apply_mask(buf[pos + head + 4 : end], buf[pos + head : pos + head + 4])
+            pause = pause or length > SMALL_MESSAGE
             if opcode == _TEXT:
                 try:
                     text = payload.decode()
@@ -115,7 +119,7 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
                 self.handle_pong(Frame(Opcode.PONG, payload))  # uvicorn's keepalive bookkeeping
             pos = end
         self.pending = buf[pos:] if pos < n else b""
-        if not self.read_paused and queue.qsize() >= READ_PAUSE_AT:
+        if not self.read_paused and (queue.qsize() >= READ_PAUSE_AT or (pause and not queue.empty())):
             self.read_paused = True
             self.transport.pause_reading()
 
