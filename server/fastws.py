@@ -89,12 +89,12 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
             # final, no RSV bits, masked (clients must mask), and a kind this path knows
             if b0 & 0xF0 != 0x80 or not b1 & 0x80 or opcode not in (_TEXT, _BINARY, _PING, _PONG):
                 return self._hand_over(buf[pos:])
+            if length == 127 or (opcode >= _PING and length > 125):  # huge, or a control frame over 125
+                return self._hand_over(buf[pos:])
             if length == 126:
                 if n - pos < 4:
                     break
                 length, head = int.from_bytes(buf[pos + 2 : pos + 4], "big"), 4
-            elif length == 127 or (opcode >= _PING and length > 125):
-                return self._hand_over(buf[pos:])
             if length > self.max_size:
                 return self._hand_over(buf[pos:])  # the stock parser closes with 1009
             end = pos + head + 4 + length

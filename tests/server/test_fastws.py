@@ -174,8 +174,9 @@ def test_a_frame_sent_before_the_101_never_breaks_the_server(server: int) -> Non
         (frame(0x1, b"x" * 70_000), 1009),  # over the 64 KiB frame limit, 64-bit length
         (frame(0x1, b'{"type":"ping","nonce":1}', masked=False), 1002),  # clients must mask
         (frame(0x3, b"reserved opcode"), 1002),
+        (frame(0x9, b"p" * 200), 1002),  # control frames carry at most 125 bytes
     ],
-    ids=["bad-utf8", "oversize", "unmasked", "reserved-opcode"],
+    ids=["bad-utf8", "oversize", "unmasked", "reserved-opcode", "long-ping"],
 )
 def test_broken_frames_get_the_library_close_code(server: int, raw: bytes, code: int) -> None:
     c = Raw(server)
