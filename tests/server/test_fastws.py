@@ -9,6 +9,7 @@ hello pipelined before the 101.
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 import os
 import socket
@@ -148,18 +149,18 @@ def test_a_fragmented_message_goes_to_the_library_which_keeps_the_connection(ser
 
 
 def test_a_frame_sent_before_the_101_never_breaks_the_server(server: int) -> None:
-    """The websockets library fails a connection whose client did not wait for the 101 (so do we).
+    """A client that does not wait for the 101 gets what the websockets library gives it.
 
-    Whether the server sees the frame before its 101 depends on how TCP splits the
-    segment, so either the client is refused or, if the frame came after, served;
-    what must hold is that nobody else notices.
+    Depending on how TCP splits the segment the library refuses the connection, or
+    drops the early frame and the app closes after its hello timeout, or (frame
+    after the 101) serves it. We check that nobody else notices, and the server
+    stays up.
     """
     probe = Raw(server)  # only for a token
     c = Raw(server, pipelined=probe.hello_bytes())
-    try:
-        assert c.recv_json("welcome")["session_id"]
-    except ConnectionError:
-        pass  # refused, as by the library
+    c.sock.settimeout(1.0)
+    with contextlib.suppress(ConnectionError, TimeoutError):
+        c.recv_json("welcome")
     other = Raw(server)
     other.sock.sendall(other.hello_bytes())
     assert other.recv_json("welcome")["session_id"]
