@@ -19,6 +19,7 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from uvicorn.server import ServerState
 
 from server.fastws import FastWebSocketProtocol
+from tests.server.test_fastws import frame
 
 MAX = 2048
 
@@ -46,22 +47,6 @@ class FakeTransport(asyncio.Transport):
 
     def get_extra_info(self, name: str, default: Any = None) -> Any:
         return {"peername": ("127.0.0.1", 5000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
-
-
-def _frame(opcode: int, payload: bytes, fin: bool, masked: bool) -> bytes:
-    n = len(payload)
-    head = bytes([(0x80 if fin else 0) | opcode])
-    bit = 0x80 if masked else 0
-    if n < 126:
-        head += bytes([bit | n])
-    elif n < 65536:
-        head += bytes([bit | 126]) + n.to_bytes(2, "big")
-    else:
-        head += bytes([bit | 127]) + n.to_bytes(8, "big")
-    if not masked:
-        return head + payload
-    mask = b"\x11\x22\x33\x44"
-    return head + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
 
 
 def _server_frames(out: bytes) -> list[tuple[int, bytes]]:
@@ -130,7 +115,7 @@ frames = st.tuples(
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(stream=st.lists(frames, min_size=1, max_size=8), cuts=st.lists(st.integers(1, 400), max_size=6))
 def test_short_path_behaves_like_the_library(stream: list[tuple[int, bytes, bool, bool]], cuts: list[int]) -> None:
-    data = b"".join(_frame(op, payload, fin, masked) for op, payload, fin, masked in stream)
+    data = b"".join(frame(op, payload, fin=fin, masked=masked) for op, payload, fin, masked in stream)
     points = sorted({c % (len(data) + 1) for c in cuts} | {0, len(data)})
     chunks = [data[a:b] for a, b in zip(points, points[1:], strict=False) if b > a]
     fast_msgs, fast_frames, fast_closed = asyncio.run(_run(FastWebSocketProtocol, chunks))
