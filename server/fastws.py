@@ -27,7 +27,9 @@ Everything else (handshake, close handshake, keepalive, errors) is uvicorn's.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import socket
 from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
@@ -35,6 +37,8 @@ from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIO
 from websockets.frames import Frame, Opcode
 from websockets.protocol import State
 from websockets.speedups import apply_mask
+
+from server.settings import get_settings
 
 log = logging.getLogger(__name__)
 _TEXT, _BINARY, _PING, _PONG = 0x1, 0x2, 0x9, 0xA
@@ -62,6 +66,19 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
         self.pending = b""
         self.max_size = self.config.ws_max_size
         self.hooks: dict[str, Any] = {}
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        size = get_settings().ws_send_buffer
+        sock = transport.get_extra_info("socket")
+        if size and sock is not None:
+            # Linux grows a socket's send buffer up to 4 MiB: for a client that stops reading that
+            # is minutes of stale snapshots held in the kernel, out of reach of the send queue that
+            # merges them. A small buffer hands the backlog to the queue within a few snapshots.
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
+        if size:
+            transport.set_write_buffer_limits(high=max(16384, size // 4))  # the same, one layer up
 
     # ------------------------------------------------------------------ receiving
 

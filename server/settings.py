@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     ws_fast_path: bool = Field(
         default=True, description="Frame presence-sized websocket messages outside the websockets library"
     )
+    ws_send_buffer: int = Field(
+        default=65536, ge=0, description="SO_SNDBUF per websocket in bytes (0: the OS default, up to 4 MiB)"
+    )
     gc_young_threshold: int = Field(
         default=50_000, ge=700, description="Young-generation GC threshold once frozen (mpp serve)"
     )

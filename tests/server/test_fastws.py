@@ -30,7 +30,7 @@ pytestmark = pytest.mark.slow
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     data_dir: Path = tmp_path_factory.mktemp("fastws")
     port = free_port()
-    proc = start_mpp_serve(data_dir, port)
+    proc = start_mpp_serve(data_dir, port, MPP_WS_SEND_BUFFER="16384")  # a stalled client fills it sooner
     try:
         yield port
     finally:
@@ -57,10 +57,14 @@ def frame(opcode: int, payload: bytes, *, fin: bool = True, masked: bool = True,
 class Raw:
     """A blocking RFC 6455 client that sends exactly the bytes a test asks for."""
 
-    def __init__(self, port: int, *, pipelined: bytes = b"") -> None:
+    def __init__(self, port: int, *, pipelined: bytes = b"", rcvbuf: int | None = None) -> None:
         token = httpx.post(f"http://127.0.0.1:{port}/api/v1/sessions", json={"lang": "id"}).json()["token"]
         self.token = token
-        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        if rcvbuf is not None:  # before connecting, so the TCP window stays this small
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+        self.sock.settimeout(10)
+        self.sock.connect(("127.0.0.1", port))
         self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         key = base64.b64encode(os.urandom(16)).decode()
         request = (
@@ -74,8 +78,10 @@ class Raw:
         status, _, self.buf = self.buf.partition(b"\r\n\r\n")
         assert b" 101 " in status.split(b"\r\n")[0] + b" "
 
-    def hello_bytes(self) -> bytes:
+    def hello_bytes(self, name: str | None = None) -> bytes:
         body = {"type": "hello", "token": self.token, "protocol_version": 1, "last_seq": 0}
+        if name:
+            body["name"] = name
         return frame(0x1, json.dumps(body).encode())
 
     def _need(self, n: int) -> None:
@@ -230,3 +236,49 @@ def test_a_move_flood_is_closed_by_the_shared_rate_limit(server: int) -> None:
     move = frame(0x1, b'{"type":"presence.move","x":0.1,"y":0.0,"ts":1}')
     c.sock.sendall(move * 500)  # far beyond rate x burst, all taken on the short path
     assert c.close_code() == 1008
+
+
+def test_a_stalled_client_loses_snapshots_but_no_event_and_others_keep_their_rate(server: int) -> None:
+    """A visitor whose client stops reading (tiny TCP window) in a crowd of 40 that keeps moving."""
+    slow = Raw(server, rcvbuf=4096)
+    watcher = Raw(server)
+    movers = [Raw(server) for _ in range(40)]
+    for i, c in enumerate([slow, watcher, *movers]):
+        c.sock.sendall(c.hello_bytes(name=f"Pengunjung Nomor {i:02d} Banyuwangi"))
+        c.recv_json("welcome")
+        x, y = (i % 7) * 1.5 - 5.0, (i // 7) * 1.5 - 5.0
+        c.sock.sendall(frame(0x1, json.dumps({"type": "presence.join", "x": x, "y": y}).encode()))
+    for c in (watcher, *movers):
+        c.sock.setblocking(False)
+    auth = {"Authorization": f"Bearer {slow.token}"}
+    watcher_snapshots, step, started = 0, 0, time.monotonic()
+    while time.monotonic() - started < 8.0:  # the slow client reads nothing meanwhile
+        step += 1
+        for i, c in enumerate(movers):
+            dx = 0.1 if step % 2 else -0.1
+            move = {"type": "presence.move", "x": (i % 7) * 1.5 - 5.0 + dx, "y": 5.0 + (i // 7) * 1.5, "ts": step}
+            c.sock.sendall(frame(0x1, json.dumps(move).encode()))
+            with contextlib.suppress(BlockingIOError):
+                while c.sock.recv(1 << 20):  # movers read (and ignore) their own snapshots
+                    pass
+        with contextlib.suppress(BlockingIOError):
+            while chunk := watcher.sock.recv(1 << 20):
+                watcher_snapshots += chunk.count(b'"presence.snapshot"')
+        if step == 20:  # an event for the stalled client while its socket is full
+            assert httpx.post(f"http://127.0.0.1:{server}/api/v1/queue/tickets", json={"counter": 1}, headers=auth)
+        time.sleep(0.1)
+    elapsed = time.monotonic() - started
+    # the watcher got (nearly) every tick: the stalled client cost it nothing
+    assert watcher_snapshots >= 0.7 * elapsed * 10, (watcher_snapshots, elapsed)
+    # the stalled client now reads: its event is there once, and far fewer snapshots than ticks
+    slow.sock.settimeout(3)
+    kinds: list[str] = []
+    slow_bytes = 0
+    with contextlib.suppress(TimeoutError):
+        while True:
+            opcode, payload = slow.recv_frame()
+            slow_bytes += len(payload)
+            if opcode == 0x1:
+                kinds.append(json.loads(payload)["type"])
+    assert kinds.count("queue.event") == 1, kinds
+    assert 0 < kinds.count("presence.snapshot") < 0.8 * elapsed * 10, (kinds.count("presence.snapshot"), slow_bytes)
