@@ -78,7 +78,8 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
         if size:
-            transport.set_write_buffer_limits(high=max(16384, size // 4))  # the same, one layer up
+            with contextlib.suppress(NotImplementedError):  # a transport without limits keeps its own
+                transport.set_write_buffer_limits(high=max(16384, size // 4))  # the same, one layer up
 
     # ------------------------------------------------------------------ receiving
 

@@ -42,6 +42,9 @@ class FakeTransport(asyncio.Transport):
     def pause_reading(self) -> None:
         pass
 
+    def set_write_buffer_limits(self, high: int | None = None, low: int | None = None) -> None:
+        self.limits = (high, low)
+
     def resume_reading(self) -> None:
         pass
 
