@@ -70,16 +70,16 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
     def connection_made(self, transport: Any) -> None:
         super().connection_made(transport)
         size = get_settings().ws_send_buffer
+        if not size:
+            return
+        # Linux grows a socket's send buffer up to 4 MiB: for a client that stops reading that is
+        # minutes of stale snapshots held in the kernel, out of reach of the send queue that merges
+        # them. Small buffers (kernel and transport) hand the backlog to the queue within a few snapshots.
         sock = transport.get_extra_info("socket")
-        if size and sock is not None:
-            # Linux grows a socket's send buffer up to 4 MiB: for a client that stops reading that
-            # is minutes of stale snapshots held in the kernel, out of reach of the send queue that
-            # merges them. A small buffer hands the backlog to the queue within a few snapshots.
-            with contextlib.suppress(OSError):
+        if sock is not None:
+            with contextlib.suppress(OSError):  # the peer may already be gone; the close follows
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
-        if size:
-            with contextlib.suppress(NotImplementedError):  # a transport without limits keeps its own
-                transport.set_write_buffer_limits(high=max(16384, size // 4))  # the same, one layer up
+        transport.set_write_buffer_limits(high=max(16384, size // 4))
 
     # ------------------------------------------------------------------ receiving
 
