@@ -7,6 +7,7 @@ bash scripts/setup.sh
 PY=.venv/bin/python
 .venv/bin/ruff check .
 .venv/bin/mypy .
+.venv/bin/lint-imports
 export MPP_PG_TEST_URL="${MPP_PG_TEST_URL:-postgresql://postgres@127.0.0.1:5432/test}"
 echo "== tests on SQLite"
 $PY -m pytest -q -p no:cacheprovider "$@"

@@ -16,10 +16,10 @@ from protocol.catalog import Catalog
 from protocol.nik import mask_nik
 from server import domain
 from server import models as m
-from server.console.live import notify_application
 from server.console.remote import relay_citizen
 from server.errors import ApiError
 from server.hub import Hub
+from server.officer_feed import notify_application
 
 log = logging.getLogger(__name__)
 

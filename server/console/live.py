@@ -11,7 +11,7 @@ import asyncio
 import contextlib
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from starlette.concurrency import run_in_threadpool
@@ -22,31 +22,11 @@ from server.errors import ApiError
 from server.hub import Conn, Hub
 from server.ws import _origin_allowed
 
-if TYPE_CHECKING:
-    from server.domain import AppView
-
 log = logging.getLogger(__name__)
 router = APIRouter()
 PING_SECONDS = 20.0
 CLOSE_LOGGED_OUT = 4001
 CLOSE_RESCOPED = 4002
-
-
-def application_frame(app: AppView, kind: str = "application.changed") -> dict[str, Any]:
-    return {
-        "type": kind,
-        "tracking_number": app.tracking_number,
-        "service_id": app.service_id,
-        "agency_id": app.agency_id,
-        "village_code": app.village_code,
-        "state": app.state,
-        "sla_due": app.sla_due.isoformat() if app.sla_due else None,
-    }
-
-
-def notify_application(hub: Hub, app: AppView, kind: str = "application.changed") -> None:
-    """Call after commit: officers in scope see the inbox change without a reload."""
-    hub.broadcast(application_frame(app, kind), kind="officer")
 
 
 def in_scope(scope: dict[str, Any], frame: dict[str, Any]) -> bool:

@@ -32,6 +32,7 @@ from server.console.web import (
 )
 from server.deps import DbDep, HubDep, SettingsDep
 from server.errors import ApiError
+from server.officer_feed import notify_application
 from server.routers import officer_api
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
@@ -348,7 +349,7 @@ def transition(
         message = exc.message_en if ctx.lang == "en" else exc.message_id
         return _detail(request, ctx, db, tracking, error=message, status=exc.status)
     app = officer_api.scoped_application(db, ctx.officer, tracking)
-    live.notify_application(hub, app)
+    notify_application(hub, app)
     return redirect(f"/officer/applications/{tracking}?done={app.state}")
 
 

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from server import domain
 from server import models as m
-from server.console.live import notify_application
 from server.deps import CatalogDep, DbDep, HubDep, VisitorDep, bearer
 from server.errors import ApiError
+from server.officer_feed import notify_application
 from server.submissions import submit_alone
 
 router = APIRouter(tags=["applications"])
