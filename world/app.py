@@ -8,6 +8,7 @@ one task drains its inbox, so rendering never waits on the server.
 
 from __future__ import annotations
 
+import gc
 import logging
 import math
 import time
@@ -267,6 +268,8 @@ class HallClient(DirectObject):
         self.cam_lens.setFov(62)
         self.cam_lens.setNearFar(0.3, 200)
         self._place_camera(0.0, snap=True)
+        gc.collect()
+        gc.freeze()  # the hall's long-lived objects: a full collection then never walks them mid-walk
 
     def _make_scene(self) -> Any:
         font_path = self.assets / "fonts" / "DejaVuSans.ttf"

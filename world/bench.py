@@ -2,7 +2,13 @@
 
 Figures, not asserts: the 0-visitor run is the baseline measured in the same run,
 and every crowd size is reported next to it (goal: ≥30 FPS with 100 visitors on
-the software renderer; ≤5 s from process start to the first hall frame).
+the software renderer, frame-time p95 ≤ 50 ms and ≤ 2× p50; ≤3 s from process
+start to the first hall frame).
+
+Every frame ends in ``glFinish`` (``gl-finish``). Without it llvmpipe defers the
+rasterisation of an offscreen buffer: most frames "took" 2 ms and every few seconds
+one paid for all of them (300-900 ms of CPU), which is where the old 164 ms p95
+against a 2.3 ms p50 came from, and why a busy box could measure no frame at all.
 
 The harness builds exactly what the client shows in the hall (HallScene, the AI
 avatar, the visitor's own figure and the VisitorLayer fed with presence snapshots
@@ -26,7 +32,8 @@ from typing import Any  # noqa: E402
 
 WIDTH, HEIGHT = 1280, 720
 GOAL_FPS = 30.0
-GOAL_COLD_S = 5.0
+GOAL_COLD_S = 3.0
+GOAL_P95_MS = 50.0
 
 
 def open_base(display: str, width: int = WIDTH, height: int = HEIGHT) -> Any:
@@ -35,7 +42,7 @@ def open_base(display: str, width: int = WIDTH, height: int = HEIGHT) -> Any:
 
     prc = (
         f"window-type offscreen\naudio-library-name null\nwin-size {width} {height}\nsync-video #f\n"
-        "notify-level-display error\nnotify-level-device fatal\nframebuffer-multisample #f\n"
+        "notify-level-display error\ngl-finish #t\nnotify-level-device fatal\nframebuffer-multisample #f\n"
     )
     from direct.showbase.ShowBase import ShowBase
 
@@ -90,7 +97,16 @@ def build_hall(base: Any) -> Hall:
     # third-person camera behind the visitor, kept inside the hall (the south wall is at y_min)
     base.camera.set_pos(sx, max(layout.bounds.y_min + 0.5, sy - 4.0), 3.2)
     base.camera.look_at(sx, sy + 12, 1.6)
+    settle_heap()
     return Hall(base, scene, visitors, ai, me)
+
+
+def settle_heap() -> None:
+    """The built hall's objects leave the collector's generations, so a gen-2 pass stays short."""
+    import gc
+
+    gc.collect()
+    gc.freeze()
 
 
 def crowd_snapshot(n: int, t: float, tick: int, first: bool) -> dict[str, Any]:
@@ -113,43 +129,60 @@ def _frame(hall: Hall, dt: float) -> None:
     hall.base.taskMgr.step()
 
 
+WARM_FRAMES = 8
+MIN_FRAMES = 24
+
+
 def measure(hall: Hall, n: int, seconds: float) -> dict[str, float]:
+    """Frame times with ``n`` visitors: wall-clock and this process's CPU time, per frame.
+
+    Counted in frames, not only in seconds: a warm-up of ``WARM_FRAMES`` and then at least
+    ``MIN_FRAMES`` measured ones, however slow the box is (a time-only window measured
+    nothing at load 15 and printed 0.0 FPS).
+    """
     tick = 0
     start = time.perf_counter()
     hall.visitors.apply(crowd_snapshot(n, 0.0, tick, True))
     next_snap = start + 0.1
     frame_ms: list[float] = []
-    warm_until = start + 1.0
-    end = warm_until + seconds
+    cpu_ms: list[float] = []
+    frames = 0
     last = start
-    cpu0: float | None = None
+    end: float | None = None
     while True:
         now = time.perf_counter()
-        if now >= end:
+        if end is not None and now >= end and len(frame_ms) >= MIN_FRAMES:
             break
         if now >= next_snap:
             tick += 1
             hall.visitors.apply(crowd_snapshot(n, now - start, tick, False))
-            next_snap += 0.1
-        if now >= warm_until and cpu0 is None:
-            cpu0 = time.process_time()
+            next_snap = max(next_snap + 0.1, now)
+        c0 = time.process_time()
         _frame(hall, now - last)
         last = now
-        if now >= warm_until:
+        frames += 1
+        if frames > WARM_FRAMES:
             frame_ms.append((time.perf_counter() - now) * 1000.0)
-    cpu = time.process_time() - (cpu0 if cpu0 is not None else time.process_time())
+            cpu_ms.append((time.process_time() - c0) * 1000.0)
+        elif frames == WARM_FRAMES:
+            end = time.perf_counter() + seconds
     total = sum(frame_ms) / 1000.0
-    ordered = sorted(frame_ms)
     return {
         "visitors": float(n),
         "drawn": float(hall.visitors.count),
         "frames": float(len(frame_ms)),
         "fps": len(frame_ms) / total if total else 0.0,
-        "p50_ms": statistics.median(frame_ms) if frame_ms else 0.0,
-        "p95_ms": ordered[max(0, int(len(ordered) * 0.95) - 1)] if ordered else 0.0,
+        "p50_ms": statistics.median(frame_ms),
+        "p95_ms": _p95(frame_ms),
         # CPU seconds of this process (Python + llvmpipe threads) per frame: less sensitive to other load
-        "cpu_ms": cpu * 1000.0 / len(frame_ms) if frame_ms else 0.0,
+        "cpu_ms": statistics.fmean(cpu_ms),
+        "cpu_p95_ms": _p95(cpu_ms),
     }
+
+
+def _p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)]
 
 
 def cold_child(display: str) -> None:
@@ -182,7 +215,10 @@ def run(seconds: float = 3.0, crowds: list[int] | None = None, display: str = "p
     crowds = sorted(set(crowds or [0, 50, 100]) | {0})
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
     print(f"world bench · {WIDTH}x{HEIGHT} offscreen · display {display} · load avg {load:.1f} · {os.cpu_count()} cpus")
-    print("(fps is wall-clock and drops under other load; cpu ms = this process's CPU time per frame)")
+    print(
+        "(fps is wall-clock and drops under other load; cpu ms = this process's CPU time per frame, "
+        "llvmpipe's threads included; 1-core = the fps one free core would give; every frame ends in glFinish)"
+    )
     wall, inproc = cold_start(display)
     verdict = "OK" if wall <= GOAL_COLD_S else "SLOW"
     print(
@@ -195,15 +231,22 @@ def run(seconds: float = 3.0, crowds: list[int] | None = None, display: str = "p
         print(f"renderer: {gsg.get_driver_renderer() if gsg is not None else '?'} ({base.mpp_display})")
         hall = build_hall(base)
         base_fps = 0.0
-        print(f"{'visitors':>8} {'drawn':>6} {'fps':>7} {'p50 ms':>7} {'p95 ms':>7} {'cpu ms':>7} {'vs 0':>6}")
+        print(
+            f"{'visitors':>8} {'drawn':>6} {'frames':>6} {'fps':>7} {'p50 ms':>7} {'p95 ms':>7} "
+            f"{'cpu ms':>7} {'cpu p95':>7} {'1-core':>6} {'vs 0':>6}"
+        )
         for n in crowds:
             r = measure(hall, n, seconds)
             if n == 0:
                 base_fps = r["fps"] or 1.0
-            goal = "" if n != crowds[-1] else ("  OK" if r["fps"] >= GOAL_FPS else f"  below {GOAL_FPS:.0f}")
+            goal = ""
+            if n == crowds[-1]:
+                fps_ok = r["fps"] >= GOAL_FPS
+                tail_ok = r["p95_ms"] <= min(GOAL_P95_MS, 2 * r["p50_ms"])
+                goal = "  " + ("OK" if fps_ok else f"below {GOAL_FPS:.0f} fps") + ("" if tail_ok else " · p95 high")
             print(
-                f"{n:>8} {int(r['drawn']):>6} {r['fps']:>7.1f} {r['p50_ms']:>7.1f} {r['p95_ms']:>7.1f} "
-                f"{r['cpu_ms']:>7.1f} "
+                f"{n:>8} {int(r['drawn']):>6} {int(r['frames']):>6} {r['fps']:>7.1f} {r['p50_ms']:>7.1f} "
+                f"{r['p95_ms']:>7.1f} {r['cpu_ms']:>7.1f} {r['cpu_p95_ms']:>7.1f} {1000 / r['cpu_ms']:>6.1f} "
                 f"{r['fps'] / base_fps:>6.2f}{goal}"
             )
     finally:

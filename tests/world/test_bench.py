@@ -35,3 +35,19 @@ def test_bench_command_rejects_bad_crowds_before_opening_a_window() -> None:
     for args in (["--crowds", "a,b"], ["--crowds", "-5"], ["--seconds", "0"], ["--crowds", "99999"]):
         result = runner.invoke(app, ["bench", "world", *args])
         assert result.exit_code == 2, (args, result.output)
+
+
+def test_every_crowd_row_measures_frames_even_when_the_window_is_tiny(base: object) -> None:
+    """The 0.0 FPS row: a crowd whose first frames outlast the window still measures MIN_FRAMES frames."""
+    from world.bench import MIN_FRAMES, build_hall, measure
+
+    hall = build_hall(base)
+    try:
+        r = measure(hall, 20, 0.001)
+        assert r["frames"] >= MIN_FRAMES
+        assert r["fps"] > 0 and r["p50_ms"] > 0 and r["cpu_ms"] > 0
+        assert r["p95_ms"] >= r["p50_ms"]
+        assert r["drawn"] == 20
+    finally:
+        for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
+            obj.destroy()
