@@ -1,0 +1,1 @@
+"""The dialogue engine: conversation state and the loops (form, documents checklist)."""
