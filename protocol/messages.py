@@ -72,11 +72,108 @@ class ChatSay(_ClientFrame):
     ref: str | None = Field(default=None, max_length=64)
 
 
+# ---- calls: WebRTC signalling between the citizen and the officer of an accepted handoff
+
+MAX_SDP_CHARS = 32_000  # a browser's audio+video offer is 4-10 KB; far more is abuse
+MAX_CANDIDATE_CHARS = 1_000
+CallEndReason = Literal["hangup", "declined", "no_path", "failed", "busy", "closed", "disconnected", "timeout"]
+CallMediaState = Literal["connecting", "connected", "disconnected", "failed"]
+
+
+class CallRequest(_ClientFrame):
+    """The citizen asks the officer of their handoff for a call (the officer then sends the offer)."""
+
+    type: Literal["call.request"] = "call.request"
+    handoff_id: int = Field(ge=1)
+    video: bool = True
+    webrtc: bool = True
+
+
+class CallOffer(_ClientFrame):
+    type: Literal["call.offer"] = "call.offer"
+    handoff_id: int = Field(ge=1)
+    sdp: str = Field(min_length=10, max_length=MAX_SDP_CHARS, pattern=r"^v=0")
+
+
+class CallAnswer(_ClientFrame):
+    type: Literal["call.answer"] = "call.answer"
+    handoff_id: int = Field(ge=1)
+    sdp: str = Field(min_length=10, max_length=MAX_SDP_CHARS, pattern=r"^v=0")
+
+
+class CallIce(_ClientFrame):
+    """One trickled ICE candidate; an empty ``candidate`` means end of candidates."""
+
+    type: Literal["call.ice"] = "call.ice"
+    handoff_id: int = Field(ge=1)
+    candidate: str = Field(default="", max_length=MAX_CANDIDATE_CHARS)
+    sdp_mid: str | None = Field(default=None, max_length=64)
+    sdp_mline_index: int | None = Field(default=None, ge=0, le=64)
+
+
+class CallEnd(_ClientFrame):
+    type: Literal["call.end"] = "call.end"
+    handoff_id: int = Field(ge=1)
+    reason: CallEndReason = "hangup"
+
+
+class CallMedia(_ClientFrame):
+    """What a party sends (mute, camera off) and which devices it lacks; shown to the other party."""
+
+    type: Literal["call.media"] = "call.media"
+    handoff_id: int = Field(ge=1)
+    audio: bool = True
+    video: bool = False
+    missing: list[Literal["camera", "microphone", "speaker"]] = Field(default_factory=list, max_length=3)
+
+
+class CallStatus(_ClientFrame):
+    """A party's RTCPeerConnection state, so the other side and the server know the call is up."""
+
+    type: Literal["call.status"] = "call.status"
+    handoff_id: int = Field(ge=1)
+    state: CallMediaState
+
+
+class CallHighlight(_ClientFrame):
+    """The officer points at one field of the form on the citizen's screen ("isi yang ini, Bu"); None clears."""
+
+    type: Literal["call.highlight"] = "call.highlight"
+    handoff_id: int = Field(ge=1)
+    service_id: str | None = Field(default=None, max_length=40)
+    field: str | None = Field(default=None, max_length=60)
+
+
+CallFrame = CallRequest | CallOffer | CallAnswer | CallIce | CallEnd | CallMedia | CallStatus | CallHighlight
+CALL_TYPES = frozenset(
+    t.model_fields["type"].default
+    for t in (CallRequest, CallOffer, CallAnswer, CallIce, CallEnd, CallMedia, CallStatus, CallHighlight)
+)
+
 ClientMessage = Annotated[
-    Hello | Ping | Pong | PresenceJoin | PresenceMove | PresenceLeave | ChatSay,
+    Hello
+    | Ping
+    | Pong
+    | PresenceJoin
+    | PresenceMove
+    | PresenceLeave
+    | ChatSay
+    | CallRequest
+    | CallOffer
+    | CallAnswer
+    | CallIce
+    | CallEnd
+    | CallMedia
+    | CallStatus
+    | CallHighlight,
     Field(discriminator="type"),
 ]
 client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
+OfficerCallMessage = Annotated[
+    Ping | Pong | CallOffer | CallAnswer | CallIce | CallEnd | CallMedia | CallStatus | CallHighlight,
+    Field(discriminator="type"),
+]
+officer_adapter: TypeAdapter[OfficerCallMessage] = TypeAdapter(OfficerCallMessage)
 
 # --------------------------------------------------------------- server → client
 
@@ -204,6 +301,35 @@ class ChatReply(_ServerFrame):
     sender: Literal["assistant", "officer", "system"] = "assistant"
 
 
+class CallState(_ServerFrame):
+    """The server's view of a call, to both parties: ringing, up, or ended (and why)."""
+
+    type: Literal["call.state"] = "call.state"
+    handoff_id: int
+    state: Literal["requested", "ringing", "connected", "ended", "unavailable"]
+    reason: str | None = None
+    ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+
+
+class CallRelay(_ServerFrame):
+    """A signalling frame from the other party of the call, relayed as is (``from_`` says who)."""
+
+    type: Literal["call.offer", "call.answer", "call.ice", "call.end", "call.media", "call.status", "call.highlight"]
+    handoff_id: int
+    sdp: str | None = None
+    candidate: str | None = None
+    sdp_mid: str | None = None
+    sdp_mline_index: int | None = None
+    reason: str | None = None
+    audio: bool | None = None
+    video: bool | None = None
+    missing: list[str] = Field(default_factory=list)
+    state: str | None = None
+    field: str | None = None
+    service_id: str | None = None
+    sender: Literal["citizen", "officer"] = "officer"
+
+
 ServerMessage = Annotated[
     Welcome
     | ErrorFrame
@@ -214,7 +340,9 @@ ServerMessage = Annotated[
     | BoardUpdate
     | PresenceSnapshot
     | PresenceCorrect
-    | ChatReply,
+    | ChatReply
+    | CallState
+    | CallRelay,
     Field(discriminator="type"),
 ]
 server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

@@ -18,6 +18,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from protocol.catalog import Catalog, load_catalog
 from server import errors
+from server.calls import CallService
 from server.chat import ChatService, DbServicePort
 from server.db import make_engine, make_sessionmaker
 from server.hub import Hub
@@ -110,6 +111,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.state.presence = PresenceService(hub, settings.presence_tick_hz)
     app.state.port = DbServicePort(sessions, catalog, hub)
     app.state.chat = ChatService(assistant, app.state.port, sessions)
+    app.state.calls = CallService(sessions, hub, settings)
     app.state.submissions = (
         SubmissionWriter(sessions, catalog) if settings.group_commit and engine.dialect.name == "sqlite" else None
     )
@@ -157,7 +159,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         )
 
     from server import ws
-    from server.routers import applications, dashboard, documents, feedback, officer_api, ops, queue
+    from server.routers import applications, calls, dashboard, documents, feedback, officer_api, ops, queue
     from server.routers import assistant as assistant_router
     from server.routers import catalog as catalog_router
     from server.routers import sessions as sessions_router
@@ -174,6 +176,7 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         feedback.router,
         feedback.officer_router,
         ops.router,
+        calls.router,
     ):
         app.include_router(r, prefix="/api/v1")
     app.include_router(ws.router)

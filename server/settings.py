@@ -48,6 +48,15 @@ class Settings(BaseSettings):
     ws_ping_interval: float = 20.0
     presence_tick_hz: float = 10.0
     load_assistant: bool = True
+    stun_urls: list[str] = Field(default_factory=list, description="STUN URLs for calls, e.g. stun:turn.example.go.id")
+    turn_urls: list[str] = Field(
+        default_factory=list, description="TURN URLs for calls, e.g. turn:turn.example.go.id:3478?transport=udp"
+    )
+    turn_secret: str | None = Field(default=None, description="coturn static-auth-secret (TURN REST credentials)")
+    turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400, description="Lifetime of issued TURN credentials")
+    call_recording: bool = Field(
+        default=False, description="Allow officers to ask to record a call (the citizen must agree on screen)"
+    )
     node_id: str | None = None
     secure_cookies: bool = False
     log_json: bool = True

@@ -21,6 +21,7 @@ from starlette.concurrency import run_in_threadpool
 
 from protocol import PROTOCOL_VERSION
 from protocol.messages import (
+    CALL_TYPES,
     MAX_FRAME_BYTES,
     ChatSay,
     Hello,
@@ -35,6 +36,7 @@ from protocol.messages import (
 from protocol.nik import mask_nik
 from server import domain
 from server import models as m
+from server.calls import CallRefused
 from server.errors import ApiError
 from server.fastws import FAST_HOOKS
 from server.hub import Conn, Hub
@@ -73,6 +75,8 @@ def _describe(exc: ValidationError) -> tuple[str, str]:
         return "forbidden_field", f"Field '{loc.split('.')[-1]}' is not allowed in this frame."
     if kind == "union_tag_invalid":
         return "unknown_type", "Unknown frame type."
+    if kind == "string_too_long" and loc.endswith("sdp"):
+        return "sdp_too_large", "The session description is too large."
     if kind == "union_tag_not_found":
         return "missing_type", "Frame has no 'type'."
     if kind == "json_invalid":
@@ -173,6 +177,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             hub.remove(conn)
             presence = app.state.presence
             presence.leave(conn.public_id)
+            app.state.calls.citizen_gone(conn.session_id)
         outbox.close()
         with contextlib.suppress(Exception):
             await asyncio.wait_for(writer_task, 2.0)
@@ -342,6 +347,8 @@ async def _receive_loop(
             presence.leave(conn.public_id)
         elif isinstance(msg, ChatSay):
             asyncio.create_task(_chat(app, conn, msg, send))
+        elif msg.type in CALL_TYPES:
+            asyncio.create_task(_call(app, conn, msg, send))
 
 
 _CHARS_SAFE = MAX_FRAME_BYTES // 4  # a str this long cannot exceed the byte limit in UTF-8
@@ -395,6 +402,13 @@ def _apply_move(presence: Any, conn: Conn, send: Any, x: float, y: float, headin
         # the mover's own view is wrong now: tell it where it really stands
         cx, cy, ch = round(moved.x, 2), round(moved.y, 2), round(moved.heading, 1)  # as on the wire
         send({"type": "presence.correct", "x": cx, "y": cy, "heading": ch})
+
+
+async def _call(app: Any, conn: Conn, msg: Any, send: Any) -> None:
+    try:
+        await app.state.calls.from_citizen(conn.session_id, msg)
+    except CallRefused as exc:
+        send(error_frame(exc.code, exc.message))
 
 
 async def _chat(app: Any, conn: Conn, msg: ChatSay, send: Any) -> None:

@@ -14,13 +14,16 @@ import logging
 from typing import Any
 
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
+from protocol.messages import MAX_FRAME_BYTES, Ping, Pong, officer_adapter
 from server import officers
+from server.calls import CallRefused
 from server.console.web import COOKIE
 from server.errors import ApiError
 from server.hub import Conn, Hub
-from server.ws import _origin_allowed
+from server.ws import TokenBucket, _describe, _origin_allowed, _ref_of, error_frame
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -101,12 +104,51 @@ async def officer_ws(ws: WebSocket) -> None:
                 return
             await ws.send_text(json.dumps(frame, ensure_ascii=False, default=str))
 
+    calls = app.state.calls
+    settings = app.state.settings
+    bucket = TokenBucket(settings.ws_rate_per_sec, settings.ws_burst)
+
+    async def signal(msg: Any) -> None:
+        try:
+            await calls.from_officer(scope["id"], msg)
+        except CallRefused as exc:
+            outbox.put_nowait(error_frame(exc.code, exc.message))
+
     async def reader() -> None:
+        """Call signalling from the officer; anything else is answered with an ``error`` frame."""
         with contextlib.suppress(WebSocketDisconnect):
-            while True:
+            while not closing:
                 message = await ws.receive()
                 if message["type"] == "websocket.disconnect":
                     return
+                raw = message.get("text")
+                if raw is None and message.get("bytes") is not None:
+                    raw = message["bytes"].decode("utf-8", errors="replace")
+                if raw is None:
+                    continue
+                if len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
+                    close(1009, "frame too large")
+                    return
+                if not bucket.take():
+                    close(1008, "rate limit exceeded")
+                    return
+                try:
+                    msg = officer_adapter.validate_json(raw)
+                except ValidationError as exc:
+                    code, text = _describe(exc)
+                    outbox.put_nowait(error_frame(code, text, _ref_of(raw)))
+                    continue
+                if isinstance(msg, Ping):
+                    outbox.put_nowait({"type": "pong", "nonce": msg.nonce})
+                elif not isinstance(msg, Pong):
+                    spawn(signal(msg))
+
+    pending: set[asyncio.Task[None]] = set()
+
+    def spawn(coro: Any) -> None:
+        task = asyncio.create_task(coro)
+        pending.add(task)
+        task.add_done_callback(pending.discard)
 
     async def pinger() -> None:
         """Keep-alive, and re-check the session: catches logouts and role changes made on another node."""
@@ -129,6 +171,7 @@ async def officer_ws(ws: WebSocket) -> None:
         await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)
     finally:
         hub.remove(conn)
+        calls.officer_gone(scope["id"])
         for t in tasks:
             t.cancel()
         with contextlib.suppress(Exception):

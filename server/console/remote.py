@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.messages import ChatReply, QuickReply, WorldAction
 from server import models as m
+from server.calls import ice_servers
 from server.console.i18n import tr
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
 from server.deps import DbDep, HubDep
@@ -127,6 +128,15 @@ def _lists(db: Any, ctx: Any) -> dict[str, Any]:
     )
     names = {h.id: _who(db, h) for h in [*pending, *mine]}
     return {"pending": pending, "mine": mine, "names": names}
+
+
+@router.get("/calls/ice")
+def officer_ice(request: Request, ctx: CtxDep) -> JSONResponse:
+    settings = request.app.state.settings
+    return JSONResponse(
+        {"ice_servers": ice_servers(settings, f"o{ctx.officer.id}"), "ttl_seconds": settings.turn_ttl_seconds},
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @router.get("/remote", response_class=HTMLResponse)
@@ -324,6 +334,7 @@ def close(
         },
     )
     quick = [QuickReply(label=survey_label, payload=f"survey:handoff:{h.id}")]
+    request.app.state.calls.end(h.id, "closed")
     hub.to_session(public_id, citizen_frame(h, text, lang, actions=[action], quick=quick))
     hub.broadcast(
         {"type": "handoff.changed", "handoff_id": h.id, "agency_id": h.agency_id, "state": h.state}, "officer"

@@ -1,0 +1,22 @@
+"""ICE servers for a citizen's call: STUN/TURN URLs with TURN REST credentials that expire."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from server.calls import ice_servers
+from server.deps import SettingsDep, VisitorDep
+
+router = APIRouter(tags=["calls"])
+
+
+@router.get("/calls/ice")
+def citizen_ice(vs: VisitorDep, settings: SettingsDep) -> dict[str, Any]:
+    """Fetched right before a call, so the credentials live only ``turn_ttl_seconds`` from then."""
+    return {
+        "ice_servers": ice_servers(settings, f"c{vs.id}"),
+        "ttl_seconds": settings.turn_ttl_seconds,
+        "recording": settings.call_recording,
+    }
