@@ -197,6 +197,35 @@ def _cpu_seconds(pid: int) -> float:
     return cpu_seconds(pid) or 0.0
 
 
+def baseline_pg_app(url: str) -> Any:
+    """The same bare endpoint on PostgreSQL: one autocommit insert per request, a connection per worker thread."""
+    import threading
+
+    import psycopg
+
+    app = FastAPI()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE IF NOT EXISTS bench_apps (id BIGSERIAL PRIMARY KEY, key TEXT UNIQUE, data TEXT)")
+    local = threading.local()
+
+    @app.post("/submit", status_code=201)
+    def submit(request: Request, body: dict[str, Any]) -> dict[str, Any]:
+        conn = getattr(local, "conn", None)
+        if conn is None:
+            conn = local.conn = psycopg.connect(url, autocommit=True)
+        row = conn.execute(
+            "INSERT INTO bench_apps (key, data) VALUES (%s, %s) RETURNING id",
+            (request.headers.get("idempotency-key", uuid.uuid4().hex), str(body)),
+        ).fetchone()
+        return {"id": row[0] if row else None}
+
+    @app.get("/health")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app
+
+
 def _load(
     proc: subprocess.Popen[bytes],
     base: str,
@@ -251,11 +280,14 @@ def measure_ours(
             proc.wait(10)
 
 
-def measure_baseline(concurrency: int, duration: float = 10.0, requests: int = 3000) -> dict[str, float]:
+def measure_baseline(
+    concurrency: int, duration: float = 10.0, requests: int = 3000, postgres: str | None = None
+) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         port = _free_port()
+        env = {"MPP_BENCH_PG": postgres} if postgres else {"MPP_BENCH_DB": str(Path(tmp) / "base.db")}
         proc = _serve(
-            {"MPP_BENCH_DB": str(Path(tmp) / "base.db")},
+            env,
             [
                 "-m",
                 "uvicorn",
@@ -279,6 +311,8 @@ def measure_baseline(concurrency: int, duration: float = 10.0, requests: int = 3
 
 
 def _baseline_from_env() -> Any:
+    if os.environ.get("MPP_BENCH_PG"):
+        return baseline_pg_app(os.environ["MPP_BENCH_PG"])
     return baseline_app(os.environ["MPP_BENCH_DB"])
 
 
@@ -311,17 +345,23 @@ def run_bench(concurrency: list[int], duration: float, requests: int, postgres: 
             ("bare FastAPI insert (SQLite)", base),
             ("mpp submissions (SQLite)", measure_ours(None, c, duration, requests)),
         ]
+        pg_base: dict[str, float] | None = None
         if pg:
+            _fresh_pg(postgres)
+            pg_base = measure_baseline(c, duration, requests, postgres)
+            runs.append(("bare FastAPI insert (PostgreSQL)", pg_base))
             _fresh_pg(postgres)
             runs.append(("mpp submissions (PostgreSQL)", measure_ours(postgres, c, duration, requests)))
         for name, r in runs:
+            # each database's rows are compared with the bare insert on the same database
+            yard = pg_base if pg_base is not None and "PostgreSQL" in name else base
             table.append(
                 {
                     "run": name,
                     "concurrency": c,
                     **r,
-                    "rate_ratio": r["rps"] / base["rps"],
-                    "cpu_ratio": r["cpu_ms"] / base["cpu_ms"] if base["cpu_ms"] else 0.0,
+                    "rate_ratio": r["rps"] / yard["rps"],
+                    "cpu_ratio": r["cpu_ms"] / yard["cpu_ms"] if yard["cpu_ms"] else 0.0,
                 }
             )
     if not pg:
@@ -329,7 +369,7 @@ def run_bench(concurrency: list[int], duration: float, requests: int, postgres: 
     print(f"load generator: {gen}; one uvicorn worker per server; {os.cpu_count()} cores")
     print(
         f"{'run':30} {'conc':>4} {'subm/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
-        f"{'CPU ms/subm':>11} {'rate vs bare':>12} {'CPU vs bare':>11}"
+        f"{'CPU ms/subm':>11} {'rate vs bare':>12} {'CPU vs bare':>11}  (bare = same database)"
     )
     for r in table:
         print(
