@@ -26,6 +26,7 @@ def _register() -> None:
     server_commands.register(app, db_app=db_app, officer_app=officer_app, bench_app=bench_app)
     for mod in (
         "assistant.commands",
+        "bench.commands",
         "world.commands",
         "world.bench_commands",
         "world.voice.commands",

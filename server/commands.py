@@ -135,38 +135,4 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
             engine.dispose()
         typer.echo(f"officer {username} created ({role})")
 
-    @bench_app.command("api")
-    def bench_api(
-        duration: float = typer.Option(10.0, help="Measured seconds per run (wrk)"),
-        concurrency: str = typer.Option("8,16", help="Concurrent HTTP connections; a comma list runs each"),
-        requests: int = typer.Option(3000, help="Submissions per run when wrk is missing (httpx fallback)"),
-        postgres: str = typer.Option(
-            "postgresql://postgres@127.0.0.1:5432/test", help="PostgreSQL URL to include when reachable"
-        ),
-    ) -> None:
-        """Submissions/s and p50/p99 through the real HTTP stack, next to a bare FastAPI insert."""
-        from server.bench_api import run_bench
-
-        try:
-            levels = [int(c) for c in concurrency.split(",") if c.strip()]
-        except ValueError:
-            raise typer.BadParameter(
-                "a comma-separated list of integers, e.g. 8,16", param_hint="--concurrency"
-            ) from None
-        if not levels or min(levels) < 1:
-            raise typer.BadParameter("at least one level >= 1", param_hint="--concurrency")
-        run_bench(levels, duration, requests, postgres)
-
-    @bench_app.command("presence")
-    def bench_presence(
-        clients: int = typer.Option(200, help="Protocol bots"),
-        nodes: int = typer.Option(1, help="Server nodes (over Redis when more than one)"),
-        duration: float = typer.Option(10.0, help="Measured seconds"),
-        redis_url: str = typer.Option("redis://127.0.0.1:6379/0", help="Redis for several nodes"),
-    ) -> None:
-        """Delivered updates/s, p50/p99, CPU per node and bytes per client, against a bare relay."""
-        from server.bench_presence import run
-
-        run(clients, nodes, duration, redis_url)
-
     _ = Any

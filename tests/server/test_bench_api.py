@@ -11,7 +11,7 @@ from tests.conftest import need
 
 def test_bench_api_runs_both_servers_and_every_submission_succeeds(capsys: pytest.CaptureFixture[str]) -> None:
     need(shutil.which("wrk") is not None, "wrk is not installed (apt-get install wrk)")
-    from server.bench_api import run_bench
+    from bench.api import run_bench
 
     rows = run_bench([4], duration=1, requests=100, postgres="postgresql://nobody@127.0.0.1:1/none")
     names = [r["run"] for r in rows]

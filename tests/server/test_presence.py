@@ -519,7 +519,7 @@ def test_async_get_raises_on_overflow() -> None:
 def test_load_tool_against_relay_baseline_delivers_updates() -> None:
     import socket
 
-    from server.presence.loadtest import run_load, start_relay
+    from bench.loadtest import run_load, start_relay
 
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -192,7 +192,7 @@ def _serve(env: dict[str, str], args: list[str]) -> subprocess.Popen[bytes]:
 
 
 def _cpu_seconds(pid: int) -> float:
-    from server.presence.loadtest import cpu_seconds
+    from bench.loadtest import cpu_seconds
 
     return cpu_seconds(pid) or 0.0
 
@@ -291,7 +291,7 @@ def measure_baseline(
             [
                 "-m",
                 "uvicorn",
-                "server.bench_api:_baseline_from_env",
+                "bench.api:_baseline_from_env",
                 "--factory",
                 "--port",
                 str(port),

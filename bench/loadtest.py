@@ -557,7 +557,7 @@ def bench_presence_ws(
     return result
 
 
-if __name__ == "__main__":  # pragma: no cover - manual: python -m server.presence.loadtest [bots] [server_url] [pid]
+if __name__ == "__main__":  # pragma: no cover - manual: python -m bench.loadtest [bots] [server_url] [pid]
     import sys
 
     n_bots = int(sys.argv[1]) if len(sys.argv) > 1 else 100

@@ -166,7 +166,7 @@ def bench_tick(
     }
 
 
-if __name__ == "__main__":  # pragma: no cover - manual run: python -m server.presence.bench
+if __name__ == "__main__":  # pragma: no cover - manual run: python -m bench.presence_tick
     import json
     import sys
 

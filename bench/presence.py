@@ -1,6 +1,6 @@
 """``mpp bench presence``: protocol bots against N real nodes, next to a bare websockets relay.
 
-The relay (``server.presence.loadtest``) forwards the same message sizes with
+The relay (``bench.loadtest``) forwards the same message sizes with
 none of our logic; our CPU divided by its CPU is the price of validation,
 interest management and delta encoding.
 """
@@ -16,7 +16,7 @@ import threading
 import time
 from typing import Any
 
-from server.bench_api import _free_port, _wait
+from bench.api import _free_port, _wait
 
 
 def _start_nodes(n: int, data_dir: str, redis_url: str | None) -> list[tuple[subprocess.Popen[bytes], int]]:
@@ -42,7 +42,7 @@ def _start_nodes(n: int, data_dir: str, redis_url: str | None) -> list[tuple[sub
 
 
 def run(clients: int, nodes: int, duration: float, redis_url: str) -> None:
-    from server.presence.loadtest import run_load, start_relay
+    from bench.loadtest import run_load, start_relay
 
     processes = 2
     relay_port = _free_port()

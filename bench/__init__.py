@@ -1,0 +1,1 @@
+"""Benchmarks and load generators: they drive the real server from outside it."""
