@@ -27,8 +27,8 @@ def test_every_row_validates_and_sits_in_its_own_file() -> None:
 
 
 # The set grows in batches; these floors only ever go up (issue 13 asks for 300 and ~40 in English).
-MIN_QUESTIONS = 100
-MIN_ENGLISH = 15
+MIN_QUESTIONS = 300
+MIN_ENGLISH = 40
 
 
 def test_enough_questions_and_english_ones() -> None:
