@@ -78,6 +78,8 @@ class Case(_Strict):
     fee: Fee | None = None
     processing_time: Localized | None = None
     processing_days: int | None = Field(default=None, ge=0, le=365)
+    # How long the result is valid when it differs from the service (e.g. a child's passport).
+    validity: Localized | None = None
     where_note: Localized | None = None
     steps: tuple[Localized, ...] | None = None
     # A person who can't use this case (e.g. a child has no KTP-el) is told so.
