@@ -165,6 +165,8 @@ class HallClient(DirectObject):
         self.ai: Any = None
         self.visitors: Any = None
         self.world_root: Any = None
+        self.labels: Any = None
+        self.figure_lights: Any = None
         # state
         self.keys = {a: False for a in ("forward", "back", "left", "right")}
         self.typing = False
@@ -237,6 +239,9 @@ class HallClient(DirectObject):
             if obj is not None and hasattr(obj, "destroy"):
                 obj.destroy()
         self.visitors = self.ai = self.player = self.scene = None
+        if self.labels is not None:
+            self.labels.destroy()
+            self.labels = None
         if self.world_root is not None:
             self.world_root.removeNode()
             self.world_root = None
@@ -254,6 +259,7 @@ class HallClient(DirectObject):
         self.layout = load_layout(self.catalog)
         self.nav = NavGrid.from_layout(self.layout)
         self.world_root = self.render.attachNewNode("mpp-world")
+        self._make_people_layers()
         self.scene = self._make_scene()
         self.player, self.ai, self.visitors = self._make_avatars()
         spawn = layout_point(self.layout, "spawn", "entrance")
@@ -271,6 +277,16 @@ class HallClient(DirectObject):
         gc.collect()
         gc.freeze()  # the hall's long-lived objects: a full collection then never walks them mid-walk
 
+    def _make_people_layers(self) -> None:
+        """Screen-space name tags and bubbles (never over a face or a sign), and the figures' light."""
+        try:
+            from world.characters import FigureLights
+            from world.labels import LabelLayer
+        except ImportError:
+            return
+        self.labels = LabelLayer(self.aspect2d, self.base.cam, self.render, self.font)
+        self.figure_lights = FigureLights(self.world_root)
+
     def _make_scene(self) -> Any:
         font_path = self.assets / "fonts" / "DejaVuSans.ttf"
         try:
@@ -278,7 +294,15 @@ class HallClient(DirectObject):
         except ImportError:
             return self._fallback_floor()
         try:
-            scene = HallScene(self.world_root, self.loader, self.catalog, self.layout, font_path=font_path)
+            scene = HallScene(
+                self.world_root,
+                self.loader,
+                self.catalog,
+                self.layout,
+                font_path=font_path,
+                lights=self.figure_lights,
+                labels=self.labels,
+            )
         except TypeError:  # the scene's older constructor: (render, loader, layout, assets, lang=)
             scene = HallScene(self.world_root, self.loader, self.layout, self.assets, lang=self.lang)
         scene.build()
@@ -305,11 +329,12 @@ class HallClient(DirectObject):
             avatars = None
         parent = self.world_root
         if avatars is not None and hasattr(avatars, "AIAvatar") and hasattr(avatars, "CitizenAvatar"):
-            player = avatars.CitizenAvatar(parent, self.loader, self.cfg.name, font=self.font)
-            ai = avatars.AIAvatar(parent, self.loader, self.lang, font=self.font)
+            people = {"font": self.font, "labels": self.labels, "lights": self.figure_lights}
+            player = avatars.CitizenAvatar(parent, self.loader, self.cfg.name, **people)
+            ai = avatars.AIAvatar(parent, self.loader, self.lang, **people)
             visitors = None
             if hasattr(avatars, "VisitorLayer"):
-                visitors = avatars.VisitorLayer(parent, self.loader, layout=self.layout, font=self.font)
+                visitors = avatars.VisitorLayer(parent, self.loader, layout=self.layout, **people)
             return player, ai, visitors
         player = _Figure(parent, self.cfg.name, (0.15, 0.55, 0.55, 1), self.font)
         ai = _Figure(parent, t("assistant_name", self.lang), (0.18, 0.49, 0.42, 1), self.font)
@@ -642,6 +667,8 @@ class HallClient(DirectObject):
         if self.visitors is not None:
             self._update(self.visitors, dt, now)
         self._place_camera(dt)
+        if self.labels is not None:
+            self.labels.update()
         return Task.cont
 
     @staticmethod

@@ -1,8 +1,9 @@
-"""Figures of the hall: the visitor, the AI assistant and other visitors.
+"""People of the hall: the visitor, the AI assistant and other visitors, as animated characters.
 
-Figures are procedural (boxes and spheres in vertex colours). Other visitors
-share a handful of template figures through ``instance_to`` so a crowd costs
-one small batch per visitor, and only the nearest few carry a name tag.
+Each person is a :class:`world.characters.Figure` (a rigged glTF Actor). Name tags and the
+assistant's speech bubble live on the screen (:mod:`world.labels`) when the hall is given an
+overlay and a camera, so they never cover a face or a sign; without one (a bare scene in a
+test) they fall back to billboards in the scene.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import heapq
 import math
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from protocol.messages import PresenceSnapshot
@@ -18,30 +19,7 @@ from world.geom import MeshBuilder
 from world.interp import display_name, heading_towards
 from world.layout import FACING_NORMAL
 
-SKIN = [(0.87, 0.68, 0.52, 1), (0.72, 0.52, 0.38, 1), (0.60, 0.43, 0.30, 1)]
-SHIRTS = [
-    (0.85, 0.33, 0.30, 1),
-    (0.26, 0.52, 0.80, 1),
-    (0.95, 0.75, 0.25, 1),
-    (0.42, 0.68, 0.40, 1),
-    (0.58, 0.42, 0.75, 1),
-    (0.95, 0.55, 0.70, 1),
-]
-PANTS = (0.20, 0.22, 0.30, 1)
-HAIR = (0.12, 0.10, 0.09, 1)
-
-
-def crowd_mesh(name: str, shirt: Sequence[float], skin: Sequence[float]) -> MeshBuilder:
-    """A visitor figure for crowds: six boxes, no hidden bottoms (~60 triangles), facing +y."""
-    m = MeshBuilder(name)
-    sides = "t+x-x+y-y"
-    m.box(-0.21, -0.11, 0, -0.03, 0.11, 0.85, PANTS, faces=sides)
-    m.box(0.03, -0.11, 0, 0.21, 0.11, 0.85, PANTS, faces=sides)
-    m.box(-0.40, -0.14, 0.85, 0.40, 0.14, 1.47, shirt, faces=sides)
-    m.box(-0.16, -0.15, 1.50, 0.16, 0.15, 1.84, skin, faces=sides)
-    m.box(-0.18, -0.17, 1.72, 0.18, 0.17, 1.90, HAIR, faces=sides)
-    m.box(-0.06, 0.15, 1.62, 0.06, 0.16, 1.66, (0.25, 0.15, 0.12, 1), faces="+y")  # a mouth: the face looks +y
-    return m
+OFFICER_COLOR = (0.2, 0.3, 0.5, 1.0)
 
 
 def _font(loader: Any) -> Any:
@@ -49,22 +27,6 @@ def _font(loader: Any) -> Any:
     from world.scene import load_font
 
     return load_font(loader, assets_dir() / "fonts" / "DejaVuSans.ttf", 40)
-
-
-def person_mesh(name: str, shirt: Sequence[float], skin: Sequence[float], *, arms: bool = True) -> MeshBuilder:
-    m = MeshBuilder(name)
-    m.cbox(-0.12, 0, 0, 0.18, 0.22, 0.85, PANTS)
-    m.cbox(0.12, 0, 0, 0.18, 0.22, 0.85, PANTS)
-    m.cbox(0, 0, 0.85, 0.52, 0.28, 0.62, shirt)
-    if arms:
-        m.cbox(-0.33, 0, 0.9, 0.13, 0.16, 0.56, shirt)
-        m.cbox(0.33, 0, 0.9, 0.13, 0.16, 0.56, shirt)
-    m.cbox(0, 0, 1.47, 0.12, 0.12, 0.08, skin)
-    m.sphere(0, 0, 1.68, 0.17, skin, seg=8, rings=5)
-    m.box(-0.18, -0.14, 1.72, 0.18, 0.19, 1.86, HAIR)
-    m.box(-0.18, 0.05, 1.55, 0.18, 0.19, 1.78, HAIR)
-    m.verts = [(-x, -y, z) for x, y, z in m.verts]  # built facing -y; turn to face +y (heading 0)
-    return m
 
 
 def follow_path(
@@ -128,16 +90,35 @@ class NameTag:
 
 
 class CitizenAvatar:
-    """The visitor's own figure (third-person camera follows it)."""
+    """The visitor's own figure; whoever moves ``root`` (keys, clicks, the tour) makes it walk."""
 
-    def __init__(self, parent: Any, loader: Any, name: str, *, font: Any = None) -> None:
+    def __init__(
+        self,
+        parent: Any,
+        loader: Any,
+        name: str,
+        *,
+        font: Any = None,
+        labels: Any = None,
+        kind: str = "visitor_hijab",
+        lights: Any = None,
+    ) -> None:
+        from world.characters import CharacterLibrary, Figure
+
         font = font or _font(loader)
-        self.root = parent.attach_new_node("citizen")
-        self.root.attach_new_node(person_mesh("citizen", (0.15, 0.55, 0.55, 1), SKIN[0]).node())
+        self.figure = Figure(parent, CharacterLibrary(loader), kind, name="citizen", lights=lights)
+        self.root = self.figure.root
         ring = MeshBuilder("ring")
         ring.cylinder(0, 0, 0.005, 0.55, 0.01, (1.0, 0.85, 0.3, 1), seg=16)
-        self.root.attach_new_node(ring.node())
-        self.tag = NameTag(self.root, font, display_name(name), color=(1, 0.95, 0.7, 1))
+        ring_np = self.root.attach_new_node(ring.node())
+        ring_np.set_light_off(1)
+        self.labels = labels
+        if labels is not None:
+            self.tag: Any = labels.add_tag(
+                "self", display_name(name), self.figure.person(), color=(1, 0.95, 0.7, 1), card=(0.1, 0.12, 0.16, 0.7)
+            )
+        else:
+            self.tag = NameTag(self.root, font, display_name(name), color=(1, 0.95, 0.7, 1))
         self.path: list[tuple[float, float]] = []
 
     @property
@@ -145,84 +126,76 @@ class CitizenAvatar:
         return (self.root.get_x(), self.root.get_y())
 
     def update(self, dt: float) -> None:
-        """Nothing animates on the visitor's own figure yet; kept for the client's update loop."""
+        """Walks when its root moved since the last frame, stands otherwise."""
+        self.figure.track(self.root.get_x(), self.root.get_y(), dt)
+        self.figure.move(self.figure.speed)
+        self.figure.update(dt)
 
     def destroy(self) -> None:
-        self.root.remove_node()
+        if self.labels is not None:
+            self.labels.remove("self")
+        self.figure.destroy()
 
 
 class AIAvatar:
-    """The AI avatar at the information desk: idles, talks, turns to the visitor, walks to counters."""
+    """The AI assistant at the information desk: idles, talks (mouth and hands), turns to the
+    visitor, leads the way with a beckon and points at the counter on arrival."""
 
-    def __init__(self, parent: Any, loader: Any, lang: str = "id", *, font: Any = None) -> None:
+    def __init__(
+        self, parent: Any, loader: Any, lang: str = "id", *, font: Any = None, labels: Any = None, lights: Any = None
+    ) -> None:
         from panda3d.core import TextNode
 
+        from world.characters import ASSISTANT_KIND, CharacterLibrary, Figure
         from world.strings import t
 
         self.font = font or _font(loader)
         self.clock = 0.0
         self.talk_until = 0.0
         self.bubble_until = 0.0
+        self.gesture_until = 0.0
+        self.gesture: str | None = None
         self.thinking = False
         self.path: list[tuple[float, float]] = []
         self.speed = 2.6
         self.on_arrive: Callable[[], None] | None = None
         self.face_target: tuple[float, float] | None = None
         self.bubble_text = ""
-        self.arms: list[Any] = []
-        self.root = parent.attach_new_node("ai-avatar")
-        self.root.set_h(180)
-        self.body = self.root.attach_new_node("body")
-        self.body.set_h(180)  # the mesh is built facing -y; the root's heading 0 looks +y
-        batik = (0.10, 0.52, 0.47, 1)
-        gold = (0.95, 0.72, 0.25, 1)
-        m = MeshBuilder("assistant-body")
-        m.cbox(0, 0, 0, 0.62, 0.4, 0.95, (0.95, 0.93, 0.88, 1))  # long sarong
-        m.cbox(0, 0, 0.95, 0.6, 0.32, 0.65, batik)
-        m.cbox(0, 0.0, 1.18, 0.62, 0.34, 0.08, gold)  # batik band
-        m.cbox(0, 0, 1.6, 0.13, 0.13, 0.1, SKIN[1])
-        m.sphere(0, 0, 1.85, 0.2, SKIN[1], seg=10, rings=6)
-        m.box(-0.21, -0.1, 1.92, 0.21, 0.2, 2.1, gold)  # cap
-        m.box(-0.08, -0.205, 1.86, -0.03, -0.19, 1.91, (0.1, 0.1, 0.1, 1))  # eyes
-        m.box(0.03, -0.205, 1.86, 0.08, -0.19, 1.91, (0.1, 0.1, 0.1, 1))
-        m.box(-0.06, -0.205, 1.77, 0.06, -0.19, 1.79, (0.75, 0.3, 0.3, 1))  # smile
-        self.body.attach_new_node(m.node())
-        for side in (-1, 1):
-            pivot = self.body.attach_new_node(f"arm-{side}")
-            pivot.set_pos(side * 0.38, 0, 1.52)
-            a = MeshBuilder("arm")
-            a.cbox(0, 0, -0.62, 0.14, 0.16, 0.62, batik)
-            a.sphere(0, 0, -0.66, 0.08, SKIN[1], seg=6, rings=3)
-            pivot.attach_new_node(a.node())
-            self.arms.append(pivot)
-        h = MeshBuilder("halo")
-        h.cylinder(0, 0, 0, 0.3, 0.04, (0.55, 0.95, 1.0, 1), seg=16)
-        self.halo = self.root.attach_new_node(h.node())
-        self.halo.set_z(2.35)
-        self.tag = NameTag(
-            self.root,
-            self.font,
-            t("assistant_name", lang),
-            z=2.62,
-            scale=0.2,
-            color=(0.85, 1.0, 0.95, 1),
-            card=(0.06, 0.35, 0.32, 0.8),
+        self.figure = Figure(
+            parent, CharacterLibrary(loader), ASSISTANT_KIND, name="ai-avatar", speaker=True, lights=lights
         )
-        self.bubble = TextNode("bubble")
-        self.bubble.set_font(self.font)
-        self.bubble.set_wordwrap(20)
-        self.bubble.set_align(TextNode.A_center)
-        self.bubble.set_text_color(0.1, 0.1, 0.12, 1)
-        self.bubble.set_card_color(1, 1, 1, 0.95)
-        self.bubble.set_card_as_margin(0.5, 0.5, 0.35, 0.3)
-        self.bubble.set_card_decal(True)
-        self.bubble_np = self.root.attach_new_node(self.bubble)
-        self.bubble_np.set_billboard_point_eye()
-        self.bubble_np.set_scale(0.13)
-        self.bubble_np.set_bin("fixed", 10)
-        self.bubble_np.set_depth_test(False)
-        self.bubble_np.set_depth_write(False)
-        self.bubble_np.hide()
+        self.root = self.figure.root
+        self.root.set_h(180)
+        self.labels = labels
+        tag_color, tag_card = (0.85, 1.0, 0.95, 1), (0.06, 0.35, 0.32, 0.85)
+        if labels is not None:
+            person = self.figure.person()
+            self.tag: Any = labels.add_tag(
+                "assistant", t("assistant_name", lang), person, color=tag_color, card=tag_card
+            )
+            self.bubble: Any = labels.bubble("assistant", person)
+            self.bubble_np = self.bubble.np
+        else:
+            self.tag = NameTag(
+                self.root, self.font, t("assistant_name", lang), z=2.2, scale=0.2, color=tag_color, card=tag_card
+            )
+            tn = TextNode("bubble")
+            tn.set_font(self.font)
+            tn.set_wordwrap(18)
+            tn.set_align(TextNode.A_left)
+            tn.set_text_color(0.1, 0.1, 0.12, 1)
+            tn.set_card_color(1, 1, 1, 0.95)
+            tn.set_card_as_margin(0.5, 0.5, 0.35, 0.3)
+            tn.set_card_decal(True)
+            self.bubble = tn
+            # beside the head (to its right as the camera sees it), never above the face
+            self.bubble_np = self.root.attach_new_node(tn)
+            self.bubble_np.set_billboard_point_eye()
+            self.bubble_np.set_scale(0.11)
+            self.bubble_np.set_bin("fixed", 10)
+            self.bubble_np.set_depth_test(False)
+            self.bubble_np.set_depth_write(False)
+            self.bubble_np.hide()
 
     @property
     def xy(self) -> tuple[float, float]:
@@ -234,22 +207,32 @@ class AIAvatar:
 
     @property
     def bubble_visible(self) -> bool:
+        if self.labels is not None:
+            return bool(self.bubble.visible)
         return not self.bubble_np.is_hidden()
 
     def say(self, text: str, lang: str = "id") -> None:
-        """Show the reply in the bubble (bottom-anchored above the head) and talk for a while."""
+        """Show the reply in a bubble beside the head, move the mouth and hands for a while."""
         short = text if len(text) <= 480 else text[:477] + "…"
         self.bubble_text = short
         self.bubble.set_text(short)
-        height = self.bubble.get_height() * 0.13
-        self.bubble_np.set_z(2.75 + height)
-        self.bubble_np.show()
+        if self.labels is not None:
+            self.bubble.visible = True
+        else:
+            b = self.bubble.get_card_actual()
+            self.bubble_np.set_pos(0.45, 0, 1.75 - (b[3] + b[2]) / 2 * 0.11)
+            self.bubble_np.show()
         self.talk_until = self.clock + min(8.0, 1.5 + len(short) / 25)
         self.bubble_until = self.clock + max(12.0, len(short) / 10)
 
     def set_talking(self, on: bool) -> None:
         """Waiting for an answer: keep gesturing (the reply itself starts the talk animation)."""
         self.thinking = on
+
+    def gesture_for(self, name: str, seconds: float) -> None:
+        """``wave``, ``point``, ``beckon`` or ``talk`` for a while (walking still wins)."""
+        self.gesture = name
+        self.gesture_until = self.clock + seconds
 
     def face(self, x: float, y: float) -> None:
         self.face_target = (x, y)
@@ -263,18 +246,23 @@ class AIAvatar:
         self.face_target = None
 
     def update(self, dt: float) -> None:
-        """Per-frame animation; pure arithmetic on node transforms."""
+        """Per frame: the path, turning to the visitor, and which clip and mouth movement show."""
         self.clock += dt
         now = self.clock
         walking = bool(self.path)
+        moved = 0.0
         if walking:
             pos, heading = follow_path(self.xy, self.path, self.speed * dt)
+            moved = math.hypot(pos[0] - self.xy[0], pos[1] - self.xy[1])
             self.root.set_pos(pos[0], pos[1], 0)
             if heading is not None:
                 self.root.set_h(heading)
-            if not self.path and self.on_arrive is not None:
-                cb, self.on_arrive = self.on_arrive, None
-                cb()
+            if not self.path:
+                # arrived: point the way ("this is your counter") for a moment
+                self.gesture_for("point", 2.5)
+                if self.on_arrive is not None:
+                    cb, self.on_arrive = self.on_arrive, None
+                    cb()
         elif self.face_target is not None:
             dx, dy = self.face_target[0] - self.xy[0], self.face_target[1] - self.xy[1]
             if math.hypot(dx, dy) > 0.05:
@@ -282,85 +270,98 @@ class AIAvatar:
                 cur = self.root.get_h()
                 diff = (target - cur + 180) % 360 - 180
                 self.root.set_h(cur + diff * min(1.0, dt * 5))
+        fig = self.figure
+        fig.move(moved / dt if dt > 0 else 0.0)
         talking = self.talking
-        bob = math.sin(now * (6.0 if talking else 2.0)) * (0.03 if talking else 0.015)
-        self.body.set_z(bob + (abs(math.sin(now * 8)) * 0.04 if walking else 0))
-        for k, arm in enumerate(self.arms):
-            if walking:
-                arm.set_p(math.sin(now * 8 + k * math.pi) * 25)
-                arm.set_r(0)
-            elif talking:
-                arm.set_p(-35 - 25 * math.sin(now * 5 + k))
-                arm.set_r((-1) ** k * 12)
-            else:
-                arm.set_p(math.sin(now * 1.5 + k) * 4)
-                arm.set_r(0)
-        self.halo.set_h(now * 60)
-        self.halo.set_z(2.35 + math.sin(now * 2) * 0.05)
+        if self.gesture is not None and now < self.gesture_until:
+            fig.set_gesture(self.gesture)
+        else:
+            self.gesture = None
+            fig.set_gesture("talk" if talking else None)
+        fig.set_speaking(self.clock < self.talk_until)
+        fig.update(dt)
         if now > self.bubble_until:
+            if self.labels is not None:
+                self.bubble.visible = False
             self.bubble_np.hide()
 
     def destroy(self) -> None:
         if self.root is not None:
-            self.root.remove_node()
+            if self.labels is not None:
+                self.labels.remove("assistant")
+            self.figure.destroy()
             self.root = None
 
 
 class Crowd:
-    """Other visitors as copies of a few template figures under one RigidBodyCombiner.
+    """Other visitors as animated figures, each walking at the pace it moves.
 
-    The combiner merges every figure into a handful of batches while each keeps its own
-    transform, so 100 visitors cost a few draw calls instead of 100; only the nearest
-    ``max_tags`` visitors carry a (billboarded) name tag.
+    A figure is a copy of one of a few loaded templates (0.1 ms, no stall when someone joins);
+    far figures update their animation less often. Name tags go to the label layer, or, for a
+    bare scene, the nearest ``max_tags`` carry a billboard tag.
     """
 
-    def __init__(self, parent: Any, font: Any, *, max_tags: int = 12) -> None:
-        from panda3d.core import NodePath, RigidBodyCombiner
+    def __init__(
+        self, parent: Any, font: Any, *, max_tags: int = 12, labels: Any = None, loader: Any = None, lights: Any = None
+    ) -> None:
+        from world.characters import CharacterLibrary
 
-        self.rbc = RigidBodyCombiner("crowd")
-        self.root = parent.attach_new_node(self.rbc)
+        self.root = parent.attach_new_node("crowd")
         self.tag_root = parent.attach_new_node("crowd-tags")
         self.font = font
         self.max_tags = max_tags
-        self.templates = [
-            NodePath(crowd_mesh(f"visitor-{k}", SHIRTS[k], SKIN[k % len(SKIN)]).node()) for k in range(len(SHIRTS))
-        ]
+        self.library = CharacterLibrary(loader)
+        self.labels = labels
+        self.lights = lights
+        self.figures: dict[str, Any] = {}
         self.nodes: dict[str, Any] = {}
         self.tags: dict[str, tuple[Any, NameTag]] = {}
-        self.dirty = False
         self._frame = 0
         self._want: set[str] | None = None
 
-    def _node(self, key: str) -> Any:
-        np = self.nodes.get(key)
-        if np is None:
-            template = self.templates[sum(map(ord, key)) % len(self.templates)]
-            np = template.copy_to(self.root)
-            np.set_name(f"v-{key}")
-            self.nodes[key] = np
-            self.dirty = True
-        return np
+    def _figure(self, key: str, name: str) -> Any:
+        fig = self.figures.get(key)
+        if fig is None:
+            from world.characters import Figure, kind_for
+
+            fig = Figure(self.root, self.library, kind_for(key), name=f"v-{key}", lights=self.lights)
+            # beyond 12 m the walk cycle is sampled less often (up to every 0.1 s at 40 m)
+            fig.actor.set_lod_animation(40.0, 12.0, 0.1)
+            self.figures[key] = fig
+            self.nodes[key] = fig.root
+            if self.labels is not None:
+                self.labels.add_tag(f"v-{key}", display_name(name), fig.person())
+        return fig
 
     def remove(self, key: str) -> None:
-        np = self.nodes.pop(key, None)
-        if np is not None:
-            np.remove_node()
-            self.dirty = True
+        fig = self.figures.pop(key, None)
+        self.nodes.pop(key, None)
+        if fig is not None:
+            fig.destroy()
+            if self.labels is not None:
+                self.labels.remove(f"v-{key}")
         tag = self.tags.pop(key, None)
         if tag is not None:
             tag[0].remove_node()
 
     def update(
-        self, positions: dict[str, tuple[float, float, float]], names: dict[str, str], eye: tuple[float, float]
+        self,
+        positions: dict[str, tuple[float, float, float]],
+        names: dict[str, str],
+        eye: tuple[float, float],
+        dt: float = 1 / 30,
     ) -> None:
-        for key in list(self.nodes):
+        for key in list(self.figures):
             if key not in positions:
                 self.remove(key)
         for key, (x, y, h) in positions.items():
-            self._node(key).set_pos_hpr(x, y, 0, h, 0, 0)
-        if self.dirty:
-            self.rbc.collect()  # membership changed: rebuild the merged batches
-            self.dirty = False
+            fig = self._figure(key, names.get(key, "?"))
+            fig.root.set_pos_hpr(x, y, 0, h, 0, 0)
+            fig.track(x, y, dt)
+            fig.move(fig.speed)
+            fig.update(dt)
+        if self.labels is not None:
+            return
         self._frame += 1
         if len(positions) <= self.max_tags:
             want = set(positions)
@@ -392,34 +393,44 @@ class Crowd:
             anchor.set_pos(x, y, 0)
 
     def destroy(self) -> None:
-        for key in list(self.nodes):
+        for key in list(self.figures):
             self.remove(key)
         self.root.remove_node()
         self.tag_root.remove_node()
 
 
-__all__ = ["AIAvatar", "CitizenAvatar", "Crowd", "NameTag", "VisitorLayer", "follow_path", "person_mesh"]
+__all__ = ["AIAvatar", "CitizenAvatar", "Crowd", "NameTag", "VisitorLayer", "follow_path"]
 
 
 class VisitorLayer:
-    """Presence snapshots in, smoothly interpolated figures out (~100 ms behind the server)."""
+    """Presence snapshots in, smoothly interpolated, walking figures out (~100 ms behind the server)."""
 
     def __init__(
-        self, parent: Any, loader: Any, *, layout: Any = None, delay: float = 0.1, max_tags: int = 12, font: Any = None
+        self,
+        parent: Any,
+        loader: Any,
+        *,
+        layout: Any = None,
+        delay: float = 0.1,
+        max_tags: int = 12,
+        font: Any = None,
+        labels: Any = None,
+        lights: Any = None,
     ) -> None:
         from world.interp import Interpolator
 
         self.font = font or _font(loader)
         self.parent = parent
         self.layout = layout
+        self.labels = labels
         self.interp = Interpolator(delay=delay)
-        self.crowd = Crowd(parent, self.font, max_tags=max_tags)
-        self.officers: dict[int, NameTag] = {}
+        self.crowd = Crowd(parent, self.font, max_tags=max_tags, labels=labels, loader=loader, lights=lights)
+        self.officers: dict[int, Any] = {}
         self.clock = time.monotonic
 
     @property
     def count(self) -> int:
-        return len(self.crowd.nodes)
+        return len(self.crowd.figures)
 
     def set_self(self, session_id: str | None) -> None:
         """The visitor's own id: never drawn as a second figure."""
@@ -443,17 +454,37 @@ class VisitorLayer:
             spot = self.layout.counter(int(counter))
         except (KeyError, ValueError):
             return
-        old = self.officers.pop(spot.number, None)
-        if old is not None:
-            old.destroy()
+        self._drop_officer(spot.number)
         nx, ny = FACING_NORMAL[spot.facing]
         anchor = self.parent.attach_new_node(f"officer-{spot.number}")
         back = spot.depth / 2 + 0.45
         anchor.set_pos(spot.x - nx * back, spot.y - ny * back, 0)
-        tag = NameTag(
-            anchor, self.font, display_name(name), z=2.45, scale=0.22, color=(1, 1, 0.8, 1), card=(0.2, 0.3, 0.5, 0.85)
-        )
-        self.officers[spot.number] = tag
+        if self.labels is not None:
+            from world.labels import Person
+
+            # the officer figure's head: standing adult behind the desk
+            head = anchor.attach_new_node("officer-head")
+            head.set_z(1.55)
+            self.labels.add_tag(
+                f"officer-{spot.number}",
+                display_name(name),
+                Person(head, 0.29, -0.03, 0.13),
+                color=(1, 1, 0.8, 1),
+                card=(0.2, 0.3, 0.5, 0.85),
+            )
+            self.officers[spot.number] = anchor
+        else:
+            tag = NameTag(
+                anchor, self.font, display_name(name), z=2.2, scale=0.2, color=(1, 1, 0.8, 1), card=OFFICER_COLOR
+            )
+            self.officers[spot.number] = tag.np.get_parent()
+
+    def _drop_officer(self, number: int) -> None:
+        old = self.officers.pop(number, None)
+        if old is not None:
+            if self.labels is not None:
+                self.labels.remove(f"officer-{number}")
+            old.remove_node()
 
     def update(self, dt: float) -> None:
         now = self.clock()
@@ -461,10 +492,9 @@ class VisitorLayer:
         top = self.parent.get_top()
         cam = top.find("camera")
         eye = (cam.get_x(top), cam.get_y(top)) if not cam.is_empty() else (0.0, 0.0)
-        self.crowd.update(self.interp.positions(now), names, eye)
+        self.crowd.update(self.interp.positions(now), names, eye, dt)
 
     def destroy(self) -> None:
-        for tag in self.officers.values():
-            tag.np.get_parent().remove_node()
-        self.officers.clear()
+        for number in list(self.officers):
+            self._drop_officer(number)
         self.crowd.destroy()

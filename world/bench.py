@@ -68,29 +68,36 @@ class Hall:
     visitors: Any
     ai: Any
     me: Any
+    labels: Any = None
+    lights: Any = None
 
 
 def build_hall(base: Any) -> Hall:
     """The hall as the client shows it, camera behind the visitor at the entrance."""
     from protocol.catalog import default_catalog
-    from world.avatars import AIAvatar, CitizenAvatar, VisitorLayer
+    from world.avatars import AIAvatar, CitizenAvatar, VisitorLayer, _font
+    from world.characters import FigureLights
     from world.charts import sample_payload
+    from world.labels import LabelLayer
     from world.layout import load_layout
     from world.scene import HallScene
 
     catalog = default_catalog()
     layout = load_layout(catalog)
-    scene = HallScene(base.render, base.loader, catalog, layout).build()
+    font = _font(base.loader)
+    labels = LabelLayer(base.aspect2d, base.cam, base.render, font)
+    lights = FigureLights(base.render)
+    scene = HallScene(base.render, base.loader, catalog, layout, lights=lights, labels=labels).build()
     for name in ("village_progress", "budget", "poverty"):
         scene.set_dataset(name, sample_payload(name))
-    ai = AIAvatar(base.render, base.loader, "id")
+    ai = AIAvatar(base.render, base.loader, "id", font=font, labels=labels, lights=lights)
     hx, hy = layout.ai_avatar_home
     ai.root.set_pos(hx, hy, 0)
-    me = CitizenAvatar(base.render, base.loader, "Siti Aminah")
+    me = CitizenAvatar(base.render, base.loader, "Siti Aminah", font=font, labels=labels, lights=lights)
     sx, sy, sh = layout.spawn
     me.root.set_pos(sx, sy, 0)
     me.root.set_h(sh)
-    visitors = VisitorLayer(base.render, base.loader, layout=layout)
+    visitors = VisitorLayer(base.render, base.loader, layout=layout, font=font, labels=labels, lights=lights)
     base.disable_mouse()
     base.set_background_color(0.62, 0.80, 0.95, 1)
     base.camLens.set_fov(68)
@@ -98,7 +105,7 @@ def build_hall(base: Any) -> Hall:
     base.camera.set_pos(sx, max(layout.bounds.y_min + 0.5, sy - 4.0), 3.2)
     base.camera.look_at(sx, sy + 12, 1.6)
     settle_heap()
-    return Hall(base, scene, visitors, ai, me)
+    return Hall(base, scene, visitors, ai, me, labels, lights)
 
 
 def settle_heap() -> None:
@@ -126,6 +133,8 @@ def _frame(hall: Hall, dt: float) -> None:
     hall.visitors.update(dt)
     hall.ai.update(dt)
     hall.me.update(dt)
+    if hall.labels is not None:
+        hall.labels.update()
     hall.base.taskMgr.step()
 
 

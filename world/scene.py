@@ -74,6 +74,8 @@ class HallScene:
         *,
         lang: str = "id",
         assets: Path | None = None,
+        lights: Any = None,
+        labels: Any = None,
     ) -> None:
         from protocol.catalog import assets_dir
 
@@ -109,6 +111,10 @@ class HallScene:
         self.painter: ChartPainter | None = None
         self.quality = "low"
         self.floor_tex: Any = None
+        self.figure_lights = lights
+        self.label_layer = labels
+        self.officers: dict[int, Any] = {}
+        self._signs_registered: set[int] = set()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -128,6 +134,7 @@ class HallScene:
         counters = self.root.attach_new_node("counters")
         for spot in self.layout.counters:
             self._counter(counters, spot)
+            self._officer(spot)
         self._info_desk()
         self._boards()
         self._lounge()
@@ -140,6 +147,9 @@ class HallScene:
         return self
 
     def destroy(self) -> None:
+        for fig in self.officers.values():
+            fig.actor.cleanup()
+        self.officers.clear()
         if self.root is not None:
             self.root.remove_node()
             self.root = None
@@ -423,14 +433,6 @@ class HallScene:
         m.box(-w / 2, -d / 2 - 0.01, 0.15, w / 2, -d / 2, 0.25, WOOD_LIGHT)
         # partition behind the officer, in a light tint of the agency colour
         m.box(-w / 2 - 0.2, d / 2 + 1.0, 0, w / 2 + 0.2, d / 2 + 1.15, 2.55, _mix(col, WHITE, 0.55))
-        # officer behind the desk, in the agency's colour
-        m.cbox(0, d / 2 + 0.45, 0, 0.5, 0.3, 1.3, DARK)
-        m.cbox(0, d / 2 + 0.45, 1.3, 0.6, 0.34, 0.6, col)
-        m.cbox(0, d / 2 + 0.45, 1.92, 0.3, 0.3, 0.32, (0.80, 0.62, 0.48, 1))
-        m.box(-0.17, d / 2 + 0.29, 2.2, 0.17, d / 2 + 0.62, 2.29, HAIR)  # hair on top
-        m.box(-0.17, d / 2 + 0.5, 1.98, 0.17, d / 2 + 0.62, 2.2, HAIR)  # and at the back
-        for ex in (-0.075, 0.045):  # eyes looking at the visitor
-            m.box(ex, d / 2 + 0.295, 2.09, ex + 0.03, d / 2 + 0.3, 2.12, DARK)
         # monitor and a chair for the visitor
         m.box(-0.9, -0.1, hh + 0.06, -0.3, 0.0, hh + 0.5, DARK)
         m.cbox(0.6, -d / 2 - 0.75, 0, 0.5, 0.5, 0.45, _mix(col, DARK, 0.3))
@@ -458,6 +460,29 @@ class HallScene:
         stripe_np.set_h(-spot.heading)
         holder.flatten_strong()
 
+    def _officer(self, spot: CounterSpot) -> None:
+        """The officer behind the desk: an animated figure in the agency's uniform colour."""
+        from world.characters import OFFICER_KINDS, CharacterLibrary, Figure
+
+        holder = self.root.attach_new_node(f"officer-at-{spot.number}")
+        holder.set_pos(spot.x, spot.y, 0)
+        holder.set_h(spot.heading)
+        uniform = _mix(hex_color(spot.color), WHITE, 0.12)
+        kind = OFFICER_KINDS[spot.number % len(OFFICER_KINDS)]
+        fig = Figure(
+            holder,
+            CharacterLibrary(self.loader),
+            kind,
+            name=f"officer-{spot.number}",
+            uniform=uniform,
+            lights=self.figure_lights,
+        )
+        fig.root.set_pos(0, spot.depth / 2 + 0.45, 0)
+        fig.root.set_h(180)  # faces the visitors' side (-y in the counter's frame)
+        if self.figure_lights is None:
+            fig.actor.set_light_off(1)  # a bare scene has no figure lights: keep the vertex colours
+        self.officers[spot.number] = fig
+
     def _sign(self, spot: CounterSpot) -> None:
         """Number, letter, agency and the services served here (straight from the catalogue)."""
         w, d = spot.width, spot.depth
@@ -479,6 +504,13 @@ class HallScene:
             services = [spot.label.get(self.lang).split("–")[-1].strip()]
         self.text(th, " · ".join(services), pos=(x0, y_face, 3.55), scale=0.2, align="left", wrap=13.5, bold=True)
         th.flatten_strong()  # bakes the sign's transform into its text geometry
+        if self.label_layer is not None and spot.number not in self._signs_registered:
+            self._signs_registered.add(spot.number)
+            anchor = self.root.attach_new_node(f"sign-frame-{spot.number}")
+            anchor.set_pos(spot.x, spot.y, 0)
+            anchor.set_h(spot.heading)
+            x0, x1, yf = -w / 2 - 0.1, w / 2 + 0.1, d / 2 + 0.88
+            self.label_layer.add_sign(anchor, [(x0, yf, 2.55), (x1, yf, 2.55), (x0, yf, 4.85), (x1, yf, 4.85)])
         board = self.labels.attach_new_node(f"board-{spot.number}")
         board.set_pos(spot.x, spot.y, 0)
         board.set_h(spot.heading)
@@ -659,6 +691,10 @@ class HallScene:
         tn = self.counter_texts.get(counter)
         if tn is not None:
             tn.set_text(self._serving_line(counter))
+        officer = self.officers.get(counter)
+        if officer is not None:
+            officer.set_gesture("talk" if now_serving else None)
+            officer.update(0.0)
         self._refresh_boards()
 
     update_board = set_board

@@ -26,9 +26,8 @@ def test_assistant_talks_faces_and_walks(base) -> None:
         assert not parent.find("**/ai-avatar").is_empty()
         ai.say("Syarat KTP-el: Kartu Keluarga", "id")
         assert ai.bubble_visible and "Kartu Keluarga" in ai.bubble.get_text() and ai.talking
-        arm_before = ai.arms[0].get_p()
         ai.update(0.3)
-        assert ai.arms[0].get_p() != arm_before  # talking gesture moves the arms
+        assert ai.figure.clip == "talk" and ai.figure.speaking  # hands and mouth move
         ai.root.set_h(0)
         ai.face(5.0, 0.0)  # to the east: Panda heading -90
         for _ in range(60):
@@ -36,9 +35,12 @@ def test_assistant_talks_faces_and_walks(base) -> None:
         assert abs(((ai.root.get_h() + 90) + 180) % 360 - 180) < 2
         arrived: list[bool] = []
         ai.walk_path([(0.0, 2.0), (3.0, 2.0)], 3.0, lambda: arrived.append(True))
+        clips = []
         for _ in range(100):
             ai.update(0.05)
+            clips.append(ai.figure.clip)
         assert arrived == [True] and math.dist(ai.xy, (3.0, 2.0)) < 1e-6
+        assert clips[0] == "walk" and "point" in clips  # walks, then shows the way on arrival
         ai.update(60.0)
         assert not ai.bubble_visible  # the bubble times out
     finally:
@@ -71,7 +73,7 @@ def test_visitor_layer_follows_snapshots_and_hides_self(base) -> None:
     parent.remove_node()
 
 
-def test_crowd_is_combined_into_few_batches(base) -> None:
+def test_crowd_figures_are_animated_copies_with_levels_of_detail(base) -> None:
     from world.avatars import VisitorLayer
 
     parent = base.render.attach_new_node("t-batch")
@@ -81,11 +83,11 @@ def test_crowd_is_combined_into_few_batches(base) -> None:
         layer.apply(_snap(1, True, entered=ents))
         layer.update(0.016)
         base.graphicsEngine.renderFrame()
-        internal = layer.crowd.rbc.get_internal_scene()
-        nodes = [internal, *internal.find_all_matches("**/+GeomNode")]
-        geoms = sum(n.node().get_num_geoms() for n in nodes if n.node().is_geom_node())
-        assert layer.count == 100 and 0 < geoms <= 20  # far fewer batches than visitors
-        assert len(layer.crowd.tags) == layer.crowd.max_tags  # only the nearest carry a name tag
+        figs = layer.crowd.figures
+        assert layer.count == 100 and len(figs) == 100
+        assert len({f.kind for f in figs.values()}) >= 5  # several looks, not one clone
+        assert all(f.actor.get_lod_names() == ["high", "medium", "low"] for f in figs.values())
+        assert len(layer.crowd.tags) == layer.crowd.max_tags  # only the nearest carry a (billboard) tag
     finally:
         layer.destroy()
         parent.remove_node()

@@ -1,0 +1,244 @@
+"""Rigged, animated people of the hall: glTF characters from ``assets/characters`` as Actors.
+
+The files are made by ``assets/src/characters.py`` (rerunnable, deterministic). Each kind is
+loaded once per process; every figure is a cheap copy of that template (about 0.1 ms), so a
+visitor joining never stalls a frame. A :class:`Figure` picks its clip from what it does:
+walking plays ``walk`` at the rate that makes its feet cover the ground it moves over (no
+sliding), standing plays ``idle``, and ``talk``/``beckon``/``wave``/``point`` are gestures.
+A speaking figure's mouth is driven from the ``jaw`` joint every frame.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+VISITOR_KINDS = (
+    "visitor_man",
+    "visitor_hijab",
+    "visitor_woman",
+    "visitor_elder_man",
+    "visitor_elder_hijab",
+    "visitor_youth",
+)
+OFFICER_KINDS = ("officer", "officer_hijab")
+ASSISTANT_KIND = "assistant"
+GESTURES = ("talk", "beckon", "wave", "point")
+WALK_MIN_SPEED = 0.15  # m/s: slower than this a figure stands
+LOD_NAMES = ("high", "medium", "low")  # Actor sorts LODs by these names' first letters
+LOD_SWITCH_M = (8.0, 18.0)
+
+
+def characters_dir() -> Path:
+    from protocol.catalog import assets_dir
+
+    return assets_dir() / "characters"
+
+
+def kind_for(key: str) -> str:
+    """A stable visitor look for a presence id (the same person looks the same on every screen)."""
+    h = 0
+    for ch in key:
+        h = (h * 131 + ord(ch)) & 0xFFFFFFFF
+    return VISITOR_KINDS[h % len(VISITOR_KINDS)]
+
+
+class CharacterLibrary:
+    """Templates, loaded once per process and shared by every hall built in it."""
+
+    _shared: dict[str, Any] = {}
+    _meta: dict[str, dict[str, Any]] | None = None
+
+    def __init__(self, loader: Any = None, directory: Path | None = None) -> None:
+        self.dir = directory or characters_dir()
+        if CharacterLibrary._meta is None:
+            CharacterLibrary._meta = json.loads((self.dir / "characters.json").read_text(encoding="utf-8"))
+        self.meta: dict[str, dict[str, Any]] = CharacterLibrary._meta
+
+    def template(self, kind: str) -> Any:
+        tmpl = self._shared.get(kind)
+        if tmpl is None:
+            import gltf  # noqa: F401 - registers the .glb loader
+            from direct.actor.Actor import Actor
+            from panda3d.core import Filename
+
+            if kind not in self.meta:
+                raise KeyError(f"unknown character kind {kind!r}")
+            info = self.meta[kind]
+            tmpl = Actor()
+            # three levels of detail sharing one skeleton and one animation (merged LOD bundles):
+            # beyond LOD_SWITCH_M[0] metres a figure has a third of the triangles, beyond [1] a seventh
+            tmpl.set_lod_node()
+            near, far = LOD_SWITCH_M
+            for lod, (out, into) in zip(LOD_NAMES, ((near, 0.0), (far, near), (1000.0, far)), strict=True):
+                tmpl.add_lod(lod, out, into)
+            for lod, file in zip(LOD_NAMES, info["lod_files"], strict=True):
+                tmpl.load_model(Filename.from_os_specific(str(self.dir / file)), lodName=lod)
+            self._shared[kind] = tmpl
+        return tmpl
+
+    def actor(self, kind: str) -> Any:
+        from direct.actor.Actor import Actor
+
+        return Actor(other=self.template(kind))
+
+    def stride(self, kind: str) -> float:
+        return float(self.meta[kind]["stride_m"])
+
+
+class Figure:
+    """One person: an Actor under ``root`` (heading 0 looks +y), with motion-matched clips."""
+
+    def __init__(
+        self,
+        parent: Any,
+        library: CharacterLibrary,
+        kind: str,
+        *,
+        name: str = "figure",
+        speaker: bool = False,
+        uniform: tuple[float, float, float, float] | None = None,
+        lights: Any = None,
+    ) -> None:
+        self.kind = kind
+        self.root = parent.attach_new_node(name)
+        self.actor = library.actor(kind)
+        self.actor.reparent_to(self.root)
+        self.stride = library.stride(kind)
+        self.walk_s = float(library.meta[kind].get("walk_s", 1.0))
+        info = library.meta[kind]
+        self.head_top = float(info["head_top"])
+        self.chin = float(info["chin"])
+        self.head_radius = float(info["head_radius"])
+        self._head: Any = None
+        self.jaw = self.actor.control_joint(None, "modelRoot", "jaw") if speaker else None
+        if uniform is not None:
+            shirt = self.actor.find("**/uniform")
+            if not shirt.is_empty():
+                shirt.set_color_scale(*uniform)
+        if lights is not None:
+            lights.apply(self.actor)
+        self.clip = ""
+        self.rate = 1.0
+        self.gesture: str | None = None
+        self.speaking = False
+        self.clock = 0.0
+        self._last: tuple[float, float] | None = None
+        self.speed = 0.0
+        self._play("idle", 1.0)
+        # start idles out of step, so a row of people does not breathe in unison
+        offset = sum(ord(c) * 7 for c in name) % max(1, self.actor.get_num_frames("idle"))
+        self.actor.pose("idle", offset)
+        self.actor.loop("idle", restart=0)
+
+    @property
+    def head(self) -> Any:
+        """A node that follows the ``head`` joint (made on first use: most figures never need it)."""
+        if self._head is None:
+            self._head = self.actor.expose_joint(None, "modelRoot", "head", lodName="high")
+        return self._head
+
+    def person(self) -> Any:
+        from world.labels import Person
+
+        return Person(self.head, self.head_top, self.chin, self.head_radius)
+
+    # ------------------------------------------------------------------ control
+
+    def _play(self, clip: str, rate: float) -> None:
+        if clip != self.clip:
+            self.actor.loop(clip)
+            self.clip = clip
+            self.rate = 0.0
+        if abs(rate - self.rate) > 0.02:
+            self.actor.set_play_rate(rate, clip)
+            self.rate = rate
+
+    def set_gesture(self, gesture: str | None) -> None:
+        """``talk``/``beckon``/``wave``/``point`` while standing (walking wins); None for idle."""
+        self.gesture = gesture if gesture in GESTURES else None
+
+    def set_speaking(self, on: bool) -> None:
+        self.speaking = on
+
+    def move(self, speed: float) -> None:
+        """Moving at ``speed`` m/s this frame (0 = standing)."""
+        self.speed = speed
+
+    def track(self, x: float, y: float, dt: float) -> None:
+        """Derive the speed from where the figure is now (for figures placed by someone else)."""
+        if self._last is not None and dt > 1e-4:
+            d = math.hypot(x - self._last[0], y - self._last[1])
+            # a little smoothing: presence positions arrive in 10 Hz steps, interpolated
+            self.speed += (d / dt - self.speed) * min(1.0, dt * 8)
+        self._last = (x, y)
+
+    def update(self, dt: float) -> None:
+        self.clock += dt
+        if self.speed >= WALK_MIN_SPEED:
+            # one cycle covers ``stride`` metres in ``walk_s`` seconds at rate 1
+            self._play("walk", max(0.3, min(2.5, self.speed * self.walk_s / self.stride)))
+        elif self.gesture is not None:
+            self._play(self.gesture, 1.0)
+        else:
+            self._play("idle", 1.0)
+        if self.jaw is not None:
+            if self.speaking:
+                t = self.clock
+                # syllable-like opening: two incommensurate rhythms, never fully shut while speaking
+                opening = 0.35 + 0.65 * abs(math.sin(t * 9.1) * (0.6 + 0.4 * math.sin(t * 2.3)))
+                self.jaw.set_sz(max(0.3, opening * 1.6))
+            else:
+                self.jaw.set_sz(0.3)
+
+    def joint_pos(self, joint: str, other: Any) -> Any:
+        """Where ``joint`` is now, relative to ``other`` (tests and the label layer)."""
+        node = self.actor.expose_joint(None, "modelRoot", joint, lodName="high")
+        return node.get_pos(other)
+
+    def destroy(self) -> None:
+        self.actor.cleanup()
+        self.root.remove_node()
+
+
+class FigureLights:
+    """The light the figures stand in when the hall is baked (low tier): warm key + ambient.
+
+    The hall itself carries its light in vertex colours; only the people are lit per vertex,
+    so they turn in the light as they walk.
+    """
+
+    def __init__(self, render: Any) -> None:
+        from panda3d.core import AmbientLight, DirectionalLight, Vec4
+
+        amb = AmbientLight("figure-ambient")
+        amb.set_color(Vec4(0.52, 0.50, 0.48, 1))
+        key = DirectionalLight("figure-key")
+        key.set_color(Vec4(0.78, 0.72, 0.62, 1))
+        self.amb = render.attach_new_node(amb)
+        self.key = render.attach_new_node(key)
+        self.key.set_hpr(35, -55, 0)  # sun from the south-east, through the skylight
+
+    def apply(self, node: Any) -> None:
+        node.set_light(self.amb)
+        node.set_light(self.key)
+        node.set_material_off(1)  # lit from the vertex colours (fixed function reads them only without a material)
+
+    def destroy(self) -> None:
+        self.amb.remove_node()
+        self.key.remove_node()
+
+
+__all__ = [
+    "ASSISTANT_KIND",
+    "CharacterLibrary",
+    "Figure",
+    "FigureLights",
+    "GESTURES",
+    "OFFICER_KINDS",
+    "VISITOR_KINDS",
+    "characters_dir",
+    "kind_for",
+]

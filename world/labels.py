@@ -1,0 +1,347 @@
+"""Name tags and speech bubbles placed on the screen, never over a face or a sign.
+
+A tag in the 3D scene covered the faces and the counter signs behind it at some angle.
+Here every frame projects each figure's head to the screen (a face rectangle), each counter
+sign (a sign rectangle), then places the tags nearest-first just above their own head,
+sliding up past anything they would cover; a tag that finds no free place is hidden for
+that frame. Tags fade out with distance. A speech bubble sits beside its speaker's face
+(right if it fits, else left), clear of it.
+
+Coordinates are ``aspect2d`` units: x in [-aspect, aspect], y in [-1, 1].
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 (aspect2d units)
+
+FADE_NEAR = 9.0  # metres: fully opaque up to here
+FADE_FAR = 20.0  # gone from here
+TAG_SCALE = 0.042
+BUBBLE_SCALE = 0.045
+
+
+def overlaps(a: Rect, b: Rect) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@dataclass
+class Person:
+    """What the label layer needs of a figure: where its head is (a node and heights on it)."""
+
+    node: Any  # the figure's root (z = floor)
+    head_z: float  # top of the head above the root
+    chin_z: float  # bottom of the face
+    radius: float = 0.16  # half the head's width
+
+
+class Tag:
+    def __init__(self, overlay: Any, font: Any, text: str, person: Person, *, color: Any, card: Any) -> None:
+        from panda3d.core import TextNode
+
+        self.person = person
+        self.tn = TextNode("tag")
+        self.tn.set_font(font)
+        self.tn.set_text(text)
+        self.tn.set_align(TextNode.A_center)
+        self.tn.set_text_color(*color)
+        self.tn.set_card_color(*card)
+        self.tn.set_card_as_margin(0.3, 0.3, 0.12, 0.12)
+        self.tn.set_card_decal(True)
+        self.np = overlay.attach_new_node(self.tn)
+        self.np.set_scale(TAG_SCALE)
+        self.np.hide()
+        self.color = color
+        self.card = card
+        fr = self.tn.get_card_actual()
+        self.size = ((fr[1] - fr[0]) * TAG_SCALE, (fr[3] - fr[2]) * TAG_SCALE, fr[2] * TAG_SCALE)
+        self.rect: Rect | None = None
+        self.alpha = 0.0
+
+    def destroy(self) -> None:
+        self.np.remove_node()
+
+
+class Bubble:
+    def __init__(self, overlay: Any, font: Any, person: Person) -> None:
+        from panda3d.core import TextNode
+
+        self.person = person
+        self.tn = TextNode("bubble")
+        self.tn.set_font(font)
+        self.tn.set_wordwrap(16)
+        self.tn.set_align(TextNode.A_left)
+        self.tn.set_text_color(0.1, 0.1, 0.12, 1)
+        self.tn.set_card_color(1, 1, 1, 0.95)
+        self.tn.set_card_as_margin(0.5, 0.5, 0.35, 0.3)
+        self.tn.set_card_decal(True)
+        self.np = overlay.attach_new_node(self.tn)
+        self.np.set_scale(BUBBLE_SCALE)
+        self.np.hide()
+        self.visible = False
+        self.rect: Rect | None = None
+
+    def set_text(self, text: str) -> None:
+        self.tn.set_text(text)
+
+    def get_text(self) -> str:
+        return str(self.tn.get_text())
+
+    def destroy(self) -> None:
+        self.np.remove_node()
+
+
+def _hide(tag: Tag) -> None:
+    if tag.rect is not None:
+        tag.np.hide()
+        tag.rect = None
+
+
+class LabelLayer:
+    """Screen-space tags and bubbles for the figures of one hall (one per camera)."""
+
+    def __init__(self, overlay: Any, cam: Any, render: Any, font: Any, *, aspect: float | None = None) -> None:
+        self.overlay = overlay.attach_new_node("labels-2d")
+        self.overlay.set_bin("fixed", 30)
+        self.overlay.set_depth_test(False)
+        self.overlay.set_depth_write(False)
+        from panda3d.core import TransparencyAttrib
+
+        self.overlay.set_transparency(TransparencyAttrib.M_alpha)
+        self.cam = cam
+        self.lens = cam.node().get_lens()
+        self.render = render
+        self.font = font
+        self._aspect = aspect
+        self.tags: dict[str, Tag] = {}
+        self.bubbles: dict[str, Bubble] = {}
+        self.people: dict[str, Person] = {}
+        self.signs: list[tuple[Any, list[tuple[float, float, float]]]] = []
+        self.face_rects: dict[str, Rect] = {}
+        self.sign_rects: list[Rect] = []
+        self.max_tags = 12
+
+    @property
+    def aspect(self) -> float:
+        if self._aspect is not None:
+            return self._aspect
+        ratio = self.lens.get_aspect_ratio()
+        return float(ratio) if ratio > 0 else 16 / 9
+
+    # ------------------------------------------------------------------ registry
+
+    def add_person(self, key: str, person: Person) -> None:
+        self.people[key] = person
+
+    def add_tag(
+        self,
+        key: str,
+        text: str,
+        person: Person,
+        *,
+        color: Any = (1, 1, 1, 1),
+        card: Any = (0.1, 0.12, 0.16, 0.7),
+    ) -> Tag:
+        self.remove_tag(key)
+        self.people[key] = person
+        tag = self.tags[key] = Tag(self.overlay, self.font, text, person, color=color, card=card)
+        return tag
+
+    def remove_tag(self, key: str) -> None:
+        tag = self.tags.pop(key, None)
+        if tag is not None:
+            tag.destroy()
+
+    def remove(self, key: str) -> None:
+        self.remove_tag(key)
+        self.people.pop(key, None)
+        self.face_rects.pop(key, None)
+        b = self.bubbles.pop(key, None)
+        if b is not None:
+            b.destroy()
+
+    def bubble(self, key: str, person: Person) -> Bubble:
+        b = self.bubbles.get(key)
+        if b is None:
+            b = self.bubbles[key] = Bubble(self.overlay, self.font, person)
+            self.people.setdefault(key, person)
+        return b
+
+    def add_sign(self, node: Any, corners: list[tuple[float, float, float]]) -> None:
+        """A sign (corners in ``node``'s frame) that no tag may cover."""
+        self.signs.append((node, corners))
+
+    # ------------------------------------------------------------------ projection
+
+    def project(self, node: Any, x: float, y: float, z: float) -> tuple[float, float, float] | None:
+        """(screen x, screen y, distance) of a point on ``node``; None behind the camera or off the film."""
+        from panda3d.core import Point2, Point3
+
+        p = self.cam.get_relative_point(node, Point3(x, y, z))
+        if p.y <= 0.05:
+            return None
+        film = Point2()
+        if not self.lens.project(p, film):
+            # off the film: still useful for rectangles partly on screen
+            near = self.lens.get_near()
+            if p.y < near:
+                return None
+            fov = self.lens.get_fov()
+            fx = p.x / p.y / math.tan(math.radians(fov[0] / 2))
+            fy = p.z / p.y / math.tan(math.radians(fov[1] / 2))
+            return (fx * self.aspect, fy, p.length())
+        return (film.x * self.aspect, film.y, p.length())
+
+    def face_rect(self, person: Person, up: Any = None) -> tuple[Rect, float] | None:
+        """The head's screen rectangle (top of head to chin, both sides) and its distance.
+
+        One engine call per person (the head's position in the camera's frame); the rest is
+        arithmetic, so a hundred faces cost well under a millisecond.
+        """
+        from panda3d.core import Vec3
+
+        if up is None:
+            up = self.cam.get_relative_vector(self.render, Vec3(0, 0, 1))
+        p = person.node.get_pos(self.cam)
+        tx, ty, tz = p.x + up.x * person.head_z, p.y + up.y * person.head_z, p.z + up.z * person.head_z
+        cx_, cy_, cz_ = p.x + up.x * person.chin_z, p.y + up.y * person.chin_z, p.z + up.z * person.chin_z
+        near = self.lens.get_near()
+        if ty < near or cy_ < near:
+            return None
+        kx, ky = self._k
+        top = (tx / ty * kx, tz / ty * ky)
+        chin = (cx_ / cy_ * kx, cz_ / cy_ * ky)
+        d = (ty + cy_) / 2
+        half = person.radius / d * ky
+        cx = (top[0] + chin[0]) / 2
+        return (cx - half, min(top[1], chin[1]), cx + half, max(top[1], chin[1])), d
+
+    @property
+    def _k(self) -> tuple[float, float]:
+        """Camera-space x/y and z/y to aspect2d units."""
+        fov = self.lens.get_fov()
+        return (self.aspect / math.tan(math.radians(fov[0] / 2)), 1.0 / math.tan(math.radians(fov[1] / 2)))
+
+    def _sign_rects(self) -> list[Rect]:
+        out = []
+        for node, corners in self.signs:
+            pts = [self.project(node, *c) for c in corners]
+            seen = [p for p in pts if p is not None]
+            if len(seen) < len(pts):
+                continue
+            xs, ys = [p[0] for p in seen], [p[1] for p in seen]
+            r = (min(xs), min(ys), max(xs), max(ys))
+            if r[2] < -self.aspect or r[0] > self.aspect or r[3] < -1 or r[1] > 1:
+                continue
+            out.append(r)
+        return out
+
+    # ------------------------------------------------------------------ per frame
+
+    def update(self) -> None:
+        from panda3d.core import Vec3
+
+        aspect = self.aspect
+        faces: dict[str, Rect] = {}
+        dist: dict[str, float] = {}
+        up = self.cam.get_relative_vector(self.render, Vec3(0, 0, 1))
+        for key, person in self.people.items():
+            if person.node.is_empty():
+                continue
+            fr = self.face_rect(person, up)
+            if fr is None:
+                continue
+            r, d = fr
+            if r[2] < -aspect or r[0] > aspect or r[3] < -1 or r[1] > 1:
+                continue
+            faces[key] = r
+            dist[key] = d
+        self.face_rects = faces
+        self.sign_rects = self._sign_rects()
+        taken: list[Rect] = list(faces.values()) + list(self.sign_rects)
+        # bubbles first: a speaker's words matter more than a name
+        for key, b in self.bubbles.items():
+            if not b.visible or key not in faces:
+                b.np.hide()
+                b.rect = None
+                continue
+            r = self._place_bubble(b, faces[key], taken, aspect)
+            b.rect = r
+            taken.append(r)
+        order = sorted((k for k in self.tags if k in faces), key=lambda k: dist[k])
+        shown = 0
+        for key, tag in self.tags.items():
+            if key not in faces:
+                _hide(tag)
+        for key in order:
+            tag = self.tags[key]
+            d = dist[key]
+            alpha = 1.0 if d <= FADE_NEAR else max(0.0, 1.0 - (d - FADE_NEAR) / (FADE_FAR - FADE_NEAR))
+            if alpha <= 0.02 or shown >= self.max_tags:
+                _hide(tag)
+                continue
+            placed = self._place_tag(tag, faces[key], taken)
+            if placed is None:
+                _hide(tag)
+                continue
+            taken.append(placed)
+            if tag.rect is None:
+                tag.np.show()
+            tag.rect = placed
+            if abs(alpha - tag.alpha) > 0.02:
+                tag.np.set_alpha_scale(alpha)
+                tag.alpha = alpha
+            shown += 1
+
+    def _place_tag(self, tag: Tag, face: Rect, taken: list[Rect]) -> Rect | None:
+        """Just above the face; slides up past what it would cover (at most a few steps)."""
+        w, h, bottom = tag.size
+        cx = (face[0] + face[2]) / 2
+        x0, x1 = cx - w / 2, cx + w / 2
+        column = [o for o in taken if o[0] < x1 and x0 < o[2]]  # only these can be in the way
+        gap = 0.012
+        y0 = face[3] + gap
+        for _ in range(6):
+            r = (x0, y0, x1, y0 + h)
+            if r[3] > 1.0:
+                return None
+            hit = None
+            for o in column:
+                if o[1] < r[3] and r[1] < o[3]:
+                    hit = o
+                    break
+            if hit is None:
+                tag.np.set_pos(cx, 0, y0 - bottom)
+                return r
+            y0 = hit[3] + gap
+        return None
+
+    def _place_bubble(self, b: Bubble, face: Rect, taken: list[Rect], aspect: float) -> Rect:
+        fr = b.tn.get_card_actual()
+        w, h = (fr[1] - fr[0]) * BUBBLE_SCALE, (fr[3] - fr[2]) * BUBBLE_SCALE
+        gap = 0.03
+        cy = (face[1] + face[3]) / 2
+        y0 = min(1.0 - h - 0.01, max(-1.0 + 0.01, cy - h / 2))
+        right = (face[2] + gap, y0, face[2] + gap + w, y0 + h)
+        left = (face[0] - gap - w, y0, face[0] - gap, y0 + h)
+        r = right if right[2] <= aspect - 0.01 or left[0] < -aspect + 0.01 else left
+        if r[2] > aspect - 0.01:  # neither side fits: keep it on screen, still beside the face vertically
+            r = (aspect - 0.01 - w, y0, aspect - 0.01, y0 + h)
+        b.np.set_pos(r[0] - fr[0] * BUBBLE_SCALE, 0, r[1] - fr[2] * BUBBLE_SCALE)
+        b.np.show()
+        return r
+
+    def destroy(self) -> None:
+        for key in list(self.tags):
+            self.remove_tag(key)
+        for b in self.bubbles.values():
+            b.destroy()
+        self.bubbles.clear()
+        self.people.clear()
+        self.overlay.remove_node()
+
+
+__all__ = ["Bubble", "LabelLayer", "Person", "Tag", "overlaps"]
