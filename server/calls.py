@@ -86,6 +86,8 @@ class ActiveCall:
     connected: set[str] = field(default_factory=set)
     connected_at: float | None = None
     video: bool = True
+    offered: bool = False
+    webrtc: bool = True
 
 
 class CallService:
@@ -132,15 +134,15 @@ class CallService:
             raise CallRefused("not_in_call", "No accepted handoff of yours with this id.")
         frame = self._frame(msg, "citizen")
         if isinstance(msg, CallRequest):
-            self.active.setdefault(parties.handoff_id, ActiveCall(parties, video=msg.video))
-            servers = ice_servers(self.settings, f"o{parties.officer_id}")
-            frame["ice_servers"] = servers
+            call = self.active.setdefault(parties.handoff_id, ActiveCall(parties, video=msg.video))
+            call.webrtc = msg.webrtc
+            frame["ice_servers"] = ice_servers(self.settings, f"o{parties.officer_id}")
+            await run_in_threadpool(
+                self._note, parties.handoff_id, "call_requested" if msg.webrtc else "call_unsupported"
+            )
             if not msg.webrtc:
-                self._to_officer(
-                    parties, {**frame, "type": "call.state", "state": "unavailable", "reason": "no_webrtc"}
-                )
+                self._to_officer(parties, self._unavailable(parties.handoff_id))
                 return
-            await run_in_threadpool(self._note, parties.handoff_id, "call_requested")
         self._after(parties, msg, "citizen")
         self._to_officer(parties, frame)
 
@@ -153,7 +155,7 @@ class CallService:
         if isinstance(msg, CallHighlight) and msg.field is not None and not msg.field.replace("_", "").isalnum():
             raise CallRefused("invalid_field", "Unknown form field.")
         if msg.type == "call.offer":
-            self.active.setdefault(parties.handoff_id, ActiveCall(parties))
+            self.active.setdefault(parties.handoff_id, ActiveCall(parties)).offered = True
         self._after(parties, msg, "officer")
         self._to_citizen(parties, self._frame(msg, "officer"))
 
@@ -205,6 +207,8 @@ class CallService:
     def citizen_gone(self, session_id: int) -> None:
         """The citizen's last socket closed mid-call: the officer must not keep talking to a frozen picture."""
         for hid, call in list(self.active.items()):
+            if not call.offered:
+                continue  # only asked for: the officer may still pick up after the citizen reconnects
             if call.parties.session_id == session_id and not self._citizen_online(call.parties.public_id):
                 self.active.pop(hid, None)
                 end = {"type": "call.end", "handoff_id": hid, "reason": "disconnected", "sender": "citizen"}
@@ -212,10 +216,28 @@ class CallService:
 
     def officer_gone(self, officer_id: int) -> None:
         for hid, call in list(self.active.items()):
+            if not call.offered:
+                continue  # a page change between accepting and taking the call
             if call.parties.officer_id == officer_id and not self._officer_online(officer_id):
                 self.active.pop(hid, None)
                 end = {"type": "call.end", "handoff_id": hid, "reason": "disconnected", "sender": "officer"}
                 self._to_citizen(call.parties, end)
+
+    def waiting_for(self, officer_id: int) -> list[dict[str, Any]]:
+        """Call requests not picked up yet, replayed to an officer socket that (re)connects."""
+        frames = []
+        for hid, c in self.active.items():
+            if c.parties.officer_id != officer_id or c.offered:
+                continue
+            if c.webrtc:
+                frames.append({"type": "call.request", "handoff_id": hid, "video": c.video, "sender": "citizen"})
+            else:
+                frames.append(self._unavailable(hid))
+        return [{**f, "to_officer": officer_id} for f in frames]
+
+    @staticmethod
+    def _unavailable(handoff_id: int) -> dict[str, Any]:
+        return {"type": "call.state", "handoff_id": handoff_id, "state": "unavailable", "reason": "no_webrtc"}
 
     def _citizen_online(self, public_id: str) -> bool:
         return any(c.public_id == public_id for c in self.hub.conns)

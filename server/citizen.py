@@ -17,7 +17,12 @@ from server.errors import not_found
 router = APIRouter(include_in_schema=False)
 HERE = Path(__file__).resolve().parent
 TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))
-STATIC = {"citizen.js": "text/javascript", "citizen-guided.js": "text/javascript", "citizen.css": "text/css"}
+STATIC = {
+    "citizen.js": "text/javascript",
+    "citizen-guided.js": "text/javascript",
+    "call.js": "text/javascript",
+    "citizen.css": "text/css",
+}
 
 # key: (Bahasa Indonesia, English). The page gets the whole table and swaps languages without a reload.
 STRINGS: dict[str, tuple[str, str]] = {
@@ -238,6 +243,45 @@ STRINGS: dict[str, tuple[str, str]] = {
     "state_skipped": ("Dilewati", "Skipped"),
     "update_app": ("Permohonan {code}: {state}", "Application {code}: {state}"),
     "error_generic": ("Terjadi kesalahan. Coba lagi.", "Something went wrong. Please try again."),
+    "call_title": ("Panggilan dengan petugas", "Call with the officer"),
+    "call_officer_video": ("Video petugas", "The officer's video"),
+    "call_voice_only": ("Suara saja: kamera petugas mati.", "Voice only: the officer's camera is off."),
+    "call_answer": ("Jawab panggilan", "Answer the call"),
+    "call_hangup": ("Tutup panggilan", "End the call"),
+    "call_camera_on": ("Nyalakan kamera saya", "Turn my camera on"),
+    "call_camera_off": ("Matikan kamera saya", "Turn my camera off"),
+    "call_mute": ("Matikan mikrofon", "Mute my microphone"),
+    "call_unmute": ("Nyalakan mikrofon", "Unmute my microphone"),
+    "call_dock": ("Kecilkan video, lihat formulir", "Shrink the video, see the form"),
+    "call_undock": ("Perbesar video", "Enlarge the video"),
+    "call_waiting": (
+        "Menunggu petugas mengangkat panggilan. Anda juga bisa menulis di obrolan.",
+        "Waiting for the officer to pick up. You can also write in the chat.",
+    ),
+    "call_incoming": ("Petugas menelepon Anda.", "The officer is calling you."),
+    "call_connecting": ("Menyambungkan panggilan…", "Connecting the call…"),
+    "call_connected": (
+        "Tersambung. Kamera Anda mati; petugas hanya mendengar suara Anda.",
+        "Connected. Your camera is off; the officer only hears you.",
+    ),
+    "call_officer_muted": ("Mikrofon petugas sedang dimatikan.", "The officer's microphone is muted."),
+    "call_no_microphone": (
+        "Mikrofon tidak tersedia: petugas tidak bisa mendengar Anda. Silakan menulis di obrolan.",
+        "No microphone: the officer cannot hear you. Please write in the chat.",
+    ),
+    "call_no_camera": ("Kamera tidak tersedia. Panggilan tetap dengan suara.", "No camera. The call goes on by voice."),
+    "call_tap_to_play": ("Ketuk video untuk mendengar petugas.", "Tap the video to hear the officer."),
+    "call_ended": ("Panggilan berakhir.", "The call has ended."),
+    "call_no_path": (
+        "Panggilan tidak dapat tersambung dari jaringan ini. Lanjutkan dengan petugas lewat obrolan.",
+        "The call cannot connect from this network. Carry on with the officer in the chat.",
+    ),
+    "call_unsupported": (
+        "Perangkat ini tidak mendukung panggilan video. Lanjutkan dengan petugas lewat obrolan.",
+        "This device does not support video calls. Carry on with the officer in the chat.",
+    ),
+    "call_point": ("Petugas menunjuk kolom: {field}", "The officer points at: {field}"),
+    "call_pointer": ("Isi yang ini", "Fill in this one"),
     "noscript": (
         "Halaman ini memerlukan JavaScript. Anda tetap dapat datang langsung ke MPP Banyuwangi.",
         "This page needs JavaScript. You can still visit MPP Banyuwangi in person.",

@@ -54,6 +54,9 @@ class Settings(BaseSettings):
     )
     turn_secret: str | None = Field(default=None, description="coturn static-auth-secret (TURN REST credentials)")
     turn_ttl_seconds: int = Field(default=3600, ge=60, le=86400, description="Lifetime of issued TURN credentials")
+    turn_only: bool = Field(
+        default=False, description="Calls use TURN relays only (iceTransportPolicy relay): no peer sees the other's IP"
+    )
     call_recording: bool = Field(
         default=False, description="Allow officers to ask to record a call (the citizen must agree on screen)"
     )

@@ -313,6 +313,7 @@ async def _receive_loop(
     ws: WebSocket, app: Any, conn: Conn, send: Any, close: Any, closing: dict[str, Any], bucket: TokenBucket
 ) -> None:
     presence = app.state.presence
+    call_order = asyncio.Lock()
     while not closing:
         raw = await _read_text(ws)
         if raw is None:
@@ -348,7 +349,7 @@ async def _receive_loop(
         elif isinstance(msg, ChatSay):
             asyncio.create_task(_chat(app, conn, msg, send))
         elif msg.type in CALL_TYPES:
-            asyncio.create_task(_call(app, conn, msg, send))
+            asyncio.create_task(_call(app, conn, msg, send, call_order))
 
 
 _CHARS_SAFE = MAX_FRAME_BYTES // 4  # a str this long cannot exceed the byte limit in UTF-8
@@ -404,11 +405,12 @@ def _apply_move(presence: Any, conn: Conn, send: Any, x: float, y: float, headin
         send({"type": "presence.correct", "x": cx, "y": cy, "heading": ch})
 
 
-async def _call(app: Any, conn: Conn, msg: Any, send: Any) -> None:
-    try:
-        await app.state.calls.from_citizen(conn.session_id, msg)
-    except CallRefused as exc:
-        send(error_frame(exc.code, exc.message))
+async def _call(app: Any, conn: Conn, msg: Any, send: Any, order: asyncio.Lock) -> None:
+    async with order:  # FIFO: an offer is relayed before the candidates that follow it
+        try:
+            await app.state.calls.from_citizen(conn.session_id, msg)
+        except CallRefused as exc:
+            send(error_frame(exc.code, exc.message))
 
 
 async def _chat(app: Any, conn: Conn, msg: ChatSay, send: Any) -> None:

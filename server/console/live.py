@@ -108,11 +108,14 @@ async def officer_ws(ws: WebSocket) -> None:
     settings = app.state.settings
     bucket = TokenBucket(settings.ws_rate_per_sec, settings.ws_burst)
 
+    order = asyncio.Lock()
+
     async def signal(msg: Any) -> None:
-        try:
-            await calls.from_officer(scope["id"], msg)
-        except CallRefused as exc:
-            outbox.put_nowait(error_frame(exc.code, exc.message))
+        async with order:  # FIFO: an offer is relayed before the candidates that follow it
+            try:
+                await calls.from_officer(scope["id"], msg)
+            except CallRefused as exc:
+                outbox.put_nowait(error_frame(exc.code, exc.message))
 
     async def reader() -> None:
         """Call signalling from the officer; anything else is answered with an ``error`` frame."""
@@ -166,6 +169,8 @@ async def officer_ws(ws: WebSocket) -> None:
 
     hub.add(conn)
     outbox.put_nowait({"type": "welcome", "officer": scope["username"], "role": scope["role"]})
+    for frame in calls.waiting_for(scope["id"]):
+        outbox.put_nowait(frame)
     tasks = [asyncio.create_task(writer()), asyncio.create_task(reader()), asyncio.create_task(pinger())]
     try:
         await asyncio.wait(tasks[:2], return_when=asyncio.FIRST_COMPLETED)

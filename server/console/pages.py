@@ -46,7 +46,7 @@ QUEUE_ACTIONS = ("call-next", "recall", "skip", "served")
 
 @router.get("/static/{name}")
 def static(name: str) -> Response:
-    files = {"officer.js": "text/javascript", "officer.css": "text/css"}
+    files = {"officer.js": "text/javascript", "officer.css": "text/css", "call.js": "text/javascript"}
     if name not in files:
         raise ConsoleError(404, "not_found")
     return FileResponse(STATIC / name, media_type=files[name], headers={"Cache-Control": "no-cache"})

@@ -134,7 +134,11 @@ def _lists(db: Any, ctx: Any) -> dict[str, Any]:
 def officer_ice(request: Request, ctx: CtxDep) -> JSONResponse:
     settings = request.app.state.settings
     return JSONResponse(
-        {"ice_servers": ice_servers(settings, f"o{ctx.officer.id}"), "ttl_seconds": settings.turn_ttl_seconds},
+        {
+            "ice_servers": ice_servers(settings, f"o{ctx.officer.id}"),
+            "ttl_seconds": settings.turn_ttl_seconds,
+            "ice_transport_policy": "relay" if settings.turn_only else "all",
+        },
         headers={"Cache-Control": "no-store"},
     )
 
@@ -163,11 +167,14 @@ def _conversation_page(
     if ctx.officer.role == "officer":
         services = [s for s in services if s.agency == ctx.officer.agency_id]
     fields: list[str] = []
+    field_options: list[tuple[str, str]] = []
     if h.service_id:
         try:
-            fields = [f.name for f in catalog.service(h.service_id).form]
+            form = catalog.service(h.service_id).form
         except KeyError:
-            fields = []
+            form = []
+        fields = [f.name for f in form]
+        field_options = [(f.name, f.label.en if ctx.lang == "en" else f.label.id) for f in form]
     return render(
         request,
         "remote.html",
@@ -179,6 +186,8 @@ def _conversation_page(
         mine=h.officer_id == ctx.officer.id and h.state == "accepted",
         services=[s.id for s in services],
         form_fields=fields,
+        field_options=field_options,
+        call_requested=h.id in request.app.state.calls.active,
         error=error,
         **{k: v for k, v in _lists(db, ctx).items() if k != "mine"},
         my_list=_lists(db, ctx)["mine"],

@@ -375,6 +375,7 @@
       counter: d.counter || prev.counter || null,
     };
     renderHandoff();
+    if (window.MPPCitizenCall) window.MPPCitizenCall.handoff(state.handoff);
     if (state.handoff.state === "closed") {
       var hid = (d.survey && d.survey.handoff_id) || state.handoff.id;
       if (hid) openSurvey({ handoff_id: hid });
@@ -409,6 +410,7 @@
       $("handoff-status").focus();
       return;
     }
+    if (window.MPPCitizenCall) window.MPPCitizenCall.want(); // talking face to face, when the device can
     if (state.assistantDown) { directHandoff(true); return; }
     say("/officer", t("officer_asked"), { onUnavailable: function () { directHandoff(false); } });
   }
@@ -422,6 +424,7 @@
 
   // The remote counter, straight (no assistant round trip): the page's chat and guided mode.
   function openHandoff(said, serviceId) {
+    if (window.MPPCitizenCall) window.MPPCitizenCall.want();
     var body = { transcript: said };
     if (state.conversation) body.conversation_id = state.conversation;
     if (serviceId) body.service_id = serviceId;
@@ -968,7 +971,9 @@
             store.removeItem("mpp.token");
           }
           break;
-        default: break;
+        default:
+          if (f.type.indexOf("call.") === 0 && window.MPPCitizenCall) window.MPPCitizenCall.frame(f);
+          break;
       }
     };
     ws.onclose = function () {
@@ -1053,6 +1058,12 @@
     state: state, t: t, loc: loc, el: el, clear: clear, uuid: uuid, api: api,
     errorMessage: errorMessage, ensureSession: ensureSession,
     applyContrast: applyContrast, loadCatalog: loadCatalog, openSurvey: openSurvey, openHandoff: openHandoff,
+    selectService: selectService,
+    send: function (frame) {
+      if (!state.ws || !state.wsReady) return false;
+      state.ws.send(JSON.stringify(frame));
+      return true;
+    },
   };
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -75,15 +75,28 @@
   };
 
   var retry = 1000;
+  var live = null;
+  var callFrame = null;
+
+  /* Call signalling goes out on the same authenticated socket (see call.js). */
+  function send(frame) {
+    if (!live || live.readyState !== 1) return false;
+    live.send(JSON.stringify(frame));
+    return true;
+  }
+
   function connect() {
     var proto = window.location.protocol === "https:" ? "wss://" : "ws://";
     var ws = new WebSocket(proto + window.location.host + "/officer/ws");
+    live = ws;
     ws.onopen = function () { retry = 1000; body.dataset.liveReady = "1"; };
     ws.onmessage = function (ev) {
       var f;
       try { f = JSON.parse(ev.data); } catch (e) { return; }
       var h = handlers[f.type];
       if (h) h(f);
+      else if (typeof f.type === "string" && f.type.indexOf("call.") === 0 && callFrame) callFrame(f);
+      else if (f.type === "error" && f.message) announce(f.message);
     };
     ws.onclose = function (ev) {
       body.dataset.liveReady = "0";
@@ -137,6 +150,7 @@
   document.addEventListener("DOMContentLoaded", function () {
     wireLoginDelay();
     wireSay();
+    if (window.MPPOfficerCall) callFrame = window.MPPOfficerCall.wire(send);
     if (body.dataset.live === "1") connect();
   });
 })();
