@@ -119,11 +119,13 @@ def identify(conv: Conversation, nik: str, name: str) -> None:
     conv.caller = conv.port.identify(conv.caller, nik, name)
 
 
-def submit(catalog: Catalog, conv: Conversation, svc: Service, data: dict[str, Any], key: str, lang: str) -> Reply:
-    """Submit an application through the port; idempotent on ``key``."""
+def submit(
+    catalog: Catalog, conv: Conversation, svc: Service, data: dict[str, Any], key: str, lang: str
+) -> tuple[Reply, str]:
+    """Submit an application through the port (idempotent on ``key``): the reply and the tracking number."""
     result = conv.port.submit_application(conv.caller, svc.id, data, key)
     _agency, counter = catalog.counter(svc.counter)
-    return Reply(
+    reply = Reply(
         _t(
             lang,
             f"Permohonan {svc.short_name.id} terkirim. Nomor pelacakan: {result.tracking_number}. "
@@ -140,3 +142,4 @@ def submit(catalog: Catalog, conv: Conversation, svc: Service, data: dict[str, A
         ],
         quick_replies=[QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}")],
     )
+    return reply, result.tracking_number

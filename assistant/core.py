@@ -8,8 +8,8 @@ This module is the turn loop only: questions go to ``assistant.answering``, deed
 
 from __future__ import annotations
 
-import copy
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +29,8 @@ from assistant.answering import agency_services as _agency_services
 from assistant.answers import ASPECT_LABELS, office_hours
 from assistant.dialogue.checklist import ChecklistLoop
 from assistant.dialogue.form import FormLoop
-from assistant.dialogue.words import NO, YES
+from assistant.dialogue.tracker import ContextSet, HandoffStarted, LoopEnded, Tracker, UserSaid
+from assistant.dialogue.words import CANCEL, NO, YES
 from assistant.nlu import NLU, Understanding, detect_aspect
 from assistant.ports import Caller, PortError, ServicePort
 from assistant.reply import Reply, qr_officer
@@ -37,6 +38,7 @@ from assistant.reply import t as _t
 from assistant.slots import TRACKING_RE
 from assistant.text import detect_lang, normalize
 from protocol.catalog import Catalog, default_catalog
+from protocol.messages import WorldAction
 
 __all__ = ["MAX_TEXT", "Assistant", "Conversation", "Reply", "aspect_of"]
 
@@ -45,51 +47,42 @@ log = logging.getLogger(__name__)
 MAX_TEXT = 2000
 
 
-def _initial_state() -> dict[str, Any]:
-    return {
-        "lang": None,
-        "last_service": None,
-        "last_aspect": None,
-        "mode": None,
-        "form": None,
-        "checklist": None,
-        "pending": None,
-        "forms_started": 0,
-        "identity": None,
-    }
-
-
 class Conversation:
-    """One chat thread: its id, who is talking, and its event log held by the port."""
+    """One chat thread: its id, who is talking, and its event log held by the port.
+
+    ``tracker`` is the state folded from the log; the events a turn adds are written in one
+    call at the end of the turn (``commit``).
+    """
 
     def __init__(self, id: str, caller: Caller, port: ServicePort) -> None:
         self.id = id
         self.caller = caller
         self.port = port
         self.events: list[dict[str, Any]] = list(port.load_conversation(id))
-        self.state: dict[str, Any] = _initial_state()
-        for ev in self.events:
-            if ev.get("kind") == "assistant" and isinstance(ev.get("state"), dict):
-                self.state = {**_initial_state(), **copy.deepcopy(ev["state"])}
-        ident = self.state.get("identity")
+        self.tracker = Tracker.from_events(self.events)
+        ident = self.tracker.identity
         if ident and caller.citizen_id is None:
             self.caller = Caller(
                 session_id=caller.session_id, citizen_id=ident.get("citizen_id"), nik=ident.get("nik"),
                 name=ident.get("name"),
             )  # fmt: skip
 
-    def append(self, event: dict[str, Any]) -> None:
-        self.port.append_conversation(self.id, self.caller, event)
-        self.events.append(event)
+    def commit(self, extra: list[dict[str, Any]] | None = None) -> None:
+        """Persist this turn's events (and ``extra`` rows, e.g. the reply) in one port call."""
+        rows = [*self.tracker.take_new(), *(extra or [])]
+        if rows:
+            self.port.append_conversation_events(self.id, self.caller, rows)
+            self.events.extend(rows)
 
     def transcript(self) -> list[dict[str, Any]]:
+        rows = [*self.events, *self.tracker.pending_rows()]
         return [
             {
                 "role": "citizen" if e["kind"] == "user" else "assistant",
                 "text": e.get("text", ""),
                 "service": e.get("service"),
             }
-            for e in self.events
+            for e in rows
             if e.get("kind") in ("user", "assistant")
         ]
 
@@ -103,8 +96,8 @@ class Assistant:
         meta = meta or {}
         self.intent_threshold = float(meta.get("intent_threshold", 0.4))
         self.service_threshold = float(meta.get("service_threshold", 0.3))
-        self.forms = FormLoop(catalog)
-        self.checklists = ChecklistLoop(catalog)
+        self.forms = FormLoop(catalog, self.ask_in_loop)
+        self.checklists = ChecklistLoop(catalog, self.ask_in_loop)
 
     @classmethod
     def load(cls, model_dir: Path | None = None, catalog: Catalog | None = None) -> Assistant:
@@ -112,33 +105,48 @@ class Assistant:
         nlu = NLU.load(cat, model_dir)
         return cls(nlu, cat, nlu.heads.meta)
 
-    def context(self, state: dict[str, Any]) -> AnswerContext:
+    def context(self, tr: Tracker, service: str | None = None) -> AnswerContext:
         return AnswerContext(
             self.catalog, self.intent_threshold, self.service_threshold,
-            state.get("last_service"), state.get("last_aspect"),
+            service or tr.last_service, tr.last_aspect,
         )  # fmt: skip
+
+    def ask_in_loop(self, text: str, lang: str, service_id: str) -> Reply:
+        """A question asked inside a loop, answered about the loop's service (never starting anything)."""
+        u = self.nlu.understand(text, lang)
+        ctx = AnswerContext(self.catalog, self.intent_threshold, self.service_threshold, service_id, None)
+        if u.intent not in ("ask_service", "out_of_scope"):
+            u.intent = "ask_service"
+        if u.service is None and u.aspect is None:
+            u.aspect = detect_aspect(u.norm)
+        return answer_question(ctx, u, lang)
 
     # ------------------------------------------------------------------ entry point
 
     def respond(self, conversation: Conversation, text: str, lang: str | None = None) -> Reply:
         """Answer one message. ``lang`` (the client's UI language) is only a prior for short messages."""
-        text = (text or "").strip()[:MAX_TEXT]
-        conversation.append({"kind": "user", "text": text, "ts": round(time.time(), 3)})
-        state = conversation.state
-        if lang in ("id", "en") and not state.get("lang"):
-            state["lang"] = lang
+        tr = conversation.tracker
+        text = (text or "").strip()
+        clipped = len(text) > MAX_TEXT
+        if clipped:
+            text = _tail(text)
+        tr.apply(UserSaid(text, round(time.time(), 3)))
+        if lang in ("id", "en") and not tr.lang:
+            tr.lang = lang
+        expecting, tr.expecting = tr.expecting, None
         try:
-            reply = self._dispatch(conversation, state, text)
+            reply = self._dispatch(conversation, tr, text, expecting, clipped)
         except PortError as exc:
-            lang = state.get("lang") or "id"
+            lang = tr.lang or "id"
             reply = Reply(exc.message(lang), lang=lang, intent="talk_to_officer", quick_replies=[qr_officer(lang)])
-        except (KeyError, IndexError, TypeError, ValueError):
+        except (KeyError, IndexError, TypeError, ValueError, AssertionError, StopIteration):
             # A stored state that no longer fits the catalogue (e.g. a service was removed while a
             # form was open) must not break the chat: start the dialogue afresh and say so.
             log.warning("conversation %s: state reset after an inconsistent event log", conversation.id, exc_info=True)
-            lang = state.get("lang") or "id"
-            state.clear()
-            state.update(_initial_state())
+            lang = tr.lang or "id"
+            if tr.loop is not None:
+                tr.apply(LoopEnded(tr.loop.loop, "cancelled"))
+            tr.last_service = tr.last_aspect = None
             reply = Reply(
                 _t(lang, "Maaf, percakapan saya mulai ulang. Silakan ulangi pertanyaan Anda.",
                    "Sorry, I had to restart our conversation. Please ask again."),
@@ -146,14 +154,13 @@ class Assistant:
                 quick_replies=[qr_officer(lang)],
                 fallback=True,
             )  # fmt: skip
-        state["lang"] = reply.lang
-        if reply.service:
-            state["last_service"] = reply.service
-        if reply.aspect:
-            state["last_aspect"] = reply.aspect
-        event = reply.to_event()
-        event["state"] = copy.deepcopy(state)
-        conversation.append(event)
+        if reply.offer == "officer" and tr.loop is None and tr.expecting is None:
+            tr.expecting = "offer_officer"
+        if not reply.quick_replies and not reply.actions:
+            reply.quick_replies = [*popular(self.context(tr), reply.lang), qr_officer(reply.lang)]
+        tr.apply(ContextSet(reply.lang, reply.service or tr.last_service, reply.aspect or tr.last_aspect, tr.expecting))
+        tr.record(reply.to_event())
+        conversation.commit()
         return reply
 
     def understand(self, text: str, lang_prior: str = "id") -> Understanding:
@@ -161,40 +168,77 @@ class Assistant:
 
     # ------------------------------------------------------------------ routing
 
-    def _dispatch(self, conv: Conversation, state: dict[str, Any], text: str) -> Reply:
-        prior = state.get("lang") or "id"
+    def _dispatch(
+        self, conv: Conversation, tr: Tracker, text: str, expecting: str | None = None, clipped: bool = False
+    ) -> Reply:
+        prior = tr.lang or "id"
         if not text:
             return Reply(_t(prior, "Silakan ketik pertanyaan Anda.", "Please type your question."), lang=prior)
+        if clipped:
+            if tr.loop is not None:
+                # Inside a form the end of a long message is not a safe answer: refuse clearly.
+                lang = detect_lang(text, prior)
+                reply = (
+                    self.forms.again(tr, self.catalog.service(tr.loop.service), lang)
+                    if tr.loop.loop == "form"
+                    else self.checklists.question(tr, self.catalog.service(tr.loop.service), lang)
+                )
+                reply.text = _too_long(lang, answered=False) + "\n" + reply.text
+                return reply
+            reply = self._dispatch(conv, tr, text, expecting)
+            reply.text = _too_long(reply.lang, answered=True) + "\n" + reply.text
+            return reply
         if text.startswith("/"):
-            cmd = self._command(conv, state, text, prior)
+            cmd = self._command(conv, tr, text, prior)
             if cmd is not None:
                 return cmd
-        mode = state.get("mode")
-        if mode in ("form", "confirm"):
-            return self.forms.turn(conv, state, text)
-        if mode == "checklist":
-            return self.checklists.turn(conv, state, text)
-        if mode == "await_tracking" and TRACKING_RE.search(text):
-            state["mode"] = None
+        loop = tr.loop
+        if loop is not None and loop.loop == "form":
+            return self.forms.turn(conv, tr, text)
+        if loop is not None and loop.loop == "checklist":
+            return self.checklists.turn(conv, tr, text)
+        norm = normalize(text)
+        if expecting == "tracking_number" and TRACKING_RE.search(text):
             return actions.status(self.catalog, conv, text, prior)
-        if mode == "offer_officer":
+        if expecting == "offer_officer":
             # The last reply asked "shall I connect you to an officer?": a bare yes/no answers it.
-            state["mode"] = None
-            norm = normalize(text)
             if YES.match(norm) and len(norm.split()) <= 3:
-                return actions.handoff(conv, detect_lang(text, prior))
+                return self._handoff(conv, tr, detect_lang(text, prior))
             if NO.match(norm) and len(norm.split()) <= 3:
                 lang = detect_lang(text, prior)
                 return Reply(
                     _t(lang, "Baik. Ada pertanyaan lain tentang layanan MPP?", "All right. Any other question?"),
                     lang=lang,
-                    quick_replies=popular(self.context(state), lang),
+                    quick_replies=popular(self.context(tr), lang),
                 )
-        state["mode"] = None
+        if CANCEL.match(norm) and len(norm.split()) <= 2 and tr.last_submitted is not None:
+            # "Batal" after a submission: nothing is open any more, and something *was* sent.
+            lang = detect_lang(text, prior)
+            sub = tr.last_submitted
+            return Reply(
+                _t(
+                    lang,
+                    f"Tidak ada isian yang sedang terbuka. Permohonan {sub.tracking_number} sudah terkirim; "
+                    "untuk membatalkannya, bicarakan dengan petugas.",
+                    f"Nothing is open to cancel. Application {sub.tracking_number} was already submitted; "
+                    "to withdraw it, talk to an officer.",
+                ),
+                lang=lang,
+                service=sub.service,
+                quick_replies=[qr_officer(lang)],
+                actions=[WorldAction(kind="show_application", data={"tracking_number": sub.tracking_number})],
+            )
         u = self.nlu.understand(text, prior)
-        return self._route(conv, state, u)
+        return self._route(conv, tr, u)
 
-    def _command(self, conv: Conversation, state: dict[str, Any], text: str, lang: str) -> Reply | None:
+    def _handoff(self, conv: Conversation, tr: Tracker, lang: str, confidence: float = 1.0) -> Reply:
+        reply = actions.handoff(conv, lang, confidence)
+        for a in reply.actions:
+            if a.kind == "handoff":
+                tr.apply(HandoffStarted(int(a.data["handoff_id"]), str(a.data.get("state") or "pending")))
+        return reply
+
+    def _command(self, conv: Conversation, tr: Tracker, text: str, lang: str) -> Reply | None:
         parts = text[1:].split()
         if not parts:
             return None
@@ -202,21 +246,27 @@ class Assistant:
         sid = args[0] if args and args[0] in {s.id for s in self.catalog.services} else None
         if cmd == "ask" and sid:
             aspect = args[1] if len(args) > 1 and args[1] in ASPECT_LABELS else None
-            return answer(self.context(state), self.catalog.service(sid), aspect, lang, 1.0)
+            if tr.loop is not None:
+                return None if not aspect else self._in_loop(conv, tr, aspect, sid, lang)
+            return answer(self.context(tr), self.catalog.service(sid), aspect, lang, 1.0)
+        if cmd == "submitted" and len(args) >= 2:
+            # The form panel or the page submitted the application (REST): the chat must know.
+            return self.forms.submitted_elsewhere(conv, tr, args[0], args[1], lang)
+        if tr.loop is not None and cmd in ("apply", "queue", "ticket") and sid:
+            tr.apply(LoopEnded(tr.loop.loop, "cancelled"))  # a new choice from a button replaces the open loop
         if cmd == "apply" and sid:
-            return self.forms.start(conv, state, self.catalog.service(sid), lang)
+            return self.forms.start(conv, tr, self.catalog.service(sid), lang)
         if cmd == "queue" and sid:
-            return self.checklists.start(state, self.catalog.service(sid), lang, then="ticket")
+            return self.checklists.start(conv, tr, self.catalog.service(sid), lang, then="ticket")
         if cmd == "ticket" and sid:
-            state["mode"], state["checklist"] = None, None
             return actions.ticket(self.catalog, conv, self.catalog.service(sid), lang)
         if cmd == "officer":
-            return actions.handoff(conv, lang)
+            return self._handoff(conv, tr, lang)
         if cmd == "hours":
             t, c = office_hours(self.catalog, lang)
             return Reply(t, lang=lang, intent="office_hours", citations=[c])
-        if cmd == "edit" and args and state.get("form"):
-            edited = self.forms.edit(state, args[0], lang)
+        if cmd == "edit" and args and tr.loop is not None:
+            edited = self.forms.edit(tr, args[0], lang)
             if edited is not None:
                 return edited
         if cmd in ("yes", "no", "cancel", "skip", "back", "repeat"):
@@ -227,27 +277,37 @@ class Assistant:
                 word = {"ya": "yes", "tidak": "no", "batal": "cancel", "lewati": "skip", "kembali": "back"}.get(
                     word, "repeat"
                 )
-            return self._dispatch(conv, state, word)
+            return self._dispatch(conv, tr, word)
         return None
 
-    def _route(self, conv: Conversation, state: dict[str, Any], u: Understanding) -> Reply:
-        reply = self._route_understood(conv, state, u)
+    def _in_loop(self, conv: Conversation, tr: Tracker, aspect: str, sid: str, lang: str) -> Reply:
+        """An aspect button (``/ask SERVICE ASPECT``) pressed while a loop is open: answer, stay in the loop."""
+        assert tr.loop is not None
+        text, _cite = answer(self.context(tr), self.catalog.service(sid), aspect, lang, 1.0).text, None
+        svc = self.catalog.service(tr.loop.service)
+        if tr.loop.loop == "form":
+            again = self.forms.again(tr, svc, lang)
+        else:
+            again = self.checklists.question(tr, svc, lang)
+        again.text = text + "\n\n" + again.text
+        return again
+
+    def _route(self, conv: Conversation, tr: Tracker, u: Understanding) -> Reply:
+        reply = self._route_understood(conv, tr, u)
         reply.confidence = min(reply.confidence, u.confidence)
-        if reply.offer == "officer" and state.get("mode") is None:
-            state["mode"] = "offer_officer"
         return reply
 
-    def _route_understood(self, conv: Conversation, state: dict[str, Any], u: Understanding) -> Reply:
+    def _route_understood(self, conv: Conversation, tr: Tracker, u: Understanding) -> Reply:
         """Small talk and deeds here; every question goes to ``answer_question``."""
         lang = u.lang
-        ctx = self.context(state)
+        ctx = self.context(tr)
         intent, service_id = with_context(ctx, u)
         svc = self.catalog.service(service_id) if service_id else None
-        last = state.get("last_service")
+        last = tr.last_service
         target = svc or (self.catalog.service(last) if last else None)
         if COMPLETE.search(u.norm) and not u.slots.tracking_number and target is not None:
             # "Apakah dokumen saya sudah lengkap?": run the documents checklist of that service.
-            return self.checklists.start(state, target, lang, then="offer")
+            return self.checklists.start(conv, tr, target, lang, then="offer")
         if intent == "greeting":
             return Reply(
                 _t(
@@ -273,10 +333,10 @@ class Assistant:
             t, c = office_hours(self.catalog, lang)
             return Reply(t, lang=lang, intent=intent, confidence=u.confidence, citations=[c])
         if intent == "talk_to_officer":
-            return actions.handoff(conv, lang, confidence=u.confidence)
+            return self._handoff(conv, tr, lang, confidence=u.confidence)
         if intent == "check_status":
             if not TRACKING_RE.search(u.text):
-                state["mode"] = "await_tracking"
+                tr.expecting = "tracking_number"
             reply = actions.status(self.catalog, conv, u.text, lang, confidence=u.confidence)
             reply.service = reply.service or u.service
             return reply
@@ -285,11 +345,40 @@ class Assistant:
                 if svc is None or (u.service_source == "model" and _agency_services(ctx, u.norm)):
                     # No service, or only the model's guess while an agency was named outright: ask.
                     return which_service(ctx, u, lang, "queue")
-                return self.checklists.start(state, svc, lang, then="ticket")
+                return self.checklists.start(conv, tr, svc, lang, then="ticket")
             if svc is None:
                 return which_service(ctx, u, lang, "apply")
-            return self.forms.start(conv, state, svc, lang, u.slots)
+            return self.forms.start(conv, tr, svc, lang, u.slots)
         return answer_question(ctx, u, lang)
+
+
+def _tail(text: str) -> str:
+    """The end of a long message, where the question is: from the last sentence that asks something,
+    or else its last sentences (at most a few hundred characters)."""
+    sentences = [x.strip() for x in re.split(r"(?<=[.!?\n])\s+", text[-MAX_TEXT:]) if x.strip()]
+    for i in range(len(sentences) - 1, -1, -1):
+        if sentences[i].endswith("?"):
+            return " ".join(sentences[i:])[:MAX_TEXT]
+    out: list[str] = []
+    for sent in reversed(sentences):
+        if out and sum(len(x) for x in out) + len(sent) > 400:
+            break
+        out.insert(0, sent)
+    return " ".join(out)[-MAX_TEXT:]
+
+
+def _too_long(lang: str, answered: bool) -> str:
+    if answered:
+        return _t(
+            lang,
+            f"Pesan Anda lebih dari {MAX_TEXT} karakter; saya menjawab bagian akhirnya.",
+            f"Your message is over {MAX_TEXT} characters; I answered its last part.",
+        )
+    return _t(
+        lang,
+        f"Pesan Anda lebih dari {MAX_TEXT} karakter dan tidak saya simpan. Mohon jawab lebih singkat.",
+        f"Your message is over {MAX_TEXT} characters and was not taken. Please answer more briefly.",
+    )
 
 
 def aspect_of(text: str) -> str | None:

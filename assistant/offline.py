@@ -34,6 +34,7 @@ class OfflinePort:
         self.by_key: dict[str, str] = {}
         self.tickets: list[TicketResult] = []
         self.handoffs: list[dict[str, Any]] = []
+        self.citizens: dict[str, str] = {}
         self._serial = 0
         self._ticket_no: dict[int, int] = {}
 
@@ -44,6 +45,15 @@ class OfflinePort:
             validate_nik(nik)
         except NikError as exc:
             raise PortError("invalid_nik", exc.message_id, exc.message_en) from None
+        with self._lock:
+            known = self.citizens.setdefault(nik, name)
+        if " ".join(known.lower().split()) != " ".join(name.lower().split()):
+            # As the server does: a NIK belongs to one name, the first one it was registered with.
+            raise PortError(
+                "identity_mismatch",
+                "Nama tidak cocok dengan data NIK ini.",
+                "The name does not match the record for this NIK.",
+            )
         return Caller(session_id=caller.session_id, citizen_id=abs(hash(nik)) % 10**6 + 1, nik=nik, name=name)
 
     def _owner(self, caller: Caller) -> str:
@@ -112,3 +122,7 @@ class OfflinePort:
     def append_conversation(self, conversation_id: str, caller: Caller, event: dict[str, Any]) -> None:
         with self._lock:
             self.conversations.setdefault(conversation_id, []).append(copy.deepcopy(event))
+
+    def append_conversation_events(self, conversation_id: str, caller: Caller, events: list[dict[str, Any]]) -> None:
+        with self._lock:
+            self.conversations.setdefault(conversation_id, []).extend(copy.deepcopy(events))

@@ -38,11 +38,32 @@ RESERVED_DOMAINS: tuple[str, ...] = (
 RESERVED_REPOS: tuple[str, ...] = ("rfalam2211/bpjschabo", "galuhalifani/indonesia_immigration_bot")
 
 # Second-level labels under which the registrable domain has three labels (x.go.id, x.co.uk).
-_SECOND_LEVEL = frozenset({
-    "go.id", "co.id", "ac.id", "or.id", "web.id", "my.id", "sch.id", "desa.id", "net.id", "biz.id",
-    "mil.id", "ponpes.id", "co.uk", "org.uk", "com.au", "net.au", "gov.au", "co.nz", "com.sg",
-    "gov.sg", "com.my", "gov.my",
-})
+_SECOND_LEVEL = frozenset(
+    {
+        "go.id",
+        "co.id",
+        "ac.id",
+        "or.id",
+        "web.id",
+        "my.id",
+        "sch.id",
+        "desa.id",
+        "net.id",
+        "biz.id",
+        "mil.id",
+        "ponpes.id",
+        "co.uk",
+        "org.uk",
+        "com.au",
+        "net.au",
+        "gov.au",
+        "co.nz",
+        "com.sg",
+        "gov.sg",
+        "com.my",
+        "gov.my",
+    }
+)
 # The split rule, fixed when test.jsonl was first integrated: never change it.
 SPLIT_SALT = "mpp-real-v1"
 TEST_BELOW = 102  # first hash byte < 102 -> test (40 %)

@@ -147,9 +147,13 @@ class DbServicePort:
             return [dict(r.event) for r in rows]
 
     def append_conversation(self, conversation_id: str, caller: Caller, event: dict[str, Any]) -> None:
+        self.append_conversation_events(conversation_id, caller, [event])
+
+    def append_conversation_events(self, conversation_id: str, caller: Caller, events: list[dict[str, Any]]) -> None:
         with self.sessions() as db:
             vs = db.scalar(select(m.VisitorSession).where(m.VisitorSession.public_id == caller.session_id))
-            db.add(m.ConversationEvent(conversation_id=conversation_id, session_id=vs.id if vs else None, event=event))
+            sid = vs.id if vs else None
+            db.add_all(m.ConversationEvent(conversation_id=conversation_id, session_id=sid, event=e) for e in events)
             db.commit()
 
 

@@ -1,10 +1,17 @@
-"""The documents checklist loop: one yes/no per required document, then a ticket or advice."""
+"""The documents checklist loop: one yes/no per document, then a ticket or advice.
+
+Each answer is a slot (document id -> True/False); a question asked in between is answered
+and the same document is asked again.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from assistant import actions
+from assistant.dialogue.form import AskFn
+from assistant.dialogue.tracker import LoopEnded, LoopStarted, LoopState, SlotRequested, SlotSet, Tracker
+from assistant.dialogue.values import looks_like_question
 from assistant.dialogue.words import CANCEL, NO, REPEAT, SKIP, YES
 from assistant.reply import Reply
 from assistant.reply import t as _t
@@ -16,28 +23,45 @@ if TYPE_CHECKING:
     from assistant.core import Conversation
 
 
-class ChecklistLoop:
-    def __init__(self, catalog: Catalog) -> None:
-        self.catalog = catalog
+def _qr_ticket(svc: Service, lang: str) -> QuickReply:
+    return QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/ticket {svc.id}")
 
-    def start(self, state: dict[str, Any], svc: Service, lang: str, then: str) -> Reply:
-        state["mode"] = "checklist"
-        state["checklist"] = {"service": svc.id, "idx": 0, "missing": [], "then": then}
+
+class ChecklistLoop:
+    def __init__(self, catalog: Catalog, ask: AskFn) -> None:
+        self.catalog = catalog
+        self.ask = ask
+
+    @staticmethod
+    def _loop(tr: Tracker) -> LoopState:
+        assert tr.loop is not None and tr.loop.loop == "checklist"
+        return tr.loop
+
+    def start(self, conv: Conversation, tr: Tracker, svc: Service, lang: str, then: str) -> Reply:
+        tr.apply(LoopStarted("checklist", svc.id, then=then))
         intro = _t(
             lang,
             f"Sebelum ke loket, mari cek kelengkapan dokumen {svc.short_name.id}. Ketik 'lewati' untuk melewati.",
             f"Before you go to the counter, let's check your documents for {svc.short_name.en}. Type 'skip' to skip.",
         )
-        return self.question(state, svc, lang, intro)
+        return self.next(conv, tr, svc, lang, intro)
 
-    def question(self, state: dict[str, Any], svc: Service, lang: str, intro: str = "") -> Reply:
-        cl = state["checklist"]
-        doc = svc.documents[cl["idx"]]
+    def next(self, conv: Conversation, tr: Tracker, svc: Service, lang: str, intro: str = "") -> Reply:
+        lp = self._loop(tr)
+        for doc in svc.documents:
+            if doc.id not in lp.slots:
+                tr.apply(SlotRequested(doc.id))
+                return self.question(tr, svc, lang, intro)
+        return self.finish(conv, tr, svc, lang)
+
+    def question(self, tr: Tracker, svc: Service, lang: str, intro: str = "") -> Reply:
+        lp = self._loop(tr)
+        doc = next(d for d in svc.documents if d.id == lp.requested)
         q = _t(lang, f"Apakah Anda sudah membawa: {doc.label.id}?", f"Do you have: {doc.label.en}?")
         return Reply(
             (intro + "\n" if intro else "") + q,
             lang=lang,
-            intent="take_queue" if cl["then"] == "ticket" else "ask_service",
+            intent="take_queue" if lp.then == "ticket" else "ask_service",
             service=svc.id,
             quick_replies=[
                 QuickReply(label=_t(lang, "Ya", "Yes"), payload="/yes"),
@@ -46,34 +70,47 @@ class ChecklistLoop:
             ],
         )
 
-    def turn(self, conv: Conversation, state: dict[str, Any], text: str) -> Reply:
-        lang = detect_lang(text, state.get("lang") or "id")
-        cl = state["checklist"]
-        svc = self.catalog.service(cl["service"])
+    def turn(self, conv: Conversation, tr: Tracker, text: str) -> Reply:
+        lang = detect_lang(text, tr.lang or "id")
+        lp = self._loop(tr)
+        svc = self.catalog.service(lp.service)
         norm = normalize(text)
         if CANCEL.match(norm):
-            state["mode"], state["checklist"] = None, None
-            return Reply(_t(lang, "Baik, dibatalkan.", "All right, cancelled."), lang=lang, intent="take_queue")
+            tr.apply(LoopEnded("checklist", "cancelled"))
+            return Reply(
+                _t(lang, "Baik, dibatalkan.", "All right, cancelled."), lang=lang, intent="take_queue",
+                quick_replies=[_qr_ticket(svc, lang)],
+            )  # fmt: skip
         if SKIP.match(norm) or norm in ("lewati", "skip"):
-            state["mode"], state["checklist"] = None, None
-            if cl["then"] == "ticket":
+            tr.apply(LoopEnded("checklist", "skipped"))
+            if lp.then == "ticket":
                 return actions.ticket(self.catalog, conv, svc, lang)
-            return Reply(_t(lang, "Baik.", "All right."), lang=lang, service=svc.id)
+            return Reply(
+                _t(lang, "Baik.", "All right."), lang=lang, service=svc.id, quick_replies=[_qr_ticket(svc, lang)]
+            )
+        if lp.requested is None:
+            return self.next(conv, tr, svc, lang)
         if REPEAT.match(norm):
-            return self.question(state, svc, lang)
-        if YES.match(norm):
-            pass
-        elif NO.match(norm):
-            doc = svc.documents[cl["idx"]]
-            if doc.required:
-                cl["missing"].append(doc.id)
+            return self.question(tr, svc, lang)
+        if YES.match(norm) and not looks_like_question(text, norm):
+            tr.apply(SlotSet(str(lp.requested), True))
+        elif NO.match(norm) and not looks_like_question(text, norm):
+            tr.apply(SlotSet(str(lp.requested), False))
+        elif looks_like_question(text, norm):
+            answer = self.ask(text, lang, svc.id)
+            again = self.question(tr, svc, lang)
+            again.text = answer.text + "\n\n" + again.text
+            again.citations = list(answer.citations)
+            return again
         else:
-            return self.question(state, svc, lang, _t(lang, "Mohon jawab ya atau tidak.", "Please answer yes or no."))
-        cl["idx"] += 1
-        if cl["idx"] < len(svc.documents):
-            return self.question(state, svc, lang)
-        state["mode"], state["checklist"] = None, None
-        missing = [d for d in svc.documents if d.id in cl["missing"]]
+            return self.question(tr, svc, lang, _t(lang, "Mohon jawab ya atau tidak.", "Please answer yes or no."))
+        return self.next(conv, tr, svc, lang)
+
+    def finish(self, conv: Conversation, tr: Tracker, svc: Service, lang: str) -> Reply:
+        lp = self._loop(tr)
+        then = lp.then
+        missing = [d for d in svc.documents if d.required and lp.slots.get(d.id) is False]
+        tr.apply(LoopEnded("checklist", "done"))
         if missing:
             lines = "\n".join(f"• {d.label.get(lang)}" for d in missing)
             return Reply(
@@ -95,7 +132,7 @@ class ChecklistLoop:
                     ),
                 ],
             )
-        if cl["then"] == "ticket":
+        if then == "ticket":
             reply = actions.ticket(self.catalog, conv, svc, lang)
             reply.text = _t(lang, "Dokumen lengkap. ", "Your documents are complete. ") + reply.text
             return reply

@@ -1,11 +1,30 @@
-"""The form loop: the catalogue's form fields asked one at a time, validated, read back, submitted."""
+"""The form loop: the catalogue's form fields asked one at a time, validated with the shared
+validators, read back, and submitted exactly once through the port.
+
+Within the loop a question ("syaratnya apa aja?") is answered through the answering path and
+the loop asks again; a choice is matched loosely (``values.match_option``); a relative date
+("kemarin") is understood; and the read-back lets the visitor change any field by name.
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from assistant import actions
+from assistant.dialogue.tracker import (
+    CONFIRM,
+    Identified,
+    LoopEnded,
+    LoopStarted,
+    LoopState,
+    SlotRequested,
+    SlotSet,
+    Submitted,
+    Tracker,
+)
+from assistant.dialogue.values import looks_like_question, match_option, relative_date
 from assistant.dialogue.words import BACK, CANCEL, CORRECT, FIELD_HINTS, NO, REPEAT, SKIP, YES
 from assistant.ports import PortError
 from assistant.reply import Reply, qr_officer
@@ -18,17 +37,25 @@ from protocol.messages import QuickReply, WorldAction
 if TYPE_CHECKING:
     from assistant.core import Conversation
 
+# Answers a question asked inside a loop: (text, lang, service the loop is about) -> Reply.
+AskFn = Callable[[str, str, str], Reply]
+
+# Words that name a field without giving its new value ("tidak, namanya salah").
+_NOT_A_VALUE = re.compile(
+    r"^(salah|keliru|ganti|ubah|diubah|diganti|wrong|incorrect|change|typo|kurang tepat|tidak benar|bukan itu)?[\s.!]*$"
+)
+
 
 class FormLoop:
-    def __init__(self, catalog: Catalog) -> None:
+    def __init__(self, catalog: Catalog, ask: AskFn) -> None:
         self.catalog = catalog
+        self.ask = ask
 
-    def start(
-        self, conv: Conversation, state: dict[str, Any], svc: Service, lang: str, slots: Slots | None = None
-    ) -> Reply:
-        state["forms_started"] = int(state.get("forms_started") or 0) + 1
-        state["mode"] = "form"
-        state["form"] = {"service": svc.id, "idx": 0, "data": {}, "seq": state["forms_started"]}
+    # ------------------------------------------------------------------ starting
+
+    def start(self, conv: Conversation, tr: Tracker, svc: Service, lang: str, slots: Slots | None = None) -> Reply:
+        seq = tr.forms_started + 1
+        tr.apply(LoopStarted("form", svc.id, seq))
         intro = _t(
             lang,
             f"Baik, kita isi permohonan {svc.short_name.id} satu per satu. "
@@ -36,43 +63,37 @@ class FormLoop:
             f"All right, let's fill in the {svc.short_name.en} application one question at a time. "
             "Type 'cancel' to stop, 'back' for the previous question, 'repeat' to hear it again.",
         )
-        form = state["form"]
         known: dict[str, str | None] = {"nik": conv.caller.nik, "full_name": conv.caller.name}
         prefilled = []
         for f in svc.form:
             value = known.get(f.name)
             if value and self.validate(f, value)[1] is None:
-                form["data"][f.name] = value
+                tr.apply(SlotSet(f.name, value))
                 prefilled.append(f.label.get(lang))
         if prefilled:
             # An identified citizen is not asked again; the read-back still shows it for correction.
             intro += (
                 "\n" + _t(lang, "Dari identitas sesi Anda: ", "From your session identity: ") + ", ".join(prefilled)
             )
-        taken = self.prefill_from_slots(svc, form["data"], slots)
+        taken = self.prefill_from_slots(tr, svc, slots)
         if taken:
             intro += (
                 "\n"
                 + _t(lang, "Dari pesan Anda: ", "From your message: ")
                 + ", ".join(f.label.get(lang) for f in taken)
             )
-        while form["idx"] < len(svc.form) and svc.form[form["idx"]].name in form["data"]:
-            form["idx"] += 1
-        if form["idx"] >= len(svc.form):
-            reply = self.read_back(state, svc, lang, intro)
-        else:
-            reply = self.ask_field(state, lang, intro)
+        reply = self.next(tr, svc, lang, intro)
         reply.actions.insert(0, WorldAction(kind="open_form", data={"service_id": svc.id}))
         return reply
 
-    def prefill_from_slots(self, svc: Service, data: dict[str, Any], slots: Slots | None) -> list[FormField]:
+    def prefill_from_slots(self, tr: Tracker, svc: Service, slots: Slots | None) -> list[FormField]:
         """Values already given in the opening message ("... NIK 3510..., lahir 12 Januari 2024")."""
-        if slots is None:
+        if slots is None or tr.loop is None:
             return []
         taken: list[FormField] = []
         dates = [f for f in svc.form if f.type == "date"]
         for f in svc.form:
-            if f.name in data:
+            if f.name in tr.loop.slots:
                 continue
             raw: str | None = None
             if f.type == "nik" and f.name == "nik":
@@ -86,16 +107,36 @@ class FormLoop:
             if raw:
                 value, err, _err_en = self.validate(f, raw)
                 if err is None:
-                    data[f.name] = value
+                    tr.apply(SlotSet(f.name, value))
                     taken.append(f)
         return taken
+
+    # ------------------------------------------------------------------ asking
+
+    @staticmethod
+    def _loop(tr: Tracker) -> LoopState:
+        assert tr.loop is not None and tr.loop.loop == "form"
+        return tr.loop
+
+    def next(self, tr: Tracker, svc: Service, lang: str, intro: str = "") -> Reply:
+        """Ask the first field without a value, or read the answers back when none is left."""
+        lp = self._loop(tr)
+        for f in svc.form:
+            if f.name not in lp.slots:
+                tr.apply(SlotRequested(f.name))
+                return self.ask_field(tr, svc, lang, intro)
+        return self.read_back(tr, svc, lang, intro)
 
     def field_prompt(self, f: FormField, lang: str) -> str:
         q = f.label.get(lang)
         if f.type == "select":
             q += "? " + _t(lang, "Pilih: ", "Choose: ") + ", ".join(o.label.get(lang) for o in f.options)
         elif f.type == "date":
-            q += "? " + _t(lang, "(contoh: 12 Januari 2020 atau 12-01-2020)", "(e.g. 12 January 2020 or 12-01-2020)")
+            q += "? " + _t(
+                lang,
+                "(contoh: 12 Januari 2020, 12-01-2020 atau 'kemarin')",
+                "(e.g. 12 January 2020, 12-01-2020 or 'yesterday')",
+            )
         else:
             q += "?"
         if not f.required:
@@ -104,17 +145,18 @@ class FormLoop:
             q += " " + f.help.get(lang)
         return q
 
-    def ask_field(self, state: dict[str, Any], lang: str, intro: str = "") -> Reply:
-        form = state["form"]
-        svc = self.catalog.service(form["service"])
-        f = svc.form[form["idx"]]
+    def ask_field(self, tr: Tracker, svc: Service, lang: str, intro: str = "") -> Reply:
+        lp = self._loop(tr)
+        names = [f.name for f in svc.form]
+        idx = names.index(str(lp.requested))
+        f = svc.form[idx]
         qrs = [QuickReply(label=o.label.get(lang), payload=o.value) for o in f.options]
         if not f.required:
             qrs.append(QuickReply(label=_t(lang, "Lewati", "Skip"), payload="/skip"))
-        if form["idx"] > 0:
+        if idx > 0:
             qrs.append(QuickReply(label=_t(lang, "Kembali", "Back"), payload="/back"))
         qrs.append(QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"))
-        step = f"({form['idx'] + 1}/{len(svc.form)}) "
+        step = f"({idx + 1}/{len(svc.form)}) "
         return Reply(
             (intro + "\n" if intro else "") + step + self.field_prompt(f, lang),
             lang=lang,
@@ -123,6 +165,14 @@ class FormLoop:
             quick_replies=qrs,
         )
 
+    def again(self, tr: Tracker, svc: Service, lang: str, intro: str = "") -> Reply:
+        """The loop's current question once more (the field, or the read-back)."""
+        if self._loop(tr).requested == CONFIRM:
+            return self.read_back(tr, svc, lang, intro)
+        return self.ask_field(tr, svc, lang, intro)
+
+    # ------------------------------------------------------------------ values
+
     def prepare_value(self, f: FormField, text: str) -> str:
         """Pull the value out of a sentence: 'NIK saya 3510...' -> the digits, '12 Januari 2020' -> ISO."""
         raw = text.strip()
@@ -130,20 +180,10 @@ class FormLoop:
             m = NIK_RE.search(raw)
             return m.group(1) if m else re.sub(r"[\s.\-]", "", raw)
         if f.type == "date":
-            d = parse_date_text(raw)
+            d = parse_date_text(raw) or relative_date(raw)
             return d.isoformat() if d else raw
         if f.type == "select":
-            norm = raw.lower().strip(" .")
-            if norm.isdigit() and 1 <= int(norm) <= len(f.options):
-                return f.options[int(norm) - 1].value
-            for o in f.options:
-                if norm in (o.value, o.label.id.lower(), o.label.en.lower()):
-                    return o.value
-            for o in f.options:
-                lid, len_ = o.label.id.lower(), o.label.en.lower()
-                if norm and (norm in lid or norm in len_ or lid.split(" (")[0] in norm or len_.split(" (")[0] in norm):
-                    return o.value
-            return raw
+            return match_option(f.options, raw) or raw
         if f.type == "number":
             m = re.search(r"\d+", raw)
             return m.group(0) if m else raw
@@ -164,9 +204,10 @@ class FormLoop:
         # cleaned village id would not be found by name a second time.
         return (value.strip() if f.type == "village" else cleaned), None, None
 
-    def correction_field(self, svc: Service, text: str, form: dict[str, Any]) -> tuple[FormField | None, str]:
-        """Which field a correction targets and the new value text."""
+    def named_field(self, svc: Service, text: str) -> tuple[FormField | None, str]:
+        """The field a message names ("namanya", "tanggal lahir") and what follows the name."""
         body = CORRECT.sub("", text.strip(), count=1)
+        body = re.sub(r"^(tidak|no|nope|bukan|ubah|ganti|change)\b[\s,:]*", "", body, flags=re.IGNORECASE)
         low = body.lower()
         for rx, frags in FIELD_HINTS:
             m = rx.search(low)
@@ -178,92 +219,122 @@ class FormLoop:
                     value = body[m.end() :]
                     value = re.sub(r"^(nya)?\s*(saya|anak|adalah|is|should be|harusnya|seharusnya)?\s*[:=]?\s*", "",
                                    value, flags=re.IGNORECASE)  # fmt: skip
-                    return f, value.strip() or body
-        names = [f.name for f in svc.form]
-        answered = [n for n in names if n in form["data"]]
-        if answered:
-            prev = answered[-1] if form["idx"] >= len(names) else names[max(0, form["idx"] - 1)]
-            return svc.form[names.index(prev)], body
+                    return f, value.strip()
+        for f in svc.form:  # the field's own label ("Nomor KK", "Alasan permohonan")
+            for label in (f.label.id, f.label.en):
+                m = re.search(rf"(?<!\w){re.escape(label.lower())}(?!\w)", low)
+                if m:
+                    return f, re.sub(r"^\s*(nya)?\s*[:=]?\s*", "", body[m.end() :]).strip()
         return None, body
 
-    def turn(self, conv: Conversation, state: dict[str, Any], text: str) -> Reply:
-        form = state["form"]
-        svc = self.catalog.service(form["service"])
-        lang = detect_lang(text, state.get("lang") or "id")
+    # ------------------------------------------------------------------ a turn
+
+    def turn(self, conv: Conversation, tr: Tracker, text: str) -> Reply:
+        lp = self._loop(tr)
+        svc = self.catalog.service(lp.service)
+        lang = detect_lang(text, tr.lang or "id")
         norm = normalize(text)
         if CANCEL.match(norm):
-            state["mode"], state["form"] = None, None
+            tr.apply(LoopEnded("form", "cancelled"))
             return Reply(
                 _t(lang, "Permohonan dibatalkan. Tidak ada yang dikirim.", "Application cancelled. Nothing was sent."),
                 lang=lang,
                 intent="start_application",
                 service=svc.id,
+                quick_replies=[
+                    QuickReply(label=_t(lang, "Mulai lagi", "Start again"), payload=f"/apply {svc.id}"),
+                    qr_officer(lang),
+                ],
             )
-        if state["mode"] == "confirm":
-            return self.confirm_turn(conv, state, svc, text, norm, lang)
+        if lp.requested is None:  # resumed from an older log: ask where it stopped
+            return self.next(tr, svc, lang)
+        if lp.requested == CONFIRM:
+            return self.confirm_turn(conv, tr, svc, text, norm, lang)
         if REPEAT.match(norm):
-            return self.ask_field(state, lang)
+            return self.ask_field(tr, svc, lang)
+        names = [f.name for f in svc.form]
         if BACK.match(norm):
-            form["idx"] = max(0, form["idx"] - 1)
-            return self.ask_field(state, lang)
-        if CORRECT.match(norm) and (form["data"] or form["idx"] > 0):
-            return self.apply_correction(state, svc, text, lang)
-        f = svc.form[form["idx"]]
+            idx = names.index(str(lp.requested))
+            tr.apply(SlotRequested(names[max(0, idx - 1)]))
+            return self.ask_field(tr, svc, lang)
+        if CORRECT.match(norm) and any(n in lp.slots for n in names):
+            return self.apply_correction(tr, svc, text, lang)
+        f = svc.form[names.index(str(lp.requested))]
         if not f.required and (SKIP.match(norm) or norm in ("lewati", "skip")):
-            form["data"].pop(f.name, None)
-            return self.advance(state, svc, lang)
-        value, err_id, err_en = self.validate(f, text)
-        if err_id is not None:
-            again = self.ask_field(state, lang)
-            again.text = _t(lang, f"Maaf, {err_id}", f"Sorry, {err_en}") + "\n" + again.text
-            return again
-        form["data"][f.name] = value
-        return self.advance(state, svc, lang)
+            tr.apply(SlotSet(f.name, None))
+            return self.advance(tr, svc, lang)
+        asked = looks_like_question(text, norm)
+        if not asked or f.type in ("nik", "number", "phone", "date", "email", "select"):
+            # A strict field takes a valid value even with a question mark ("kemarin?").
+            value, err_id, err_en = self.validate(f, text)
+            if err_id is None:
+                tr.apply(SlotSet(f.name, value))
+                return self.advance(tr, svc, lang)
+            if not asked:
+                return self.ask_field(tr, svc, lang, _t(lang, f"Maaf, {err_id}", f"Sorry, {err_en}"))
+        return self.answer_then_ask(tr, svc, text, lang)
 
-    def edit(self, state: dict[str, Any], name: str, lang: str) -> Reply | None:
-        """``/edit FIELD`` from the read-back's buttons."""
-        form = state.get("form")
-        if not form:
-            return None
-        names = [f.name for f in self.catalog.service(form["service"]).form]
-        if name not in names:
-            return None
-        form["idx"] = names.index(name)
-        form["return_to_confirm"] = True
-        state["mode"] = "form"
-        return self.ask_field(state, lang)
+    def answer_then_ask(self, tr: Tracker, svc: Service, text: str, lang: str) -> Reply:
+        """A question inside the loop: answer it about this service, then ask the same thing again."""
+        answer = self.ask(text, lang, svc.id)
+        again = self.again(tr, svc, lang)
+        again.text = answer.text + "\n\n" + again.text
+        again.citations = list(answer.citations)
+        again.aspect = answer.aspect
+        return again
 
-    def apply_correction(self, state: dict[str, Any], svc: Service, text: str, lang: str) -> Reply:
-        form = state["form"]
-        f, value_text = self.correction_field(svc, text, form)
-        if f is None:
-            return self.ask_field(state, lang)
-        value, err_id, err_en = self.validate(f, value_text)
-        if err_id is not None:
-            return Reply(
-                _t(lang, f"Maaf, {err_id} Coba lagi.", f"Sorry, {err_en} Please try again."),
-                lang=lang,
-                intent="start_application",
-                service=svc.id,
-            )
-        form["data"][f.name] = value
-        note = _t(lang, f"Baik, {f.label.id} diubah.", f"OK, {f.label.en} updated.")
-        if state["mode"] == "confirm" or form["idx"] >= len(svc.form):
-            return self.read_back(state, svc, lang, note)
-        reply = self.ask_field(state, lang)
-        reply.text = note + "\n" + reply.text
+    def edit(self, tr: Tracker, name: str, lang: str, note: str = "") -> Reply | None:
+        """Ask one field again and come back to the read-back (``/edit FIELD`` or the field's name)."""
+        lp = tr.loop
+        if lp is None or lp.loop != "form":
+            return None
+        svc = self.catalog.service(lp.service)
+        if name not in [f.name for f in svc.form]:
+            return None
+        back = lp.requested == CONFIRM or lp.return_to_confirm or all(f.name in lp.slots for f in svc.form)
+        tr.apply(SlotRequested(name, return_to_confirm=back))
+        reply = self.ask_field(tr, svc, lang, note)
+        if back:  # the other fields stay one press away
+            reply.quick_replies[-1:-1] = self.edit_buttons(svc, lang, skip=name)
         return reply
 
-    def advance(self, state: dict[str, Any], svc: Service, lang: str) -> Reply:
-        form = state["form"]
-        if form.pop("return_to_confirm", False):
-            return self.read_back(state, svc, lang)
-        form["idx"] += 1
-        while form["idx"] < len(svc.form) and svc.form[form["idx"]].name in form["data"]:
-            form["idx"] += 1  # already answered (e.g. through a correction): don't ask twice
-        if form["idx"] < len(svc.form):
-            return self.ask_field(state, lang)
-        return self.read_back(state, svc, lang)
+    def edit_buttons(self, svc: Service, lang: str, skip: str | None = None) -> list[QuickReply]:
+        return [QuickReply(label=f.label.get(lang), payload=f"/edit {f.name}") for f in svc.form if f.name != skip]
+
+    def apply_correction(self, tr: Tracker, svc: Service, text: str, lang: str) -> Reply:
+        lp = self._loop(tr)
+        f, value_text = self.named_field(svc, text)
+        if f is None:
+            names = [x.name for x in svc.form]
+            answered = [n for n in names if n in lp.slots]
+            if not answered:
+                return self.again(tr, svc, lang)
+            if lp.requested == CONFIRM:
+                prev = answered[-1]
+            else:
+                prev = names[max(0, names.index(str(lp.requested)) - 1)]
+            f = svc.form[names.index(prev)]
+        if not value_text or _NOT_A_VALUE.match(value_text.lower()):
+            # "tidak, namanya salah": the field is named but no new value given: ask for it.
+            return self.edit(tr, f.name, lang) or self.again(tr, svc, lang)
+        value, err_id, err_en = self.validate(f, value_text)
+        if err_id is not None:
+            return self.edit(tr, f.name, lang, _t(lang, f"Maaf, {err_id}", f"Sorry, {err_en}")) or self.again(
+                tr, svc, lang
+            )
+        tr.apply(SlotSet(f.name, value))
+        note = _t(lang, f"Baik, {f.label.id} diubah.", f"OK, {f.label.en} updated.")
+        if lp.requested == CONFIRM or lp.return_to_confirm:
+            return self.read_back(tr, svc, lang, note)
+        return self.ask_field(tr, svc, lang, note)
+
+    def advance(self, tr: Tracker, svc: Service, lang: str) -> Reply:
+        lp = self._loop(tr)
+        if lp.return_to_confirm:
+            return self.read_back(tr, svc, lang)
+        return self.next(tr, svc, lang)
+
+    # ------------------------------------------------------------------ read-back and submit
 
     def display(self, f: FormField, value: Any, lang: str) -> str:
         if value is None:
@@ -284,11 +355,11 @@ class FormLoop:
                 return f"{v.name}, {v.kecamatan_name}"
         return str(value)
 
-    def read_back(self, state: dict[str, Any], svc: Service, lang: str, note: str = "") -> Reply:
-        form = state["form"]
-        state["mode"] = "confirm"
-        form["idx"] = len(svc.form)
-        lines = [f"• {f.label.get(lang)}: {self.display(f, form['data'].get(f.name), lang)}" for f in svc.form]
+    def read_back(self, tr: Tracker, svc: Service, lang: str, note: str = "") -> Reply:
+        lp = self._loop(tr)
+        if lp.requested != CONFIRM or lp.return_to_confirm:
+            tr.apply(SlotRequested(CONFIRM))
+        lines = [f"• {f.label.get(lang)}: {self.display(f, lp.slots.get(f.name), lang)}" for f in svc.form]
         head = _t(
             lang,
             f"Mohon periksa permohonan {svc.short_name.id}:",
@@ -307,49 +378,87 @@ class FormLoop:
         text = "\n".join(x for x in (note, head, "\n".join(lines), tail) if x)
         return Reply(text, lang=lang, intent="start_application", service=svc.id, quick_replies=qrs)
 
-    def confirm_turn(
-        self, conv: Conversation, state: dict[str, Any], svc: Service, text: str, norm: str, lang: str
-    ) -> Reply:
+    def confirm_turn(self, conv: Conversation, tr: Tracker, svc: Service, text: str, norm: str, lang: str) -> Reply:
+        f, rest = self.named_field(svc, text)
+        if f is not None and not YES.match(norm):
+            # A field named at the read-back ("tidak, namanya salah", "bukan, NIK 3510...", "alamat"):
+            # change that one field, with or without the new value in the same message.
+            return self.apply_correction(tr, svc, text, lang)
         if CORRECT.match(norm) and len(norm.split()) > 1:
-            return self.apply_correction(state, svc, text, lang)
+            return self.apply_correction(tr, svc, text, lang)
         if YES.match(norm):
-            return self.submit(conv, state, svc, lang)
+            return self.submit(conv, tr, svc, lang)
         if NO.match(norm):
-            qrs = [QuickReply(label=f.label.get(lang), payload=f"/edit {f.name}") for f in svc.form]
             return Reply(
                 _t(lang, "Bagian mana yang ingin diubah?", "Which answer do you want to change?"),
                 lang=lang,
                 intent="start_application",
                 service=svc.id,
-                quick_replies=qrs,
+                quick_replies=[
+                    *self.edit_buttons(svc, lang),
+                    QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"),
+                ],
             )
         if REPEAT.match(norm):
-            return self.read_back(state, svc, lang)
-        # A bare value while confirming: treat it as a correction of the field it fits.
-        for rx, _frags in FIELD_HINTS:
-            if rx.search(norm):
-                return self.apply_correction(state, svc, text, lang)
+            return self.read_back(tr, svc, lang)
+        if looks_like_question(text, norm):
+            return self.answer_then_ask(tr, svc, text, lang)
         return self.read_back(
-            state, svc, lang, _t(lang, "Mohon jawab 'ya' atau koreksi.", "Please answer 'yes' or correct it.")
+            tr, svc, lang, _t(lang, "Mohon jawab 'ya' atau koreksi.", "Please answer 'yes' or correct it.")
         )
 
-    def submit(self, conv: Conversation, state: dict[str, Any], svc: Service, lang: str) -> Reply:
-        form = state["form"]
-        data = dict(form["data"])
+    def submit(self, conv: Conversation, tr: Tracker, svc: Service, lang: str) -> Reply:
+        lp = self._loop(tr)
+        data = {k: v for k, v in lp.slots.items() if v is not None}
         if conv.caller.citizen_id is None and data.get("nik") and data.get("full_name"):
             try:
                 actions.identify(conv, str(data["nik"]), str(data["full_name"]))
-                c = conv.caller
-                state["identity"] = {"citizen_id": c.citizen_id, "nik": c.nik, "name": c.name}
             except PortError as exc:
-                return Reply(exc.message(lang), lang=lang, intent="start_application", service=svc.id)
-        key = f"{conv.id}:form:{form['seq']}"
+                # Not something a retry fixes (e.g. the name does not match the NIK): offer the
+                # fields to correct and a human, never the same "try again".
+                return Reply(
+                    exc.message(lang) + "\n" + _t(
+                        lang,
+                        "Periksa NIK dan nama, atau minta bantuan petugas.",
+                        "Check the NIK and the name, or ask an officer for help.",
+                    ),
+                    lang=lang, intent="start_application", service=svc.id,
+                    quick_replies=[
+                        QuickReply(label=_t(lang, "Ubah nama", "Change the name"), payload="/edit full_name"),
+                        QuickReply(label=_t(lang, "Ubah NIK", "Change the NIK"), payload="/edit nik"),
+                        qr_officer(lang),
+                    ],
+                )  # fmt: skip
+            c = conv.caller
+            tr.apply(Identified(c.citizen_id, c.nik, c.name))
+        key = f"{conv.id}:form:{lp.seq}"
         try:
-            reply = actions.submit(self.catalog, conv, svc, data, key, lang)
+            reply, tracking = actions.submit(self.catalog, conv, svc, data, key, lang)
         except PortError as exc:
             return Reply(
                 exc.message(lang), lang=lang, intent="start_application", service=svc.id,
-                quick_replies=[qr_officer(lang)],
+                quick_replies=[*self.edit_buttons(svc, lang), qr_officer(lang)],
             )  # fmt: skip
-        state["mode"], state["form"] = None, None
+        tr.apply(Submitted(svc.id, tracking))
+        tr.apply(LoopEnded("form", "submitted"))
         return reply
+
+    def submitted_elsewhere(self, conv: Conversation, tr: Tracker, service_id: str, tracking: str, lang: str) -> Reply:
+        """The form panel (hall) or the page submitted the application this loop was filling."""
+        st = conv.port.application_status(conv.caller, tracking)  # PortError(not_found) if not theirs
+        tr.apply(Submitted(st.service_id, st.tracking_number, via="form"))
+        if tr.loop is not None and tr.loop.loop == "form" and tr.loop.service == st.service_id:
+            tr.apply(LoopEnded("form", "submitted"))
+        svc = self.catalog.service(st.service_id)
+        return Reply(
+            _t(
+                lang,
+                f"Permohonan {svc.short_name.id} sudah terkirim lewat formulir. Nomor pelacakan: {st.tracking_number}.",
+                f"Your {svc.short_name.en} application was submitted with the form. Tracking number: "
+                f"{st.tracking_number}.",
+            ),
+            lang=lang,
+            intent="start_application",
+            service=svc.id,
+            quick_replies=[QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}")],
+        )

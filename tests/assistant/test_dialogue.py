@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from assistant.core import Assistant, Conversation
+from assistant.dialogue.tracker import CONFIRM
 from assistant.ports import Caller
 from protocol.messages import ChatReply
 from tests.assistant.fakes import FakePort
 
 NIK = "3510011201900001"
 KK = "3510010101200001"
+
+
+def _slots(conv: Conversation) -> dict[str, object]:
+    assert conv.tracker.loop is not None
+    return dict(conv.tracker.loop.slots)
+
+
+def _in(conv: Conversation, loop: str) -> bool:
+    return conv.tracker.loop is not None and conv.tracker.loop.loop == loop
 
 
 def say(assistant: Assistant, conv: Conversation, *texts: str):  # type: ignore[no-untyped-def]
@@ -73,7 +83,7 @@ def test_invalid_nik_is_reasked(assistant: Assistant, conv: Conversation, port: 
     say(assistant, conv, "/apply ktp-el")
     r = say(assistant, conv, "12345")
     assert r.text.startswith("Maaf") and "16 digit" in r.text
-    assert conv.state["form"]["idx"] == 0
+    assert conv.tracker.loop is not None and conv.tracker.loop.requested == "nik"
     r = say(assistant, conv, NIK)
     assert "Nama lengkap" in r.text
 
@@ -81,21 +91,21 @@ def test_invalid_nik_is_reasked(assistant: Assistant, conv: Conversation, port: 
 def test_correction_back_repeat_and_cancel(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
     say(assistant, conv, "/apply ktp-el", NIK, "Siti Amina")
     r = say(assistant, conv, "bukan, namanya Siti Aminah")
-    assert conv.state["form"]["data"]["full_name"] == "Siti Aminah"
+    assert _slots(conv)["full_name"] == "Siti Aminah"
     assert "Alasan" in r.text
     r = say(assistant, conv, "ulangi")
     assert "Alasan" in r.text
     r = say(assistant, conv, "kembali")
     assert "Nama lengkap" in r.text
     r = say(assistant, conv, "batal")
-    assert "dibatalkan" in r.text and conv.state["form"] is None
+    assert "dibatalkan" in r.text and conv.tracker.loop is None
     assert "submit" not in port.names()
 
 
 def test_correction_at_read_back(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
     say(assistant, conv, "/apply ktp-el", NIK, "Siti Amina", "hilang", KK, "lewati")
     r = say(assistant, conv, "bukan, namanya Siti Aminah")
-    assert "Siti Aminah" in r.text and conv.state["mode"] == "confirm"
+    assert "Siti Aminah" in r.text and conv.tracker.loop is not None and conv.tracker.loop.requested == CONFIRM
     say(assistant, conv, "ya")
     assert [c for c in port.calls if c[0] == "submit"][0][1]["data"]["full_name"] == "Siti Aminah"
 
@@ -106,7 +116,7 @@ def test_resume_after_restart(assistant: Assistant, port: FakePort) -> None:
     # The server restarts: a new Assistant (same weights) and a new Conversation over the same event log.
     fresh = Assistant(assistant.nlu, assistant.catalog, assistant.nlu.heads.meta)
     conv2 = Conversation("restart-1", Caller(session_id="s"), port)
-    assert conv2.state["form"]["data"] == {"nik": NIK}
+    assert _slots(conv2) == {"nik": NIK}
     r = say(fresh, conv2, "ulangi")
     assert "Nama lengkap" in r.text
     r = say(fresh, conv2, "Budi Santoso", "rusak", KK, "lewati", "ya")
@@ -118,7 +128,7 @@ def test_checklist_then_ticket(assistant: Assistant, conv: Conversation, port: F
     assert "Kartu Keluarga" in r.text
     r = say(assistant, conv, "tidak")
     for _ in range(3):
-        if conv.state["mode"] != "checklist":
+        if not _in(conv, "checklist"):
             break
         r = say(assistant, conv, "ya")
     assert "belum lengkap" in r.text and "Kartu Keluarga" in r.text
@@ -180,8 +190,8 @@ def test_village_form_resubmits_cleanly_and_context_starts_the_form(
 def test_completeness_question_runs_the_checklist(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
     say(assistant, conv, "syarat skck apa saja")
     r = say(assistant, conv, "apakah dokumen saya sudah lengkap?")
-    assert conv.state["mode"] == "checklist" and r.service == "skck"
-    while conv.state["mode"] == "checklist":
+    assert _in(conv, "checklist") and r.service == "skck"
+    while _in(conv, "checklist"):
         r = say(assistant, conv, "ya")
     assert "lengkap" in r.text and not port.tickets
     assert any(q.payload == "/ticket skck" for q in r.quick_replies)
@@ -192,7 +202,7 @@ def test_form_in_english_with_date_and_select(assistant: Assistant, conv: Conver
     assert r.lang == "en" and r.service == "akta-kelahiran"
     r = say(assistant, conv, NIK, "Siti Aminah", "Budi", "12 Januari 2024", "Banyuwangi", "2")
     assert "Proof of birth" in r.text
-    data = conv.state["form"]["data"]
+    data = _slots(conv)
     assert data["birth_date"] == "2024-01-12" and data["child_sex"] == "P"
 
 
@@ -202,7 +212,7 @@ def test_corrupt_event_log_resets_instead_of_crashing(assistant: Assistant, port
     ]
     conv = Conversation("bad-1", Caller(session_id="s"), port)
     r = assistant.respond(conv, "Siti")
-    assert r.fallback and conv.state["mode"] is None
+    assert r.fallback and conv.tracker.loop is None
     r = assistant.respond(conv, "syarat skck")
     assert r.service == "skck"
 
@@ -264,6 +274,6 @@ def test_other_text_after_the_officer_offer_is_routed_normally(assistant: Assist
 def test_values_in_the_opening_message_fill_the_form(assistant: Assistant, conv: Conversation) -> None:
     r = say(assistant, conv, f"mau daftar akta kelahiran anak, NIK saya {NIK}, bayi lahir 12 Januari 2024")
     assert r.service == "akta-kelahiran" and "Dari pesan Anda" in r.text
-    data = conv.state["form"]["data"]
+    data = _slots(conv)
     assert data == {"nik": NIK, "birth_date": "2024-01-12"}
     assert "(2/7)" in r.text
