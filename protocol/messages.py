@@ -229,6 +229,20 @@ class QueueEvent(_ServerFrame):
     at: dt.datetime
 
 
+class DocumentEvent(_ServerFrame):
+    """The visitor's signed document: issued (ready to download and print), handed over, or revoked."""
+
+    type: Literal["document.event"] = "document.event"
+    seq: int
+    tracking_number: str
+    service_id: str
+    state: Literal["issued", "handed_over", "revoked"]
+    number: str
+    title: str
+    claim_slip: bool = False
+    at: dt.datetime
+
+
 class BoardUpdate(_ServerFrame):
     """Now-serving board change, sent to everyone in the hall (not part of the replayed stream)."""
 
@@ -337,6 +351,7 @@ ServerMessage = Annotated[
     | ServerPong
     | ApplicationEvent
     | QueueEvent
+    | DocumentEvent
     | BoardUpdate
     | PresenceSnapshot
     | PresenceCorrect

@@ -159,7 +159,18 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         )
 
     from server import ws
-    from server.routers import applications, calls, dashboard, documents, feedback, officer_api, ops, queue
+    from server.routers import (
+        applications,
+        calls,
+        dashboard,
+        documents,
+        feedback,
+        issued,
+        officer_api,
+        ops,
+        queue,
+        verify,
+    )
     from server.routers import assistant as assistant_router
     from server.routers import catalog as catalog_router
     from server.routers import sessions as sessions_router
@@ -177,9 +188,12 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
         feedback.officer_router,
         ops.router,
         calls.router,
+        issued.router,
+        verify.api,
     ):
         app.include_router(r, prefix="/api/v1")
     app.include_router(ws.router)
+    app.include_router(verify.router)
     from server import citizen
 
     app.include_router(citizen.router)

@@ -475,6 +475,18 @@ def event_frame(ev: m.Event) -> dict[str, Any]:
             "at": at,
             "version": ev.payload.get("version", 1),
         }
+    if ev.kind == "document":
+        return {
+            "type": "document.event",
+            "seq": ev.id,
+            "tracking_number": ev.payload.get("tracking_number"),
+            "service_id": ev.payload.get("service_id"),
+            "state": ev.to_state,
+            "number": ev.payload.get("number"),
+            "title": ev.payload.get("title"),
+            "claim_slip": bool(ev.payload.get("claim_slip")),
+            "at": at,
+        }
     return {
         "type": "queue.event",
         "seq": ev.id,

@@ -38,8 +38,11 @@ def body(code: str, message_id: str, message_en: str, lang: str, **extra: Any) -
 
 async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, ApiError)
+    retry = exc.extra.get("retry_after")
     return JSONResponse(
-        body(exc.code, exc.message_id, exc.message_en, _lang(request), **exc.extra), status_code=exc.status
+        body(exc.code, exc.message_id, exc.message_en, _lang(request), **exc.extra),
+        status_code=exc.status,
+        headers={"Retry-After": str(retry)} if retry is not None and exc.status in (429, 503) else None,
     )
 
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -171,6 +172,7 @@ class Officer(Base):
     role: Mapped[str] = mapped_column(String(20))
     agency_id: Mapped[str | None] = mapped_column(ForeignKey("agencies.id"))
     village_code: Mapped[str | None] = mapped_column(String(60))
+    facility: Mapped[str | None] = mapped_column(String(120))  # role faskes: the hospital, puskesmas or midwife
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
@@ -287,3 +289,45 @@ class DashboardDataset(Base):
     source: Mapped[str] = mapped_column(String(300), default="")
     rows: Mapped[list[Any]] = mapped_column(JSON, default=list)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class IssuedDocument(Base):
+    """A signed document issued on completion: one per application (the unique key makes re-issue idempotent).
+
+    The signed PDF is stored in the row, so the document and the completion commit together or not at all.
+    """
+
+    __tablename__ = "issued_documents"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    code: Mapped[str] = mapped_column(String(43), unique=True)
+    number: Mapped[str] = mapped_column(String(60), unique=True)
+    service_id: Mapped[str] = mapped_column(String(40))
+    agency_id: Mapped[str] = mapped_column(String(40))
+    citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    holder_masked: Mapped[str] = mapped_column(String(120))
+    issuer: Mapped[str] = mapped_column(String(200))
+    signer: Mapped[str] = mapped_column(String(200))
+    development: Mapped[bool] = mapped_column(Boolean, default=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    size: Mapped[int] = mapped_column(Integer)
+    pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    handed_over_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_reason: Mapped[str | None] = mapped_column(Text)
+    revoked_by: Mapped[str | None] = mapped_column(String(80))
+
+
+class BirthRegistration(Base):
+    """A birth registered at a health facility (Lahir Procot): the akta application made on the family's behalf."""
+
+    __tablename__ = "birth_registrations"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id"), unique=True)
+    facility: Mapped[str] = mapped_column(String(120), index=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id"))
+    mother_citizen_id: Mapped[int] = mapped_column(ForeignKey("citizens.id"), index=True)
+    father_citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"), index=True)
+    data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -62,6 +62,18 @@ class Settings(BaseSettings):
     )
     node_id: str | None = None
     secure_cookies: bool = False
+    public_url: str | None = Field(
+        default=None, description="Base URL printed in documents' QR codes (default http://<host>:<port>)"
+    )
+    pki_dir: Path | None = Field(default=None, description="Development key material (default <data_dir>/pki)")
+    signing_keys: dict[str, Path] = Field(
+        default_factory=dict,
+        description='Production: PKCS#12 per signer role, JSON e.g. {"dukcapil": "/etc/mpp/dukcapil.p12", ...}',
+    )
+    signing_key_password: SecretStr | None = None
+    trust_roots: list[Path] = Field(default_factory=list, description="PEM CA certificates that verify signatures")
+    tsa_url: str | None = Field(default=None, description="RFC 3161 timestamp authority; signatures become PAdES B-T")
+    verify_rate_per_min: int = Field(default=30, ge=1, description="/verify lookups per client address per minute")
     log_json: bool = True
 
     @property
@@ -72,6 +84,14 @@ class Settings(BaseSettings):
                 url = "postgresql+psycopg://" + url[len("postgresql://") :]
             return url
         return f"sqlite:///{(self.data_dir / 'mpp.db').as_posix()}"
+
+    @property
+    def pki_path(self) -> Path:
+        return self.pki_dir or self.data_dir / "pki"
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def is_sqlite(self) -> bool:

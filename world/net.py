@@ -26,7 +26,7 @@ from protocol.messages import parse_server
 
 log = logging.getLogger("world.net")
 
-SEQ_TYPES = ("application.event", "queue.event")
+SEQ_TYPES = ("application.event", "queue.event", "document.event")
 AUTH_ERRORS = ("unauthorized", "token_expired", "invalid_token")
 
 

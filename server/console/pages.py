@@ -341,7 +341,9 @@ def transition(
     if ctx.read_only:
         raise ConsoleError(403, "read_only")
     try:
-        officer_api.transition(tracking, officer_api.TransitionIn(to=to, note=note or None), db, ctx.officer, hub)
+        officer_api.transition(
+            tracking, officer_api.TransitionIn(to=to, note=note or None), db, ctx.officer, hub, request
+        )
     except ApiError as exc:
         db.rollback()
         if exc.status == 404:

@@ -9,12 +9,15 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from server import domain, officers
 from server import models as m
-from server.deps import DbDep, HubDep, SettingsDep, bearer
+from server.deps import CatalogDep, DbDep, HubDep, SettingsDep, bearer
+from server.documents import issue as issuance
+from server.documents import layouts
 from server.errors import ApiError, not_found
 from server.routers.queue import publish_board
 
@@ -46,6 +49,10 @@ def scoped(db: Any, officer: m.Officer) -> Any:
     q = select(m.Application)
     if officer.role in ("admin", "supervisor"):
         return q
+    if officer.role == "faskes":
+        # a health facility sees only the births it registered
+        births = select(m.BirthRegistration.application_id).where(m.BirthRegistration.facility == officer.facility)
+        return q.where(m.Application.id.in_(births))
     if officer.role == "village":
         return q.where(m.Application.village_code == officer.village_code, m.Application.agency_id == "smart-kampung")
     return q.where(m.Application.agency_id == officer.agency_id)
@@ -96,17 +103,124 @@ def detail(tracking: str, db: DbDep, officer: OfficerDep) -> dict[str, Any]:
     return domain.application_dict(scoped_application(db, officer, tracking))
 
 
-@router.post("/applications/{tracking}/transition")
-def transition(tracking: str, body: TransitionIn, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
+def _writable(officer: m.Officer) -> None:
     if officer.role == "supervisor":
         raise ApiError(
             403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access."
         )
+    if officer.role == "faskes":
+        raise ApiError(
+            403,
+            "faskes_read_only",
+            "Fasilitas kesehatan mendaftarkan kelahiran; status diproses oleh Dukcapil.",
+            "A health facility registers births; Dukcapil processes them.",
+        )
+
+
+@router.post("/applications/{tracking}/transition")
+def transition(
+    tracking: str,
+    body: TransitionIn,
+    db: DbDep,
+    officer: OfficerDep,
+    hub: HubDep,
+    request: Request,
+) -> dict[str, Any]:
+    _writable(officer)
     app = scoped_application(db, officer, tracking)
-    ev = domain.transition(db, app, body.to, officer_actor(officer), "officer", body.note)
+    if body.to == "completed" and layouts.issues_document(app.service_id):
+        settings, catalog = request.app.state.settings, request.app.state.catalog
+        events = issuance.complete(db, settings, catalog, app, officer_actor(officer), body.note)
+    else:
+        events = [domain.transition(db, app, body.to, officer_actor(officer), "officer", body.note)]
     out = domain.application_dict(app)
     db.commit()
-    hub.wake({ev.citizen_id}, {ev.session_id})
+    hub.wake({e.citizen_id for e in events}, {e.session_id for e in events})
+    return out
+
+
+# ------------------------------------------------------------------ issued documents
+
+
+class RevokeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+def _scoped_document(db: Any, officer: m.Officer, tracking: str) -> tuple[m.Application, m.IssuedDocument]:
+    app = scoped_application(db, officer, tracking)
+    doc = issuance.document_for(db, app.id)
+    if doc is None:
+        raise not_found("Dokumen", "Document")
+    return app, doc
+
+
+@router.get("/applications/{tracking}/document")
+def document_info(tracking: str, db: DbDep, officer: OfficerDep, settings: SettingsDep) -> dict[str, Any]:
+    app, doc = _scoped_document(db, officer, tracking)
+    return issuance.summary(settings, app, doc)
+
+
+@router.get("/applications/{tracking}/document.pdf")
+def document_pdf(tracking: str, db: DbDep, officer: OfficerDep, inline: bool = False) -> Response:
+    """The signed PDF, e.g. printed at the health facility; the download is in the audit log."""
+    _, doc = _scoped_document(db, officer, tracking)
+    db.add(m.AuditLog(officer_id=officer.id, action="issued_download", target=doc.number, detail={}))
+    db.commit()
+    return pdf_response(doc, inline)
+
+
+def pdf_response(doc: m.IssuedDocument, inline: bool) -> Response:
+    name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in doc.number) + ".pdf"
+    disposition = "inline" if inline else "attachment"
+    return Response(
+        doc.pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'{disposition}; filename="{name}"',
+            "Cache-Control": "no-store",
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.post("/applications/{tracking}/document")
+def issue_document(
+    tracking: str, db: DbDep, officer: OfficerDep, hub: HubDep, settings: SettingsDep, catalog: CatalogDep
+) -> dict[str, Any]:
+    """Issue the document of a completed application that has none yet (idempotent)."""
+    _writable(officer)
+    app = scoped_application(db, officer, tracking)
+    doc, events = issuance.ensure_issued(db, settings, catalog, app, officer_actor(officer))
+    out = issuance.summary(settings, app, doc)
+    db.commit()
+    hub.wake({e.citizen_id for e in events}, {None})
+    return out
+
+
+@router.post("/applications/{tracking}/document/revoke")
+def revoke_document(
+    tracking: str, body: RevokeIn, db: DbDep, officer: OfficerDep, hub: HubDep, settings: SettingsDep
+) -> dict[str, Any]:
+    _writable(officer)
+    app, doc = _scoped_document(db, officer, tracking)
+    events = issuance.revoke(db, app, doc, officer, body.reason)
+    out = issuance.summary(settings, app, doc)
+    db.commit()
+    hub.wake({e.citizen_id for e in events}, {None})
+    return out
+
+
+@router.post("/applications/{tracking}/document/handover")
+def hand_over_document(
+    tracking: str, db: DbDep, officer: OfficerDep, hub: HubDep, settings: SettingsDep
+) -> dict[str, Any]:
+    _writable(officer)
+    app, doc = _scoped_document(db, officer, tracking)
+    events = issuance.hand_over(db, app, doc, officer)
+    out = issuance.summary(settings, app, doc)
+    db.commit()
+    hub.wake({e.citizen_id for e in events}, {None})
     return out
 
 
