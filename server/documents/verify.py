@@ -24,6 +24,9 @@ from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
 log = logging.getLogger(__name__)
+# A failed validation is the answer we report, not an incident: pyHanko would log a traceback for
+# every forged or foreign upload.
+logging.getLogger("pyhanko.sign.validation").setLevel(logging.CRITICAL)
 CODE_RE = re.compile(r"mpp-verify:([A-Za-z0-9_-]{16,64})")
 
 
