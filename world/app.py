@@ -167,6 +167,7 @@ class HallClient(DirectObject):
         self.world_root: Any = None
         self.labels: Any = None
         self.figure_lights: Any = None
+        self.follow_cam: Any = None
         # state
         self.keys = {a: False for a in ("forward", "back", "left", "right")}
         self.typing = False
@@ -908,24 +909,34 @@ class HallClient(DirectObject):
         p = self.player
         if p is None:
             return
+        from world.camera import ThirdPersonCamera
+
+        if self.follow_cam is None and self.layout is not None:
+            self.follow_cam = ThirdPersonCamera(self.layout)
         px, py = self.player_xy
-        if self.screens.state in ("Conversation", "Form") and self.ai is not None:
+        talking = self.screens.state in ("Conversation", "Form") and self.ai is not None
+        if talking:
             ax, ay = self.ai_xy
             dx, dy = px - ax, py - ay
             d = math.hypot(dx, dy) or 1.0
-            target = Point3(px + dx / d * 4.6 + 1.0, py + dy / d * 4.6, 3.0)
-            look = Point3((ax + px) / 2, (ay + py) / 2, 2.3)
+            want = (px + dx / d * 4.6 + 1.0, py + dy / d * 4.6, 3.0)
+            look = ((ax + px) / 2, (ay + py) / 2, 2.3)
+        elif self.follow_cam is not None:
+            want, look = self.follow_cam.behind(px, py, p.root.getH())
         else:
             rad = math.radians(p.root.getH())
-            target = Point3(px + math.sin(rad) * 7.0, py - math.cos(rad) * 7.0, 3.8)
-            look = Point3(px, py, 1.4)
-        if snap:
-            self.camera.setPos(target)
+            want, look = (px + math.sin(rad) * 7.0, py - math.cos(rad) * 7.0, 3.8), (px, py, 1.4)
+        if self.follow_cam is not None:
+            # pulled in before walls, pillars, counters and signs (never half a screen of beige)
+            pos = self.follow_cam.step((px, py, 1.6), want, dt, snap=snap)
+            self.camera.setPos(*pos)
+        elif snap:
+            self.camera.setPos(*want)
         else:
             cur = self.camera.getPos()
-            self.camera.setPos(cur + (target - cur) * min(1.0, dt * 5.0))
-        self.camera.lookAt(look)
-        if self.screens.state in ("Conversation", "Form"):
+            self.camera.setPos(cur + (Point3(*want) - cur) * min(1.0, dt * 5.0))
+        self.camera.lookAt(Point3(*look))
+        if talking:
             self.camera.setH(self.camera.getH() - 14)  # keep the two figures clear of the side panel
 
     # ------------------------------------------------------------------ tools for the tour and tests

@@ -206,18 +206,26 @@ class LabelLayer:
         if up is None:
             up = self.cam.get_relative_vector(self.render, Vec3(0, 0, 1))
         p = person.node.get_pos(self.cam)
-        tx, ty, tz = p.x + up.x * person.head_z, p.y + up.y * person.head_z, p.z + up.z * person.head_z
-        cx_, cy_, cz_ = p.x + up.x * person.chin_z, p.y + up.y * person.chin_z, p.z + up.z * person.chin_z
-        near = self.lens.get_near()
-        if ty < near or cy_ < near:
-            return None
+        # the head as a box of half-width r*sqrt(2) (any heading), seen in perspective: its near and
+        # far top and bottom edges, along the horizontal forward direction (up x right)
+        reach = person.radius * 1.4143
+        fy, fz = up.z, -up.y
         kx, ky = self._k
-        top = (tx / ty * kx, tz / ty * ky)
-        chin = (cx_ / cy_ * kx, cz_ / cy_ * ky)
-        d = (ty + cy_) / 2
-        half = person.radius / d * ky
-        cx = (top[0] + chin[0]) / 2
-        return (cx - half, min(top[1], chin[1]), cx + half, max(top[1], chin[1])), d
+        near = self.lens.get_near()
+        ys, depth = [], []
+        for z in (person.head_z, person.chin_z):
+            for f in (-reach, reach):
+                cy = p.y + up.y * z + fy * f
+                cz = p.z + up.z * z + fz * f
+                if cy < near:
+                    return None
+                ys.append(cz / cy * ky)
+                depth.append(cy)
+        d0 = min(depth)
+        cx = (p.x + up.x * (person.head_z + person.chin_z) / 2) / d0 * kx
+        cx_far = (p.x + up.x * (person.head_z + person.chin_z) / 2) / max(depth) * kx
+        half = reach / d0 * kx
+        return (min(cx, cx_far) - half, min(ys), max(cx, cx_far) + half, max(ys)), sum(depth) / len(depth)
 
     @property
     def _k(self) -> tuple[float, float]:
@@ -249,7 +257,7 @@ class LabelLayer:
         dist: dict[str, float] = {}
         up = self.cam.get_relative_vector(self.render, Vec3(0, 0, 1))
         for key, person in self.people.items():
-            if person.node.is_empty():
+            if person.node.is_empty() or person.node.is_hidden():
                 continue
             fr = self.face_rect(person, up)
             if fr is None:
@@ -304,9 +312,10 @@ class LabelLayer:
         column = [o for o in taken if o[0] < x1 and x0 < o[2]]  # only these can be in the way
         gap = 0.012
         y0 = face[3] + gap
-        for _ in range(6):
+        limit = y0 + 2.5 * h  # farther up it would read as someone else's tag: hide instead
+        for _ in range(4):
             r = (x0, y0, x1, y0 + h)
-            if r[3] > 1.0:
+            if r[3] > 1.0 or y0 > limit:
                 return None
             hit = None
             for o in column:

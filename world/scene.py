@@ -115,6 +115,7 @@ class HallScene:
         self.label_layer = labels
         self.officers: dict[int, Any] = {}
         self._signs_registered: set[int] = set()
+        self.number_nodes: dict[int, Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -186,6 +187,7 @@ class HallScene:
         self.counter_texts.clear()
         self.board_texts.clear()
         self.sign_nodes.clear()
+        self.number_nodes.clear()
         self.labels = self.root.attach_new_node("labels")
         self.labels.set_transparency(TransparencyAttrib.M_alpha)
         self._entrance_labels()
@@ -482,6 +484,8 @@ class HallScene:
         if self.figure_lights is None:
             fig.actor.set_light_off(1)  # a bare scene has no figure lights: keep the vertex colours
         self.officers[spot.number] = fig
+        if self.label_layer is not None:
+            self.label_layer.add_person(f"officer-face-{spot.number}", fig.person())  # no tag may cover it
 
     def _sign(self, spot: CounterSpot) -> None:
         """Number, letter, agency and the services served here (straight from the catalogue)."""
@@ -491,7 +495,13 @@ class HallScene:
         th.set_h(spot.heading)
         self.sign_nodes[spot.number] = th
         y_face = d / 2 + 0.86
-        self.text(th, str(spot.number), pos=(-w / 2 + 0.62, y_face, 3.72), scale=0.78, bold=True)
+        # the number on its own node (tests measure its height on screen from the approach point)
+        num = self.labels.attach_new_node(f"counter-number-{spot.number}")
+        num.set_pos(spot.x, spot.y, 0)
+        num.set_h(spot.heading)
+        self.text(num, str(spot.number), pos=(-w / 2 + 0.62, y_face, 3.72), scale=0.78, bold=True)
+        num.flatten_strong()
+        self.number_nodes[spot.number] = num
         self.text(th, spot.code, pos=(-w / 2 + 0.62, y_face, 2.95), scale=0.5, bold=True, color=(1, 0.92, 0.6, 1))
         village = spot.kind == "village"
         title = label("smart_kampung", self.lang) if village else spot.agency_short
@@ -541,6 +551,9 @@ class HallScene:
         m.box(w / 2 + 0.6, -0.15, 0, w / 2 + 1.4, 0.15, 4.2, col)
         holder.attach_new_node(m.node())
         holder.flatten_strong()
+        if self.label_layer is not None:  # the "i" and the assistant's name on the totem
+            x0, x1 = w / 2 + 0.6, w / 2 + 1.4
+            self.label_layer.add_sign(holder, [(x0, -0.16, 2.5), (x1, -0.16, 2.5), (x0, -0.16, 4.2), (x1, -0.16, 4.2)])
 
     def _info_labels(self) -> None:
         d = self.layout.info_desk
@@ -576,6 +589,10 @@ class HallScene:
             m.box(w / 2 - 0.45, 0.05, hgt / 2, w / 2 - 0.4, 0.1, self.layout.height - board.z, DARK)
             holder.attach_new_node(m.node())
             holder.flatten_strong()
+            if self.label_layer is not None:
+                edge = [(-w / 2 - 0.1, -0.02, -hgt / 2 - 0.1), (w / 2 + 0.1, -0.02, -hgt / 2 - 0.1)]
+                edge += [(-w / 2 - 0.1, -0.02, hgt / 2 + 0.1), (w / 2 + 0.1, -0.02, hgt / 2 + 0.1)]
+                self.label_layer.add_sign(holder, edge)
 
     def _board_labels(self) -> None:
         for i, board in enumerate(self.layout.boards):
@@ -645,6 +662,9 @@ class HallScene:
             tex.set_magfilter(SamplerState.FT_linear)
             card.set_texture(tex)
             self.screen_nodes[s.dataset] = (card, tex)
+            if self.label_layer is not None:
+                hw, hh = s.width / 2, s.height / 2
+                self.label_layer.add_sign(card, [(-hw, 0, -hh), (hw, 0, -hh), (-hw, 0, hh), (hw, 0, hh)])
 
     def _lounge_labels(self) -> None:
         xs = self.layout.screens

@@ -1,0 +1,80 @@
+"""Name tags on the screen never cover a face: checked against each head's projected bounds."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+pytestmark = pytest.mark.render
+
+
+def _face_bounds(base, fig) -> tuple[float, float, float, float] | None:
+    """The head's screen rectangle (aspect2d units) from the 8 projected corners of its box."""
+    from panda3d.core import Point2, Point3
+
+    lens = base.cam.node().get_lens()
+    aspect = lens.get_aspect_ratio()
+    r = fig.head_radius
+    xs, ys = [], []
+    for dx in (-r, r):
+        for dy in (-r, r):
+            for dz in (fig.chin, fig.head_top):
+                p = base.cam.get_relative_point(fig.head, Point3(dx, dy, dz))
+                film = Point2()
+                if p.y < 0.3:
+                    return None
+                lens.project(p, film)
+                xs.append(film.x * aspect)
+                ys.append(film.y)
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
+def _tag_rect(base, tag) -> tuple[float, float, float, float]:
+    """Where the tag's card really is on the screen (its own geometry, not the layer's bookkeeping)."""
+    lo, hi = tag.np.get_tight_bounds(base.aspect2d)
+    return (lo.x, lo.z, hi.x, hi.z)
+
+
+def test_no_name_tag_covers_a_face_in_a_crowd(base) -> None:
+    from world.bench import build_hall
+
+    hall = build_hall(base)
+    try:
+        rng = random.Random(7)
+        sx, sy, _ = hall.scene.layout.spawn
+        ents = [
+            {
+                "id": f"p{k}",
+                "name": rng.choice(["Siti Aminah", "Budi Santoso", "Wayan Sudirta", "Dewi Lestari", "Agus"]),
+                "x": sx + rng.uniform(-5, 5),
+                "y": sy + 2 + rng.uniform(0, 14),
+                "heading": rng.uniform(0, 360),
+            }
+            for k in range(40)
+        ]
+        hall.visitors.interp.delay = 0.0
+        hall.visitors.apply({"type": "presence.snapshot", "tick": 1, "hall": "Aula 1", "full": True, "entered": ents})
+        base.camera.set_pos(sx, sy - 4, 2.6)
+        base.camera.look_at(sx, sy + 8, 1.6)
+        figures = [*hall.visitors.crowd.figures.values(), hall.ai.figure, hall.me.figure, *hall.scene.officers.values()]
+        shown_total = 0
+        for frame in range(6):
+            hall.visitors.update(1 / 30)
+            hall.ai.update(1 / 30)
+            hall.me.update(1 / 30)
+            base.taskMgr.step()  # joints move; the layer places tags for this frame's heads
+            hall.labels.update()
+            base.graphicsEngine.render_frame()
+            faces = [f for f in (_face_bounds(base, fig) for fig in figures) if f is not None]
+            tags = [t for t in hall.labels.tags.values() if t.rect is not None and not t.np.is_hidden()]
+            shown_total += len(tags)
+            for tag in tags:
+                r = _tag_rect(base, tag)
+                for f in faces:
+                    overlap = r[0] < f[2] and f[0] < r[2] and r[1] < f[3] and f[1] < r[3]
+                    assert not overlap, (frame, tag.tn.get_text(), r, f)
+        assert shown_total >= 6 * 4  # the crowd is tagged: the check is not vacuous
+    finally:
+        for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
+            obj.destroy()
