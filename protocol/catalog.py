@@ -102,6 +102,9 @@ class Service(_Strict):
     validity: Localized
     where: tuple[Where, ...]
     where_note: Localized
+    # Where the application itself is made when that is not the MPP form (e.g. the M-Paspor app):
+    # the assistant then leads there and to the counter queue instead of claiming a submission.
+    apply_via: Localized | None = None
     procedure: tuple[Localized, ...]
     lost_or_damaged: Localized | None = None
     legal_basis: tuple[str, ...]

@@ -64,9 +64,13 @@ class PresenceLeave(_ClientFrame):
     type: Literal["presence.leave"] = "presence.leave"
 
 
+# A chat line may be long (a story before the question); the assistant answers from its end.
+CHAT_TEXT_MAX = 8000
+
+
 class ChatSay(_ClientFrame):
     type: Literal["chat.say"] = "chat.say"
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=CHAT_TEXT_MAX)
     conversation_id: str | None = Field(default=None, max_length=64)
     lang: Literal["id", "en"] | None = None
     ref: str | None = Field(default=None, max_length=64)

@@ -224,6 +224,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     "handoff_accepted_plain": ("Anda terhubung dengan petugas.", "You are connected to an officer."),
     "handoff_closed": ("Percakapan dengan petugas selesai.", "The conversation with the officer has ended."),
     "go_counter": ("Silakan menuju loket {n}.", "Please go to counter {n}."),
+    "too_long": (
+        "Pesan terlalu panjang (maksimal {n} karakter) dan tidak dikirim. Mohon ringkas pertanyaan Anda.",
+        "The message is too long (at most {n} characters) and was not sent. Please shorten your question.",
+    ),
     "state_draft": ("Draf", "Draft"),
     "state_submitted": ("Diajukan", "Submitted"),
     "state_verified": ("Diverifikasi", "Verified"),

@@ -24,6 +24,7 @@ from panda3d.core import Filename, Plane, Point3, TextNode, Vec3, loadPrcFileDat
 
 from protocol.catalog import Catalog, assets_dir, default_catalog
 from protocol.messages import (
+    CHAT_TEXT_MAX,
     ApplicationEvent,
     BoardUpdate,
     ChatReply,
@@ -472,8 +473,11 @@ class HallClient(DirectObject):
 
     def say(self, text: str) -> None:
         """Send a chat line (typed or a quick-reply payload) to the assistant."""
-        text = text.strip()[:2000]
+        text = text.strip()
         if not text:
+            return
+        if len(text) > CHAT_TEXT_MAX:  # refused clearly, never cut so that the question is lost
+            self._chat("system", t("too_long", self.lang, n=CHAT_TEXT_MAX))
             return
         if text.startswith("__walk:"):  # a local quick reply ("take me there"), not a question
             self.lead_to_counter(_int(text.split(":", 1)[1]))
@@ -489,6 +493,22 @@ class HallClient(DirectObject):
                 # kept in the outbox and sent after reconnecting; say so instead of staying silent
                 self._chat("system", t("queued_offline", self.lang))
             self.net.send(frame)
+
+    def _tell_chat_submitted(self, service_id: str, tracking: str) -> None:
+        """The panel sent the application the chat was asking about: the chat closes its form."""
+        last = self.replies[-1] if self.replies else None
+        if not (self.conversation_id and last is not None and last.intent == "start_application"):
+            return
+        if self.net is not None and service_id:
+            self.net.send(
+                {
+                    "type": "chat.say",
+                    "text": f"/submitted {service_id} {tracking}",
+                    "lang": self.lang,
+                    "conversation_id": self.conversation_id,
+                    "ref": uuid.uuid4().hex[:12],
+                }
+            )
 
     def _chat(self, who: str, text: str) -> None:
         self.chat_history.append((who, text))
@@ -837,6 +857,7 @@ class HallClient(DirectObject):
             if form is not None:
                 form.show_done(tn)
             self._chat("system", f"{t('form_sent', self.lang)}: {tn}")
+            self._tell_chat_submitted(str(body.get("service_id") or self.screens.form_service or ""), tn)
             self.show_application(tn)
             return
         if form is None:

@@ -266,6 +266,7 @@ class FormPanel(Panel):
         self.service_id: str | None = None
         self.cancel_button = self.button(t("cancel", lang), (0.55, -0.855), on_cancel, color=(0.45, 0.45, 0.45, 1))
         self.submit_button: DirectButton | None = None
+        self.submitted: str | None = None
 
     # -------------------------------------------------------------- building
 
@@ -430,6 +431,9 @@ class FormPanel(Panel):
         return str(self.messages[name]["text"])
 
     def _submit_click(self) -> None:
+        if self.submitted is not None:  # sent once: a second press must not look like a new application
+            self.set_status(f"{t('form_sent', self.lang)} · {t('tracking_number', self.lang)}: {self.submitted}")
+            return
         if self.check_all():
             self.status["text"] = t("form_invalid", self.lang)
             self.status["text_fg"] = ERROR
@@ -447,7 +451,12 @@ class FormPanel(Panel):
         self.status["text_fg"] = ACCENT if ok else ERROR
 
     def show_done(self, tracking: str) -> None:
+        """The application is in: Ajukan is disabled and says so; the form stays readable."""
+        self.submitted = tracking
         self.set_status(f"{t('form_sent', self.lang)} · {t('tracking_number', self.lang)}: {tracking}")
+        if self.submit_button is not None:
+            self.submit_button["state"] = DGG.DISABLED
+            self.submit_button["text"] = t("form_sent", self.lang)
 
 
 class TicketCard(Panel):

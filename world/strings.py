@@ -30,6 +30,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "cancel": {"id": "Batal", "en": "Cancel"},
     "required": {"id": "wajib", "en": "required"},
     "form_sent": {"id": "Permohonan terkirim", "en": "Application submitted"},
+    "too_long": {
+        "id": "Pesan terlalu panjang (maksimal {n} karakter) dan tidak dikirim. Mohon ringkas pertanyaan Anda.",
+        "en": "The message is too long (at most {n} characters) and was not sent. Please shorten your question.",
+    },
     "form_invalid": {"id": "Periksa isian yang ditandai.", "en": "Please check the marked fields."},
     "form_error": {"id": "Gagal mengirim, coba lagi.", "en": "Could not submit, please retry."},
     "ticket_title": {"id": "Tiket Antrean", "en": "Queue Ticket"},

@@ -54,6 +54,8 @@ class FormLoop:
     # ------------------------------------------------------------------ starting
 
     def start(self, conv: Conversation, tr: Tracker, svc: Service, lang: str, slots: Slots | None = None) -> Reply:
+        if svc.apply_via is not None:
+            return self.elsewhere(svc, lang)
         seq = tr.forms_started + 1
         tr.apply(LoopStarted("form", svc.id, seq))
         intro = _t(
@@ -85,6 +87,29 @@ class FormLoop:
         reply = self.next(tr, svc, lang, intro)
         reply.actions.insert(0, WorldAction(kind="open_form", data={"service_id": svc.id}))
         return reply
+
+    def elsewhere(self, svc: Service, lang: str) -> Reply:
+        """A service applied for outside MPP (passport: M-Paspor): say where, offer the counter queue."""
+        assert svc.apply_via is not None
+        _agency, counter = self.catalog.counter(svc.counter)
+        return Reply(
+            _t(
+                lang,
+                f"Permohonan {svc.short_name.id} tidak diajukan lewat obrolan ini, melainkan di "
+                f"{svc.apply_via.id}. {svc.where_note.id} Setelah punya jadwal, saya bisa ambilkan antrean "
+                f"loket {counter.number}.",
+                f"A {svc.short_name.en} application is not made in this chat but in {svc.apply_via.en}. "
+                f"{svc.where_note.en} Once you have your slot, I can take a ticket for counter {counter.number}.",
+            ),
+            lang=lang,
+            intent="start_application",
+            service=svc.id,
+            quick_replies=[
+                QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}"),
+                QuickReply(label=_t(lang, "Syarat", "Requirements"), payload=f"/ask {svc.id} requirements"),
+                qr_officer(lang),
+            ],
+        )
 
     def prefill_from_slots(self, tr: Tracker, svc: Service, slots: Slots | None) -> list[FormField]:
         """Values already given in the opening message ("... NIK 3510..., lahir 12 Januari 2024")."""

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
+from protocol.messages import CHAT_TEXT_MAX
 from server.deps import DbDep, VisitorDep
 
 router = APIRouter(tags=["assistant"])
@@ -14,7 +15,7 @@ router = APIRouter(tags=["assistant"])
 
 class AskIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=2000)
+    text: str = Field(min_length=1, max_length=CHAT_TEXT_MAX)
     conversation_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     lang: Literal["id", "en"] | None = None
 

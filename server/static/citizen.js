@@ -279,9 +279,15 @@
     return out.slice(-50);
   }
 
+  var CHAT_TEXT_MAX = 8000; // protocol.messages.CHAT_TEXT_MAX
+
   function say(text, shown, opts) {
     text = String(text || "").trim();
     if (!text) return;
+    if (text.length > CHAT_TEXT_MAX) { // refused here, clearly: never cut a message silently
+      addMessage("system", t("too_long", { n: CHAT_TEXT_MAX }));
+      return;
+    }
     addMessage("citizen", shown || text);
     setQuick([]);
     var ref = "r" + Math.random().toString(36).slice(2, 10);
@@ -289,7 +295,7 @@
     thinking.classList.add("thinking");
     thinking.setAttribute("aria-hidden", "true");
     state.pending[ref] = { thinking: thinking, opts: opts || {} };
-    var frame = { type: "chat.say", text: text.slice(0, 2000), lang: state.lang, ref: ref };
+    var frame = { type: "chat.say", text: text, lang: state.lang, ref: ref };
     if (state.conversation) frame.conversation_id = state.conversation;
     if (state.ws && state.wsReady) {
       state.ws.send(JSON.stringify(frame));
@@ -670,7 +676,18 @@
   // ------------------------------------------------------------------ tracking
 
   function loadApps() {
-    if (!state.identity) { renderApps(); return Promise.resolve(); }
+    if (!state.identity) {
+      // The chat may have identified this session (an application made in the conversation):
+      // ask the server who we are before saying there is nothing to track.
+      return api("GET", "/sessions/me").then(function (r) {
+        if (r.ok && r.data.citizen) {
+          state.identity = { citizen: r.data.citizen, name: r.data.name };
+          renderIdentity();
+          return loadApps();
+        }
+        renderApps();
+      });
+    }
     return api("GET", "/applications").then(function (r) {
       if (!r.ok) return;
       r.data.forEach(function (a) {

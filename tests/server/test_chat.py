@@ -132,3 +132,35 @@ def test_websocket_chat_round_trip_against_real_server(tmp_path: Path, settings:
     finally:
         proc.kill()
         proc.wait(10)
+
+
+def test_chat_application_of_a_new_visitor_is_listed_for_the_session(chat_client: TestClient) -> None:
+    """13.5: an application made in the chat appears under Lacak (GET /applications) of the same session."""
+    h = new_session(chat_client)
+    conv = ask(chat_client, h, "/apply ktp-el")["conversation_id"]
+    for text in (VALID_NIK, "Budi Santoso", "hilang", "3510010101200001", "lewati"):
+        ask(chat_client, h, text, conv)
+    done = ask(chat_client, h, "ya", conv)
+    tracking = next(a["data"]["tracking_number"] for a in done["actions"] if a["kind"] == "show_application")
+    listed = chat_client.get("/api/v1/applications", headers=h)
+    assert listed.status_code == 200
+    assert tracking in [a["tracking_number"] for a in listed.json()]
+    me = chat_client.get("/api/v1/sessions/me", headers=h)
+    assert me.status_code != 200 or me.json().get("citizen") or me.json().get("identified") is not False
+
+
+def test_passport_application_leads_to_the_m_paspor_queue(chat_client: TestClient) -> None:
+    """13.5: the catalogue says passports are applied for in M-Paspor: no "submitted" claim in the chat."""
+    h = new_session(chat_client)
+    reply = ask(chat_client, h, "saya mau buat paspor baru, tolong ajukan")
+    assert "M-Paspor" in reply["text"] and "terkirim" not in reply["text"]
+    assert not any(a["kind"] == "open_form" for a in reply["actions"])
+    assert chat_client.get("/api/v1/applications", headers=h).json() == []
+
+
+def test_over_long_chat_message_is_answered_not_cut(chat_client: TestClient) -> None:
+    """13.5: a message over the limit is answered from its end (the question is there), never silently cut."""
+    h = new_session(chat_client)
+    story = "Kemarin saya sudah datang ke kantor dan menunggu lama sekali di sana. " * 40
+    reply = ask(chat_client, h, story + "Berapa biaya paspor?")
+    assert "350.000" in reply["text"] and "2000" in reply["text"]

@@ -314,6 +314,66 @@ def test_form_submit_identifies_first_reuses_its_key_and_shows_server_errors(bas
         c.destroy()
 
 
+def test_form_submitted_from_the_panel_closes_the_chat_form_and_disables_submit(base: Any) -> None:
+    """Issue 14 (hall): after the panel submits, the chat must not keep asking "(1/5) NIK?"; Ajukan is off."""
+    from protocol.forms import example_answers
+    from protocol.messages import ChatReply, QuickReply, WorldAction
+
+    net = FakeNet()
+    c = HallClient(base, WorldConfig(), net=net).start()  # type: ignore[arg-type]
+    try:
+        assert c.pump(lambda: c.screens.state == "Hall", timeout=5)
+        c.identified = True
+        c.on_reply(
+            ChatReply(
+                conversation_id="conv-1",
+                text="(1/5) NIK?",
+                intent="start_application",
+                service="ktp-el",
+                quick_replies=[QuickReply(label="Batal", payload="/cancel")],
+                actions=[WorldAction(kind="open_form", data={"service_id": "ktp-el"})],
+            )
+        )
+        assert c.pump(lambda: c.screens.state == "Form", timeout=5)
+        svc = default_catalog().service("ktp-el")
+        c.handle(NetEvent("http", {"tag": "service:ktp-el", "status": 200, "body": svc.model_dump(mode="json")}))
+        form = c.screens.form
+        assert form is not None
+        for k, v in example_answers(svc, "3510011204900001", "Budi Santoso").items():
+            form.set_value(k, v)
+        form.submit()
+        assert net.calls[-1][0] == "create_application"
+        body = {"tracking_number": "BWI-2026-000010", "service_id": "ktp-el", "state": "submitted"}
+        c.handle(NetEvent("http", {"tag": "submit", "status": 201, "body": body}))
+        told = [f for f in net.sent if f["type"] == "chat.say"]
+        assert told and told[-1]["text"] == "/submitted ktp-el BWI-2026-000010"
+        assert told[-1]["conversation_id"] == "conv-1"
+        assert form.submit_button is not None and form.submit_button["state"] == "disabled"
+        n = len(net.calls)
+        form.submit()  # a second press creates nothing
+        assert len(net.calls) == n and "BWI-2026-000010" in str(form.status["text"])
+    finally:
+        c.destroy()
+
+
+def test_over_long_chat_line_is_refused_not_cut(base: Any) -> None:
+    from protocol.messages import CHAT_TEXT_MAX
+
+    net = FakeNet()
+    c = HallClient(base, WorldConfig(), net=net).start()  # type: ignore[arg-type]
+    try:
+        assert c.pump(lambda: c.screens.state == "Hall", timeout=5)
+        c.say("cerita panjang. " * 200 + "berapa biaya paspor?")
+        sent = [f for f in net.sent if f["type"] == "chat.say"]
+        assert len("cerita panjang. " * 200) > 2000
+        assert sent and sent[-1]["text"].endswith("berapa biaya paspor?")  # whole, not cut at 2000
+        c.say("x" * (CHAT_TEXT_MAX + 1))
+        assert len([f for f in net.sent if f["type"] == "chat.say"]) == len(sent)
+        assert "terlalu panjang" in c.chat_history[-1][1]
+    finally:
+        c.destroy()
+
+
 @pytest.mark.slow
 def test_mpp_hall_screenshot_without_a_server_shows_the_hall_and_the_banner(tmp_path: Path) -> None:
     import subprocess
