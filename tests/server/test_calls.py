@@ -260,3 +260,41 @@ def test_ice_servers_endpoints_issue_short_lived_credentials(migrated: Any) -> N
         console_login(c, "duk1")
         r = c.get("/officer/calls/ice")
         assert r.status_code == 200 and r.json()["ice_servers"][1]["username"].split(":")[1].startswith("o")
+
+
+def test_coturn_accepts_server_issued_credentials_and_refuses_expired_ones(migrated: Any, tmp_path: Any) -> None:
+    """A real coturn (TURN REST shared secret) allocates a relay for the server's credentials, and 401s stale ones."""
+    import asyncio
+    import time
+
+    import aioice.stun
+    import aioice.turn
+
+    from server.app import create_app
+    from server.calls import turn_credentials
+    from tests.coturn import coturn
+
+    async def allocate(port: int, username: str, password: str) -> tuple[str, int]:
+        transport, _ = await asyncio.wait_for(
+            aioice.turn.create_turn_endpoint(asyncio.DatagramProtocol, ("127.0.0.1", port), username, password), 10
+        )
+        try:
+            return tuple(transport.get_extra_info("sockname"))  # type: ignore[return-value]
+        finally:
+            transport.close()
+
+    with coturn(tmp_path, "s3cret") as port:
+        migrated.turn_urls = [f"turn:127.0.0.1:{port}?transport=udp"]
+        migrated.turn_secret = "s3cret"
+        with TestClient(create_app(migrated)) as c:
+            token, _ = _citizen(c)
+            turn = c.get("/api/v1/calls/ice", headers={"Authorization": f"Bearer {token}"}).json()["ice_servers"][0]
+        assert turn["urls"] == [f"turn:127.0.0.1:{port}?transport=udp"]
+        host, relay_port = asyncio.run(allocate(port, turn["username"], turn["credential"]))
+        assert host == "127.0.0.1" and 40000 <= relay_port <= 40999
+        user = turn["username"].split(":", 1)[1]
+        stale_user, stale_pw = turn_credentials("s3cret", user, 3600, now=time.time() - 7200)  # expired an hour ago
+        with pytest.raises(aioice.stun.TransactionFailed, match="401"):
+            asyncio.run(allocate(port, stale_user, stale_pw))
+        with pytest.raises(aioice.stun.TransactionFailed, match="401"):
+            asyncio.run(allocate(port, turn["username"], "bm90IHRoZSByaWdodCBvbmU="))

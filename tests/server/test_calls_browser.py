@@ -100,7 +100,7 @@ def guided_citizen_calls(citizen: Any, officer: Any, live: LiveServer) -> int:
     officer.wait_for_url(f"**/officer/remote/{hid}")
     officer.wait_for_function("() => document.body.dataset.liveReady === '1'", timeout=10000)
     # the citizen asked for a call: the request rings on the officer's page
-    officer.locator("#call-box.ringing").wait_for(timeout=10000)
+    officer.locator("#call-box.ringing").wait_for(timeout=20000)
     officer.get_by_role("button", name="Ambil panggilan (kamera + mikrofon)").click()
     return hid
 
@@ -196,3 +196,28 @@ def test_no_microphone_answers_listen_only_and_says_so(live: LiveServer, two_bro
     assert wait_frames(citizen)["framesDecoded"] > 0  # the citizen still sees and hears the officer
     citizen.locator("#call-status", has_text="Mikrofon tidak tersedia").wait_for(timeout=5000)
     officer.locator("#call-o-media", has_text="microphone").wait_for(timeout=5000)
+
+
+def test_call_connects_through_coturn_only(migrated: Any, two_browsers: tuple[Any, Any], tmp_path: Any) -> None:
+    """iceTransportPolicy relay with the server's TURN REST credentials: media only through coturn."""
+    from tests.coturn import coturn
+
+    with coturn(tmp_path, "s3cret") as port:
+        server = serve(
+            migrated, turn_urls=[f"turn:127.0.0.1:{port}?transport=udp"], turn_secret="s3cret", turn_only=True
+        )
+        try:
+            b1, b2 = two_browsers
+            citizen = b1.new_page(locale="id-ID")
+            officer = b2.new_page(locale="id-ID")
+            guided_citizen_calls(citizen, officer, server)
+            citizen.wait_for_function(CONNECTED, timeout=30000)
+            officer.wait_for_function(CONNECTED, timeout=30000)
+            seen = wait_frames(citizen)
+            assert seen["relay"] is True and seen["framesDecoded"] > 0
+            policy = officer.evaluate("() => window.mppCall.pc.getConfiguration().iceTransportPolicy")
+            assert policy == "relay"
+            other = officer.evaluate(FRAMES)  # the citizen's camera is off: the officer gets relayed audio
+            assert other["relay"] is True and other["audioPackets"] > 0
+        finally:
+            server.stop()
