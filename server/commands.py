@@ -114,10 +114,11 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
     def officer_add(
         username: str,
         password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
-        role: str = typer.Option("officer", help="officer | village | supervisor | admin"),
+        role: str = typer.Option("officer", help="officer | village | faskes | supervisor | admin"),
         agency: str = typer.Option(None, help="Agency id, for role officer"),
         village: str = typer.Option(None, help="Village code, for role village"),
         full_name: str = typer.Option("", help="Display name"),
+        facility: str = typer.Option(None, help="Health facility, for role faskes (e.g. 'RSUD Blambangan')"),
     ) -> None:
         """Create an officer account (argon2-hashed password)."""
         from server.db import make_engine, make_sessionmaker
@@ -131,7 +132,7 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
         engine = make_engine(settings)
         try:
             with make_sessionmaker(engine)() as db:
-                create_officer(db, username, password, role, agency, village, full_name)
+                create_officer(db, username, password, role, agency, village, full_name, facility)
                 db.commit()
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None

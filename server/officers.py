@@ -15,7 +15,7 @@ from server import models as m
 from server.domain import hash_token
 from server.errors import ApiError
 
-ROLES = ("officer", "village", "supervisor", "admin")
+ROLES = ("officer", "village", "faskes", "supervisor", "admin")
 MAX_FAILURES = 5
 LOCK_MINUTES = 15
 _hasher = PasswordHasher()
@@ -33,6 +33,7 @@ def create_officer(
     agency_id: str | None = None,
     village_code: str | None = None,
     full_name: str = "",
+    facility: str | None = None,
 ) -> m.Officer:
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
@@ -40,6 +41,11 @@ def create_officer(
         raise ValueError("an agency officer needs --agency")
     if role == "village" and not village_code:
         raise ValueError("a village officer needs --village")
+    facility = " ".join((facility or "").split()) or None
+    if role == "faskes" and not facility:
+        raise ValueError("a health-facility officer needs --facility (e.g. 'RSUD Blambangan')")
+    if facility and len(facility) > 120:
+        raise ValueError("facility name: at most 120 characters")
     if agency_id and db.get(m.Agency, agency_id) is None:
         raise ValueError(f"unknown agency {agency_id!r}")
     if len(password) < 8:
@@ -53,6 +59,7 @@ def create_officer(
         role=role,
         agency_id=agency_id,
         village_code=village_code,
+        facility=facility if role == "faskes" else None,
     )
     db.add(officer)
     db.flush()

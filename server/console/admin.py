@@ -121,11 +121,19 @@ def create_account(
     role: str = Form(default="officer", max_length=20),
     agency_id: str = Form(default="", max_length=40),
     village_code: str = Form(default="", max_length=60),
+    facility: str = Form(default="", max_length=120),
 ) -> Response:
     require_roles(ctx, "admin")
     try:
         o = officers.create_officer(
-            db, username.strip(), password, role, agency_id or None, village_code.strip() or None, full_name.strip()
+            db,
+            username.strip(),
+            password,
+            role,
+            agency_id or None,
+            village_code.strip() or None,
+            full_name.strip(),
+            facility,
         )
     except ValueError as exc:
         db.rollback()

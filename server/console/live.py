@@ -42,6 +42,8 @@ def in_scope(scope: dict[str, Any], frame: dict[str, Any]) -> bool:
     if role in ("admin", "supervisor"):
         return True
     agency = frame.get("agency_id")
+    if role == "faskes":
+        return False  # a health facility reads its births from its own pages, not the agencies' live feed
     if frame.get("type", "").startswith("handoff.") and agency is None:
         return role != "village"  # a general request goes to every agency desk
     if role == "village":

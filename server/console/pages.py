@@ -13,7 +13,7 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 
 from protocol.nik import mask_nik
-from server import domain, officers, states
+from server import births, domain, officers, states
 from server import models as m
 from server.console import live
 from server.console.i18n import LANGS, tr
@@ -31,6 +31,8 @@ from server.console.web import (
     secure_request,
 )
 from server.deps import DbDep, HubDep, SettingsDep
+from server.documents import issue as issuance
+from server.documents import layouts
 from server.errors import ApiError
 from server.officer_feed import notify_application
 from server.routers import officer_api
@@ -38,6 +40,7 @@ from server.routers import officer_api
 router = APIRouter(prefix="/officer", include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
 OFFICER_ACTIONS = ("verified", "needs_revision", "in_process", "ready", "completed", "rejected")
+DOC_DONE = ("issued", "revoked", "handed_over")
 QUEUE_ACTIONS = ("call-next", "recall", "skip", "served")
 
 
@@ -192,7 +195,11 @@ def inbox_rows(db: Any, ctx: Any, state: str | None, service: str | None) -> lis
         c.id: c.name for c in db.scalars(select(m.Citizen).where(m.Citizen.id.in_({a.citizen_id for a in apps} or {0})))
     }
     today = domain.today_wib()
-    return [{"app": a, "name": names.get(a.citizen_id, ""), "sla": sla_class(a, today)} for a in apps]
+    procot = births.procot_ids(db, [a.id for a in apps])
+    return [
+        {"app": a, "name": names.get(a.citizen_id, ""), "sla": sla_class(a, today), "procot": a.id in procot}
+        for a in apps
+    ]
 
 
 def _filters(request: Request, db: Any, ctx: Any) -> dict[str, Any]:
@@ -202,6 +209,8 @@ def _filters(request: Request, db: Any, ctx: Any) -> dict[str, Any]:
         services = [s for s in services if s.agency == ctx.officer.agency_id]
     elif ctx.officer.role == "village":
         services = [s for s in services if s.agency == "smart-kampung"]
+    elif ctx.officer.role == "faskes":
+        services = [s for s in services if s.id == "akta-kelahiran"]
     return {"services": [s.id for s in services], "states": [s for s in states.STATES if s != "draft"]}
 
 
@@ -262,6 +271,8 @@ def _detail(
     actions = [] if ctx.read_only else states.allowed_targets(app.state, "officer")
     notes = {t.target for t in states.TRANSITIONS if t.needs_note}
     has_nik = any(k.startswith("nik") and isinstance(v, str) and len(v) == 16 for k, v in app.data.items())
+    issued_doc = issuance.document_for(db, app.id)
+    birth = db.scalar(select(m.BirthRegistration).where(m.BirthRegistration.application_id == app.id))
     return render(
         request,
         "detail.html",
@@ -281,6 +292,9 @@ def _detail(
         done=done,
         sla=sla_class(app, domain.today_wib()),
         page="inbox",
+        issued=issuance.summary(request.app.state.settings, app, issued_doc) if issued_doc else None,
+        can_issue=issued_doc is None and app.state == "completed" and layouts.issues_document(app.service_id),
+        birth=birth.data | {"facility": birth.facility} if birth else None,
     )
 
 
@@ -288,7 +302,7 @@ def _detail(
 def detail(
     tracking: str, request: Request, ctx: CtxDep, db: DbDep, done: str = Query(default="", max_length=20)
 ) -> Response:
-    return _detail(request, ctx, db, tracking, done=done if done in states.STATES else "")
+    return _detail(request, ctx, db, tracking, done=done if done in (*states.STATES, *DOC_DONE) else "")
 
 
 @router.post("/applications/{tracking}/reveal", response_class=HTMLResponse)
@@ -360,6 +374,8 @@ def transition(
 
 def counters_for(db: Any, officer: m.Officer) -> list[m.Counter]:
     q = select(m.Counter).order_by(m.Counter.number)
+    if officer.role == "faskes":
+        return []
     if officer.role == "officer":
         q = q.where(m.Counter.agency_id == officer.agency_id)
     elif officer.role == "village":

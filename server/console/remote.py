@@ -98,6 +98,8 @@ def _visible(db: Any, ctx: Any) -> Any:
         q = q.where((m.Handoff.agency_id == ctx.officer.agency_id) | (m.Handoff.agency_id.is_(None)))
     elif role == "village":
         q = q.where(m.Handoff.agency_id == "smart-kampung")
+    elif role == "faskes":
+        q = q.where(m.Handoff.id.is_(None))  # no counter conversations at a health facility
     return q
 
 

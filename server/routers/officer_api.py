@@ -8,17 +8,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from server import domain, officers
+from server import births, domain, officers
 from server import models as m
 from server.deps import CatalogDep, DbDep, HubDep, SettingsDep, bearer
 from server.documents import issue as issuance
 from server.documents import layouts
 from server.errors import ApiError, not_found
+from server.officer_feed import notify_application
 from server.routers.queue import publish_board
 
 router = APIRouter(prefix="/officer", tags=["officer"])
@@ -226,7 +227,7 @@ def hand_over_document(
 
 def _counter_allowed(db: Any, officer: m.Officer, counter: int) -> None:
     c = db.get(m.Counter, counter)
-    if c is None or (officer.role == "officer" and c.agency_id != officer.agency_id):
+    if c is None or (officer.role == "officer" and c.agency_id != officer.agency_id) or officer.role == "faskes":
         raise not_found("Loket", "Counter")
     if officer.role == "village" and c.agency_id != "smart-kampung":
         raise not_found("Loket", "Counter")
@@ -248,3 +249,49 @@ def queue_action(counter: int, action: str, db: DbDep, officer: OfficerDep, hub:
         hub.wake({e.citizen_id for e in events}, {e.session_id for e in events})
     publish_board(db, hub, counter)
     return {"counter": counter, "action": action, "ticket": out}
+
+
+# ------------------------------------------------------------------ Lahir Procot (role faskes)
+
+
+def _faskes(officer: m.Officer) -> None:
+    if officer.role != "faskes":
+        raise ApiError(
+            403,
+            "faskes_only",
+            "Hanya petugas fasilitas kesehatan yang mendaftarkan kelahiran.",
+            "Only health-facility officers register births.",
+        )
+
+
+@router.post("/births", status_code=201)
+def register_birth(
+    body: births.BirthIn,
+    db: DbDep,
+    officer: OfficerDep,
+    hub: HubDep,
+    catalog: CatalogDep,
+    idempotency_key: str | None = Header(default=None, max_length=200),
+) -> dict[str, Any]:
+    """Register a birth at the facility: the akta kelahiran application, in Dukcapil's inbox, due today."""
+    _faskes(officer)
+    if idempotency_key is None:
+        raise ApiError(
+            400,
+            "idempotency_key_required",
+            "Header Idempotency-Key wajib ada.",
+            "The Idempotency-Key header is required.",
+        )
+    app, created, events = births.register(db, catalog, officer, body, idempotency_key)
+    out = {**domain.application_dict(app), "lahir_procot": True, "facility": officer.facility}
+    db.commit()
+    if created:
+        hub.wake({e.citizen_id for e in events}, {None})
+        notify_application(hub, app, "application.new")
+    return out
+
+
+@router.get("/births")
+def list_births(db: DbDep, officer: OfficerDep) -> list[dict[str, Any]]:
+    _faskes(officer)
+    return births.birth_rows(db, officer)
