@@ -207,6 +207,11 @@ def test_oversized_or_malformed_sdp_is_refused(client: TestClient, pair: dict[st
         assert _next(ows)["code"] == "invalid_frame"
         ows.send_json({"type": "call.ice", "handoff_id": hid, "candidate": "c" * 5000})
         assert _next(ows)["code"] == "invalid_frame"
+        ows.send_json({"type": "call.highlight", "handoff_id": hid, "field": "<b>x</b>"})
+        assert _next(ows)["code"] == "invalid_field"
+        ows.send_json({"type": "call.highlight", "handoff_id": hid, "service_id": "ktp-el", "field": "kk_number"})
+        shown = _next(cws)
+        assert (shown["type"], shown["field"], shown["service_id"]) == ("call.highlight", "kk_number", "ktp-el")
         ows.send_text("{not json")
         assert _next(ows)["code"] == "malformed"
         # still connected, and the parties still talk

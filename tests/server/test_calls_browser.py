@@ -221,3 +221,44 @@ def test_call_connects_through_coturn_only(migrated: Any, two_browsers: tuple[An
             assert other["relay"] is True and other["audioPackets"] > 0
         finally:
             server.stop()
+
+
+def test_officer_highlights_a_form_field_on_the_citizens_screen(
+    live: LiveServer, two_browsers: tuple[Any, Any]
+) -> None:
+    """During the call the officer points at "Nomor KK" ("isi yang ini, Bu"); the citizen's 2D form shows it."""
+    b1, b2 = two_browsers
+    citizen = b1.new_page(viewport={"width": 1280, "height": 900}, locale="id-ID")
+    officer = b2.new_page(locale="id-ID")
+    citizen.goto(f"{live.base}/")
+    citizen.wait_for_function("() => document.body.getAttribute('data-live') === '1'", timeout=15000)
+    citizen.locator("#svc option[value='ktp-el']").wait_for(state="attached", timeout=10000)
+    citizen.select_option("#svc", "ktp-el")
+    citizen.locator("#f-kk_number").wait_for(timeout=10000)
+    sign_in(officer, live)
+    officer.goto(f"{live.base}/officer/remote")
+    officer.wait_for_function("() => document.body.dataset.liveReady === '1'", timeout=10000)
+    citizen.locator("#btn-officer").click()
+    link = officer.locator("#remote-list a").first
+    link.wait_for(timeout=10000)
+    link.click()
+    officer.get_by_role("button", name="Terima").click()
+    officer.wait_for_function("() => document.body.dataset.liveReady === '1'", timeout=10000)
+    officer.locator("#call-box.ringing").wait_for(timeout=20000)
+    officer.get_by_role("button", name="Ambil panggilan (kamera + mikrofon)").click()
+    citizen.wait_for_function(CONNECTED, timeout=20000)
+    assert citizen.locator(".call-highlight").count() == 0
+    officer.select_option("#hl-field", "kk_number")
+    officer.get_by_role("button", name="Sorot", exact=True).click()
+    marked = citizen.locator(".field.call-highlight")
+    marked.wait_for(timeout=5000)
+    assert marked.locator("#f-kk_number").count() == 1 and "Isi yang ini" in marked.inner_text()
+    assert citizen.locator("#call-point").inner_text() == "Petugas menunjuk kolom: Nomor KK"
+    assert "docked" in (citizen.locator("#call-panel").get_attribute("class") or "")  # the form is visible
+    assert citizen.locator("#f-kk_number").is_visible()
+    assert citizen.evaluate("() => document.activeElement && document.activeElement.id") == "f-kk_number"
+    # pointing at nothing clears it; hanging up clears it too
+    officer.select_option("#hl-field", "")
+    officer.get_by_role("button", name="Sorot", exact=True).click()
+    citizen.locator(".field.call-highlight").wait_for(state="detached", timeout=5000)
+    assert citizen.locator("#call-point").is_hidden()
