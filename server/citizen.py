@@ -246,6 +246,33 @@ STRINGS: dict[str, tuple[str, str]] = {
     "state_served": ("Dilayani", "Served"),
     "state_skipped": ("Dilewati", "Skipped"),
     "update_app": ("Permohonan {code}: {state}", "Application {code}: {state}"),
+    "doc_ready": (
+        "Dokumen Anda sudah jadi, bisa dicetak ({code}).",
+        "Your document is ready and can be printed ({code}).",
+    ),
+    "doc_number": ("Nomor", "Number"),
+    "doc_ready_note": (
+        "Dokumen elektronik bertanda tangan (TTE): cetak sendiri di kertas HVS A4.",
+        "Electronically signed document: print it yourself on plain A4 paper.",
+    ),
+    "doc_claim_slip": (
+        "Tanda terima: SKCK tercetak diambil di Loket 3 (Polresta) dengan KTP-el asli.",
+        "Claim slip: collect the printed SKCK at counter 3 (Police) with your original KTP-el.",
+    ),
+    "doc_specimen": (
+        "SPESIMEN: sistem ini memakai kunci pengembangan; dokumen ini contoh, bukan dokumen resmi.",
+        "SPECIMEN: this system uses a development key; the document is an example, not an official one.",
+    ),
+    "doc_download": ("Unduh PDF", "Download PDF"),
+    "doc_print": ("Cetak", "Print"),
+    "doc_verify": ("Periksa keaslian", "Check authenticity"),
+    "doc_revoked": (
+        "Dokumen ini sudah dicabut dan tidak berlaku.",
+        "This document has been revoked and is no longer valid.",
+    ),
+    "g_doc_title": ("Dokumen Anda", "Your document"),
+    "g_doc_ready": ("Dokumen Anda sudah jadi, bisa dicetak.", "Your document is ready, you can print it."),
+    "g_doc_print": ("Cetak dokumen", "Print the document"),
     "error_generic": ("Terjadi kesalahan. Coba lagi.", "Something went wrong. Please try again."),
     "call_title": ("Panggilan dengan petugas", "Call with the officer"),
     "call_officer_video": ("Video petugas", "The officer's video"),

@@ -437,6 +437,14 @@
     if (/[?&]guided=1\b/.test(window.location.search)) M.ensureSession().then(enter);
   }
 
+  // The page calls this on a live document.event: a visitor in guided mode hears that the document is ready.
+  window.MPPGuidedDocument = function (f) {
+    if (!G || f.state !== "issued") return;
+    show({ kind: "document", title: T("doc_title"), text: T("doc_ready"),
+           buttons: [btn(T("doc_print"), function () { M.printDoc(f.tracking_number); }, true, "doc:print"),
+                     btn(T("done"), exit, false, "done")] });
+  };
+
   function start() {
     M = window.MPP;
     if (!M) return;

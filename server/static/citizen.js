@@ -28,7 +28,7 @@
     attention: [],
     identity: null, // {citizen (masked), name}
     nik: null, // typed NIK, memory only, to prefill forms
-    apps: {},
+    apps: {}, docs: {},
     ticket: null,
     board: {},
     surveyFor: null,
@@ -696,7 +696,86 @@
       });
       renderApps();
       r.data.slice(0, 10).forEach(function (a) { loadEvents(a.tracking_number); });
+      loadDocs();
     });
+  }
+
+  // ------------------------------------------------------------------ issued documents
+
+  function loadDocs() {
+    return api("GET", "/issued-documents").then(function (r) {
+      if (!r.ok) return;
+      state.docs = {};
+      r.data.forEach(function (d) {
+        state.docs[d.tracking_number] = d;
+        if (!state.apps[d.tracking_number]) {
+          // a Lahir Procot birth registered for the other parent: tracked here too
+          state.apps[d.tracking_number] = { app: { tracking_number: d.tracking_number, service_id: d.service_id, state: "completed" }, events: null };
+        }
+      });
+      renderApps();
+    });
+  }
+
+  function fetchPdf(code, inline) {
+    var url = API + "/applications/" + encodeURIComponent(code) + "/document.pdf" + (inline ? "?inline=1" : "");
+    return fetch(url, { headers: { Authorization: "Bearer " + state.token } }).then(function (r) {
+      if (!r.ok) {
+        return r.json().then(function (body) { throw new Error(errorMessage(body)); }, function () { throw new Error(t("error_generic")); });
+      }
+      return r.blob();
+    });
+  }
+
+  function downloadDoc(code) {
+    var d = state.docs[code];
+    return fetchPdf(code, false).then(function (blob) {
+      var url = URL.createObjectURL(blob);
+      var a = el("a", { href: url, download: (d ? d.number : code).replace(/[^A-Za-z0-9_-]+/g, "-") + ".pdf" });
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+    }, function (e) { addMessage("system", e.message); });
+  }
+
+  function printDoc(code) {
+    // The print view: the signed PDF itself in a new tab (the browser's viewer prints it on A4 as issued).
+    var win = window.open("", "_blank");
+    return fetchPdf(code, true).then(function (blob) {
+      var url = URL.createObjectURL(new Blob([blob], { type: "application/pdf" }));
+      if (win) win.location.href = url; else window.location.href = url;
+    }, function (e) { if (win) win.close(); addMessage("system", e.message); });
+  }
+
+  function docBox(code) {
+    var d = state.docs && state.docs[code];
+    if (!d) return null;
+    var box = el("div", { class: "doc-box" + (d.revoked ? " revoked" : ""), id: "doc-" + code, "data-number": d.number });
+    box.appendChild(el("p", { class: "doc-title" },
+      (state.lang === "en" ? d.title_en : d.title) + " · " + t("doc_number") + " " + d.number));
+    if (d.revoked) {
+      box.appendChild(el("p", { class: "doc-note" }, t("doc_revoked")));
+      return box;
+    }
+    box.appendChild(el("p", { class: "doc-note" }, t(d.claim_slip ? "doc_claim_slip" : "doc_ready_note")));
+    if (d.specimen) box.appendChild(el("p", { class: "doc-note" }, t("doc_specimen")));
+    var dl = el("button", { type: "button", class: "btn small", "data-doc": "download" }, t("doc_download"));
+    dl.addEventListener("click", function () { downloadDoc(code); });
+    var pr = el("button", { type: "button", class: "btn small", "data-doc": "print" }, t("doc_print"));
+    pr.addEventListener("click", function () { printDoc(code); });
+    var check = el("a", { href: d.verify_url, target: "_blank", rel: "noopener", class: "doc-verify" }, t("doc_verify"));
+    box.appendChild(dl);
+    box.appendChild(pr);
+    box.appendChild(check);
+    return box;
+  }
+
+  function onDocumentEvent(f) {
+    if (f.seq > state.liveAfter && f.state === "issued") addMessage("system", t("doc_ready", { code: f.tracking_number }));
+    if (f.seq > state.liveAfter && f.state === "revoked") addMessage("system", t("doc_revoked"));
+    if (window.MPPGuidedDocument && f.seq > state.liveAfter) window.MPPGuidedDocument(f);
+    loadDocs();
   }
 
   function loadEvents(code) {
@@ -754,6 +833,8 @@
         });
         li.appendChild(cancel);
       }
+      var docEl = docBox(code);
+      if (docEl) li.appendChild(docEl);
       if (a.state === "completed" || a.state === "rejected") {
         var b = el("button", { type: "button", class: "btn small" }, t("survey_offer"));
         b.addEventListener("click", function () { openSurvey({ application: code }); });
@@ -976,6 +1057,7 @@
         case "ping": ws.send(JSON.stringify({ type: "pong", nonce: f.nonce })); break;
         case "chat.reply": onChatReply(f); break;
         case "application.event": onApplicationEvent(f); break;
+        case "document.event": onDocumentEvent(f); break;
         case "queue.event": onQueueEvent(f); break;
         case "board.update":
           state.board[f.counter] = { counter: f.counter, now_serving: f.now_serving, waiting: f.waiting };
@@ -1075,7 +1157,7 @@
     state: state, t: t, loc: loc, el: el, clear: clear, uuid: uuid, api: api,
     errorMessage: errorMessage, ensureSession: ensureSession,
     applyContrast: applyContrast, loadCatalog: loadCatalog, openSurvey: openSurvey, openHandoff: openHandoff,
-    selectService: selectService,
+    selectService: selectService, printDoc: printDoc, downloadDoc: downloadDoc,
     send: function (frame) {
       if (!state.ws || !state.wsReady) return false;
       state.ws.send(JSON.stringify(frame));
