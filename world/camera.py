@@ -21,6 +21,7 @@ Vec3 = tuple[float, float, float]
 BACK = 6.5  # metres behind the visitor
 UP = 3.0  # camera height
 LOOK_Z = 2.0  # a little above the head: the counter signs (2.6-4.9 m) stay in the frame up close
+AHEAD = 4.0  # metres past the visitor
 RADIUS = 0.35  # the near plane (0.3) plus a little: nothing is ever cut open on screen
 EASE = 5.0  # 1/s
 
@@ -50,7 +51,8 @@ def collision_boxes(layout: HallLayout) -> list[Box]:
         (b.xmin - th, b.ymin - th, 0.0, b.xmin, b.ymax + th, hgt),
         (b.xmin - th, b.ymin - th, 0.0, ex - ew / 2, b.ymin, hgt),
         (ex + ew / 2, b.ymin - th, 0.0, b.xmax + th, b.ymin, hgt),
-        (ex - ew / 2, b.ymin - th, 3.35, ex + ew / 2, b.ymin, hgt),  # over the door
+        # the door opening too: the camera stays in the hall (behind the arch it saw only a cropped banner)
+        (ex - ew / 2, b.ymin - th, 0.0, ex + ew / 2, b.ymin, hgt),
         (b.xmin - th, b.ymin - th, hgt - 0.05, b.xmax + th, b.ymax + th, hgt + th),  # ceiling
     ]
     for px, py in layout.pillars:
@@ -135,9 +137,14 @@ class ThirdPersonCamera:
         )
 
     def behind(self, x: float, y: float, heading: float) -> tuple[Vec3, Vec3]:
-        """(wanted camera position, point to look at) for a visitor at (x, y) facing ``heading``."""
+        """(wanted camera position, point to look at) for a visitor at (x, y) facing ``heading``.
+
+        The camera looks a few metres past the visitor, not at them: a gentle downward pitch keeps
+        the hall, its signs and the visitor in one frame, even when pulled in against a wall.
+        """
         rad = math.radians(heading)
-        return (x + math.sin(rad) * BACK, y - math.cos(rad) * BACK, UP), (x, y, LOOK_Z)
+        fx, fy = -math.sin(rad), math.cos(rad)
+        return (x - fx * BACK, y - fy * BACK, UP), (x + fx * AHEAD, y + fy * AHEAD, LOOK_Z)
 
     def step(self, pivot: Vec3, want: Vec3, dt: float, snap: bool = False) -> Vec3:
         """This frame's camera position: eased towards ``want``, never inside anything."""

@@ -115,8 +115,7 @@ class Figure:
         self._head: Any = None
         self.jaw = self.actor.control_joint(None, "modelRoot", "jaw") if speaker else None
         if uniform is not None:
-            shirt = self.actor.find("**/uniform")
-            if not shirt.is_empty():
+            for shirt in self.actor.find_all_matches("**/uniform"):  # one per level of detail
                 shirt.set_color_scale(*uniform)
         if lights is not None:
             lights.apply(self.actor)

@@ -15,6 +15,12 @@ from world.layout import FACING_HEADING, FACING_NORMAL, CounterSpot, HallLayout,
 from world.strings import t
 
 WOOD = (0.78, 0.60, 0.42, 1)
+# Banyuwangi: the regency's green and gold, the maroon of Gandrung and of Gajah Oling batik
+OSING_MAROON = (0.48, 0.12, 0.12, 1)
+OSING_GOLD = (0.88, 0.65, 0.15, 1)
+OSING_GREEN = (0.04, 0.43, 0.31, 1)
+OSING_WOOD = (0.55, 0.36, 0.21, 1)
+OSING_WOOD_DARK = (0.33, 0.20, 0.12, 1)
 WOOD_LIGHT = (0.93, 0.83, 0.68, 1)
 DARK = (0.14, 0.17, 0.22, 1)
 WHITE = (1, 1, 1, 1)
@@ -130,6 +136,7 @@ class HallScene:
         static = self.root.attach_new_node("hall-static")
         self._shell(static)
         self._furniture(static)
+        self._osing(static)
         static.flatten_strong()
         self._entrance()
         counters = self.root.attach_new_node("counters")
@@ -249,7 +256,9 @@ class HallScene:
         )
         fnp = parent.attach_new_node(floor.node())
         tex = Texture("floor-tiles")
-        tex.load(_tile_image(hex_color(c["floor_color"]), hex_color(c["floor_accent"])))
+        tex.load(
+            _tile_image(hex_color(c["floor_color"]), hex_color(c["floor_accent"]), self._texture_file("stone.png"))
+        )
         tex.set_wrap_u(SamplerState.WM_repeat)
         tex.set_wrap_v(SamplerState.WM_repeat)
         tex.set_minfilter(SamplerState.FT_linear_mipmap_linear)
@@ -394,7 +403,12 @@ class HallScene:
             bold=True,
             color=(0.55, 0.25, 0.12, 1),
         )
-        self.text(holder, name, pos=(0, b.ymax - 0.1, 6.25), scale=0.5, color=(0.45, 0.30, 0.16, 1), bold=True)
+        # on the far wall, between the counter signs and the hanging board's line of sight: the whole
+        # name reads from the entrance (the start view)
+        self.text(holder, name, pos=(0, b.ymax - 0.12, 5.1), scale=0.75, color=OSING_MAROON, bold=True)
+        # the name board on the facade, in one line, gold on maroon: the first thing a visitor reads
+        full = self.layout.name.get("id")
+        self.text(holder, full, pos=(ex, b.ymin - 0.48, 9.0), scale=0.6, bold=True, color=(1.0, 0.84, 0.35, 1))
         holder.flatten_strong()
 
     def _furniture(self, parent: Any) -> None:
@@ -418,6 +432,222 @@ class HallScene:
             m.sphere(px, py, 1.15, 0.55, GREEN)
             m.sphere(px + 0.2, py - 0.1, 1.55, 0.38, (0.35, 0.65, 0.35, 1))
         parent.attach_new_node(m.node())
+
+    # ------------------------------------------------------------------ Banyuwangi's own architecture
+
+    def _texture_file(self, name: str) -> Path:
+        return self.assets / "hall" / "textures" / name
+
+    def _texture(self, name: str) -> Any:
+        from panda3d.core import Filename, SamplerState
+
+        tex = self.loader.load_texture(Filename.from_os_specific(str(self._texture_file(name))))
+        tex.set_wrap_u(SamplerState.WM_repeat)
+        tex.set_wrap_v(SamplerState.WM_repeat)
+        tex.set_minfilter(SamplerState.FT_linear_mipmap_linear)
+        tex.set_magfilter(SamplerState.FT_linear)
+        return tex
+
+    def _textured(self, parent: Any, m: MeshBuilder, texture: str) -> Any:
+        np = parent.attach_new_node(m.node())
+        np.set_texture(self._texture(texture))
+        return np
+
+    def _osing(self, parent: Any) -> None:
+        """Osing forms and Gajah Oling batik: wood and batik wainscot, stone-and-wood pillars,
+        timber rafters, batik inlays in the floor, and outside a tiered Osing roof over the
+        entrance with the mall's full name on the facade."""
+        lay, b = self.layout, self.layout.bounds
+        hgt = lay.height
+        ex, _, ew = lay.entrance
+        wood = MeshBuilder("osing-wood", textured=True)
+        frieze = MeshBuilder("osing-frieze", textured=True)
+        inlay = MeshBuilder("osing-inlay", textured=True)
+        stone = MeshBuilder("osing-stone", textured=True)
+        solid = MeshBuilder("osing-solid")
+        # wainscot in wood with a Gajah Oling frieze above it, on every wall (not across the door)
+        runs = [
+            ((b.xmin, b.ymax - 0.06), (b.xmax, b.ymax - 0.06)),
+            ((b.xmax - 0.06, b.ymax), (b.xmax - 0.06, b.ymin)),
+            ((b.xmin + 0.06, b.ymin), (b.xmin + 0.06, b.ymax)),
+            ((ex + ew / 2, b.ymin + 0.06), (b.xmax, b.ymin + 0.06)),
+            ((b.xmin, b.ymin + 0.06), (ex - ew / 2, b.ymin + 0.06)),
+        ]
+        for (x0, y0), (x1, y1) in runs:
+            # face the room: quads are front-facing counter-clockwise from the inside
+            cx, cy = (b.xmin + b.xmax) / 2, (b.ymin + b.ymax) / 2
+            nx, ny = -(y1 - y0), x1 - x0
+            if nx * (cx - x0) + ny * (cy - y0) < 0:
+                (x0, y0), (x1, y1) = (x1, y1), (x0, y0)
+            _tex_quad(wood, [(x0, y0, 0.0), (x1, y1, 0.0), (x1, y1, 1.0), (x0, y0, 1.0)], (1.2, 1.2), 0.9)
+            _tex_quad(frieze, [(x0, y0, 1.02), (x1, y1, 1.02), (x1, y1, 1.5), (x0, y0, 1.5)], (0.96, 0.48), 0.95)
+            solid.quad([(x0, y0, 1.5), (x1, y1, 1.5), (x1, y1, 1.56), (x0, y0, 1.56)], OSING_GOLD)
+            solid.quad([(x0, y0, 0.96), (x1, y1, 0.96), (x1, y1, 1.02), (x0, y0, 1.02)], OSING_GOLD)
+        # pillars: stone base, wood shaft, a carved gold-and-maroon capital
+        for px, py in lay.pillars:
+            for (ax, ay), (bx, by) in (
+                ((px - 0.56, py - 0.56), (px + 0.56, py - 0.56)),
+                ((px + 0.56, py - 0.56), (px + 0.56, py + 0.56)),
+                ((px + 0.56, py + 0.56), (px - 0.56, py + 0.56)),
+                ((px - 0.56, py + 0.56), (px - 0.56, py - 0.56)),
+            ):
+                _tex_quad(stone, [(ax, ay, 0.0), (bx, by, 0.0), (bx, by, 1.05), (ax, ay, 1.05)], (1.12, 1.05))
+            for (ax, ay), (bx, by) in (
+                ((px - 0.51, py - 0.51), (px + 0.51, py - 0.51)),
+                ((px + 0.51, py - 0.51), (px + 0.51, py + 0.51)),
+                ((px + 0.51, py + 0.51), (px - 0.51, py + 0.51)),
+                ((px - 0.51, py + 0.51), (px - 0.51, py - 0.51)),
+            ):
+                _tex_quad(
+                    wood, [(ax, ay, 1.05), (bx, by, 1.05), (bx, by, hgt - 0.9), (ax, ay, hgt - 0.9)], (1.0, 2.0), 0.95
+                )
+            solid.cbox(px, py, hgt - 0.9, 1.3, 1.3, 0.18, OSING_GOLD)
+            solid.cbox(px, py, hgt - 0.72, 1.45, 1.45, 0.4, OSING_MAROON)
+            solid.cbox(px, py, hgt - 0.32, 1.6, 1.6, 0.32, OSING_WOOD_DARK)
+        # timber rafters across the ceiling, like the exposed roof frame of an Osing house
+        for yy in range(int(b.ymin) + 3, int(b.ymax), 4):
+            solid.box(b.xmin, yy - 0.12, hgt - 0.45, -4.2, yy + 0.12, hgt - 0.02, OSING_WOOD_DARK)
+            solid.box(4.2, yy - 0.12, hgt - 0.45, b.xmax, yy + 0.12, hgt - 0.02, OSING_WOOD_DARK)
+        for xx in (-4.2, 4.2):  # the skylight's frame: the ridge beams of a tikel balung roof
+            solid.box(xx - 0.2, b.ymin + 5.5, hgt - 0.55, xx + 0.2, b.ymax - 5.5, hgt - 0.02, OSING_WOOD_DARK)
+        # Gajah Oling inlays down the central aisle, framed in gold
+        for y0 in (b.ymin + 4.0, b.ymin + 22.5, b.ymin + 35.5):
+            x0, x1, y1 = ex - 1.6, ex + 1.6, y0 + 3.2
+            solid.quad(
+                [
+                    (x0 - 0.12, y0 - 0.12, 0.011),
+                    (x1 + 0.12, y0 - 0.12, 0.011),
+                    (x1 + 0.12, y1 + 0.12, 0.011),
+                    (x0 - 0.12, y1 + 0.12, 0.011),
+                ],
+                OSING_GOLD,
+            )
+            _tex_quad(inlay, [(x0, y0, 0.013), (x1, y0, 0.013), (x1, y1, 0.013), (x0, y1, 0.013)], (1.6, 1.6))
+        # a Gajah Oling panel on the front of every counter desk and of the information desk
+        panel = MeshBuilder("osing-desk-panels", textured=True)
+        import math as _m
+
+        fronts = [(s.x, s.y, s.heading, s.width, s.depth, 0.32, 0.88) for s in lay.counters]
+        desk = lay.info_desk
+        fronts.append((desk["x"], desk["y"], FACING_HEADING[desk["facing"]], desk["width"], desk["depth"], 0.12, 0.5))
+        for cx, cy, heading, w, d, z0, z1 in fronts:
+            rad = _m.radians(heading)
+            c, sn = _m.cos(rad), _m.sin(rad)
+
+            def at(
+                lx: float, ly: float, z: float, cx: float = cx, cy: float = cy, c: float = c, sn: float = sn
+            ) -> tuple[float, float, float]:
+                return (cx + lx * c - ly * sn, cy + lx * sn + ly * c, z)
+
+            fy = -d / 2 - 0.012
+            _tex_quad(
+                panel,
+                [at(-w / 2 + 0.1, fy, z0), at(w / 2 - 0.1, fy, z0), at(w / 2 - 0.1, fy, z1), at(-w / 2 + 0.1, fy, z1)],
+                (0.56, 0.56),
+            )
+        self._textured(parent, panel, "gajah-oling-cream.png")
+        self._textured(parent, wood, "wood.png")
+        self._textured(parent, frieze, "gajah-oling-maroon.png")
+        self._textured(parent, inlay, "gajah-oling-green.png")
+        self._textured(parent, stone, "stone.png")
+        parent.attach_new_node(solid.node())
+        self._facade(parent)
+
+    def _facade(self, parent: Any) -> None:
+        """Outside: the Osing roof (a steep upper roof over a flared lower one) on the whole hall and
+        a tiered porch roof over the door, a timber fascia with Gajah Oling, and the name board."""
+        b, hgt = self.layout.bounds, self.layout.height
+        ex, _, ew = self.layout.entrance
+        roof = MeshBuilder("osing-roof")
+        tile, tile_dark = (0.55, 0.24, 0.16, 1), (0.42, 0.17, 0.12, 1)
+        # the hall: lower flared hip roof from the eaves, then a steep upper hip roof to the ridge
+        o = 1.6  # overhang
+        x0, x1, y0, y1 = b.xmin - o, b.xmax + o, b.ymin - o, b.ymax + o
+        mid = 3.5
+        lx0, lx1, ly0, ly1 = x0 + 6, x1 - 6, y0 + 6, y1 - 6
+        for poly, col in (
+            ([(x0, y0, hgt), (x1, y0, hgt), (lx1, ly0, hgt + mid * 0.45), (lx0, ly0, hgt + mid * 0.45)], tile),
+            ([(x1, y1, hgt), (x0, y1, hgt), (lx0, ly1, hgt + mid * 0.45), (lx1, ly1, hgt + mid * 0.45)], tile_dark),
+            ([(x1, y0, hgt), (x1, y1, hgt), (lx1, ly1, hgt + mid * 0.45), (lx1, ly0, hgt + mid * 0.45)], tile_dark),
+            ([(x0, y1, hgt), (x0, y0, hgt), (lx0, ly0, hgt + mid * 0.45), (lx0, ly1, hgt + mid * 0.45)], tile),
+        ):
+            roof.quad(poly, col)
+        top = hgt + mid * 0.45
+        rx0, rx1 = lx0 + 10, lx1 - 10
+        ridge = top + 6.0
+        cy = (ly0 + ly1) / 2
+        roof.quad([(lx0, ly0, top), (lx1, ly0, top), (rx1, cy, ridge), (rx0, cy, ridge)], tile)
+        roof.quad([(lx1, ly1, top), (lx0, ly1, top), (rx0, cy, ridge), (rx1, cy, ridge)], tile_dark)
+        roof.quad([(lx1, ly0, top), (lx1, ly1, top), (rx1, cy, ridge), (rx1, cy, ridge)], tile_dark)
+        roof.quad([(lx0, ly1, top), (lx0, ly0, top), (rx0, cy, ridge), (rx0, cy, ridge)], tile)
+        roof.box(rx0 - 0.3, cy - 0.2, ridge, rx1 + 0.3, cy + 0.2, ridge + 0.35, OSING_WOOD_DARK)
+        for rx in (rx0 - 0.3, rx1 + 0.3):  # crown ornaments at the ridge ends
+            roof.cbox(rx, cy, ridge + 0.35, 0.5, 0.5, 0.9, OSING_GOLD)
+        # the porch over the door: two tiers, the Osing baresan-like stepped roof
+        py0, py1 = b.ymin - 4.6, b.ymin - 0.2
+        for k, (z0, z1, half) in enumerate(((4.9, 6.1, ew / 2 + 3.2), (6.1, 8.3, ew / 2 + 1.6))):
+            inset = 1.1 * (k + 1)
+            roof.quad(
+                [
+                    (ex - half, py0, z0),
+                    (ex + half, py0, z0),
+                    (ex + half - inset, py0 + inset + 0.8, z1),
+                    (ex - half + inset, py0 + inset + 0.8, z1),
+                ],
+                tile,
+            )
+            roof.quad(
+                [
+                    (ex + half, py0, z0),
+                    (ex + half, py1, z0),
+                    (ex + half - inset, py1, z1),
+                    (ex + half - inset, py0 + inset + 0.8, z1),
+                ],
+                tile_dark,
+            )
+            roof.quad(
+                [
+                    (ex - half, py1, z0),
+                    (ex - half, py0, z0),
+                    (ex - half + inset, py0 + inset + 0.8, z1),
+                    (ex - half + inset, py1, z1),
+                ],
+                tile,
+            )
+            roof.box(ex - half, py0 - 0.08, z0 - 0.22, ex + half, py0 + 0.06, z0, OSING_WOOD_DARK)
+        roof.quad(
+            [
+                (ex - ew / 2 - 0.5, py0 + 3.0, 8.3),
+                (ex + ew / 2 + 0.5, py0 + 3.0, 8.3),
+                (ex + ew / 2 + 0.5, py1, 8.3),
+                (ex - ew / 2 - 0.5, py1, 8.3),
+            ],
+            tile_dark,
+        )
+        for side in (-1, 1):  # timber posts of the porch on stone plinths
+            for px in (ex + side * (ew / 2 + 2.6), ex + side * (ew / 2 + 0.9)):
+                roof.cbox(px, py0 + 0.5, 0, 0.75, 0.75, 0.7, (0.62, 0.6, 0.56, 1))
+                roof.cbox(px, py0 + 0.5, 0.7, 0.42, 0.42, 4.2, OSING_WOOD)
+        roof_np = parent.attach_new_node(roof.node())
+        roof_np.set_two_sided(True)  # seen from the plaza below as well as from above
+        # fascia boards with Gajah Oling over the porch, and the name board on the facade
+        fascia = MeshBuilder("osing-fascia", textured=True)
+        half = ew / 2 + 3.2
+        _tex_quad(
+            fascia,
+            [
+                (ex - half, py0 - 0.09, 4.22),
+                (ex + half, py0 - 0.09, 4.22),
+                (ex + half, py0 - 0.09, 4.68),
+                (ex - half, py0 - 0.09, 4.68),
+            ],
+            (0.92, 0.46),
+        )
+        self._textured(parent, fascia, "gajah-oling-maroon.png")
+        board = MeshBuilder("name-board")
+        board.box(ex - 8.6, b.ymin - 0.42, 8.55, ex + 8.6, b.ymin - 0.3, 9.85, OSING_GOLD)
+        board.box(ex - 8.4, b.ymin - 0.46, 8.65, ex + 8.4, b.ymin - 0.42, 9.75, OSING_MAROON)
+        parent.attach_new_node(board.node())
 
     # ------------------------------------------------------------------ counters
 
@@ -479,7 +709,7 @@ class HallScene:
             uniform=uniform,
             lights=self.figure_lights,
         )
-        fig.root.set_pos(0, spot.depth / 2 + 0.45, 0)
+        fig.root.set_pos(0, spot.depth / 2 + 0.45, 0.15)  # on the raised floor behind the desk
         fig.root.set_h(180)  # faces the visitors' side (-y in the counter's frame)
         if self.figure_lights is None:
             fig.actor.set_light_off(1)  # a bare scene has no figure lights: keep the vertex colours
@@ -519,8 +749,10 @@ class HallScene:
             anchor = self.root.attach_new_node(f"sign-frame-{spot.number}")
             anchor.set_pos(spot.x, spot.y, 0)
             anchor.set_h(spot.heading)
-            x0, x1, yf = -w / 2 - 0.1, w / 2 + 0.1, d / 2 + 0.88
-            self.label_layer.add_sign(anchor, [(x0, yf, 2.55), (x1, yf, 2.55), (x0, yf, 4.85), (x1, yf, 4.85)])
+            left, right, yf = -w / 2 - 0.1, w / 2 + 0.1, d / 2 + 0.88
+            self.label_layer.add_sign(
+                anchor, [(left, yf, 2.55), (right, yf, 2.55), (left, yf, 4.85), (right, yf, 4.85)]
+            )
         board = self.labels.attach_new_node(f"board-{spot.number}")
         board.set_pos(spot.x, spot.y, 0)
         board.set_h(spot.heading)
@@ -754,21 +986,41 @@ def _mix(a: tuple[float, ...], b: tuple[float, ...], f: float) -> tuple[float, f
     return (a[0] + (b[0] - a[0]) * f, a[1] + (b[1] - a[1]) * f, a[2] + (b[2] - a[2]) * f, 1.0)
 
 
-def _tile_image(base: tuple[float, ...], accent: tuple[float, ...]) -> Any:
-    """One 1.5 m tile: soft marble-like base, thin grout lines, a subtle inlay on every tile."""
-    from panda3d.core import PNMImage
+def _tile_image(base: tuple[float, ...], accent: tuple[float, ...], stone: Path | None = None) -> Any:
+    """One 1.5 m tile: honed stone in the floor colour, thin grout lines."""
+    from panda3d.core import Filename, PNMImage
 
     n = 128
     img = PNMImage(n, n, 3)
-    img.fill(base[0], base[1], base[2])
+    if stone is not None and stone.exists() and img.read(Filename.from_os_specific(str(stone))):
+        # the stone's grain, tinted to the layout's floor colour
+        img.set_color_type(PNMImage.CT_color)
+        ref = (226 / 255, 214 / 255, 192 / 255)
+        for x in range(img.get_x_size()):
+            for y in range(img.get_y_size()):
+                r, g, b = img.get_xel(x, y)
+                img.set_xel(
+                    x, y, min(1.0, r / ref[0] * base[0]), min(1.0, g / ref[1] * base[1]), min(1.0, b / ref[2] * base[2])
+                )
+        n = img.get_x_size()
+    else:
+        img.fill(base[0], base[1], base[2])
     for k in range(n):
         for g in (0, 1):
             img.set_xel(k, g, accent[0] * 0.9, accent[1] * 0.9, accent[2] * 0.9)
             img.set_xel(g, k, accent[0] * 0.9, accent[1] * 0.9, accent[2] * 0.9)
-    for k in range(n):
-        f = 0.985 + 0.015 * ((k * 37) % 11) / 10
-        img.set_xel(k, k, base[0] * f, base[1] * f, base[2] * f)
     return img
+
+
+def _tex_quad(
+    m: MeshBuilder, p: list[tuple[float, float, float]], size: tuple[float, float], shade: float = 1.0
+) -> None:
+    """A textured quad whose texture repeats every ``size`` metres (u along p0→p1, v along p0→p3)."""
+    import math as _m
+
+    w = _m.dist(p[0], p[1]) / size[0]
+    h = _m.dist(p[0], p[3]) / size[1]
+    m.quad(p, (shade, shade, shade, 1), [(0, 0), (w, 0), (w, h), (0, h)])
 
 
 __all__ = ["LABELS", "HallScene", "font_paths", "label", "load_font"]

@@ -128,3 +128,13 @@ def test_the_assistants_mouth_moves_while_it_speaks_and_rests_after(base, fixed_
     finally:
         ai.destroy()
         parent.remove_node()
+
+
+def test_hall_textures_are_shipped_with_their_licence_note() -> None:
+    tex = ROOT / "assets" / "hall" / "textures"
+    note = (tex / "LICENSES.md").read_text(encoding="utf-8")
+    pngs = sorted(p.name for p in tex.glob("*.png"))
+    assert {"gajah-oling-maroon.png", "gajah-oling-green.png", "wood.png", "stone.png"} <= set(pngs)
+    for name in pngs:
+        assert name in note
+    assert sum((tex / n).stat().st_size for n in pngs) < 500_000
