@@ -154,6 +154,10 @@ class HallClient(DirectObject):
         self.net = (
             net if net is not None else (NetClient(cfg.server, lang=cfg.lang, name=cfg.name) if cfg.connect else None)
         )
+        self.call: Any = None  # world.call.HallCall, when aiortc is installed
+        self.call_screen: Any = None
+        if self.net is not None:
+            self.call = _hall_call(self.net)
         self.screens = Screens(self)
         self.banner = ConnectionBanner(self.aspect2d, self.font, self.lang, cfg.text_scale)
         self.ticket: TicketCard | None = None
@@ -233,9 +237,10 @@ class HallClient(DirectObject):
             self.task_mgr.remove(name)
         self._tasks.clear()
         self.ignoreAll()
-        for overlay in (self.ticket, self.tracker, self.banner):
+        for overlay in (self.ticket, self.tracker, self.banner, self.call_screen):
             if overlay is not None:
                 overlay.destroy()
+        self.call_screen = None
         self.ticket = self.tracker = None
         for obj in (self.visitors, self.ai, self.player, self.scene):
             if obj is not None and hasattr(obj, "destroy"):
@@ -560,12 +565,44 @@ class HallClient(DirectObject):
                 officer = str(data.get("officer") or t("officer", self.lang))
                 if self.visitors is not None and counter:
                     _call(self.visitors, ("officer_at",), counter, officer)
+                self._join_call(_int(data.get("handoff_id")), counter)
                 text = (
                     t("handoff_accepted", self.lang, officer=officer, n=counter) if counter else t("handoff", self.lang)
                 )
                 self._chat("system", text)
             else:
                 self._chat("system", t("handoff", self.lang))
+
+    def _join_call(self, handoff_id: int, counter: int) -> None:
+        """Ask the officer for a call; the video goes on a screen beside the officer at the counter."""
+        if self.call is None or not handoff_id or self.world_root is None:
+            return
+        try:
+            spot = self.layout.counter(counter)
+        except (KeyError, AttributeError, ValueError):
+            spot = None
+        if self.call_screen is None and spot is not None:
+            from world.call import CounterScreen
+            from world.layout import FACING_NORMAL
+
+            nx, ny = FACING_NORMAL[spot.facing]
+            back = spot.depth / 2 + 0.45
+            side = spot.width / 2 - 0.4  # beside the officer, on the desk's end
+            x, y = spot.x - nx * back - ny * side, spot.y - ny * back + nx * side
+            self.call_screen = CounterScreen(self.world_root, x, y, spot.heading, self.font)
+        self.call.request(handoff_id)
+
+    def _call_caption(self) -> str:
+        """What the counter screen says under the picture: the call's state and the devices this hall lacks."""
+        call = self.call
+        if call.state in ("requested", "connecting"):
+            return t("call_connecting", self.lang)
+        if call.state == "ended":
+            return t("call_no_path" if call.reason in ("no_path", "failed") else "call_ended", self.lang)
+        missing = call.devices.missing
+        if not missing:
+            return ""
+        return t("call_missing", self.lang, devices=", ".join(t(f"dev_{d}", self.lang) for d in missing))
 
     def lead_to_counter(self, number: int) -> bool:
         """The AI avatar walks ahead to the counter; the citizen follows."""
@@ -690,6 +727,8 @@ class HallClient(DirectObject):
         self._place_camera(dt)
         if self.labels is not None:
             self.labels.update()
+        if self.call_screen is not None and self.call is not None:
+            self.call_screen.update(self.call, self._call_caption())
         return Task.cont
 
     @staticmethod
@@ -1044,6 +1083,19 @@ def approach_of(spot: Any, nav: Any = None) -> tuple[float, float]:
         return (float(x), float(y))
     rad = math.radians(float(getattr(spot, "facing_deg", 0.0)))
     return (spot.x - math.sin(rad) * 1.6, spot.y + math.cos(rad) * 1.6)
+
+
+def _hall_call(net: NetClient) -> Any:
+    """The hall's call client when aiortc is installed; without it the remote counter stays text chat."""
+    try:
+        import aiortc  # noqa: F401
+    except ImportError:
+        return None
+    from world.call import HallCall
+
+    call = HallCall(send=net.send, fetch_ice=getattr(net, "ice_servers", None))
+    net.call = call
+    return call
 
 
 def _int(value: Any) -> int:

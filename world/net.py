@@ -73,6 +73,7 @@ class NetClient:
         self._main: asyncio.Task[None] | None = None
         self._rest: httpx.AsyncClient | None = None
         self.server_last_seq = 0
+        self.call: Any = None  # world.call.HallCall: call frames go to it on this thread
 
     # ---------------------------------------------------------------- Panda side
 
@@ -199,6 +200,19 @@ class NetClient:
         """``name`` is village-progress, budget or poverty."""
         self.request(tag or f"dashboard:{name}", "GET", f"/api/v1/dashboard/{name}")
 
+    async def ice_servers(self) -> list[dict[str, Any]]:
+        """STUN/TURN servers (with fresh TURN credentials) for a call; none when the server has none."""
+        if self.token is None:
+            return []
+        if self._rest is None:
+            self._rest = httpx.AsyncClient(timeout=self.timeout)
+        try:
+            r = await self._rest.get(self.base + "/api/v1/calls/ice", headers={"Authorization": f"Bearer {self.token}"})
+            r.raise_for_status()
+            return list(r.json().get("ice_servers") or [])
+        except (httpx.HTTPError, ValueError):
+            return []
+
     # ---------------------------------------------------------------- net thread
 
     def _status(self, state: str) -> None:
@@ -315,6 +329,8 @@ class NetClient:
             except ValueError:
                 continue
             kind = data.get("type")
+            if self.call is not None and isinstance(kind, str) and kind.startswith("call."):
+                self.call.dispatch(data)
             if kind == "ping":
                 await ws.send(json.dumps({"type": "pong", "nonce": data.get("nonce", 0)}))
                 continue

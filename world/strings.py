@@ -82,6 +82,16 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "go_there": {"id": "Antar saya", "en": "Take me there"},
     "no_applications": {"id": "Belum ada permohonan.", "en": "No applications yet."},
+    "call_connecting": {"id": "Menyambungkan panggilan video…", "en": "Connecting the video call…"},
+    "call_ended": {"id": "Panggilan berakhir.", "en": "The call has ended."},
+    "call_no_path": {
+        "id": "Panggilan tidak tersambung. Lanjutkan lewat obrolan.",
+        "en": "The call could not connect. Carry on in the chat.",
+    },
+    "call_missing": {"id": "Tidak ada {devices}", "en": "No {devices}"},
+    "dev_camera": {"id": "kamera", "en": "camera"},
+    "dev_microphone": {"id": "mikrofon", "en": "microphone"},
+    "dev_speaker": {"id": "pengeras suara", "en": "speaker"},
     "handoff_accepted": {
         "id": "Petugas {officer} di Loket {n} siap membantu Anda.",
         "en": "Officer {officer} at Counter {n} is ready to help you.",

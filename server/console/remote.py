@@ -239,7 +239,9 @@ def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> 
     )
     _append(h, _entry("officer", greeting, name))
     db.commit()
-    action = WorldAction(kind="handoff", data={"state": "accepted", "officer": name, "counter": counter})
+    action = WorldAction(
+        kind="handoff", data={"state": "accepted", "officer": name, "counter": counter, "handoff_id": h.id}
+    )
     hub.to_session(public_id, citizen_frame(h, greeting, lang, actions=[action]))
     hub.broadcast(
         {"type": "handoff.changed", "handoff_id": h.id, "agency_id": h.agency_id, "state": h.state}, "officer"

@@ -275,7 +275,7 @@ def test_remote_counter_round_trip(live: LiveServer, browser: Any) -> None:
         assert hello["sender"] == "officer" and hello["conversation_id"] == "conv-hall"
         assert hello["actions"][0] == {
             "kind": "handoff",
-            "data": {"state": "accepted", "officer": "Rina Wulandari", "counter": 1},
+            "data": {"state": "accepted", "officer": "Rina Wulandari", "counter": 1, "handoff_id": hid},
         }
         live_ready(page)
         ws.send(
