@@ -99,7 +99,7 @@ def _write_private(path: Path, data: bytes) -> None:
     tmp.replace(path)
 
 
-def _pem_key(key: ec.EllipticCurvePrivateKey) -> bytes:
+def _pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
     return key.private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
@@ -142,7 +142,10 @@ def init_dev_pki(root: Path, *, force: bool = False, years: int = 5) -> list[Pat
         key_path, cert_path = root / "signers" / f"{key}.key", root / "signers" / f"{key}.pem"
         if not force and key_path.exists() and cert_path.exists():
             continue
-        leaf_key = ec.generate_private_key(ec.SECP256R1())
+        # The TSA key is RSA: RFC 3161 responders (and pyHanko's local one) commonly are.
+        leaf_key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
+            rsa.generate_private_key(65537, 2048) if tsa else ec.generate_private_key(ec.SECP256R1())
+        )
         builder = (
             x509.CertificateBuilder()
             .subject_name(_name(cn, DEV_MARK))
