@@ -72,7 +72,10 @@ def tsa(migrated: Any) -> Iterator[str]:
     root = migrated.data_dir / "pki"
     init_dev_pki(root)
     cert, key = dev_tsa(root)
-    _Tsa.stamper = DummyTimeStamper(tsa_cert=cert, tsa_key=key, certs_to_embed=[load_pem_cert(root / "ca.pem")])
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    chain = SimpleCertificateStore.from_certs([load_pem_cert(root / "ca.pem")])
+    _Tsa.stamper = DummyTimeStamper(tsa_cert=cert, tsa_key=key, certs_to_embed=chain)
     _Tsa.requests = 0
     server = ThreadingHTTPServer(("127.0.0.1", 0), _Tsa)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
