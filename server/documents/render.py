@@ -48,9 +48,7 @@ def _fonts_dir() -> Path:
 
 # Latin, Latin-1, Latin Extended-A/B, general punctuation, euro and numero signs: every Indonesian name
 # and place. Parsing the full DejaVu (700 KB) was half the cost of a document; this subset is 50 KB.
-LATIN = frozenset(
-    [*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2000, 0x2070), 0x20AC, 0x2116, 0x2122]
-)
+LATIN = frozenset([*range(0x20, 0x7F), *range(0xA0, 0x250), *range(0x2000, 0x2070), 0x20AC, 0x2116, 0x2122])
 _STYLES = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
 _subset_lock = threading.Lock()
 _subset_paths: dict[str, Path] = {}
