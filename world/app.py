@@ -28,6 +28,7 @@ from protocol.messages import (
     ApplicationEvent,
     BoardUpdate,
     ChatReply,
+    DocumentEvent,
     ErrorFrame,
     PresenceCorrect,
     PresenceSnapshot,
@@ -185,6 +186,8 @@ class HallClient(DirectObject):
         self.session_id: str | None = None
         self.identified = False
         self.applications: dict[str, dict[str, Any]] = {}
+        self.documents: dict[str, dict[str, Any]] = {}  # tracking -> issued document (number, state)
+        self.download_dir = Path.home() / "Downloads"
         self.app_events: list[ApplicationEvent] = []
         self.queue_events: list[QueueEvent] = []
         self.board: dict[int, tuple[str | None, int]] = {}
@@ -661,13 +664,29 @@ class HallClient(DirectObject):
             self.close_tracker()
             return
         self.tracker = ApplicationTracker(
-            self.aspect2d, self.font, self.lang, self.cfg.text_scale, on_close=self.close_tracker
+            self.aspect2d,
+            self.font,
+            self.lang,
+            self.cfg.text_scale,
+            on_close=self.close_tracker,
+            on_save=self.save_document,
         )
         self.tracker.set_applications(list(self.applications.values()))
         for ev in self.app_events:
             self.tracker.add_event(ev.tracking_number, ev.service_id, ev.to_state, ev.at, ev.note, ev.seq)
+        for tracking, doc in self.documents.items():
+            self.tracker.set_document(tracking, doc["number"], doc["state"])
         if self.net is not None:
             self.net.applications()
+            self.net.issued_documents()
+
+    def save_document(self, tracking: str) -> None:
+        """The hall's "print": the signed PDF saved where the visitor's own printer can take it."""
+        doc = self.documents.get(tracking)
+        if self.net is None or doc is None:
+            return
+        name = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in str(doc["number"])) + ".pdf"
+        self.net.save_document(tracking, self.download_dir / name)
 
     def show_application(self, tracking: str) -> None:
         if self.tracker is None:
@@ -770,6 +789,8 @@ class HallClient(DirectObject):
             self.on_application_event(frame)
         elif isinstance(frame, QueueEvent):
             self.on_queue_event(frame)
+        elif isinstance(frame, DocumentEvent):
+            self.on_document_event(frame)
         elif isinstance(frame, ErrorFrame):
             if self.ai is not None:
                 _call(self.ai, ("set_talking",), False)
@@ -785,6 +806,20 @@ class HallClient(DirectObject):
         self.board[counter] = (now_serving, waiting)
         if self.scene is not None:
             _call(self.scene, ("set_board", "update_board"), counter, now_serving, waiting)
+
+    def on_document_event(self, ev: DocumentEvent) -> None:
+        """Issued: the tracker offers the PDF. Handed over: the counter officer gives it (said in the chat)."""
+        self.documents[ev.tracking_number] = {"number": ev.number, "state": ev.state, "title": ev.title}
+        if self.tracker is not None:
+            self.tracker.set_document(ev.tracking_number, ev.number, ev.state)
+        if ev.state == "issued":
+            self._chat("system", f"{ev.title} {ev.number}: {t('doc_ready', self.lang)}")
+        elif ev.state == "handed_over":
+            self._chat("officer", t("doc_handed_over", self.lang, number=ev.number))
+            if self.ai is not None:
+                _call(self.ai, ("set_talking",), True)
+        elif ev.state == "revoked":
+            self._chat("system", t("doc_revoked", self.lang, number=ev.number))
 
     def on_application_event(self, ev: ApplicationEvent) -> None:
         self.app_events.append(ev)
@@ -855,6 +890,18 @@ class HallClient(DirectObject):
                 self.applications.setdefault(tn, {}).update(a)
             if self.tracker is not None:
                 self.tracker.set_applications(body)
+        elif tag == "documents" and status == 200 and isinstance(body, list):
+            for d in body:
+                if isinstance(d, dict) and d.get("tracking_number"):
+                    state = "revoked" if d.get("revoked") else ("handed_over" if d.get("handed_over_at") else "issued")
+                    self.documents[str(d["tracking_number"])] = {"number": d.get("number"), "state": state}
+                    if self.tracker is not None:
+                        self.tracker.set_document(str(d["tracking_number"]), str(d.get("number")), state)
+        elif tag == "document.saved":
+            if status == 200 and isinstance(body, dict):
+                self._chat("system", t("doc_saved", self.lang, path=body.get("path")))
+            else:
+                self._chat("system", t("doc_save_failed", self.lang))
         elif tag.startswith("timeline:") and status == 200 and isinstance(body, list):
             if self.tracker is not None:
                 self.tracker.set_timeline(tag.split(":", 1)[1], body)

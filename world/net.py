@@ -17,6 +17,7 @@ import random
 import threading
 import uuid
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -192,6 +193,35 @@ class NetClient:
 
     def application_events(self, tracking: str, tag: str = "timeline") -> None:
         self.request(tag, "GET", f"/api/v1/applications/{tracking}/events")
+
+    def issued_documents(self, tag: str = "documents") -> None:
+        self.request(tag, "GET", "/api/v1/issued-documents")
+
+    def save_document(self, tracking: str, dest: Path, tag: str = "document.saved") -> None:
+        """Download the signed PDF to ``dest``; the answer is an ``http`` event with ``body.path``."""
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            self._inbox.put(NetEvent("http", {"tag": tag, "status": 0, "body": None, "error": "not started"}))
+            return
+        asyncio.run_coroutine_threadsafe(self._save(tag, tracking, dest), loop)
+
+    async def _save(self, tag: str, tracking: str, dest: Path) -> None:
+        result: dict[str, Any] = {"tag": tag, "status": 0, "body": None}
+        try:
+            if self._rest is None:
+                self._rest = httpx.AsyncClient(timeout=self.timeout)
+            hdrs = {"Authorization": f"Bearer {self.token}"} if self.token else {}
+            r = await self._rest.get(f"{self.base}/api/v1/applications/{tracking}/document.pdf", headers=hdrs)
+            result["status"] = r.status_code
+            if r.status_code == 200 and r.content.startswith(b"%PDF-"):
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                part = dest.with_suffix(".part")
+                part.write_bytes(r.content)
+                part.replace(dest)
+                result["body"] = {"path": str(dest), "tracking_number": tracking}
+        except (TimeoutError, httpx.HTTPError, OSError) as exc:
+            result["error"] = type(exc).__name__
+        self._inbox.put(NetEvent("http", result))
 
     def board(self, tag: str = "board") -> None:
         self.request(tag, "GET", "/api/v1/queue/board")

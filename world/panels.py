@@ -520,8 +520,20 @@ class ApplicationTracker(Panel):
 
     MAX_APPS = 3
 
-    def __init__(self, parent: Any, font: Any, lang: str, text_scale: float, *, on_close: Callable[[], None]) -> None:
+    def __init__(
+        self,
+        parent: Any,
+        font: Any,
+        lang: str,
+        text_scale: float,
+        *,
+        on_close: Callable[[], None],
+        on_save: Callable[[str], None] | None = None,
+    ) -> None:
         super().__init__(parent, font, lang, text_scale)
+        self.on_save = on_save
+        self.documents: dict[str, dict[str, Any]] = {}
+        self.save_button: Any = None
         self.root.setPos(-1.2, 0, -0.35)
         self.root["frameColor"] = CARD_BG
         self.root["frameSize"] = (-0.55, 0.55, -0.6, 0.42)
@@ -571,6 +583,25 @@ class ApplicationTracker(Panel):
         rec["timeline"].append(line)
         rec["state"] = to_state
 
+    def set_document(self, tracking: str, number: str, state: str) -> None:
+        """An issued document of one application: the panel offers to save it while it is valid."""
+        self._app(tracking)
+        self.documents[tracking] = {"number": number, "state": state}
+        self.refresh()
+
+    def printable(self) -> str | None:
+        """The newest application whose document can be saved and printed."""
+        for tracking in self.order:
+            doc = self.documents.get(tracking)
+            if doc and doc["state"] != "revoked":
+                return tracking
+        return None
+
+    def save(self) -> None:
+        tracking = self.printable()
+        if tracking and self.on_save is not None:
+            self.on_save(tracking)
+
     def refresh(self) -> None:
         if not self.order:
             self.body["text"] = t("no_applications", self.lang)
@@ -583,8 +614,14 @@ class ApplicationTracker(Panel):
                 f"  • {clock} {state_label(st, self.lang)}" + (f" — {note[:40]}" if note else "")
                 for st, clock, note, _ in rec["timeline"][-5:]
             ]
+            doc = self.documents.get(tracking)
+            if doc:
+                state = t(f"doc_state_{doc['state']}", self.lang)
+                steps.append("  ▸ " + t("doc_line", self.lang, number=doc["number"], state=state))
             blocks.append("\n".join([head, *steps]))
         self.body["text"] = "\n\n".join(blocks)
+        if self.printable() and self.on_save is not None and self.save_button is None:
+            self.save_button = self.button(t("doc_save", self.lang), (0.28, -0.52), self.save, scale=0.75)
 
     @property
     def text(self) -> str:
