@@ -73,7 +73,6 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "g_identity": ("NIK Anda {nik}, nama {name}. Benar?", "Your NIK is {nik}, name {name}. Is that right?"),
     "g_field": ("Silakan isi: {label}", "Please fill in: {label}"),
-    "g_readback": ("{label} Anda {value}, benar?", "Your {label} is {value}, is that right?"),
     "g_review_title": ("Kirim permohonan", "Send the application"),
     "g_review": (
         "Semua sudah lengkap. Tekan tombol di bawah untuk mengirim permohonan {service} dan mengambil nomor antrean.",
@@ -102,7 +101,34 @@ STRINGS: dict[str, tuple[str, str]] = {
         "Suara tidak tersedia di peramban ini; semua petunjuk tampil sebagai tulisan.",
         "Speech is not available in this browser; every instruction is shown as text.",
     ),
-    "g_officer_called": ("Petugas sedang dipanggil. Mohon tunggu.", "An officer is being called. Please wait."),
+    "g_officer_called": (
+        "Petugas sedang dipanggil. Mohon tunggu di sini; kata-kata petugas akan tampil dan dibacakan di layar ini.",
+        "An officer is being called. Please wait here; the officer's words will appear and be read out on this screen.",
+    ),
+    "g_officer_title": ("Petugas", "Officer"),
+    "g_officer_title_who": ("Petugas {who}", "Officer {who}"),
+    "g_officer_connected": (
+        "Anda terhubung dengan petugas {who} di Loket {n}. Petugas akan menulis kepada Anda di sini.",
+        "You are connected to officer {who} at counter {n}. The officer will write to you here.",
+    ),
+    "g_officer_connected_plain": (
+        "Anda terhubung dengan petugas. Petugas akan menulis kepada Anda di sini.",
+        "You are connected to an officer. The officer will write to you here.",
+    ),
+    "g_officer_closed": ("Percakapan dengan petugas selesai.", "The conversation with the officer has ended."),
+    "g_back_to_step": ("Kembali ke langkah tadi", "Back to where I was"),
+    "g_check_title": ("Periksa data Anda", "Check your details"),
+    "g_check": ("Yang Anda ketik: {items}. Sudah benar?", "What you typed: {items}. Is it correct?"),
+    "g_check_send": ("Benar, kirim dan ambil antrean", "Correct, send and take a number"),
+    "g_change": ("Ubah {label}", "Change {label}"),
+    "g_mismatch_title": ("Perlu bantuan petugas", "An officer can help"),
+    "g_mismatch": (
+        "Mencoba lagi dengan data yang sama tidak akan berhasil. Petugas bisa memeriksanya bersama Anda, "
+        "atau ubah nama atau NIK jika salah ketik.",
+        "Trying again with the same details will not work. An officer can check it with you, or change the name "
+        "or NIK if it was mistyped.",
+    ),
+    "g_officer_help": ("Panggil Petugas", "Call an officer"),
     "officer_asked": ("Saya ingin bicara dengan petugas.", "I would like to talk to an officer."),
     "chat_title": ("Tanya Asisten", "Ask the assistant"),
     "chat_intro": (

@@ -58,6 +58,7 @@
   }
 
   function speak(text) {
+    if (G && text) G.spoken.push(text); // the speech hook: everything the guide says, voice or not
     var synth = window.speechSynthesis;
     var voices = synth && synth.getVoices ? synth.getVoices() : [];
     var want = en() ? "en" : "id";
@@ -155,6 +156,8 @@
       if (!r.ok) { showError(M.errorMessage(r.data)); return; }
       G.svc = r.data;
       G.answers = {};
+      G.typed = {};
+      G.checking = false;
       G.missing = [];
       G.key = M.uuid(); // one key per visit: a retry never submits twice
       var purpose = purposeField();
@@ -274,7 +277,7 @@
     var form = G.svc.form || [];
     var f = form.filter(function (x) { return x.required && !(x.name in G.answers); })[0];
     if (retypeIdentity) f = form.filter(function (x) { return x.name === "nik"; })[0] || f;
-    if (!f) { review(); return; }
+    if (!f) { if (Object.keys(G.typed).length) check(); else review(); return; }
     askField(f, null);
   }
 
@@ -292,22 +295,32 @@
     show({
       kind: "field", field: f.name, title: label, text: T("field", { label: label }), error: error,
       input: { label: label, value: G.answers[f.name] || "", numeric: f.type === "nik" || /number|nomor/.test(f.name),
-               enter: function (value) { readBack(f, value); } }
+               enter: function (value) { typed(f, value); } }
     });
   }
 
-  function readBack(f, value) {
+  // Typed values are read back once, all together, on the step that sends (one confirmation).
+  function typed(f, value) {
     value = value.trim();
-    if (f.type === "nik" || /number/.test(f.name)) value = value.replace(/\s+/g, "");
-    var label = M.loc(f.label);
-    var shown = /^\d{8,}$/.test(value) ? groupDigits(value) : value;
-    show({
-      kind: "confirm", field: f.name, title: label, text: T("readback", { label: label, value: shown }),
-      buttons: [
-        btn(T("yes"), function () { G.answers[f.name] = value; nextField(); }, true, "yes"),
-        btn(T("no"), function () { G.steps.pop(); render(); }, false, "no")
-      ]
+    if (f.type === "nik" || /number/.test(f.name)) value = value.replace(/[\s.-]+/g, "");
+    G.answers[f.name] = value;
+    G.typed[f.name] = true;
+    if (G.checking) { check(); return; }
+    nextField();
+  }
+
+  function shownValue(value) { return /^\d{8,}$/.test(value) ? groupDigits(value) : value; }
+
+  function check() {
+    G.checking = true;
+    var form = G.svc.form || [];
+    var fields = form.filter(function (f) { return G.typed[f.name]; });
+    var lines = fields.map(function (f) { return M.loc(f.label) + ": " + shownValue(String(G.answers[f.name])); });
+    var buttons = [btn(T("check_send"), submit, true, "submit")];
+    fields.forEach(function (f) {
+      buttons.push(btn(T("change", { label: M.loc(f.label) }), function () { askField(f, null); }, false, "edit:" + f.name));
     });
+    show({ kind: "check", title: T("check_title"), text: T("check", { items: lines.join("; ") }), buttons: buttons });
   }
 
   function review() {
@@ -330,9 +343,13 @@
         var fields = r.data && r.data.detail && r.data.detail.fields;
         var name = fields ? Object.keys(fields)[0] : null;
         var f = name ? (G.svc.form || []).filter(function (x) { return x.name === name; })[0] : null;
+        var code = r.data && r.data.detail && r.data.detail.code;
         if (f) {
           delete G.answers[f.name];
+          G.typed[f.name] = true;
           askField(f, M.loc(fields[name]));
+        } else if (code === "identity_mismatch" || r.status === 403) {
+          mismatch(M.errorMessage(r.data));
         } else {
           failed(r.status >= 400 && r.status < 500 ? M.errorMessage(r.data) : T("failed"));
         }
@@ -355,6 +372,16 @@
     });
   }
 
+  // Retrying the same data cannot help: the officer, or the fields the visitor can fix.
+  function mismatch(message) {
+    var buttons = [btn(T("officer_help"), function () { callOfficer(); }, true, "officer")];
+    (G.svc.form || []).filter(function (f) { return f.name === "full_name" || f.name === "nik"; }).forEach(function (f) {
+      buttons.push(btn(T("change", { label: M.loc(f.label) }), function () { G.checking = true; askField(f, null); },
+                       false, "edit:" + f.name));
+    });
+    show({ kind: "mismatch", title: T("mismatch_title"), text: message + " " + T("mismatch"), buttons: buttons });
+  }
+
   function failed(message) {
     show({ kind: "failed", title: T("review_title"), text: T("failed"), error: message,
            buttons: [btn(T("retry"), submit, true, "retry")] });
@@ -368,14 +395,42 @@
   function callOfficer() {
     var st = M.state;
     if (st.handoff && (st.handoff.state === "pending" || st.handoff.state === "accepted")) {
-      showError(T("officer_called"));
+      officerStep(st.handoff);
       return;
     }
     // the officer reads what the guide said so far
     var said = G.steps.map(function (s) { return { role: "assistant", text: (s.title || "") + ": " + (s.text || "") }; });
     M.openHandoff(said.slice(-50), G.svc && G.svc.id).then(function (r) {
-      showError(r.ok ? T("officer_called") : M.errorMessage(r.data));
+      if (r.ok) officerStep(M.state.handoff || { state: "pending" });
+      else showError(M.errorMessage(r.data));
     });
+  }
+
+  var OFFICER_KINDS = { officer: 1, officer_says: 1 };
+
+  function backFromOfficer() {
+    return btn(T("back_to_step"), function () {
+      while (G.steps.length > 1 && OFFICER_KINDS[current().kind]) G.steps.pop();
+      render();
+    }, false, "back_to_step");
+  }
+
+  // "Connected to officer X at counter N" (or "being called"): a step of its own, large and spoken.
+  function officerStep(h) {
+    if (!G) return;
+    var who = h.officer || "";
+    var text = h.state === "accepted" ?
+      (who ? T("officer_connected", { who: who, n: h.counter || (G.svc && G.svc.counter) || "-" }) : T("officer_connected_plain")) :
+      (h.state === "closed" ? T("officer_closed") : T("officer_called"));
+    var step = { kind: "officer", title: T("officer_title"), text: text, buttons: [backFromOfficer()] };
+    if (current() && current().kind === "officer") G.steps.pop();
+    show(step);
+  }
+
+  function officerSaid(text, who) {
+    if (!G || $("guided").hidden) return;
+    var title = who ? T("officer_title_who", { who: who }) : T("officer_title");
+    show({ kind: "officer_says", title: title, text: text, buttons: [backFromOfficer()] });
   }
 
   function showError(message) {
@@ -387,7 +442,8 @@
   // ---- entering and leaving
 
   function enter() {
-    G = { steps: [], presses: 0, svc: null, answers: {}, docs: [], missing: [], key: null, app: null, ticket: null, busy: false };
+    G = { steps: [], presses: 0, svc: null, answers: {}, typed: {}, checking: false, docs: [], missing: [], key: null,
+          app: null, ticket: null, busy: false, spoken: [] };
     window.mppGuided = G; // tests and the press counter read it
     document.body.classList.add("guided-on");
     var survey = $("survey");
@@ -449,6 +505,11 @@
     M = window.MPP;
     if (!M) return;
     bind();
+    // citizen.js tells guided mode about the officer: their words and the handoff's state are steps
+    window.MPPGuided = {
+      officerSaid: officerSaid,
+      handoff: function (h) { if (G && !$("guided").hidden && h && h.state !== "pending") officerStep(h); },
+    };
   }
 
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);

@@ -340,6 +340,7 @@
     var who = null;
     (f.actions || []).forEach(function (a) { if (a.kind === "handoff" && a.data && a.data.officer) who = a.data.officer; });
     addMessage(sender, f.text, { citations: f.citations, who: sender === "officer" ? (who || (state.handoff && state.handoff.officer)) : null });
+    if (sender === "officer" && window.MPPGuided) window.MPPGuided.officerSaid(f.text, who || (state.handoff && state.handoff.officer));
     setQuick(f.quick_replies);
     (f.actions || []).forEach(runAction);
     if (f.intent === "complaint.responded") loadComplaints();
@@ -381,6 +382,9 @@
       counter: d.counter || prev.counter || null,
     };
     renderHandoff();
+    if (window.MPPGuided && (prev.state !== state.handoff.state || prev.officer !== state.handoff.officer)) {
+      window.MPPGuided.handoff(state.handoff);
+    }
     if (window.MPPCitizenCall) window.MPPCitizenCall.handoff(state.handoff);
     if (state.handoff.state === "closed") {
       var hid = (d.survey && d.survey.handoff_id) || state.handoff.id;
