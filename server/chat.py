@@ -84,7 +84,11 @@ class DbServicePort:
                 raise _port_error(exc) from None
             history = [
                 {"from": e.from_state, "to": e.to_state, "at": m.utc(e.created_at).isoformat(), "note": e.note}
-                for e in db.scalars(select(m.Event).where(m.Event.application_id == app.id).order_by(m.Event.id))
+                for e in db.scalars(
+                    select(m.Event)
+                    .where(m.Event.application_id == app.id, m.Event.kind == "application")
+                    .order_by(m.Event.id)
+                )
             ]
             return StatusResult(
                 app.tracking_number or "", app.service_id, app.state, m.utc(app.updated_at).isoformat(), history

@@ -267,7 +267,11 @@ def _detail(
     data = app.data if reveal else domain.masked_data(app.data)
     citizen = db.get(m.Citizen, app.citizen_id)
     docs = list(db.scalars(select(m.Document).where(m.Document.application_id == app.id).order_by(m.Document.id)))
-    events = list(db.scalars(select(m.Event).where(m.Event.application_id == app.id).order_by(m.Event.id)))
+    events = list(
+        db.scalars(
+            select(m.Event).where(m.Event.application_id == app.id, m.Event.kind == "application").order_by(m.Event.id)
+        )
+    )
     actions = [] if ctx.read_only else states.allowed_targets(app.state, "officer")
     notes = {t.target for t in states.TRANSITIONS if t.needs_note}
     has_nik = any(k.startswith("nik") and isinstance(v, str) and len(v) == 16 for k, v in app.data.items())

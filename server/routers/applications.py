@@ -115,7 +115,9 @@ def get_application(tracking: str, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
 @router.get("/applications/{tracking}/events")
 def application_events(tracking: str, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     app = domain.own_application(db, vs, tracking)
-    evs = db.scalars(select(m.Event).where(m.Event.application_id == app.id).order_by(m.Event.id))
+    evs = db.scalars(
+        select(m.Event).where(m.Event.application_id == app.id, m.Event.kind == "application").order_by(m.Event.id)
+    )
     return [domain.event_frame(e) for e in evs]
 
 

@@ -299,6 +299,11 @@ def test_only_the_holder_and_the_officer_in_scope_get_the_document(
     assert client.get("/api/v1/issued-documents", headers=stranger).json() == []
 
 
+def test_the_application_timeline_keeps_only_state_changes(birth_done: dict[str, Any], client: TestClient) -> None:
+    evs = client.get(f"/api/v1/applications/{birth_done['tracking']}/events", headers=birth_done["citizen"]).json()
+    assert [e["to_state"] for e in evs] == ["draft", "submitted", "verified", "in_process", "ready", "completed"]
+
+
 def test_document_event_reaches_the_citizen_stream(birth_done: dict[str, Any], client: TestClient) -> None:
     from protocol.messages import DocumentEvent, parse_server
 

@@ -52,6 +52,9 @@ def test_every_action_of_the_default_tour_succeeds(server: DemoServer) -> None:
     lounge = results["dashboard"][-1].data
     assert set(lounge["datasets"]) == {"village-progress", "budget", "poverty"}
     assert results["guided"][0].data["prompts"]
+    procot = results["lahir_procot"][0].data
+    assert procot["verify"] == "valid" and procot["number"].startswith("3510-LU-") and procot["pdf_bytes"] > 10_000
+    assert procot["facility"] == "Puskesmas Sobo"
 
 
 def test_a_new_loop_round_starts_from_a_fresh_database(server: DemoServer) -> None:

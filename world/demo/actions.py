@@ -362,6 +362,69 @@ class Backend:
             {"tracking": tracking, "states": states, "state": current},
         )
 
+    def _do_lahir_procot(self, a: T.LahirProcotAction, lang: str) -> ActionResult:
+        """Lahir Procot Pulang Bawa Akta: registered at the facility, completed by Dukcapil, printed and verified."""
+        import datetime as dt
+        import uuid
+
+        faskes = self.officer("faskes")
+        body: dict[str, Any] = {
+            "mother_nik": a.mother_nik,
+            "mother_name": a.mother_name,
+            "father_nik": a.father_nik,
+            "father_name": a.father_name,
+            "child_name": a.child_name,
+            "child_sex": a.child_sex,
+            "birth_date": dt.date.today().isoformat(),
+            "birth_time": a.birth_time,
+        }
+        born = self._json(
+            "POST",
+            "/api/v1/officer/births",
+            json=body,
+            headers={"Authorization": f"Bearer {faskes.token}", "Idempotency-Key": uuid.uuid4().hex},
+        )
+        tracking = str(born["tracking_number"])
+        dukcapil = self.officer("dukcapil")
+        for to in ("verified", "in_process", "ready", "completed"):
+            self._json(
+                "POST",
+                f"/api/v1/officer/applications/{tracking}/transition",
+                json={"to": to},
+                headers={"Authorization": f"Bearer {dukcapil.token}"},
+            )
+        doc = self._json(
+            "GET",
+            f"/api/v1/officer/applications/{tracking}/document",
+            headers={"Authorization": f"Bearer {faskes.token}"},
+        )
+        pdf = self._request(
+            "GET",
+            f"/api/v1/officer/applications/{tracking}/document.pdf",
+            headers={"Authorization": f"Bearer {faskes.token}"},
+        )
+        checked = self._json("GET", f"/api/v1/verify/{doc['code']}")
+        facility = str(born.get("facility") or "")
+        number, status = str(doc["number"]), str(checked.get("status"))
+        ok_id, ok_en = ("SAH", "VALID") if status == "valid" else (status, status)
+        return ActionResult(
+            "lahir_procot",
+            True,
+            {
+                "id": f"{facility}: akta {number} terbit hari ini, dicetak di fasilitas. Pindai QR: {ok_id}.",
+                "en": f"{facility}: certificate {number} issued today, printed at the facility. QR check: {ok_en}.",
+                "ja": f"{facility}: 出生証明書 {number} が本日発行され、施設で印刷されました。QR確認: {ok_en}",
+            },
+            {
+                "tracking": tracking,
+                "number": number,
+                "verify": status,
+                "pdf_bytes": len(pdf.content),
+                "sla_due": born.get("sla_due"),
+                "facility": facility,
+            },
+        )
+
     def _do_status(self, a: T.StatusAction, lang: str) -> ActionResult:
         v = self.visitor(a.visitor, lang)
         if not v.tracking:

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 # Agencies the default tour needs before it starts; the others are added in the background.
 FIRST_AGENCIES = ("dukcapil",)
+FASKES = "Puskesmas Sobo"
 ALL_AGENCIES = (
     "dukcapil",
     "polri",
@@ -120,12 +121,41 @@ class DemoServer:
             log.warning("demo officer %s not created: %s", agency, (out.stderr or out.stdout).strip()[-300:])
         return out.returncode == 0
 
+    def add_faskes(self) -> bool:
+        """The health facility of the Lahir Procot step (``mpp officer add demo-faskes --role faskes``)."""
+        cmd = [
+            self.python,
+            "-m",
+            "mpp.cli",
+            "officer",
+            "add",
+            officer_username("faskes"),
+            "--password",
+            DEMO_PASSWORD,
+            "--role",
+            "faskes",
+            "--facility",
+            FASKES,
+            "--full-name",
+            "Bidan Puskesmas Sobo",
+        ]
+        try:
+            out = subprocess.run(cmd, env=self._env(), capture_output=True, text=True, timeout=120, check=False)
+        except (OSError, subprocess.SubprocessError) as exc:
+            log.warning("demo faskes officer not created: %s", exc)
+            return False
+        if out.returncode != 0:
+            log.warning("demo faskes officer not created: %s", (out.stderr or out.stdout).strip()[-300:])
+        return out.returncode == 0
+
     def start(self) -> str:
         """Fresh database, first officers, server up and ready; returns the base URL."""
         self._stop.clear()
         self.data_dir = Path(tempfile.mkdtemp(prefix="mpp-demo-"))
         for agency in self.first:
             self.add_officer(agency)
+        if "dukcapil" in self.agencies:
+            self.add_faskes()
         self._log = self.data_dir / "server.log"
         with open(self._log, "wb") as fh:
             self.proc = subprocess.Popen(

@@ -42,6 +42,11 @@ LABELS: dict[str, dict[str, str]] = {
     "dashboard": {"id": "Lounge data", "en": "Data lounge", "ja": "データラウンジ"},
     "handoff": {"id": "Loket jarak jauh", "en": "Remote counter", "ja": "リモート窓口"},
     "guided": {"id": "Mode terpandu", "en": "Guided mode", "ja": "ガイドモード"},
+    "lahir_procot": {
+        "id": "Lahir Procot Pulang Bawa Akta",
+        "en": "Born here, home with the certificate",
+        "ja": "出生即日証明書",
+    },
     "citizen": {"id": "Warga", "en": "Citizen", "ja": "市民"},
     "officer": {"id": "Petugas", "en": "Officer", "ja": "職員"},
     "summary": {"id": "Ringkasan", "en": "Summary", "ja": "要約"},
@@ -344,6 +349,13 @@ class DemoStage:
         self._card("officer_transition", [str(r.data.get("tracking", ""))])
         for i, s in enumerate(states):  # one update at a time, as they would reach the visitor's screen
             self._later(1.0 + 1.6 * i, self._add_line(f"✓ {_state(s, self.lang)}"))
+
+    def _show_lahir_procot(self, r: ActionResult) -> None:
+        d = r.data
+        self._card("lahir_procot", [str(d.get("facility", "")), str(d.get("tracking", ""))])
+        steps = [f"✓ {d.get('number', '')}", "✓ PDF + TTE (PAdES)", f"✓ QR: {d.get('verify', '')}"]
+        for i, line in enumerate(steps):
+            self._later(1.0 + 1.6 * i, self._add_line(line))
 
     def _show_status(self, r: ActionResult) -> None:
         from world.demo.actions import _state

@@ -157,6 +157,19 @@ class GuidedAction(_ActionBase):
     visitor: str = Field(default="guided", max_length=30)
 
 
+class LahirProcotAction(_ActionBase):
+    """A health facility registers a birth; Dukcapil completes it; the signed akta is printed there and verified."""
+
+    kind: Literal["lahir_procot"]
+    mother_nik: str = Field(pattern=r"^[0-9]{16}$")
+    mother_name: str = Field(min_length=2, max_length=100)
+    father_nik: str | None = Field(default=None, pattern=r"^[0-9]{16}$")
+    father_name: str | None = Field(default=None, max_length=100)
+    child_name: str = Field(min_length=2, max_length=100)
+    child_sex: Literal["L", "P"]
+    birth_time: str | None = Field(default=None, pattern=r"^[0-2][0-9]:[0-5][0-9]$")
+
+
 Action = Annotated[
     AskAction
     | ApplyAction
@@ -165,7 +178,8 @@ Action = Annotated[
     | StatusAction
     | DashboardAction
     | HandoffAction
-    | GuidedAction,
+    | GuidedAction
+    | LahirProcotAction,
     Field(discriminator="kind"),
 ]
 
@@ -237,7 +251,7 @@ def _loc_to_str(loc: tuple[int | str, ...]) -> str:
 
 def _clean_loc(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
     # pydantic puts the discriminator tag (e.g. "ask") into the path of union members; it is noise here.
-    kinds = {"ask", "apply", "ticket", "officer_transition", "status", "dashboard", "handoff", "guided"}
+    kinds = {"ask", "apply", "ticket", "officer_transition", "status", "dashboard", "handoff", "guided", "lahir_procot"}
     return tuple(p for i, p in enumerate(loc) if not (i > 0 and loc[i - 1] == "action" and p in kinds))
 
 
