@@ -181,6 +181,8 @@ class HallClient(DirectObject):
         self.chat_history: list[tuple[str, str]] = []
         self.last_quick: list[tuple[str, str]] = []
         self.replies: list[ChatReply] = []
+        # Who else wants each reply (guided mode shows the officer's words as its own steps).
+        self.reply_listeners: list[Callable[[ChatReply], None]] = []
         self.conversation_id: str | None = None
         self.bubble_text = ""
         self.session_id: str | None = None
@@ -544,6 +546,8 @@ class HallClient(DirectObject):
             self.screens.chat.set_quick_replies(self.last_quick, self.say)
         for action in reply.actions:
             self.perform(action.kind, dict(action.data))
+        for listener in list(self.reply_listeners):
+            listener(reply)
 
     def perform(self, kind: str, data: dict[str, Any]) -> None:
         """Carry out an assistant action in the world."""

@@ -213,6 +213,21 @@ _T: dict[str, tuple[str, str]] = {
         "Sorry, an officer cannot be called from here. Please go to the information desk near the entrance.",
     ),
     "back_to_step": ("Kembali ke langkah tadi", "Back to where I was"),
+    "officer_title_who": ("Petugas {who}", "Officer {who}"),
+    "officer_connected": (
+        "Anda terhubung dengan petugas {who} di Loket {n}. Petugas akan berbicara dengan Anda di sini.",
+        "You are connected to officer {who} at counter {n}. The officer will talk to you here.",
+    ),
+    "officer_connected_plain": (
+        "Anda terhubung dengan petugas. Petugas akan berbicara dengan Anda di sini.",
+        "You are connected to an officer. The officer will talk to you here.",
+    ),
+    "mismatch_title": ("Perlu bantuan petugas", "An officer can help"),
+    "mismatch_text": (
+        "Mencoba lagi dengan data yang sama tidak akan berhasil. Panggil petugas, atau ubah nama atau NIK.",
+        "Trying again with the same details will not work. Call an officer, or change the name or NIK.",
+    ),
+    "change": ("Ubah {label}", "Change {label}"),
     "counter": ("Loket", "Counter"),
 }
 
@@ -298,11 +313,15 @@ class Step:
 
 
 class GuidedCallError(Exception):
-    """Raised by an injected callable with a message the visitor should hear (e.g. a 422 field error)."""
+    """Raised by an injected callable with a message the visitor should hear (e.g. a 422 field error).
 
-    def __init__(self, message: Localized) -> None:
+    ``retry=False`` when sending the same data again cannot help (the name does not match the NIK).
+    """
+
+    def __init__(self, message: Localized, retry: bool = True) -> None:
         super().__init__(message.en)
         self.message = message
+        self.retry = retry
 
 
 @dataclass(frozen=True)
@@ -329,6 +348,8 @@ class _State:
     tracking: str | None = None
     ticket: str | None = None
     handoff_ok: bool = True
+    retry: bool = True  # a failure the visitor can fix by trying again
+    officer: str | None = None  # who is talking (officer steps)
 
 
 SubmitFn = Callable[[str, dict[str, Any]], Any]
@@ -423,12 +444,35 @@ class GuidedFlow:
             self.step = self._render()
         return self.step
 
-    def reject(self, kind: str, message: Localized | None = None) -> Step:
-        """The request in ``flow.pending`` failed; ``message`` (e.g. a 422 detail) is shown and spoken."""
+    def reject(self, kind: str, message: Localized | None = None, retry: bool = True) -> Step:
+        """The request in ``flow.pending`` failed; ``message`` (e.g. a 422 detail) is shown and spoken.
+
+        ``retry=False`` (e.g. the name does not match the NIK): the step offers the officer and the
+        fields to correct instead of "Coba lagi".
+        """
         if self.pending is not None and self.pending.kind == kind:
-            self._reject(kind, message)
+            self._reject(kind, message, retry)
             return self._show()
         return self.step
+
+    def officer_said(self, text: str, who: str | None = None) -> Step:
+        """The officer's words (after Panggil Petugas): a large spoken step, never an error.
+
+        "Kembali ke langkah tadi" returns to where the visit was, not to the previous officer line.
+        """
+        while self._state.stage in ("officer", "handoff") and self._history:
+            self._state = self._history.pop()
+        st = self._next_state()
+        st.stage, st.note, st.officer = "officer", text.strip(), who
+        return self._commit(st)
+
+    def officer_connected(self, who: str | None, counter: int | None) -> Step:
+        """ "Connected to officer X at counter N": a step of its own."""
+        line = (
+            _t("officer_connected", self.lang, who=who, n=counter or "-") if who else _t("officer_connected_plain",
+                                                                                          self.lang)
+        )  # fmt: skip
+        return self.officer_said(line, who)
 
     def enter(self, text: str) -> Step:
         """Handle typed input on a step with a text box; elsewhere ignored (not counted)."""
@@ -588,6 +632,10 @@ class GuidedFlow:
             st.note = _t("retype", self.lang)
         elif action == "submit":
             self._start_sending(st)
+        elif action.startswith("edit:") and stage == "failed":
+            name = action.split(":", 1)[1]
+            st.answers.pop(name, None)
+            st.stage = "field"
         elif action == "next" and stage == "ticket":
             st.stage = "remind"
         elif action == "finish":
@@ -673,7 +721,7 @@ class GuidedFlow:
             try:
                 result = self._call(p)
             except GuidedCallError as exc:
-                self._reject(kind, exc.message)
+                self._reject(kind, exc.message, exc.retry)
                 return
             except Exception:
                 log.exception("guided: %s failed for %s", kind, self.pending.service_id)
@@ -707,11 +755,12 @@ class GuidedFlow:
         st.stage, st.note = "ticket", None
         return True
 
-    def _reject(self, kind: str, message: Localized | None) -> None:
+    def _reject(self, kind: str, message: Localized | None, retry: bool = True) -> None:
         if self.pending is None or self.pending.kind != kind:
             return
         self.pending = None
         self._state.stage = "failed"
+        self._state.retry = retry
         self._state.note = message.get(self.lang) if message is not None else _t("failed_generic", self.lang)
 
     @staticmethod
@@ -860,7 +909,7 @@ class GuidedFlow:
         names = ["repeat", "back", "officer"]
         if stage in ("greet", "sending", "ticket", "remind", "done"):
             names = ["repeat", "officer"]  # nothing to go back to, or the application is already on its way
-        if stage == "handoff":
+        if stage in ("handoff", "officer"):
             names = ["repeat"]  # the big "back to where I was" button is the way back
         return tuple(Button(_t(n, self.lang), n) for n in names)
 
@@ -960,10 +1009,25 @@ class GuidedFlow:
             buttons = [Button(_t("submit", lang), "submit")]
         elif kind == "sending":
             title, lines = _t("sending_title", lang), [_t("sending_text", lang)]
+        elif kind == "failed" and not st.retry:
+            # Sending the same data again cannot help: the officer, or the fields the visitor can fix.
+            title = _t("mismatch_title", lang)
+            lines = [f"{st.note or _t('failed_generic', lang)} {_t('mismatch_text', lang)}"]
+            buttons = [Button(_t("officer", lang), "officer")]
+            if svc is not None:
+                buttons += [
+                    Button(_t("change", lang, label=f.label.get(lang)), f"edit:{f.name}")
+                    for f in svc.form
+                    if f.name in IDENTITY_FIELDS
+                ]
         elif kind == "failed":
             title = _t("failed_title", lang)
             lines = [_t("failed_text", lang, reason=st.note or _t("failed_generic", lang))]
             buttons = [Button(_t("retry", lang), "submit")]
+        elif kind == "officer":
+            title = _t("officer_title_who", lang, who=st.officer) if st.officer else _t("handoff_title", lang)
+            lines = [st.note or ""]
+            buttons = [Button(_t("back_to_step", lang), "back")]
         elif kind == "ticket" and svc is not None:
             agency = self.catalog.agency(svc.agency).short
             title = _t("ticket_title", lang)
@@ -987,7 +1051,7 @@ class GuidedFlow:
             title = _t("handoff_title", lang)
             lines = [_t("handoff_text" if st.handoff_ok else "handoff_failed", lang)]
             buttons = [Button(_t("back_to_step", lang), "back")]
-        if st.note and kind != "failed":
+        if st.note and kind not in ("failed", "officer"):
             lines.insert(0, st.note)
         text = "\n".join(lines)
         spoken_src = _for_speech(" ".join(re.sub(r"^(•|\d+\.)\s*", "", line) for line in lines))

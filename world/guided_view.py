@@ -459,7 +459,8 @@ def attach_to_hall(client: Any, *, identity: dict[str, str] | None = None, voice
                 client.identified = True
                 create(state["data"])
             else:
-                flow.reject("submit", _detail_message(body))
+                # 403 (the name does not match the NIK): retrying the same data is a dead end
+                flow.reject("submit", _detail_message(body), retry=status not in (401, 403))
         elif status in (200, 201):
             if kind == "ticket" and isinstance(body, dict):
                 client.show_ticket(body)  # the usual ticket card too, so the queue updates show on it
@@ -467,11 +468,23 @@ def attach_to_hall(client: Any, *, identity: dict[str, str] | None = None, voice
         else:
             flow.reject(kind, _detail_message(body))
 
+    def on_reply(reply: Any) -> None:
+        """The officer's words and "connected to officer X at counter N" become steps of the visit."""
+        for action in reply.actions:
+            if action.kind == "handoff" and action.data.get("state") == "accepted" and reply.sender != "officer":
+                flow.officer_connected(action.data.get("officer"), action.data.get("counter"))
+        if reply.sender == "officer":
+            who = next((str(a.data.get("officer")) for a in reply.actions if a.data.get("officer")), None)
+            flow.officer_said(reply.text, who)
+
     client.handle = handle
+    client.reply_listeners.append(on_reply)
     client.set_typing(True)  # no free walking or camera while guided
 
     def restore() -> None:
         client.__dict__.pop("handle", None)
+        if on_reply in client.reply_listeners:
+            client.reply_listeners.remove(on_reply)
         client.set_typing(False)
 
     view.on_destroy.append(restore)

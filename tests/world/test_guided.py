@@ -544,3 +544,49 @@ def test_a_reply_without_a_tracking_number_is_a_failure_not_a_crash(catalog) -> 
     flow.press("submit")
     assert flow.resolve("submit", {"detail": "weird"}).kind == "failed"
     assert flow.press("back").kind == "review"
+
+
+def test_name_mismatch_offers_the_officer_and_the_fields_not_a_retry(catalog) -> None:
+    """Issue 14: a failure the visitor cannot fix alone offers the officer instead of "Coba lagi"."""
+    fakes = Fakes()
+    sent = {"n": 0}
+
+    def mismatch(service_id: str, data: dict[str, Any]) -> dict[str, Any]:
+        sent["n"] += 1
+        if data.get("full_name") != "Budi Santoso":
+            raise GuidedCallError(
+                Localized(id="Nama tidak cocok dengan data NIK ini.", en="The name does not match."), retry=False
+            )
+        return fakes.submit(service_id, data)
+
+    flow = GuidedFlow(catalog, identity={}, submit=mismatch, take_ticket=fakes.ticket, handoff=fakes.handoff)
+    flow.enter("ktp hilang")
+    for action in ("next", "all_docs", "arrived"):
+        flow.press(action)
+    for value in (NIK, NAME, KK):
+        flow.enter(value)
+        flow.press("yes")
+    failed = flow.press("submit")
+    actions = [b.action for b in failed.buttons]
+    assert failed.kind == "failed" and "tidak cocok" in failed.text
+    assert "submit" not in actions and "officer" in actions and "edit:full_name" in actions
+    field = flow.press("edit:full_name")
+    assert field.kind == "field" and field.input is not None and field.input.name == "full_name"
+    flow.enter("Budi Santoso")
+    flow.press("yes")
+    assert flow.press("submit").kind == "ticket" and sent["n"] == 2
+
+
+def test_officer_words_are_a_spoken_step_with_a_way_back(catalog) -> None:
+    fakes = Fakes()
+    flow = make(catalog, fakes)
+    flow.enter("ktp hilang")
+    before = flow.step.kind
+    assert flow.press("officer").kind == "handoff" and fakes.handoffs
+    step = flow.officer_connected("Rina Petugas", 1)
+    assert step.kind == "officer" and "Rina Petugas" in step.text and "Loket 1" in step.text
+    step = flow.officer_said("Selamat pagi Ibu, saya bantu dari sini.", "Rina Petugas")
+    assert step.kind == "officer" and step.title == "Petugas Rina Petugas"
+    assert "Selamat pagi Ibu" in step.text and "Selamat pagi Ibu" in fakes.spoken[-1]
+    assert [b.action for b in step.buttons] == ["back"]
+    assert flow.press("back").kind == before  # back to where the visit was, not to the previous line

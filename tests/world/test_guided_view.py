@@ -287,3 +287,34 @@ def test_guided_mode_in_the_hall_client_reaches_a_ticket(base: Any, tmp_path: Pa
         assert not client.typing and "handle" not in client.__dict__
     finally:
         client.destroy()
+
+
+def test_guided_hall_shows_the_officer_as_steps(base: Any) -> None:
+    """Issue 14: after Panggil Petugas the officer's words reach the guided visitor (large, spoken)."""
+    from protocol.messages import ChatReply, WorldAction
+    from world.app import HallClient
+    from world.config import WorldConfig
+    from world.guided_view import attach_to_hall
+
+    net = FakeNet()
+    client = HallClient(base, WorldConfig(lang="id", name="Siti", text_scale=1.3), net=net).start()  # type: ignore[arg-type]
+    try:
+        assert client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=10)
+        view = attach_to_hall(client, identity={"nik": NIK, "full_name": NAME}, voice=Voice(enabled=False))
+        flow = view.flow
+        view.click("service:ktp-el")
+        view.click("officer")
+        assert flow.step.kind == "handoff"
+        accepted = WorldAction(kind="handoff", data={"state": "accepted", "officer": "Rina Petugas", "counter": 1})
+        client.on_reply(
+            ChatReply(conversation_id="c1", text="Halo, saya Rina Petugas, petugas loket 1.", sender="officer",
+                      actions=[accepted])
+        )  # fmt: skip
+        client.on_reply(ChatReply(conversation_id="c1", text="Silakan duduk di kursi 3, Ibu.", sender="officer"))
+        assert client.pump(lambda: view.shown is flow.step, timeout=5)
+        assert flow.step.kind == "officer" and "kursi 3" in flow.step.text
+        assert "kursi tiga" in flow.spoken[-1]  # spoken, numbers in words
+        view.click("back")
+        assert flow.step.kind == "purpose"
+    finally:
+        client.destroy()
