@@ -28,6 +28,13 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
             raise typer.BadParameter("at least one level >= 1", param_hint="--concurrency")
         run_bench(levels, duration, requests, postgres)
 
+    @bench_app.command("documents")
+    def bench_documents(count: int = typer.Option(100, min=5, help="Documents per measurement")) -> None:
+        """Documents rendered and signed per second (PAdES, pyHanko), next to render-only in the same run."""
+        from bench.documents import run
+
+        run(count)
+
     @bench_app.command("presence")
     def bench_presence(
         clients: int = typer.Option(200, help="Protocol bots"),

@@ -54,7 +54,7 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
 def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer, bench_app: typer.Typer) -> None:
     from server.documents import commands as document_commands
 
-    document_commands.register(app, bench_app=bench_app)
+    document_commands.register(app)
 
     @app.command()
     def serve(

@@ -1,4 +1,4 @@
-"""``mpp pki init``, ``mpp verify FILE.pdf`` and ``mpp bench documents``."""
+"""``mpp pki init`` and ``mpp verify FILE.pdf`` (``mpp bench documents`` lives in bench/)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ if TYPE_CHECKING:
     from server.settings import Settings
 
 
-def register(app: typer.Typer, *, bench_app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     pki_app = typer.Typer(help="Signing keys for issued documents.", no_args_is_help=True)
     app.add_typer(pki_app, name="pki")
 
@@ -85,13 +85,6 @@ def register(app: typer.Typer, *, bench_app: typer.Typer) -> None:
             ok = _registry(settings, check) and ok
         typer.echo(f"result      {'VALID' if ok else 'NOT VALID'}" + (f" ({check.problem})" if check.problem else ""))
         raise typer.Exit(0 if ok else 1)
-
-    @bench_app.command("documents")
-    def bench_documents(count: int = typer.Option(100, min=5, help="Documents per measurement")) -> None:
-        """Documents rendered and signed per second, next to render-only (same run)."""
-        from server.documents.bench import run
-
-        run(count)
 
 
 def _registry(settings: Settings, check: SignatureCheck) -> bool:
