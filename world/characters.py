@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -67,7 +68,10 @@ class CharacterLibrary:
             if kind not in self.meta:
                 raise KeyError(f"unknown character kind {kind!r}")
             info = self.meta[kind]
-            tmpl = Actor()
+            # bound at once, never in a background thread: a recording must show the same pose
+            # in the same frame on every run (async binding left figures in the rest pose for a
+            # machine-dependent number of frames)
+            tmpl = Actor(allowAsyncBind=False)
             # three levels of detail sharing one skeleton and one animation (merged LOD bundles):
             # beyond LOD_SWITCH_M[0] metres a figure has a third of the triangles, beyond [1] a seventh
             tmpl.set_lod_node()
@@ -82,7 +86,7 @@ class CharacterLibrary:
     def actor(self, kind: str) -> Any:
         from direct.actor.Actor import Actor
 
-        return Actor(other=self.template(kind))
+        return Actor(other=self.template(kind), allowAsyncBind=False)
 
     def stride(self, kind: str) -> float:
         return float(self.meta[kind]["stride_m"])
@@ -90,6 +94,8 @@ class CharacterLibrary:
 
 class Figure:
     """One person: an Actor under ``root`` (heading 0 looks +y), with motion-matched clips."""
+
+    live: weakref.WeakSet[Figure] = weakref.WeakSet()
 
     def __init__(
         self,
@@ -128,9 +134,21 @@ class Figure:
         self.speed = 0.0
         self._play("idle", 1.0)
         # start idles out of step, so a row of people does not breathe in unison
-        offset = sum(ord(c) * 7 for c in name) % max(1, self.actor.get_num_frames("idle"))
-        self.actor.pose("idle", offset)
+        self.offset = sum(ord(c) * 7 for c in name) % max(1, self.actor.get_num_frames("idle"))
+        self.actor.pose("idle", self.offset)
         self.actor.loop("idle", restart=0)
+        Figure.live.add(self)
+
+    @classmethod
+    def restart_all(cls) -> None:
+        """Every figure's clip starts again now (from its own offset): a recording calls this at
+        frame 0, so no pose depends on how many frames ran before it (a busy machine runs more)."""
+        for fig in list(cls.live):
+            if fig.actor.is_empty():
+                continue
+            clip = fig.clip or "idle"
+            fig.actor.pose(clip, fig.offset % max(1, fig.actor.get_num_frames(clip)))
+            fig.actor.loop(clip, restart=0)
 
     @property
     def head(self) -> Any:
@@ -198,6 +216,7 @@ class Figure:
         return node.get_pos(other)
 
     def destroy(self) -> None:
+        Figure.live.discard(self)
         self.actor.cleanup()
         self.root.remove_node()
 

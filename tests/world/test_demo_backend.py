@@ -70,3 +70,22 @@ def test_a_new_loop_round_starts_from_a_fresh_database(server: DemoServer) -> No
         backend.close()
     assert first.ok and first.data["tracking"] == "BWI-2026-000001"
     assert second.data["tracking"] == "BWI-2026-000002"
+
+
+def test_boards_are_seeded_with_real_activity_away_from_the_tours_own_counters(server: DemoServer) -> None:
+    from world.demo.commands import seed_counters
+
+    tour = load_tour("default")
+    counters = seed_counters(tour)
+    own = {s.action.service for s in tour.steps if s.action is not None and s.action.kind == "ticket"}
+    assert counters and len(counters) < 16  # the tour's own counters are left alone
+    backend = Backend(server.url)
+    try:
+        rows = {int(r["counter"]): r for r in backend.seed_boards(counters)}
+    finally:
+        backend.close()
+    seeded = [rows[n] for n, _ in counters]
+    assert all(int(r["waiting"] or 0) >= 1 for r in seeded)  # people waiting at every seeded counter
+    serving = [r for (n, agency), r in zip(counters, seeded, strict=True) if agency == "dukcapil"]
+    assert serving and all(r["now_serving"] for r in serving)  # called where a demo officer exists
+    assert own  # and the tour still queues at its own counters itself

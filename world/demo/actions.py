@@ -31,6 +31,8 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+SEED_NAMES = ("Wayan", "Siti", "Agus", "Dewi", "Rudi", "Ani", "Joko", "Lestari", "Bayu", "Rina")
+
 # Demo accounts live only in the throw-away demo database (a fresh temp MPP_DATA_DIR per run).
 DEMO_PASSWORD = "Demo-Banyuwangi-2026"
 
@@ -138,6 +140,36 @@ class Backend:
         """Forget visitors and officer sessions (a new loop round starts with a fresh database)."""
         self.visitors.clear()
         self.officers.clear()
+
+    # ------------------------------------------------------------------ demo activity
+
+    def seed_boards(self, counters: list[tuple[int, str]], *, seed: int = 2026) -> list[dict[str, Any]]:
+        """Real queue activity for the boards before the tour starts: a few tickets taken at every
+        counter by demo visitors, and the first one called where that agency's demo officer exists.
+
+        The hall then shows numbers being served and people waiting, not rows of dashes; it is
+        all real backend state, in the demo's own database. Returns ``GET /queue/board``.
+        """
+        import random
+
+        rng = random.Random(seed)
+        for number, agency in counters:
+            for k in range(2 + rng.randrange(4)):
+                try:
+                    v = self.visitor(f"seed-{number}-{k}", "id", name=rng.choice(SEED_NAMES))
+                    self._json("POST", "/api/v1/queue/tickets", json={"counter": number}, headers=self._auth(v))
+                except (_Busy, _Refused) as exc:
+                    log.info("seed ticket at counter %s: %s", number, exc)
+                    break
+            try:
+                o = self.officer(agency)
+                self._json(
+                    "POST", f"/api/v1/officer/queue/{number}/call-next", headers={"Authorization": f"Bearer {o.token}"}
+                )
+            except (_Busy, _Refused) as exc:  # no demo officer for that agency (yet): waiting only
+                log.info("seed call at counter %s: %s", number, exc)
+        rows = self._json("GET", "/api/v1/queue/board")
+        return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
     # ------------------------------------------------------------------ plumbing
 

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-__all__ = ["Cue", "cues_for", "srt_time", "write_srt"]
+__all__ = ["Cue", "clip_cues", "cues_for", "srt_time", "write_srt"]
 
 Cue = tuple[float, float, str]
 MAX_CUE_CHARS = 110
@@ -48,6 +48,11 @@ def cues_for(spans: Sequence[tuple[float, float]], texts: Sequence[str]) -> list
             cues.append((at, stop, p))
             at = stop
     return cues
+
+
+def clip_cues(cues: Iterable[Cue], total: float) -> list[Cue]:
+    """Cues of a clip ``total`` seconds long: later ones dropped, the last one cut at the end."""
+    return [(start, min(end, total), text) for start, end, text in cues if start < total]
 
 
 def write_srt(path: str | Path, cues: Iterable[Cue]) -> Path:

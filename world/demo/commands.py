@@ -11,6 +11,8 @@ import typer
 
 
 def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer) -> None:
+    register_officers(app)
+
     @app.command("demo")
     def demo(
         tour: str = typer.Option("default", "--tour", help="Tour name in assets/tours, or a YAML path."),
@@ -26,9 +28,19 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         offscreen: bool = typer.Option(False, "--offscreen", help="Present without a window (rehearsal)."),
         keys: str = typer.Option("", "--keys", help="Rehearsal: clicker keys to send, one per second."),
         max_seconds: float = typer.Option(None, "--max-seconds", help="Stop after this many seconds."),
+        password: str = typer.Option(
+            None, "--password", envvar="MPP_DEMO_PASSWORD", help="Password of the demo-<agency> officers (--server)."
+        ),
     ) -> None:
         """Present the demo tour in the hall, or record it to video (--record)."""
+        import os
+
         from world.demo.tour import TourError, load_tour
+
+        # narration cache and the like go to the data directory, never into the current one
+        os.environ.setdefault("MPP_VOICE_CACHE", str(demo_data_home() / "voice-cache"))
+        if password:
+            os.environ["MPP_DEMO_PASSWORD"] = password
 
         try:
             t = load_tour(tour)
@@ -76,6 +88,64 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         )
 
 
+def seed_counters(tour: object) -> list[tuple[int, str]]:
+    """(counter, agency) of every counter the tour does not queue at itself (its own calls stay its own)."""
+    from protocol.catalog import default_catalog
+    from world.layout import load_layout
+
+    used = {
+        str(getattr(step.action, "service", ""))
+        for step in getattr(tour, "steps", [])
+        if step.action is not None and getattr(step.action, "kind", "") == "ticket"
+    }
+    spots = load_layout(default_catalog()).counters
+    return [(s.number, s.agency_id) for s in spots if not used & set(s.service_ids)]
+
+
+def demo_data_home() -> Path:
+    """``MPP_DATA_DIR``, else ``$XDG_DATA_HOME/virtual-mpp`` (``~/.local/share/virtual-mpp``)."""
+    import os
+
+    if os.environ.get("MPP_DATA_DIR"):
+        return Path(os.environ["MPP_DATA_DIR"])
+    xdg = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(xdg) / "virtual-mpp"
+
+
+def register_officers(app: typer.Typer) -> None:
+    @app.command("demo-officers")
+    def demo_officers(
+        password: str = typer.Option(
+            ..., "--password", envvar="MPP_DEMO_PASSWORD", prompt=True, hide_input=True, help="Their password."
+        ),
+        agencies: str = typer.Option("", "--agencies", help="Comma-separated agency ids (default: every agency)."),
+    ) -> None:
+        """Create the demo-<agency> officer accounts `mpp demo --server URL` signs in with.
+
+        Run it where the server's data lives (same MPP_DATA_DIR / MPP_DATABASE_URL as `mpp serve`);
+        the password is asked for (or MPP_DEMO_PASSWORD), never stored in the code.
+        """
+        from protocol.catalog import default_catalog
+        from world.demo.server import create_demo_officer
+
+        if len(password) < 10:
+            print("Kata sandi minimal 10 karakter / the password needs at least 10 characters")
+            raise typer.Exit(2)
+        known = [a.id for a in default_catalog().agencies]
+        wanted = [a.strip() for a in agencies.split(",") if a.strip()] or known
+        unknown = [a for a in wanted if a not in known]
+        if unknown:
+            print(f"agensi tidak dikenal / unknown agencies: {', '.join(unknown)}")
+            raise typer.Exit(2)
+        failed = [a for a in wanted if not create_demo_officer(a, password)]
+        for a in wanted:
+            if a not in failed:
+                print(f"demo-{a}")
+        if failed:
+            print(f"gagal / failed: {', '.join(failed)}")
+            raise typer.Exit(1)
+
+
 def _run(
     t: object,
     lang: str,
@@ -92,9 +162,10 @@ def _run(
     keys: str,
     max_seconds: float | None,
 ) -> None:
+    import os
     import time
 
-    from world.demo.actions import Backend
+    from world.demo.actions import DEMO_PASSWORD, Backend
     from world.demo.server import DemoServer, DemoServerError
     from world.demo.tour import Tour
 
@@ -102,6 +173,7 @@ def _run(
     needs_backend = any(s.action is not None for s in t.steps)
     server: DemoServer | None = None
     backend: Backend | None = None
+    boards: list[dict[str, object]] = []
     try:
         if needs_backend:
             if server_url is None:
@@ -114,7 +186,16 @@ def _run(
                     print(f"Server demo gagal / demo server failed: {exc}")
                     raise SystemExit(1) from None
                 print(f"server ready: {server_url} ({time.perf_counter() - started:.1f} s)")
-            backend = Backend(server_url)
+            if server is None and not os.environ.get("MPP_DEMO_PASSWORD"):
+                print(
+                    "Catatan: buat akun demo di server itu dengan `mpp demo-officers`, lalu beri --password / "
+                    "Note: create the demo officers there with `mpp demo-officers` and pass --password"
+                )
+            backend = Backend(server_url, password=os.environ.get("MPP_DEMO_PASSWORD") or DEMO_PASSWORD)
+            if server is not None:  # only the demo's own database: a real office's queue is never touched
+                server.wait_officers(120)
+                boards = backend.seed_boards(seed_counters(t))
+                print(f"boards seeded: {sum(1 for r in boards if r.get('now_serving'))} counters serving")
         if record is not None or frames is not None:
             from world.demo.run import record as do_record
 
@@ -129,6 +210,7 @@ def _run(
                 backend=backend,
                 notice=notice,
                 max_seconds=max_seconds,
+                boards=boards,
             )
             print(
                 f"recorded {report.frames} frames ({report.seconds:.1f} s of tour) at {size[0]}x{size[1]}@{fps} "
@@ -148,6 +230,9 @@ def _run(
                 backend.reset()
             if server is not None:
                 server.reset()
+                if backend is not None:
+                    server.wait_officers(120)
+                    backend.seed_boards(seed_counters(t))  # the fresh database gets its activity too
 
         p = present(
             t,
@@ -160,6 +245,7 @@ def _run(
             keys=[k for k in keys.split(",") if k.strip()],
             max_seconds=max_seconds,
             notice=notice,
+            boards=boards,
         )
         print(f"ended at step {p.index + 1}/{p.count}, round {p.round}")
         print("visited steps: " + ",".join(str(i + 1) for i in p.visited))

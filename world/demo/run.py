@@ -22,7 +22,7 @@ from typing import Any
 
 from world.demo.actions import ActionResult, Backend
 from world.demo.camera import Shots
-from world.demo.captions import cues_for, write_srt
+from world.demo.captions import clip_cues, cues_for, write_srt
 from world.demo.hall import Hall, open_base
 from world.demo.narration import build_track, narrate
 from world.demo.presenter import KEYMAP, Presenter, SyncScheduler, ThreadScheduler
@@ -95,6 +95,24 @@ def ffmpeg_exe() -> str:
     return str(imageio_ffmpeg.get_ffmpeg_exe())
 
 
+def _restart_figures() -> None:
+    """Frame 0 of a recording restarts every figure's animation: frames match run to run."""
+    try:
+        from world.characters import Figure
+    except ImportError:
+        return
+    Figure.restart_all()
+
+
+def apply_boards(hall: Hall, rows: Sequence[dict[str, Any]]) -> None:
+    """The seeded queue activity onto the hall's counter strips and overview boards, before frame 0."""
+    for row in rows:
+        try:
+            hall.update_board(int(row["counter"]), row.get("now_serving"), int(row.get("waiting") or 0))
+        except (KeyError, TypeError, ValueError):
+            continue
+
+
 def record(
     tour: Tour,
     *,
@@ -109,6 +127,7 @@ def record(
     progress: bool = True,
     notice: str = "",
     max_seconds: float | None = None,
+    boards: Sequence[dict[str, Any]] = (),
 ) -> RecordReport:
     """Render the tour offscreen at a fixed timestep into ``out`` (mp4 with narration) and/or PNG frames."""
     started = time.perf_counter()
@@ -124,7 +143,8 @@ def record(
     track, placed = build_track(audio, [s for s, _ in spans], total, tmp / "narration.wav")
     if captions is not None:
         texts = [s.captions.get(lang) for s in tour.steps]
-        write_srt(captions, [c for c in cues_for(spans, texts) if c[0] < total])
+        # with --max-seconds the clip ends early: no cue may start or run past its last frame
+        write_srt(captions, clip_cues(cues_for(spans, texts), total))
     if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
 
@@ -132,6 +152,7 @@ def record(
     frame_clock = [0.0]
     hall = Hall(base, hall_lang(lang), clock=lambda: frame_clock[0])
     stage = DemoStage(base, hall, presenter, _shots(), audio=audio, live=False)
+    apply_boards(hall, boards)
     if notice:
         stage.set_notice(notice)
     proc = None
@@ -185,6 +206,7 @@ def record(
         bar = tqdm(total=nframes, unit="frame", desc=f"{tour.name} {size[0]}x{size[1]}@{fps}")
     try:
         presenter.start()
+        _restart_figures()
         for n in range(nframes):
             frame_clock[0] = n / fps
             stage.update()
@@ -282,6 +304,7 @@ def present(
     max_seconds: float | None = None,
     notice: str = "",
     voice: bool = True,
+    boards: Sequence[dict[str, Any]] = (),
 ) -> Presenter:
     """Run the tour live in a window (or offscreen for rehearsal/tests); returns the final presenter state."""
     audio = narrate(tour, lang, _voice() if voice else None)
@@ -300,6 +323,7 @@ def present(
     stage = DemoStage(
         base, hall, presenter, _shots(), audio=audio, player=None if offscreen else AudioPlayer(), live=True
     )
+    apply_boards(hall, boards)
     if notice:
         stage.set_notice(notice)
     for key in KEYMAP:

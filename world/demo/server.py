@@ -50,6 +50,34 @@ ALL_AGENCIES = (
 )
 
 
+def create_demo_officer(
+    agency: str, password: str, *, env: dict[str, str] | None = None, python: str | None = None
+) -> bool:
+    """``mpp officer add demo-<agency>`` in the database ``env`` points at (default: this one)."""
+    cmd = [
+        python or sys.executable,
+        "-m",
+        "mpp.cli",
+        "officer",
+        "add",
+        officer_username(agency),
+        "--password",
+        password,
+        "--agency",
+        agency,
+        "--full-name",
+        f"Petugas {agency.replace('-', ' ').title()}",
+    ]
+    try:
+        out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        log.warning("demo officer %s not created: %s", agency, exc)
+        return False
+    if out.returncode != 0:
+        log.warning("demo officer %s not created: %s", agency, (out.stderr or out.stdout).strip()[-300:])
+    return out.returncode == 0
+
+
 class DemoServerError(RuntimeError):
     """The embedded server did not come up; the message says where its log is."""
 
@@ -98,28 +126,7 @@ class DemoServer:
 
     def add_officer(self, agency: str) -> bool:
         """``mpp officer add demo-<agency>`` against the demo database (it also migrates and seeds)."""
-        cmd = [
-            self.python,
-            "-m",
-            "mpp.cli",
-            "officer",
-            "add",
-            officer_username(agency),
-            "--password",
-            DEMO_PASSWORD,
-            "--agency",
-            agency,
-            "--full-name",
-            f"Petugas {agency.replace('-', ' ').title()}",
-        ]
-        try:
-            out = subprocess.run(cmd, env=self._env(), capture_output=True, text=True, timeout=120, check=False)
-        except (OSError, subprocess.SubprocessError) as exc:
-            log.warning("demo officer %s not created: %s", agency, exc)
-            return False
-        if out.returncode != 0:
-            log.warning("demo officer %s not created: %s", agency, (out.stderr or out.stdout).strip()[-300:])
-        return out.returncode == 0
+        return create_demo_officer(agency, DEMO_PASSWORD, env=self._env(), python=self.python)
 
     def add_faskes(self) -> bool:
         """The health facility of the Lahir Procot step (``mpp officer add demo-faskes --role faskes``)."""
@@ -170,6 +177,11 @@ class DemoServer:
             self._background = threading.Thread(target=self._add_rest, args=(rest,), daemon=True, name="demo-officers")
             self._background.start()
         return self.url
+
+    def wait_officers(self, timeout: float) -> None:
+        """Until every agency's demo officer exists (or ``timeout``): board seeding calls tickets."""
+        if self._background is not None:
+            self._background.join(timeout=timeout)
 
     def _add_rest(self, agencies: list[str]) -> None:
         for agency in agencies:

@@ -38,6 +38,17 @@ _NOTICE_OFF = {
 }
 
 
+def default_cache_dir() -> Path:
+    """``MPP_VOICE_CACHE``, else ``voice-cache`` in the data directory (``MPP_DATA_DIR``, default ``var``).
+
+    The demo used to write ``var/voice-cache`` into whatever directory it was started from.
+    """
+    explicit = os.environ.get("MPP_VOICE_CACHE")
+    if explicit:
+        return Path(explicit)
+    return Path(os.environ.get("MPP_DATA_DIR", "var")) / "voice-cache"
+
+
 class Voice:
     """Synthesises normalised text to cached wav files; ``speak`` never raises."""
 
@@ -56,7 +67,7 @@ class Voice:
             enabled = os.environ.get("MPP_VOICE", "on").strip().lower() not in {"off", "0", "false", "no"}
         self.enabled = enabled
         self.binary = binary
-        self.cache_dir = Path(cache_dir or os.environ.get("MPP_VOICE_CACHE", "var/voice-cache"))
+        self.cache_dir = Path(cache_dir or default_cache_dir())
         self.normal_rate = normal_rate
         self.slow_rate = slow_rate
         self.pitch = pitch
