@@ -31,6 +31,11 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
     upgrade(settings)
     if seed:
         do_seed(settings)
+    if not settings.signing_keys:
+        # development keys exist before any worker starts signing (documents carry the SPESIMEN mark)
+        from server.documents.pki import init_dev_pki
+
+        init_dev_pki(settings.pki_path)
     common: dict[str, Any] = {
         "host": host or settings.host,
         "port": port or settings.port,

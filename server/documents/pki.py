@@ -108,8 +108,21 @@ def _pem_key(key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey) -> bytes:
 def init_dev_pki(root: Path, *, force: bool = False, years: int = 5) -> list[Path]:
     """Create a development regency CA, one signer per role and a TSA certificate; EC P-256 keys.
 
-    Idempotent: existing material is kept unless ``force``. Returns the files written.
+    Idempotent: existing material is kept unless ``force``. Returns the files written. Several
+    processes (workers) may race here: a file lock makes one of them create it and the others reuse it.
     """
+    import fcntl
+
+    root.mkdir(parents=True, exist_ok=True)
+    with open(root / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            return _init_locked(root, force, years)
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _init_locked(root: Path, force: bool, years: int) -> list[Path]:
     ca_key_path, ca_cert_path = root / "ca.key", root / "ca.pem"
     written: list[Path] = []
     now = dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)

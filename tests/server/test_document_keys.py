@@ -271,3 +271,22 @@ def test_cli_pki_init_and_offline_verify(migrated: Any, tmp_path: Path, monkeypa
             client.__exit__(None, None, None)
     finally:
         get_settings.cache_clear()
+
+
+def test_workers_racing_to_create_the_development_pki_agree_on_one_ca(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    from cryptography import x509
+
+    root = tmp_path / "pki"
+    code = (
+        "import sys; from pathlib import Path; from server.documents.pki import init_dev_pki; "
+        "init_dev_pki(Path(sys.argv[1]))"
+    )
+    procs = [subprocess.Popen([sys.executable, "-c", code, str(root)]) for _ in range(4)]
+    assert all(p.wait(120) == 0 for p in procs)
+    ca = x509.load_pem_x509_certificate((root / "ca.pem").read_bytes())
+    for pem in (root / "signers").glob("*.pem"):
+        leaf = x509.load_pem_x509_certificate(pem.read_bytes())
+        leaf.verify_directly_issued_by(ca)  # raises when a leaf was signed by a CA that another worker replaced
