@@ -198,3 +198,31 @@ def test_faskes_registers_a_birth_and_prints_the_akta(browser: Any, served: tupl
     popup.value.wait_for_load_state()
     assert "/issued.pdf" in popup.value.url
     assert not problems, problems
+
+
+def test_guided_mode_says_the_document_is_ready(browser: Any, served: tuple[str, Path]) -> None:
+    server, _ = served
+    page, problems = _page(browser)
+    page.goto(server + "/?guided=1")
+    page.locator("body[data-live='1']").wait_for(timeout=30_000)
+    page.wait_for_function("() => window.mppGuided && window.mppGuided.steps.length > 0")
+    ident = page.evaluate(
+        """() => window.MPP.api("POST", "/sessions/identify", {nik: "3510015204900002", name: "Siti Aminah"})"""
+    )
+    assert ident["ok"], ident
+    created = page.evaluate(
+        """(key) => window.MPP.api("POST", "/applications", {service_id: "akta-kelahiran", submit: true,
+             data: {nik: "3510015204900002", full_name: "Siti Aminah", child_name: "Bayu Pratama",
+                    birth_date: "2026-12-02", birth_place: "Banyuwangi", child_sex: "L",
+                    birth_letter: "surat_dokter_bidan"}}, {"Idempotency-Key": key})""",
+        uuid.uuid4().hex,
+    )
+    assert created["ok"], created
+    _complete(server, _officer(server), created["data"]["tracking_number"])
+    page.wait_for_function(
+        "() => { const g = window.mppGuided; return g && g.steps[g.steps.length - 1].kind === 'document'; }",
+        timeout=20_000,
+    )
+    assert "Dokumen Anda sudah jadi, bisa dicetak" in page.locator("#g-text").inner_text()
+    assert page.locator("#g-buttons button[data-action='doc:print']").is_visible()
+    assert not problems, problems
