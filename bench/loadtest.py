@@ -1,16 +1,19 @@
 """Websocket presence load test: bot processes against the real server or a bare relay baseline.
 
 Each bot opens a session (``POST /api/v1/sessions``), says ``hello``, joins,
-then sends ``presence.move`` at 10 Hz with ``ts = time.time()``. Every entity
-in a received snapshot carries the ``ts`` of the move that produced it, and
-all bots share the machine's wall clock, so ``now - ts`` is the end-to-end
-latency (sender -> server tick -> receiver). Bots live in several processes so
-the load generator is not the bottleneck on its own core.
+then sends ``presence.move`` at 10 Hz, walking at 1.4 m/s on a circle whose
+centre and phase are a hash of its public id (:func:`orbit`). A snapshot row
+carries no timestamp (protocol 2), but any receiver can turn a position back
+into the wall-clock time the walker was there, and all bots share the machine's
+clock, so ``now - t(position)`` is the end-to-end latency (sender -> server
+tick -> receiver), to ~7 ms (1 cm at walking speed). Positions the server
+clamped (walls) are off the circle and not counted. Bots live in several
+processes so the load generator is not the bottleneck on its own core.
 
 The baseline (:func:`serve_relay`) is a bare ``websockets`` server that relays
-at the same tick rate with the same message sizes (K entities per snapshot,
-same JSON shape) but no database, validation or interest management: it is the
-ceiling the real server is compared against on the same machine.
+at the same tick rate with the same row shape (K compact rows per snapshot,
+every tick) but no database, validation, interest management or distance rates:
+it is the ceiling the real server is compared against on the same machine.
 
 Library code: it returns figures; ``mpp bench presence`` prints them.
 """
@@ -20,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import contextlib
+import hashlib
 import json
 import math
 import multiprocessing as mp
@@ -49,6 +53,7 @@ class BotStats:
     closes: dict[str, int] = field(default_factory=dict)
     latencies_ms: list[float] = field(default_factory=list)
     seen_latencies: int = 0
+    bytes_by_part: dict[str, int] = field(default_factory=dict)  # probe bots: JSON bytes of each part
 
     def add_latency(self, value: float, rng: random.Random) -> None:
         """Reservoir sampling keeps memory flat however long the run."""
@@ -59,6 +64,35 @@ class BotStats:
             j = rng.randrange(self.seen_latencies)
             if j < RESERVOIR:
                 self.latencies_ms[j] = value
+
+
+ORBIT_R = 3.0  # metres
+ORBIT_W = 1.4 / ORBIT_R  # rad/s: walking speed on the circle
+ORBIT_T = 2 * math.pi / ORBIT_W
+
+
+def orbit(ident: str) -> tuple[float, float, float]:
+    """Centre and phase of the circle a bot with this public id walks (inside the hall's walls)."""
+    h = hashlib.blake2b(ident.encode(), digest_size=6).digest()
+    a, b, c = (int.from_bytes(h[i : i + 2], "big") / 65535 for i in (0, 2, 4))
+    return -24.0 + 48.0 * a, -14.0 + 33.0 * b, 2 * math.pi * c
+
+
+def orbit_at(ident: str, t: float) -> tuple[float, float, float]:
+    cx, cy, phase = orbit(ident)
+    ang = ORBIT_W * t + phase
+    heading = math.degrees(ang) % 360.0  # tangent direction, in the same convention as the old walk
+    return cx + ORBIT_R * math.cos(ang), cy + ORBIT_R * math.sin(ang), heading
+
+
+def orbit_time(ident: str, x: float, y: float, now: float) -> float | None:
+    """When, at or before ``now``, the walker ``ident`` was at (x, y); None if off its circle."""
+    cx, cy, phase = orbit(ident)
+    dx, dy = x - cx, y - cy
+    if abs(math.hypot(dx, dy) - ORBIT_R) > 0.03:
+        return None
+    t = (math.atan2(dy, dx) - phase) / ORBIT_W
+    return t + math.floor((now - t) / ORBIT_T) * ORBIT_T
 
 
 class _Window:
@@ -113,6 +147,8 @@ class _Bot(asyncio.Protocol):
         self.joined: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         self.x, self.y = self.rng.uniform(-28, 28), self.rng.uniform(-18, 23)
         self.heading = self.rng.uniform(0, 360)
+        self.me = ""  # public id, from the welcome: names this bot's circle
+        self.orbits: dict[str, tuple[float, float, float]] = {}
 
     # ---- wire
 
@@ -164,7 +200,7 @@ class _Bot(asyncio.Protocol):
                     self.transport.close()
                 return
             self.upgraded = True
-            self.send(json.dumps({"type": "hello", "token": self.token, "protocol_version": 1, "last_seq": 0}))
+            self.send(json.dumps({"type": "hello", "token": self.token, "protocol_version": 2, "last_seq": 0}))
         pos, n = 0, len(buf)
         while n - pos >= 2:
             b0, b1 = buf[pos], buf[pos + 1]
@@ -218,6 +254,8 @@ class _Bot(asyncio.Protocol):
                     self.joined.set_result(False)
                 return
             self.welcomed = True
+            self.me = str(msg.get("session_id") or "")
+            self.x, self.y, self.heading = orbit_at(self.me, time.time())
             self.send(json.dumps({"type": "presence.join", "x": self.x, "y": self.y, "heading": self.heading}))
             stats.connected += 1
             if not self.joined.done():
@@ -233,28 +271,29 @@ class _Bot(asyncio.Protocol):
         if b'"presence.snapshot"' in head:
             stats.snapshots += 1
             if not self.probe:
-                stats.updates += payload.count(b'"ts":')
+                # entered objects carry "ts"; each changed row opens with '["' (so does a left list)
+                stats.updates += payload.count(b'"ts":') + payload.count(b'["') - payload.count(b'"left":["')
                 return
             msg = json.loads(payload)
-            for key in ("entered", "changed"):
-                for ent in msg.get(key) or ():
-                    stats.updates += 1
-                    ts = float(ent.get("ts") or 0.0)
-                    if ts > 0 and key == "changed":
-                        stats.add_latency((now - ts) * 1000.0, self.rng)
+            stats.updates += len(msg.get("entered") or ())
+            for key in ("entered", "changed", "left"):
+                part = msg.get(key)
+                if part:
+                    stats.bytes_by_part[key] = stats.bytes_by_part.get(key, 0) + len(
+                        json.dumps(part, separators=(",", ":"))
+                    )
+            stats.bytes_by_part["probe_total"] = stats.bytes_by_part.get("probe_total", 0) + len(payload)
+            for row in msg.get("changed") or ():
+                stats.updates += 1
+                at = orbit_time(row[0], row[1] / 100, row[2] / 100, now)
+                if at is not None:
+                    stats.add_latency((now - at) * 1000.0, self.rng)
         elif b'"error"' in head:
             stats.errors += 1
 
     def move(self, period: float) -> None:
-        rng = self.rng
-        self.heading = (self.heading + rng.uniform(-20, 20)) % 360
-        self.x += 1.4 * period * math.cos(math.radians(self.heading))
-        self.y += 1.4 * period * math.sin(math.radians(self.heading))
-        if not (-29 < self.x < 29 and -19 < self.y < 24):
-            self.heading = (self.heading + 180) % 360
-            self.x, self.y = min(max(self.x, -29), 29), min(max(self.y, -19), 24)
         sent_at = time.time()
-        x, y, heading = self.x, self.y, self.heading
+        x, y, heading = self.x, self.y, self.heading = orbit_at(self.me, sent_at)
         self.send(f'{{"type":"presence.move","x":{x:.2f},"y":{y:.2f},"heading":{heading:.1f},"ts":{sent_at:.6f}}}')
         if self.window.measuring(sent_at) and not self.window.over(sent_at):
             self.stats.moves_sent += 1
@@ -420,6 +459,14 @@ def run_load(
     connected = sum(r["connected"] for r in results)
     updates = sum(r["updates"] for r in results)
     bytes_in = sum(r["bytes_in"] for r in results)
+    parts: dict[str, int] = {}
+    for r in results:
+        for key, value in r.get("bytes_by_part", {}).items():
+            parts[key] = parts.get(key, 0) + value
+    total = parts.pop("probe_total", 0)
+    share = {k: round(v / total, 3) for k, v in parts.items()} if total else {}
+    if total:
+        share["frame_overhead"] = round(1 - sum(share.values()), 3)
     return {
         "target": ws_url,
         "bots": bots,
@@ -433,6 +480,7 @@ def run_load(
         "latency_ms_p99": _percentile(latencies, 0.99),
         "latency_ms_mean": round(statistics.fmean(latencies), 2) if latencies else None,
         "bytes_per_client_per_s": round(bytes_in / seconds / max(connected, 1), 1),
+        "bytes_share": share,  # of the probe bots' snapshot bytes: entered / changed / left / type+tick+hall
         "server_cpu_percent": server_cpu,
         "errors": sum(r["errors"] for r in results),
         "failures": closes,
@@ -447,7 +495,7 @@ async def _relay_main(port: int, k: int, hz: float, ready: Any = None) -> None:
     import websockets
 
     clients: dict[Any, str] = {}
-    state: dict[str, dict[str, Any]] = {}
+    state: dict[str, list[Any]] = {}
     counter = 0
 
     async def handler(ws: Any) -> None:
@@ -458,20 +506,18 @@ async def _relay_main(port: int, k: int, hz: float, ready: Any = None) -> None:
             hello = json.loads(await ws.recv())
             if hello.get("type") != "hello":
                 return
-            await ws.send(json.dumps({"type": "welcome", "protocol_version": 1, "session_id": me, "last_seq": 0}))
+            await ws.send(json.dumps({"type": "welcome", "protocol_version": 2, "session_id": me, "last_seq": 0}))
             clients[ws] = me
             async for raw in ws:
                 msg = json.loads(raw)
                 kind = msg.get("type")
                 if kind in ("presence.join", "presence.move"):
-                    state[me] = {
-                        "id": me,
-                        "name": f"Pengunjung {counter}",
-                        "x": msg.get("x", 0.0),
-                        "y": msg.get("y", 0.0),
-                        "heading": msg.get("heading", 0.0),
-                        "ts": msg.get("ts", 0.0),
-                    }
+                    state[me] = [
+                        me,
+                        round(msg.get("x", 0.0) * 100),
+                        round(msg.get("y", 0.0) * 100),
+                        round(msg.get("heading", 0.0) * 256 / 360) % 256,
+                    ]
         except websockets.ConnectionClosed:
             pass
         finally:

@@ -99,6 +99,9 @@ def run(clients: int, nodes: int, duration: float, redis_url: str) -> None:
             f"{(p50 or 0):8.1f} {(p99 or 0):8.1f} {(r.get('server_cpu_percent') or 0):7.1f} "
             f"{r.get('bytes_per_client_per_s', 0):11.0f}"
         )
+    for name, r in rows:
+        if r.get("bytes_share"):
+            print(f"bytes of {name}: " + ", ".join(f"{k} {v:.0%}" for k, v in r["bytes_share"].items()))
     ours = sum((r.get("server_cpu_percent") or 0) for _, r in rows[1:])
     theirs = base.get("server_cpu_percent") or 0
     if theirs:

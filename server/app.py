@@ -23,6 +23,7 @@ from server.chat import ChatService, DbServicePort
 from server.db import make_engine, make_sessionmaker
 from server.hub import Hub
 from server.limits import BodyLimit
+from server.presence.engine import PresenceEngine
 from server.presence_service import PresenceService
 from server.settings import Settings, get_settings
 from server.submissions import SubmissionWriter
@@ -108,7 +109,10 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.state.catalog = catalog
     app.state.hub = hub
     app.state.assistant = assistant
-    app.state.presence = PresenceService(hub, settings.presence_tick_hz)
+    bands = ((settings.presence_near_m, 1), (max(settings.presence_mid_m, settings.presence_near_m + 0.01), 2))
+    app.state.presence = PresenceService(
+        hub, settings.presence_tick_hz, PresenceEngine(rate_bands=bands if settings.presence_near_m > 0 else ())
+    )
     app.state.port = DbServicePort(sessions, catalog, hub)
     app.state.chat = ChatService(assistant, app.state.port, sessions)
     app.state.calls = CallService(sessions, hub, settings)

@@ -30,6 +30,7 @@ class Conn:
     kind: str = "citizen"
     officer_id: int | None = None
     close: Callable[[int, str], None] | None = None
+    protocol_version: int = 2
 
 
 class Hub:

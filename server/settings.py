@@ -47,6 +47,12 @@ class Settings(BaseSettings):
     ws_burst: int = 60
     ws_ping_interval: float = 20.0
     presence_tick_hz: float = 10.0
+    presence_near_m: float = Field(
+        default=4.0, ge=0.0, description="Walkers nearer than this are sent every tick; 0 sends everyone every tick"
+    )
+    presence_mid_m: float = Field(
+        default=8.0, ge=0.0, description="Walkers up to this far are sent every 2nd tick; farther, every 4th"
+    )
     load_assistant: bool = True
     stun_urls: list[str] = Field(default_factory=list, description="STUN URLs for calls, e.g. stun:turn.example.go.id")
     turn_urls: list[str] = Field(

@@ -19,7 +19,7 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from protocol import PROTOCOL_VERSION
+from protocol import MIN_PROTOCOL_VERSION, PRESENCE_PROTOCOL_VERSION, PROTOCOL_VERSION
 from protocol.messages import (
     CALL_TYPES,
     MAX_FRAME_BYTES,
@@ -220,8 +220,12 @@ async def _handshake(ws: WebSocket, app: Any, send: Any) -> Conn | None:
         await asyncio.sleep(0.05)
         await ws.close(code=1008, reason="hello required")
         return None
-    if msg.protocol_version != PROTOCOL_VERSION:
-        send(error_frame("protocol_version", f"Server speaks protocol {PROTOCOL_VERSION}."))
+    if not MIN_PROTOCOL_VERSION <= msg.protocol_version <= PROTOCOL_VERSION:
+        send(
+            error_frame(
+                "protocol_version", f"Server speaks protocol {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}."
+            )
+        )
         await asyncio.sleep(0.05)
         await ws.close(code=1002, reason="protocol version")
         return None
@@ -247,6 +251,7 @@ async def _handshake(ws: WebSocket, app: Any, send: Any) -> Conn | None:
         name=name[:30],
         send=send,
         sent_seq=msg.last_seq,
+        protocol_version=msg.protocol_version,
     )
     send(
         {
@@ -341,6 +346,16 @@ async def _receive_loop(
         elif isinstance(msg, Hello):
             send(error_frame("already_welcomed", "hello was already accepted on this connection.", _ref_of(raw)))
         elif isinstance(msg, PresenceJoin):
+            if conn.protocol_version < PRESENCE_PROTOCOL_VERSION:
+                send(
+                    error_frame(
+                        "protocol_version",
+                        f"Presence needs protocol {PRESENCE_PROTOCOL_VERSION} (compact snapshot rows); "
+                        f"this connection said {conn.protocol_version}.",
+                        _ref_of(raw),
+                    )
+                )
+                continue
             presence.join(conn.public_id, conn.name, msg.x, msg.y, msg.heading)
         elif isinstance(msg, PresenceMove):
             _apply_move(presence, conn, send, msg.x, msg.y, msg.heading, msg.ts)

@@ -118,13 +118,19 @@ def settle_heap() -> None:
 
 def crowd_snapshot(n: int, t: float, tick: int, first: bool) -> dict[str, Any]:
     """``n`` visitors strolling on ellipses in front of the camera, as one presence frame."""
-    ents = []
+    ents: list[Any] = []
     for k in range(n):
         ring = 2.5 + (k % 7) * 1.4
         phase = k * 2.399 + t * (0.35 + (k % 5) * 0.05)
         cx, cy = -6.0 + (k % 3) * 6.0, -2.0 + (k % 4) * 3.0
         x, y = cx + ring * math.cos(phase), cy + ring * math.sin(phase) * 0.6
-        ents.append({"id": f"bot{k:04d}", "name": f"Pengunjung {k}", "x": x, "y": y, "heading": math.degrees(phase)})
+        if first:
+            h = math.degrees(phase)
+            ents.append({"id": f"bot{k:04d}", "name": f"Pengunjung {k}", "x": x, "y": y, "heading": h})
+        else:
+            from protocol.presence import quantize
+
+            ents.append([f"bot{k:04d}", *quantize(x, y, math.degrees(phase))])
     key = "entered" if first else "changed"
     return {"type": "presence.snapshot", "tick": tick, "hall": "Aula 1", "full": first, key: ents}
 

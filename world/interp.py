@@ -19,10 +19,17 @@ from protocol.presence import PresenceView, apply_snapshot
 class Track:
     name: str
     samples: deque[tuple[float, float, float, float]] = field(default_factory=lambda: deque(maxlen=8))
+    # Typical time between samples: far walkers arrive every 2nd-4th tick (distance rates), so
+    # they are replayed further in the past, or they would stop and jump between samples.
+    gap: float = 0.0
 
     def push(self, t: float, x: float, y: float, heading: float) -> None:
-        if self.samples and t <= self.samples[-1][0]:
-            t = self.samples[-1][0] + 1e-3
+        if self.samples:
+            last = self.samples[-1][0]
+            if t <= last:
+                t = last + 1e-3
+            elif len(self.samples) > 1:
+                self.gap = min(1.0, t - last if self.gap == 0.0 else 0.7 * self.gap + 0.3 * (t - last))
         self.samples.append((t, x, y, heading))
 
     def sample(self, t: float) -> tuple[float, float, float]:
@@ -64,7 +71,8 @@ class Interpolator:
         after = set(self.view)
         for gone in before - after:
             self.tracks.pop(gone, None)
-        touched: list[PresenceEntity] = [*snap.entered, *snap.changed]
+        touched: list[PresenceEntity] = [*snap.entered]
+        touched.extend(self.view[row[0]] for row in snap.changed if row[0] in self.view)
         if snap.full:
             touched = list(self.view.values())
         for ent in touched:
@@ -79,8 +87,12 @@ class Interpolator:
         return sorted(after - before), sorted(before - after)
 
     def positions(self, now: float) -> dict[str, tuple[float, float, float]]:
-        t = now - self.delay
-        return {k: tr.sample(t) for k, tr in self.tracks.items()}
+        delay = self.delay
+        # a track sent every tick keeps the base delay; a slower one is replayed a little over one gap late
+        return {
+            k: tr.sample(now - (delay if tr.gap < max(1.5 * delay, 0.15) else 1.15 * tr.gap))
+            for k, tr in self.tracks.items()
+        }
 
 
 def display_name(name: str) -> str:

@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 from pydantic import ValidationError
 
+from protocol import PROTOCOL_VERSION
 from protocol.messages import parse_server
 
 log = logging.getLogger("world.net")
@@ -302,7 +303,12 @@ class NetClient:
                     assert self._ready is not None
                     self._ready.set()
                     async with websockets.connect(self.ws_url, open_timeout=self.timeout, max_size=1 << 20) as ws:
-                        hello: dict[str, Any] = {"type": "hello", "token": self.token, "last_seq": self.last_seq}
+                        hello: dict[str, Any] = {
+                            "type": "hello",
+                            "token": self.token,
+                            "protocol_version": PROTOCOL_VERSION,
+                            "last_seq": self.last_seq,
+                        }
                         if self.name:
                             hello["name"] = self.name[:60]
                         await ws.send(json.dumps(hello))

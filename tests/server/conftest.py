@@ -80,3 +80,17 @@ def make_officer(
     r = client.post("/api/v1/officer/login", json={"username": username, "password": "rahasia-123"})
     assert r.status_code == 200, r.text
     return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+def fold_presence(view: dict[str, dict[str, Any]], frame: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A presence snapshot frame applied to a view of plain dicts (protocol 2: changed rows move known ids)."""
+    if frame.get("full"):
+        view = {}
+    for gone in frame.get("left", []):
+        view.pop(gone, None)
+    for e in frame.get("entered", []):
+        view[e["id"]] = dict(e)
+    for ent_id, xcm, ycm, h in frame.get("changed", []):
+        if ent_id in view:
+            view[ent_id].update(x=xcm / 100, y=ycm / 100, heading=h * 360 / 256)
+    return view

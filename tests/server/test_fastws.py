@@ -79,7 +79,7 @@ class Raw:
         assert b" 101 " in status.split(b"\r\n")[0] + b" "
 
     def hello_bytes(self, name: str | None = None) -> bytes:
-        body = {"type": "hello", "token": self.token, "protocol_version": 1, "last_seq": 0}
+        body = {"type": "hello", "token": self.token, "protocol_version": 2, "last_seq": 0}
         if name:
             body["name"] = name
         return frame(0x1, json.dumps(body).encode())
@@ -215,9 +215,9 @@ def test_moves_taken_from_the_socket_reach_other_visitors_and_keep_the_rules(ser
     a.sock.sendall(frame(0x1, b'{"type":"presence.move","x":0.75,"y":0.0,"heading":90,"ts":11.5}'))
     for _ in range(50):
         snap = b.recv_json("presence.snapshot")
-        moved = [e for e in snap.get("entered", []) + snap.get("changed", []) if e["ts"] == 11.5]
+        moved = [r for r in snap.get("changed", []) if r[1] == 75]
         if moved:
-            assert (moved[0]["x"], moved[0]["heading"]) == (0.75, 90.0)
+            assert moved[0][1:] == [75, 0, 64]  # 0.75 m, 90 degrees as 64/256 of a turn
             break
     else:
         raise AssertionError("the move never reached the other visitor")

@@ -16,7 +16,7 @@ import pytest
 from websockets.sync.client import ClientConnection, connect
 
 from tests.conftest import PG_URL, free_port, need, port_open, start_mpp_serve
-from tests.server.conftest import VALID_NIK, ktp_form
+from tests.server.conftest import VALID_NIK, fold_presence, ktp_form
 
 pytestmark = [pytest.mark.slow, pytest.mark.redis]
 
@@ -35,15 +35,21 @@ def start_node(data_dir: Path, port: int, prefix: str, db_url: str | None) -> su
 
 def join(port: int, token: str, x: float, y: float) -> ClientConnection:
     ws = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10)
-    ws.send(json.dumps({"type": "hello", "token": token, "protocol_version": 1, "last_seq": 0}))
+    ws.send(json.dumps({"type": "hello", "token": token, "protocol_version": 2, "last_seq": 0}))
     assert json.loads(ws.recv(timeout=10))["type"] == "welcome"
     ws.send(json.dumps({"type": "presence.join", "x": x, "y": y}))
     return ws
 
 
+_VIEWS: dict[int, dict[str, Any]] = {}
+
+
 def watch(ws: ClientConnection, until: Any, timeout: float = 8.0) -> dict[str, Any]:
-    """Apply snapshots to a view until ``until(view)`` holds; return the view."""
-    view: dict[str, Any] = {}
+    """Apply snapshots to the socket's view until ``until(view)`` holds; return the view.
+
+    The view persists across calls: a compact ``changed`` row only moves someone already seen.
+    """
+    view: dict[str, Any] = _VIEWS.get(id(ws), {})
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -52,12 +58,7 @@ def watch(ws: ClientConnection, until: Any, timeout: float = 8.0) -> dict[str, A
             break
         if frame.get("type") != "presence.snapshot":
             continue
-        if frame.get("full"):
-            view = {}
-        for e in frame.get("entered", []) + frame.get("changed", []):
-            view[e["id"]] = e
-        for gone in frame.get("left", []):
-            view.pop(gone, None)
+        view = _VIEWS[id(ws)] = fold_presence(view, frame)
         if until(view):
             return view
     raise AssertionError(f"condition not reached; view={view}")

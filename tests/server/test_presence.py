@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from protocol.messages import PresenceEntity, PresenceSnapshot, parse_server
-from protocol.presence import apply_snapshot, merge_snapshots
+from protocol.presence import apply_snapshot, heading_of, merge_snapshots, quantize
 from server.presence import (
     BACKLOG_CLOSE_CODE,
     BACKLOG_CLOSE_REASON,
@@ -22,7 +22,7 @@ from server.presence import (
     WireSnapshot,
     encode_snapshot,
 )
-from server.presence.engine import _entity_json, merge_wire
+from server.presence.engine import _entity_json, _row_json, merge_wire
 from server.presence.grid import SpatialGrid, auto_cell_size, brute_force_knn
 
 coord = st.floats(min_value=-40, max_value=40, allow_nan=False, allow_infinity=False)
@@ -100,7 +100,7 @@ def test_enter_and_leave_exactly_at_the_radius() -> None:
     assert [e.id for e in snap.entered] == ["b"] and snap.entered[0].x == 15.0
     # Diagonal exactly on the circle: 9-12-15 triangle.
     eng.move("b", 9.0, 12.0, 0.0, 3.0, 3.0)
-    assert "b" in eng.interest("a") and "b" in {e.id for e in (eng.tick(3.0)["a"].changed)}
+    assert "b" in eng.interest("a") and "b" in {r[0] for r in (eng.tick(3.0)["a"].changed)}
 
 
 def test_nearest_k_chosen_and_self_excluded() -> None:
@@ -122,7 +122,7 @@ def test_unchanged_view_sends_nothing_and_small_jitter_is_not_a_change() -> None
     assert eng.tick(1.0) == {}
     eng.move("b", 1.2, 0.0, 0.4, 2.0, 2.0)
     snap = eng.tick(2.0)["a"]
-    assert [(e.id, e.x) for e in snap.changed] == [("b", 1.2)]
+    assert [(r[0], r[1]) for r in snap.changed] == [("b", 120)]
 
 
 def test_leaving_visitor_is_reported_left_to_viewers() -> None:
@@ -195,7 +195,8 @@ def test_deltas_rebuild_the_area_of_interest(sequence: list[tuple[str, int, floa
                 assert set(view) == eng.interest(viewer)
                 for ent in view.values():
                     src = published[ent.id]
-                    assert (ent.x, ent.y, ent.name) == (round(src.x, 2), round(src.y, 2), src.name)
+                    xcm, ycm, h = quantize(src.x, src.y, src.heading)
+                    assert (ent.x, ent.y, ent.heading, ent.name) == (xcm / 100, ycm / 100, heading_of(h), src.name)
                 if stale:
                     continue
                 # Distances are checked on the (unrounded) server positions, ties make the set ambiguous,
@@ -218,7 +219,7 @@ def test_kept_entity_that_moved_is_changed_while_another_enters() -> None:
     eng.move("b", 1.5, 0.0, 0.0, 0.1, 0.1)
     snap = eng.tick(0.1)["a"]
     assert [e.id for e in snap.entered] == ["c"]
-    assert [(e.id, e.x) for e in snap.changed] == [("b", 1.5)]
+    assert [(r[0], r[1]) for r in snap.changed] == [("b", 150)]
 
 
 def test_encoded_snapshot_parses_back_to_the_same_content() -> None:
@@ -232,7 +233,7 @@ def test_encoded_snapshot_parses_back_to_the_same_content() -> None:
     assert parsed.model_dump() == snap.model_dump()
     assert parsed.entered[0].x == 1.23  # published rounded to centimetres
     assert "wire" not in snap.model_dump_json()
-    plain = PresenceSnapshot(tick=3, hall="Aula 1", left=["x"], changed=[PresenceEntity(id="c", name="C", x=1, y=2)])
+    plain = PresenceSnapshot(tick=3, hall="Aula 1", left=["x"], changed=[("c", 100, 200, 64)])
     assert parse_server(encode_snapshot(plain)).model_dump() == plain.model_dump()
 
 
@@ -350,13 +351,14 @@ ent_ids = st.sampled_from([f"e{i}" for i in range(6)])
 entities = st.builds(
     PresenceEntity, id=ent_ids, name=st.sampled_from(["A", "B"]), x=st.integers(0, 5).map(float), y=st.just(0.0)
 )
+rows = st.tuples(ent_ids, st.integers(-300, 300), st.integers(-300, 300), st.integers(0, 255))
 snapshots = st.builds(
     PresenceSnapshot,
     tick=st.integers(0, 9),
     hall=st.just("Aula 1"),
     full=st.booleans(),
     entered=st.lists(entities, max_size=4),
-    changed=st.lists(entities, max_size=4),
+    changed=st.lists(rows, max_size=4),
     left=st.lists(ent_ids, max_size=4),
 )
 views = st.dictionaries(ent_ids, entities).map(lambda d: {k: v.model_copy(update={"id": k}) for k, v in d.items()})
@@ -425,7 +427,7 @@ def test_slow_client_loses_snapshots_never_events(sequence: list[tuple[int, floa
 def test_queue_keeps_order_and_merges_only_snapshots() -> None:
     q = SendQueue(clock=lambda: 0.0)
     s1 = PresenceSnapshot(tick=1, hall="Aula 1", full=True, entered=[PresenceEntity(id="x", name="X", x=0, y=0)])
-    s2 = PresenceSnapshot(tick=2, hall="Aula 1", changed=[PresenceEntity(id="x", name="X", x=1, y=0)])
+    s2 = PresenceSnapshot(tick=2, hall="Aula 1", changed=[("x", 100, 0, 0)])
     q.put_nowait({"seq": 1})
     q.put_nowait(s1)
     q.put_nowait({"seq": 2})
@@ -552,7 +554,7 @@ def _wire(snap: PresenceSnapshot) -> WireSnapshot:
         snap.hall,
         snap.full,
         [_entity_json(e) for e in snap.entered],
-        [_entity_json(e) for e in snap.changed],
+        [_row_json(r) for r in snap.changed],
         snap.left,
     )
 
@@ -605,7 +607,7 @@ def test_leave_and_rejoin_within_a_tick_is_a_change_not_a_swap() -> None:
     eng.join("b", "B", 2.0, 0.0, now=0.1)  # same visitor, reconnected before the tick
     snaps = eng.tick(0.1)
     snap = snaps["a"]
-    assert (snap.entered, snap.left, [(e.id, e.x) for e in snap.changed]) == ([], [], [("b", 2.0)])
+    assert (snap.entered, snap.left, [(r[0], r[1]) for r in snap.changed]) == ([], [], [("b", 200)])
     assert snaps["b"].full and [e.id for e in snaps["b"].entered] == ["a"]  # b itself starts afresh
 
 
@@ -633,7 +635,7 @@ def test_hysteresis_margin_keeps_a_visitor_just_outside_the_radius() -> None:
     eng.move("b", 15.0, 0.0, 0.0, 1.0, 1.0)
     assert [e.id for e in eng.tick(1.0)["a"].entered] == ["b"]
     eng.move("b", 15.9, 0.0, 0.0, 2.0, 2.0)
-    assert [e.id for e in eng.tick(2.0)["a"].changed] == ["b"]  # kept inside the 1 m margin
+    assert [r[0] for r in eng.tick(2.0)["a"].changed] == ["b"]  # kept inside the 1 m margin
     eng.move("b", 16.01, 0.0, 0.0, 3.0, 3.0)
     assert eng.tick(3.0)["a"].left == ["b"]
 

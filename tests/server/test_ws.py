@@ -18,7 +18,7 @@ from starlette.websockets import WebSocketDisconnect
 from protocol.messages import PresenceMove, client_adapter, parse_server
 from server.fastws import FAST_HOOKS
 from server.ws import _plain_move
-from tests.server.conftest import create_app_json, identified, make_officer, new_session
+from tests.server.conftest import create_app_json, fold_presence, identified, make_officer, new_session
 
 
 def token_of(headers: dict[str, str]) -> str:
@@ -34,7 +34,7 @@ def recv_until(ws: Any, kind: str, limit: int = 50) -> dict[str, Any]:
 
 
 def hello(ws: Any, token: str, last_seq: int = 0) -> dict[str, Any]:
-    ws.send_json({"type": "hello", "token": token, "protocol_version": 1, "last_seq": last_seq})
+    ws.send_json({"type": "hello", "token": token, "protocol_version": 2, "last_seq": last_seq})
     welcome = ws.receive_json()
     assert welcome["type"] == "welcome", welcome
     parse_server(json.dumps(welcome))
@@ -226,8 +226,7 @@ def test_presence_snapshot_shows_other_visitor(client: TestClient) -> None:
         seen: dict[str, Any] = {}
         for _ in range(40):
             snap = recv_until(wa, "presence.snapshot")
-            for e in snap.get("entered", []) + snap.get("changed", []):
-                seen[e["id"]] = e
+            seen = fold_presence(seen, snap)
             if any(abs(e["x"] - 3.5) < 1e-6 for e in seen.values()):
                 break
         assert any(abs(e["x"] - 3.5) < 1e-6 for e in seen.values())
@@ -241,13 +240,14 @@ def test_a_clamped_move_is_corrected_to_the_mover_only(client: TestClient) -> No
         assert 0.5 < fix["x"] < 20.0 and fix["y"] == pytest.approx(0.0)  # as far as the speed budget allows
         assert fix["heading"] == pytest.approx(90.0)
         # the other visitor sees the same, clamped position and never gets a correction
+        view: dict[str, Any] = {}
         for _ in range(80):
             frame = wb.receive_json()
             assert frame["type"] != "presence.correct"
             if frame["type"] != "presence.snapshot":
                 continue
-            seen = frame.get("entered", []) + frame.get("changed", [])
-            if any(abs(e["x"] - fix["x"]) < 0.011 for e in seen):
+            view = fold_presence(view, frame)
+            if any(abs(e["x"] - fix["x"]) < 0.011 for e in view.values()):
                 break
         else:
             raise AssertionError("the clamped position never reached the other visitor")
@@ -293,4 +293,4 @@ def test_snapshots_go_straight_out_only_while_the_socket_takes_them(app: Any) ->
         hooked.writable = False  # the socket is full: snapshots queue (and merge) instead
         wb.send_json({"type": "presence.move", "x": 1.5, "y": 0.0, "ts": 5.0})
         snap = recv_until(wa, "presence.snapshot")
-        assert [(e["x"], e["ts"]) for e in snap.get("changed", [])] == [(1.5, 5.0)]
+        assert [r[1] for r in snap.get("changed", [])] == [150]  # 1.5 m, as a compact row

@@ -60,7 +60,7 @@ def test_visitor_layer_follows_snapshots_and_hides_self(base) -> None:
         assert layer.count == 2
         tags = sorted(tn.tn.get_text() for _, tn in layer.crowd.tags.values())
         assert tags == ["Budi", "Siti"]  # first names only
-        layer.apply(_snap(2, changed=[_ent("a", 4, 1)], left=["b"]))
+        layer.apply(_snap(2, changed=[("a", 400, 100, 0)], left=["b"]))
         layer.update(0.016)
         assert layer.count == 1
         node = layer.crowd.nodes["a"]

@@ -19,8 +19,8 @@ def _ent(i: str, x: float, y: float, name: str = "Siti Aminah") -> PresenceEntit
 def test_interpolation_blends_between_ticks_with_a_delay() -> None:
     ip = Interpolator(delay=0.1)
     ip.apply(PresenceSnapshot(tick=1, hall="Aula 1", full=True, entered=[_ent("a", 0, 0)]), now=10.0)
-    ip.apply(PresenceSnapshot(tick=2, hall="Aula 1", changed=[_ent("a", 1, 0)]), now=10.1)
-    ip.apply(PresenceSnapshot(tick=3, hall="Aula 1", changed=[_ent("a", 2, 0)]), now=10.2)
+    ip.apply(PresenceSnapshot(tick=2, hall="Aula 1", changed=[("a", 100, 0, 0)]), now=10.1)
+    ip.apply(PresenceSnapshot(tick=3, hall="Aula 1", changed=[("a", 200, 0, 0)]), now=10.2)
     x, _, _ = ip.positions(10.25)["a"]  # render time 10.15: halfway between ticks 2 and 3
     assert abs(x - 1.5) < 1e-6
     x, _, _ = ip.positions(10.15)["a"]  # render time 10.05: between older samples
