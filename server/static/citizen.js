@@ -139,7 +139,20 @@
     }, function () { return { ok: false, status: 0, data: null }; });
   }
 
+  // One session per page: callers that ask at the same time (the page's start and guided mode's
+  // "?guided=1") share the request. Two sessions meant the socket listened on one while the
+  // handoff was opened on the other, so the officer's words never reached the visitor.
+  var sessionPending = null;
+
   function ensureSession() {
+    if (!sessionPending) {
+      sessionPending = newOrCurrentSession().then(function (v) { sessionPending = null; return v; },
+                                                 function (e) { sessionPending = null; throw e; });
+    }
+    return sessionPending;
+  }
+
+  function newOrCurrentSession() {
     var check = state.token ? api("GET", "/sessions/me") : Promise.resolve({ ok: false });
     return check.then(function (r) {
       if (r.ok) {
