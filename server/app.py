@@ -29,6 +29,22 @@ from server.settings import Settings, get_settings
 from server.submissions import SubmissionWriter
 
 log = logging.getLogger(__name__)
+EXPIRE_EVERY_S = 30.0
+
+
+async def _expire_handoffs(app: FastAPI) -> None:
+    """Abandoned requests for an officer expire (the citizen is told); a failed sweep waits for the next."""
+    from server.console.remote import expire_stale
+
+    settings = app.state.settings
+    while True:
+        await asyncio.sleep(min(EXPIRE_EVERY_S, settings.handoff_expire_minutes * 60 / 4))
+        try:
+            await asyncio.to_thread(
+                expire_stale, app.state.sessions, app.state.hub, app.state.calls, settings.handoff_expire_minutes
+            )
+        except (OperationalError, DataError) as exc:
+            log.warning("handoff expiry failed: %s", exc)
 
 
 def load_assistant() -> Any:
@@ -86,9 +102,11 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
 
             bridge = RedisBridge(settings, hub, app.state.presence)
             await bridge.start()
+        sweeper = asyncio.create_task(_expire_handoffs(app))
         try:
             yield
         finally:
+            sweeper.cancel()
             if bridge is not None:
                 await bridge.stop()
             await app.state.presence.stop()

@@ -16,7 +16,7 @@ from protocol.catalog import Catalog
 from protocol.nik import mask_nik
 from server import domain
 from server import models as m
-from server.console.remote import relay_citizen
+from server.console.remote import clean_transcript, relay_citizen
 from server.errors import ApiError
 from server.hub import Hub
 from server.officer_feed import notify_application
@@ -133,7 +133,7 @@ class DbServicePort:
                 agency_id=agency_id,
                 service_id=service_id,
                 state="pending",
-                transcript=transcript[-50:],
+                transcript=clean_transcript(transcript[-50:], vs.lang or "id"),
             )
             db.add(h)
             db.commit()

@@ -248,6 +248,10 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "handoff_accepted": ("Anda terhubung dengan petugas {who}.", "You are connected to officer {who}."),
     "handoff_accepted_plain": ("Anda terhubung dengan petugas.", "You are connected to an officer."),
+    "handoff_expired": (
+        "Permintaan ke petugas kedaluwarsa. Tekan 'Panggil Petugas' lagi bila masih perlu.",
+        "The request for an officer expired. Press 'Call an officer' again if you still need one.",
+    ),
     "handoff_closed": ("Percakapan dengan petugas selesai.", "The conversation with the officer has ended."),
     "go_counter": ("Silakan menuju loket {n}.", "Please go to counter {n}."),
     "too_long": (

@@ -63,6 +63,11 @@ class Settings(BaseSettings):
     turn_only: bool = Field(
         default=False, description="Calls use TURN relays only (iceTransportPolicy relay): no peer sees the other's IP"
     )
+    handoff_expire_minutes: float = Field(
+        default=20.0,
+        gt=0,
+        description="A request for an officer nobody takes within this expires (the citizen is told)",
+    )
     call_recording: bool = Field(
         default=False, description="Allow officers to ask to record a call (the citizen must agree on screen)"
     )

@@ -6,14 +6,14 @@ import datetime as dt
 from collections import defaultdict
 from typing import Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
 from server import domain, officers, states
 from server import models as m
 from server.console import live
-from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render, require_roles
+from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render, require_roles, service_name
 from server.deps import DbDep, HubDep
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
@@ -22,10 +22,40 @@ router = APIRouter(prefix="/officer", include_in_schema=False)
 # ------------------------------------------------------------------ reports
 
 
-def report_data(db: Any, today: dt.date | None = None) -> dict[str, Any]:
-    """Volumes, handling time (first submitted → completed), SLA breaches, SKM and complaints."""
+MAX_RANGE_DAYS = 366
+
+
+def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    """WIB calendar days [start, end] as UTC instants."""
+    lo = dt.datetime.combine(start, dt.time(), tzinfo=domain.WIB).astimezone(dt.UTC)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=domain.WIB).astimezone(dt.UTC)
+    return lo, hi
+
+
+def report_range(start: str, end: str, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The report's days (default: the last 30); a bad or reversed range is a 422, never a 500."""
     today = today or domain.today_wib()
-    apps = list(db.scalars(select(m.Application).where(m.Application.state != "draft")))
+    try:
+        hi = dt.date.fromisoformat(end) if end else today
+        lo = dt.date.fromisoformat(start) if start else hi - dt.timedelta(days=29)
+    except ValueError:
+        raise ConsoleError(422, "bad_range") from None
+    if lo > hi or (hi - lo).days >= MAX_RANGE_DAYS:
+        raise ConsoleError(422, "bad_range")
+    return lo, hi
+
+
+def report_data(
+    db: Any, today: dt.date | None = None, start: dt.date | None = None, end: dt.date | None = None
+) -> dict[str, Any]:
+    """Volumes, handling time (first submitted → completed), SLA breaches, SKM and complaints, in a date range."""
+    today = today or domain.today_wib()
+    q = select(m.Application).where(m.Application.state != "draft")
+    lo = hi = None
+    if start is not None and end is not None:
+        lo, hi = _bounds(start, end)
+        q = q.where(m.Application.created_at >= lo, m.Application.created_at < hi)
+    apps = list(db.scalars(q))
     submitted: dict[int, dt.datetime] = {}
     completed: dict[int, dt.datetime] = {}
     for app_id, to_state, at in db.execute(
@@ -65,23 +95,84 @@ def report_data(db: Any, today: dt.date | None = None) -> dict[str, Any]:
         }
         for sid, r in sorted(per.items())
     ]
+    sq = select(m.SurveyResponse.service_id, func.count(), func.avg(m.SurveyResponse.score))
+    cq = select(m.Complaint)
+    if lo is not None and hi is not None:
+        sq = sq.where(m.SurveyResponse.created_at >= lo, m.SurveyResponse.created_at < hi)
+        cq = cq.where(m.Complaint.created_at >= lo, m.Complaint.created_at < hi)
     skm = [
         {"service_id": sid, "count": int(n), "avg": round(float(avg), 2)}
-        for sid, n, avg in db.execute(
-            select(m.SurveyResponse.service_id, func.count(), func.avg(m.SurveyResponse.score))
-            .group_by(m.SurveyResponse.service_id)
-            .order_by(m.SurveyResponse.service_id)
-        )
+        for sid, n, avg in db.execute(sq.group_by(m.SurveyResponse.service_id).order_by(m.SurveyResponse.service_id))
     ]
-    complaints = list(db.scalars(select(m.Complaint).order_by(m.Complaint.id.desc()).limit(50)))
+    complaints = list(db.scalars(cq.order_by(m.Complaint.id.desc()).limit(50)))
     breaches.sort(key=lambda b: -b["days_late"])
-    return {"volumes": volumes, "breaches": breaches, "skm": skm, "complaints": complaints}
+    daily: dict[dt.date, int] = defaultdict(int)
+    for a in apps:
+        daily[m.utc(a.created_at).astimezone(domain.WIB).date()] += 1
+    days: list[dict[str, Any]] = []
+    if start is not None and end is not None:
+        day = start
+        while day <= end:
+            days.append({"day": day, "count": daily.get(day, 0)})
+            day += dt.timedelta(days=1)
+    top = max([v["total"] for v in volumes] + [1])
+    for v in volumes:
+        v["bar"] = round(100 * v["total"] / top, 1)
+    peak = max([row["count"] for row in days] + [1])
+    for row in days:
+        row["bar"] = round(100 * row["count"] / peak, 1)
+    return {"volumes": volumes, "breaches": breaches, "skm": skm, "complaints": complaints, "days": days}
+
+
+CSV_COLUMNS = (
+    "service_id", "service", "submitted", "completed", "avg_handling_hours", "sla_breaches", "skm_responses", "skm_avg",
+)  # fmt: skip
+
+
+def report_csv(data: dict[str, Any], names: Any) -> str:
+    """One row per service; numbers plain (a spreadsheet reads them), names in the console's language."""
+    import csv
+    import io
+
+    late: dict[str, int] = defaultdict(int)
+    for b in data["breaches"]:
+        late[b["app"].service_id] += 1
+    skm = {s["service_id"]: s for s in data["skm"]}
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n")
+    w.writerow(CSV_COLUMNS)
+    for v in data["volumes"]:
+        sid = v["service_id"]
+        s = skm.get(sid, {})
+        w.writerow([sid, names(sid), v["total"], v["completed"], v["avg_hours"] if v["avg_hours"] is not None else "",
+                    late.get(sid, 0), s.get("count", 0), s.get("avg", "")])  # fmt: skip
+    return out.getvalue()
 
 
 @router.get("/reports", response_class=HTMLResponse)
-def reports(request: Request, ctx: CtxDep, db: DbDep) -> Response:
+def reports(request: Request, ctx: CtxDep, db: DbDep, start: str = Query("", alias="from", max_length=10),
+            end: str = Query("", alias="to", max_length=10)) -> Response:  # fmt: skip
     require_roles(ctx, "supervisor", "admin")
-    return render(request, "reports.html", ctx, page="reports", **report_data(db))
+    lo, hi = report_range(start, end)
+    data = report_data(db, start=lo, end=hi)
+    return render(request, "reports.html", ctx, page="reports", range_from=lo, range_to=hi, **data)
+
+
+@router.get("/reports.csv")
+def reports_csv(request: Request, ctx: CtxDep, db: DbDep, start: str = Query("", alias="from", max_length=10),
+                end: str = Query("", alias="to", max_length=10)) -> Response:  # fmt: skip
+    require_roles(ctx, "supervisor", "admin")
+    lo, hi = report_range(start, end)
+    catalog = request.app.state.catalog
+    body = report_csv(report_data(db, start=lo, end=hi), lambda sid: service_name(catalog, sid, ctx.lang))
+    return Response(
+        "\ufeff" + body,  # a BOM, so spreadsheet programs read the Indonesian names as UTF-8
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="laporan-mpp-{lo}-{hi}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 # ------------------------------------------------------------------ accounts

@@ -7,6 +7,7 @@ the officer (``relay_citizen``), and the officer's words reach the citizen as
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Form, Request
@@ -29,6 +30,62 @@ RELAYED = {
     "id": "Pesan Anda diteruskan ke petugas.",
     "en": "Your message was passed to the officer.",
 }
+ASKED_OFFICER = {"id": "Saya ingin bicara dengan petugas.", "en": "I would like to talk to an officer."}
+EXPIRED = {
+    "id": "Permintaan Anda untuk bicara dengan petugas sudah kedaluwarsa karena belum ada petugas yang tersedia. "
+    "Silakan tekan 'Panggil Petugas' lagi, atau datang ke loket.",
+    "en": "Your request to talk to an officer expired because no officer was free. "
+    "Press 'Call an officer' again, or come to the counter.",
+}
+# Canned replies: (key, Indonesian, English); the officer sees them in the console's language and sends
+# them in the citizen's.
+CANNED: tuple[tuple[str, str, str], ...] = (
+    ("greet", "Selamat datang, ada yang bisa kami bantu?", "Welcome, how can we help you?"),
+    ("wait", "Mohon tunggu sebentar, saya periksa dulu.", "Please wait a moment while I check."),
+    (
+        "docs",
+        "Silakan siapkan KTP-el dan Kartu Keluarga asli.",
+        "Please have your original KTP-el and Family Card (KK) ready.",
+    ),
+    (
+        "form",
+        "Saya kirimkan formulirnya; silakan isi kolom yang saya tandai.",
+        "I am sending you the form; please fill in the fields I marked.",
+    ),
+    ("counter", "Silakan datang ke loket dengan nomor antrean Anda.", "Please come to the counter with your ticket."),
+    ("thanks", "Terima kasih, ada lagi yang bisa kami bantu?", "Thank you. Is there anything else we can help with?"),
+)
+
+
+def transcript_text(text: str, lang: str) -> str | None:
+    """What a transcript shows for a citizen's line: commands become words ("/officer") or are left out."""
+    stripped = text.strip()
+    if not stripped.startswith("/"):
+        return text
+    if stripped.split()[0] == "/officer":
+        return ASKED_OFFICER["en" if lang == "en" else "id"]
+    return None
+
+
+def clean_transcript(lines: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
+    out = []
+    for line in lines:
+        text = line.get("text")
+        if isinstance(text, str) and line.get("role") == "citizen":
+            shown = transcript_text(text, lang)
+            if shown is None:
+                continue
+            line = {**line, "text": shown}
+        out.append(line)
+    return out
+
+
+def mask_person(name: str) -> str:
+    """``Budi Santoso`` -> ``Budi S******``: the desk can greet them, a passer-by learns little."""
+    words = [w for w in name.split() if w]
+    if not words:
+        return "—"
+    return " ".join([words[0], *(w[0] + "*" * (len(w) - 1) for w in words[1:])])
 
 
 def _entry(role: str, text: str, who: str | None = None) -> dict[str, Any]:
@@ -77,15 +134,50 @@ def relay_citizen(
             return None
         vs = db.get(m.VisitorSession, session_id)
         lang = vs.lang if vs else "id"
-        entry = _entry("citizen", text)
-        _append(h, entry)
+        shown = transcript_text(text, lang)
+        entry = _entry("citizen", shown or "")
+        if shown is not None:
+            _append(h, entry)
         db.commit()
         officer_id, hid = h.officer_id, h.id
         frame = citizen_frame(h, RELAYED["en" if lang == "en" else "id"], lang, sender="system")
-    hub.broadcast({"type": "handoff.message", "handoff_id": hid, "to_officer": officer_id, **entry}, kind="officer")
+    if shown is not None:
+        hub.broadcast({"type": "handoff.message", "handoff_id": hid, "to_officer": officer_id, **entry}, kind="officer")
     frame["intent"] = "handoff.relayed"
     frame["ref"] = ref
     return frame
+
+
+def expire_stale(sessions: sessionmaker[Session], hub: Hub, calls: Any, minutes: float) -> list[int]:
+    """Pending requests nobody took within ``minutes`` expire; the citizen is told, the desks refresh."""
+    cutoff = m.now_utc() - dt.timedelta(minutes=minutes)
+    done: list[tuple[int, str | None, str, str, dict[str, Any]]] = []
+    with sessions() as db:
+        stale = list(db.scalars(select(m.Handoff).where(m.Handoff.state == "pending", m.Handoff.created_at < cutoff)))
+        for h in stale:
+            taken = db.execute(
+                update(m.Handoff)
+                .where(m.Handoff.id == h.id, m.Handoff.state == "pending")
+                .values(state="expired", updated_at=m.now_utc())
+            )
+            if taken.rowcount != 1:  # type: ignore[attr-defined]
+                continue  # accepted (or expired by another node) meanwhile
+            db.refresh(h)
+            public_id, lang = _session_target(db, h)
+            text = EXPIRED["en" if lang == "en" else "id"]
+            _append(h, {"role": "system", "event": "expired", "text": "", "at": m.now_utc().isoformat()})
+            action = WorldAction(kind="handoff", data={"state": "expired", "handoff_id": h.id})
+            done.append(
+                (h.id, h.agency_id, public_id, lang, citizen_frame(h, text, lang, sender="system", actions=[action]))
+            )
+        db.commit()
+    for hid, agency, public_id, _lang, frame in done:
+        calls.end(hid, "timeout")
+        hub.to_session(public_id, frame)
+        hub.broadcast(
+            {"type": "handoff.changed", "handoff_id": hid, "agency_id": agency, "state": "expired"}, "officer"
+        )
+    return [d[0] for d in done]
 
 
 # ------------------------------------------------------------------ pages
@@ -119,7 +211,27 @@ def _who(db: Any, h: m.Handoff) -> str:
     return (vs.display_name if vs else None) or "—"
 
 
-def _lists(db: Any, ctx: Any) -> dict[str, Any]:
+def _details(db: Any, h: m.Handoff, online: set[str], now: dt.datetime) -> dict[str, Any]:
+    """One row of the desk: masked name, language, last question, guided mode, waiting time, online."""
+    vs = db.get(m.VisitorSession, h.session_id)
+    lang = (vs.lang if vs else None) or "id"
+    last = ""
+    for line in reversed(clean_transcript(list(h.transcript or []), lang)):
+        if line.get("role") == "citizen" and line.get("text"):
+            last = str(line["text"])
+            break
+    waited = max(0, int((now - m.utc(h.created_at)).total_seconds() // 60))
+    return {
+        "name": mask_person(_who(db, h)),
+        "lang": lang,
+        "last": last[:140],
+        "guided": bool(h.guided),
+        "waited": waited,
+        "online": bool(vs and vs.public_id in online),
+    }
+
+
+def _lists(db: Any, ctx: Any, hub: Hub | None = None) -> dict[str, Any]:
     pending = list(db.scalars(_visible(db, ctx).where(m.Handoff.state == "pending").order_by(m.Handoff.id)))
     mine = list(
         db.scalars(
@@ -128,8 +240,11 @@ def _lists(db: Any, ctx: Any) -> dict[str, Any]:
             .order_by(m.Handoff.id)
         )
     )
-    names = {h.id: _who(db, h) for h in [*pending, *mine]}
-    return {"pending": pending, "mine": mine, "names": names}
+    online = {c.public_id for c in hub.conns} if hub is not None else set()
+    now = m.now_utc()
+    info = {h.id: _details(db, h, online, now) for h in [*pending, *mine]}
+    names = {hid: row["name"] for hid, row in info.items()}
+    return {"pending": pending, "mine": mine, "names": names, "info": info}
 
 
 @router.get("/calls/ice")
@@ -146,13 +261,13 @@ def officer_ice(request: Request, ctx: CtxDep) -> JSONResponse:
 
 
 @router.get("/remote", response_class=HTMLResponse)
-def remote(request: Request, ctx: CtxDep, db: DbDep) -> Response:
-    return render(request, "remote.html", ctx, page="remote", current=None, **_lists(db, ctx))
+def remote(request: Request, ctx: CtxDep, db: DbDep, hub: HubDep) -> Response:
+    return render(request, "remote.html", ctx, page="remote", current=None, **_lists(db, ctx, hub))
 
 
 @router.get("/remote/list", response_class=HTMLResponse)
-def remote_list(request: Request, ctx: CtxDep, db: DbDep) -> Response:
-    return render(request, "_remote_list.html", ctx, current=None, **_lists(db, ctx))
+def remote_list(request: Request, ctx: CtxDep, db: DbDep, hub: HubDep) -> Response:
+    return render(request, "_remote_list.html", ctx, current=None, **_lists(db, ctx, hub))
 
 
 @router.get("/remote/{hid}", response_class=HTMLResponse)
@@ -165,6 +280,8 @@ def _conversation_page(
     request: Request, ctx: Any, db: Any, h: m.Handoff, error: str = "", status: int = 200
 ) -> Response:
     catalog = request.app.state.catalog
+    lists = _lists(db, ctx, request.app.state.hub)
+    _, lang = _session_target(db, h)
     services = [s for s in catalog.services]
     if ctx.officer.role == "officer":
         services = [s for s in services if s.agency == ctx.officer.agency_id]
@@ -184,15 +301,18 @@ def _conversation_page(
         status=status,
         page="remote",
         current=h,
-        citizen_name=_who(db, h),
+        citizen_name=_who(db, h) if h.officer_id == ctx.officer.id else mask_person(_who(db, h)),
         mine=h.officer_id == ctx.officer.id and h.state == "accepted",
         services=[s.id for s in services],
         form_fields=fields,
         field_options=field_options,
         call_requested=h.id in request.app.state.calls.active,
         error=error,
-        **{k: v for k, v in _lists(db, ctx).items() if k != "mine"},
-        my_list=_lists(db, ctx)["mine"],
+        **{k: v for k, v in lists.items() if k != "mine"},
+        my_list=lists["mine"],
+        transcript=clean_transcript(list(h.transcript or []), lang),
+        canned=[(key, en if ctx.lang == "en" else idn, en if lang == "en" else idn) for key, idn, en in CANNED],
+        citizen_lang=lang,
     )
 
 

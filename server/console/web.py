@@ -56,10 +56,9 @@ class ConsoleError(Exception):
 
 
 def lang_of(request: Request) -> str:
+    """The console speaks Indonesian unless the officer switched (a cookie): browsers' English defaults do not count."""
     lang = request.cookies.get(LANG_COOKIE, "")
-    if lang in LANGS:
-        return lang
-    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "id"
+    return lang if lang in LANGS else "id"
 
 
 def secure_request(request: Request) -> bool:

@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from protocol.messages import ChatReply, QuickReply
@@ -251,25 +251,35 @@ def respond(ref: str, body: RespondIn, db: DbDep, officer: OfficerDep, hub: HubD
         )
     )
     db.commit()
+    notify_complaint(db, hub, c)
+    return complaint_dict(c)
+
+
+def notify_complaint(db: Any, hub: Any, c: m.Complaint) -> None:
+    """Tell the citizen live (their page reloads its complaints on ``complaint.responded``)."""
     out = complaint_dict(c)
     vs = db.get(m.VisitorSession, c.session_id)
-    if vs is not None:
-        lang = vs.lang
+    if vs is None:
+        return
+    lang = vs.lang
+    if c.state == "closed":
+        code = out["tracking"]
+        head = f"Your complaint {code} was closed" if lang == "en" else f"Pengaduan {code} ditutup"
+    else:
         head = (
             f"Your complaint {out['tracking']} has a response"
             if lang == "en"
             else f"Pengaduan {out['tracking']} sudah ditanggapi"
         )
-        frame = ChatReply(
-            conversation_id="complaints",
-            text=f"{head}: {c.response}",
-            lang="en" if lang == "en" else "id",
-            sender="system",
-            intent="complaint.responded",
-            quick_replies=[QuickReply(label=out["tracking"], payload=f"complaint:{c.id}")],
-        ).model_dump(mode="json")
-        hub.to_session(vs.public_id, frame)
-    return out
+    frame = ChatReply(
+        conversation_id="complaints",
+        text=f"{head}: {c.response}" if c.response else head + ".",
+        lang="en" if lang == "en" else "id",
+        sender="system",
+        intent="complaint.responded",
+        quick_replies=[QuickReply(label=out["tracking"], payload=f"complaint:{c.id}")],
+    ).model_dump(mode="json")
+    hub.to_session(vs.public_id, frame)
 
 
 # ------------------------------------------------------------------ handoff without the assistant
@@ -287,6 +297,7 @@ class HandoffIn(BaseModel):
     conversation_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     service_id: str | None = Field(default=None, max_length=40)
     transcript: list[TranscriptLine] = Field(default_factory=list, max_length=50)
+    guided: bool = Field(default=False, description="The citizen is in guided mode (big steps, spoken)")
 
 
 @router.post("/handoffs", status_code=201)
@@ -333,6 +344,9 @@ def request_handoff(
         result = request.app.state.port.request_handoff(caller, conv, lines)
     except PortError as exc:
         raise ApiError(409, exc.code, exc.message_id, exc.message_en) from None
+    if body.guided:  # the desk shows it: this citizen needs big steps and plain words
+        db.execute(update(m.Handoff).where(m.Handoff.id == result.handoff_id).values(guided=True))
+        db.commit()
     return {"handoff_id": result.handoff_id, "state": result.state, "conversation_id": conv}
 
 

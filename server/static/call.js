@@ -366,7 +366,7 @@
   function onHandoff(h) {
     if (!h || !h.id) return;
     if (h.state === "accepted" && (C.wanted || store.getItem("mpp.callwant") === "1")) request(h.id);
-    if (h.state === "closed") {
+    if (h.state === "closed" || h.state === "expired") {
       if (C.rtc) finish("closed");
       C.requested = {};
       C.wanted = false;

@@ -410,7 +410,7 @@
     if (!h) { box.hidden = true; return; }
     var who = h.officer ? h.officer + (h.counter ? " (" + t("counter") + " " + h.counter + ")" : "") : "";
     box.textContent = h.state === "accepted" ? (who ? t("handoff_accepted", { who: who }) : t("handoff_accepted_plain")) :
-      (h.state === "closed" ? t("handoff_closed") : t("handoff_pending"));
+      (h.state === "closed" ? t("handoff_closed") : (h.state === "expired" ? t("handoff_expired") : t("handoff_pending")));
     box.className = "handoff-status hs-" + h.state;
     if (h.id) box.setAttribute("data-handoff", String(h.id));
     box.hidden = false;
@@ -448,7 +448,7 @@
   // The remote counter, straight (no assistant round trip): the page's chat and guided mode.
   function openHandoff(said, serviceId) {
     if (window.MPPCitizenCall) window.MPPCitizenCall.want();
-    var body = { transcript: said };
+    var body = { transcript: said, guided: document.body.classList.contains("guided-on") };
     if (state.conversation) body.conversation_id = state.conversation;
     if (serviceId) body.service_id = serviceId;
     return api("POST", "/handoffs", body).then(function (r) {

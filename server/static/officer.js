@@ -128,6 +128,13 @@
     });
     var log = document.getElementById("chat-log");
     if (log && log.lastElementChild) log.lastElementChild.scrollIntoView({ block: "nearest" });
+    Array.prototype.forEach.call(document.querySelectorAll(".canned-reply"), function (b) {
+      b.addEventListener("click", function () {
+        var input = document.getElementById("say-text");
+        input.value = b.dataset.text;  // in the citizen's language; the officer may edit before sending
+        input.focus();
+      });
+    });
   }
 
   function wireLoginDelay() {
