@@ -343,6 +343,7 @@
   function sendFrame(f) { return M() && M().send ? M().send(f) : false; }
 
   function want() {
+    C.requested = {};
     C.wanted = true;
     store.setItem("mpp.callwant", "1");
   }
@@ -356,7 +357,15 @@
       return;
     }
     C.handoffId = hid;
-    if (!sendFrame({ type: "call.request", handoff_id: hid, video: true })) { C.requested[hid] = false; return; }
+    C.wanted = true;
+    var frame = { type: "call.request", handoff_id: hid, video: true };
+    sendFrame(frame);
+    // asked again until the officer's offer comes: a request sent while a socket was reconnecting is not lost
+    clearInterval(C.asking);
+    C.asking = setInterval(function () {
+      if (C.rtc || !C.wanted || C.handoffId !== hid) { clearInterval(C.asking); return; }
+      sendFrame(frame);
+    }, 4000);
     panel();
     $("call-answer").hidden = true;
     status(T("call_waiting"));
@@ -375,6 +384,7 @@
   }
 
   function acceptOffer(f) {
+    clearInterval(C.asking);
     C.offer = null;
     if (C.rtc) { var old = C.rtc; C.rtc = null; old.close("busy", false); }
     C.handoffId = f.handoff_id;
@@ -413,6 +423,7 @@
   C.pending = [];
 
   function finish(reason) {
+    clearInterval(C.asking);
     var rtc = C.rtc;
     C.rtc = null;
     if (rtc && !rtc.closed) rtc.close(reason, false);
