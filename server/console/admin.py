@@ -261,6 +261,8 @@ def update_account(
         problem = "an agency officer needs an agency"
     elif role == "village" and not village:
         problem = "a village officer needs a village code"
+    elif role == "faskes" and not o.facility:
+        problem = "a health-facility officer is created with its facility (mpp officer add --role faskes --facility)"
     elif agency and db.get(m.Agency, agency) is None:
         problem = f"unknown agency {agency!r}"
     if problem:

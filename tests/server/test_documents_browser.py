@@ -6,6 +6,7 @@ registers a birth in the console and prints the akta once Dukcapil has completed
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import uuid
@@ -60,6 +61,16 @@ def browser(served: tuple[str, Path]) -> Iterator[Any]:
             yield b
         finally:
             b.close()
+
+
+DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
+
+
+def _shot(page: Any, name: str) -> None:
+    """MPP_SCREENSHOTS=1 refreshes docs/img from the same run."""
+    if os.environ.get("MPP_SCREENSHOTS") == "1":
+        DOCS_IMG.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(DOCS_IMG / name), full_page=False)
 
 
 def _officers(data: Path) -> None:
@@ -132,6 +143,8 @@ def test_citizen_downloads_the_document_and_verify_says_valid(browser: Any, serv
     box.wait_for(timeout=20_000)  # the document.event arrived over the websocket
     page.locator("#chat-log .msg", has_text="Dokumen Anda sudah jadi, bisa dicetak").first.wait_for(timeout=10_000)
     page.evaluate("() => { const d = document.getElementById('survey'); if (d && d.open) d.close(); }")
+    box.scroll_into_view_if_needed()
+    _shot(page, "citizen-document.png")
     with page.expect_download() as dl:
         box.locator("button[data-doc=download]").click()
     path = dl.value.path()
@@ -152,6 +165,10 @@ def test_citizen_downloads_the_document_and_verify_says_valid(browser: Any, serv
     assert "SAH" in status_el.inner_text()
     assert "A** L******" in checker.locator("#verify-holder").inner_text()
     assert "3510011204900001" not in checker.content()
+    _shot(checker, "verify-valid.png")
+    if os.environ.get("MPP_SCREENSHOTS") == "1" and shutil.which("pdftoppm"):
+        out = DOCS_IMG / "document-akta"
+        subprocess.run(["pdftoppm", "-r", "60", "-png", "-singlefile", path, str(out)], check=True, timeout=60)
     checker.set_input_files("#verify-file", path)
     checker.click("form[action^='/verify'] button[type=submit]")
     checker.locator("#verify-status[data-status=valid]").wait_for()
@@ -180,6 +197,7 @@ def test_faskes_registers_a_birth_and_prints_the_akta(browser: Any, served: tupl
     tracking = done.inner_text().split("terdaftar: ")[1].split(".")[0]
     row = page.locator(f"#births-table tr[data-tracking='{tracking}']")
     assert "Menunggu Dukcapil" in row.inner_text()
+    _shot(page, "console-births.png")
     dukcapil = _officer(server)
     inbox = httpx.get(f"{server}/api/v1/officer/applications", headers=dukcapil).json()
     mine = [a for a in inbox if a["tracking_number"] == tracking]
