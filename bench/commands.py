@@ -1,4 +1,4 @@
-"""CLI commands of the server benchmarks: ``mpp bench api`` and ``mpp bench presence``."""
+"""CLI commands of the server benchmarks: ``mpp bench api``, ``calls``, ``documents`` and ``presence``."""
 
 from __future__ import annotations
 
@@ -34,6 +34,17 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         from bench.documents import run
 
         run(count)
+
+    @bench_app.command("calls")
+    def bench_calls(
+        calls: int = typer.Option(20, min=1, max=200, help="Concurrent calls signalled"),
+        hold: float = typer.Option(10.0, min=1.0, help="Seconds the calls stay up, idle"),
+        browsers: bool = typer.Option(True, help="Also time 'Panggil Petugas' -> the officer's face (chromium)"),
+    ) -> None:
+        """Server CPU per call (signalling only) next to pings, and the time to the officer's face next to the floor."""
+        from bench.calls import run
+
+        run(calls, hold, browsers)
 
     @bench_app.command("presence")
     def bench_presence(
