@@ -183,6 +183,7 @@ class HallClient(DirectObject):
         self.replies: list[ChatReply] = []
         # Who else wants each reply (guided mode shows the officer's words as its own steps).
         self.reply_listeners: list[Callable[[ChatReply], None]] = []
+        self.document_listeners: list[Callable[[DocumentEvent], None]] = []  # e.g. guided mode
         self.conversation_id: str | None = None
         self.bubble_text = ""
         self.session_id: str | None = None
@@ -824,6 +825,8 @@ class HallClient(DirectObject):
                 _call(self.ai, ("set_talking",), True)
         elif ev.state == "revoked":
             self._chat("system", t("doc_revoked", self.lang, number=ev.number))
+        for listener in list(self.document_listeners):
+            listener(ev)
 
     def on_application_event(self, ev: ApplicationEvent) -> None:
         self.app_events.append(ev)

@@ -374,6 +374,7 @@ class GuidedView(DirectObject):
 
 
 _OFFICER_REQUEST = {"id": "Saya ingin dibantu petugas.", "en": "I would like to talk to an officer."}
+_DOC_READY = {"id": "Dokumen Anda sudah jadi, bisa dicetak.", "en": "Your document is ready, you can print it."}
 
 
 def _detail_message(body: Any) -> Any:
@@ -477,14 +478,22 @@ def attach_to_hall(client: Any, *, identity: dict[str, str] | None = None, voice
             who = next((str(a.data.get("officer")) for a in reply.actions if a.data.get("officer")), None)
             flow.officer_said(reply.text, who)
 
+    def on_document(ev: Any) -> None:
+        """The signed document is issued: said to the guided visitor as a large spoken step."""
+        if ev.state == "issued":
+            flow.officer_said(_DOC_READY["en" if client.lang == "en" else "id"], None)
+
     client.handle = handle
     client.reply_listeners.append(on_reply)
+    client.document_listeners.append(on_document)
     client.set_typing(True)  # no free walking or camera while guided
 
     def restore() -> None:
         client.__dict__.pop("handle", None)
         if on_reply in client.reply_listeners:
             client.reply_listeners.remove(on_reply)
+        if on_document in client.document_listeners:
+            client.document_listeners.remove(on_document)
         client.set_typing(False)
 
     view.on_destroy.append(restore)

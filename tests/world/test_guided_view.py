@@ -318,3 +318,31 @@ def test_guided_hall_shows_the_officer_as_steps(base: Any) -> None:
         assert flow.step.kind == "purpose"
     finally:
         client.destroy()
+
+
+def test_guided_hall_says_the_document_is_ready(base: Any) -> None:
+    """Issue 16: an issued document reaches the guided visitor as a large spoken step."""
+    import datetime as dt
+
+    from protocol.messages import DocumentEvent
+    from world.app import HallClient
+    from world.config import WorldConfig
+    from world.guided_view import attach_to_hall
+
+    net = FakeNet()
+    client = HallClient(base, WorldConfig(lang="id", name="Siti", text_scale=1.3), net=net).start()  # type: ignore[arg-type]
+    try:
+        assert client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=10)
+        view = attach_to_hall(client, identity={"nik": NIK, "full_name": NAME}, voice=Voice(enabled=False))
+        flow = view.flow
+        at = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
+        doc = {"tracking_number": "BWI-2026-000001", "service_id": "akta-kelahiran", "number": "3510-LU-1", "at": at}
+        client.on_frame(DocumentEvent(seq=9, state="handed_over", title="Kutipan Akta Kelahiran", **doc))
+        assert flow.step.kind != "officer"  # only an issued document is announced
+        client.on_frame(DocumentEvent(seq=10, state="issued", title="Kutipan Akta Kelahiran", **doc))
+        assert client.pump(lambda: view.shown is flow.step, timeout=5)
+        assert flow.step.kind == "officer" and "Dokumen Anda sudah jadi, bisa dicetak" in flow.step.text
+        view.destroy()
+        assert not client.document_listeners
+    finally:
+        client.destroy()
