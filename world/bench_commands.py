@@ -11,6 +11,7 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         seconds: float = typer.Option(3.0, "--seconds", help="Measured seconds per crowd size."),
         crowds: str = typer.Option("0,50,100", "--crowds", help="Comma-separated visitor counts."),
         display: str = typer.Option("p3headlessgl", "--display", help="p3headlessgl or p3tinydisplay."),
+        pbr: bool = typer.Option(True, "--pbr/--no-pbr", help="Also measure the full-quality (simplepbr) path."),
     ) -> None:
         """FPS at 1280x720 offscreen with 0/50/100 moving visitors, and cold start to first hall frame."""
         from world.bench import run
@@ -23,4 +24,4 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         if any(n < 0 or n > 2000 for n in sizes) or seconds <= 0 or seconds > 120:
             print("--crowds 0..2000, --seconds 0..120")
             raise typer.Exit(2)
-        run(seconds=seconds, crowds=sizes, display=display)
+        run(seconds=seconds, crowds=sizes, display=display, pbr=pbr)

@@ -123,6 +123,7 @@ class Figure:
         if uniform is not None:
             for shirt in self.actor.find_all_matches("**/uniform"):  # one per level of detail
                 shirt.set_color_scale(*uniform)
+        self.lights = lights
         if lights is not None:
             lights.apply(self.actor)
         self.clip = ""
@@ -239,7 +240,13 @@ class FigureLights:
         self.key = render.attach_new_node(key)
         self.key.set_hpr(35, -55, 0)  # sun from the south-east, through the skylight
 
+    pbr = False  # set by world.quality while simplepbr lights the scene (figures take its sun and sky)
+
     def apply(self, node: Any) -> None:
+        if FigureLights.pbr:
+            node.clear_light()
+            node.clear_material()
+            return
         node.set_light(self.amb)
         node.set_light(self.key)
         node.set_material_off(1)  # lit from the vertex colours (fixed function reads them only without a material)

@@ -8,12 +8,16 @@ neither opens, rendering tests skip (or fail under MPP_REQUIRE_SERVICES=1).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from tests.conftest import need
+
+# rendering tests keep the baked look: an auto quality probe would switch to PBR mid-test
+os.environ.setdefault("MPP_HALL_QUALITY", "low")
 
 _PRC = "window-type offscreen\naudio-library-name null\nwin-size 960 540\nsync-video #f\nnotify-level-display error\n"
 

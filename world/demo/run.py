@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import subprocess
 import tempfile
@@ -148,6 +149,8 @@ def record(
     if frames_dir is not None:
         frames_dir.mkdir(parents=True, exist_ok=True)
 
+    # a recording never probes: the look must not depend on how fast this machine is today
+    os.environ.setdefault("MPP_HALL_QUALITY", "low")
     base = open_base(size, offscreen=True, fps=fps)
     frame_clock = [0.0]
     hall = Hall(base, hall_lang(lang), clock=lambda: frame_clock[0])
