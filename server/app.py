@@ -26,7 +26,7 @@ from server.limits import BodyLimit
 from server.presence.engine import PresenceEngine
 from server.presence_service import PresenceService
 from server.settings import Settings, get_settings
-from server.submissions import SubmissionWriter
+from server.submissions import PgSubmissionWriter, SubmissionWriter
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_S = 30.0
@@ -111,7 +111,9 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
                 await bridge.stop()
             await app.state.presence.stop()
             app.state.chat.shutdown()
-            if app.state.submissions is not None:
+            if isinstance(app.state.submissions, PgSubmissionWriter):
+                await app.state.submissions.aclose()
+            elif app.state.submissions is not None:
                 app.state.submissions.close()
             engine.dispose()
 
@@ -134,9 +136,11 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.state.port = DbServicePort(sessions, catalog, hub)
     app.state.chat = ChatService(assistant, app.state.port, sessions)
     app.state.calls = CallService(sessions, hub, settings)
-    app.state.submissions = (
-        SubmissionWriter(sessions, catalog) if settings.group_commit and engine.dialect.name == "sqlite" else None
-    )
+    app.state.submissions = None
+    if settings.group_commit and engine.dialect.name == "sqlite":
+        app.state.submissions = SubmissionWriter(sessions, catalog)
+    elif settings.group_commit and engine.dialect.name == "postgresql":
+        app.state.submissions = PgSubmissionWriter(sessions, catalog, connections=settings.submit_threads or 8)
 
     app.add_exception_handler(errors.ApiError, errors.api_error_handler)
     app.add_exception_handler(RequestValidationError, errors.validation_error_handler)

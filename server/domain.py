@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from protocol.catalog import Catalog
+from protocol.catalog import Catalog, Service
 from protocol.forms import validate_form
 from protocol.nik import NikError, mask_nik, validate_nik
 from server import models as m
@@ -180,7 +180,7 @@ def actor_for(citizen: m.Citizen) -> str:
     return f"citizen:{mask_nik(citizen.nik)}"
 
 
-def _request_hash(service_id: str, data: Any, submit: bool) -> str:
+def request_hash(service_id: str, data: Any, submit: bool) -> str:
     canon = json.dumps({"s": service_id, "d": data, "submit": submit}, sort_keys=True, ensure_ascii=True, default=str)
     return hashlib.sha256(canon.encode()).hexdigest()
 
@@ -246,19 +246,7 @@ _FIND_KEY = Prepared(select(_APPS.c.id).where(_APPS.c.idempotency_key.in_([bindp
 _CITIZEN_NIK = Prepared(select(_CITIZENS.c.nik).where(_CITIZENS.c.id == bindparam("cid")))
 
 
-def create_application(
-    db: Session,
-    vs: m.VisitorSession,
-    catalog: Catalog,
-    service_id: str,
-    data: Any,
-    idempotency_key: str,
-    submit: bool = False,
-    *,
-    batched: bool = False,
-) -> Created:
-    """``batched``: other submissions share the transaction (SQLite group commit), so a
-    lost race on the key must not roll it back; SQLite undoes just the failed statement."""
+def check_key(idempotency_key: str) -> str:
     key = idempotency_key.strip()
     if not key or len(key) > 120 or not key.isprintable():
         raise ApiError(
@@ -267,10 +255,11 @@ def create_application(
             "Header Idempotency-Key wajib ada (1–120 karakter).",
             "The Idempotency-Key header is required (1–120 characters).",
         )
-    req_hash = _request_hash(service_id, data, submit)
-    existing = _find_idempotent(db, vs, key)
-    if existing is not None:
-        return _replay(existing, req_hash)
+    return key
+
+
+def validate_submission(catalog: Catalog, service_id: str, data: Any) -> tuple[Service, dict[str, Any]]:
+    """The service and the cleaned answers, or the ApiError that refuses them (nothing written yet)."""
     try:
         service = catalog.service(service_id)
     except KeyError:
@@ -284,10 +273,19 @@ def create_application(
             "Some form answers are not valid.",
             fields={k: {"id": v.id, "en": v.en} for k, v in errors.items()},
         )
-    citizen_id, nik = _citizen_of(db, vs, data)
-    now = m.now_utc()
-    actor = f"citizen:{mask_nik(nik)}"
-    row: dict[str, Any] = {
+    return service, clean
+
+
+def new_application_row(
+    service: Service,
+    clean: dict[str, Any],
+    submit: bool,
+    citizen_id: int,
+    key: str,
+    req_hash: str,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    return {
         "service_id": service.id,
         "agency_id": service.agency,
         "village_code": clean.get("village") if isinstance(clean.get("village"), str) else None,
@@ -301,6 +299,58 @@ def create_application(
         "created_at": now,
         "updated_at": now,
     }
+
+
+def new_application_events(app: AppSnapshot, nik: str) -> list[dict[str, Any]]:
+    """The events rows of a just-created application: draft, then submitted when it was submitted."""
+    actor = f"citizen:{mask_nik(nik)}"
+    steps = [(None, "draft", 1)] + ([("draft", "submitted", 2)] if app.state == "submitted" else [])
+    payload_base = {"tracking_number": app.tracking_number, "service_id": app.service_id}
+    return [
+        {
+            "kind": "application",
+            "citizen_id": app.citizen_id,
+            "session_id": None,
+            "application_id": app.id,
+            "ticket_id": None,
+            "actor": actor,
+            "from_state": source,
+            "to_state": target,
+            "note": None,
+            "payload": {**payload_base, "version": version},
+            "created_at": app.created_at,
+        }
+        for source, target, version in steps
+    ]
+
+
+def snapshot(app_id: int, row: dict[str, Any]) -> AppSnapshot:
+    app = AppSnapshot(id=app_id, tracking_number=None, **{k: row[k] for k in _SNAPSHOT_FIELDS})
+    app.tracking_number = tracking_number(app)
+    return app
+
+
+def create_application(
+    db: Session,
+    vs: m.VisitorSession,
+    catalog: Catalog,
+    service_id: str,
+    data: Any,
+    idempotency_key: str,
+    submit: bool = False,
+    *,
+    batched: bool = False,
+) -> Created:
+    """``batched``: other submissions share the transaction (SQLite group commit), so a
+    lost race on the key must not roll it back; SQLite undoes just the failed statement."""
+    key = check_key(idempotency_key)
+    req_hash = request_hash(service_id, data, submit)
+    existing = _find_idempotent(db, vs, key)
+    if existing is not None:
+        return replay(existing, existing.request_hash, req_hash)
+    service, clean = validate_submission(catalog, service_id, data)
+    citizen_id, nik = _citizen_of(db, vs, data)
+    row = new_application_row(service, clean, submit, citizen_id, key, req_hash, m.now_utc())
     try:
         app_id = _INSERT_APP.scalar(db, row)
     except IntegrityError:
@@ -310,31 +360,12 @@ def create_application(
         existing = _find_idempotent(db, vs, key)
         if existing is None:
             raise
-        return _replay(existing, req_hash)
-    app = AppSnapshot(id=app_id, tracking_number=None, **{k: row[k] for k in _SNAPSHOT_FIELDS})
-    app.tracking_number = tracking_number(app)
+        return replay(existing, existing.request_hash, req_hash)
+    app = snapshot(app_id, row)
     _SET_TRACKING.execute(db, {"app_id": app_id, "tn": app.tracking_number})
-    steps = [(None, "draft", 1)] + ([("draft", "submitted", 2)] if submit else [])
-    payload_base = {"tracking_number": app.tracking_number, "service_id": app.service_id}
-    rows = [
-        {
-            "kind": "application",
-            "citizen_id": citizen_id,
-            "session_id": None,
-            "application_id": app_id,
-            "ticket_id": None,
-            "actor": actor,
-            "from_state": source,
-            "to_state": target,
-            "note": None,
-            "payload": {**payload_base, "version": version},
-            "created_at": now,
-        }
-        for source, target, version in steps
-    ]
-    _INSERT_EVENTS.executemany(db, rows)
+    _INSERT_EVENTS.executemany(db, new_application_events(app, nik))
     # Detached snapshots for the caller (response body, hub wake-up); the rows are written above.
-    return Created(app, True, [Wake(citizen_id, None)])
+    return Created(app, True, [Wake(app.citizen_id, None)])
 
 
 _SNAPSHOT_FIELDS = (
@@ -368,8 +399,8 @@ def _find_idempotent(db: Session, vs: m.VisitorSession, key: str) -> m.Applicati
     return None if found is None else db.get(m.Application, found)
 
 
-def _replay(existing: m.Application, req_hash: str) -> Created:
-    if existing.request_hash != req_hash:
+def replay(existing: AppView, stored_hash: str, req_hash: str) -> Created:
+    if stored_hash != req_hash:
         raise ApiError(
             422,
             "idempotency_key_reused",

@@ -19,7 +19,7 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8765
     submit_threads: int | None = Field(
-        default=None, ge=1, le=64, description="Threads for submissions on PostgreSQL (default 8)"
+        default=None, ge=1, le=64, description="PostgreSQL: batches of submissions in flight at once (default 8)"
     )
     gc_freeze: bool = Field(default=False, description="Freeze start-up objects out of the GC (mpp serve sets it)")
     ws_fast_path: bool = Field(
@@ -31,7 +31,9 @@ class Settings(BaseSettings):
     gc_young_threshold: int = Field(
         default=50_000, ge=700, description="Young-generation GC threshold once frozen (mpp serve)"
     )
-    group_commit: bool = Field(default=True, description="SQLite: write queued submissions in one transaction")
+    group_commit: bool = Field(
+        default=True, description="Write queued submissions in one transaction (SQLite, PostgreSQL)"
+    )
     db_lock_timeout: float = Field(
         default=30.0, gt=0, description="SQLite: seconds a request waits for the writer before a 503"
     )

@@ -1,4 +1,4 @@
-"""SQLite's single writer: group commit of submissions, the writer lock and its timeout."""
+"""Group commit of submissions (SQLite and PostgreSQL), SQLite's writer lock and its timeout."""
 
 from __future__ import annotations
 
@@ -16,8 +16,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
+from protocol.nik import mask_nik
 from server.errors import ApiError
-from tests.server.conftest import identified, ktp_form
+from tests.conftest import PG_URL
+from tests.server.conftest import VALID_NIK, identified, ktp_form
 
 
 @pytest.fixture(scope="module")
@@ -43,12 +45,16 @@ def sqlite_settings(_sqlite_template: Path, tmp_path: Path) -> Any:
     return Settings(data_dir=tmp_path, load_assistant=False)
 
 
-@pytest.fixture
-def app(sqlite_settings: Any) -> Any:  # overrides tests/server/conftest.py's app: SQLite, whatever the run
+@pytest.fixture(params=["sqlite", "postgresql"])
+def app(request: pytest.FixtureRequest) -> Any:  # overrides tests/server/conftest.py's app: both databases
+    """The writer on SQLite in every run, and on PostgreSQL in the PostgreSQL run (conftest ``migrated``)."""
     from server.app import create_app
 
-    made = create_app(sqlite_settings)
-    assert made.state.engine.dialect.name == "sqlite" and made.state.submissions is not None
+    if request.param == "postgresql" and not PG_URL:
+        pytest.skip("PostgreSQL variant: runs in the PostgreSQL pass (MPP_TEST_DATABASE_URL)")
+    settings = request.getfixturevalue("sqlite_settings" if request.param == "sqlite" else "migrated")
+    made = create_app(settings)
+    assert made.state.engine.dialect.name == request.param and made.state.submissions is not None
     return made
 
 
@@ -60,6 +66,15 @@ def _job(writer: Any, loop: asyncio.AbstractEventLoop, token: str | None, data: 
     from server.submissions import _Job
 
     return _Job(token, "ktp-el", data, key, True, loop, loop.create_future())
+
+
+def _write(writer: Any, loop: asyncio.AbstractEventLoop, jobs: list[Any]) -> None:
+    """One batch, written now: SQLite's writer in this thread, PostgreSQL's on ``loop``."""
+    made = writer._write(jobs)
+    if asyncio.iscoroutine(made):
+        conn = loop.run_until_complete(made)
+        if conn is not None:
+            loop.run_until_complete(conn.close())
 
 
 def _settled(loop: asyncio.AbstractEventLoop, jobs: list[Any]) -> list[Any]:
@@ -83,7 +98,7 @@ def test_one_batch_answers_each_submission_on_its_own(client: TestClient, app: A
         no_token = _job(writer, loop, "not-a-token", ktp_form(), "k-3")
         other = _job(writer, loop, _token(h), ktp_form(), "k-4")
         batches = writer.batches
-        writer._write([good, again, bad_form, no_token, other])
+        _write(writer, loop, [good, again, bad_form, no_token, other])
         results = _settled(loop, [good, again, bad_form, no_token, other])
     finally:
         loop.close()
@@ -98,14 +113,23 @@ def test_one_batch_answers_each_submission_on_its_own(client: TestClient, app: A
     with app.state.sessions() as db:
         apps = db.scalars(select(m.Application).order_by(m.Application.id)).all()
         assert [a.tracking_number for a in apps] == [out1["tracking_number"], out5["tracking_number"]]
-        events = db.scalar(select(func.count()).select_from(m.Event).where(m.Event.application_id == apps[0].id))
-        assert events == 2  # draft + submitted, once
+        events = db.scalars(select(m.Event).where(m.Event.application_id == apps[0].id).order_by(m.Event.id)).all()
+        assert [(e.from_state, e.to_state) for e in events] == [(None, "draft"), ("draft", "submitted")]  # once
+        assert [e.payload for e in events] == [
+            {"tracking_number": out1["tracking_number"], "service_id": "ktp-el", "version": v} for v in (1, 2)
+        ]
+        assert {e.actor for e in events} == {f"citizen:{mask_nik(VALID_NIK)}"}
+    # what the tracker reads back is what the submission answered
+    got = client.get(f"/api/v1/applications/{out5['tracking_number']}", headers=h).json()
+    assert got == out5
 
 
 def test_a_job_that_breaks_the_batch_fails_alone(client: TestClient, app: Any, monkeypatch: Any) -> None:
     from server import models as m
     from server import submissions
 
+    if app.state.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's writer writes job by job; the PostgreSQL batch is covered by the test below")
     h = identified(client)
     real = submissions.write_one
 
@@ -120,7 +144,7 @@ def test_a_job_that_breaks_the_batch_fails_alone(client: TestClient, app: Any, m
     loop = asyncio.new_event_loop()
     try:
         jobs = [_job(writer, loop, _token(h), ktp_form(), k) for k in ("a", "boom", "b")]
-        writer._write(jobs)
+        _write(writer, loop, jobs)
         results = _settled(loop, jobs)
     finally:
         loop.close()
@@ -129,6 +153,73 @@ def test_a_job_that_breaks_the_batch_fails_alone(client: TestClient, app: Any, m
     with app.state.sessions() as db:
         keys = sorted(k.split(":", 1)[1] for k in db.scalars(select(m.Application.idempotency_key)))
     assert keys == ["a", "b"]  # the broken job's rows were rolled back, the others rewritten
+
+
+def test_a_row_the_database_refuses_fails_alone(client: TestClient, app: Any, monkeypatch: Any) -> None:
+    """A real database error (a foreign key) mid-batch: rolled back, the others rewritten, it alone refused."""
+    from sqlalchemy.exc import IntegrityError
+
+    from server import domain
+    from server import models as m
+
+    h = identified(client)
+    real = domain.new_application_row
+
+    def ghost(*args: Any) -> dict[str, Any]:
+        row = real(*args)
+        if row["idempotency_key"].endswith(":boom"):
+            row["service_id"] = "no-such-service"  # not in the services table
+        return row
+
+    monkeypatch.setattr(domain, "new_application_row", ghost)
+    writer = app.state.submissions
+    loop = asyncio.new_event_loop()
+    try:
+        jobs = [_job(writer, loop, _token(h), ktp_form(), k) for k in ("a", "boom", "b")]
+        _write(writer, loop, jobs)
+        results = _settled(loop, jobs)
+    finally:
+        loop.close()
+    assert isinstance(results[1], IntegrityError)
+    assert results[0][1].created and results[2][1].created
+    with app.state.sessions() as db:
+        keys = sorted(k.split(":", 1)[1] for k in db.scalars(select(m.Application.idempotency_key)))
+        events = db.scalar(select(func.count()).select_from(m.Event).where(m.Event.kind == "application"))
+    assert keys == ["a", "b"]
+    assert events == 4  # draft + submitted for each, written once despite the retry
+
+
+def test_a_key_a_concurrent_request_took_first_replays_it(client: TestClient, app: Any) -> None:
+    """PostgreSQL: another node's uncommitted insert of the same key; the batch waits, then replays it."""
+    from server import domain
+    from server import models as m
+
+    if app.state.engine.dialect.name != "postgresql":
+        pytest.skip("SQLite's writer lock lets one writer in at a time: there is no race to lose")
+    h = identified(client)
+    other = app.state.sessions()
+    theirs = domain.create_application(
+        other, domain.session_for_submission(other, _token(h)), app.state.catalog, "ktp-el", ktp_form(), "race", True
+    )
+    writer = app.state.submissions
+    loop = asyncio.new_event_loop()
+    try:
+        job = _job(writer, loop, _token(h), ktp_form(), "race")
+        racer = threading.Thread(target=_write, args=(writer, loop, [job]))
+        racer.start()
+        time.sleep(0.5)
+        assert racer.is_alive()  # its insert waits on the other transaction's key
+        other.commit()
+        other.close()
+        racer.join(10)
+        ((out, result),) = _settled(loop, [job])
+    finally:
+        loop.close()
+    assert not result.created
+    assert out["tracking_number"] == theirs.application.tracking_number
+    with app.state.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(m.Application)) == 1
+        assert db.scalar(select(func.count()).select_from(m.Event).where(m.Event.kind == "application")) == 2
 
 
 def test_concurrent_submissions_through_http_are_all_stored_once(client: TestClient, app: Any) -> None:
