@@ -1,8 +1,9 @@
 """Guided mode for elderly visitors: one step at a time, everything said aloud, big buttons.
 
 Pure Python (no Panda3D) so the whole visit is tested without rendering; the hall only draws
-the current :class:`Step` and animates ``walk`` paths. Goal: from the entrance to a queue
-ticket for a lost KTP-el in at most 8 presses, so nobody has to fight the interface.
+the current :class:`Step` and animates ``walk`` paths. From the entrance to a queue ticket for a
+lost KTP-el: 7 presses when the identity is known, 5 presses plus the typed NIK, name and KK number
+when it is not (with one read-back of everything typed), so nobody has to fight the interface.
 
 API for the shell/view (``mpp hall --guided``)::
 
@@ -37,9 +38,9 @@ Step kinds, in order: greet (service buttons; typing "ktp hilang" also works) ->
 services) -> purpose (why: new/lost/damaged... as big buttons, when the form has such a field)
 -> requirements -> documents ("Semua ada" or one by one) -> doc -> missing -> walk ("Mari ikut
 saya") -> identity (pre-filled NIK and name confirmed with one press) -> field (typed or big
-option buttons, required fields only) -> confirm (read-back "NIK Anda 3510 0112 0490 0001,
-benar?") -> review (submit and take the ticket) -> ticket -> remind -> done; handoff and failed
-can appear anywhere.
+option buttons, required fields only) -> review (everything typed read back once, "NIK: 3510 0112
+0490 0001", with "Ubah ..." per field; submit and take the ticket) -> ticket -> remind -> done;
+handoff, officer (the officer's words) and failed can appear anywhere.
 """
 
 from __future__ import annotations
@@ -172,6 +173,7 @@ _T: dict[str, tuple[str, str]] = {
     "retype": ("Silakan ketik lagi.", "Please type it again."),
     "chosen": ("Anda memilih {choice}.", "You chose {choice}."),
     "review_title": ("Kirim", "Send"),
+    "review_check": ("Periksa yang Anda ketik di atas.", "Please check what you typed above."),
     "review_text": (
         "Data sudah lengkap. Saya kirim permohonan {service} dan ambilkan nomor antrean Loket {counter}?",
         "Everything is filled in. Shall I send the {service} application and take a ticket for counter {counter}?",
@@ -349,6 +351,7 @@ class _State:
     ticket: str | None = None
     handoff_ok: bool = True
     retry: bool = True  # a failure the visitor can fix by trying again
+    typed: list[str] = field(default_factory=list)  # fields typed by the visitor, read back on the review
     officer: str | None = None  # who is talking (officer steps)
 
 
@@ -497,8 +500,11 @@ class GuidedFlow:
                 self._state = st  # same step again with the reason: no history entry
                 return self._show()
             # A village is sent as typed (the server resolves it again); the rest as cleaned.
-            st.pending = text.strip() if f.type == "village" else str(cleaned)
-            st.stage = "confirm"
+            # No read-back per field: every typed value is read back once, together, on the review.
+            st.answers[f.name] = text.strip() if f.type == "village" else str(cleaned)
+            if f.name not in st.typed:
+                st.typed.append(f.name)
+            self._after_field(st)
         return self._commit(st)
 
     def arrived(self) -> Step:
@@ -632,7 +638,7 @@ class GuidedFlow:
             st.note = _t("retype", self.lang)
         elif action == "submit":
             self._start_sending(st)
-        elif action.startswith("edit:") and stage == "failed":
+        elif action.startswith("edit:") and stage in ("failed", "review"):
             name = action.split(":", 1)[1]
             st.answers.pop(name, None)
             st.stage = "field"
@@ -998,15 +1004,23 @@ class GuidedFlow:
             buttons = [Button(_t("confirm_yes", lang), "yes"), Button(_t("confirm_no", lang), "no")]
         elif kind == "review" and svc is not None:
             title = _t("review_title", lang)
+            typed = [f for f in svc.form if f.name in st.typed and f.name in st.answers]
             lines = [
+                f"{expand_abbreviations(f.label.get(lang), lang)}: {self._spoken_value(f, str(st.answers[f.name]))}."
+                for f in typed
+            ]
+            if typed:
+                lines.append(_t("review_check", lang))
+            lines.append(
                 _t(
                     "review_text",
                     lang,
                     service=expand_abbreviations(svc.short_name.get(lang), lang),
                     counter=svc.counter,
                 )
-            ]
+            )
             buttons = [Button(_t("submit", lang), "submit")]
+            buttons += [Button(_t("change", lang, label=f.label.get(lang)), f"edit:{f.name}") for f in typed]
         elif kind == "sending":
             title, lines = _t("sending_title", lang), [_t("sending_text", lang)]
         elif kind == "failed" and not st.retry:

@@ -74,7 +74,7 @@ def labels(step: Step) -> list[str]:
     return [b.label for b in step.buttons]
 
 
-def test_lost_ktp_from_entrance_to_ticket_in_at_most_8_presses(catalog, path_fn) -> None:
+def test_lost_ktp_from_entrance_to_ticket_in_7_presses(catalog, path_fn) -> None:
     fakes = Fakes()
     flow = make(catalog, fakes, path_fn=path_fn)
     assert flow.step.kind == "greet" and flow.presses == 0
@@ -92,12 +92,12 @@ def test_lost_ktp_from_entrance_to_ticket_in_at_most_8_presses(catalog, path_fn)
     flow.press("yes")  # 5: pre-filled NIK and name are right
     assert flow.step.kind == "field" and flow.step.input is not None and flow.step.input.name == "kk_number"
     flow.enter(KK)  # 6: type the KK number
-    assert flow.step.kind == "confirm" and "3510 0101 0120 0001" in flow.step.text
-    flow.press("yes")  # 7: read-back is right
-    assert flow.step.kind == "review"
-    step = flow.press("submit")  # 8: send and take a ticket
+    # the one read-back of what was typed, on the step that sends
+    assert flow.step.kind == "review" and "3510 0101 0120 0001" in flow.step.text
+    assert "edit:kk_number" in flow.step.actions()
+    step = flow.press("submit")  # 7: send and take a ticket
     assert step.kind == "ticket" and step.ticket == "A-012" and step.tracking == "BWI-2026-000123"
-    assert flow.presses == 8
+    assert flow.presses == 7
     assert fakes.tickets == [1]
     ((service_id, data),) = fakes.submitted
     assert service_id == "ktp-el"
@@ -122,9 +122,8 @@ def test_typing_ktp_hilang_at_the_greeting_skips_the_reason_question(catalog) ->
     flow.arrived()
     flow.press("yes")
     flow.enter(KK)
-    flow.press("yes")
     assert flow.press("submit").kind == "ticket"
-    assert flow.presses == 7
+    assert flow.presses == 6
 
 
 def test_unknown_typed_request_says_so_and_stays(catalog) -> None:
@@ -164,7 +163,7 @@ def test_kembali_goes_back_exactly_one_step(catalog) -> None:
     flow.arrived()
     assert flow.step.kind == "field" and flow.step.input is not None and flow.step.input.name == "nik"
     flow.enter(NIK)
-    assert flow.step.kind == "confirm"
+    assert flow.step.kind == "field" and flow.step.input is not None and flow.step.input.name == "full_name"
     back = flow.press("back")
     assert back.kind == "field" and back.input is not None and back.input.name == "nik"
     assert "nik" not in flow.answers
@@ -215,16 +214,15 @@ def test_invalid_nik_is_asked_again_and_no_re_enters(catalog) -> None:
     bad = flow.enter("3510011304900000")  # serial 0000
     assert bad.kind == "field" and "0000" in bad.text
     ok = flow.enter("3510011204900001")
-    assert ok.kind == "confirm" and ok.text == "NIK Anda 3510 0112 0490 0001, benar?"
-    assert (
-        ok.speak == "nik Anda tiga lima satu nol, nol satu satu dua, nol empat sembilan nol, nol nol nol satu, benar?"
-    )
-    again = flow.press("no")
+    assert ok.kind == "field" and ok.input is not None and ok.input.name == "full_name"
+    flow.enter(NAME)
+    review = flow.enter(KK)
+    assert review.kind == "review" and "NIK (Nomor Induk Kependudukan): 3510 0112 0490 0001." in review.text
+    assert "tiga lima satu nol, nol satu satu dua, nol empat sembilan nol, nol nol nol satu" in review.speak
+    again = flow.press("edit:nik")  # the read-back changes one field
     assert again.kind == "field" and again.input is not None and again.input.name == "nik"
-    flow.enter("3510011204900001")
-    flow.press("yes")
-    assert flow.answers["nik"] == "3510011204900001"
-    assert flow.step.kind == "field" and flow.step.input is not None and flow.step.input.name == "full_name"
+    assert flow.enter("3510011204900001").kind == "review"
+    assert flow.answers["nik"] == "3510011204900001" and flow.answers["full_name"] == NAME
 
 
 def test_invalid_session_nik_is_not_prefilled(catalog) -> None:
@@ -421,8 +419,7 @@ def test_english_flow_speaks_english(catalog) -> None:
     flow.arrived()
     flow.press("yes")
     flow.enter(KK)
-    assert flow.step.text == "Your Family card (KK) number is 3510 0101 0120 0001, correct?"
-    flow.press("yes")
+    assert flow.step.text.startswith("Family card (KK) number: 3510 0101 0120 0001.\nPlease check what you typed")
     ticket = flow.press("submit")
     assert ticket.title == "Your queue number" and "A zero one two" in ticket.speak
     assert all(tool.label in {"Repeat", "Back", "Call an officer"} for tool in ticket.tools)
@@ -439,7 +436,7 @@ def test_every_step_has_the_always_available_buttons_and_spoken_text(catalog, pa
     seen.append(flow.arrived())
     seen.append(flow.press("yes"))
     seen.append(flow.enter(KK))
-    for action in ("yes", "submit", "next", "finish"):
+    for action in ("submit", "next", "finish"):
         seen.append(flow.press(action))
     assert [s.kind for s in seen] == [
         "greet",
@@ -448,7 +445,6 @@ def test_every_step_has_the_always_available_buttons_and_spoken_text(catalog, pa
         "walk",
         "identity",
         "field",
-        "confirm",
         "review",
         "ticket",
         "remind",
@@ -535,7 +531,7 @@ def test_async_mode_waits_for_the_view_to_deliver_answers(catalog) -> None:
     assert flow.pending is not None and flow.pending.kind == "ticket"  # the application is not sent twice
     ticket = flow.resolve("ticket", {"code": "A-012", "counter": 1})
     assert ticket.kind == "ticket" and ticket.ticket == "A-012" and ticket.tracking == "BWI-2026-000777"
-    assert flow.pending is None and flow.presses == 9  # 8 + the retry
+    assert flow.pending is None and flow.presses == 8  # 7 + the retry
 
 
 def test_a_reply_without_a_tracking_number_is_a_failure_not_a_crash(catalog) -> None:
@@ -590,3 +586,19 @@ def test_officer_words_are_a_spoken_step_with_a_way_back(catalog) -> None:
     assert "Selamat pagi Ibu" in step.text and "Selamat pagi Ibu" in fakes.spoken[-1]
     assert [b.action for b in step.buttons] == ["back"]
     assert flow.press("back").kind == before  # back to where the visit was, not to the previous line
+
+
+def test_identity_unknown_lost_ktp_is_5_presses_plus_typed_fields_with_one_read_back(catalog) -> None:
+    """Issue 14 target: <= 10 presses plus the typed NIK and name, one read-back for all typed fields."""
+    fakes = Fakes()
+    flow = make(catalog, fakes, identity={})
+    kinds = [flow.step.kind]
+    for action in ("service:ktp-el", "option:hilang", "next", "all_docs"):
+        kinds.append(flow.press(action).kind)
+    kinds.append(flow.arrived().kind)
+    for value in (NIK, NAME, KK):
+        kinds.append(flow.enter(value).kind)
+    assert kinds.count("review") == 1 and "confirm" not in kinds
+    assert flow.press("submit").kind == "ticket"
+    assert flow.presses == 8 and flow.presses - 3 <= 10  # 5 presses + 3 typed entries
+    assert fakes.submitted[0][1] == {"nik": NIK, "full_name": NAME, "reason": "hilang", "kk_number": KK}

@@ -80,8 +80,7 @@ def test_view_draws_big_buttons_and_walks_the_flow(base: Any, flow: GuidedFlow, 
         assert view.entry is not None
         view.entry.enterText(KK)
         view.buttons["ok"]["command"]()  # the OK button submits what was typed
-        assert flow.step.kind == "confirm" and "3510 0101 0120 0001" in view.widgets["text"]["text"]
-        view.click("yes")
+        assert flow.step.kind == "review" and "3510 0101 0120 0001" in view.widgets["text"]["text"]
         view.click("submit")
         base.task_mgr.step()
         assert [p.kind for p in sent] == ["submit"]
@@ -92,7 +91,7 @@ def test_view_draws_big_buttons_and_walks_the_flow(base: Any, flow: GuidedFlow, 
         base.task_mgr.step()
         assert view.widgets["ticket"]["text"] == "A-012"
         assert min(view.widgets["ticket"]["text_scale"]) >= 0.2  # very large
-        assert flow.presses == 8
+        assert flow.presses == 7
         base.graphics_engine.render_frame()
         base.win.save_screenshot(str(tmp_path / "ticket.png"))
     finally:
@@ -278,7 +277,7 @@ def test_guided_mode_in_the_hall_client_reaches_a_ticket(base: Any, tmp_path: Pa
         assert flow.step.ticket == "A-042" and flow.step.tracking == "BWI-2026-000042"
         assert [c[0] for c in net.calls] == ["identify", "application", "ticket", "ticket"]
         assert client.ticket is not None  # the hall's own ticket card follows queue updates
-        assert flow.presses == 9  # 8 + the retry
+        assert flow.presses == 8  # 7 + the retry
         client.screenshot(tmp_path / "guided-hall.png")
         view.click("officer")
         client.pump(timeout=0.1)
