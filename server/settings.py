@@ -70,9 +70,6 @@ class Settings(BaseSettings):
         gt=0,
         description="A request for an officer nobody takes within this expires (the citizen is told)",
     )
-    call_recording: bool = Field(
-        default=False, description="Allow officers to ask to record a call (the citizen must agree on screen)"
-    )
     node_id: str | None = None
     secure_cookies: bool = False
     public_url: str | None = Field(

@@ -19,5 +19,4 @@ def citizen_ice(vs: VisitorDep, settings: SettingsDep) -> dict[str, Any]:
         "ice_servers": ice_servers(settings, f"c{vs.id}"),
         "ttl_seconds": settings.turn_ttl_seconds,
         "ice_transport_policy": "relay" if settings.turn_only else "all",
-        "recording": settings.call_recording,
     }

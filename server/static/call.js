@@ -563,7 +563,10 @@
           },
           onState: function (state, info) {
             if (state === "connected") ostatus(ot("connected"));
-            else if (state === "ringing") ostatus(info.missing && info.missing.length ? ot("missing") + " " + info.missing.join(", ") : ot("ringing"));
+            else if (state === "ringing") {
+              var mine = (info.missing || []).map(function (d) { return ot("dev" + d.charAt(0).toUpperCase() + d.slice(1)); });
+              ostatus(mine.length ? ot("missing") + " " + mine.join(", ") : ot("ringing"));
+            }
             else if (state === "ended") oended(info.reason);
           },
         });
@@ -604,7 +607,8 @@
       O.box.classList.remove("ringing");
       if (O.rtc || f.type === "call.end" || f.reason === "closed") oended(f.reason);
     } else if (f.type === "call.media") {
-      var miss = (f.missing || []).length ? " · " + ot("citizenMissing") + " " + f.missing.join(", ") : "";
+      var devices = (f.missing || []).map(function (d) { return ot("dev" + d.charAt(0).toUpperCase() + d.slice(1)); });
+      var miss = devices.length ? " · " + ot("citizenMissing") + " " + devices.join(", ") : "";
       var mic = f.audio ? "" : " · " + ot("citizenMuted");
       var m = document.getElementById("call-o-media");
       if (m) m.textContent = (f.video ? ot("citizenCamera") : ot("citizenNoCamera")) + mic + miss;
@@ -640,7 +644,7 @@
         if (local) local.hidden = !O.rtc || !O.rtc.videoOn;
         if (local && O.rtc) local.srcObject = O.rtc.local;
         b.textContent = O.rtc && O.rtc.videoOn ? ot("voiceOnly") : ot("cameraOn");
-        if (want && !ok) ostatus(ot("missing") + " camera");
+        if (want && !ok) ostatus(ot("missing") + " " + ot("devCamera"));
       });
     });
     var hl = document.getElementById("call-highlight");

@@ -195,7 +195,7 @@ def test_no_microphone_answers_listen_only_and_says_so(live: LiveServer, two_bro
     citizen.wait_for_function(CONNECTED, timeout=20000)
     assert wait_frames(citizen)["framesDecoded"] > 0  # the citizen still sees and hears the officer
     citizen.locator("#call-status", has_text="Mikrofon tidak tersedia").wait_for(timeout=5000)
-    officer.locator("#call-o-media", has_text="microphone").wait_for(timeout=5000)
+    officer.locator("#call-o-media", has_text="perangkat warga tidak punya: mikrofon").wait_for(timeout=5000)
 
 
 def test_call_connects_through_coturn_only(migrated: Any, two_browsers: tuple[Any, Any], tmp_path: Any) -> None:

@@ -94,7 +94,7 @@ def test_hall_answers_a_browser_officer_and_the_counter_texture_shows_the_video(
         )
         until(lambda: call.state == "connected", 15, what="aiortc connected")
         # the officer sees which devices the hall lacks
-        page.locator("#call-o-media", has_text="microphone").wait_for(timeout=5000)
+        page.locator("#call-o-media", has_text="tidak punya: kamera, mikrofon, pengeras suara").wait_for(timeout=5000)
         blank = bytes(screen.texture.get_ram_image_as("RGB"))
 
         def shown() -> bool:
