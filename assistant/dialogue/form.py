@@ -271,8 +271,9 @@ class FormLoop:
                     qr_officer(lang),
                 ],
             )
-        if lp.requested is None:  # resumed from an older log: ask where it stopped
-            return self.next(tr, svc, lang)
+        if lp.requested is None:  # resumed from an older log: this message answers the next open field
+            pending = next((f.name for f in svc.form if f.name not in lp.slots), CONFIRM)
+            tr.apply(SlotRequested(pending))
         if lp.requested == CONFIRM:
             return self.confirm_turn(conv, tr, svc, text, norm, lang)
         if REPEAT.match(norm):

@@ -168,11 +168,12 @@ class Tracker:
     def from_events(cls, rows: list[dict[str, Any]]) -> Tracker:
         tr = cls()
         for raw in rows:
+            if raw.get("kind") == "assistant" and isinstance(raw.get("state"), dict):
+                tr.fold_legacy(raw["state"])  # written before typed events: the snapshot is the state
+                continue
             ev = event_from_dict(raw)
             if ev is not None:
                 tr.fold(ev)
-            elif raw.get("kind") == "assistant" and isinstance(raw.get("state"), dict):
-                tr.fold_legacy(raw["state"])
         return tr
 
     def apply(self, ev: Event) -> None:
@@ -237,10 +238,7 @@ class Tracker:
             lp.slots = dict(form.get("data") or {})
             lp.requested = CONFIRM if mode == "confirm" else None
             lp.return_to_confirm = bool(form.get("return_to_confirm"))
-            lp.slots["__idx__"] = int(form.get("idx") or 0)
             self.loop = lp
         elif mode == "checklist" and isinstance(cl, dict):
-            lp = LoopState("checklist", str(cl["service"]), then=cl.get("then"))
-            lp.slots["__idx__"] = int(cl.get("idx") or 0)
-            lp.slots["__missing__"] = list(cl.get("missing") or [])
-            self.loop = lp
+            # The checklist asks its questions again from the first document.
+            self.loop = LoopState("checklist", str(cl["service"]), then=cl.get("then"))

@@ -153,9 +153,7 @@ INPUTS = st.sampled_from(
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(INPUTS, min_size=1, max_size=14))
-def test_any_inputs_submit_once_or_not_at_all_and_leave_a_next_step(
-    assistant: Assistant, inputs: list[str]
-) -> None:
+def test_any_inputs_submit_once_or_not_at_all_and_leave_a_next_step(assistant: Assistant, inputs: list[str]) -> None:
     port = FakePort()
     conv = Conversation(f"prop-{next(_ids)}", Caller(session_id="s"), port)
     r = assistant.respond(conv, "/apply ktp-el")
@@ -171,3 +169,20 @@ def test_any_inputs_submit_once_or_not_at_all_and_leave_a_next_step(
     # The log folds back to the same state: a restart resumes exactly here.
     again = Conversation(conv.id, conv.caller, port)
     assert again.tracker.loop == conv.tracker.loop
+
+
+def test_a_conversation_stored_before_typed_events_resumes(assistant: Assistant, port: FakePort) -> None:
+    """Logs written by the previous engine kept a state snapshot in each reply: a half-filled form resumes."""
+    port.conversations["legacy-1"] = [
+        {"kind": "user", "text": "/apply ktp-el"},
+        {"kind": "assistant", "text": "(1/5) NIK?", "lang": "id", "state": {
+            "lang": "id", "last_service": "ktp-el", "last_aspect": None, "mode": "form", "checklist": None,
+            "form": {"service": "ktp-el", "idx": 1, "data": {"nik": NIK}, "seq": 1}, "forms_started": 1,
+            "pending": None, "identity": None}},
+    ]  # fmt: skip
+    conv = Conversation("legacy-1", Caller(session_id="s"), port)
+    assert conv.tracker.loop is not None and conv.tracker.loop.slots == {"nik": NIK}
+    r = assistant.respond(conv, "Siti Aminah")
+    assert "(3/5)" in r.text
+    r = say(assistant, conv, "hilang", KK, "lewati", "ya")
+    assert "BWI-" in r.text and submitted(port)[0]["key"] == "legacy-1:form:1"
