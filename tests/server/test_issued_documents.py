@@ -386,3 +386,35 @@ def test_services_without_a_document_complete_as_before(
     assert complete(client, officer_token, tracking).status_code == 200
     assert client.get(f"/api/v1/applications/{tracking}/document", headers=citizen).status_code == 404
     assert _count_docs(migrated) == 0
+
+
+def test_an_application_completed_before_signing_existed_gets_its_document_once(
+    client: TestClient, officer_token: dict[str, str], migrated: Any, app: Any
+) -> None:
+    from server import domain
+    from server import models as m
+    from server.db import make_engine, make_sessionmaker
+    from tests.server.console_helpers import add_officer, console_login
+
+    citizen = identified(client)
+    tracking = apply(client, citizen, "akta-kelahiran", birth_form())
+    to_ready(client, officer_token, tracking)
+    engine = make_engine(migrated)
+    with make_sessionmaker(engine)() as db:  # the old path: completed with no document
+        row = db.scalar(select(m.Application).where(m.Application.tracking_number == tracking))
+        assert row is not None
+        domain.transition(db, row, "completed", "officer:legacy", "officer", None)
+        db.commit()
+    engine.dispose()
+    assert client.get(f"/api/v1/applications/{tracking}/document", headers=citizen).status_code == 404
+    add_officer(migrated, "dukcapil-console")
+    with TestClient(app) as console:
+        csrf = console_login(console, "dukcapil-console")
+        page = console.get(f"/officer/applications/{tracking}").text
+        assert 'id="issued-issue"' in page
+        for _ in range(2):  # a double click issues one document
+            r = console.post(f"/officer/applications/{tracking}/issued", data={"csrf": csrf}, follow_redirects=False)
+            assert r.status_code == 303
+        assert "issued-number" in console.get(f"/officer/applications/{tracking}").text
+    assert _count_docs(migrated) == 1
+    assert client.get(f"/api/v1/applications/{tracking}/document.pdf", headers=citizen).status_code == 200
