@@ -27,7 +27,11 @@ def sign_pdf(
     location: str = "Banyuwangi",
     timestamper: TimeStamper | None = None,
 ) -> bytes:
-    """One PAdES B-B (B-T with a timestamper) signature covering the whole file."""
+    """One PAdES B-B (B-T with a timestamper) signature covering the whole file.
+
+    pyHanko runs its own event loop here: call it from a thread without a running loop (FastAPI runs
+    sync routes in its threadpool), never from inside ``async def``.
+    """
     meta = signers.PdfSignatureMetadata(
         field_name=FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
