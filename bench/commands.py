@@ -46,6 +46,16 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
 
         run(calls, hold, browsers)
 
+    @bench_app.command("ws-transport")
+    def bench_ws_transport(
+        clients: int = typer.Option(1000, min=2, help="Protocol bots"),
+        duration: float = typer.Option(10.0, min=1.0, help="Measured seconds per transport"),
+    ) -> None:
+        """The same presence relay on websockets, uvicorn + server/fastws.py and picows: CPU and p99."""
+        from bench.transports import run
+
+        run(clients, duration)
+
     @bench_app.command("presence")
     def bench_presence(
         clients: int = typer.Option(200, help="Protocol bots"),

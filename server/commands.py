@@ -36,6 +36,16 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
         from server.documents.pki import init_dev_pki
 
         init_dev_pki(settings.pki_path)
+    fast_ws = settings.ws_fast_path
+    if fast_ws:
+        import logging
+
+        from server.fastws import unsupported_reason
+
+        problem = unsupported_reason()
+        if problem:
+            logging.getLogger(__name__).error("websocket fast path off, the stock protocol serves: %s", problem)
+            fast_ws = False
     common: dict[str, Any] = {
         "host": host or settings.host,
         "port": port or settings.port,
@@ -43,7 +53,7 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
         # Presence snapshots are small and go out 10 times a second to every visitor: deflating
         # each one costs more CPU than the bandwidth it saves (1,000 visitors on 2 cores).
         "ws_per_message_deflate": False,
-        "ws": FastWebSocketProtocol if settings.ws_fast_path else "websockets-sansio",
+        "ws": FastWebSocketProtocol if fast_ws else "websockets-sansio",
         "log_level": "warning",
         "access_log": False,
         "timeout_graceful_shutdown": 3,

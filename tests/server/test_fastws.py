@@ -282,3 +282,35 @@ def test_a_stalled_client_loses_snapshots_but_no_event_and_others_keep_their_rat
                 kinds.append(json.loads(payload)["type"])
     assert kinds.count("queue.event") == 1, kinds
     assert 0 < kinds.count("presence.snapshot") < 0.8 * elapsed * 10, (kinds.count("presence.snapshot"), slow_bytes)
+
+
+def test_the_installed_uvicorn_is_one_fastws_supports() -> None:
+    """Fails loudly when uvicorn moves (a new minor, a renamed internal): re-read fastws.py against it."""
+    from server.fastws import unsupported_reason
+
+    unsupported_reason.cache_clear()
+    assert unsupported_reason() is None
+
+
+def test_an_unsupported_or_renamed_uvicorn_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    import uvicorn
+
+    from server import fastws
+
+    monkeypatch.setattr(uvicorn, "__version__", "0.99.0")
+    fastws.unsupported_reason.cache_clear()
+    try:
+        reason = fastws.unsupported_reason()
+        assert reason is not None and "0.99.0" in reason
+    finally:
+        monkeypatch.undo()
+        fastws.unsupported_reason.cache_clear()
+    # a renamed internal is caught even within the supported versions
+    monkeypatch.setitem(fastws.UVICORN_INTERNALS, "protocol", (*fastws.UVICORN_INTERNALS["protocol"], "renamed_queue"))
+    try:
+        reason = fastws.unsupported_reason()
+        assert reason is not None and "protocol.renamed_queue" in reason
+    finally:
+        monkeypatch.undo()
+        fastws.unsupported_reason.cache_clear()
+    assert fastws.unsupported_reason() is None
