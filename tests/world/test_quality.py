@@ -46,32 +46,52 @@ def test_an_explicit_level_is_never_probed() -> None:
     assert q.switched == [] and q.level == "low"
 
 
+_SWITCH = """
+import numpy as np
+from world.bench import build_hall, open_base
+from world.quality import Quality
+
+base = open_base("p3headlessgl", 480, 270)
+hall = build_hall(base)
+base.camera.set_pos(0, -19.4, 2.9)
+base.camera.look_at(0, 6, 2.6)
+
+def shot():
+    base.task_mgr.step()
+    base.graphicsEngine.render_frame()
+    tex = base.win.get_screenshot()
+    return np.frombuffer(bytes(tex.get_ram_image_as("RGB")), dtype=np.uint8).astype(int)
+
+low = shot()
+q = Quality(base, hall.scene, level="high")
+high = shot()
+q.set("low")
+back = shot()
+print("LEVELS", q.level, base.render.get_shader() is None)
+print("DIFF", float((np.abs(high - low) > 24).mean()), float(np.abs(back - low).mean()))
+"""
+
+
 @pytest.mark.render
-def test_the_two_looks_render_and_switch_back_cleanly(base: Any) -> None:
-    import numpy as np
+def test_the_two_looks_render_and_switch_back_cleanly(tmp_path: Any) -> None:
+    """In its own process (simplepbr changes engine-wide state): high renders differently, low restores."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
 
-    from world.bench import build_hall
+    from tests.conftest import need
 
-    hall = build_hall(base)
-    try:
-        base.camera.set_pos(0, -19.4, 2.9)
-        base.camera.look_at(0, 6, 2.6)
-
-        def shot() -> Any:
-            base.task_mgr.step()
-            base.graphicsEngine.render_frame()
-            tex = base.win.get_screenshot()
-            return np.frombuffer(bytes(tex.get_ram_image_as("RGB")), dtype=np.uint8).astype(int)
-
-        low = shot()
-        q = Quality(base, hall.scene, level="high")
-        assert q.level == "high" and q.pipeline is not None
-        high = shot()
-        q.set("low")
-        back = shot()
-        assert np.abs(high - low).mean() > 5  # the PBR look is a different picture
-        assert np.abs(back - low).mean() < 1  # and switching back restores the baked look
-        assert base.render.get_shader() is None
-    finally:
-        for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
-            obj.destroy()
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    proc = subprocess.run(
+        [sys.executable, "-c", _SWITCH], cwd=root, env=env, capture_output=True, text=True, timeout=300, check=False
+    )
+    if "no offscreen display" in proc.stderr:
+        need(False, "offscreen rendering unavailable")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    levels = next(line for line in proc.stdout.splitlines() if line.startswith("LEVELS")).split()
+    diff = next(line for line in proc.stdout.splitlines() if line.startswith("DIFF")).split()
+    assert levels[1:] == ["low", "True"]
+    assert float(diff[1]) > 0.05  # the PBR look is a different picture
+    assert float(diff[2]) < 1.0  # and switching back restores the baked look

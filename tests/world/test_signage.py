@@ -27,6 +27,7 @@ def test_every_counter_number_is_24px_tall_from_its_approach_point(base) -> None
     from world.camera import ThirdPersonCamera
 
     hall = build_hall(base)
+    base.aspect2d.hide()  # the 3D sign alone: no 2D overlay (ours, or one another test left behind) in the way
     base.camLens.set_fov(62)  # as the client
     base.camLens.set_near_far(0.3, 200)
     try:
@@ -56,5 +57,6 @@ def test_every_counter_number_is_24px_tall_from_its_approach_point(base) -> None
         small = {n: round(h, 1) for n, h in heights.items() if h < MIN_CAP_PX_720}
         assert not small, f"numbers under {MIN_CAP_PX_720} px at 720p: {small}"
     finally:
+        base.aspect2d.show()
         for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
             obj.destroy()
