@@ -86,11 +86,12 @@ async def _signalling(port: int, officer: httpx.Client, csrf: str, calls: int, h
         assert officer.post(f"/officer/remote/{hid}/accept", data={"csrf": csrf}).status_code == 303
     cookie = "; ".join(f"{k}={v}" for k, v in officer.cookies.items())
     url = f"ws://127.0.0.1:{port}"
-    ows = await websockets.connect(url + "/officer/ws", additional_headers={"Cookie": cookie}, max_size=1 << 20)
+    opts: dict[str, Any] = {"max_size": 1 << 20, "open_timeout": 60, "ping_interval": None, "close_timeout": 30}
+    ows = await websockets.connect(url + "/officer/ws", additional_headers={"Cookie": cookie}, **opts)
     await ows.recv()
     socks = []
     for token, _ in citizens:
-        ws = await websockets.connect(url + "/ws", max_size=1 << 20)
+        ws = await websockets.connect(url + "/ws", **opts)
         await ws.send(json.dumps({"type": "hello", "token": token, "protocol_version": 1}))
         await ws.recv()
         socks.append(ws)
