@@ -315,6 +315,7 @@ def test_guided_hall_shows_the_officer_as_steps(base: Any) -> None:
         assert "kursi tiga" in flow.spoken[-1]  # spoken, numbers in words
         view.click("back")
         assert flow.step.kind == "purpose"
+        view.destroy()  # its full-screen panel must not stay on the shared test window
     finally:
         client.destroy()
 
