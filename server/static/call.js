@@ -370,6 +370,8 @@
     $("call-answer").hidden = true;
     status(T("call_waiting"));
     show(true);
+    // while waiting, the 2D page keeps its chat in view; guided mode shows the call alone
+    setDocked(!document.body.classList.contains("guided-on"));
   }
 
   function onHandoff(h) {
@@ -401,6 +403,7 @@
         },
         onState: function (state, info) {
           if (state === "connected") {
+            setDocked(false);  // the officer's face, large
             status(T(rtc.missing.indexOf("microphone") >= 0 ? "call_no_microphone" : "call_connected"));
             window.mppCallConnectedAt = performance.now();
           } else if (state === "ended") {
