@@ -354,6 +354,7 @@
     if (!supported()) {
       sendFrame({ type: "call.request", handoff_id: hid, video: true, webrtc: false });
       chatNote("call_unsupported");
+      toast(T("call_unsupported"));  // guided mode hides the chat: say it on top
       return;
     }
     C.handoffId = hid;
@@ -494,6 +495,7 @@
       highlight(f);
     } else if (f.type === "call.state" && f.state === "unavailable") {
       chatNote("call_unsupported");
+      toast(T("call_unsupported"));
     }
   }
 

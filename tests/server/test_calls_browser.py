@@ -179,6 +179,7 @@ def test_no_webrtc_falls_back_to_chat_with_a_message(live: LiveServer, two_brows
     officer.get_by_role("button", name="Terima").click()
     officer.wait_for_function("() => document.body.dataset.liveReady === '1'", timeout=10000)
     citizen.locator("#chat-log", has_text="tidak mendukung panggilan video").wait_for(timeout=10000)
+    assert "Lanjutkan dengan petugas lewat obrolan" in citizen.locator("#call-toast").inner_text()
     assert citizen.locator("#call-panel").count() == 0 or citizen.locator("#call-panel").is_hidden()
     officer.locator("#call-o-status", has_text="tidak mendukung panggilan").wait_for(timeout=10000)
 
