@@ -481,9 +481,10 @@
     var nik = $("id-nik").value.replace(/\s+/g, ""), name = $("id-name").value.trim();
     fieldError($("id-nik"), $("id-nik-err"), "");
     fieldError($("id-name"), $("id-name-err"), "");
+    // only emptiness is checked here: the server says what is wrong with a NIK (length, digits, region)
     if (!name) { fieldError($("id-name"), $("id-name-err"), t("required")); $("id-name").focus(); }
-    if (!/^\d{16}$/.test(nik)) { fieldError($("id-nik"), $("id-nik-err"), t("nik")); $("id-nik").focus(); }
-    if (!name || !/^\d{16}$/.test(nik)) return Promise.resolve(false);
+    if (!nik) { fieldError($("id-nik"), $("id-nik-err"), t("required")); $("id-nik").focus(); }
+    if (!name || !nik) return Promise.resolve(false);
     return api("POST", "/sessions/identify", { nik: nik, name: name }).then(function (r) {
       if (!r.ok) {
         var d = r.data && r.data.detail;
