@@ -41,8 +41,8 @@
 
   function $(id) { return document.getElementById(id); }
 
-  function t(key, vars) {
-    var table = I18N[state.lang] || I18N.id;
+  function t(key, vars, lang) {
+    var table = I18N[lang || state.lang] || I18N.id;
     var s = table[key] !== undefined ? table[key] : (I18N.id[key] !== undefined ? I18N.id[key] : key);
     if (vars) {
       Object.keys(vars).forEach(function (k) { s = s.split("{" + k + "}").join(String(vars[k])); });
@@ -238,21 +238,27 @@
     var li = el("li", { class: "msg from-" + sender });
     li.appendChild(el("span", { class: "who" }, t(sender === "citizen" ? "you" : sender) + (extra && extra.who ? " · " + extra.who : "")));
     li.appendChild(el("p", { class: "text" }, text));
+    // A source the answer already names is shown once, in place (a link when it has one); only a
+    // source the text does not name gets its own line, in the reply's language, not the page's.
+    var lang = (extra && extra.lang) || state.lang;
+    var body = li.querySelector(".text");
     var cites = ((extra && extra.citations) || []).filter(function (c) {
-      var link = c.url && /^https?:\/\//.test(c.url);
-      return link || String(text).indexOf(c.source) < 0; // the answer usually names its source already
+      if (!c.source) return false;
+      if (String(text).indexOf(c.source) < 0) return true;
+      if (c.url && /^https?:\/\//.test(c.url)) linkSource(body, c.source, c.url);
+      return false;
     });
     if (cites.length) {
       var ul = el("ul", { class: "cites" });
       cites.forEach(function (c) {
         var item = el("li");
-        item.appendChild(document.createTextNode(t("source") + ": "));
+        item.appendChild(document.createTextNode(t("source", null, lang) + ": "));
         if (c.url && /^https?:\/\//.test(c.url)) {
           item.appendChild(el("a", { href: c.url, target: "_blank", rel: "noopener noreferrer" }, c.source));
         } else {
           item.appendChild(document.createTextNode(c.source));
         }
-        if (c.checked) item.appendChild(document.createTextNode(" (" + t("checked") + " " + c.checked + ")"));
+        if (c.checked) item.appendChild(document.createTextNode(" · " + t("checked", null, lang) + " " + c.checked));
         ul.appendChild(item);
       });
       li.appendChild(ul);
@@ -262,6 +268,17 @@
     while (log.children.length > 200) log.removeChild(log.firstChild);
     log.scrollTop = log.scrollHeight;
     return li;
+  }
+
+  // Turns the first plain-text mention of a source in an answer into its link (text nodes only).
+  function linkSource(p, source, url) {
+    var node = p.firstChild;
+    if (!node || node.nodeType !== 3 || p.childNodes.length !== 1) return;
+    var at = node.data.indexOf(source);
+    if (at < 0) return;
+    var rest = node.splitText(at);
+    rest.splitText(source.length);
+    p.replaceChild(el("a", { href: url, target: "_blank", rel: "noopener noreferrer" }, source), rest);
   }
 
   function setQuick(replies) {
@@ -352,7 +369,7 @@
     var sender = f.sender === "officer" ? "officer" : (f.sender === "system" ? "system" : "assistant");
     var who = null;
     (f.actions || []).forEach(function (a) { if (a.kind === "handoff" && a.data && a.data.officer) who = a.data.officer; });
-    addMessage(sender, f.text, { citations: f.citations, who: sender === "officer" ? (who || (state.handoff && state.handoff.officer)) : null });
+    addMessage(sender, f.text, { citations: f.citations, lang: f.lang, who: sender === "officer" ? (who || (state.handoff && state.handoff.officer)) : null });
     if (sender === "officer" && window.MPPGuided) window.MPPGuided.officerSaid(f.text, who || (state.handoff && state.handoff.officer));
     setQuick(f.quick_replies);
     (f.actions || []).forEach(runAction);
