@@ -879,6 +879,10 @@
     });
   }
 
+  // Steps the visitor waits for or must act on reach the chat; the rest (draft saves, internal
+  // progress) only update the tracker.
+  var CHAT_STATES = ["submitted", "needs_revision", "ready", "completed", "rejected"];
+
   function onApplicationEvent(f) {
     var code = f.tracking_number;
     var entry = state.apps[code];
@@ -893,10 +897,10 @@
     } else if (state.identity) {
       loadApps();
     }
-    if (f.seq > state.liveAfter) {
+    if (f.seq > state.liveAfter && CHAT_STATES.indexOf(f.to_state) >= 0) {
       addMessage("system", t("update_app", { code: code, state: stateLabel(f.to_state) }));
-      if (f.to_state === "completed") openSurvey({ application: code });
     }
+    if (f.seq > state.liveAfter && f.to_state === "completed") openSurvey({ application: code });
   }
 
   // ------------------------------------------------------------------ queue
