@@ -7,6 +7,7 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, File, Form, UploadFile
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from server import domain
@@ -15,6 +16,11 @@ from server.deps import DbDep, SettingsDep, VisitorDep
 from server.errors import ApiError
 
 router = APIRouter(tags=["documents"])
+
+
+class AttachIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ids: list[int] = Field(min_length=1, max_length=20, description="ids of this visitor's uploads")
 
 
 def sniff(head: bytes) -> str | None:
@@ -71,15 +77,50 @@ def upload(
     )
     db.add(doc)
     db.commit()
-    return {"id": doc.id, "sha256": digest, "size": len(data), "content_type": kind, "filename": name}
+    return _doc_dict(doc)
+
+
+def _doc_dict(d: m.Document) -> dict[str, Any]:
+    return {"id": d.id, "sha256": d.sha256, "size": d.size, "content_type": d.content_type, "filename": d.filename}
+
+
+def _own(vs: m.VisitorSession) -> Any:
+    cond = m.Document.session_id == vs.id
+    if vs.citizen_id is not None:
+        cond = cond | (m.Document.citizen_id == vs.citizen_id)
+    return cond
 
 
 @router.get("/documents")
 def my_documents(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
-    cond = m.Document.session_id == vs.id
-    if vs.citizen_id is not None:
-        cond = cond | (m.Document.citizen_id == vs.citizen_id)
-    return [
-        {"id": d.id, "sha256": d.sha256, "size": d.size, "content_type": d.content_type, "filename": d.filename}
-        for d in db.scalars(select(m.Document).where(cond).order_by(m.Document.id))
-    ]
+    return [_doc_dict(d) for d in db.scalars(select(m.Document).where(_own(vs)).order_by(m.Document.id))]
+
+
+@router.get("/applications/{tracking}/documents")
+def application_documents(tracking: str, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
+    app = domain.own_application(db, vs, tracking)
+    docs = db.scalars(select(m.Document).where(m.Document.application_id == app.id).order_by(m.Document.id))
+    return [_doc_dict(d) for d in docs]
+
+
+@router.post("/applications/{tracking}/documents")
+def attach_documents(tracking: str, body: AttachIn, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
+    """Files uploaded while the form was being filled join the application once it exists."""
+    app = domain.own_application(db, vs, tracking)
+    wanted = set(body.ids)
+    docs = list(db.scalars(select(m.Document).where(_own(vs), m.Document.id.in_(wanted))))
+    if len(docs) != len(wanted):
+        raise ApiError(404, "not_found", "Berkas tidak ditemukan.", "File not found.")
+    if any(d.application_id not in (None, app.id) for d in docs):
+        raise ApiError(
+            409,
+            "document_attached",
+            "Berkas ini sudah dilampirkan pada permohonan lain.",
+            "This file is already attached to another application.",
+        )
+    for d in docs:
+        d.application_id = app.id
+        if d.citizen_id is None:
+            d.citizen_id = app.citizen_id
+    db.commit()
+    return application_documents(tracking, db, vs)

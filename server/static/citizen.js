@@ -29,6 +29,7 @@
     identity: null, // {citizen (masked), name}
     nik: null, // typed NIK, memory only, to prefill forms
     apps: {}, docs: {},
+    uploads: {}, docTarget: null, // files uploaded per requirement of the open form
     ticket: null,
     board: {},
     surveyFor: null,
@@ -562,6 +563,7 @@
   function selectService(id, attention, prefill) {
     $("svc").value = id;
     state.attention = attention || [];
+    if (state.docTarget) { state.uploads[state.docTarget.service] = {}; state.docTarget = null; } // a new form, new files
     return api("GET", "/services/" + encodeURIComponent(id)).then(function (r) {
       if (!r.ok) return;
       state.current = r.data;
@@ -642,8 +644,78 @@
       box.appendChild(wrap);
     });
     if (svc.form.some(function (f) { return f.type === "village"; })) loadVillages();
+    renderDocs(svc);
     $("app-form").hidden = false;
     $("form-error").hidden = true;
+  }
+
+  // ------------------------------------------------------------------ documents to bring
+
+  // state.uploads[service][i]: the upload made for requirement i. Before the application exists
+  // a file belongs to the session; submitting attaches it (state.docTarget then names the application).
+  function renderDocs(svc) {
+    var ul = $("req-docs");
+    clear(ul);
+    var reqs = svc.requirements || [];
+    $("svc-docs").hidden = !reqs.length;
+    var done = state.uploads[svc.id] || {};
+    reqs.forEach(function (r, i) {
+      var id = "doc-req-" + i;
+      var li = el("li", { class: "req-doc", id: id + "-item" });
+      li.appendChild(el("p", { class: "req-text", id: id + "-text" }, loc(r)));
+      var label = el("label", { class: "btn small upload", for: id }, t("doc_upload"));
+      var input = el("input", {
+        id: id, type: "file", class: "sr-only", accept: "image/*,application/pdf", capture: "environment",
+        "aria-describedby": id + "-text " + id + "-err " + id + "-ok",
+      });
+      input.addEventListener("change", function () { if (input.files && input.files[0]) uploadFor(svc.id, i, input.files[0]); });
+      li.appendChild(input);
+      li.appendChild(label);
+      li.appendChild(el("p", { class: "doc-ok", id: id + "-ok", "aria-live": "polite" },
+        done[i] ? "✓ " + t("doc_uploaded") + ": " + done[i].filename : ""));
+      li.appendChild(el("p", { class: "err", id: id + "-err", "aria-live": "polite" }));
+      ul.appendChild(li);
+    });
+  }
+
+  function uploadFor(serviceId, i, file) {
+    var id = "doc-req-" + i, ok = $(id + "-ok"), err = $(id + "-err"), input = $(id);
+    err.textContent = "";
+    input.removeAttribute("aria-invalid");
+    ok.textContent = t("doc_uploading");
+    var form = new FormData();
+    form.append("file", file, file.name);
+    var target = state.docTarget && state.docTarget.service === serviceId ? state.docTarget.tracking : null;
+    if (target) form.append("application", target);
+    return fetch(API + "/documents", {
+      method: "POST", body: form, credentials: "same-origin",
+      headers: { "Accept": "application/json", "Accept-Language": state.lang, "Authorization": "Bearer " + state.token },
+    }).then(function (r) {
+      return r.json().then(function (body) { return { ok: r.ok, data: body }; }, function () { return { ok: false, data: null }; });
+    }, function () { return { ok: false, data: null }; }).then(function (r) {
+      if (!state.current || state.current.id !== serviceId || !$(id)) return;
+      ok = $(id + "-ok"); err = $(id + "-err"); input = $(id); // a language switch may have re-rendered them
+      input.value = "";
+      if (!r.ok) {
+        ok.textContent = "";
+        err.textContent = errorMessage(r.data);
+        input.setAttribute("aria-invalid", "true");
+        return;
+      }
+      (state.uploads[serviceId] = state.uploads[serviceId] || {})[i] = { id: r.data.id, filename: r.data.filename };
+      ok.textContent = "✓ " + t("doc_uploaded") + ": " + r.data.filename;
+    });
+  }
+
+  // After a submission: the files uploaded for the form join the new application.
+  function attachUploads(serviceId, tracking) {
+    state.docTarget = { service: serviceId, tracking: tracking };
+    var up = state.uploads[serviceId] || {};
+    var ids = Object.keys(up).map(function (k) { return up[k].id; });
+    if (!ids.length) return;
+    api("POST", "/applications/" + encodeURIComponent(tracking) + "/documents", { ids: ids }).then(function (r) {
+      if (!r.ok) addMessage("system", errorMessage(r.data));
+    });
   }
 
   function loadVillages() {
@@ -698,6 +770,7 @@
         $("app-done").hidden = false;
         $("app-done").focus();
         state.apps[r.data.tracking_number] = { app: r.data, events: null };
+        attachUploads(svc.id, r.data.tracking_number);
         return;
       }
       var d = r.data && r.data.detail;
@@ -1157,7 +1230,7 @@
     $("svc").addEventListener("change", function () {
       var id = $("svc").value;
       if (id) selectService(id, [], null);
-      else { state.current = null; $("app-form").hidden = true; $("svc-info").hidden = true; updateTicketButton(); }
+      else { state.current = null; $("app-form").hidden = true; $("svc-info").hidden = true; $("svc-docs").hidden = true; updateTicketButton(); }
     });
     $("app-form").addEventListener("submit", submitApplication);
     $("btn-ticket-svc").addEventListener("click", function () { if (state.current) takeTicket(state.current.counter); });
