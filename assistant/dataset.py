@@ -42,6 +42,28 @@ _EN_PREFIXES = ("", "", "", "hi ", "please ", "excuse me ", "quick question ")
 _EN_SUFFIXES = ("", "", "", "?", " please", " ??", " thanks")
 
 
+# The catalogue aspect of the v1 templates -> the case kind it asks about (None: the overview).
+ASPECT_KIND: dict[str | None, str] = {
+    None: "overview",
+    "requirements": "requirements",
+    "fee": "fee",
+    "duration": "duration",
+    "validity": "validity",
+    "location": "location",
+    "procedure": "procedure",
+    "lost_damaged": "lost",
+}
+NONE_KIND = "_none"
+
+_CUE_WRAP_ID = (
+    "{cue}", "{cue}", "{cue} bagaimana", "mau tanya, {cue}", "kalau {cue} gimana caranya", "{cue} itu bagaimana ya",
+    "tolong info {cue}", "saya mau tanya soal {cue}", "{cue}, harus bagaimana",
+)  # fmt: skip
+_CUE_WRAP_EN = (
+    "{cue}", "{cue}", "what if {cue}", "question about {cue}", "{cue}, what should i do", "can you help: {cue}",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Example:
     text: str
@@ -49,6 +71,7 @@ class Example:
     service: str | None
     aspect: str | None
     lang: str
+    case: str | None = None  # the case or referral id it asks about, when known
 
 
 @lru_cache(maxsize=1)
@@ -157,6 +180,101 @@ def generate(catalog: Catalog | None = None, seed: int = 13, forms_per_template:
                     for _ in range(reps):
                         emit(t.replace("{trk}", _tracking(rng)), intent, None, None, lang)
     return out
+
+
+@lru_cache(maxsize=4)
+def data_file(name: str) -> dict[str, Any]:
+    data: dict[str, Any] = yaml.safe_load((DATA_DIR / name).read_text(encoding="utf-8"))
+    return data
+
+
+def _cue_lang(cue: str) -> str:
+    from assistant.text import detect_lang
+
+    return detect_lang(cue, default="id")
+
+
+def generate_v2(
+    catalog: Catalog | None = None,
+    knowledge: Any = None,
+    seed: int = 13,
+    real_train: Any = (),
+) -> list[Example]:
+    """The v1 templates (labelled with their default case) plus everyday wording, near misses,
+    case and referral cues from the knowledge base, and the real-question ``train`` part.
+
+    Only the ``train`` part of the real questions may be passed here (``mpp train`` refuses data that
+    holds a held-out question).
+    """
+    from assistant.text import detect_lang
+
+    catalog = catalog or default_catalog()
+    rng = random.Random(seed + 1)
+    out: list[Example] = []
+    for e in generate(catalog, seed=seed):
+        case = f"{e.service}.{ASPECT_KIND[e.aspect]}" if e.intent == "ask_service" and e.service else None
+        out.append(Example(e.text, e.intent, e.service, e.aspect, e.lang, case))
+
+    def emit(text: str, intent: str, service: str | None, lang: str, case: str | None) -> None:
+        text = _decorate(text, lang, rng)
+        out.append(Example(text, intent, service, None, lang, case))
+        if rng.random() < 0.3:
+            out.append(Example(typo(text, rng), intent, service, None, lang, case))
+
+    service_ids = [s.id for s in catalog.services]
+    every = data_file("everyday.yaml")
+    for intent in sorted(every):
+        for lang in ("id", "en"):
+            for t in every[intent][lang]:
+                if "{svc}" in t:
+                    for sid in rng.sample(service_ids, 4):
+                        form = rng.choice(surface_forms(catalog, sid, lang))
+                        emit(t.replace("{svc}", form).replace("{trk}", _tracking(rng)), intent, sid, lang, None)
+                else:
+                    for _ in range(2):
+                        emit(t.replace("{trk}", _tracking(rng)), intent, None, lang, None)
+    ref_ids = {r.id for r in knowledge.referrals} if knowledge is not None else set()
+    near = data_file("nearmiss.yaml")
+    for key in sorted(near):
+        case = key if key in ref_ids else None
+        for lang in ("id", "en"):
+            for t in near[key].get(lang, []):
+                for _ in range(2):
+                    emit(t, "out_of_scope", None, lang, case)
+    if knowledge is not None:
+        for c in knowledge.cases:
+            for cue in c.cues:
+                lang = _cue_lang(cue)
+                wraps = _CUE_WRAP_EN if lang == "en" else _CUE_WRAP_ID
+                for w in rng.sample(wraps, 2):
+                    emit(w.replace("{cue}", cue), "ask_service", c.service, lang, c.id)
+        for r in knowledge.referrals:
+            for cue in r.cues:
+                lang = _cue_lang(cue)
+                wraps = _CUE_WRAP_EN if lang == "en" else _CUE_WRAP_ID
+                for w in rng.sample(wraps, 2):
+                    emit(w.replace("{cue}", cue), "out_of_scope", None, lang, r.id)
+    for q in real_train:
+        if q.split != "train":
+            raise ValueError("only the real-question train part may be used for training")
+        lang = q.lang or detect_lang(q.question)
+        out.append(Example(q.question, q.intent, q.service, None, lang, q.expected))
+    return out
+
+
+def kind_label(e: Example) -> str:
+    """The kind head's label: the case kind of a question about a service, else ``_none``."""
+    if e.intent != "ask_service" or not e.service or not e.case or e.case.startswith("ref."):
+        return NONE_KIND
+    return case_kind(e.case) or NONE_KIND
+
+
+def case_kind(case_id: str) -> str | None:
+    """``paspor.lost-abroad`` -> ``lost``; ``kk.data-change`` -> ``data-change`` (kinds may hold a hyphen)."""
+    from protocol.knowledge import CASE_KINDS
+
+    rest = case_id.partition(".")[2]
+    return max((k for k in CASE_KINDS if rest == k or rest.startswith(k + "-")), key=len, default=None)
 
 
 def to_jsonl(examples: Iterable[Example]) -> bytes:

