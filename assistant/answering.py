@@ -13,6 +13,7 @@ from assistant.answers import ASPECT_LABELS, compose
 from assistant.nlu import Understanding
 from assistant.reply import Reply, qr_officer
 from assistant.reply import t as _t
+from assistant.retrieval import Candidate, Ranking
 from assistant.text import normalize
 from protocol.catalog import Catalog, Service
 from protocol.messages import QuickReply
@@ -54,7 +55,19 @@ def confident(ctx: AnswerContext, u: Understanding) -> bool:
 
 
 def answer_question(ctx: AnswerContext, u: Understanding, lang: str) -> Reply:
-    """Answer a question (or say honestly that it cannot), never starting an action."""
+    """Answer a question (or say honestly that it cannot), never starting an action.
+
+    With a case ranking: above the answer threshold, the specific case (or a referral); between the
+    top two or three cases, one clarifying question whose quick replies are those cases; below,
+    "I don't know this detail", the service overview when the service is clear, and an officer.
+    """
+    if u.ranking is not None and u.ranking.index is not None:
+        return answer_ranked(ctx, u, u.ranking, lang)
+    return answer_v1(ctx, u, lang)
+
+
+def answer_v1(ctx: AnswerContext, u: Understanding, lang: str) -> Reply:
+    """Service x aspect answers, for a model without a case ranker."""
     intent, service_id = with_context(ctx, u)
     svc = ctx.catalog.service(service_id) if service_id else None
     if intent == "ask_service" and svc is None and u.aspect is None and not COMPLETE.search(u.norm):
@@ -74,6 +87,100 @@ def answer_question(ctx: AnswerContext, u: Understanding, lang: str) -> Reply:
     if aspect is None and u.service_source == "rule" and len(u.norm.split()) <= 3 and ctx.last_aspect:
         aspect = ctx.last_aspect  # "kalau paspor?" after a fee question: same aspect
     return answer(ctx, svc, aspect, lang, u.confidence)
+
+
+def answer_ranked(ctx: AnswerContext, u: Understanding, ranking: Ranking, lang: str) -> Reply:
+    index = ranking.index
+    assert index is not None
+    if u.forced_case and u.forced_case in index.by_id:
+        return answer_candidate(ctx, index.by_id[u.forced_case], lang, 1.0)
+    th = index.thresholds
+    top = ranking.candidate(0)
+    named = u.service_source == "rule" and u.service is not None
+    if ctx.last_service and not named and top.service != ctx.last_service:
+        # A follow-up that names no service ("kalau hilang bagaimana?"): the conversation's service
+        # holds unless the question points clearly elsewhere.
+        mass = ranking.service_probs(index)
+        if max((p for s, p in mass.items() if s != "_none"), default=0.0) < 0.5 and mass.get("_none", 0.0) < 0.5:
+            ranking = ranking.restrict(ctx.last_service)
+            top = ranking.candidate(0)
+    p1 = ranking.probs[0]
+    if top.kind == "oos" and p1 >= th["option"]:
+        u.intent, u.service = "out_of_scope", None
+        return dont_know(ctx, u, lang)
+    if p1 >= th["answer"]:
+        return answer_candidate(ctx, top, lang, p1)
+    options = [(ranking.candidate(i), p) for i, p in enumerate(ranking.probs[:3]) if p >= th["option"]]
+    options = [(c, p) for c, p in options if c.kind != "oos"]
+    if len(options) >= 2 and sum(p for _, p in options) >= th["clarify_mass"]:
+        return clarify(ctx, u, options, lang)
+    return unknown_detail(ctx, u, ranking, lang)
+
+
+def answer_candidate(ctx: AnswerContext, cand: Candidate, lang: str, confidence: float) -> Reply:
+    """The specific case (composed from its data), a catalogue default, or a referral."""
+    from assistant.answers import compose_case, compose_referral
+
+    if cand.referral is not None:
+        text, cite = compose_referral(cand.referral, lang)
+        return Reply(
+            text, lang=lang, intent="out_of_scope", confidence=confidence, quick_replies=[qr_officer(lang)],
+            citations=[cite], case=cand.id,
+        )  # fmt: skip
+    assert cand.service is not None
+    svc = ctx.catalog.service(cand.service)
+    if cand.case is None:
+        reply = answer(ctx, svc, cand.default_aspect, lang, confidence)
+        reply.case = cand.id
+        return reply
+    text, cite = compose_case(ctx.catalog, cand.case, lang)
+    qrs = [
+        QuickReply(label=_t(lang, "Ajukan sekarang", "Apply now"), payload=f"/apply {svc.id}"),
+        QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}"),
+    ]
+    return Reply(
+        text, lang=lang, intent="ask_service", service=svc.id, aspect=cand.default_aspect, confidence=confidence,
+        quick_replies=qrs, citations=[cite], case=cand.id,
+    )  # fmt: skip
+
+
+def clarify(ctx: AnswerContext, u: Understanding, options: list[tuple[Candidate, float]], lang: str) -> Reply:
+    """One question whose quick replies are the competing cases (payload ``/case <id>``)."""
+    qrs = [QuickReply(label=(c.title.get(lang) if c.title else c.id)[:60], payload=f"/case {c.id}") for c, _ in options]
+    qrs.append(qr_officer(lang))
+    services = {c.service for c, _ in options}
+    service = next(iter(services)) if len(services) == 1 else None
+    return Reply(
+        _t(lang, "Maksud Anda yang mana?", "Which of these do you mean?"), lang=lang, intent="ask_service",
+        service=service, confidence=options[0][1], quick_replies=qrs, fallback=True,
+    )  # fmt: skip
+
+
+def unknown_detail(ctx: AnswerContext, u: Understanding, ranking: Ranking, lang: str) -> Reply:
+    """Honest "I don't know this detail": the service overview when the service is clear, and an officer."""
+    index = ranking.index
+    assert index is not None
+    mass = ranking.service_probs(index)
+    best = max((s for s in mass if s != "_none"), key=lambda s: mass[s], default=None)
+    if best is None or mass[best] < 0.5:
+        return dont_know(ctx, u, lang)
+    svc = ctx.catalog.service(best)
+    body, cite = compose(ctx.catalog, svc, None, lang)
+    lead = _t(
+        lang,
+        "Maaf, rincian itu belum ada di data saya. Yang saya tahu tentang layanan ini:",
+        "Sorry, I don't have that detail in my data. What I know about this service:",
+    )
+    tail = _t(lang, "Mau saya hubungkan dengan petugas?", "Shall I connect you to an officer?")
+    qrs = [
+        QuickReply(label=ASPECT_LABELS[a].get(lang), payload=f"/ask {svc.id} {a}")
+        for a in ("requirements", "fee", "procedure")
+    ]
+    qrs.append(qr_officer(lang))
+    return Reply(
+        f"{lead}\n{body}\n{tail}", lang=lang, intent="ask_service", service=svc.id, confidence=mass[best],
+        quick_replies=qrs, citations=[cite], fallback=True, offer="officer",
+    )  # fmt: skip
 
 
 def answer(ctx: AnswerContext, svc: Service, aspect: str | None, lang: str, confidence: float) -> Reply:

@@ -7,9 +7,11 @@ source and the date it was checked.
 
 from __future__ import annotations
 
+import re
 from urllib.parse import urlparse
 
-from protocol.catalog import Catalog, Localized, Service
+from protocol.catalog import Catalog, Fee, Localized, Service
+from protocol.knowledge import Case, Referral, Source
 from protocol.messages import Citation
 
 ASPECT_LABELS: dict[str, Localized] = {
@@ -107,3 +109,159 @@ def office_hours(catalog: Catalog, lang: str) -> tuple[str, Citation]:
     checked = f"{office.checked:%Y-%m}"
     text = "\n".join([head, _bullets(lines), addr, office.note.get(lang), source_line(host, checked, lang)])
     return text, Citation(service_id=None, source=host, url=office.source_url, checked=checked)
+
+
+# ---------------------------------------------------------------------------- cases and referrals
+
+_KIND_FIELD = {
+    "requirements": "requirements",
+    "fee": "fee",
+    "duration": "duration",
+    "validity": "validity",
+    "location": "location",
+    "procedure": "procedure",
+    "overview": "overview",
+}
+_LABEL = {
+    "requirements": Localized(id="Syarat", en="Requirements"),
+    "fee": Localized(id="Biaya", en="Fee"),
+    "duration": Localized(id="Lama proses", en="Processing time"),
+    "validity": Localized(id="Masa berlaku", en="Validity"),
+    "location": Localized(id="Tempat", en="Where"),
+    "steps": Localized(id="Langkah", en="Steps"),
+    "not_for": Localized(id="Catatan", en="Note"),
+}
+
+
+def _fee_text(fee: Fee, name: str, lang: str) -> str:
+    if fee.free:
+        body = f"{name} is free of charge." if lang == "en" else f"{name} gratis, tidak dipungut biaya."
+    else:
+        body = "\n" + _bullets([f"{i.label.get(lang)}: {format_rupiah(i.amount)}" for i in fee.items])
+    if fee.note:
+        body += "\n" + fee.note.get(lang)
+    return body
+
+
+def case_source_line(source: Source, lang: str) -> tuple[str, Citation]:
+    basis = source.legal_basis or (urlparse(source.url).netloc or source.url)
+    checked = f"{source.checked:%Y-%m}"
+    return source_line(basis, checked, lang), Citation(service_id=None, source=basis, url=source.url, checked=checked)
+
+
+def compose_case(catalog: Catalog, case: Case, lang: str) -> tuple[str, Citation]:
+    """A case's answer: its prose, then the facts of its kind — the case's own where it has them, the
+    service defaults where it has None — ending with the case's source line.
+
+    Every fee, duration and requirement comes from the case or service fields; the prose explains.
+    """
+    svc = catalog.service(case.service)
+    name = svc.short_name.get(lang)
+    en = lang == "en"
+    parts = [case.answer.get(lang).strip()]
+    field = _KIND_FIELD.get(case.kind)
+    reqs = case.requirements if case.requirements is not None else svc.requirements
+    fee = case.fee if case.fee is not None else svc.fee
+    ptime = case.processing_time if case.processing_time is not None else svc.processing_time
+    where = case.where_note if case.where_note is not None else svc.where_note
+
+    def label(key: str) -> str:
+        return _LABEL[key].get(lang) + ":"
+
+    if field == "overview":
+        parts.append(f"{svc.name.get(lang)}: {svc.description.get(lang)}")
+    if field in (None, "requirements"):
+        parts.append(label("requirements") + "\n" + _bullets([r.get(lang) for r in reqs]))
+    if field in (None, "fee"):
+        parts.append(label("fee") + " " + _fee_text(fee, name, lang).lstrip(" "))
+    if field in (None, "duration"):
+        parts.append(label("duration") + " " + ptime.get(lang))
+    if field == "validity":
+        parts.append(label("validity") + " " + svc.validity.get(lang))
+    if field == "location" or (field is None and case.where_note is not None):
+        parts.append(label("location") + " " + where.get(lang) + "\n" + counter_label(catalog, svc, lang))
+    steps = case.steps if case.steps is not None else (svc.procedure if field == "procedure" else None)
+    if steps:
+        parts.append(label("steps") + "\n" + _bullets([s.get(lang) for s in steps]))
+    if case.not_for is not None:
+        parts.append(label("not_for") + " " + case.not_for.get(lang))
+    line, cite = case_source_line(case.source, lang)
+    cite = Citation(service_id=svc.id, source=cite.source, url=cite.url, checked=cite.checked)
+    _ = en
+    return "\n".join(p for p in parts if p) + "\n" + line, cite
+
+
+def compose_referral(ref: Referral, lang: str) -> tuple[str, Citation]:
+    """Where to go instead and why, with the referral's source: a service we don't provide."""
+    head = (
+        f"{ref.title.en} is not handled by the MPP assistant's catalogue." if lang == "en"
+        else f"{ref.title.id} tidak termasuk layanan di katalog asisten MPP."
+    )  # fmt: skip
+    where = ("Where to go: " if lang == "en" else "Tempat mengurus: ") + ref.where.get(lang)
+    why = ("Why: " if lang == "en" else "Alasannya: ") + ref.why.get(lang)
+    line, cite = case_source_line(ref.source, lang)
+    return "\n".join([head, where, why, line]), cite
+
+
+# ---------------------------------------------------------------------------- facts check
+
+_RP_RE = re.compile(r"rp\.?\s?(\d{1,3}(?:[.,]\d{3})+|\d+)", re.IGNORECASE)
+_DUR_RE = re.compile(
+    r"(\d+)\s*(hari kerja|working days?|hari|days?|minggu|weeks?|bulan|months?|tahun|years?|jam|hours?)",
+    re.IGNORECASE,
+)
+_UNIT = {
+    "hari": "day", "hari kerja": "day", "day": "day", "days": "day", "working day": "day", "working days": "day",
+    "minggu": "week", "week": "week", "weeks": "week", "bulan": "month", "month": "month", "months": "month",
+    "tahun": "year", "year": "year", "years": "year", "jam": "hour", "hour": "hour", "hours": "hour",
+}  # fmt: skip
+
+
+def figures(text: str) -> set[tuple[str, int, str]]:
+    """Rupiah amounts and durations stated in a text: ("rp", 350000, "") and ("dur", 14, "day")."""
+    out: set[tuple[str, int, str]] = set()
+    for m in _RP_RE.finditer(text):
+        out.add(("rp", int(re.sub(r"[.,]", "", m.group(1))), ""))
+    for m in _DUR_RE.finditer(text):
+        out.add(("dur", int(m.group(1)), _UNIT[m.group(2).lower()]))
+    return out
+
+
+def _loc_texts(items: object) -> list[str]:
+    if items is None:
+        return []
+    if isinstance(items, Localized):
+        return [items.id, items.en]
+    if isinstance(items, (list, tuple)):
+        return [t for i in items for t in _loc_texts(i)]
+    return []
+
+
+def data_figures(svc: Service, case: Case | None = None, referral: Referral | None = None) -> set[tuple[str, int, str]]:
+    """Every figure the structured data of a service (and a case or referral) states."""
+    texts: list[str] = []
+    amounts: set[int] = set()
+    fees = [svc.fee] + ([case.fee] if case is not None and case.fee is not None else [])
+    for fee in fees:
+        amounts.update(i.amount for i in fee.items)
+        texts += _loc_texts(fee.note) + _loc_texts([i.label for i in fee.items])
+    texts += _loc_texts([svc.requirements, svc.processing_time, svc.validity, svc.where_note, svc.procedure,
+                         svc.lost_or_damaged, svc.description, svc.name])  # fmt: skip
+    texts += [svc.fee.legal_basis, *svc.legal_basis]
+    if case is not None:
+        texts += _loc_texts([case.requirements, case.processing_time, case.where_note, case.steps, case.not_for,
+                             case.answer, case.title])  # fmt: skip
+        texts.append(case.source.legal_basis or "")
+    if referral is not None:
+        texts += _loc_texts([referral.where, referral.why, referral.title]) + [referral.source.legal_basis or ""]
+    out = set().union(*(figures(t) for t in texts)) if texts else set()
+    out |= {("rp", a, "") for a in amounts}
+    out.add(("dur", svc.processing_days, "day"))
+    if case is not None and case.processing_days is not None:
+        out.add(("dur", case.processing_days, "day"))
+    return out
+
+
+def untraceable(answer: str, allowed: set[tuple[str, int, str]]) -> list[tuple[str, int, str]]:
+    """Figures in an answer that no data states (should always be empty)."""
+    return sorted(f for f in figures(answer) if f not in allowed)

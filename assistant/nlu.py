@@ -207,7 +207,7 @@ class NLU:
             kb = knowledge if knowledge is not None else default_knowledge()
             index = CaseIndex(
                 build_candidates(catalog, kb), heads, embedder, DocEmbeddings.load(d, encoder),
-                heads.meta["ranker_weights"],
+                heads.meta["ranker_weights"], heads.meta.get("case_thresholds"),
             )  # fmt: skip
         return cls(heads, embedder, catalog, index)
 

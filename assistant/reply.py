@@ -25,6 +25,7 @@ class Reply:
     citations: list[Citation] = field(default_factory=list)
     fallback: bool = False
     offer: str | None = None  # a yes/no offer the next message may answer (e.g. "officer")
+    case: str | None = None  # the knowledge-base case or referral id an answer was composed from
 
     def to_frame(self, conversation_id: str, ref: str | None = None) -> ChatReply:
         return ChatReply(
@@ -47,6 +48,7 @@ class Reply:
             "intent": self.intent,
             "service": self.service,
             "aspect": self.aspect,
+            "case": self.case,
             "confidence": round(self.confidence, 4),
             "fallback": self.fallback,
             "quick_replies": [q.model_dump() for q in self.quick_replies],

@@ -184,6 +184,18 @@ class Ranking:
     ids: list[str]
     probs: list[float]
     features: dict[str, list[float]] = field(default_factory=dict)
+    index: CaseIndex | None = None
+
+    def candidate(self, i: int = 0) -> Candidate:
+        assert self.index is not None
+        return self.index.by_id[self.ids[i]]
+
+    def restrict(self, service: str) -> Ranking:
+        """Only the cases of one service, renormalised (a follow-up that keeps the conversation's service)."""
+        assert self.index is not None
+        keep = [(c, p) for c, p in zip(self.ids, self.probs, strict=True) if self.index.by_id[c].service == service]
+        total = sum(p for _, p in keep) or 1.0
+        return Ranking([c for c, _ in keep], [p / total for _, p in keep], index=self.index)
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
         return list(zip(self.ids[:k], self.probs[:k], strict=True))
@@ -207,8 +219,10 @@ class CaseIndex:
         embedder: Any,
         doc_emb: DocEmbeddings,
         weights: dict[str, float] | None = None,
+        thresholds: dict[str, float] | None = None,
     ) -> None:
         self.candidates = candidates
+        self.thresholds = {**DEFAULT_THRESHOLDS, **(thresholds or {})}
         self.by_id = {c.id: c for c in candidates}
         self.heads = heads
         self.embedder = embedder
@@ -304,8 +318,12 @@ class CaseIndex:
         feats = {}
         if k_features:
             feats = {self.candidates[i].id: f[i].round(3).tolist() for i in order[:5]}
-        return Ranking([self.candidates[i].id for i in order], [float(p[i]) for i in order], feats)
+        return Ranking([self.candidates[i].id for i in order], [float(p[i]) for i in order], feats, self)
 
+
+# answer: top probability to answer outright; option: a clarifying option's least probability;
+# clarify_mass: the options together must hold this much, else "I don't know".
+DEFAULT_THRESHOLDS: dict[str, float] = {"answer": 0.5, "option": 0.08, "clarify_mass": 0.5}
 
 # Hand-set starting weights (used until ``mpp train`` fits them).
 DEFAULT_WEIGHTS: dict[str, float] = {

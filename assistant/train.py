@@ -149,8 +149,16 @@ def _thresholds(index: Any, groups: list[tuple[np.ndarray, int]]) -> dict[str, f
 def train(model_dir: Path | None = None, seed: int = SEED, progress: bool = True) -> dict[str, Any]:
     from tqdm import tqdm
 
-    from assistant.model import MODEL_DIR, CharNgrams, Heads, features, fit_head, make_embedder, save_heads, \
-        write_if_changed  # fmt: skip
+    from assistant.model import (
+        MODEL_DIR,
+        CharNgrams,
+        Heads,
+        features,
+        fit_head,
+        make_embedder,
+        save_heads,
+        write_if_changed,  # fmt: skip
+    )
     from assistant.nlu import NLU
     from assistant.realset import held_out_sha256
     from assistant.retrieval import DEFAULT_WEIGHTS, CaseIndex, DocEmbeddings, build_candidates, fit_weights
