@@ -177,7 +177,7 @@ def compose_case(catalog: Catalog, case: Case, lang: str) -> tuple[str, Citation
     if field in (None, "duration"):
         parts.append(label("duration") + " " + ptime.get(lang))
     if field == "validity":
-        parts.append(label("validity") + " " + svc.validity.get(lang))
+        parts.append(label("validity") + " " + (case.validity or svc.validity).get(lang))
     if field == "location" or (field is None and case.where_note is not None):
         parts.append(label("location") + " " + where.get(lang) + "\n" + counter_label(catalog, svc, lang))
     steps = case.steps if case.steps is not None else (svc.procedure if field == "procedure" else None)
@@ -250,7 +250,7 @@ def data_figures(svc: Service, case: Case | None = None, referral: Referral | No
     texts += [svc.fee.legal_basis, *svc.legal_basis]
     if case is not None:
         texts += _loc_texts([case.requirements, case.processing_time, case.where_note, case.steps, case.not_for,
-                             case.answer, case.title])  # fmt: skip
+                             case.answer, case.title, case.validity])  # fmt: skip
         texts.append(case.source.legal_basis or "")
     if referral is not None:
         texts += _loc_texts([referral.where, referral.why, referral.title]) + [referral.source.legal_basis or ""]

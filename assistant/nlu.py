@@ -225,7 +225,7 @@ class NLU:
             return Understanding(
                 text=text, norm=norm, lang=lang, intent=intent, intent_conf=1.0, service=cand.service,
                 service_conf=1.0, aspect=cand.default_aspect, slots=Slots(), service_source="rule",
-                forced_case=cand.id,
+                forced_case=cand.id, ranking=Ranking([cand.id], [1.0], index=self.index),
             )  # fmt: skip
         emb = self.embedder.encode([norm])
         pi, ps, pk = self.heads.predict_all(emb, [text])

@@ -341,14 +341,21 @@ DEFAULT_WEIGHTS: dict[str, float] = {
 
 
 def fit_weights(
-    groups: Sequence[tuple[np.ndarray, int]], l2: float = 0.01, init: dict[str, float] | None = None
+    groups: Sequence[tuple[np.ndarray, int]], l2: float = 0.001, init: dict[str, float] | None = None
 ) -> dict[str, float]:
-    """Conditional logit: maximise sum log softmax(F w)[gold] over questions, with a small L2 penalty."""
+    """Conditional logit: maximise sum log softmax(F w)[gold] over questions, with a small L2 penalty.
+
+    Features are scaled to unit spread first (e5 cosines live in a narrow band; a penalty on raw
+    weights would silence them), and the weights scaled back.
+    """
     from scipy.optimize import minimize
 
-    mats = [g for g, _ in groups]
+    stack = np.concatenate([g for g, _ in groups])
+    scale = stack.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    mats = [g / scale for g, _ in groups]
     gold = np.array([y for _, y in groups])
-    w0 = np.array([float((init or DEFAULT_WEIGHTS).get(f, 0.0)) for f in FEATURES])
+    w0 = np.array([float((init or DEFAULT_WEIGHTS).get(f, 0.0)) for f in FEATURES]) * scale
 
     def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
         total, grad = 0.0, np.zeros_like(w)
@@ -363,8 +370,8 @@ def fit_weights(
         n = len(mats)
         return total / n + l2 * float(w @ w), grad / n + 2 * l2 * w
 
-    res = minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 300})
-    return {f: round(float(v), 4) for f, v in zip(FEATURES, res.x, strict=True)}
+    res = minimize(loss, w0, jac=True, method="L-BFGS-B", options={"maxiter": 500})
+    return {f: round(float(v), 4) for f, v in zip(FEATURES, res.x / scale, strict=True)}
 
 
 def knowledge_digest(kb: KnowledgeBase) -> str:

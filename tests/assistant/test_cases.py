@@ -1,0 +1,266 @@
+"""Case-level answers: selection, referrals, the answer/clarify/don't-know thresholds, traceable figures,
+and a training set that can never hold a held-out question."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pytest
+import yaml
+
+from assistant.answering import AnswerContext, answer_ranked
+from assistant.answers import compose_case, compose_referral, data_figures, figures, untraceable
+from assistant.core import Assistant, Conversation
+from assistant.ports import Caller
+from assistant.retrieval import OOS_ID, Ranking
+from protocol.catalog import default_catalog
+from protocol.knowledge import default_knowledge, load_knowledge
+from tests.assistant.fakes import FakePort
+
+KB = default_knowledge()
+CATALOG = default_catalog()
+
+
+def _ask(assistant: Assistant, text: str, n: list[int] = [0]) -> object:  # noqa: B006 - a counter
+    n[0] += 1
+    return assistant.respond(Conversation(f"case-{n[0]}", Caller(session_id="s"), FakePort()), text)
+
+
+@pytest.mark.parametrize(
+    ("question", "want"),
+    [
+        ("KTP saya hilang, harus bagaimana?", "ktp-el.lost"),
+        ("my passport was stolen, what do I do", "paspor.lost"),
+        ("berapa biaya bikin paspor", "paspor.fee"),
+        ("syarat skck apa saja", "skck.requirements"),
+    ],
+)
+def test_the_specific_case_is_answered(assistant: Assistant, question: str, want: str) -> None:
+    reply = _ask(assistant, question)
+    assert reply.case is not None and (reply.case == want or reply.case.startswith(want + "-")), (reply.case, want)
+    assert not reply.fallback
+    case = KB.case(reply.case)
+    if case is not None:  # the answer is that case's own prose, ending with its source line
+        assert case.answer.get(reply.lang).strip() in reply.text
+        assert reply.text.rstrip().splitlines()[-1].startswith(("Sumber:", "Source:"))
+
+
+@pytest.mark.parametrize(
+    ("question", "not_service"),
+    [
+        ("mau urus izin mendirikan bangunan untuk rumah", "pbb"),
+        ("cara daftar bpjs ketenagakerjaan untuk pekerja", "bpjs-kesehatan"),
+        ("perpanjang sim c dimana ya", "skck"),
+    ],
+)
+def test_near_misses_are_not_answered_with_the_catalogue_service(
+    assistant: Assistant, question: str, not_service: str
+) -> None:
+    reply = _ask(assistant, question)
+    assert reply.service != not_service or reply.fallback, (reply.service, reply.case)
+    assert reply.intent == "out_of_scope" or reply.fallback
+
+
+def test_a_referral_says_where_to_go_and_why_with_its_source() -> None:
+    ref = KB.referrals[0]
+    for lang in ("id", "en"):
+        text, cite = compose_referral(ref, lang)
+        assert ref.where.get(lang) in text and ref.why.get(lang) in text
+        assert text.splitlines()[-1].startswith("Source:" if lang == "en" else "Sumber:")
+        assert cite.url == ref.source.url
+
+
+def test_a_referral_hit_answers_with_the_referral(assistant: Assistant) -> None:
+    reply = _ask(assistant, "/case ref.imb-pbg")
+    assert reply.case == "ref.imb-pbg" and reply.intent == "out_of_scope" and reply.service is None
+    assert KB.referral("ref.imb-pbg") is not None
+    assert KB.referral("ref.imb-pbg").where.id in reply.text  # type: ignore[union-attr]
+
+
+# ---------------------------------------------------------------------------- thresholds
+
+
+def _ranking(assistant: Assistant, pairs: list[tuple[str, float]]) -> Ranking:
+    index = assistant.nlu.index
+    assert index is not None
+    rest = [c.id for c in index.candidates if c.id not in dict(pairs)]
+    left = max(0.0, 1.0 - sum(p for _, p in pairs))
+    probs = [p for _, p in pairs] + [left / len(rest)] * len(rest)
+    return Ranking([c for c, _ in pairs] + rest, probs, index=index)
+
+
+def _u(assistant: Assistant, text: str) -> object:
+    return assistant.nlu.understand(text)
+
+
+def test_above_the_threshold_the_case_is_answered(assistant: Assistant) -> None:
+    th = assistant.nlu.index.thresholds  # type: ignore[union-attr]
+    r = answer_ranked(AnswerContext(CATALOG), _u(assistant, "ktp hilang"), _ranking(assistant, [("ktp-el.lost", th["answer"] + 0.01)]), "id")  # type: ignore[arg-type]
+    assert r.case == "ktp-el.lost" and not r.fallback
+
+
+def test_between_two_cases_one_clarifying_question_with_those_cases(assistant: Assistant) -> None:
+    th = assistant.nlu.index.thresholds  # type: ignore[union-attr]
+    p = max(th["option"] + 0.01, th["clarify_mass"] / 2 + 0.01)
+    assert p < th["answer"]
+    pairs = [("ktp-el.lost", p), ("ktp-el.damaged", p - 0.005)]
+    r = answer_ranked(AnswerContext(CATALOG), _u(assistant, "ktp"), _ranking(assistant, pairs), "id")  # type: ignore[arg-type]
+    assert r.fallback and r.case is None
+    payloads = [q.payload for q in r.quick_replies]
+    assert payloads[:2] == ["/case ktp-el.lost", "/case ktp-el.damaged"] and "/officer" in payloads
+
+
+def test_the_clarifying_reply_is_understood_when_sent_back(assistant: Assistant) -> None:
+    port = FakePort()
+    conv = Conversation("case-roundtrip", Caller(session_id="s"), port)
+    reply = assistant.respond(conv, "/case ktp-el.damaged")
+    assert reply.case == "ktp-el.damaged" and not reply.fallback
+
+
+def test_below_the_threshold_honest_dont_know_with_overview_and_officer(assistant: Assistant) -> None:
+    # Mass spread thinly over many KTP-el cases: the service is clear, the detail is not.
+    index = assistant.nlu.index
+    assert index is not None
+    ktp = [c.id for c in index.candidates if c.service == "ktp-el"]
+    share = 0.9 / len(ktp)
+    assert share < index.thresholds["option"]
+    r = answer_ranked(AnswerContext(CATALOG), _u(assistant, "ktp"), _ranking(assistant, [(c, share) for c in ktp]), "en")  # type: ignore[arg-type]
+    assert r.fallback and r.offer == "officer" and r.case is None
+    assert "don't have that detail" in r.text and CATALOG.service("ktp-el").description.en in r.text
+    assert "/officer" in [q.payload for q in r.quick_replies]
+
+
+def test_out_of_scope_without_referral_says_so(assistant: Assistant) -> None:
+    r = answer_ranked(AnswerContext(CATALOG), _u(assistant, "resep rendang"), _ranking(assistant, [(OOS_ID, 0.9)]), "id")  # type: ignore[arg-type]
+    assert r.fallback and r.intent == "out_of_scope" and r.service is None and r.offer == "officer"
+
+
+# ---------------------------------------------------------------------------- traceable figures
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+def test_every_case_answer_states_only_figures_from_data(lang: str) -> None:
+    assert len(KB.cases) >= 250
+    bad = {}
+    for case in KB.cases:
+        text, cite = compose_case(CATALOG, case, lang)
+        wrong = untraceable(text, data_figures(CATALOG.service(case.service), case))
+        if wrong:
+            bad[case.id] = wrong
+        assert cite.url == case.source.url
+    assert not bad
+
+
+def test_the_fact_check_catches_a_figure_that_is_not_in_the_data() -> None:
+    case = KB.case("ktp-el.lost") or KB.cases[0]
+    text, _ = compose_case(CATALOG, case, "id")
+    allowed = data_figures(CATALOG.service(case.service), case)
+    assert untraceable(text, allowed) == []
+    assert untraceable(text + "\nBiaya Rp987.654, selesai 77 hari.", allowed) == [("dur", 77, "day"), ("rp", 987654, "")]
+    assert figures("Rp350.000 dan 3 hari kerja") == {("rp", 350000, ""), ("dur", 3, "day")}
+
+
+def test_a_case_fee_replaces_the_service_fee() -> None:
+    paid = next((c for c in KB.cases if c.fee is not None and not c.fee.free), None)
+    if paid is None:
+        pytest.skip("no case with its own fee in the knowledge base")
+    text, _ = compose_case(CATALOG, paid, "id")
+    for item in paid.fee.items:  # type: ignore[union-attr]
+        assert f"{item.amount:,}".replace(",", ".") in text
+
+
+# ---------------------------------------------------------------------------- a knowledge base of our own
+
+
+def _write_kb(root: Path) -> None:
+    (root / "cases").mkdir(parents=True)
+    src = {"legal_basis": "Perpres 96/2018", "url": "https://example.org/kb", "checked": dt.date(2026, 11, 1).isoformat()}
+    cases = [
+        {
+            "id": "skck.renewal-overseas-job",
+            "service": "skck",
+            "kind": "renewal",
+            "title": {"id": "SKCK untuk kerja di kapal pesiar", "en": "Police clearance for cruise ship work"},
+            "cues": ["skck kapal pesiar", "police clearance cruise ship job", "skck untuk abk kapal pesiar"],
+            "answer": {"id": "Untuk kerja di kapal pesiar, minta SKCK tingkat Polda.", "en": "For cruise work, ask the regional police."},
+            "source": src,
+        }
+    ]
+    (root / "cases" / "skck.yaml").write_text(yaml.safe_dump(cases, allow_unicode=True), encoding="utf-8")
+    refs = [
+        {
+            "id": "ref.izin-tambang",
+            "title": {"id": "Izin tambang pasir", "en": "Sand mining permit"},
+            "cues": ["izin tambang pasir", "sand mining permit"],
+            "near": ["nib"],
+            "where": {"id": "Dinas ESDM provinsi", "en": "The provincial energy and mining office"},
+            "why": {"id": "Izin tambang kewenangan provinsi.", "en": "Mining permits are a provincial matter."},
+            "source": src,
+        }
+    ]
+    (root / "referrals.yaml").write_text(yaml.safe_dump(refs, allow_unicode=True), encoding="utf-8")
+
+
+def test_a_new_case_and_referral_are_found_by_their_cues(tmp_path: Path, assistant: Assistant) -> None:
+    from assistant.nlu import NLU
+
+    _write_kb(tmp_path)
+    kb = load_knowledge(tmp_path)
+    nlu = NLU(assistant.nlu.heads, assistant.nlu.embedder, CATALOG)
+    from assistant.retrieval import CaseIndex, DocEmbeddings, build_candidates
+
+    index = assistant.nlu.index
+    assert index is not None
+    nlu.index = CaseIndex(build_candidates(CATALOG, kb), nlu.heads, nlu.embedder, DocEmbeddings("e5"),
+                          {f: float(w) for f, w in zip(index_features(), index.weights, strict=True)},
+                          index.thresholds)  # fmt: skip
+    u = nlu.understand("skck untuk abk kapal pesiar")
+    assert u.ranking is not None and u.ranking.ids[0] == "skck.renewal-overseas-job"
+    u = nlu.understand("izin tambang pasir dimana")
+    assert u.ranking is not None and u.ranking.ids[0] == "ref.izin-tambang" and u.intent == "out_of_scope"
+
+
+def index_features() -> tuple[str, ...]:
+    from assistant.retrieval import FEATURES
+
+    return FEATURES
+
+
+# ---------------------------------------------------------------------------- the held-out split
+
+
+def test_training_refuses_data_holding_a_held_out_question(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from assistant import realset, train
+
+    held = realset.load_real("test")[0]
+    planted = tmp_path / "assistant" / "data" / "extra.yaml"
+    planted.parent.mkdir(parents=True)
+    planted.write_text(f"- {held.question!r}\n", encoding="utf-8")
+    real = realset.find_test_leaks
+
+    def leaks(repo_root: Path | None = None, extra: list[Path] | None = None) -> list[realset.Leak]:
+        return real(repo_root, [*(extra or []), planted])
+
+    monkeypatch.setattr(realset, "find_test_leaks", leaks)
+    with pytest.raises(train.TrainingDataError):
+        train.training_data()
+
+
+def test_only_the_train_part_may_be_generated_into_training_data() -> None:
+    from assistant import realset
+    from assistant.dataset import generate_v2
+
+    with pytest.raises(ValueError, match="train part"):
+        generate_v2(real_train=realset.load_real("dev")[:1])
+
+
+def test_the_committed_model_was_trained_without_held_out_questions() -> None:
+    import json
+
+    from assistant.model import MODEL_DIR
+    from assistant.realset import held_out_sha256
+
+    meta = json.loads((MODEL_DIR / "metadata.json").read_text())
+    assert meta["held_out_test_sha256"] == held_out_sha256()
+    assert meta["encoder"] == "e5" and "ranker_weights" in meta
