@@ -96,14 +96,15 @@ def answer_ranked(ctx: AnswerContext, u: Understanding, ranking: Ranking, lang: 
         return answer_candidate(ctx, index.by_id[u.forced_case], lang, 1.0)
     th = index.thresholds
     top = ranking.candidate(0)
-    named = u.service_source == "rule" and u.service is not None
-    if ctx.last_service and not named and top.service != ctx.last_service:
+    if ctx.last_service and not u.aliases and top.service != ctx.last_service and not index.referral_hits(u.norm):
         # A follow-up that names no service ("kalau hilang bagaimana?"): the conversation's service
-        # holds unless the question points clearly elsewhere.
+        # holds unless the question points clearly elsewhere (a long question, a sure other service).
         mass = ranking.service_probs(index)
-        if max((p for s, p in mass.items() if s != "_none"), default=0.0) < 0.5 and mass.get("_none", 0.0) < 0.5:
+        other = max((p for s, p in mass.items() if s not in ("_none", ctx.last_service)), default=0.0)
+        if len(u.norm.split()) <= 6 and other < 0.5:
             ranking = ranking.restrict(ctx.last_service)
             top = ranking.candidate(0)
+            u.intent, u.service = "ask_service", ctx.last_service
     p1 = ranking.probs[0]
     if top.kind == "oos" and p1 >= th["option"]:
         u.intent, u.service = "out_of_scope", None
@@ -123,9 +124,11 @@ def answer_candidate(ctx: AnswerContext, cand: Candidate, lang: str, confidence:
 
     if cand.referral is not None:
         text, cite = compose_referral(cand.referral, lang)
+        text += "\n" + _t(lang, "Ada pertanyaan lain, atau mau saya hubungkan dengan petugas?",
+                          "Anything else, or shall I connect you to an officer?")  # fmt: skip
         return Reply(
             text, lang=lang, intent="out_of_scope", confidence=confidence, quick_replies=[qr_officer(lang)],
-            citations=[cite], case=cand.id,
+            citations=[cite], case=cand.id, offer="officer",
         )  # fmt: skip
     assert cand.service is not None
     svc = ctx.catalog.service(cand.service)

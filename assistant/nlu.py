@@ -54,6 +54,7 @@ class Understanding:
     top_services: list[tuple[str, float]] = field(default_factory=list)
     ranking: Ranking | None = None
     forced_case: str | None = None  # "/case <id>" sent back from a clarifying question
+    aliases: list[str] = field(default_factory=list)  # services named by an alias in the text
 
     @property
     def confidence(self) -> float:
@@ -267,8 +268,19 @@ class NLU:
                 service, service_conf = top.service, mass.get(top.service or "", 0.0)
                 if intent == "out_of_scope":
                     intent, intent_conf = "ask_service", max(intent_probs.get("ask_service", 0.0), ranking.probs[0])
-        elif ranked and ranked[0][1] >= mass.get(NONE_SERVICE, 0.0):
-            service, service_conf = ranked[0]
+        else:
+            # A deed (queue, application, status): the service it names, else the service head's pick.
+            if hits:
+                service = max(hits, key=lambda s: service_probs.get(s, 0.0))
+                service_conf = service_probs.get(service, 0.0)
+            else:
+                best = max(service_probs, key=lambda k: service_probs[k])
+                service = None if best == NONE_SERVICE else best
+                service_conf = service_probs[best]
+            ranked = sorted(
+                ((s, p) for s, p in service_probs.items() if s != NONE_SERVICE and s in self.service_ids),
+                key=lambda kv: -kv[1],
+            )
         if service is not None and intent in ("greeting", "thanks", "office_hours"):
             service = None
         source = "rule" if service is not None and service in hits else "model"
@@ -285,4 +297,5 @@ class NLU:
             service_source=source,
             top_services=[(s, float(p)) for s, p in ranked[:3]],
             ranking=ranking,
+            aliases=hits,
         )

@@ -42,6 +42,11 @@ DEFAULT_KINDS: dict[str, str | None] = {
     "procedure": "procedure",
     "lost": "lost_damaged",
 }
+# The v1 aspect a case kind answers (reported as the reply's aspect).
+KIND_ASPECT: dict[str, str] = {
+    "requirements": "requirements", "fee": "fee", "duration": "duration", "validity": "validity",
+    "location": "location", "procedure": "procedure", "lost": "lost_damaged", "damaged": "lost_damaged",
+}  # fmt: skip
 FEATURES: tuple[str, ...] = (
     "svc_logp",  # log P(service of the candidate | question); referrals and oos: log P(none)
     "kind_logp",  # log P(kind of the candidate | question); referrals and oos: log P(kind none)
@@ -89,7 +94,8 @@ def build_candidates(catalog: Catalog, kb: KnowledgeBase) -> list[Candidate]:
     have = {c.id for c in kb.cases}
     for c in kb.cases:
         docs = [normalize(x) for x in (*c.cues, c.title.id, c.title.en)]
-        out.append(Candidate(c.id, c.kind, c.service, tuple(dict.fromkeys(d for d in docs if d)), c.title, case=c))
+        out.append(Candidate(c.id, c.kind, c.service, tuple(dict.fromkeys(d for d in docs if d)), c.title, case=c,
+                             default_aspect=KIND_ASPECT.get(c.kind)))  # fmt: skip
     for svc in catalog.services:
         for kind, aspect in DEFAULT_KINDS.items():
             cid = f"{svc.id}.{kind}"
@@ -252,6 +258,10 @@ class CaseIndex:
             self.static[ci, FEATURES.index("is_default")] = float(c.is_default)
             self.static[ci, FEATURES.index("is_referral")] = float(c.kind == "referral")
             self.static[ci, FEATURES.index("is_oos")] = float(c.kind == "oos")
+
+    def referral_hits(self, norm: str) -> list[str]:
+        """Referrals one of whose cues is in the text word for word."""
+        return [self.candidates[ci].id for ci, rx in self._ref_rx if rx.search(norm)]
 
     # ------------------------------------------------------------------ features
 

@@ -12,7 +12,9 @@ import yaml
 from assistant.answering import AnswerContext, answer_ranked
 from assistant.answers import compose_case, compose_referral, data_figures, figures, untraceable
 from assistant.core import Assistant, Conversation
+from assistant.nlu import Understanding
 from assistant.ports import Caller
+from assistant.reply import Reply
 from assistant.retrieval import OOS_ID, Ranking
 from protocol.catalog import default_catalog
 from protocol.knowledge import default_knowledge, load_knowledge
@@ -22,7 +24,7 @@ KB = default_knowledge()
 CATALOG = default_catalog()
 
 
-def _ask(assistant: Assistant, text: str, n: list[int] = [0]) -> object:  # noqa: B006 - a counter
+def _ask(assistant: Assistant, text: str, n: list[int] = [0]) -> Reply:  # noqa: B006 - a counter
     n[0] += 1
     return assistant.respond(Conversation(f"case-{n[0]}", Caller(session_id="s"), FakePort()), text)
 
@@ -90,13 +92,18 @@ def _ranking(assistant: Assistant, pairs: list[tuple[str, float]]) -> Ranking:
     return Ranking([c for c, _ in pairs] + rest, probs, index=index)
 
 
-def _u(assistant: Assistant, text: str) -> object:
+def _u(assistant: Assistant, text: str) -> Understanding:
     return assistant.nlu.understand(text)
 
 
 def test_above_the_threshold_the_case_is_answered(assistant: Assistant) -> None:
     th = assistant.nlu.index.thresholds  # type: ignore[union-attr]
-    r = answer_ranked(AnswerContext(CATALOG), _u(assistant, "ktp hilang"), _ranking(assistant, [("ktp-el.lost", th["answer"] + 0.01)]), "id")  # type: ignore[arg-type]
+    r = answer_ranked(
+        AnswerContext(CATALOG),
+        _u(assistant, "ktp hilang"),
+        _ranking(assistant, [("ktp-el.lost", th["answer"] + 0.01)]),
+        "id",
+    )  # type: ignore[arg-type]
     assert r.case == "ktp-el.lost" and not r.fallback
 
 
@@ -125,14 +132,18 @@ def test_below_the_threshold_honest_dont_know_with_overview_and_officer(assistan
     ktp = [c.id for c in index.candidates if c.service == "ktp-el"]
     share = 0.9 / len(ktp)
     assert share < index.thresholds["option"]
-    r = answer_ranked(AnswerContext(CATALOG), _u(assistant, "ktp"), _ranking(assistant, [(c, share) for c in ktp]), "en")  # type: ignore[arg-type]
+    r = answer_ranked(
+        AnswerContext(CATALOG), _u(assistant, "ktp"), _ranking(assistant, [(c, share) for c in ktp]), "en"
+    )  # type: ignore[arg-type]
     assert r.fallback and r.offer == "officer" and r.case is None
     assert "don't have that detail" in r.text and CATALOG.service("ktp-el").description.en in r.text
     assert "/officer" in [q.payload for q in r.quick_replies]
 
 
 def test_out_of_scope_without_referral_says_so(assistant: Assistant) -> None:
-    r = answer_ranked(AnswerContext(CATALOG), _u(assistant, "resep rendang"), _ranking(assistant, [(OOS_ID, 0.9)]), "id")  # type: ignore[arg-type]
+    r = answer_ranked(
+        AnswerContext(CATALOG), _u(assistant, "resep rendang"), _ranking(assistant, [(OOS_ID, 0.9)]), "id"
+    )  # type: ignore[arg-type]
     assert r.fallback and r.intent == "out_of_scope" and r.service is None and r.offer == "officer"
 
 
@@ -157,7 +168,10 @@ def test_the_fact_check_catches_a_figure_that_is_not_in_the_data() -> None:
     text, _ = compose_case(CATALOG, case, "id")
     allowed = data_figures(CATALOG.service(case.service), case)
     assert untraceable(text, allowed) == []
-    assert untraceable(text + "\nBiaya Rp987.654, selesai 77 hari.", allowed) == [("dur", 77, "day"), ("rp", 987654, "")]
+    assert untraceable(text + "\nBiaya Rp987.654, selesai 77 hari.", allowed) == [
+        ("dur", 77, "day"),
+        ("rp", 987654, ""),
+    ]
     assert figures("Rp350.000 dan 3 hari kerja") == {("rp", 350000, ""), ("dur", 3, "day")}
 
 
@@ -175,7 +189,11 @@ def test_a_case_fee_replaces_the_service_fee() -> None:
 
 def _write_kb(root: Path) -> None:
     (root / "cases").mkdir(parents=True)
-    src = {"legal_basis": "Perpres 96/2018", "url": "https://example.org/kb", "checked": dt.date(2026, 11, 1).isoformat()}
+    src = {
+        "legal_basis": "Perpres 96/2018",
+        "url": "https://example.org/kb",
+        "checked": dt.date(2026, 11, 1).isoformat(),
+    }
     cases = [
         {
             "id": "skck.renewal-overseas-job",
@@ -183,7 +201,10 @@ def _write_kb(root: Path) -> None:
             "kind": "renewal",
             "title": {"id": "SKCK untuk kerja di kapal pesiar", "en": "Police clearance for cruise ship work"},
             "cues": ["skck kapal pesiar", "police clearance cruise ship job", "skck untuk abk kapal pesiar"],
-            "answer": {"id": "Untuk kerja di kapal pesiar, minta SKCK tingkat Polda.", "en": "For cruise work, ask the regional police."},
+            "answer": {
+                "id": "Untuk kerja di kapal pesiar, minta SKCK tingkat Polda.",
+                "en": "For cruise work, ask the regional police.",
+            },
             "source": src,
         }
     ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from assistant.core import Assistant, Conversation
 from assistant.dialogue.tracker import CONFIRM
 from assistant.ports import Caller
+from protocol.knowledge import default_knowledge
 from protocol.messages import ChatReply
 from tests.assistant.fakes import FakePort
 
@@ -31,7 +32,10 @@ def say(assistant: Assistant, conv: Conversation, *texts: str):  # type: ignore[
 def test_grounded_answer_has_source_and_converts_to_frame(assistant: Assistant, conv: Conversation) -> None:
     r = say(assistant, conv, "syarat bikin KTP apa aja?")
     assert r.intent == "ask_service" and r.service == "ktp-el" and r.aspect == "requirements"
-    assert "Sumber: UU 24/2013 Pasal 79A · diperiksa 2026-11" in r.text
+    # v2: the answer is the knowledge-base case, ending with that case's own source line.
+    case = default_knowledge().case(r.case)
+    assert case is not None and r.case == "ktp-el.requirements"
+    assert f"Sumber: {case.source.legal_basis} · diperiksa {case.source.checked:%Y-%m}" in r.text
     frame = r.to_frame(conv.id)
     assert isinstance(frame, ChatReply)
     assert frame.citations[0].service_id == "ktp-el"
@@ -260,7 +264,8 @@ def test_identified_citizen_is_not_asked_for_nik_and_name(assistant: Assistant, 
 
 def test_yes_to_the_officer_offer_hands_off(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
     r = say(assistant, conv, "cara bikin sim c gimana")
-    assert r.fallback and "petugas" in r.text
+    # v2: a SIM question gets the referral (where to go instead), which also offers an officer.
+    assert (r.fallback or r.case == "ref.sim") and r.offer == "officer" and "petugas" in r.text
     r = say(assistant, conv, "iya")
     assert r.intent == "talk_to_officer" and port.handoffs
 
