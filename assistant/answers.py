@@ -173,7 +173,7 @@ def compose_case(catalog: Catalog, case: Case, lang: str) -> tuple[str, Citation
     if field in (None, "requirements"):
         parts.append(label("requirements") + "\n" + _bullets([r.get(lang) for r in reqs]))
     if field in (None, "fee"):
-        parts.append(label("fee") + " " + _fee_text(fee, name, lang).lstrip(" "))
+        parts.append(label("fee") + ("" if not fee.free else " ") + _fee_text(fee, name, lang))
     if field in (None, "duration"):
         parts.append(label("duration") + " " + ptime.get(lang))
     if field == "validity":
