@@ -14,6 +14,7 @@ from typing import Any
 
 from assistant.ports import (
     Caller,
+    CodeChallenge,
     HandoffResult,
     PortError,
     StatusResult,
@@ -37,6 +38,7 @@ class OfflinePort:
         self.citizens: dict[str, str] = {}
         self._serial = 0
         self._ticket_no: dict[int, int] = {}
+        self.codes: dict[str, tuple[str, str, str]] = {}
 
     def identify(self, caller: Caller, nik: str, name: str) -> Caller:
         from protocol.nik import NikError, validate_nik
@@ -55,6 +57,24 @@ class OfflinePort:
                 "The name does not match the record for this NIK.",
             )
         return Caller(session_id=caller.session_id, citizen_id=abs(hash(nik)) % 10**6 + 1, nik=nik, name=name)
+
+    def request_code(self, caller: Caller, nik: str, name: str, contact: str | None = None) -> CodeChallenge:
+        """Rehearsal: the code is kept in ``codes`` (nothing is sent anywhere)."""
+        import secrets
+
+        caller = self.identify(caller, nik, name)  # validates the NIK
+        challenge = secrets.token_hex(8)
+        with self._lock:
+            self.codes[challenge] = (f"{secrets.randbelow(10**6):06d}", nik, name)
+        return CodeChallenge(challenge, 300)
+
+    def verify_code(self, caller: Caller, challenge_id: str, code: str) -> Caller:
+        with self._lock:
+            entry = self.codes.get(challenge_id)
+            if entry is None or entry[0] != code.strip():
+                raise PortError("code_invalid", "Kode salah.", "The code is wrong.")
+            del self.codes[challenge_id]
+        return self.identify(caller, entry[1], entry[2])
 
     def _owner(self, caller: Caller) -> str:
         return caller.nik or caller.session_id

@@ -21,6 +21,15 @@ class Caller:
 
 
 @dataclass(frozen=True)
+class CodeChallenge:
+    """A one-time code is on its way (or deliberately not: the reply never says which)."""
+
+    challenge_id: str
+    expires_in: int
+    code_length: int = 6
+
+
+@dataclass(frozen=True)
 class SubmitResult:
     tracking_number: str
     state: str
@@ -65,7 +74,16 @@ class PortError(Exception):
 
 class ServicePort(Protocol):
     def identify(self, caller: Caller, nik: str, name: str) -> Caller:
-        """Attach a citizen identity to the session (validates the NIK)."""
+        """The caller unchanged once proven; otherwise PortError('verify_first'): a NIK and name prove nothing."""
+        ...
+
+    def request_code(self, caller: Caller, nik: str, name: str, contact: str | None = None) -> CodeChallenge:
+        """Second factor, step 1: a 6-digit code goes to the contact registered for the NIK
+        (``contact`` only registers a NIK that has none). Raises PortError('too_many_attempts')."""
+        ...
+
+    def verify_code(self, caller: Caller, challenge_id: str, code: str) -> Caller:
+        """Second factor, step 2: the identified caller, or PortError('code_invalid' | 'too_many_attempts')."""
         ...
 
     def submit_application(

@@ -21,6 +21,7 @@ from server import errors
 from server.calls import CallService
 from server.chat import ChatService, DbServicePort
 from server.db import make_engine, make_sessionmaker
+from server.delivery import CodeDelivery, delivery_from_settings
 from server.hub import Hub
 from server.limits import BodyLimit
 from server.presence.engine import PresenceEngine
@@ -67,7 +68,14 @@ def app_from_env() -> FastAPI:
     return create_app(settings)
 
 
-def create_app(settings: Settings | None = None, *, catalog: Catalog | None = None, assistant: Any = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None,
+    *,
+    catalog: Catalog | None = None,
+    assistant: Any = None,
+    delivery: CodeDelivery | None = None,
+) -> FastAPI:
+    """``delivery``: how one-time codes reach citizens (default: from ``MPP_OTP_DELIVERY``)."""
     settings = settings or get_settings()
     engine = make_engine(settings)
     sessions = make_sessionmaker(engine)
@@ -133,7 +141,8 @@ def create_app(settings: Settings | None = None, *, catalog: Catalog | None = No
     app.state.presence = PresenceService(
         hub, settings.presence_tick_hz, PresenceEngine(rate_bands=bands if settings.presence_near_m > 0 else ())
     )
-    app.state.port = DbServicePort(sessions, catalog, hub)
+    app.state.delivery = delivery or delivery_from_settings(settings)
+    app.state.port = DbServicePort(sessions, catalog, hub, settings, app.state.delivery)
     app.state.chat = ChatService(assistant, app.state.port, sessions)
     app.state.calls = CallService(sessions, hub, settings)
     app.state.submissions = None

@@ -11,15 +11,25 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from assistant.ports import Caller, HandoffResult, PortError, StatusResult, SubmitResult, TicketResult
+from assistant.ports import (
+    Caller,
+    CodeChallenge,
+    HandoffResult,
+    PortError,
+    StatusResult,
+    SubmitResult,
+    TicketResult,
+)
 from protocol.catalog import Catalog
 from protocol.nik import mask_nik
-from server import domain
+from server import domain, identity
 from server import models as m
 from server.console.remote import clean_transcript, relay_citizen
+from server.delivery import CodeDelivery, CodeMessage, deliver
 from server.errors import ApiError
 from server.hub import Hub
 from server.officer_feed import notify_application
+from server.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
 
@@ -31,10 +41,19 @@ def _port_error(exc: ApiError) -> PortError:
 class DbServicePort:
     """ServicePort backed by the database and the hub; each call is its own transaction."""
 
-    def __init__(self, sessions: sessionmaker[Session], catalog: Catalog, hub: Hub) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        catalog: Catalog,
+        hub: Hub,
+        settings: Settings | None = None,
+        delivery: CodeDelivery | None = None,
+    ) -> None:
         self.sessions = sessions
         self.catalog = catalog
         self.hub = hub
+        self.settings = settings or get_settings()
+        self.delivery = delivery
 
     def _visitor(self, db: Session, caller: Caller) -> m.VisitorSession:
         vs = db.scalar(select(m.VisitorSession).where(m.VisitorSession.public_id == caller.session_id))
@@ -43,16 +62,54 @@ class DbServicePort:
         return vs
 
     def identify(self, caller: Caller, nik: str, name: str) -> Caller:
+        """A NIK and name alone no longer identify anyone: the caller must prove it with a code."""
+        if caller.citizen_id is not None:
+            return caller
+        raise PortError(
+            "verify_first",
+            "Untuk mengirim permohonan, buktikan identitas Anda dulu: NIK dan nama, lalu kode yang "
+            "dikirim ke kontak terdaftar (kartu 'Identitas Anda').",
+            "To submit, prove your identity first: your NIK and name, then the code sent to your "
+            "registered contact (the 'Your identity' card).",
+        )
+
+    def request_code(self, caller: Caller, nik: str, name: str, contact: str | None = None) -> CodeChallenge:
+        """Step 1 of the second factor, for chat and guided mode (same rules as the HTTP API)."""
         with self.sessions() as db:
             vs = self._visitor(db, caller)
             try:
-                citizen = domain.identify(db, vs, nik, name)
+                out = identity.request_code(
+                    db, self.settings, vs, nik, name, contact, f"session:{vs.public_id}", vs.lang
+                )
             except ApiError as exc:
                 raise _port_error(exc) from None
             db.commit()
-            cid, sid, cname = citizen.id, vs.id, citizen.name
+        if out.message is not None and self.delivery is not None:
+            self._send(out.message)
+        return CodeChallenge(out.reply["challenge_id"], out.reply["expires_in"])
+
+    def verify_code(self, caller: Caller, challenge_id: str, code: str) -> Caller:
+        """Step 2: a right code links the session; returns the identified caller."""
+        with self.sessions() as db:
+            vs = self._visitor(db, caller)
+            try:
+                citizen = identity.verify_code(db, self.settings, vs, challenge_id, code, f"session:{vs.public_id}")
+            except ApiError as exc:
+                raise _port_error(exc) from None
+            db.commit()
+            cid, sid, nik, cname = citizen.id, vs.id, citizen.nik, citizen.name
         self.hub.wake({cid}, {sid})
         return Caller(session_id=caller.session_id, citizen_id=cid, nik=nik, name=cname)
+
+    def _send(self, message: CodeMessage) -> None:
+        """Called from an assistant thread: the send runs on the server's loop, off the request."""
+        loop = self.hub.loop
+        assert self.delivery is not None
+        if loop is None or loop.is_closed():
+            log.error("code delivery skipped: no running loop")
+            return
+        fut = asyncio.run_coroutine_threadsafe(deliver(self.delivery, message), loop)
+        fut.add_done_callback(lambda f: f.exception())
 
     def submit_application(
         self, caller: Caller, service_id: str, data: dict[str, Any], idempotency_key: str

@@ -164,12 +164,24 @@ STRINGS: dict[str, tuple[str, str]] = {
     "apply_title": ("Ajukan Permohonan", "Apply for a service"),
     "identify_title": ("Identitas Anda", "Your identity"),
     "identify_hint": (
-        "Masukkan NIK dan nama sesuai KTP sebelum mengirim permohonan.",
-        "Enter your NIK and name as on your ID card before you submit.",
+        "Masukkan NIK dan nama sesuai KTP; kami kirim kode ke kontak yang terdaftar untuk NIK itu.",
+        "Enter your NIK and name as on your ID card; we send a code to the contact registered for that NIK.",
     ),
     "nik": ("NIK (16 angka)", "NIK (16 digits)"),
     "full_name": ("Nama lengkap", "Full name"),
-    "identify": ("Simpan identitas", "Save identity"),
+    "identify": ("Kirim kode verifikasi", "Send a verification code"),
+    "contact": ("E-mail atau nomor HP (tidak wajib)", "E-mail or mobile number (optional)"),
+    "contact_hint": (
+        "Hanya dipakai saat NIK Anda belum terdaftar: kode dikirim ke kontak ini. "
+        "NIK yang sudah terdaftar selalu menerima kode di kontak terdaftarnya.",
+        "Used only when your NIK is not registered yet: the code goes to this contact. "
+        "A registered NIK always gets its code at its registered contact.",
+    ),
+    "code_title": ("Masukkan kode", "Enter the code"),
+    "code": ("Kode 6 angka", "6-digit code"),
+    "verify": ("Verifikasi", "Verify"),
+    "code_again": ("Ubah data / minta kode baru", "Change details / new code"),
+    "code_wrong": ("Kode harus 6 angka.", "The code has 6 digits."),
     "identified_as": ("Teridentifikasi sebagai", "Identified as"),
     "service": ("Layanan", "Service"),
     "docs_title": ("Dokumen yang perlu dibawa", "Documents to bring"),

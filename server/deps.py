@@ -43,6 +43,11 @@ def bearer(request: Request) -> str | None:
     return value.strip()
 
 
+def client_address(request: Request) -> str:
+    """The client's address as uvicorn saw it (behind the proxy: X-Forwarded-For from trusted proxies)."""
+    return request.client.host if request.client else "?"
+
+
 DbDep = Annotated[Session, Depends(get_db)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 CatalogDep = Annotated[Catalog, Depends(get_catalog)]

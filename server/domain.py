@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from protocol.catalog import Catalog, Service
 from protocol.forms import validate_form
-from protocol.nik import NikError, mask_nik, validate_nik
+from protocol.nik import NikError, mask_nik
 from server import models as m
 from server import states
 from server.errors import ApiError, not_found, unauthorized
@@ -98,36 +98,8 @@ def nik_error(exc: NikError) -> ApiError:
     return ApiError(422, "invalid_nik", exc.message_id, exc.message_en, field="nik")
 
 
-def _norm_name(name: str) -> str:
-    return " ".join(name.lower().split())
-
-
-def identify(db: Session, vs: m.VisitorSession, nik: Any, name: str) -> m.Citizen:
-    """Attach a citizen to the session; the name must match the one first registered with the NIK."""
-    try:
-        validate_nik(nik)
-    except NikError as exc:
-        raise nik_error(exc) from None
-    name = " ".join(name.split())
-    if not name:
-        raise ApiError(422, "invalid_name", "Nama wajib diisi.", "Name is required.", field="name")
-    citizen = db.scalar(select(m.Citizen).where(m.Citizen.nik == nik))
-    if citizen is None:
-        citizen = m.Citizen(nik=nik, name=name)
-        db.add(citizen)
-        try:
-            with db.begin_nested():
-                db.flush()
-        except IntegrityError:
-            citizen = db.scalar(select(m.Citizen).where(m.Citizen.nik == nik))
-            assert citizen is not None
-    if _norm_name(citizen.name) != _norm_name(name):
-        raise ApiError(
-            403,
-            "identity_mismatch",
-            "Nama tidak cocok dengan data NIK ini.",
-            "The name does not match the record for this NIK.",
-        )
+def link_citizen(db: Session, vs: m.VisitorSession, citizen: m.Citizen) -> None:
+    """Attach a proven citizen to the session (after a code, or an officer's identification)."""
     if vs.citizen_id not in (None, citizen.id):
         raise ApiError(
             409,
@@ -136,7 +108,6 @@ def identify(db: Session, vs: m.VisitorSession, nik: Any, name: str) -> m.Citize
             "This session is already linked to another NIK. Start a new session.",
         )
     vs.citizen_id = citizen.id
-    return citizen
 
 
 # ------------------------------------------------------------------ applications
@@ -221,17 +192,16 @@ class Created:
 
 
 def _ensure_citizen(db: Session, vs: m.VisitorSession, data: Any) -> m.Citizen:
+    """The session's proven citizen. A NIK and name in the form prove nothing: the code does."""
     if vs.citizen_id is not None:
         citizen = db.get(m.Citizen, vs.citizen_id)
         assert citizen is not None
         return citizen
-    if isinstance(data, dict) and isinstance(data.get("nik"), str) and isinstance(data.get("full_name"), str):
-        return identify(db, vs, data["nik"], data["full_name"])
     raise ApiError(
         403,
         "identify_first",
-        "Identifikasi dulu dengan NIK dan nama sebelum mengajukan permohonan.",
-        "Identify with your NIK and name before applying.",
+        "Buktikan identitas dulu: NIK dan nama, lalu kode yang dikirim ke kontak Anda.",
+        "Prove your identity first: your NIK and name, then the code sent to your contact.",
     )
 
 

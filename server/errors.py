@@ -11,8 +11,17 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message_id: str, message_en: str, **extra: Any) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message_id: str,
+        message_en: str,
+        headers: dict[str, str] | None = None,
+        **extra: Any,
+    ) -> None:
         super().__init__(message_en)
+        self.headers = headers
         self.status = status
         self.code = code
         self.message_id = message_id
@@ -42,7 +51,8 @@ async def api_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         body(exc.code, exc.message_id, exc.message_en, _lang(request), **exc.extra),
         status_code=exc.status,
-        headers={"Retry-After": str(retry)} if retry is not None and exc.status in (429, 503) else None,
+        headers=exc.headers
+        or ({"Retry-After": str(retry)} if retry is not None and exc.status in (429, 503) else None),
     )
 
 
@@ -79,6 +89,37 @@ async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(
         body(f"http_{exc.status_code}", mid, men, _lang(request)), status_code=exc.status_code, headers=exc.headers
     )
+
+
+_ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {
+        "detail": {
+            "type": "object",
+            "required": ["code", "message", "message_id", "message_en"],
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "message_id": {"type": "string"},
+                "message_en": {"type": "string"},
+            },
+        }
+    },
+}
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    code: {"description": desc, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
+    for code, desc in (
+        (400, "Bad request"),
+        (401, "Missing or invalid token"),
+        (403, "Forbidden"),
+        (404, "Not found"),
+        (409, "Conflict"),
+        (413, "Body too large"),
+        (422, "Invalid input"),
+        (429, "Too many attempts (Retry-After header)"),
+    )
+}
 
 
 def not_found(what_id: str = "Data", what_en: str = "Resource") -> ApiError:

@@ -87,7 +87,43 @@ class Citizen(Base):
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     nik: Mapped[str] = mapped_column(String(16), unique=True)
     name: Mapped[str] = mapped_column(String(120))
+    # The contact that proved itself with a code; codes for this NIK only ever go there.
+    contact_kind: Mapped[str | None] = mapped_column(String(10))
+    contact: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class IdentityChallenge(Base):
+    """One code sent (or, for an unknown claim, deliberately not sent) to link a session to a NIK."""
+
+    __tablename__ = "identity_challenges"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    public_id: Mapped[str] = mapped_column(String(32), unique=True)
+    session_id: Mapped[int] = mapped_column(ForeignKey("visitor_sessions.id"), index=True)
+    nik_key: Mapped[str] = mapped_column(String(64), index=True)
+    citizen_id: Mapped[int | None] = mapped_column(ForeignKey("citizens.id"))
+    purpose: Mapped[str] = mapped_column(String(10))  # link | bind | void
+    nik: Mapped[str | None] = mapped_column(String(16))  # bind only: the NIK a new contact is proving for
+    name: Mapped[str | None] = mapped_column(String(120))
+    contact_kind: Mapped[str | None] = mapped_column(String(10))
+    contact: Mapped[str | None] = mapped_column(String(200))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+
+class AuthAttempt(Base):
+    """Rate-limit ledger (code requests, failed codes, failed logins): counted over a sliding window."""
+
+    __tablename__ = "auth_attempts"
+    id: Mapped[int] = mapped_column(BigId, primary_key=True)
+    scope: Mapped[str] = mapped_column(String(20))
+    key: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+
+    __table_args__ = (Index("ix_auth_attempts_scope_key_created", "scope", "key", "created_at"),)
 
 
 class VisitorSession(Base):

@@ -84,6 +84,26 @@ class Settings(BaseSettings):
     trust_roots: list[Path] = Field(default_factory=list, description="PEM CA certificates that verify signatures")
     tsa_url: str | None = Field(default=None, description="RFC 3161 timestamp authority; signatures become PAdES B-T")
     verify_rate_per_min: int = Field(default=30, ge=1, description="/verify lookups per client address per minute")
+    secret_key: str | None = Field(
+        default=None, description="Shared by all nodes: hashes codes, derives receipt PINs, seals personal numbers"
+    )
+    otp_delivery: str = Field(
+        default="console",
+        description="console (development only) | smtp | http | smtp+http (email by SMTP, phone by HTTP)",
+    )
+    smtp_host: str = "127.0.0.1"
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "MPP Banyuwangi <no-reply@mpp.banyuwangikab.go.id>"
+    smtp_starttls: bool = False
+    smtp_tls: bool = False
+    otp_http_url: str | None = Field(default=None, description="SMS/WhatsApp gateway endpoint (JSON POST)")
+    otp_http_token: str | None = None
+    otp_http_channel: str = "sms"
+    otp_per_nik: int = Field(default=3, ge=1, description="Codes requested for one NIK per 15 minutes")
+    otp_per_client: int = Field(default=10, ge=1, description="Codes requested from one address per 15 minutes")
+    otp_fail_per_client: int = Field(default=20, ge=1, description="Wrong codes from one address per 15 minutes")
     log_json: bool = True
 
     @property

@@ -221,11 +221,7 @@ async def _handshake(ws: WebSocket, app: Any, send: Any) -> Conn | None:
         await ws.close(code=1008, reason="hello required")
         return None
     if not MIN_PROTOCOL_VERSION <= msg.protocol_version <= PROTOCOL_VERSION:
-        send(
-            error_frame(
-                "protocol_version", f"Server speaks protocol {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}."
-            )
-        )
+        send(error_frame("protocol_version", f"Server speaks protocol {MIN_PROTOCOL_VERSION} to {PROTOCOL_VERSION}."))
         await asyncio.sleep(0.05)
         await ws.close(code=1002, reason="protocol version")
         return None

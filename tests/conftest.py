@@ -126,7 +126,10 @@ def start_mpp_serve(
     Its output goes to ``<data_dir>/serve-<port>.log``: a pipe nobody drains would stall a
     server that logs a lot; the log's tail is the error when it fails to start.
     """
+    from tests.codes import shared_inbox
+
     env = {**os.environ, "MPP_DATA_DIR": str(data_dir), "MPP_PORT": str(port), "MPP_LOAD_ASSISTANT": "0"}
+    env.update(shared_inbox().env())  # one-time codes are mailed to the tests' SMTP inbox
     if PG_URL:
         env["MPP_DATABASE_URL"] = PG_URL
     env.update(env_overrides)

@@ -188,6 +188,7 @@ class HallClient(DirectObject):
         self.bubble_text = ""
         self.session_id: str | None = None
         self.identified = False
+        self.challenge: str | None = None  # the pending one-time-code challenge of the form panel
         self.applications: dict[str, dict[str, Any]] = {}
         self.documents: dict[str, dict[str, Any]] = {}  # tracking -> issued document (number, state)
         self.download_dir = Path.home() / "Downloads"
@@ -719,7 +720,8 @@ class HallClient(DirectObject):
         nik = data.get("nik")
         if nik and not self.identified:
             name = str(data.get("full_name") or data.get("name") or self.cfg.name)
-            self.net.identify(str(nik), name, tag="identify")
+            contact = data.get("email") or data.get("phone")  # registers a NIK that has no contact yet
+            self.net.identify(str(nik), name, tag="identify", contact=str(contact) if contact else None)
             return
         self._create_pending()
 
@@ -889,6 +891,8 @@ class HallClient(DirectObject):
                 self._on_service(status, body)
         elif tag == "identify":
             self._on_identify(status, body)
+        elif tag == "verify":
+            self._on_verified(status, body)
         elif tag == "submit":
             self._on_submitted(status, body)
         elif tag == "applications" and status == 200 and isinstance(body, list):
@@ -926,13 +930,32 @@ class HallClient(DirectObject):
 
     def _on_identify(self, status: int, body: Any) -> None:
         form = self.screens.form
+        if status == 202 and isinstance(body, dict):
+            self.challenge = str(body.get("challenge_id"))
+            if form is not None:
+                form.ask_code(self.verify_code)
+            return
+        self._identify_failed(status, body)
+
+    def verify_code(self, code: str) -> None:
+        if self.net is not None and self.challenge:
+            self.net.verify_code(self.challenge, code, tag="verify")
+
+    def _on_verified(self, status: int, body: Any) -> None:
         if status == 200:
             self.identified = True
+            self.challenge = None
             self._create_pending()
             return
+        self._identify_failed(status, body)
+
+    def _identify_failed(self, status: int, body: Any) -> None:
+        form = self.screens.form
         if form is not None:
             detail = body.get("detail") if isinstance(body, dict) else None
-            if status == 422 and isinstance(detail, dict):
+            if status in (400, 429) and isinstance(detail, dict):
+                form.set_status(str(detail.get("message_en" if self.lang == "en" else "message_id")), ok=False)
+            elif status == 422 and isinstance(detail, dict):
                 msg = {
                     "id": detail.get("message_id") or detail.get("message"),
                     "en": detail.get("message_en") or detail.get("message"),

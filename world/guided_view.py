@@ -394,6 +394,14 @@ def _detail_message(body: Any) -> Any:
     return None
 
 
+_CODE_NEEDED = {
+    "id": "Kode verifikasi sudah dikirim ke kontak Anda. Masukkan kode di formulir loket, "
+    "atau tekan Panggil Petugas agar petugas membantu.",
+    "en": "A verification code was sent to your contact. Enter it in the counter's form, "
+    "or press Call an officer for help.",
+}
+
+
 def attach_to_hall(client: Any, *, identity: dict[str, str] | None = None, voice: Voice | None = None) -> GuidedView:
     """Guided mode on a started ``world.app.HallClient`` (call once its world is loaded).
 
@@ -456,9 +464,13 @@ def attach_to_hall(client: Any, *, identity: dict[str, str] | None = None, voice
         status, body = int(data.get("status") or 0), data.get("body")
         kind = tag.split(":", 1)[1]
         if kind == "identify":
-            if status == 200 and state["data"] is not None:
-                client.identified = True
-                create(state["data"])
+            if status == 202:
+                # The code sent to the citizen's contact still has to be typed: the guided code screen
+                # is not built yet, so guided mode points to the form's code field or an officer.
+                client.challenge = str(body.get("challenge_id")) if isinstance(body, dict) else None
+                from protocol.catalog import Localized
+
+                flow.reject("submit", Localized(**_CODE_NEEDED))
             else:
                 # 403 (the name does not match the NIK): retrying the same data is a dead end
                 flow.reject("submit", _detail_message(body), retry=status not in (401, 403))

@@ -160,8 +160,16 @@ class NetClient:
             body["conversation_id"] = conversation_id
         self.request(tag, "POST", "/api/v1/assistant/ask", body)
 
-    def identify(self, nik: str, name: str, tag: str = "identify") -> None:
-        self.request(tag, "POST", "/api/v1/sessions/identify", {"nik": nik, "name": name})
+    def identify(self, nik: str, name: str, tag: str = "identify", contact: str | None = None) -> None:
+        """Second factor, step 1: the server sends a code to the NIK's registered contact (202)."""
+        body: dict[str, Any] = {"nik": nik, "name": name}
+        if contact:
+            body["contact"] = contact
+        self.request(tag, "POST", "/api/v1/sessions/identify", body)
+
+    def verify_code(self, challenge_id: str, code: str, tag: str = "verify") -> None:
+        """Second factor, step 2: the code links this session to the citizen's applications."""
+        self.request(tag, "POST", "/api/v1/sessions/verify", {"challenge_id": challenge_id, "code": code})
 
     def service(self, service_id: str, tag: str = "service") -> None:
         self.request(tag, "GET", f"/api/v1/services/{service_id}")

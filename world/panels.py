@@ -458,6 +458,51 @@ class FormPanel(Panel):
             self.submit_button["state"] = DGG.DISABLED
             self.submit_button["text"] = t("form_sent", self.lang)
 
+    # -------------------------------------------------------------- second factor
+
+    def ask_code(self, on_code: Callable[[str], None]) -> None:
+        """The one-time code step: one entry (6 digits) and a button, above the status line."""
+        self.on_code = on_code
+        if getattr(self, "code_entry", None) is None:
+            self.code_label = self.label(t("code_prompt", self.lang), (-0.9, -0.70), scale=0.7, fg=INK)
+            self.code_entry = DirectEntry(
+                parent=self.root,
+                scale=self.ts * 0.9,
+                pos=(-0.9, 0, -0.79),
+                width=8,
+                numLines=1,
+                entryFont=self.font,
+                text_fg=INK,
+                frameColor=(1, 1, 0.85, 1),
+                initialText="",
+                command=lambda _text: self._code_click(),
+                focusInCommand=self._focus_code,
+                focusInExtraArgs=[True],
+                focusOutCommand=self._focus_code,
+                focusOutExtraArgs=[False],
+            )
+            self.code_button = self.button(t("code_verify", self.lang), (0.0, -0.785), self._code_click)
+        self.code_entry.enterText("")
+        self.code_entry["focus"] = 1
+        self.set_status(t("code_prompt", self.lang))
+
+    def _focus_code(self, on: bool) -> None:
+        if self.on_focus is not None:
+            self.on_focus(on)
+
+    def enter_code(self, code: str) -> None:
+        """Same as typing the code and pressing Verify (tests, the demo)."""
+        self.code_entry.enterText(code)
+        self._code_click()
+
+    def _code_click(self) -> None:
+        code = "".join(self.code_entry.get().split())
+        if not (len(code) == 6 and code.isdigit()):
+            self.set_status(t("code_wrong", self.lang), ok=False)
+            return
+        self.set_status(t("form_sending", self.lang))
+        self.on_code(code)
+
 
 class TicketCard(Panel):
     """The citizen's queue ticket, updated by queue.event frames."""

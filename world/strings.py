@@ -70,6 +70,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "form_loading": {"id": "Memuat formulir…", "en": "Loading the form…"},
     "form_load_failed": {"id": "Formulir tidak dapat dimuat.", "en": "The form could not be loaded."},
     "form_sending": {"id": "Mengirim…", "en": "Sending…"},
+    "code_prompt": {
+        "id": "Kode 6 angka dikirim ke kontak terdaftar NIK ini. Ketik kodenya:",
+        "en": "A 6-digit code was sent to this NIK's registered contact. Type it:",
+    },
+    "code_verify": {"id": "Verifikasi", "en": "Verify"},
+    "code_wrong": {"id": "Kode harus 6 angka.", "en": "The code has 6 digits."},
     "choose": {"id": "Pilih", "en": "Choose"},
     "ticket_number": {"id": "Nomor antrean", "en": "Ticket number"},
     "ticket_state_waiting": {"id": "Menunggu dipanggil", "en": "Waiting to be called"},

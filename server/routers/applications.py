@@ -10,10 +10,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from server import domain
+from server import domain, identity
 from server import models as m
-from server.deps import CatalogDep, DbDep, HubDep, VisitorDep, bearer
-from server.errors import ApiError
+from server.deps import CatalogDep, DbDep, HubDep, SettingsDep, VisitorDep, bearer, client_address
+from server.errors import ERROR_RESPONSES, ApiError
 from server.officer_feed import notify_application
 from server.submissions import submit_alone
 
@@ -74,7 +74,7 @@ async def create_application(
     writer = getattr(request.app.state, "submissions", None)
     if writer is not None:
         out, result = await writer.submit(token, body.service_id, body.data, idempotency_key, body.submit)
-        return _answer(hub, out, result)
+        return _answer(request, hub, out, result)
     out, result = await anyio.to_thread.run_sync(
         submit_alone,
         request.app.state.sessions,
@@ -86,11 +86,20 @@ async def create_application(
         body.submit,
         limiter=_writers(request),
     )
-    return _answer(hub, out, result)
+    return _answer(request, hub, out, result)
 
 
-def _answer(hub: HubDep, out: dict[str, Any], result: domain.Created) -> JSONResponse:
+def _with_pin(request: Request, out: dict[str, Any]) -> dict[str, Any]:
+    """The owner's views carry the receipt PIN (printed on the receipt for tracking without logging in)."""
+    tn = out.get("tracking_number")
+    if tn:
+        out["receipt_pin"] = identity.receipt_pin(request.app.state.settings, tn)
+    return out
+
+
+def _answer(request: Request, hub: HubDep, out: dict[str, Any], result: domain.Created) -> JSONResponse:
     _wake(hub, result.events)
+    out = _with_pin(request, dict(out))
     if result.created:
         notify_application(hub, result.application, "application.new")
         return JSONResponse(out, status_code=201)
@@ -98,18 +107,34 @@ def _answer(hub: HubDep, out: dict[str, Any], result: domain.Created) -> JSONRes
 
 
 @router.get("/applications")
-def list_applications(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
+def list_applications(request: Request, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     if vs.citizen_id is None:
         return []
     apps = db.scalars(
         select(m.Application).where(m.Application.citizen_id == vs.citizen_id).order_by(m.Application.id.desc())
     )
-    return [domain.application_dict(a) for a in apps]
+    return [_with_pin(request, domain.application_dict(a)) for a in apps]
+
+
+class TrackIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tracking_number: str = Field(min_length=1, max_length=20)
+    pin: str = Field(min_length=1, max_length=12)
+
+
+@router.post("/track", responses=ERROR_RESPONSES)
+def track_receipt(body: TrackIn, request: Request, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
+    """Anonymous: one application by its tracking number and the PIN on its receipt (personal data masked)."""
+    app = identity.check_receipt(db, settings, body.tracking_number.strip().upper(), body.pin, client_address(request))
+    evs = db.scalars(select(m.Event).where(m.Event.application_id == app.id).order_by(m.Event.id))
+    out = domain.application_dict(app)
+    out["events"] = [domain.event_frame(e) for e in evs]
+    return out
 
 
 @router.get("/applications/{tracking}")
-def get_application(tracking: str, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
-    return domain.application_dict(domain.own_application(db, vs, tracking))
+def get_application(tracking: str, request: Request, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
+    return _with_pin(request, domain.application_dict(domain.own_application(db, vs, tracking)))
 
 
 @router.get("/applications/{tracking}/events")

@@ -13,7 +13,8 @@ from fastapi.responses import Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
-from server import births, domain, officers
+from protocol.nik import mask_nik
+from server import births, domain, identity, officers
 from server import models as m
 from server.deps import CatalogDep, DbDep, HubDep, SettingsDep, bearer
 from server.documents import issue as issuance
@@ -295,3 +296,89 @@ def register_birth(
 def list_births(db: DbDep, officer: OfficerDep) -> list[dict[str, Any]]:
     _faskes(officer)
     return births.birth_rows(db, officer)
+
+
+class OfficerIdentifyIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    nik: str = Field(min_length=16, max_length=16)
+    name: str = Field(min_length=1, max_length=120)
+    contact: str | None = Field(default=None, max_length=200, description="Binds a contact for a NIK that has none")
+
+
+class RebindIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    nik: str = Field(min_length=16, max_length=16)
+    contact: str = Field(min_length=3, max_length=200)
+    reason: str = Field(min_length=3, max_length=500, description="Recorded in the audit log")
+
+
+def _mismatch() -> ApiError:
+    return ApiError(
+        409, "identity_mismatch", "Nama tidak cocok dengan data NIK ini.", "The name does not match this NIK's record."
+    )
+
+
+@router.post("/handoffs/{hid}/identify")
+def identify_visitor(hid: int, body: OfficerIdentifyIn, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
+    """The remote counter: an officer who sees the visitor (e.g. an elderly citizen) identifies them; audited."""
+    from protocol.nik import NikError, validate_nik
+
+    h = db.get(m.Handoff, hid)
+    allowed = h is not None and (
+        (h.state == "accepted" and h.officer_id == officer.id) or officer.role in ("supervisor", "admin")
+    )
+    if h is None or not allowed:
+        raise not_found("Percakapan", "Handoff")
+    try:
+        validate_nik(body.nik)
+    except NikError as exc:
+        raise domain.nik_error(exc) from None
+    contact = identity.parse_contact(body.contact)
+    citizen = db.scalar(select(m.Citizen).where(m.Citizen.nik == body.nik))
+    if citizen is None:
+        citizen = m.Citizen(nik=body.nik, name=" ".join(body.name.split()))
+        db.add(citizen)
+        db.flush()
+    elif identity.norm_name(citizen.name) != identity.norm_name(body.name):
+        raise _mismatch()
+    if contact is not None and not citizen.contact:
+        citizen.contact_kind, citizen.contact = contact.kind, contact.value
+    vs = db.get(m.VisitorSession, h.session_id)
+    assert vs is not None
+    domain.link_citizen(db, vs, citizen)
+    h.citizen_id = citizen.id
+    db.add(
+        m.AuditLog(
+            officer_id=officer.id,
+            action="citizen_identified",
+            target=f"handoff:{h.id}",
+            detail={"nik": mask_nik(citizen.nik), "session": vs.public_id, "contact_bound": contact is not None},
+        )
+    )
+    db.commit()
+    hub.wake({citizen.id}, {vs.id})
+    return {"handoff_id": h.id, "citizen": mask_nik(citizen.nik), "name": citizen.name}
+
+
+@router.post("/citizens/rebind")
+def rebind_contact(body: RebindIn, db: DbDep, officer: OfficerDep) -> dict[str, Any]:
+    """Give a NIK a new contact (lost phone, changed e-mail) after checking the person; audited."""
+    if not (officer.role in ("supervisor", "admin") or officer.agency_id == "dukcapil"):
+        raise ApiError(403, "forbidden", "Hanya petugas Dukcapil.", "Dukcapil officers only.")
+    contact = identity.parse_contact(body.contact)
+    assert contact is not None
+    citizen = db.scalar(select(m.Citizen).where(m.Citizen.nik == body.nik))
+    if citizen is None:
+        raise not_found("Penduduk", "Citizen")
+    old = identity.mask_contact(citizen.contact_kind, citizen.contact)
+    citizen.contact_kind, citizen.contact = contact.kind, contact.value
+    db.add(
+        m.AuditLog(
+            officer_id=officer.id,
+            action="contact_rebound",
+            target=f"citizen:{mask_nik(citizen.nik)}",
+            detail={"old": old, "new": identity.mask_contact(contact.kind, contact.value), "reason": body.reason},
+        )
+    )
+    db.commit()
+    return {"citizen": mask_nik(citizen.nik), "contact": identity.mask_contact(contact.kind, contact.value)}

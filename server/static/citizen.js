@@ -483,7 +483,8 @@
 
   function renderIdentity() {
     var ok = !!state.identity;
-    $("identify-form").hidden = ok;
+    $("identify-form").hidden = ok || !!state.challenge;
+    $("code-form").hidden = ok || !state.challenge;
     var p = $("identified");
     p.hidden = !ok;
     if (ok) p.textContent = t("identified_as") + ": " + state.identity.name + " · " + state.identity.citizen;
@@ -494,30 +495,68 @@
     if (msg) input.setAttribute("aria-invalid", "true"); else input.removeAttribute("aria-invalid");
   }
 
+  // Step 1: NIK + name (+ a contact for a first registration). The reply is the same whatever the NIK.
   function identify(ev) {
     ev.preventDefault();
     var nik = $("id-nik").value.replace(/\s+/g, ""), name = $("id-name").value.trim();
+    var contact = $("id-contact").value.trim();
     fieldError($("id-nik"), $("id-nik-err"), "");
     fieldError($("id-name"), $("id-name-err"), "");
+    fieldError($("id-contact"), $("id-contact-err"), "");
     // only emptiness is checked here: the server says what is wrong with a NIK (length, digits, region)
     if (!name) { fieldError($("id-name"), $("id-name-err"), t("required")); $("id-name").focus(); }
     if (!nik) { fieldError($("id-nik"), $("id-nik-err"), t("required")); $("id-nik").focus(); }
     if (!name || !nik) return Promise.resolve(false);
-    return api("POST", "/sessions/identify", { nik: nik, name: name }).then(function (r) {
+    var body = { nik: nik, name: name };
+    if (contact) body.contact = contact;
+    return api("POST", "/sessions/identify", body).then(function (r) {
       if (!r.ok) {
         var d = r.data && r.data.detail;
-        var target = d && (d.field === "name" || d.code === "identity_mismatch" || d.code === "invalid_name") ? "name" : "nik";
+        var target = d && (d.field === "name" || d.code === "invalid_name") ? "name"
+          : d && d.code === "invalid_contact" ? "contact" : "nik";
         fieldError($("id-" + target), $("id-" + target + "-err"), errorMessage(r.data));
         $("id-" + target).focus();
         return false;
       }
-      state.identity = { citizen: r.data.citizen, name: r.data.name };
+      state.challenge = r.data.challenge_id;
       state.nik = nik;
+      $("code-sent").textContent = state.lang === "en" ? r.data.message_en : r.data.message_id;
+      $("id-code").value = "";
+      renderIdentity();
+      $("id-code").focus();
+      return true;
+    });
+  }
+
+  // Step 2: the code; only this links the session to the citizen's applications.
+  function verifyCode(ev) {
+    ev.preventDefault();
+    var code = $("id-code").value.replace(/\s+/g, "");
+    fieldError($("id-code"), $("id-code-err"), "");
+    if (!/^\d{6}$/.test(code)) {
+      fieldError($("id-code"), $("id-code-err"), t("code_wrong"));
+      $("id-code").focus();
+      return Promise.resolve(false);
+    }
+    return api("POST", "/sessions/verify", { challenge_id: state.challenge, code: code }).then(function (r) {
+      if (!r.ok) {
+        fieldError($("id-code"), $("id-code-err"), errorMessage(r.data));
+        $("id-code").focus();
+        return false;
+      }
+      state.challenge = null;
+      state.identity = { citizen: r.data.citizen, name: r.data.name };
       renderIdentity();
       prefillIdentity();
       loadApps();
       return true;
     });
+  }
+
+  function codeAgain() {
+    state.challenge = null;
+    renderIdentity();
+    $("id-nik").focus();
   }
 
   // ------------------------------------------------------------------ services and forms
@@ -1227,6 +1266,8 @@
       say(text);
     });
     $("identify-form").addEventListener("submit", identify);
+    $("code-form").addEventListener("submit", verifyCode);
+    $("code-again").addEventListener("click", codeAgain);
     $("svc").addEventListener("change", function () {
       var id = $("svc").value;
       if (id) selectService(id, [], null);

@@ -15,9 +15,12 @@ VALID_NIK_F = "3510015204900002"  # same district, female (day + 40)
 
 @pytest.fixture
 def app(migrated: Any) -> Any:
+    """The app with a recording code sink and roomy limits (tests/security uses the real defaults)."""
     from server.app import create_app
+    from tests.codes import RecordingDelivery
 
-    return create_app(migrated)
+    migrated.otp_per_nik = migrated.otp_per_client = migrated.otp_fail_per_client = 1000
+    return create_app(migrated, delivery=RecordingDelivery())
 
 
 @pytest.fixture
@@ -32,10 +35,16 @@ def new_session(client: TestClient, lang: str = "id") -> dict[str, str]:
     return {"Authorization": f"Bearer {r.json()['token']}"}
 
 
+def contact_for(nik: str) -> str:
+    return f"warga{nik[-6:]}@example.com"
+
+
 def identified(client: TestClient, nik: str = VALID_NIK, name: str = "Budi Santoso") -> dict[str, str]:
+    """A session proven by the second factor (the code read from the recording sink)."""
+    from tests.codes import prove
+
     h = new_session(client)
-    r = client.post("/api/v1/sessions/identify", json={"nik": nik, "name": name}, headers=h)
-    assert r.status_code == 200, r.text
+    prove(client, h, nik, name, contact_for(nik))
     return h
 
 

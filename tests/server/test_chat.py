@@ -23,8 +23,9 @@ from tests.server.conftest import VALID_NIK, identified, new_session
 @pytest.fixture
 def chat_client(migrated: Any, assistant_engine: Any) -> Iterator[TestClient]:
     from server.app import create_app
+    from tests.codes import RecordingDelivery
 
-    with TestClient(create_app(migrated, assistant=assistant_engine)) as c:
+    with TestClient(create_app(migrated, assistant=assistant_engine, delivery=RecordingDelivery())) as c:
         yield c
 
 
@@ -53,13 +54,14 @@ def test_english_question_gets_english_answer(chat_client: TestClient) -> None:
 
 def test_form_dialogue_submits_through_server_and_survives_restart(migrated: Any, assistant_engine: Any) -> None:
     from server.app import create_app
+    from tests.codes import RecordingDelivery
 
-    with TestClient(create_app(migrated, assistant=assistant_engine)) as c:
+    with TestClient(create_app(migrated, assistant=assistant_engine, delivery=RecordingDelivery())) as c:
         h = identified(c)
         first = ask(c, h, "saya mau bikin ktp baru")
         conv = first["conversation_id"]
     # a brand-new app instance (server restart) resumes the same conversation from the database
-    with TestClient(create_app(migrated, assistant=assistant_engine)) as c:
+    with TestClient(create_app(migrated, assistant=assistant_engine, delivery=RecordingDelivery())) as c:
         reply = ask(c, h, "batal", conv)
         assert reply["conversation_id"] == conv
         from server import models as m

@@ -571,9 +571,10 @@ def test_officer_socket_refuses_a_foreign_origin(client: TestClient, migrated: A
 def test_the_real_assistant_hands_off_and_the_officer_takes_over(migrated: Any) -> None:
     """With the trained assistant: asking for an officer creates the handoff the console accepts."""
     from server.app import create_app, load_assistant
+    from tests.codes import RecordingDelivery
 
     assistant = load_assistant()  # the trained model ships in assets/: failing to load is a real failure
-    with TestClient(create_app(migrated, assistant=assistant)) as client:
+    with TestClient(create_app(migrated, assistant=assistant, delivery=RecordingDelivery())) as client:
         h = {"Authorization": "Bearer " + client.post("/api/v1/sessions", json={}).json()["token"]}
         asked = client.post("/api/v1/assistant/ask", json={"text": "saya mau bicara dengan petugas"}, headers=h)
         assert asked.status_code == 200 and asked.json()["intent"] == "talk_to_officer"

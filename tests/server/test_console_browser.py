@@ -63,9 +63,10 @@ class LiveServer:
 @pytest.fixture
 def live(migrated: Any) -> Iterator[LiveServer]:
     from server.app import create_app
+    from tests.codes import RecordingDelivery
 
     add_officer(migrated, "duk1", "dukcapil", full_name="Rina Wulandari")
-    server = LiveServer(create_app(migrated), free_port())
+    server = LiveServer(create_app(migrated, delivery=RecordingDelivery()), free_port())
     server.start()
     try:
         yield server
@@ -93,10 +94,16 @@ def citizen(live: LiveServer, nik: str = VALID_NIK, name: str = "Budi Santoso") 
     r = httpx.post(f"{live.base}/api/v1/sessions", json={"lang": "id"})
     token, public_id = r.json()["token"], r.json()["session_id"]
     h = {"Authorization": f"Bearer {token}"}
-    assert (
-        httpx.post(f"{live.base}/api/v1/sessions/identify", json={"nik": nik, "name": name}, headers=h).status_code
-        == 200
+    r = httpx.post(
+        f"{live.base}/api/v1/sessions/identify",
+        json={"nik": nik, "name": name, "contact": f"warga{nik[-6:]}@example.com"},
+        headers=h,
     )
+    assert r.status_code == 202, r.text
+    challenge = r.json()["challenge_id"]
+    code = live.app.state.delivery.wait_for(challenge)
+    r = httpx.post(f"{live.base}/api/v1/sessions/verify", json={"challenge_id": challenge, "code": code}, headers=h)
+    assert r.status_code == 200, r.text
     return token, h, public_id
 
 

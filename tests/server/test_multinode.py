@@ -15,6 +15,7 @@ import httpx
 import pytest
 from websockets.sync.client import ClientConnection, connect
 
+from tests.codes import prove_http, shared_inbox
 from tests.conftest import PG_URL, free_port, need, port_open, start_mpp_serve
 from tests.server.conftest import VALID_NIK, fold_presence, ktp_form
 
@@ -89,7 +90,7 @@ def test_two_nodes_share_presence_events_and_detect_node_death(settings: Any, tm
         watch(wa, lambda v: tb["session_id"] in v and v[tb["session_id"]]["x"] > 2.5)
         # an officer action on node B reaches the citizen on node A
         h = {"Authorization": f"Bearer {ta['token']}"}
-        httpx.post(f"{a_api}/sessions/identify", json={"nik": VALID_NIK, "name": "Budi Santoso"}, headers=h)
+        prove_http(a_api, h, VALID_NIK, "Budi Santoso", shared_inbox(), "budi@example.com")
         app = httpx.post(
             f"{a_api}/applications",
             json={"service_id": "ktp-el", "data": ktp_form(), "submit": True},

@@ -35,8 +35,16 @@ def test_a_moved_entity_is_a_row_without_name_or_timestamp() -> None:
 
 def test_rows_need_the_entity_first_and_keep_its_name() -> None:
     view = {"w": PresenceEntity(id="w", name="Wati", x=0.0, y=0.0)}
-    snap = parse_server(json.dumps({"type": "presence.snapshot", "tick": 2, "hall": "Aula 1",
-                                    "changed": [["w", 150, -20, 128], ["ghost", 1, 1, 1]]}))
+    snap = parse_server(
+        json.dumps(
+            {
+                "type": "presence.snapshot",
+                "tick": 2,
+                "hall": "Aula 1",
+                "changed": [["w", 150, -20, 128], ["ghost", 1, 1, 1]],
+            }
+        )
+    )
     after = apply_snapshot(view, snap)  # type: ignore[arg-type]
     assert after == {"w": PresenceEntity(id="w", name="Wati", x=1.5, y=-0.2, heading=180.0)}
 

@@ -13,6 +13,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from tests.codes import prove_http, shared_inbox
 from tests.conftest import PG_URL, free_port, start_mpp_serve
 from tests.server.conftest import VALID_NIK, ktp_form
 
@@ -46,12 +47,7 @@ def test_kill_9_keeps_acknowledged_data_and_replays_missed_events(settings: Any,
     try:
         token = httpx.post(f"{base}/sessions", json={}).json()["token"]
         h = {"Authorization": f"Bearer {token}"}
-        assert (
-            httpx.post(
-                f"{base}/sessions/identify", json={"nik": VALID_NIK, "name": "Budi Santoso"}, headers=h
-            ).status_code
-            == 200
-        )
+        prove_http(base, h, VALID_NIK, "Budi Santoso", shared_inbox(), "budi@example.com")
         first = httpx.post(
             f"{base}/applications",
             json={"service_id": "ktp-el", "data": ktp_form(), "submit": True},

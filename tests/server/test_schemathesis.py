@@ -28,8 +28,9 @@ def test_no_server_errors_across_the_api(migrated: Any, assistant_engine: Any) -
     from fastapi.testclient import TestClient
 
     from server.app import create_app
+    from tests.codes import RecordingDelivery
 
-    app = create_app(migrated, assistant=assistant_engine)
+    app = create_app(migrated, assistant=assistant_engine, delivery=RecordingDelivery())
     failures: list[str] = []
     with TestClient(app) as client:
         token = client.post("/api/v1/sessions", json={}).json()["token"]

@@ -16,6 +16,7 @@ import httpx
 import pytest
 from websockets.sync.client import connect
 
+from tests.codes import prove_http, shared_inbox
 from tests.conftest import free_port, need, port_open, start_mpp_serve
 from tests.server.conftest import VALID_NIK, ktp_form
 
@@ -52,7 +53,7 @@ def test_two_workers_serve_every_event_to_a_socket_on_either(tmp_path: Path) -> 
         api = f"http://127.0.0.1:{port}/api/v1"
         token = httpx.post(f"{api}/sessions", json={}).json()["token"]
         h = {"Authorization": f"Bearer {token}"}
-        httpx.post(f"{api}/sessions/identify", json={"nik": VALID_NIK, "name": "Budi Santoso"}, headers=h)
+        prove_http(api, h, VALID_NIK, "Budi Santoso", shared_inbox(), "budi@example.com")
         sockets = []
         for _ in range(6):  # new connections land on both workers
             ws = connect(f"ws://127.0.0.1:{port}/ws", open_timeout=10)

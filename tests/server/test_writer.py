@@ -49,11 +49,12 @@ def sqlite_settings(_sqlite_template: Path, tmp_path: Path) -> Any:
 def app(request: pytest.FixtureRequest) -> Any:  # overrides tests/server/conftest.py's app: both databases
     """The writer on SQLite in every run, and on PostgreSQL in the PostgreSQL run (conftest ``migrated``)."""
     from server.app import create_app
+    from tests.codes import RecordingDelivery
 
     if request.param == "postgresql" and not PG_URL:
         pytest.skip("PostgreSQL variant: runs in the PostgreSQL pass (MPP_TEST_DATABASE_URL)")
     settings = request.getfixturevalue("sqlite_settings" if request.param == "sqlite" else "migrated")
-    made = create_app(settings)
+    made = create_app(settings, delivery=RecordingDelivery())
     assert made.state.engine.dialect.name == request.param and made.state.submissions is not None
     return made
 
@@ -254,9 +255,10 @@ def test_concurrent_submissions_through_http_are_all_stored_once(client: TestCli
 
 def test_a_held_writer_lock_gives_503_not_a_hang(sqlite_settings: Any) -> None:
     from server.app import create_app
+    from tests.codes import RecordingDelivery
 
     sqlite_settings.db_lock_timeout = 0.3
-    app = create_app(sqlite_settings)
+    app = create_app(sqlite_settings, delivery=RecordingDelivery())
     with TestClient(app) as client:
         h = identified(client)
         with app.state.sessions() as holder:

@@ -36,6 +36,9 @@ class ServerProcess:
             "MPP_LOAD_ASSISTANT": "1" if self.assistant else "0",
         }
         env.pop("MPP_DATABASE_URL", None)  # the world tests always run on the SQLite default
+        from tests.codes import shared_inbox
+
+        env.update(shared_inbox().env())  # one-time codes are mailed to the tests' SMTP inbox
         log = open(self.data_dir / f"server-{self.port}.log", "ab")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "mpp.cli", "serve", "--port", str(self.port)],

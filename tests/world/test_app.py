@@ -290,7 +290,16 @@ def test_form_submit_identifies_first_reuses_its_key_and_shows_server_errors(bas
             form.set_value(k, v)
         form.submit()
         assert net.calls[-1][0] == "identify"  # the application must belong to the citizen
-        c.handle(NetEvent("http", {"tag": "identify", "status": 200, "body": {}}))
+        assert "081234567890" in net.calls[-1][1]  # the form's phone registers a NIK that has no contact
+        c.handle(NetEvent("http", {"tag": "identify", "status": 202, "body": {"challenge_id": "ch1"}}))
+        form.enter_code("12 34")
+        assert net.calls[-1][0] == "identify"  # not six digits: nothing sent
+        form.enter_code("123456")
+        assert net.calls[-1] == ("verify_code", ("ch1", "123456", "verify"))
+        bad = {"detail": {"code": "code_invalid", "message_id": "Kode salah.", "message_en": "Wrong code."}}
+        c.handle(NetEvent("http", {"tag": "verify", "status": 400, "body": bad}))
+        assert "Kode salah" in form.status["text"] and net.calls[-1][0] == "verify_code"
+        c.handle(NetEvent("http", {"tag": "verify", "status": 200, "body": {}}))
         name, (sid, _data, key, _tag) = net.calls[-1]
         assert (name, sid) == ("create_application", "ktp-el")
         fields = {"kk_number": {"id": "Nomor KK harus 16 angka.", "en": "KK number must be 16 digits."}}

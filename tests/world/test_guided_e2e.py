@@ -41,6 +41,14 @@ def test_guided_lost_ktp_to_ticket_against_a_real_server(base: Any, server: Serv
         net = client.net
         assert net is not None
         assert client.pump(lambda: net.state == "online" and client.screens.state == "Hall", timeout=30)
+        # the visitor proved their identity first (second factor, code from the mail the server sent)
+        from tests.codes import shared_inbox
+
+        before = len(shared_inbox().mails)
+        net.identify(NIK, NAME, contact="siti@example.com")
+        assert client.pump(lambda: client.challenge is not None, timeout=10)
+        client.verify_code(shared_inbox().code_for("siti@example.com", after=before))
+        assert client.pump(lambda: client.identified, timeout=10)
         view = attach_to_hall(client, identity={"nik": NIK, "full_name": NAME}, voice=Voice(enabled=False))
         flow = view.flow
         view.click("service:ktp-el")
