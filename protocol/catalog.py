@@ -18,7 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 SERVICE_ID_RE = r"^[a-z0-9][a-z0-9-]{1,40}$"
 Where = Literal["counter", "village_office", "online", "hospital"]
-FieldType = Literal["text", "nik", "date", "select", "phone", "email", "number", "village", "textarea"]
+FieldType = Literal["text", "nik", "kk", "date", "select", "phone", "email", "number", "village", "textarea"]
+PERSONAL_TYPES = frozenset({"nik", "kk", "phone", "email"})  # masked wherever they are shown or logged
 
 
 class _Strict(BaseModel):

@@ -10,7 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
-from protocol.catalog import FormField, Localized, Service
+from protocol.catalog import PERSONAL_TYPES, FormField, Localized, Service
 
 _PHONE_RE = re.compile(r"^(\+62|62|0)8[1-9][0-9]{6,11}$")
 _EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,190}\.[A-Za-z]{2,24}$")
@@ -73,6 +73,11 @@ def validate_field(field: FormField, value: Any) -> Any:
         except NikError as exc:
             raise FieldError(Localized(id=exc.message_id, en=exc.message_en)) from None
         return text
+    if field.type == "kk":
+        compact = re.sub(r"[\s.-]", "", text)
+        if not (len(compact) == 16 and compact.isascii() and compact.isdigit()):
+            raise _err(f"{label.id} harus 16 angka.", f"{label.en} must be 16 digits.")
+        return compact
     if field.type == "date":
         d = parse_date(text)
         if d > dt.date.today() + dt.timedelta(days=366 * 5) or d.year < 1900:
@@ -160,6 +165,26 @@ _EXAMPLES: dict[str, Any] = {
 }
 
 
+def mask_value(kind: str, value: Any) -> Any:
+    """The display-safe form of a personal value of catalogue type ``kind`` (nik, kk, phone, email)."""
+    if not isinstance(value, str) or not value:
+        return value
+    if kind in ("nik", "kk"):
+        return f"{value[:4]}{'*' * 8}{value[-4:]}" if len(value) == 16 else "*" * min(len(value), 16)
+    if kind == "phone":
+        return f"{value[:4]}{'*' * max(1, len(value) - 7)}{value[-3:]}" if len(value) > 7 else "*" * len(value)
+    if kind == "email":
+        user, _, domain = value.partition("@")
+        return f"{user[:1]}***@{domain}" if domain else "***"
+    return value
+
+
+def masked_answers(service: Service, data: dict[str, Any]) -> dict[str, Any]:
+    """Answers with every personal field masked by its catalogue type, whatever the field is called."""
+    kinds = {f.name: f.type for f in service.form if f.type in PERSONAL_TYPES}
+    return {k: (mask_value(kinds[k], v) if k in kinds else v) for k, v in data.items()}
+
+
 def example_answers(service: Service, nik: str, name: str) -> dict[str, Any]:
     """A valid answer for every required field: the scripted demo tour, benchmarks and tests use it."""
     data: dict[str, Any] = {}
@@ -178,6 +203,8 @@ def example_answers(service: Service, nik: str, name: str) -> dict[str, Any]:
             data[f.name] = (dt.date.today() - dt.timedelta(days=10)).isoformat()
         elif f.type == "phone":
             data[f.name] = "081234567890"
+        elif f.type == "kk":
+            data[f.name] = "3510010101200001"
         elif f.type == "email":
             data[f.name] = "warga@example.com"
         elif f.type == "village":

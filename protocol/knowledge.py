@@ -176,8 +176,11 @@ def load_knowledge(root: Path | None = None) -> KnowledgeBase:
         for row in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
             cases.append(Case.model_validate(row))
     refs_path = root / "referrals.yaml"
-    refs = [Referral.model_validate(r) for r in (yaml.safe_load(refs_path.read_text(encoding="utf-8")) or [])] \
-        if refs_path.exists() else []
+    refs = (
+        [Referral.model_validate(r) for r in (yaml.safe_load(refs_path.read_text(encoding="utf-8")) or [])]
+        if refs_path.exists()
+        else []
+    )
     return KnowledgeBase(cases=tuple(cases), referrals=tuple(refs))
 
 

@@ -127,10 +127,37 @@ def add_working_days(start: dt.date, days: int) -> dt.date:
     return d
 
 
-def masked_data(data: dict[str, Any]) -> dict[str, Any]:
-    return {
-        k: (mask_nik(v) if k.startswith("nik") and isinstance(v, str) and len(v) == 16 else v) for k, v in data.items()
-    }
+def masked_data(data: dict[str, Any], service_id: str | None = None) -> dict[str, Any]:
+    """Personal fields masked by their catalogue TYPE (nik, kk, phone, email), not by their name.
+
+    Without a known service every field is masked whose value looks like a NIK/KK number, a phone or an e-mail.
+    """
+    from protocol.catalog import default_catalog
+    from protocol.forms import mask_value, masked_answers
+
+    if service_id is not None:
+        try:
+            return masked_answers(default_catalog().service(service_id), data)
+        except KeyError:
+            pass
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        kind = _looks_personal(v)
+        out[k] = mask_value(kind, v) if kind else v
+    return out
+
+
+def _looks_personal(v: Any) -> str | None:
+    if not isinstance(v, str):
+        return None
+    compact = v.replace(" ", "")
+    if len(compact) == 16 and compact.isdigit():
+        return "nik"
+    if "@" in compact and "." in compact.rsplit("@", 1)[-1]:
+        return "email"
+    if compact.lstrip("+").isdigit() and compact.lstrip("+").startswith(("08", "628")) and 9 <= len(compact) <= 15:
+        return "phone"
+    return None
 
 
 def application_dict(app: AppView, reveal: bool = False) -> dict[str, Any]:
@@ -140,7 +167,7 @@ def application_dict(app: AppView, reveal: bool = False) -> dict[str, Any]:
         "agency_id": app.agency_id,
         "state": app.state,
         "version": app.version,
-        "data": app.data if reveal else masked_data(app.data),
+        "data": app.data if reveal else masked_data(app.data, app.service_id),
         "sla_due": app.sla_due.isoformat() if app.sla_due else None,
         "created_at": m.utc(app.created_at).isoformat(),
         "updated_at": m.utc(app.updated_at).isoformat(),

@@ -264,7 +264,7 @@ def _detail(
             labels[f.name] = f.label.en if ctx.lang == "en" else f.label.id
     except KeyError:
         pass
-    data = app.data if reveal else domain.masked_data(app.data)
+    data = app.data if reveal else domain.masked_data(app.data, app.service_id)
     citizen = db.get(m.Citizen, app.citizen_id)
     docs = list(db.scalars(select(m.Document).where(m.Document.application_id == app.id).order_by(m.Document.id)))
     events = list(

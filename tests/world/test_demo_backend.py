@@ -23,7 +23,7 @@ def server() -> Iterator[DemoServer]:
 
 def test_every_action_of_the_default_tour_succeeds(server: DemoServer) -> None:
     tour = load_tour("default")
-    backend = Backend(server.url)
+    backend = Backend(server.url, codes=server.phone.code_for)
     results: dict[str, list[ActionResult]] = {}
     try:
         for i, step in enumerate(tour.steps):
@@ -62,7 +62,7 @@ def test_a_new_loop_round_starts_from_a_fresh_database(server: DemoServer) -> No
     apply = next(s.action for s in tour.steps if s.action is not None and s.action.kind == "apply")
     assert apply is not None
     server.reset()
-    backend = Backend(server.url)
+    backend = Backend(server.url, codes=server.phone.code_for)
     try:
         first = backend.run(apply, "en")
         second = backend.run(apply, "en")

@@ -191,7 +191,11 @@ def _run(
                     "Catatan: buat akun demo di server itu dengan `mpp demo-officers`, lalu beri --password / "
                     "Note: create the demo officers there with `mpp demo-officers` and pass --password"
                 )
-            backend = Backend(server_url, password=os.environ.get("MPP_DEMO_PASSWORD") or DEMO_PASSWORD)
+            backend = Backend(
+                server_url,
+                password=os.environ.get("MPP_DEMO_PASSWORD") or DEMO_PASSWORD,
+                codes=server.phone.code_for if server is not None else None,
+            )
             if server is not None:  # only the demo's own database: a real office's queue is never touched
                 server.wait_officers(120)
                 boards = backend.seed_boards(seed_counters(t))

@@ -23,6 +23,7 @@ from pathlib import Path
 import httpx
 
 from world.demo.actions import DEMO_PASSWORD, officer_username
+from world.demo.phone import DemoPhone
 
 __all__ = ["DemoServer", "DemoServerError", "free_port"]
 
@@ -110,6 +111,8 @@ class DemoServer:
         self._log: Path | None = None
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
+        self.phone = DemoPhone()
+        self.phone_started = False
 
     @property
     def url(self) -> str:
@@ -120,6 +123,7 @@ class DemoServer:
         assert self.data_dir is not None
         env["MPP_DATA_DIR"] = str(self.data_dir)
         env.pop("MPP_DATABASE_URL", None)  # always the private SQLite file, never a shared database
+        env.update(self.phone.env())  # one-time codes go to the demo visitors' phone
         root = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         return env
@@ -158,6 +162,9 @@ class DemoServer:
     def start(self) -> str:
         """Fresh database, first officers, server up and ready; returns the base URL."""
         self._stop.clear()
+        if not self.phone_started:
+            self.phone.start()
+            self.phone_started = True
         self.data_dir = Path(tempfile.mkdtemp(prefix="mpp-demo-"))
         for agency in self.first:
             self.add_officer(agency)
