@@ -143,6 +143,7 @@ def create_app(
     )
     app.state.delivery = delivery or delivery_from_settings(settings)
     app.state.port = DbServicePort(sessions, catalog, hub, settings, app.state.delivery)
+    app.state.sealer = app.state.port.sealer  # personal numbers in conversation logs, sealed at rest
     app.state.chat = ChatService(assistant, app.state.port, sessions)
     app.state.calls = CallService(sessions, hub, settings)
     app.state.submissions = None

@@ -29,6 +29,7 @@ from server.delivery import CodeDelivery, CodeMessage, deliver
 from server.errors import ApiError
 from server.hub import Hub
 from server.officer_feed import notify_application
+from server.pii import Sealer
 from server.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class DbServicePort:
         self.hub = hub
         self.settings = settings or get_settings()
         self.delivery = delivery
+        self.sealer = Sealer(self.settings)
 
     def _visitor(self, db: Session, caller: Caller) -> m.VisitorSession:
         vs = db.scalar(select(m.VisitorSession).where(m.VisitorSession.public_id == caller.session_id))
@@ -190,7 +192,7 @@ class DbServicePort:
                 agency_id=agency_id,
                 service_id=service_id,
                 state="pending",
-                transcript=clean_transcript(transcript[-50:], vs.lang or "id"),
+                transcript=self.sealer.seal_obj(clean_transcript(transcript[-50:], vs.lang or "id")),
             )
             db.add(h)
             db.commit()
@@ -205,7 +207,7 @@ class DbServicePort:
                 .where(m.ConversationEvent.conversation_id == conversation_id)
                 .order_by(m.ConversationEvent.id)
             )
-            return [dict(r.event) for r in rows]
+            return [self.sealer.open_obj(dict(r.event)) for r in rows]
 
     def append_conversation(self, conversation_id: str, caller: Caller, event: dict[str, Any]) -> None:
         self.append_conversation_events(conversation_id, caller, [event])
@@ -214,7 +216,8 @@ class DbServicePort:
         with self.sessions() as db:
             vs = db.scalar(select(m.VisitorSession).where(m.VisitorSession.public_id == caller.session_id))
             sid = vs.id if vs else None
-            db.add_all(m.ConversationEvent(conversation_id=conversation_id, session_id=sid, event=e) for e in events)
+            sealed = [self.sealer.seal_obj(e) for e in events]  # NIK, KK and phone numbers encrypted at rest
+            db.add_all(m.ConversationEvent(conversation_id=conversation_id, session_id=sid, event=e) for e in sealed)
             db.commit()
 
 
@@ -254,7 +257,7 @@ class ChatService:
     def answer(
         self, session_id: int, text: str, conversation_id: str | None, lang: str | None, ref: str | None
     ) -> dict[str, Any]:
-        relayed = relay_citizen(self.sessions, self.port.hub, session_id, conversation_id, text, ref)
+        relayed = relay_citizen(self.sessions, self.port.hub, session_id, conversation_id, text, ref, self.port.sealer)
         if relayed is not None:  # an officer has taken over this conversation
             return relayed
         if self.assistant is None:

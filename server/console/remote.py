@@ -22,6 +22,7 @@ from server.console.i18n import tr
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
 from server.deps import DbDep, HubDep
 from server.hub import Hub
+from server.pii import Sealer, blind_mask
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
 MAX_TRANSCRIPT = 500
@@ -95,8 +96,10 @@ def _entry(role: str, text: str, who: str | None = None) -> dict[str, Any]:
     return e
 
 
-def _append(h: m.Handoff, entry: dict[str, Any]) -> None:
-    h.transcript = [*(h.transcript or []), entry][-MAX_TRANSCRIPT:]  # reassign: JSON columns track by identity
+def _append(h: m.Handoff, entry: dict[str, Any], sealer: Sealer | None) -> None:
+    """Personal numbers in the line are sealed at rest (``server.pii``); ``None`` only for system lines."""
+    sealed = sealer.seal_obj(entry) if sealer is not None else entry
+    h.transcript = [*(h.transcript or []), sealed][-MAX_TRANSCRIPT:]  # reassign: JSON columns track by identity
     h.updated_at = m.now_utc()
 
 
@@ -122,7 +125,13 @@ def citizen_frame(
 
 
 def relay_citizen(
-    sessions: sessionmaker[Session], hub: Hub, session_id: int, conversation_id: str | None, text: str, ref: str | None
+    sessions: sessionmaker[Session],
+    hub: Hub,
+    session_id: int,
+    conversation_id: str | None,
+    text: str,
+    ref: str | None,
+    sealer: Sealer,
 ) -> dict[str, Any] | None:
     """Deliver a citizen's chat to the officer who accepted the handoff; None when nobody has."""
     with sessions() as db:
@@ -137,12 +146,15 @@ def relay_citizen(
         shown = transcript_text(text, lang)
         entry = _entry("citizen", shown or "")
         if shown is not None:
-            _append(h, entry)
+            _append(h, entry, sealer)
         db.commit()
         officer_id, hid = h.officer_id, h.id
         frame = citizen_frame(h, RELAYED["en" if lang == "en" else "id"], lang, sender="system")
     if shown is not None:
-        hub.broadcast({"type": "handoff.message", "handoff_id": hid, "to_officer": officer_id, **entry}, kind="officer")
+        masked = sealer.mask_plain(entry)  # the officer's screen gets the masked form, as in the transcript
+        hub.broadcast(
+            {"type": "handoff.message", "handoff_id": hid, "to_officer": officer_id, **masked}, kind="officer"
+        )
     frame["intent"] = "handoff.relayed"
     frame["ref"] = ref
     return frame
@@ -165,7 +177,7 @@ def expire_stale(sessions: sessionmaker[Session], hub: Hub, calls: Any, minutes:
             db.refresh(h)
             public_id, lang = _session_target(db, h)
             text = EXPIRED["en" if lang == "en" else "id"]
-            _append(h, {"role": "system", "event": "expired", "text": "", "at": m.now_utc().isoformat()})
+            _append(h, {"role": "system", "event": "expired", "text": "", "at": m.now_utc().isoformat()}, None)
             action = WorldAction(kind="handoff", data={"state": "expired", "handoff_id": h.id})
             done.append(
                 (h.id, h.agency_id, public_id, lang, citizen_frame(h, text, lang, sender="system", actions=[action]))
@@ -218,7 +230,7 @@ def _details(db: Any, h: m.Handoff, online: set[str], now: dt.datetime) -> dict[
     last = ""
     for line in reversed(clean_transcript(list(h.transcript or []), lang)):
         if line.get("role") == "citizen" and line.get("text"):
-            last = str(line["text"])
+            last = blind_mask(str(line["text"]))  # sealed numbers as stars on the desk
             break
     waited = max(0, int((now - m.utc(h.created_at)).total_seconds() // 60))
     return {
@@ -277,8 +289,10 @@ def conversation(hid: int, request: Request, ctx: CtxDep, db: DbDep) -> Response
 
 
 def _conversation_page(
-    request: Request, ctx: Any, db: Any, h: m.Handoff, error: str = "", status: int = 200
+    request: Request, ctx: Any, db: Any, h: m.Handoff, error: str = "", status: int = 200, reveal: bool = False
 ) -> Response:
+    sealer: Sealer = request.app.state.sealer
+    transcript = sealer.open_obj(h.transcript or []) if reveal else sealer.mask_obj(h.transcript or [])
     catalog = request.app.state.catalog
     lists = _lists(db, ctx, request.app.state.hub)
     _, lang = _session_target(db, h)
@@ -301,6 +315,7 @@ def _conversation_page(
         status=status,
         page="remote",
         current=h,
+        revealed=reveal,
         citizen_name=_who(db, h) if h.officer_id == ctx.officer.id else mask_person(_who(db, h)),
         mine=h.officer_id == ctx.officer.id and h.state == "accepted",
         services=[s.id for s in services],
@@ -310,10 +325,26 @@ def _conversation_page(
         error=error,
         **{k: v for k, v in lists.items() if k != "mine"},
         my_list=lists["mine"],
-        transcript=clean_transcript(list(h.transcript or []), lang),
+        transcript=clean_transcript(list(transcript), lang),
         canned=[(key, en if ctx.lang == "en" else idn, en if lang == "en" else idn) for key, idn, en in CANNED],
         citizen_lang=lang,
     )
+
+
+@router.post("/remote/{hid}/reveal", response_class=HTMLResponse)
+def reveal_transcript(hid: int, request: Request, ctx: CsrfDep, db: DbDep) -> Response:
+    """Full personal numbers in a transcript are personal-data access: audited first, like the NIK reveal."""
+    h = _handoff(db, ctx, hid)
+    db.add(
+        m.AuditLog(
+            officer_id=ctx.officer.id,
+            action="transcript_reveal",
+            target=f"handoff:{h.id}",
+            detail={"ip": request.client.host if request.client else None},
+        )
+    )
+    db.commit()
+    return _conversation_page(request, ctx, db, h, reveal=True)
 
 
 def _counter_for(request: Request, db: Any, ctx: Any, h: m.Handoff) -> int | None:
@@ -357,7 +388,7 @@ def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> 
         if lang == "en"
         else f"Halo, saya {name}, petugas{f' loket {counter}' if counter else ''}. Ada yang bisa saya bantu?"
     )
-    _append(h, _entry("officer", greeting, name))
+    _append(h, _entry("officer", greeting, name), request.app.state.sealer)
     db.commit()
     action = WorldAction(
         kind="handoff", data={"state": "accepted", "officer": name, "counter": counter, "handoff_id": h.id}
@@ -392,7 +423,7 @@ def say(
         raise ConsoleError(422, "message")
     name = ctx.officer.full_name or ctx.officer.username
     entry = _entry("officer", text, name)
-    _append(h, entry)
+    _append(h, entry, request.app.state.sealer)
     db.commit()
     public_id, lang = _session_target(db, h)
     hub.to_session(public_id, citizen_frame(h, text, lang))
@@ -430,7 +461,7 @@ def push_form(
     else:
         text = f"Silakan isi formulir {title}." + (f" Mohon periksa kolom: {', '.join(labels)}." if labels else "")
     h.service_id = h.service_id or service.id
-    _append(h, _entry("officer", text, ctx.officer.full_name or ctx.officer.username))
+    _append(h, _entry("officer", text, ctx.officer.full_name or ctx.officer.username), request.app.state.sealer)
     db.commit()
     action = WorldAction(kind="open_form", data={"service_id": service.id, "attention": marked})
     hub.to_session(public_id, citizen_frame(h, text, lang, actions=[action]))
@@ -455,7 +486,7 @@ def close(
     h.summary = summary
     head = "Summary of your conversation with the officer" if lang == "en" else "Ringkasan percakapan dengan petugas"
     text = f"{head}: {summary}"
-    _append(h, _entry("officer", text, ctx.officer.full_name or ctx.officer.username))
+    _append(h, _entry("officer", text, ctx.officer.full_name or ctx.officer.username), request.app.state.sealer)
     db.commit()
     survey_label = "Rate this service" if lang == "en" else "Isi survei kepuasan"
     action = WorldAction(
