@@ -43,6 +43,16 @@ class RecordingDelivery:
             return [msg for msg in self.sent if msg.contact.value == contact]
 
 
+def app_state(client: Any) -> Any:
+    """``client.app.state`` for a TestClient (its ``app`` is typed as a bare ASGI callable)."""
+    return client.app.state
+
+
+def sink(client: Any) -> RecordingDelivery:
+    delivery: RecordingDelivery = app_state(client).delivery
+    return delivery
+
+
 def prove(client: Any, headers: dict[str, str], nik: str, name: str, contact: str | None = None) -> dict[str, Any]:
     """Both steps of the second factor through the public API; returns the verify reply."""
     body: dict[str, Any] = {"nik": nik, "name": name}
@@ -51,7 +61,7 @@ def prove(client: Any, headers: dict[str, str], nik: str, name: str, contact: st
     r = client.post("/api/v1/sessions/identify", json=body, headers=headers)
     assert r.status_code == 202, r.text
     challenge = r.json()["challenge_id"]
-    code = client.app.state.delivery.code_for(challenge)
+    code = sink(client).code_for(challenge)
     assert code is not None, "no code was delivered (unknown NIK without a contact, or a wrong name)"
     r = client.post("/api/v1/sessions/verify", json={"challenge_id": challenge, "code": code}, headers=headers)
     assert r.status_code == 200, r.text

@@ -6,7 +6,7 @@ import uuid
 
 from fastapi.testclient import TestClient
 
-from tests.codes import prove
+from tests.codes import prove, sink
 from tests.server.conftest import VALID_NIK, ktp_form, new_session
 
 OWNER = "Ani Lestari"
@@ -51,7 +51,7 @@ def test_a_claimant_cannot_take_over_a_registered_nik(client: TestClient) -> Non
         headers=thief,
     )
     assert r.status_code == 202
-    assert client.app.state.delivery.to("thief@example.com") == []
+    assert sink(client).to("thief@example.com") == []
     # brute force within one challenge: five tries, then the challenge is dead
     codes = [
         client.post(

@@ -13,7 +13,7 @@ from typing import Any
 from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 
-from tests.codes import SmtpInbox, prove
+from tests.codes import SmtpInbox, app_state, prove, sink
 from tests.conftest import free_port
 from tests.server.conftest import VALID_NIK, VALID_NIK_F, create_app_json, ktp_form, make_officer, new_session
 
@@ -39,7 +39,7 @@ def test_only_the_code_links_the_session(client: TestClient) -> None:
     assert r.status_code == 202
     assert client.get("/api/v1/sessions/me", headers=h).json()["citizen"] is None  # NIK + name: not yet
     ch = r.json()["challenge_id"]
-    code = client.app.state.delivery.code_for(ch)
+    code = sink(client).wait_for(ch)
     assert code is not None and len(code) == 6 and code.isdigit()
     assert verify(client, h, ch, code).status_code == 200
     me = client.get("/api/v1/sessions/me", headers=h).json()
@@ -53,7 +53,7 @@ def test_codes_are_stored_hashed_and_expire_after_five_minutes(client: TestClien
 
     h = new_session(client)
     ch = ask(client, h, contact="budi@example.com").json()["challenge_id"]
-    code = client.app.state.delivery.code_for(ch)
+    code = sink(client).wait_for(ch)
     with app.state.sessions() as db:
         row = db.scalar(select(m.IdentityChallenge).where(m.IdentityChallenge.public_id == ch))
         assert code not in row.code_hash and len(row.code_hash) == 64
@@ -81,8 +81,8 @@ def test_a_bound_nik_is_never_rebound_by_a_claimant(client: TestClient) -> None:
     thief = new_session(client)
     r = ask(client, thief, contact="thief@example.com")
     assert r.status_code == 202
-    assert client.app.state.delivery.to("thief@example.com") == []  # the code went to Budi, not to the claimant
-    assert client.app.state.delivery.to("budi@example.com")[-1].reference == r.json()["challenge_id"]
+    assert sink(client).to("thief@example.com") == []  # the code went to Budi, not to the claimant
+    assert sink(client).to("budi@example.com")[-1].reference == r.json()["challenge_id"]
     for guess in ("000000", "123456"):
         assert verify(client, thief, r.json()["challenge_id"], guess).status_code == 400
     assert client.get("/api/v1/sessions/me", headers=thief).json()["citizen"] is None
@@ -95,7 +95,7 @@ def test_first_registration_binds_only_after_the_contact_proves_itself(client: T
     ch = ask(client, h, VALID_NIK_F, "Siti Aminah", "081234567890").json()["challenge_id"]
     with app.state.sessions() as db:  # nothing is registered before the code comes back
         assert db.scalar(select(m.Citizen).where(m.Citizen.nik == VALID_NIK_F)) is None
-    msg = client.app.state.delivery.to("081234567890")[-1]
+    msg = sink(client).to("081234567890")[-1]
     assert msg.contact.kind == "phone"
     assert verify(client, h, ch, msg.code).status_code == 200
     with app.state.sessions() as db:
@@ -138,7 +138,7 @@ def test_wrong_codes_burn_the_challenge_and_then_the_client(migrated: Any) -> No
     with TestClient(create_app(migrated, delivery=RecordingDelivery())) as client:
         h = new_session(client)
         ch = ask(client, h, contact="b@example.com").json()["challenge_id"]
-        code = client.app.state.delivery.code_for(ch)
+        code = sink(client).wait_for(ch)
         wrong = f"{(int(code) + 1) % 10**6:06d}"
         assert [verify(client, h, ch, wrong).status_code for _ in range(5)] == [400] * 5
         assert verify(client, h, ch, code).status_code == 400  # five misses: even the right code is refused now
@@ -236,7 +236,7 @@ def test_an_officer_identifies_a_visitor_at_the_remote_counter_audited(client: T
     ).json()["handoff_id"]
     body = {"nik": VALID_NIK, "name": NAME}
     assert client.post(f"/api/v1/officer/handoffs/{hid}/identify", json=body, headers=off).status_code == 404
-    with client.app.state.sessions() as db:  # the officer accepts the handoff
+    with app_state(client).sessions() as db:  # the officer accepts the handoff
         db.execute(update(m.Handoff).values(state="accepted", officer_id=1))
         db.commit()
     r = client.post(f"/api/v1/officer/handoffs/{hid}/identify", json=body, headers=off)
@@ -248,7 +248,7 @@ def test_an_officer_identifies_a_visitor_at_the_remote_counter_audited(client: T
         headers=off,
     )
     assert rb.status_code == 200
-    with client.app.state.sessions() as db:
+    with app_state(client).sessions() as db:
         actions = [a.action for a in db.scalars(select(m.AuditLog).order_by(m.AuditLog.id))]
         assert actions[-2:] == ["citizen_identified", "contact_rebound"]
         assert VALID_NIK not in json.dumps([a.detail for a in db.scalars(select(m.AuditLog))])

@@ -294,7 +294,7 @@ def test_form_submit_identifies_first_reuses_its_key_and_shows_server_errors(bas
         form.enter_code("12 34")
         assert net.calls[-1][0] == "identify"  # not six digits: nothing sent
         form.enter_code("123456")
-        assert net.calls[-1] == ("verify_code", ("ch1", "123456", "verify"))
+        assert net.calls[-1][0] == "verify_code" and list(net.calls[-1][1]) == ["ch1", "123456", "verify"]
         bad = {"detail": {"code": "code_invalid", "message_id": "Kode salah.", "message_en": "Wrong code."}}
         c.handle(NetEvent("http", {"tag": "verify", "status": 400, "body": bad}))
         assert "Kode salah" in form.status["text"] and net.calls[-1][0] == "verify_code"
