@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from fastapi.testclient import TestClient
 
@@ -78,3 +79,20 @@ def test_name_guessing_is_throttled_and_never_an_oracle(client: TestClient) -> N
             assert int(r.headers["Retry-After"]) > 0
     assert 403 not in statuses and 200 not in statuses
     assert statuses[:2] == [202, 202] and statuses[-1] == 429
+
+
+def test_the_chat_port_does_not_identify_on_nik_and_name(client: TestClient, app: Any) -> None:
+    """Before: the assistant's form submission identified the session with the form's NIK and full name."""
+    import pytest
+
+    from assistant.ports import Caller, PortError
+
+    _owner_with_an_application(client)
+    sid = client.post("/api/v1/sessions", json={}).json()["session_id"]
+    with pytest.raises(PortError) as exc:
+        app.state.port.identify(Caller(session_id=sid), VALID_NIK, OWNER)
+    assert exc.value.code == "verify_first"
+    challenge = app.state.port.request_code(Caller(session_id=sid), VALID_NIK, OWNER)
+    code = sink(client).wait_for(challenge.challenge_id)
+    caller = app.state.port.verify_code(Caller(session_id=sid), challenge.challenge_id, code)
+    assert caller.citizen_id is not None and caller.nik == VALID_NIK

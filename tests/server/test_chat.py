@@ -138,7 +138,10 @@ def test_websocket_chat_round_trip_against_real_server(tmp_path: Path, settings:
 
 def test_chat_application_of_a_new_visitor_is_listed_for_the_session(chat_client: TestClient) -> None:
     """13.5: an application made in the chat appears under Lacak (GET /applications) of the same session."""
+    from tests.codes import prove
+
     h = new_session(chat_client)
+    prove(chat_client, h, VALID_NIK, "Budi Santoso", "budi@example.com")  # the second factor comes first
     conv = ask(chat_client, h, "/apply ktp-el")["conversation_id"]
     for text in (VALID_NIK, "Budi Santoso", "hilang", "3510010101200001", "lewati"):
         ask(chat_client, h, text, conv)
