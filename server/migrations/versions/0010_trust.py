@@ -1,7 +1,7 @@
 """trust: a second factor for citizens (contact, challenges), a rate-limit ledger
 
 Revision ID: 0010
-Revises: 0020
+Revises: 0030
 Create Date: 2026-12-07 09:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0010"
-down_revision = "0020"
+down_revision = "0030"
 branch_labels = None
 depends_on = None
 
