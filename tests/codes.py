@@ -49,7 +49,11 @@ def app_state(client: Any) -> Any:
 
 
 def sink(client: Any) -> RecordingDelivery:
-    delivery: RecordingDelivery = app_state(client).delivery
+    """The app's recording sink; an app built with the default delivery gets one installed (test-side only)."""
+    state = app_state(client)
+    if not isinstance(state.delivery, RecordingDelivery):
+        state.delivery = state.port.delivery = RecordingDelivery()
+    delivery: RecordingDelivery = state.delivery
     return delivery
 
 
@@ -58,6 +62,7 @@ def prove(client: Any, headers: dict[str, str], nik: str, name: str, contact: st
     body: dict[str, Any] = {"nik": nik, "name": name}
     if contact is not None:
         body["contact"] = contact
+    sink(client)
     r = client.post("/api/v1/sessions/identify", json=body, headers=headers)
     assert r.status_code == 202, r.text
     challenge = r.json()["challenge_id"]
@@ -145,3 +150,18 @@ def shared_inbox() -> SmtpInbox:
     if _shared is None:
         _shared = SmtpInbox().__enter__()
     return _shared
+
+
+def prove_in_page(page: Any, nik: str, name: str, contact: str | None = None) -> None:
+    """The 2D page's identity card, both steps; the code is read from the mail the server sent."""
+    contact = contact or f"warga{nik[-6:]}@example.com"
+    before = len(shared_inbox().mails)
+    page.fill("#id-nik", nik)
+    page.fill("#id-name", name)
+    page.fill("#id-contact", contact)
+    page.click("#identify-form button[type=submit]")
+    page.locator("#code-form").wait_for()
+    assert page.locator("#id-code").get_attribute("autocomplete") == "one-time-code"
+    page.fill("#id-code", shared_inbox().code_for(contact, after=before))
+    page.click("#code-form button[type=submit]")
+    page.locator("#identified").wait_for()

@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.codes import prove_http, shared_inbox
+from tests.codes import prove_http, prove_in_page, shared_inbox
 from tests.conftest import PG_URL, free_port, need, start_mpp_serve
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -43,18 +43,7 @@ def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
 
 
 def _prove_in_page(page: Any, nik: str, name: str, contact: str | None = None) -> None:
-    """The identity card's two steps; the code is read from the mail the server sent."""
-    contact = contact or f"warga{nik[-6:]}@example.com"
-    before = len(shared_inbox().mails)
-    page.fill("#id-nik", nik)
-    page.fill("#id-name", name)
-    page.fill("#id-contact", contact)
-    page.click("#identify-form button[type=submit]")
-    page.locator("#code-form").wait_for()
-    assert page.locator("#id-code").get_attribute("autocomplete") == "one-time-code"
-    page.fill("#id-code", shared_inbox().code_for(contact, after=before))
-    page.click("#code-form button[type=submit]")
-    page.locator("#identified").wait_for()
+    prove_in_page(page, nik, name, contact)
 
 
 @pytest.fixture(scope="module")
