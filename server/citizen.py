@@ -73,6 +73,20 @@ STRINGS: dict[str, tuple[str, str]] = {
     ),
     "g_identity": ("NIK Anda {nik}, nama {name}. Benar?", "Your NIK is {nik}, name {name}. Is that right?"),
     "g_field": ("Silakan isi: {label}", "Please fill in: {label}"),
+    "g_contact_title": ("Nomor HP atau e-mail", "Mobile number or e-mail"),
+    "g_contact": (
+        "Tulis nomor HP atau e-mail Anda. Kode rahasia dikirim ke kontak yang terdaftar untuk NIK Anda; "
+        "bila NIK Anda belum terdaftar, ke kontak ini.",
+        "Type your mobile number or e-mail. A secret code goes to the contact registered for your NIK; "
+        "if your NIK is not registered yet, to this one.",
+    ),
+    "g_code_title": ("Kode rahasia", "Secret code"),
+    "g_code": (
+        "Ketik kode 6 angka yang baru dikirim ke HP atau e-mail Anda.",
+        "Type the 6-digit code just sent to your phone or e-mail.",
+    ),
+    "g_code_readback": ("Anda mengetik {code}.", "You typed {code}."),
+    "g_code_again": ("Kirim kode lagi", "Send the code again"),
     "g_review_title": ("Kirim permohonan", "Send the application"),
     "g_review": (
         "Semua sudah lengkap. Tekan tombol di bawah untuk mengirim permohonan {service} dan mengambil nomor antrean.",

@@ -127,6 +127,23 @@ class SmtpInbox:
         raise AssertionError(f"no mail to {address} within {timeout}s")
 
 
+def newest_code(inbox: SmtpInbox, after: int, timeout: float = 10.0) -> str:
+    """The code in the first mail received after index ``after``, whoever it went to."""
+    import re
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with inbox._lock:
+            fresh = [body for _rcpts, body in inbox.mails[after:]]
+        if fresh:
+            found = re.search(r"\b(\d{6})\b", fresh[0])
+            assert found, fresh[0]
+            return found.group(1)
+        time.sleep(0.05)
+    raise AssertionError(f"no mail within {timeout}s")
+
+
 def prove_http(base: str, headers: dict[str, str], nik: str, name: str, inbox: SmtpInbox, contact: str) -> None:
     """The second factor against a real server whose codes are mailed to ``inbox``."""
     import httpx

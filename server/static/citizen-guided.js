@@ -104,6 +104,7 @@
       var inp = $("g-input");
       inp.value = step.input.value || "";
       inp.setAttribute("inputmode", step.input.numeric ? "numeric" : "text");
+      inp.setAttribute("autocomplete", step.input.autocomplete || "off");
     }
     var box = $("g-buttons");
     M.clear(box);
@@ -330,7 +331,63 @@
     });
   }
 
+  // The second factor, one big field at a time: a contact (only used for a NIK not registered yet),
+  // then the 6-digit code the server sent to the NIK's registered contact. Only the code links the visit.
+  function needsProof() {
+    return !G.app && !M.state.identity && !!G.answers.nik;
+  }
+
+  function askContact(error) {
+    var given = G.contact || G.answers.phone || G.answers.email;
+    if (given && !error) { G.contact = given; requestCode(); return; }
+    show({
+      kind: "contact", field: "contact", title: T("contact_title"), text: T("contact"), error: error,
+      input: { label: T("contact_title"), value: G.contact || "", numeric: false,
+               enter: function (value) { G.contact = value.trim(); requestCode(); } }
+    });
+  }
+
+  function requestCode() {
+    var body = { nik: G.answers.nik, name: G.answers.full_name || (M.state.identity || {}).name || "" };
+    if (G.contact) body.contact = G.contact;
+    M.api("POST", "/sessions/identify", body).then(function (r) {
+      if (!r.ok) {
+        var d = r.data && r.data.detail;
+        if (d && d.code === "invalid_contact") { askContact(M.errorMessage(r.data)); return; }
+        var nikField = (G.svc.form || []).filter(function (x) { return x.name === "nik"; })[0];
+        if (d && d.code === "invalid_nik" && nikField) { G.typed.nik = true; askField(nikField, M.errorMessage(r.data)); return; }
+        failed(M.errorMessage(r.data));
+        return;
+      }
+      G.challenge = r.data.challenge_id;
+      askCode(null);
+    });
+  }
+
+  function askCode(error) {
+    show({
+      kind: "code", field: "code", title: T("code_title"), text: T("code"), error: error,
+      input: { label: T("code_title"), value: "", numeric: true, autocomplete: "one-time-code",
+               enter: function (value) { verifyCode(value.replace(/\s+/g, "")); } },
+      buttons: [btn(T("code_again"), function () { requestCode(); }, false, "code_again")]
+    });
+  }
+
+  function verifyCode(code) {
+    M.api("POST", "/sessions/verify", { challenge_id: G.challenge, code: code }).then(function (r) {
+      if (!r.ok) {
+        if (r.status === 429) { failed(M.errorMessage(r.data)); return; }
+        askCode(M.errorMessage(r.data) + " " + T("code_readback", { code: code.split("").join(" ") }));
+        return;
+      }
+      M.state.identity = { citizen: r.data.citizen, name: r.data.name };
+      M.state.nik = G.answers.nik;
+      submit();
+    });
+  }
+
   function submit() {
+    if (needsProof()) { askContact(null); return; }
     G.busy = true;
     show({ kind: "sending", title: T("review_title"), text: T("sending"), buttons: [] });
     var body = { service_id: G.svc.id, data: G.answers, submit: true };
