@@ -26,10 +26,9 @@ PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
 
 
 def _identify(page: Any, nik: str, name: str) -> None:
-    page.fill("#id-nik", nik)
-    page.fill("#id-name", name)
-    page.click("#identify-form button[type=submit]")
-    page.locator("#identified").wait_for()
+    from tests.codes import prove_in_page
+
+    prove_in_page(page, nik, name)
 
 
 def _chat_lines(page: Any) -> list[str]:

@@ -54,6 +54,7 @@ def app(request: pytest.FixtureRequest) -> Any:  # overrides tests/server/confte
     if request.param == "postgresql" and not PG_URL:
         pytest.skip("PostgreSQL variant: runs in the PostgreSQL pass (MPP_TEST_DATABASE_URL)")
     settings = request.getfixturevalue("sqlite_settings" if request.param == "sqlite" else "migrated")
+    settings.otp_per_nik = settings.otp_per_client = settings.otp_fail_per_client = 1000
     made = create_app(settings, delivery=RecordingDelivery())
     assert made.state.engine.dialect.name == request.param and made.state.submissions is not None
     return made
@@ -122,6 +123,7 @@ def test_one_batch_answers_each_submission_on_its_own(client: TestClient, app: A
         assert {e.actor for e in events} == {f"citizen:{mask_nik(VALID_NIK)}"}
     # what the tracker reads back is what the submission answered
     got = client.get(f"/api/v1/applications/{out5['tracking_number']}", headers=h).json()
+    assert len(got.pop("receipt_pin")) == 8  # the owner's views add the receipt PIN
     assert got == out5
 
 
