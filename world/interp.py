@@ -89,8 +89,9 @@ class Interpolator:
     def positions(self, now: float) -> dict[str, tuple[float, float, float]]:
         delay = self.delay
         # a track sent every tick keeps the base delay; a slower one is replayed a little over one gap late
+        # (no delay at all means "draw the latest sample", as the tests and tools ask)
         return {
-            k: tr.sample(now - (delay if tr.gap < max(1.5 * delay, 0.15) else 1.15 * tr.gap))
+            k: tr.sample(now - (delay if delay <= 0 or tr.gap < max(1.5 * delay, 0.15) else 1.15 * tr.gap))
             for k, tr in self.tracks.items()
         }
 
