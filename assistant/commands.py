@@ -25,7 +25,7 @@ def train_cmd(
     check: bool = typer.Option(False, "--check", help="Only regenerate the data and compare its sha256."),
     seed: int = typer.Option(13, help="Random seed (the committed model uses 13)."),
 ) -> None:
-    """Train the assistant's heads on generated data (frozen MiniLM + char n-grams); ≤ 10 min on 2 cores."""
+    """Train the heads (e5 + char n-grams) and the case ranker; refuses held-out questions; ≤ 15 min on 2 cores."""
     from assistant.train import check_data_hash, train
 
     if check:
