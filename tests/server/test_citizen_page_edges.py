@@ -15,6 +15,7 @@ from fastapi.testclient import TestClient
 from tests.server.conftest import create_app_json, identified, new_session
 from tests.server.test_citizen_page import (  # noqa: F401 (module fixtures)
     ASSISTANT_ON,
+    KTP_REQ_BASIS,
     _answers,
     _page,
     _wait_token,
@@ -74,8 +75,8 @@ def test_an_answer_names_its_source_once_in_its_language(browser: Any, server: s
     _wait_token(page)
     reply = _ask(page, "Apa syarat membuat KTP?")
     text = reply.inner_text()
-    assert "UU 24/2013" in text
-    assert text.count("Sumber") == 1 and text.count("UU 24/2013") == 1, text
+    assert KTP_REQ_BASIS in text
+    assert text.count("Sumber") == 1 and text.count(KTP_REQ_BASIS) == 1, text
 
     if page.locator("html").get_attribute("lang") != "en":
         page.click("#btn-lang")
@@ -83,12 +84,12 @@ def test_an_answer_names_its_source_once_in_its_language(browser: Any, server: s
     reply = _ask(page, "What are the requirements for a KTP?")
     text = reply.inner_text()
     assert "from-assistant" in (reply.get_attribute("class") or "")
-    assert text.count("Source") == 1 and text.count("UU 24/2013") == 1, text
+    assert text.count("Source") == 1 and text.count(KTP_REQ_BASIS) == 1, text
     assert "Sumber" not in text and "diperiksa" not in text, text
     # the source keeps its link, in place
     links = reply.locator("a")
     if links.count():
-        assert links.first.inner_text().startswith("UU 24/2013")
+        assert links.first.inner_text().startswith(KTP_REQ_BASIS)
     assert not problems, problems
 
 
