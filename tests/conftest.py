@@ -14,7 +14,30 @@ import httpx
 import pytest
 
 REQUIRE = os.environ.get("MPP_REQUIRE_SERVICES") == "1"
-PG_URL = os.environ.get("MPP_TEST_DATABASE_URL")
+
+
+def _worker_database(url: str | None) -> str | None:
+    """Each xdist worker gets a PostgreSQL database of its own (``<db>_gw0``, ...), made on first use.
+
+    The fixtures drop and truncate the schema, so two workers must never share one database.
+    """
+    worker = os.environ.get("PYTEST_XDIST_WORKER")
+    if not url or not worker:
+        return url
+    base, _, name = url.rpartition("/")
+    mine = f"{name}_{worker}"
+    import psycopg
+
+    try:
+        with psycopg.connect(url, autocommit=True, connect_timeout=3) as conn:
+            if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (mine,)).fetchone() is None:
+                conn.execute(f'CREATE DATABASE "{mine}"')
+    except psycopg.Error:
+        return url  # unreachable: the tests that need it say so (need/port_open)
+    return f"{base}/{mine}"
+
+
+PG_URL = _worker_database(os.environ.get("MPP_TEST_DATABASE_URL"))
 REDIS_URL = os.environ.get("MPP_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 
 
