@@ -372,7 +372,7 @@ def _ref_of(raw: str) -> str | None:
     """The frame's ``ref`` (if it has one) for its error frame; only parsed when the frame is bad."""
     try:
         peek = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # deeply nested JSON must get its error frame, not kill the socket
         return None
     if isinstance(peek, dict) and isinstance(peek.get("ref"), str):
         return peek["ref"][:64]
@@ -397,7 +397,7 @@ def _plain_move(raw: str) -> tuple[float, float, float, float] | None:
         return None
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None
     if type(data) is not dict or data.get("type") != "presence.move" or not data.keys() <= _MOVE_KEYS:
         return None
