@@ -298,7 +298,7 @@ def check_receipt(db: Session, settings: Settings, tracking_number: str, pin: st
     check_limit(db, "track_client", ckey)
     check_limit(db, "track_number", tkey)
     app = db.scalar(select(m.Application).where(m.Application.tracking_number == tracking_number))
-    good = hmac.compare_digest(receipt_pin(settings, tracking_number), str(pin).strip())
+    good = hmac.compare_digest(receipt_pin(settings, tracking_number).encode(), str(pin).strip().encode())
     if app is None or not good:
         record(db, "track_client", ckey)
         record(db, "track_number", tkey)

@@ -80,8 +80,15 @@ def test_document_event_and_saved_pdf_over_the_network(server: ServerProcess, tm
     try:
         col = Collector(client)
         assert col.until(lambda: client.state == "online")
-        client.identify("3510011204900001", "Budi Santoso")
+        from tests.codes import shared_inbox
+
+        before = len(shared_inbox().mails)  # the second factor, with the code from the mail the server sent
+        client.identify("3510011204900001", "Budi Santoso", contact="budi.docs@example.com")
         assert col.until(lambda: bool(col.http("identify")))
+        code = shared_inbox().code_for("budi.docs@example.com", after=before)
+        client.verify_code(col.http("identify")[-1]["body"]["challenge_id"], code)
+        assert col.until(lambda: bool(col.http("verify")))
+        assert col.http("verify")[-1]["status"] == 200
         data = {
             "nik": "3510011204900001",
             "full_name": "Budi Santoso",
