@@ -229,6 +229,8 @@ class HallCall:
             image = frame.reformat(width=SCREEN_W, height=SCREEN_H, format="rgb24").to_ndarray()
             data = image[::-1].tobytes()  # bottom row first
             with self._lock:
+                if self.state == "ended":  # a frame decoded while the call was closing
+                    return
                 self._serial += 1
                 self._picture = Picture(SCREEN_W, SCREEN_H, data, self._serial)
 
@@ -241,8 +243,10 @@ class HallCall:
         pc, self._pc = self._pc, None
         if notify and self.handoff_id is not None:
             self.send({"type": "call.end", "handoff_id": self.handoff_id, "reason": reason})
-        self.state = "ended"
-        self.reason = reason
+        with self._lock:  # nothing of the call stays on the screen once it is over
+            self._picture = None
+            self.reason = reason
+            self.state = "ended"
         for task in list(self._tasks):
             task.cancel()
         if self._recorder is not None:
