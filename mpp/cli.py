@@ -31,6 +31,7 @@ def _register() -> None:
         "world.bench_commands",
         "world.voice.commands",
         "world.demo.commands",
+        "l10n.commands",
     ):
         try:
             module = __import__(mod, fromlist=["register"])
