@@ -21,10 +21,29 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, TypeAdapter, ValidationError
 
 from protocol import PROTOCOL_VERSION
-from protocol.messages import parse_server
+from protocol.api import (
+    ApplicationIn,
+    ApplicationOut,
+    AskIn,
+    BoardRow,
+    ChallengeOut,
+    DatasetOut,
+    ErrorBody,
+    IceOut,
+    IdentifyIn,
+    IssuedDocumentOut,
+    SessionIn,
+    SessionOut,
+    TicketIn,
+    TicketOut,
+    VerifiedOut,
+    VerifyIn,
+)
+from protocol.catalog import Service
+from protocol.messages import ApplicationEvent, ChatReply, ErrorFrame, Hello, Pong, Welcome, parse_server
 
 log = logging.getLogger("world.net")
 
@@ -34,11 +53,50 @@ AUTH_ERRORS = ("unauthorized", "token_expired", "invalid_token")
 
 @dataclass
 class NetEvent:
-    """``kind`` is ``status`` (data: state), ``frame`` (data: protocol model) or ``http`` (data: dict)."""
+    """``kind`` is ``status`` (data: state), ``frame`` (data: protocol model) or ``http`` (data: dict).
+
+    An ``http`` dict has ``tag``, ``status`` and the raw ``body``; ``data`` is the body parsed
+    into its ``protocol.api`` model on success, ``problem`` the typed refusal otherwise
+    (``protocol.api.ErrorDetail``), and ``error`` names a transport failure.
+    """
 
     kind: str
     data: Any = None
     extra: dict[str, Any] = field(default_factory=dict)
+
+
+_ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(model: Any) -> TypeAdapter[Any]:
+    found = _ADAPTERS.get(model)
+    if found is None:
+        found = _ADAPTERS[model] = TypeAdapter(model)
+    return found
+
+
+def http_event(tag: str, status: int, body: Any, model: Any = None, error: str | None = None) -> NetEvent:
+    """One REST answer as the hall receives it: the body checked against its wire model.
+
+    A 2xx body that does not match its model is reported as ``error="bad_reply"`` instead
+    of reaching the screens half-parsed; a refusal is parsed as :class:`ErrorBody`.
+    """
+    result: dict[str, Any] = {"tag": tag, "status": status, "body": body, "data": None, "problem": None}
+    if error is not None:
+        result["error"] = error
+    elif 200 <= status < 300:
+        if model is not None:
+            try:
+                result["data"] = _adapter(model).validate_python(body)
+            except ValidationError as exc:
+                log.warning("reply of %s does not match %s: %s", tag, getattr(model, "__name__", model), exc)
+                result["error"] = "bad_reply"
+    elif status >= 400:
+        try:
+            result["problem"] = ErrorBody.model_validate(body).detail
+        except ValidationError:
+            result["problem"] = None
+    return NetEvent("http", result)
 
 
 def backoff_delay(attempt: int, base: float = 0.5, cap: float = 5.0, rng: random.Random | None = None) -> float:
@@ -133,14 +191,24 @@ class NetClient:
             loop.call_soon_threadsafe(box.put_nowait, frame)
 
     def request(
-        self, tag: str, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
+        self,
+        tag: str,
+        method: str,
+        path: str,
+        body: BaseModel | None = None,
+        headers: dict[str, str] | None = None,
+        model: Any = None,
     ) -> None:
-        """Run a REST call; the answer arrives later as ``NetEvent('http', {...})`` with ``tag``."""
+        """Run a REST call; the answer arrives later as ``NetEvent('http', {...})`` with ``tag``.
+
+        ``body`` is a ``protocol.api`` request model; ``model`` is the type the answer is parsed into.
+        """
         loop = self._loop
         if loop is None or loop.is_closed():
-            self._inbox.put(NetEvent("http", {"tag": tag, "status": 0, "body": None, "error": "not started"}))
+            self._inbox.put(http_event(tag, 0, None, error="not started"))
             return
-        asyncio.run_coroutine_threadsafe(self._http(tag, method, path, body, headers), loop)
+        payload = body.model_dump(mode="json", exclude_unset=True) if body is not None else None
+        asyncio.run_coroutine_threadsafe(self._http(tag, method, path, payload, headers, model), loop)
 
     def poll(self, limit: int = 200) -> list[NetEvent]:
         out: list[NetEvent] = []
@@ -155,24 +223,21 @@ class NetClient:
     # Each runs on the net thread; its answer comes back through poll() as an ``http`` event.
 
     def ask(self, text: str, conversation_id: str | None = None, tag: str = "ask") -> None:
-        body: dict[str, Any] = {"text": text}
-        if conversation_id:
-            body["conversation_id"] = conversation_id
-        self.request(tag, "POST", "/api/v1/assistant/ask", body)
+        body = AskIn(text=text, conversation_id=conversation_id) if conversation_id else AskIn(text=text)
+        self.request(tag, "POST", "/api/v1/assistant/ask", body, model=ChatReply)
 
     def identify(self, nik: str, name: str, tag: str = "identify", contact: str | None = None) -> None:
         """Second factor, step 1: the server sends a code to the NIK's registered contact (202)."""
-        body: dict[str, Any] = {"nik": nik, "name": name}
-        if contact:
-            body["contact"] = contact
-        self.request(tag, "POST", "/api/v1/sessions/identify", body)
+        body = IdentifyIn(nik=nik, name=name, contact=contact) if contact else IdentifyIn(nik=nik, name=name)
+        self.request(tag, "POST", "/api/v1/sessions/identify", body, model=ChallengeOut)
 
     def verify_code(self, challenge_id: str, code: str, tag: str = "verify") -> None:
         """Second factor, step 2: the code links this session to the citizen's applications."""
-        self.request(tag, "POST", "/api/v1/sessions/verify", {"challenge_id": challenge_id, "code": code})
+        body = VerifyIn(challenge_id=challenge_id, code=code)
+        self.request(tag, "POST", "/api/v1/sessions/verify", body, model=VerifiedOut)
 
     def service(self, service_id: str, tag: str = "service") -> None:
-        self.request(tag, "GET", f"/api/v1/services/{service_id}")
+        self.request(tag, "GET", f"/api/v1/services/{service_id}", model=Service)
 
     def create_application(
         self,
@@ -189,55 +254,58 @@ class NetClient:
             tag,
             "POST",
             "/api/v1/applications",
-            {"service_id": service_id, "data": data, "submit": submit},
+            ApplicationIn(service_id=service_id, data=data, submit=submit),
             headers={"Idempotency-Key": key},
+            model=ApplicationOut,
         )
         return key
 
     def take_ticket(self, counter: int, tag: str = "ticket") -> None:
-        self.request(tag, "POST", "/api/v1/queue/tickets", {"counter": counter})
+        self.request(tag, "POST", "/api/v1/queue/tickets", TicketIn(counter=counter), model=TicketOut)
 
     def applications(self, tag: str = "applications") -> None:
-        self.request(tag, "GET", "/api/v1/applications")
+        self.request(tag, "GET", "/api/v1/applications", model=list[ApplicationOut])
 
     def application_events(self, tracking: str, tag: str = "timeline") -> None:
-        self.request(tag, "GET", f"/api/v1/applications/{tracking}/events")
+        self.request(tag, "GET", f"/api/v1/applications/{tracking}/events", model=list[ApplicationEvent])
 
     def issued_documents(self, tag: str = "documents") -> None:
-        self.request(tag, "GET", "/api/v1/issued-documents")
+        self.request(tag, "GET", "/api/v1/issued-documents", model=list[IssuedDocumentOut])
 
     def save_document(self, tracking: str, dest: Path, tag: str = "document.saved") -> None:
         """Download the signed PDF to ``dest``; the answer is an ``http`` event with ``body.path``."""
         loop = self._loop
         if loop is None or loop.is_closed():
-            self._inbox.put(NetEvent("http", {"tag": tag, "status": 0, "body": None, "error": "not started"}))
+            self._inbox.put(http_event(tag, 0, None, error="not started"))
             return
         asyncio.run_coroutine_threadsafe(self._save(tag, tracking, dest), loop)
 
     async def _save(self, tag: str, tracking: str, dest: Path) -> None:
-        result: dict[str, Any] = {"tag": tag, "status": 0, "body": None}
+        status, body, error = 0, None, None
         try:
             if self._rest is None:
                 self._rest = httpx.AsyncClient(timeout=self.timeout)
             hdrs = {"Authorization": f"Bearer {self.token}"} if self.token else {}
             r = await self._rest.get(f"{self.base}/api/v1/applications/{tracking}/document.pdf", headers=hdrs)
-            result["status"] = r.status_code
+            status = r.status_code
             if r.status_code == 200 and r.content.startswith(b"%PDF-"):
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 part = dest.with_suffix(".part")
                 part.write_bytes(r.content)
                 part.replace(dest)
-                result["body"] = {"path": str(dest), "tracking_number": tracking}
+                body = {"path": str(dest), "tracking_number": tracking}
+            elif r.status_code >= 400:
+                body = _json_or_text(r)
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
-            result["error"] = type(exc).__name__
-        self._inbox.put(NetEvent("http", result))
+            error = type(exc).__name__
+        self._inbox.put(http_event(tag, status, body, SavedDocument, error=error))
 
     def board(self, tag: str = "board") -> None:
-        self.request(tag, "GET", "/api/v1/queue/board")
+        self.request(tag, "GET", "/api/v1/queue/board", model=list[BoardRow])
 
     def dashboard(self, name: str, tag: str | None = None) -> None:
         """``name`` is village-progress, budget or poverty."""
-        self.request(tag or f"dashboard:{name}", "GET", f"/api/v1/dashboard/{name}")
+        self.request(tag or f"dashboard:{name}", "GET", f"/api/v1/dashboard/{name}", model=DatasetOut)
 
     async def ice_servers(self) -> list[dict[str, Any]]:
         """STUN/TURN servers (with fresh TURN credentials) for a call; none when the server has none."""
@@ -248,9 +316,10 @@ class NetClient:
         try:
             r = await self._rest.get(self.base + "/api/v1/calls/ice", headers={"Authorization": f"Bearer {self.token}"})
             r.raise_for_status()
-            return list(r.json().get("ice_servers") or [])
-        except (httpx.HTTPError, ValueError):
+            ice = IceOut.model_validate_json(r.content)
+        except (httpx.HTTPError, ValidationError):
             return []
+        return [s.model_dump(exclude_none=True) for s in ice.ice_servers]
 
     # ---------------------------------------------------------------- net thread
 
@@ -260,17 +329,18 @@ class NetClient:
             self._inbox.put(NetEvent("status", state))
 
     async def _session(self, client: httpx.AsyncClient) -> None:
-        body: dict[str, Any] = {"lang": self.lang}
-        if self.name:
-            body["name"] = self.name
-        r = await client.post(self.base + "/api/v1/sessions", json=body)
+        lang = "en" if self.lang == "en" else "id"
+        body = SessionIn(lang=lang, name=self.name[:60]) if self.name else SessionIn(lang=lang)
+        r = await client.post(self.base + "/api/v1/sessions", json=body.model_dump(exclude_none=True))
         r.raise_for_status()
-        data = r.json()
-        self.token = data["token"]
-        self.session_id = data.get("session_id")
+        session = SessionOut.model_validate_json(r.content)  # a ValidationError is a ValueError: retried
+        self.token = session.token
+        self.session_id = session.session_id
 
-    async def _http(self, tag: str, method: str, path: str, body: Any, headers: dict[str, str] | None) -> None:
-        result: dict[str, Any] = {"tag": tag, "status": 0, "body": None}
+    async def _http(
+        self, tag: str, method: str, path: str, body: Any, headers: dict[str, str] | None, model: Any
+    ) -> None:
+        status, answer, error = 0, None, None
         try:
             ready = self._ready
             if ready is not None and not ready.is_set():
@@ -281,14 +351,10 @@ class NetClient:
             if self._rest is None:
                 self._rest = httpx.AsyncClient(timeout=self.timeout)
             r = await self._rest.request(method, self.base + path, json=body, headers=hdrs)
-            result["status"] = r.status_code
-            try:
-                result["body"] = r.json()
-            except ValueError:
-                result["body"] = r.text
+            status, answer = r.status_code, _json_or_text(r)
         except (TimeoutError, httpx.HTTPError, OSError) as exc:
-            result["error"] = type(exc).__name__
-        self._inbox.put(NetEvent("http", result))
+            error = type(exc).__name__
+        self._inbox.put(http_event(tag, status, answer, model, error=error))
 
     async def _run(self) -> None:
         try:
@@ -311,32 +377,32 @@ class NetClient:
                     assert self._ready is not None
                     self._ready.set()
                     async with websockets.connect(self.ws_url, open_timeout=self.timeout, max_size=1 << 20) as ws:
-                        hello: dict[str, Any] = {
-                            "type": "hello",
-                            "token": self.token,
-                            "protocol_version": PROTOCOL_VERSION,
-                            "last_seq": self.last_seq,
-                        }
-                        if self.name:
-                            hello["name"] = self.name[:60]
-                        await ws.send(json.dumps(hello))
-                        first = json.loads(await asyncio.wait_for(ws.recv(), self.timeout))
-                        if first.get("type") != "welcome":
-                            if first.get("type") == "error" and first.get("code") in AUTH_ERRORS:
+                        assert self.token is not None
+                        hello = Hello(
+                            token=self.token,
+                            protocol_version=PROTOCOL_VERSION,
+                            last_seq=self.last_seq,
+                            name=self.name[:60] if self.name else None,
+                        )
+                        await ws.send(hello.model_dump_json(exclude_none=True))
+                        first = parse_server(await asyncio.wait_for(ws.recv(), self.timeout))
+                        if not isinstance(first, Welcome):
+                            if isinstance(first, ErrorFrame) and first.code in AUTH_ERRORS:
                                 # the session is gone (expired or a fresh database): start a new one
                                 self.token = None
                                 self.last_seq = 0
                                 assert self._ready is not None
                                 self._ready.clear()
-                            raise ConnectionError(f"no welcome: {first.get('code') or first.get('type')}")
-                        self.server_last_seq = int(first.get("last_seq", 0))
+                            code = first.code if isinstance(first, ErrorFrame) else first.type
+                            raise ConnectionError(f"no welcome: {code}")
+                        self.server_last_seq = first.last_seq
                         if self.server_last_seq < self.last_seq:
                             # the server holds fewer events than we saw (restored backup): trust it
                             self.last_seq = self.server_last_seq
                         self.connects += 1
                         attempt = 0
                         self._status("online")
-                        self._inbox.put(NetEvent("frame", parse_server(json.dumps(first))))
+                        self._inbox.put(NetEvent("frame", first))
                         await self._pump(ws)
                 except asyncio.CancelledError:
                     raise
@@ -376,7 +442,7 @@ class NetClient:
             if self.call is not None and isinstance(kind, str) and kind.startswith("call."):
                 self.call.dispatch(data)
             if kind == "ping":
-                await ws.send(json.dumps({"type": "pong", "nonce": data.get("nonce", 0)}))
+                await ws.send(Pong(nonce=_int(data.get("nonce"))).model_dump_json())
                 continue
             if kind in SEQ_TYPES:
                 seq = int(data.get("seq", 0))
@@ -424,4 +490,25 @@ def idempotency_key() -> str:
     return uuid.uuid4().hex
 
 
-__all__ = ["NetClient", "NetEvent", "backoff_delay", "idempotency_key"]
+class SavedDocument(BaseModel):
+    """Not a server answer: where :meth:`NetClient.save_document` put the signed PDF."""
+
+    path: str
+    tracking_number: str
+
+
+def _json_or_text(r: httpx.Response) -> Any:
+    try:
+        return r.json()
+    except ValueError:
+        return r.text
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return 0
+
+
+__all__ = ["NetClient", "NetEvent", "SavedDocument", "backoff_delay", "http_event", "idempotency_key"]

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from protocol.api import ApplicationOut, BoardRow, ChallengeOut, DatasetOut, TicketOut, VerifiedOut
 from protocol.catalog import default_catalog
 from protocol.forms import example_answers
 from protocol.messages import ApplicationEvent, Welcome
@@ -135,6 +136,21 @@ def test_request_before_start_answers_with_an_error_instead_of_blocking() -> Non
     assert ev.kind == "http" and ev.data["tag"] == "board" and ev.data["status"] == 0 and ev.data["error"]
 
 
+def test_http_answers_are_typed_and_a_reply_off_the_wire_schema_never_reaches_the_screens() -> None:
+    from world.net import http_event
+
+    ticket = {"code": "A-001", "counter": 1, "state": "waiting", "day": "2026-12-07"}
+    ticket |= {"estimated_wait_min": 4, "created_at": "2026-12-07T01:00:00+00:00"}
+    ok = http_event("ticket", 201, ticket, TicketOut).data
+    assert isinstance(ok["data"], TicketOut) and ok["data"].estimated_wait_min == 4 and "error" not in ok
+    broken = http_event("ticket", 201, {**ticket, "state": "lost"}, TicketOut).data
+    assert broken["data"] is None and broken["error"] == "bad_reply"
+    refusal = {"detail": {"code": "ticket_exists", "message": "m", "message_id": "Sudah ada.", "message_en": "Exists."}}
+    no = http_event("ticket", 409, refusal, TicketOut).data
+    assert no["data"] is None and no["problem"].code == "ticket_exists" and no["problem"].text("en") == "Exists."
+    assert http_event("ticket", 502, "<html>bad gateway</html>", TicketOut).data["problem"] is None
+
+
 def test_unreachable_server_keeps_reconnecting_without_raising() -> None:
     from tests.conftest import free_port
 
@@ -163,8 +179,10 @@ def test_connects_and_gets_welcome_and_rest_results(server: ServerProcess, clien
     client.dashboard("budget")
     assert col.until(lambda: bool(col.http("board")) and bool(col.http("dashboard:budget")))
     board = col.http("board")[0]
-    assert board["status"] == 200 and {row["counter"] for row in board["body"]} >= {1}
-    assert col.http("dashboard:budget")[0]["body"]["rows"]
+    assert board["status"] == 200 and {row.counter for row in board["data"]} >= {1}
+    assert all(isinstance(row, BoardRow) for row in board["data"])
+    dataset = col.http("dashboard:budget")[0]["data"]
+    assert isinstance(dataset, DatasetOut) and dataset.rows
 
 
 def prove(client: NetClient, col: Any) -> None:
@@ -175,10 +193,13 @@ def prove(client: NetClient, col: Any) -> None:
     client.identify(NIK, "Budi Santoso", contact="budi@example.com")
     assert col.until(lambda: bool(col.http("identify")))
     assert col.http("identify")[-1]["status"] == 202
+    challenge = col.http("identify")[-1]["data"]
+    assert isinstance(challenge, ChallengeOut) and challenge.code_length == 6
     code = shared_inbox().code_for("budi@example.com", after=before)
-    client.verify_code(col.http("identify")[-1]["body"]["challenge_id"], code)
+    client.verify_code(challenge.challenge_id, code)
     assert col.until(lambda: bool(col.http("verify")))
     assert col.http("verify")[-1]["status"] == 200
+    assert isinstance(col.http("verify")[-1]["data"], VerifiedOut)
 
 
 @pytest.mark.slow
@@ -191,15 +212,17 @@ def test_idempotent_application_and_its_live_events(server: ServerProcess, clien
     assert col.until(lambda: bool(col.http("a1")) and bool(col.http("a2")))
     a1, a2 = col.http("a1")[0], col.http("a2")[0]
     assert a1["status"] == 201, a1
-    assert a1["body"]["tracking_number"] == a2["body"]["tracking_number"]
-    tracking = a1["body"]["tracking_number"]
+    assert isinstance(a1["data"], ApplicationOut) and a1["data"].receipt_pin
+    assert a1["data"].tracking_number == a2["data"].tracking_number
+    tracking = a1["data"].tracking_number
     assert col.until(lambda: any(e.to_state == "submitted" for e in col.frames(ApplicationEvent)))
     assert all(e.tracking_number == tracking for e in col.frames(ApplicationEvent))
     # bad form data comes back as the server's per-field 422, not an exception
     client.create_application("ktp-el", {**ktp(), "nik": "123"}, tag="bad")
     assert col.until(lambda: bool(col.http("bad")))
     bad = col.http("bad")[0]
-    assert bad["status"] == 422 and "nik" in bad["body"]["detail"]["fields"]
+    assert bad["status"] == 422 and bad["data"] is None
+    assert bad["problem"].code == "invalid_form" and "nik" in (bad["problem"].fields or {})
 
 
 @pytest.mark.slow
