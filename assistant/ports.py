@@ -62,11 +62,12 @@ class HandoffResult:
 class PortError(Exception):
     """A refusal the citizen should hear about (bad NIK, not found, one ticket per counter...)."""
 
-    def __init__(self, code: str, message_id: str, message_en: str) -> None:
+    def __init__(self, code: str, message_id: str, message_en: str, extra: dict[str, Any] | None = None) -> None:
         super().__init__(message_en)
         self.code = code
         self.message_id = message_id
         self.message_en = message_en
+        self.extra = dict(extra or {})  # e.g. the ticket already held (ticket_exists)
 
     def message(self, lang: str) -> str:
         return self.message_en if lang == "en" else self.message_id

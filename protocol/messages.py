@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter
 
 from protocol import PROTOCOL_VERSION
+from protocol.guided import GuidedChoose, GuidedStart, GuidedStep
 
 MAX_FRAME_BYTES = 64 * 1024
 
@@ -169,7 +170,9 @@ ClientMessage = Annotated[
     | CallEnd
     | CallMedia
     | CallStatus
-    | CallHighlight,
+    | CallHighlight
+    | GuidedStart
+    | GuidedChoose,
     Field(discriminator="type"),
 ]
 client_adapter: TypeAdapter[ClientMessage] = TypeAdapter(ClientMessage)
@@ -367,7 +370,8 @@ ServerMessage = Annotated[
     | PresenceCorrect
     | ChatReply
     | CallState
-    | CallRelay,
+    | CallRelay
+    | GuidedStep,
     Field(discriminator="type"),
 ]
 server_adapter: TypeAdapter[ServerMessage] = TypeAdapter(ServerMessage)

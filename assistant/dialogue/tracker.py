@@ -117,11 +117,34 @@ class HandoffStarted(Event):
     state: str = "pending"
 
 
+@dataclass(frozen=True)
+class GuidedChose(Event):
+    """A guided-mode press: a choice id offered on the step, or a typed value; ``auto`` is not a press."""
+
+    kind: ClassVar[str] = "guided_chose"
+    choice: str | None = None
+    value: str | None = None
+    auto: bool = False
+
+
+@dataclass(frozen=True)
+class GuidedOutcome(Event):
+    """What an effect of the guided loop came back with (code sent, application, ticket, officer...)."""
+
+    kind: ClassVar[str] = "guided_outcome"
+    effect: str
+    ok: bool
+    data: dict[str, Any] = field(default_factory=dict)
+    code: str | None = None
+    message_id: str | None = None
+    message_en: str | None = None
+
+
 EVENT_TYPES: dict[str, type[Event]] = {
     cls.kind: cls
     for cls in (
         UserSaid, BotSaid, OfficerSaid, ContextSet, LoopStarted, LoopEnded, SlotRequested, SlotSet, Submitted,
-        Identified, HandoffStarted,
+        Identified, HandoffStarted, GuidedChose, GuidedOutcome,
     )
 }  # fmt: skip
 
