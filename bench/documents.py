@@ -9,10 +9,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from protocol.catalog import default_catalog
-from server.documents import layouts, pki
-from server.documents.render import render_pdf
-from server.documents.sign import sign_pdf
-from server.documents.verify import check_pdf
+from server.domain.documents import layouts, pki
+from server.domain.documents.render import render_pdf
+from server.domain.documents.sign import sign_pdf
+from server.domain.documents.verify import check_pdf
 
 
 def _spec(material: pki.KeyMaterial, i: int) -> layouts.Context:

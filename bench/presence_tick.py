@@ -16,9 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from server.presence.area import DEFAULT_HALL_BOUNDS
-from server.presence.engine import PresenceEngine
-from server.presence.grid import SpatialGrid, auto_cell_size
+from server.realtime.presence.area import DEFAULT_HALL_BOUNDS
+from server.realtime.presence.engine import PresenceEngine
+from server.realtime.presence.grid import SpatialGrid, auto_cell_size
 
 
 def _percentile(values: list[float], q: float) -> float:

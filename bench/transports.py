@@ -93,7 +93,7 @@ class Relay:
 def _fastws_app(relay: Relay, hz: float) -> Any:
     from uvicorn.protocols.utils import ClientDisconnected
 
-    from server.fastws import FAST_HOOKS
+    from server.realtime.fastws import FAST_HOOKS
 
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
@@ -152,7 +152,7 @@ def _fastws_app(relay: Relay, hz: float) -> Any:
 def _serve_fastws(port: int, k: int, hz: float) -> None:
     import uvicorn
 
-    from server.fastws import FastWebSocketProtocol
+    from server.realtime.fastws import FastWebSocketProtocol
 
     uvicorn.run(
         _fastws_app(Relay(k), hz),

@@ -18,16 +18,16 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from protocol.catalog import Catalog, load_catalog
 from server import errors
-from server.calls import CallService
-from server.chat import ChatService, DbServicePort
-from server.db import make_engine, make_sessionmaker
-from server.delivery import CodeDelivery, delivery_from_settings
-from server.hub import Hub
-from server.limits import BodyLimit
-from server.presence.engine import PresenceEngine
-from server.presence_service import PresenceService
+from server.api.limits import BodyLimit
+from server.domain.delivery import CodeDelivery, delivery_from_settings
+from server.domain.submissions import PgSubmissionWriter, SubmissionWriter
+from server.persistence.db import make_engine, make_sessionmaker
+from server.realtime.calls import CallService
+from server.realtime.chat import ChatService, DbServicePort
+from server.realtime.hub import Hub
+from server.realtime.presence.engine import PresenceEngine
+from server.realtime.presence_service import PresenceService
 from server.settings import Settings, get_settings
-from server.submissions import PgSubmissionWriter, SubmissionWriter
 
 log = logging.getLogger(__name__)
 EXPIRE_EVERY_S = 30.0
@@ -106,7 +106,7 @@ def create_app(
             gc.set_threshold(settings.gc_young_threshold, 20, 10)
         bridge = None
         if settings.redis_url:
-            from server.redis_bridge import RedisBridge
+            from server.realtime.redis_bridge import RedisBridge
 
             bridge = RedisBridge(settings, hub, app.state.presence)
             await bridge.start()
@@ -194,8 +194,7 @@ def create_app(
             headers={"Retry-After": "1"},
         )
 
-    from server import ws
-    from server.routers import (
+    from server.api import (
         applications,
         calls,
         dashboard,
@@ -207,9 +206,10 @@ def create_app(
         queue,
         verify,
     )
-    from server.routers import assistant as assistant_router
-    from server.routers import catalog as catalog_router
-    from server.routers import sessions as sessions_router
+    from server.api import assistant as assistant_router
+    from server.api import catalog as catalog_router
+    from server.api import sessions as sessions_router
+    from server.realtime import ws
 
     for r in (
         catalog_router.router,
@@ -230,7 +230,7 @@ def create_app(
         app.include_router(r, prefix="/api/v1")
     app.include_router(ws.router)
     app.include_router(verify.router)
-    from server import citizen
+    from server.api import citizen
 
     app.include_router(citizen.router)
     from server import console

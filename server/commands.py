@@ -16,9 +16,9 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
     from protocol.messages import MAX_FRAME_BYTES
     from server import logs
     from server.app import create_app
-    from server.fastws import FastWebSocketProtocol
-    from server.migrate import seed as do_seed
-    from server.migrate import upgrade
+    from server.persistence.migrate import seed as do_seed
+    from server.persistence.migrate import upgrade
+    from server.realtime.fastws import FastWebSocketProtocol
     from server.settings import get_settings
 
     settings = get_settings()
@@ -33,14 +33,14 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
         do_seed(settings)
     if not settings.signing_keys:
         # development keys exist before any worker starts signing (documents carry the SPESIMEN mark)
-        from server.documents.pki import init_dev_pki
+        from server.domain.documents.pki import init_dev_pki
 
         init_dev_pki(settings.pki_path)
     fast_ws = settings.ws_fast_path
     if fast_ws:
         import logging
 
-        from server.fastws import unsupported_reason
+        from server.realtime.fastws import unsupported_reason
 
         problem = unsupported_reason()
         if problem:
@@ -67,7 +67,7 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
 
 
 def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer, bench_app: typer.Typer) -> None:
-    from server.documents import commands as document_commands
+    from server.domain.documents import commands as document_commands
 
     document_commands.register(app)
 
@@ -86,7 +86,7 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
     @db_app.command("upgrade")
     def db_upgrade(revision: str = typer.Argument("head")) -> None:
         """Apply Alembic migrations."""
-        from server.migrate import upgrade
+        from server.persistence.migrate import upgrade
         from server.settings import get_settings
 
         upgrade(get_settings(), revision)
@@ -95,7 +95,7 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
     @db_app.command("seed")
     def db_seed() -> None:
         """Load the catalogue, villages and sample dashboards (idempotent)."""
-        from server.migrate import seed
+        from server.persistence.migrate import seed
         from server.settings import get_settings
 
         counts = seed(get_settings())
@@ -110,9 +110,9 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
         source: str = typer.Option("", help="Where the figures come from"),
     ) -> None:
         """Replace a lounge dataset with real figures from a CSV file (no longer marked sample)."""
-        from server.db import make_engine, make_sessionmaker
-        from server.routers.dashboard import DATASETS
-        from server.seed import import_dataset, parse_csv
+        from server.api.dashboard import DATASETS
+        from server.persistence.db import make_engine, make_sessionmaker
+        from server.persistence.seed import import_dataset, parse_csv
         from server.settings import get_settings
 
         if name not in DATASETS.values():
@@ -136,9 +136,9 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
         facility: str = typer.Option(None, help="Health facility, for role faskes (e.g. 'RSUD Blambangan')"),
     ) -> None:
         """Create an officer account (argon2-hashed password)."""
-        from server.db import make_engine, make_sessionmaker
-        from server.migrate import seed, upgrade
-        from server.officers import create_officer
+        from server.domain.officers import create_officer
+        from server.persistence.db import make_engine, make_sessionmaker
+        from server.persistence.migrate import seed, upgrade
         from server.settings import get_settings
 
         settings = get_settings()

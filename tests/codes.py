@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from server.delivery import CodeMessage
+from server.domain.delivery import CodeMessage
 
 
 class RecordingDelivery:

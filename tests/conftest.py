@@ -78,7 +78,7 @@ SEEDED_TABLES = {"agencies", "counters", "services", "villages", "dashboard_data
 @pytest.fixture(scope="session")
 def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Migrate and seed once per run; each test then starts from a copy (or truncation on PostgreSQL)."""
-    from server.migrate import seed, upgrade
+    from server.persistence.migrate import seed, upgrade
     from server.settings import Settings
 
     base = tmp_path_factory.mktemp("template")
@@ -96,7 +96,7 @@ def _template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _truncate_postgres(url: str) -> None:
     from sqlalchemy import create_engine, text
 
-    from server.models import Base
+    from server.persistence.models import Base
 
     dynamic = [t.name for t in Base.metadata.sorted_tables if t.name not in SEEDED_TABLES]
     engine = create_engine(url.replace("postgresql://", "postgresql+psycopg://"), isolation_level="AUTOCOMMIT")

@@ -10,11 +10,11 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import func, select
 
-from server import domain, officers, states
-from server import models as m
+from server.api.deps import DbDep, HubDep
 from server.console import live
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render, require_roles, service_name
-from server.deps import DbDep, HubDep
+from server.domain import officers, sessions, states
+from server.persistence import models as m
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
 
@@ -27,14 +27,14 @@ MAX_RANGE_DAYS = 366
 
 def _bounds(start: dt.date, end: dt.date) -> tuple[dt.datetime, dt.datetime]:
     """WIB calendar days [start, end] as UTC instants."""
-    lo = dt.datetime.combine(start, dt.time(), tzinfo=domain.WIB).astimezone(dt.UTC)
-    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=domain.WIB).astimezone(dt.UTC)
+    lo = dt.datetime.combine(start, dt.time(), tzinfo=sessions.WIB).astimezone(dt.UTC)
+    hi = dt.datetime.combine(end + dt.timedelta(days=1), dt.time(), tzinfo=sessions.WIB).astimezone(dt.UTC)
     return lo, hi
 
 
 def report_range(start: str, end: str, today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     """The report's days (default: the last 30); a bad or reversed range is a 422, never a 500."""
-    today = today or domain.today_wib()
+    today = today or sessions.today_wib()
     try:
         hi = dt.date.fromisoformat(end) if end else today
         lo = dt.date.fromisoformat(start) if start else hi - dt.timedelta(days=29)
@@ -49,7 +49,7 @@ def report_data(
     db: Any, today: dt.date | None = None, start: dt.date | None = None, end: dt.date | None = None
 ) -> dict[str, Any]:
     """Volumes, handling time (first submitted → completed), SLA breaches, SKM and complaints, in a date range."""
-    today = today or domain.today_wib()
+    today = today or sessions.today_wib()
     q = select(m.Application).where(m.Application.state != "draft")
     lo = hi = None
     if start is not None and end is not None:
@@ -78,7 +78,7 @@ def report_data(
         if a.sla_due is None:
             continue
         if a.state == "completed" and a.id in completed:
-            done_day = completed[a.id].astimezone(domain.WIB).date()
+            done_day = completed[a.id].astimezone(sessions.WIB).date()
             late = (done_day - a.sla_due).days
         elif a.state not in states.FINAL:
             late = (today - a.sla_due).days
@@ -108,7 +108,7 @@ def report_data(
     breaches.sort(key=lambda b: -b["days_late"])
     daily: dict[dt.date, int] = defaultdict(int)
     for a in apps:
-        daily[m.utc(a.created_at).astimezone(domain.WIB).date()] += 1
+        daily[m.utc(a.created_at).astimezone(sessions.WIB).date()] += 1
     days: list[dict[str, Any]] = []
     if start is not None and end is not None:
         day = start

@@ -8,11 +8,11 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import select
 
-from server import models as m
+from server.api.deps import DbDep, HubDep
+from server.api.feedback import _no_control, complaint_code, notify_complaint
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
-from server.deps import DbDep, HubDep
 from server.errors import ApiError
-from server.routers.feedback import _no_control, complaint_code, notify_complaint
+from server.persistence import models as m
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
 STATES = ("open", "in_progress", "responded", "closed")

@@ -10,14 +10,14 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
-from server import births
-from server import models as m
+from server.api import officer_api
+from server.api.deps import DbDep, HubDep, SettingsDep
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
-from server.deps import DbDep, HubDep, SettingsDep
-from server.documents import issue as issuance
+from server.domain import births
+from server.domain.documents import issue as issuance
 from server.errors import ApiError
-from server.officer_feed import notify_application
-from server.routers import officer_api
+from server.persistence import models as m
+from server.realtime.officer_feed import notify_application
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
 

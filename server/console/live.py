@@ -18,12 +18,12 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from protocol.messages import MAX_FRAME_BYTES, Ping, Pong, officer_adapter
-from server import officers
-from server.calls import CallRefused
 from server.console.web import COOKIE
+from server.domain import officers
 from server.errors import ApiError
-from server.hub import Conn, Hub
-from server.ws import TokenBucket, _describe, _origin_allowed, _ref_of, error_frame
+from server.realtime.calls import CallRefused
+from server.realtime.hub import Conn, Hub
+from server.realtime.ws import TokenBucket, _describe, _origin_allowed, _ref_of, error_frame
 
 log = logging.getLogger(__name__)
 router = APIRouter()

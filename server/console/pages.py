@@ -13,8 +13,8 @@ from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 
 from protocol.nik import mask_nik
-from server import births, domain, officers, states
-from server import models as m
+from server.api import officer_api
+from server.api.deps import DbDep, HubDep, SettingsDep
 from server.console import live
 from server.console.i18n import LANGS, tr
 from server.console.web import (
@@ -30,12 +30,13 @@ from server.console.web import (
     render,
     secure_request,
 )
-from server.deps import DbDep, HubDep, SettingsDep
-from server.documents import issue as issuance
-from server.documents import layouts
+from server.domain import applications, births, officers, sessions, states
+from server.domain import queue as queue_ops
+from server.domain.documents import issue as issuance
+from server.domain.documents import layouts
 from server.errors import ApiError
-from server.officer_feed import notify_application
-from server.routers import officer_api
+from server.persistence import models as m
+from server.realtime.officer_feed import notify_application
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
 STATIC = Path(__file__).resolve().parent.parent / "static"
@@ -194,7 +195,7 @@ def inbox_rows(db: Any, ctx: Any, state: str | None, service: str | None) -> lis
     names = {
         c.id: c.name for c in db.scalars(select(m.Citizen).where(m.Citizen.id.in_({a.citizen_id for a in apps} or {0})))
     }
-    today = domain.today_wib()
+    today = sessions.today_wib()
     procot = births.procot_ids(db, [a.id for a in apps])
     return [
         {"app": a, "name": names.get(a.citizen_id, ""), "sla": sla_class(a, today), "procot": a.id in procot}
@@ -264,7 +265,7 @@ def _detail(
             labels[f.name] = f.label.en if ctx.lang == "en" else f.label.id
     except KeyError:
         pass
-    data = app.data if reveal else domain.masked_data(app.data, app.service_id)
+    data = app.data if reveal else applications.masked_data(app.data, app.service_id)
     citizen = db.get(m.Citizen, app.citizen_id)
     docs = list(db.scalars(select(m.Document).where(m.Document.application_id == app.id).order_by(m.Document.id)))
     events = list(
@@ -294,7 +295,7 @@ def _detail(
         has_nik=has_nik,
         error=error,
         done=done,
-        sla=sla_class(app, domain.today_wib()),
+        sla=sla_class(app, sessions.today_wib()),
         page="inbox",
         issued=issuance.summary(request.app.state.settings, app, issued_doc) if issued_doc else None,
         can_issue=issued_doc is None and app.state == "completed" and layouts.issues_document(app.service_id),
@@ -397,7 +398,7 @@ def queue(
     code: str = Query(default="", max_length=10),
 ) -> Response:
     counters = counters_for(db, ctx.officer)
-    board = {r["counter"]: r for r in domain.board(db)}
+    board = {r["counter"]: r for r in queue_ops.board(db)}
     flash = ""
     if c and a in QUEUE_ACTIONS:
         flash = tr("queue_done", ctx.lang, c=c, a=tr(f"q_{a}", ctx.lang), t=code or tr("queue_empty", ctx.lang))
@@ -417,7 +418,7 @@ def queue_action(counter: int, action: str, request: Request, ctx: CsrfDep, db: 
         db.rollback()
         message = exc.message_en if ctx.lang == "en" else exc.message_id
         counters = counters_for(db, ctx.officer)
-        board = {r["counter"]: r for r in domain.board(db)}
+        board = {r["counter"]: r for r in queue_ops.board(db)}
         rows = [{"counter": k, "board": board.get(k.number, {})} for k in counters]
         return render(
             request, "queue.html", ctx, status=exc.status, rows=rows, actions=QUEUE_ACTIONS, error=message, page="queue"

@@ -16,13 +16,13 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.messages import ChatReply, QuickReply, WorldAction
-from server import models as m
-from server.calls import ice_servers
+from server.api.deps import DbDep, HubDep
 from server.console.i18n import tr
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
-from server.deps import DbDep, HubDep
-from server.hub import Hub
-from server.pii import Sealer, blind_mask
+from server.domain.pii import Sealer, blind_mask
+from server.persistence import models as m
+from server.realtime.calls import ice_servers
+from server.realtime.hub import Hub
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
 MAX_TRANSCRIPT = 500

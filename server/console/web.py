@@ -17,11 +17,11 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from fastapi.templating import Jinja2Templates
 
 from protocol.catalog import Catalog
-from server import domain, officers
-from server import models as m
+from server.api.deps import DbDep
 from server.console.i18n import LANGS, tr
-from server.deps import DbDep
+from server.domain import officers, sessions
 from server.errors import ApiError
+from server.persistence import models as m
 
 COOKIE = "mpp_officer"
 LANG_COOKIE = "mpp_officer_lang"
@@ -121,7 +121,7 @@ def harden(request: Request, response: Response) -> Response:
 def fmt_time(value: dt.datetime | None) -> str:
     if value is None:
         return ""
-    return m.utc(value).astimezone(domain.WIB).strftime("%d-%m-%Y %H:%M WIB")
+    return m.utc(value).astimezone(sessions.WIB).strftime("%d-%m-%Y %H:%M WIB")
 
 
 def service_name(catalog: Catalog, service_id: str | None, lang: str) -> str:

@@ -40,7 +40,7 @@ def test_handoff_transcript_is_masked_for_officers_with_an_audited_reveal(
     client: TestClient, app: Any, migrated: Any
 ) -> None:
     from assistant.ports import Caller
-    from server import models as m
+    from server.persistence import models as m
 
     sid = client.post("/api/v1/sessions", json={}).json()["session_id"]
     said = f"NIK saya {NIK} dan nomor HP {PHONE}"

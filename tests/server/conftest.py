@@ -60,8 +60,8 @@ def officer_binds(client: TestClient, nik: str, contact: str) -> None:
     """The audited rebind at the counter, by a Dukcapil officer of this test's database."""
     from sqlalchemy import select
 
-    from server import models as m
-    from server.officers import create_officer
+    from server.domain.officers import create_officer
+    from server.persistence import models as m
     from tests.codes import app_state
 
     with app_state(client).sessions() as db:
@@ -108,8 +108,8 @@ def make_officer(
     role: str = "officer",
     village: str | None = None,
 ) -> dict[str, str]:
-    from server.db import make_engine, make_sessionmaker
-    from server.officers import create_officer
+    from server.domain.officers import create_officer
+    from server.persistence.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as db:

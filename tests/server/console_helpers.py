@@ -19,8 +19,8 @@ def add_officer(
     village: str | None = None,
     full_name: str = "",
 ) -> None:
-    from server.db import make_engine, make_sessionmaker
-    from server.officers import create_officer
+    from server.domain.officers import create_officer
+    from server.persistence.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as db:

@@ -49,7 +49,7 @@ def complete(client: TestClient, officer: dict[str, str], tracking: str) -> Any:
 
 
 def ca_cert(data_dir: Path) -> Any:
-    from server.documents.pki import load_pem_cert
+    from server.domain.documents.pki import load_pem_cert
 
     return load_pem_cert(data_dir / "pki" / "ca.pem")
 

@@ -61,7 +61,7 @@ def test_session_token_is_long_random_and_stored_hashed(client: TestClient, app:
     assert len(token) >= 22  # ≥ 128 bits in url-safe base64
     from sqlalchemy import select
 
-    from server import models as m
+    from server.persistence import models as m
 
     with app.state.sessions() as db:
         hashes = list(db.scalars(select(m.VisitorSession.token_hash)))

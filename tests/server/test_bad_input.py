@@ -79,7 +79,7 @@ def test_wrong_content_types_and_malformed_json(client: TestClient, content: byt
 
 def test_expired_token_is_401(client: TestClient, app: Any) -> None:
     h = new_session(client)
-    from server import models as m
+    from server.persistence import models as m
 
     with app.state.sessions() as db:
         for vs in db.query(m.VisitorSession):

@@ -23,7 +23,7 @@ def test_latin_names_use_the_font_subset_and_other_scripts_the_full_font() -> No
 
     from pyhanko.pdf_utils.reader import PdfFileReader
 
-    from server.documents.render import DocSpec, _font_paths, render_pdf
+    from server.domain.documents.render import DocSpec, _font_paths, render_pdf
 
     base = DocSpec(
         title="Surat Keterangan Domisili",

@@ -230,7 +230,7 @@ def test_citizen_disconnect_ends_the_call_for_the_officer(client: TestClient, pa
 
 
 def test_turn_rest_credentials_follow_the_coturn_scheme() -> None:
-    from server.calls import turn_credentials
+    from server.realtime.calls import turn_credentials
 
     user, password = turn_credentials("s3cret", "c42", 600, now=1_000_000)
     assert user == "1000600:c42"
@@ -276,7 +276,7 @@ def test_coturn_accepts_server_issued_credentials_and_refuses_expired_ones(migra
     import aioice.turn
 
     from server.app import create_app
-    from server.calls import turn_credentials
+    from server.realtime.calls import turn_credentials
     from tests.coturn import coturn
 
     async def allocate(port: int, username: str, password: str) -> tuple[str, int]:

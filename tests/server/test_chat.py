@@ -64,7 +64,7 @@ def test_form_dialogue_submits_through_server_and_survives_restart(migrated: Any
     with TestClient(create_app(migrated, assistant=assistant_engine, delivery=RecordingDelivery())) as c:
         reply = ask(c, h, "batal", conv)
         assert reply["conversation_id"] == conv
-        from server import models as m
+        from server.persistence import models as m
 
         with c.app.state.sessions() as db:  # type: ignore[attr-defined]
             events = db.query(m.ConversationEvent).filter_by(conversation_id=conv).count()
@@ -76,7 +76,7 @@ def test_handoff_request_creates_pending_handoff_with_transcript(chat_client: Te
     conv = ask(chat_client, h, "syarat skck apa saja")["conversation_id"]
     reply = ask(chat_client, h, "saya mau bicara dengan petugas", conv)
     assert any(a["kind"] == "handoff" for a in reply["actions"])
-    from server import models as m
+    from server.persistence import models as m
 
     with chat_client.app.state.sessions() as db:  # type: ignore[attr-defined]
         handoff = db.query(m.Handoff).one()
@@ -94,7 +94,7 @@ def test_conversation_of_another_session_is_not_found(chat_client: TestClient) -
 @pytest.mark.slow
 def test_websocket_chat_round_trip_against_real_server(tmp_path: Path, settings: Any) -> None:
     if PG_URL:
-        from server.migrate import upgrade
+        from server.persistence.migrate import upgrade
 
         upgrade(settings)
     port = free_port()

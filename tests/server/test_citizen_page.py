@@ -237,8 +237,8 @@ def test_officer_moves_application_and_ticket_live(browser: Any, server: str) ->
 
 
 def _add_officer(data: Path) -> None:
-    from server.db import make_engine, make_sessionmaker
-    from server.officers import create_officer
+    from server.domain.officers import create_officer
+    from server.persistence.db import make_engine, make_sessionmaker
     from server.settings import Settings
 
     engine = make_engine(Settings(data_dir=data, database_url=PG_URL or None, load_assistant=False))

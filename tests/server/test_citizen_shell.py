@@ -29,7 +29,7 @@ def test_static_files_are_an_allowlist(client: TestClient) -> None:
 
 
 def test_every_string_the_page_uses_exists_in_both_languages() -> None:
-    from server.citizen import STRINGS
+    from server.api.citizen import STRINGS
 
     template = (ROOT / "templates" / "citizen" / "index.html").read_text(encoding="utf-8")
     script = (ROOT / "static" / "citizen.js").read_text(encoding="utf-8")

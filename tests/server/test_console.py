@@ -17,7 +17,7 @@ XSS = "<script>alert(1)</script>"
 
 
 def db_session(settings: Any) -> Any:
-    from server.db import make_engine, make_sessionmaker
+    from server.persistence.db import make_engine, make_sessionmaker
 
     return make_sessionmaker(make_engine(settings))()
 
@@ -157,7 +157,7 @@ def test_reject_needs_a_reason_and_actor_is_the_officer(client: TestClient, migr
 
 
 def test_nik_is_masked_and_reveal_is_audited(client: TestClient, migrated: Any) -> None:
-    from server import models as m
+    from server.persistence import models as m
 
     h = identified(client)
     t = create_app_json(client, h)["tracking_number"]
@@ -196,7 +196,7 @@ def test_documents_are_downloadable_in_scope_only(client: TestClient, migrated: 
 
 
 def test_role_change_applies_on_the_next_request(client: TestClient, migrated: Any) -> None:
-    from server import models as m
+    from server.persistence import models as m
 
     h = identified(client)
     t = create_app_json(client, h)["tracking_number"]
@@ -212,7 +212,7 @@ def test_role_change_applies_on_the_next_request(client: TestClient, migrated: A
 
 
 def test_admin_disables_an_account_and_its_socket_closes(client: TestClient, app: Any, migrated: Any) -> None:
-    from server import models as m
+    from server.persistence import models as m
 
     add_officer(migrated, "duk1")
     add_officer(migrated, "root", None, "admin")
@@ -312,9 +312,9 @@ def test_script_in_citizen_name_and_chat_is_escaped(client: TestClient, app: Any
     assert sid.status_code == 200
     token = h["Authorization"].split()[1]
     with db_session(migrated) as db:
-        from server import domain
+        from server.domain import sessions
 
-        vs = domain.session_for_token(db, token)
+        vs = sessions.session_for_token(db, token)
         public_id = vs.public_id
     hid = app.state.port.request_handoff(
         Caller(session_id=public_id), "conv-xss", [{"role": "citizen", "text": XSS + "<img src=x onerror=alert(2)>"}]
@@ -332,7 +332,7 @@ def test_script_in_citizen_name_and_chat_is_escaped(client: TestClient, app: Any
 
 def test_handoff_round_trip_over_api_and_citizen_socket(client: TestClient, app: Any, migrated: Any) -> None:
     from assistant.ports import Caller
-    from server import models as m
+    from server.persistence import models as m
 
     r = client.post("/api/v1/sessions", json={"lang": "id"})
     token, public_id = r.json()["token"], r.json()["session_id"]
@@ -454,7 +454,7 @@ def _sktm(client: TestClient, h: dict[str, str], village: str) -> str:
 
 
 def test_village_officer_sees_only_their_village_letters(client: TestClient, migrated: Any) -> None:
-    from server import models as m
+    from server.persistence import models as m
 
     h = identified(client)
     with db_session(migrated) as db:
@@ -478,9 +478,9 @@ def test_village_officer_sees_only_their_village_letters(client: TestClient, mig
 def test_reports_count_volumes_handling_time_breaches_and_surveys(client: TestClient, migrated: Any) -> None:
     import datetime as dt
 
-    from server import domain
-    from server import models as m
     from server.console.admin import report_data
+    from server.domain import sessions
+    from server.persistence import models as m
 
     h = identified(client)
     done = create_app_json(client, h)["tracking_number"]
@@ -497,7 +497,7 @@ def test_reports_count_volumes_handling_time_breaches_and_surveys(client: TestCl
         sub = db.scalar(select(m.Event).where(m.Event.application_id == app_done.id, m.Event.to_state == "submitted"))
         assert sub is not None
         sub.created_at = m.now_utc() - dt.timedelta(hours=10)  # submitted ten hours before completion
-        app_late.sla_due = domain.today_wib() - dt.timedelta(days=3)
+        app_late.sla_due = sessions.today_wib() - dt.timedelta(days=3)
         vs = db.scalar(select(m.VisitorSession))
         assert vs is not None
         db.add_all(
@@ -538,8 +538,8 @@ def test_officer_socket_notices_a_session_ended_elsewhere(
     client: TestClient, migrated: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A logout on another node revokes the rows only; the socket's own re-check closes it."""
-    from server import models as m
     from server.console import live
+    from server.persistence import models as m
 
     monkeypatch.setattr(live, "PING_SECONDS", 0.2)
     add_officer(migrated, "duk1")

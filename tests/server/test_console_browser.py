@@ -162,12 +162,12 @@ def test_officer_verifies_and_completes_while_the_citizen_watches(live: LiveServ
     with live.app.state.sessions() as db:  # one overdue and one due-soon application for the highlight
         from sqlalchemy import select
 
-        from server import domain
-        from server import models as m
+        from server.domain import sessions
+        from server.persistence import models as m
 
         app_row = db.scalar(select(m.Application).where(m.Application.tracking_number == older))
         assert app_row is not None
-        app_row.sla_due = domain.today_wib() - dt.timedelta(days=2)
+        app_row.sla_due = sessions.today_wib() - dt.timedelta(days=2)
         db.commit()
     api = f"{live.base}/api/v1/officer"
     bearer = {

@@ -57,7 +57,7 @@ def test_request_rows_show_masked_name_language_last_question_guided_waiting_and
         Caller(session_id=en_public), "conv-en", [{"role": "citizen", "text": "I lost my passport"}]
     ).handoff_id
     with app.state.sessions() as db:  # the first request has waited 12 minutes
-        from server import models as m
+        from server.persistence import models as m
 
         db.get(m.Handoff, hid).created_at = m.now_utc() - dt.timedelta(minutes=12)
         db.commit()
@@ -94,7 +94,7 @@ def test_raw_commands_never_reach_the_transcript(client: TestClient, app: Any, m
         r = client.post("/api/v1/assistant/ask", json={"text": text, "conversation_id": "conv-cmd"}, headers=h)
         assert r.status_code == 200
     with app.state.sessions() as db:
-        from server import models as m
+        from server.persistence import models as m
 
         texts = [e.get("text", "") for e in db.get(m.Handoff, hid).transcript]
     assert "Sudah saya kirim" in texts and not any(t.startswith("/") for t in texts)
@@ -127,8 +127,8 @@ def test_canned_replies_are_offered_in_the_citizens_language(client: TestClient,
 
 def test_abandoned_requests_expire_and_the_citizen_is_told(client: TestClient, app: Any, migrated: Any) -> None:
     from assistant.ports import Caller
-    from server import models as m
     from server.console.remote import expire_stale
+    from server.persistence import models as m
 
     token, public_id = _session(client)
     old = app.state.port.request_handoff(Caller(session_id=public_id), "conv-old", []).handoff_id
@@ -220,7 +220,7 @@ def test_reports_take_a_date_range_draw_charts_and_export_csv(client: TestClient
     with app.state.sessions() as db:  # one of them was filed 40 days ago
         from sqlalchemy import select
 
-        from server import models as m
+        from server.persistence import models as m
 
         first = db.scalars(select(m.Application).order_by(m.Application.id)).first()
         first.created_at = m.now_utc() - dt.timedelta(days=40)

@@ -34,7 +34,7 @@ def _issue(app: Any, settings: Any) -> tuple[TestClient, Any, dict[str, Any], by
 
 @pytest.fixture(autouse=True)
 def _fresh_keys() -> Iterator[None]:
-    from server.documents.pki import clear_cache
+    from server.domain.documents.pki import clear_cache
 
     clear_cache()
     yield
@@ -67,7 +67,7 @@ def tsa(migrated: Any) -> Iterator[str]:
     """A local RFC 3161 responder signing with the development TSA certificate (EKU timeStamping)."""
     from pyhanko.sign.timestamps import DummyTimeStamper
 
-    from server.documents.pki import dev_tsa, init_dev_pki, load_pem_cert
+    from server.domain.documents.pki import dev_tsa, init_dev_pki, load_pem_cert
 
     root = migrated.data_dir / "pki"
     init_dev_pki(root)
@@ -169,7 +169,7 @@ def _production_keys(root: Path, password: bytes) -> tuple[dict[str, Path], Path
 
 def test_a_deployment_signs_with_its_own_pkcs12_keys_without_the_specimen_mark(migrated: Any, tmp_path: Path) -> None:
     from server.app import create_app
-    from server.documents.pki import load_pem_cert
+    from server.domain.documents.pki import load_pem_cert
 
     files, ca_pem = _production_keys(tmp_path / "prod", b"kata-sandi-p12")
     from pydantic import SecretStr
@@ -211,7 +211,7 @@ def test_a_wrong_pkcs12_password_is_a_503_not_a_crash(migrated: Any, tmp_path: P
 
 
 def test_pki_init_makes_private_keys_0600_and_is_idempotent(tmp_path: Path) -> None:
-    from server.documents.pki import ROLES, init_dev_pki, is_development, load_pem_cert
+    from server.domain.documents.pki import ROLES, init_dev_pki, is_development, load_pem_cert
 
     root = tmp_path / "pki"
     written = init_dev_pki(root)

@@ -288,7 +288,7 @@ def test_a_stalled_client_loses_snapshots_but_no_event_and_others_keep_their_rat
 
 def test_the_installed_uvicorn_is_one_fastws_supports() -> None:
     """Fails loudly when uvicorn moves (a new minor, a renamed internal): re-read fastws.py against it."""
-    from server.fastws import unsupported_reason
+    from server.realtime.fastws import unsupported_reason
 
     unsupported_reason.cache_clear()
     assert unsupported_reason() is None
@@ -297,7 +297,7 @@ def test_the_installed_uvicorn_is_one_fastws_supports() -> None:
 def test_an_unsupported_or_renamed_uvicorn_is_named(monkeypatch: pytest.MonkeyPatch) -> None:
     import uvicorn
 
-    from server import fastws
+    from server.realtime import fastws
 
     monkeypatch.setattr(uvicorn, "__version__", "0.99.0")
     fastws.unsupported_reason.cache_clear()

@@ -18,7 +18,7 @@ from uvicorn.config import Config
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 from uvicorn.server import ServerState
 
-from server.fastws import FastWebSocketProtocol
+from server.realtime.fastws import FastWebSocketProtocol
 from tests.server.test_fastws import frame
 
 MAX = 2048

@@ -129,7 +129,7 @@ def test_handoff_request_is_reused_while_open_and_validated(client: TestClient, 
     ]
     assert client.get("/api/v1/handoffs", headers=new_session(client)).json() == []
     assert client.get("/api/v1/handoffs").status_code == 401
-    from server import models as m
+    from server.persistence import models as m
 
     with app.state.sessions() as db:
         row = db.get(m.Handoff, first["handoff_id"])
@@ -266,7 +266,7 @@ def test_database_refuses_a_second_rating_for_the_same_application(client: TestC
     """The unique index backs the 409 check when two requests race (PostgreSQL runs them concurrently)."""
     from sqlalchemy.exc import IntegrityError
 
-    from server import models as m
+    from server.persistence import models as m
 
     h = identified(client)
     tracking = create_app_json(client, h, submit=True)["tracking_number"]

@@ -49,7 +49,7 @@ def test_only_the_code_links_the_session(client: TestClient) -> None:
 
 
 def test_codes_are_stored_hashed_and_expire_after_five_minutes(client: TestClient, app: Any) -> None:
-    from server import models as m
+    from server.persistence import models as m
 
     h = new_session(client)
     ch = ask(client, h, contact="budi@example.com").json()["challenge_id"]
@@ -89,7 +89,7 @@ def test_a_bound_nik_is_never_rebound_by_a_claimant(client: TestClient) -> None:
 
 
 def test_first_registration_binds_only_after_the_contact_proves_itself(client: TestClient, app: Any) -> None:
-    from server import models as m
+    from server.persistence import models as m
 
     h = new_session(client)
     ch = ask(client, h, VALID_NIK_F, "Siti Aminah", "081234567890").json()["challenge_id"]
@@ -161,7 +161,7 @@ def test_email_codes_go_through_a_real_smtp_server(migrated: Any) -> None:
 
 
 def test_sms_codes_go_to_an_http_gateway(migrated: Any) -> None:
-    from server.delivery import CodeMessage, Contact, DeliveryError, HttpGatewayDelivery
+    from server.domain.delivery import CodeMessage, Contact, DeliveryError, HttpGatewayDelivery
 
     got: list[tuple[dict[str, Any], str]] = []
     status = [200]
@@ -200,7 +200,7 @@ def test_sms_codes_go_to_an_http_gateway(migrated: Any) -> None:
 
 
 def test_console_sink_says_it_is_not_for_production(caplog: Any) -> None:
-    from server.delivery import CodeMessage, ConsoleDelivery, Contact
+    from server.domain.delivery import CodeMessage, ConsoleDelivery, Contact
 
     sink = ConsoleDelivery()
     asyncio.run(sink.send(CodeMessage(Contact("email", "a@b.id"), "654321", "id", "r")))
@@ -227,7 +227,7 @@ def test_anonymous_tracking_with_the_receipt_pin(client: TestClient) -> None:
 
 
 def test_an_officer_identifies_a_visitor_at_the_remote_counter_audited(client: TestClient, migrated: Any) -> None:
-    from server import models as m
+    from server.persistence import models as m
 
     off = make_officer(client, migrated, "dukcapil1", "dukcapil")
     h = new_session(client)

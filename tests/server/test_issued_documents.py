@@ -31,8 +31,8 @@ from tests.server.docs_helpers import (
 
 
 def _count_docs(settings: Any) -> int:
-    from server import models as m
-    from server.db import make_engine, make_sessionmaker
+    from server.persistence import models as m
+    from server.persistence.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as db:
@@ -175,8 +175,8 @@ def test_revoked_document_verifies_as_revoked(
     assert upload.json()["status"] == "revoked"
     gone = client.get(f"/api/v1/applications/{tracking}/document.pdf", headers=birth_done["citizen"])
     assert gone.status_code == 410
-    from server import models as m
-    from server.db import make_engine, make_sessionmaker
+    from server.persistence import models as m
+    from server.persistence.db import make_engine, make_sessionmaker
 
     engine = make_engine(migrated)
     with make_sessionmaker(engine)() as db:
@@ -228,7 +228,7 @@ CRASH_SCRIPT = textwrap.dedent(
     import os, signal, sys
     from fastapi.testclient import TestClient
     from sqlalchemy.orm import Session
-    import server.documents.issue as issuance
+    import server.domain.documents.issue as issuance
     from server.app import create_app
     from server.settings import Settings
 
@@ -364,8 +364,8 @@ def test_every_document_service_issues_a_signed_pdf(
 
 
 def _village_code(settings: Any) -> str:
-    from server import models as m
-    from server.db import make_engine, make_sessionmaker
+    from server.persistence import models as m
+    from server.persistence.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as db:
@@ -391,9 +391,9 @@ def test_services_without_a_document_complete_as_before(
 def test_an_application_completed_before_signing_existed_gets_its_document_once(
     client: TestClient, officer_token: dict[str, str], migrated: Any, app: Any
 ) -> None:
-    from server import domain
-    from server import models as m
-    from server.db import make_engine, make_sessionmaker
+    from server.domain import applications
+    from server.persistence import models as m
+    from server.persistence.db import make_engine, make_sessionmaker
     from tests.server.console_helpers import add_officer, console_login
 
     citizen = identified(client)
@@ -403,7 +403,7 @@ def test_an_application_completed_before_signing_existed_gets_its_document_once(
     with make_sessionmaker(engine)() as db:  # the old path: completed with no document
         row = db.scalar(select(m.Application).where(m.Application.tracking_number == tracking))
         assert row is not None
-        domain.transition(db, row, "completed", "officer:legacy", "officer", None)
+        applications.transition(db, row, "completed", "officer:legacy", "officer", None)
         db.commit()
     engine.dispose()
     assert client.get(f"/api/v1/applications/{tracking}/document", headers=citizen).status_code == 404

@@ -17,8 +17,8 @@ FATHER_NIK = "3510011204900001"
 
 
 def faskes(client: TestClient, settings: Any, username: str, facility: str) -> dict[str, str]:
-    from server.db import make_engine, make_sessionmaker
-    from server.officers import create_officer
+    from server.domain.officers import create_officer
+    from server.persistence.db import make_engine, make_sessionmaker
 
     engine = make_engine(settings)
     with make_sessionmaker(engine)() as db:
@@ -66,7 +66,7 @@ def test_birth_to_printable_akta(
     assert r.status_code == 201, r.text
     tracking = r.json()["tracking_number"]
     assert r.json()["state"] == "submitted" and r.json()["lahir_procot"] is True
-    from server.domain import today_wib
+    from server.domain.sessions import today_wib
 
     assert r.json()["sla_due"] == today_wib().isoformat()  # same day
     inbox = client.get("/api/v1/officer/applications", headers=officer_token).json()
@@ -160,8 +160,8 @@ def test_console_birth_form_to_printed_akta(app: Any, migrated: Any) -> None:
     from tests.server.console_helpers import add_officer, console_login
 
     add_officer(migrated, "dukcapil1")
-    from server.db import make_engine, make_sessionmaker
-    from server.officers import create_officer
+    from server.domain.officers import create_officer
+    from server.persistence.db import make_engine, make_sessionmaker
 
     engine = make_engine(migrated)
     with make_sessionmaker(engine)() as db:

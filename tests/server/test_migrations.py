@@ -11,8 +11,8 @@ def test_migration_matches_models_and_seed_is_idempotent(settings: Any) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
-    from server import models as m
-    from server.migrate import seed, upgrade
+    from server.persistence import models as m
+    from server.persistence.migrate import seed, upgrade
 
     upgrade(settings)
     engine = create_engine(settings.db_url)

@@ -67,7 +67,7 @@ def watch(ws: ClientConnection, until: Any, timeout: float = 8.0) -> dict[str, A
 
 def test_two_nodes_share_presence_events_and_detect_node_death(settings: Any, tmp_path: Path) -> None:
     need(port_open("127.0.0.1", 6379), "Redis is not reachable on 127.0.0.1:6379")
-    from server.migrate import seed, upgrade
+    from server.persistence.migrate import seed, upgrade
 
     db_url = PG_URL or f"sqlite:///{(tmp_path / 'mpp.db').as_posix()}"
     upgrade(settings)
@@ -96,8 +96,8 @@ def test_two_nodes_share_presence_events_and_detect_node_death(settings: Any, tm
             json={"service_id": "ktp-el", "data": ktp_form(), "submit": True},
             headers={**h, "Idempotency-Key": uuid.uuid4().hex},
         ).json()
-        from server.db import make_engine, make_sessionmaker
-        from server.officers import create_officer
+        from server.domain.officers import create_officer
+        from server.persistence.db import make_engine, make_sessionmaker
 
         engine = make_engine(settings)
         with make_sessionmaker(engine)() as db:

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from protocol.messages import PresenceEntity, PresenceSnapshot, parse_server
 from protocol.presence import apply_snapshot, heading_of, merge_snapshots, quantize
-from server.presence import (
+from server.realtime.presence import (
     BACKLOG_CLOSE_CODE,
     BACKLOG_CLOSE_REASON,
     BacklogExceeded,
@@ -22,8 +22,8 @@ from server.presence import (
     WireSnapshot,
     encode_snapshot,
 )
-from server.presence.engine import _entity_json, _row_json, merge_wire
-from server.presence.grid import SpatialGrid, auto_cell_size, brute_force_knn
+from server.realtime.presence.engine import _entity_json, _row_json, merge_wire
+from server.realtime.presence.grid import SpatialGrid, auto_cell_size, brute_force_knn
 
 coord = st.floats(min_value=-40, max_value=40, allow_nan=False, allow_infinity=False)
 

@@ -10,7 +10,7 @@ import pytest
 
 from protocol.messages import PresenceEntity, parse_server
 from protocol.presence import apply_snapshot, heading_of, quantize
-from server.presence import PresenceEngine
+from server.realtime.presence import PresenceEngine
 from world.interp import Interpolator
 
 BANDS = ((4.0, 1), (8.0, 2))  # the server's default: near every tick, then every 2nd, beyond every 4th

@@ -38,7 +38,7 @@ def ws_events(port: int, token: str, last_seq: int, want: int) -> list[dict[str,
 
 def test_kill_9_keeps_acknowledged_data_and_replays_missed_events(settings: Any, tmp_path: Path) -> None:
     if PG_URL:
-        from server.migrate import upgrade
+        from server.persistence.migrate import upgrade
 
         upgrade(settings)
     port = free_port()

@@ -91,7 +91,7 @@ def test_upload_page_reports_valid_for_the_issued_file(client: TestClient, issue
 
 
 def test_a_pdf_signed_by_another_ca_is_not_valid(client: TestClient, issued: dict[str, Any], tmp_path: Any) -> None:
-    from server.documents import pki, sign
+    from server.domain.documents import pki, sign
 
     other = pki.key_material(tmp_path / "other-pki")
     forged = sign.sign_pdf(_plain_pdf(), other, "dukcapil", reason="forged")

@@ -25,7 +25,7 @@ from tests.server.conftest import VALID_NIK, identified, ktp_form
 @pytest.fixture(scope="module")
 def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """These features are SQLite's own, so they run on SQLite in the PostgreSQL run too."""
-    from server.migrate import seed, upgrade
+    from server.persistence.migrate import seed, upgrade
     from server.settings import Settings
 
     base = tmp_path_factory.mktemp("sqlite-template")
@@ -65,7 +65,7 @@ def _token(headers: dict[str, str]) -> str:
 
 
 def _job(writer: Any, loop: asyncio.AbstractEventLoop, token: str | None, data: Any, key: str) -> Any:
-    from server.submissions import _Job
+    from server.domain.submissions import _Job
 
     return _Job(token, "ktp-el", data, key, True, loop, loop.create_future())
 
@@ -88,7 +88,7 @@ def _settled(loop: asyncio.AbstractEventLoop, jobs: list[Any]) -> list[Any]:
 
 def test_one_batch_answers_each_submission_on_its_own(client: TestClient, app: Any) -> None:
     """Valid, invalid, repeated-key and unauthenticated jobs share one transaction without harm."""
-    from server import models as m
+    from server.persistence import models as m
 
     h = identified(client)
     writer = app.state.submissions
@@ -128,8 +128,8 @@ def test_one_batch_answers_each_submission_on_its_own(client: TestClient, app: A
 
 
 def test_a_job_that_breaks_the_batch_fails_alone(client: TestClient, app: Any, monkeypatch: Any) -> None:
-    from server import models as m
-    from server import submissions
+    from server.domain import submissions
+    from server.persistence import models as m
 
     if app.state.engine.dialect.name != "sqlite":
         pytest.skip("SQLite's writer writes job by job; the PostgreSQL batch is covered by the test below")
@@ -162,11 +162,11 @@ def test_a_row_the_database_refuses_fails_alone(client: TestClient, app: Any, mo
     """A real database error (a foreign key) mid-batch: rolled back, the others rewritten, it alone refused."""
     from sqlalchemy.exc import IntegrityError
 
-    from server import domain
-    from server import models as m
+    from server.domain import applications
+    from server.persistence import models as m
 
     h = identified(client)
-    real = domain.new_application_row
+    real = applications.new_application_row
 
     def ghost(*args: Any) -> dict[str, Any]:
         row = real(*args)
@@ -174,7 +174,7 @@ def test_a_row_the_database_refuses_fails_alone(client: TestClient, app: Any, mo
             row["service_id"] = "no-such-service"  # not in the services table
         return row
 
-    monkeypatch.setattr(domain, "new_application_row", ghost)
+    monkeypatch.setattr(applications, "new_application_row", ghost)
     writer = app.state.submissions
     loop = asyncio.new_event_loop()
     try:
@@ -194,15 +194,15 @@ def test_a_row_the_database_refuses_fails_alone(client: TestClient, app: Any, mo
 
 def test_a_key_a_concurrent_request_took_first_replays_it(client: TestClient, app: Any) -> None:
     """PostgreSQL: another node's uncommitted insert of the same key; the batch waits, then replays it."""
-    from server import domain
-    from server import models as m
+    from server.domain import applications, sessions
+    from server.persistence import models as m
 
     if app.state.engine.dialect.name != "postgresql":
         pytest.skip("SQLite's writer lock lets one writer in at a time: there is no race to lose")
     h = identified(client)
     other = app.state.sessions()
-    theirs = domain.create_application(
-        other, domain.session_for_submission(other, _token(h)), app.state.catalog, "ktp-el", ktp_form(), "race", True
+    theirs = applications.create_application(
+        other, sessions.session_for_submission(other, _token(h)), app.state.catalog, "ktp-el", ktp_form(), "race", True
     )
     writer = app.state.submissions
     loop = asyncio.new_event_loop()
@@ -226,7 +226,7 @@ def test_a_key_a_concurrent_request_took_first_replays_it(client: TestClient, ap
 
 
 def test_concurrent_submissions_through_http_are_all_stored_once(client: TestClient, app: Any) -> None:
-    from server import models as m
+    from server.persistence import models as m
 
     heads = [identified(client) for _ in range(3)]
     results: list[int] = []
@@ -290,7 +290,7 @@ def test_two_processes_share_one_sqlite_file_without_lock_errors(tmp_path: Path)
         f"""
         import sys
         from sqlalchemy import text
-        from server.db import make_engine, make_sessionmaker
+        from server.persistence.db import make_engine, make_sessionmaker
         from server.settings import Settings
         s = Settings(data_dir={str(tmp_path)!r}, load_assistant=False, db_lock_timeout=30)
         eng = make_engine(s)

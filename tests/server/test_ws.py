@@ -16,8 +16,8 @@ from pydantic import ValidationError
 from starlette.websockets import WebSocketDisconnect
 
 from protocol.messages import PresenceMove, client_adapter, parse_server
-from server.fastws import FAST_HOOKS
-from server.ws import _plain_move
+from server.realtime.fastws import FAST_HOOKS
+from server.realtime.ws import _plain_move
 from tests.server.conftest import create_app_json, fold_presence, identified, make_officer, new_session
 
 

@@ -83,8 +83,8 @@ class ServerProcess:
 
 def make_officer(data_dir: Path, username: str, agency: str = "dukcapil", password: str = "rahasia-123") -> None:
     """An officer row in the server's SQLite database (tests may use server code; the world may not)."""
-    from server.db import make_engine, make_sessionmaker
-    from server.officers import create_officer
+    from server.domain.officers import create_officer
+    from server.persistence.db import make_engine, make_sessionmaker
     from server.settings import Settings
 
     engine = make_engine(Settings(data_dir=data_dir, load_assistant=False))

@@ -66,8 +66,8 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
 
 @pytest.mark.slow
 def test_document_event_and_saved_pdf_over_the_network(server: ServerProcess, tmp_path: Path) -> None:
-    from server.db import make_engine, make_sessionmaker
-    from server.officers import create_officer
+    from server.domain.officers import create_officer
+    from server.persistence.db import make_engine, make_sessionmaker
     from server.settings import Settings
 
     engine = make_engine(Settings(data_dir=server.data_dir, load_assistant=False))

@@ -1,0 +1,40 @@
+"""Lounge datasets: village progress, budget realisation, poverty (sample unless imported)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from server.api.deps import DbDep
+from server.errors import not_found
+from server.persistence import models as m
+
+router = APIRouter(tags=["dashboard"])
+DATASETS = {"village-progress": "village_progress", "budget": "budget", "poverty": "poverty"}
+
+
+@router.get("/dashboard")
+def index(db: DbDep) -> list[dict[str, Any]]:
+    out = []
+    for slug, name in DATASETS.items():
+        ds = db.get(m.DashboardDataset, name)
+        if ds is not None:
+            out.append({"name": slug, "sample": ds.sample, "updated_at": m.utc(ds.updated_at).isoformat()})
+    return out
+
+
+@router.get("/dashboard/{name}")
+def dataset(name: str, db: DbDep) -> dict[str, Any]:
+    key = DATASETS.get(name)
+    ds = db.get(m.DashboardDataset, key) if key else None
+    if ds is None:
+        raise not_found("Data dasbor", "Dashboard dataset")
+    return {
+        "name": name,
+        "sample": ds.sample,
+        "label": {"id": ds.label_id, "en": ds.label_en},
+        "source": ds.source,
+        "updated_at": m.utc(ds.updated_at).isoformat(),
+        "rows": ds.rows,
+    }

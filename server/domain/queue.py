@@ -1,0 +1,209 @@
+"""Queue tickets, wait estimates and the board."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from server.domain.sessions import today_wib
+from server.errors import ApiError, not_found
+from server.persistence import models as m
+
+DEFAULT_MINUTES_PER_TICKET = 6
+
+
+def _counter(db: Session, number: int) -> m.Counter:
+    c = db.get(m.Counter, number)
+    if c is None:
+        raise not_found("Loket", "Counter")
+    return c
+
+
+def minutes_per_ticket(db: Session, counter: int, day: dt.date) -> float:
+    rows = db.execute(
+        select(m.QueueTicket.called_at, m.QueueTicket.finished_at).where(
+            m.QueueTicket.counter == counter,
+            m.QueueTicket.day == day,
+            m.QueueTicket.state == "served",
+            m.QueueTicket.called_at.is_not(None),
+            m.QueueTicket.finished_at.is_not(None),
+        )
+    ).all()
+    spans = [(m.utc(f) - m.utc(c)).total_seconds() / 60 for c, f in rows if c and f]
+    if not spans:
+        return DEFAULT_MINUTES_PER_TICKET
+    return max(1.0, sum(spans) / len(spans))
+
+
+def estimated_wait(db: Session, ticket: m.QueueTicket) -> int:
+    ahead = db.scalar(
+        select(func.count()).where(
+            m.QueueTicket.counter == ticket.counter,
+            m.QueueTicket.day == ticket.day,
+            m.QueueTicket.state == "waiting",
+            m.QueueTicket.number < ticket.number,
+        )
+    )
+    return round((ahead or 0) * minutes_per_ticket(db, ticket.counter, ticket.day))
+
+
+def ticket_dict(db: Session, t: m.QueueTicket) -> dict[str, Any]:
+    return {
+        "code": t.code,
+        "counter": t.counter,
+        "state": t.state,
+        "day": t.day.isoformat(),
+        "estimated_wait_min": estimated_wait(db, t) if t.state == "waiting" else 0,
+        "created_at": m.utc(t.created_at).isoformat(),
+    }
+
+
+def _queue_event(db: Session, t: m.QueueTicket, source: str | None, actor: str) -> m.Event:
+    ev = m.Event(
+        kind="queue",
+        session_id=t.session_id,
+        citizen_id=t.citizen_id,
+        ticket_id=t.id,
+        actor=actor,
+        from_state=source,
+        to_state=t.state,
+        payload={
+            "ticket_code": t.code,
+            "counter": t.counter,
+            "estimated_wait_min": estimated_wait(db, t) if t.state == "waiting" else 0,
+        },
+        created_at=m.now_utc(),
+    )
+    db.add(ev)
+    return ev
+
+
+def take_ticket(db: Session, vs: m.VisitorSession, counter: int) -> tuple[m.QueueTicket, m.Event]:
+    c = _counter(db, counter)
+    day = today_wib()
+    active_key = f"{vs.id}:{counter}:{day.isoformat()}"
+    existing = db.scalar(select(m.QueueTicket).where(m.QueueTicket.active_key == active_key))
+    if existing is not None:
+        raise ApiError(
+            409,
+            "ticket_exists",
+            f"Anda sudah punya antrean aktif {existing.code} di loket ini.",
+            f"You already hold active ticket {existing.code} at this counter.",
+            ticket=existing.code,
+        )
+    for _attempt in range(20):
+        number = (
+            db.scalar(
+                select(func.coalesce(func.max(m.QueueTicket.number), 0)).where(
+                    m.QueueTicket.counter == counter, m.QueueTicket.day == day
+                )
+            )
+            or 0
+        ) + 1
+        t = m.QueueTicket(
+            counter=counter,
+            day=day,
+            number=number,
+            code=f"{c.code}-{number:03d}",
+            session_id=vs.id,
+            citizen_id=vs.citizen_id,
+            state="waiting",
+            active_key=active_key,
+            created_at=m.now_utc(),
+        )
+        try:
+            with db.begin_nested():
+                db.add(t)
+                db.flush()
+        except IntegrityError:
+            if db.scalar(select(m.QueueTicket).where(m.QueueTicket.active_key == active_key)) is not None:
+                raise ApiError(
+                    409,
+                    "ticket_exists",
+                    "Anda sudah punya antrean aktif di loket ini.",
+                    "You already hold an active ticket at this counter.",
+                ) from None
+            continue
+        return t, _queue_event(db, t, None, f"session:{vs.public_id}")
+    raise ApiError(503, "queue_busy", "Antrean sedang sibuk, coba lagi.", "The queue is busy, try again.")
+
+
+def board(db: Session, day: dt.date | None = None) -> list[dict[str, Any]]:
+    day = day or today_wib()
+    out = []
+    for c in db.scalars(select(m.Counter).order_by(m.Counter.number)):
+        serving = db.scalar(
+            select(m.QueueTicket.code)
+            .where(m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "called")
+            .order_by(m.QueueTicket.called_at.desc())
+            .limit(1)
+        )
+        waiting = db.scalar(
+            select(func.count()).where(
+                m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "waiting"
+            )
+        )
+        out.append(
+            {
+                "counter": c.number,
+                "code": c.code,
+                "agency_id": c.agency_id,
+                "now_serving": serving,
+                "waiting": waiting or 0,
+            }
+        )
+    return out
+
+
+def queue_action(db: Session, counter: int, action: str, actor: str) -> tuple[m.QueueTicket | None, list[m.Event]]:
+    """call-next / recall / skip / served at one counter; returns the ticket acted on and its events."""
+    _counter(db, counter)
+    day = today_wib()
+    now = m.now_utc()
+    current = db.scalar(
+        select(m.QueueTicket)
+        .where(m.QueueTicket.counter == counter, m.QueueTicket.day == day, m.QueueTicket.state == "called")
+        .order_by(m.QueueTicket.called_at.desc())
+        .limit(1)
+    )
+    events: list[m.Event] = []
+
+    def finish(t: m.QueueTicket, state: str) -> None:
+        t.state = state
+        t.finished_at = now
+        t.active_key = None
+        db.flush()
+        events.append(_queue_event(db, t, "called", actor))
+
+    if action == "call-next":
+        if current is not None:
+            finish(current, "served")
+        nxt = db.scalar(
+            select(m.QueueTicket)
+            .where(m.QueueTicket.counter == counter, m.QueueTicket.day == day, m.QueueTicket.state == "waiting")
+            .order_by(m.QueueTicket.number)
+            .limit(1)
+        )
+        if nxt is None:
+            return None, events
+        nxt.state = "called"
+        nxt.called_at = now
+        db.flush()
+        events.append(_queue_event(db, nxt, "waiting", actor))
+        return nxt, events
+    if current is None:
+        raise ApiError(409, "nobody_called", "Belum ada nomor yang dipanggil.", "No ticket is being served.")
+    if action == "recall":
+        current.called_at = now
+        events.append(_queue_event(db, current, "called", actor))
+    elif action == "skip":
+        finish(current, "skipped")
+    elif action == "served":
+        finish(current, "served")
+    else:
+        raise ApiError(404, "unknown_action", "Aksi antrean tidak dikenal.", "Unknown queue action.")
+    return current, events

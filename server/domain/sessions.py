@@ -1,0 +1,97 @@
+"""Visitor sessions and who they belong to: every route and the assistant port start here."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session
+
+from protocol.nik import NikError
+from server.errors import ApiError, unauthorized
+from server.persistence import models as m
+from server.persistence.fastsql import Prepared
+from server.settings import Settings
+
+WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def today_wib(now: dt.datetime | None = None) -> dt.date:
+    return (now or m.now_utc()).astimezone(WIB).date()
+
+
+def create_session(
+    db: Session, settings: Settings, lang: str = "id", name: str | None = None
+) -> tuple[str, m.VisitorSession]:
+    token = secrets.token_urlsafe(32)  # 256 bits
+    vs = m.VisitorSession(
+        public_id=secrets.token_hex(8),
+        token_hash=hash_token(token),
+        lang=lang,
+        display_name=name,
+        expires_at=m.now_utc() + dt.timedelta(hours=settings.session_ttl_hours),
+    )
+    db.add(vs)
+    db.flush()
+    return token, vs
+
+
+_SESSION_BY_HASH = select(m.VisitorSession).where(m.VisitorSession.token_hash == bindparam("h"))
+
+
+_VS = m.VisitorSession
+
+
+_SESSION_BRIEF = Prepared(
+    select(_VS.id, _VS.citizen_id, _VS.expires_at > bindparam("now")).where(_VS.token_hash == bindparam("h"))
+)
+
+
+def session_for_submission(db: Session, token: str | None) -> m.VisitorSession:
+    """Like :func:`session_for_token`, in one plain statement when the session is already identified.
+
+    Returns a detached snapshot then (id and citizen only): submitting never changes the session.
+    """
+    if not token or len(token) > 256:
+        raise unauthorized()
+    row = _SESSION_BRIEF.first(db, {"h": hash_token(token), "now": m.now_utc()})
+    if row is None:
+        raise unauthorized()
+    if not row[2]:
+        raise unauthorized("token_expired")
+    if row[1] is None:
+        return session_for_token(db, token)  # identify() will attach the citizen to the stored session
+    return m.VisitorSession(id=row[0], citizen_id=row[1])
+
+
+def session_for_token(db: Session, token: str | None) -> m.VisitorSession:
+    if not token or len(token) > 256:
+        raise unauthorized()
+    vs = db.scalar(_SESSION_BY_HASH, {"h": hash_token(token)})
+    if vs is None:
+        raise unauthorized()
+    if m.utc(vs.expires_at) <= m.now_utc():
+        raise unauthorized("token_expired")
+    return vs
+
+
+def nik_error(exc: NikError) -> ApiError:
+    return ApiError(422, "invalid_nik", exc.message_id, exc.message_en, field="nik")
+
+
+def link_citizen(db: Session, vs: m.VisitorSession, citizen: m.Citizen) -> None:
+    """Attach a proven citizen to the session (after a code, or an officer's identification)."""
+    if vs.citizen_id not in (None, citizen.id):
+        raise ApiError(
+            409,
+            "already_identified",
+            "Sesi ini sudah terhubung dengan NIK lain. Mulai sesi baru.",
+            "This session is already linked to another NIK. Start a new session.",
+        )
+    vs.citizen_id = citizen.id

@@ -1,0 +1,269 @@
+"""Group commit for submissions (SQLite and PostgreSQL).
+
+SQLite has one writer. Instead of every request taking the writer lock, beginning,
+committing and handing a thread back, one writer thread takes whatever submissions
+have queued up while it was busy and writes them in one transaction: one BEGIN, one
+COMMIT and one thread wake-up for the whole batch. A request is answered only after
+the commit that holds its rows, so an acknowledged submission is durable.
+
+On PostgreSQL the cost is round trips and WAL flushes rather than a lock: a few batches
+run at once on the event loop itself (psycopg's async connections, no thread hand-offs),
+each written by :mod:`server.domain.pgsubmit` in one statement instead of job by job; batches in
+flight together share the server's WAL flushes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from protocol.catalog import Catalog
+from server.domain import applications, pgsubmit
+from server.domain import sessions as visitor_sessions
+from server.errors import ApiError
+
+log = logging.getLogger(__name__)
+
+Outcome = tuple[dict[str, Any], applications.Created]
+
+
+@dataclass(slots=True)
+class _Job:
+    token: str | None
+    service_id: str
+    data: Any
+    key: str
+    submit: bool
+    loop: asyncio.AbstractEventLoop | None
+    future: asyncio.Future[Outcome] | None
+
+
+def write_one(db: Session, catalog: Catalog, job: _Job, batched: bool) -> Outcome:
+    vs = visitor_sessions.session_for_submission(db, job.token)
+    result = applications.create_application(
+        db, vs, catalog, job.service_id, job.data, job.key, job.submit, batched=batched
+    )
+    return applications.application_dict(result.application), result
+
+
+def submit_alone(
+    sessions: sessionmaker[Session],
+    catalog: Catalog,
+    token: str | None,
+    service_id: str,
+    data: Any,
+    key: str,
+    submit: bool,
+) -> Outcome:
+    """One submission in a transaction of its own (PostgreSQL, or a job taken out of a failed batch)."""
+    job = _Job(token, service_id, data, key, submit, None, None)
+    with sessions() as db:
+        outcome = write_one(db, catalog, job, batched=False)
+        db.commit()
+    return outcome
+
+
+class SubmissionWriter:
+    def __init__(self, sessions: sessionmaker[Session], catalog: Catalog, max_batch: int = 64) -> None:
+        self.sessions = sessions
+        self.catalog = catalog
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.batches = 0
+        self.jobs = 0
+
+    async def submit(self, token: str | None, service_id: str, data: Any, key: str, submit: bool) -> Outcome:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._ensure_thread()
+        self._queue.put(_Job(token, service_id, data, key, submit, loop, future))
+        return await future
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._lock:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="mpp-submissions", daemon=True)
+                self._thread.start()
+
+    def close(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            self._queue.put(None)
+            self._thread.join(timeout=5)
+
+    def _run(self) -> None:
+        while True:
+            job = self._queue.get()
+            if job is None:
+                return
+            batch = [job]
+            while len(batch) < self.max_batch:
+                try:
+                    more = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if more is None:
+                    self._queue.put(None)
+                    break
+                batch.append(more)
+            try:
+                self._write(batch)
+            except Exception as exc:
+                log.exception("submission batch failed")
+                for j in batch:
+                    _settle(j, None, exc)
+
+    def _write(self, batch: list[_Job]) -> None:
+        self.batches += 1
+        self.jobs += len(batch)
+        done: list[tuple[_Job, Outcome | None, BaseException | None]] = []
+        with self.sessions() as db:
+            try:
+                for job in batch:
+                    try:
+                        done.append((job, write_one(db, self.catalog, job, batched=True), None))
+                    except ApiError as exc:
+                        # raised before the job wrote anything: the batch goes on
+                        done.append((job, None, exc))
+                db.commit()
+            except Exception:  # noqa: BLE001 - isolate the job that broke the batch
+                db.rollback()
+                done = []
+        if not done and batch:
+            done = [self._alone(job) for job in batch]
+        for job, outcome, error in done:
+            _settle(job, outcome, error)
+
+    def _alone(self, job: _Job) -> tuple[_Job, Outcome | None, BaseException | None]:
+        try:
+            outcome = submit_alone(
+                self.sessions, self.catalog, job.token, job.service_id, job.data, job.key, job.submit
+            )
+            return job, outcome, None
+        except Exception as exc:  # noqa: BLE001 - handed to the request, which maps it to 4xx/503
+            return job, None, exc
+
+
+class PgSubmissionWriter:
+    """Group commit on PostgreSQL: ``connections`` batches in flight, each one statement."""
+
+    def __init__(
+        self, sessions: sessionmaker[Session], catalog: Catalog, connections: int = 8, max_batch: int = 64
+    ) -> None:
+        self.sessions = sessions
+        self.catalog = catalog
+        self.connections = connections
+        self.max_batch = max_batch
+        url = sessions.kw["bind"].url
+        self.conninfo = url.set(drivername="postgresql").render_as_string(hide_password=False)
+        self._queue: asyncio.Queue[_Job] | None = None
+        self._workers: list[asyncio.Task[None]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self.batches = 0
+        self.jobs = 0
+
+    async def submit(self, token: str | None, service_id: str, data: Any, key: str, submit: bool) -> Outcome:
+        loop = asyncio.get_running_loop()
+        if self._queue is None or self._loop is not loop:
+            self._start(loop)
+        assert self._queue is not None
+        future: asyncio.Future[Outcome] = loop.create_future()
+        self._queue.put_nowait(_Job(token, service_id, data, key, submit, loop, future))
+        return await future
+
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queue = asyncio.Queue()
+        self._workers = [loop.create_task(self._work(self._queue)) for _ in range(self.connections)]
+
+    async def _work(self, jobs: asyncio.Queue[_Job]) -> None:
+        conn: Any = None
+        try:
+            while True:
+                batch = [await jobs.get()]
+                while len(batch) < self.max_batch and not jobs.empty():
+                    batch.append(jobs.get_nowait())
+                try:
+                    conn = await self._write(batch, conn)
+                except Exception as exc:
+                    log.exception("submission batch failed")
+                    for j in batch:
+                        _settle(j, None, exc)
+        finally:
+            if conn is not None:
+                await conn.close()
+
+    async def _write(self, batch: list[_Job], conn: Any = None) -> Any:
+        """Write one batch on ``conn`` (connected if need be); returns the connection to keep."""
+        import psycopg
+
+        self.batches += 1
+        self.jobs += len(batch)
+        try:
+            if conn is None or conn.closed:
+                conn = await psycopg.AsyncConnection.connect(self.conninfo, autocommit=True)
+            settled, alone = await pgsubmit.write_batch_async(conn, self.catalog, batch)
+        except Exception:  # a broken job or a lost connection: nothing was written, each job again, alone
+            log.warning("submission batch of %d failed; retrying its jobs alone", len(batch), exc_info=True)
+            if conn is not None:
+                await conn.close()
+            conn = None
+            settled, alone = [], list(batch)
+        for job, created, error in settled:
+            out = None if created is None else (applications.application_dict(created.application), created)
+            _settle(job, out, error)
+        if alone:
+            await asyncio.gather(*(self._alone(job) for job in alone))
+        return conn
+
+    async def _alone(self, job: _Job) -> None:
+        try:
+            outcome = await asyncio.to_thread(
+                submit_alone, self.sessions, self.catalog, job.token, job.service_id, job.data, job.key, job.submit
+            )
+        except Exception as exc:  # noqa: BLE001 - handed to the request, which maps it to 4xx/503
+            _settle(job, None, exc)
+        else:
+            _settle(job, outcome, None)
+
+    async def aclose(self) -> None:
+        """Stop the batch tasks (they close their connections); queued jobs were answered or are dropped."""
+        for task in self._workers:
+            task.cancel()
+        if self._loop is asyncio.get_running_loop():
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers = []
+        self._queue = None
+
+    def close(self) -> None:
+        for task in self._workers:
+            task.cancel()
+
+
+def _settle(job: _Job, outcome: Outcome | None, error: BaseException | None) -> None:
+    future, loop = job.future, job.loop
+    if future is None or loop is None:
+        return
+
+    def apply() -> None:
+        if future.done():
+            return
+        if error is not None:
+            future.set_exception(error)
+        else:
+            assert outcome is not None
+            future.set_result(outcome)
+
+    try:
+        loop.call_soon_threadsafe(apply)
+    except RuntimeError:  # the loop is gone (shutdown): nobody is waiting any more
+        pass

@@ -1,0 +1,1 @@
+"""Websockets, the hub, presence, call signalling and the Redis bridge between nodes."""

@@ -1,0 +1,117 @@
+"""Drives the presence engine at the tick rate and hands each viewer its one snapshot.
+
+Positions are server-authoritative: moves go through the engine's clamping, and
+with a Redis bridge every node publishes its own visitors each tick and mirrors
+the others', dropping them when their node stops refreshing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from typing import Any
+
+from server.realtime.hub import Hub
+from server.realtime.presence import MoveResult, PresenceEngine
+
+log = logging.getLogger(__name__)
+REMOTE_TTL = 2.0  # seconds without a refresh before a remote visitor is dropped (node death)
+PUBLISH_LEAD = 0.02  # seconds between interest query + publishing to the other nodes, and the (aligned) tick
+
+
+class PresenceService:
+    def __init__(self, hub: Hub, hz: float = 10.0, engine: PresenceEngine | None = None) -> None:
+        self.hub = hub
+        self.period = 1.0 / hz
+        self.engine = engine or PresenceEngine()
+        self.bridge: Any = None
+        self._task: asyncio.Task[None] | None = None
+        self.tick_seconds: list[float] = []
+
+    def stats(self) -> dict[str, Any]:
+        """Visitors per hall and the recent tick cost (readiness endpoint; the 10 Hz budget is 100 ms)."""
+        recent = sorted(self.tick_seconds[-300:])
+
+        def pct(q: float) -> float | None:
+            return round(1000 * recent[min(len(recent) - 1, int(q * len(recent)))], 2) if recent else None
+
+        return {"halls": self.engine.occupancy(), "tick_ms_p50": pct(0.5), "tick_ms_p99": pct(0.99)}
+
+    def hall_for(self, entity_id: str) -> str:
+        return self.engine.hall_for(entity_id)
+
+    def join(self, entity_id: str, name: str, x: float, y: float, heading: float) -> str:
+        return self.engine.join(entity_id, name, x, y, heading, now=time.monotonic())
+
+    def move(self, entity_id: str, x: float, y: float, heading: float, ts: float) -> MoveResult | None:
+        return self.engine.move(entity_id, x, y, heading, ts, time.monotonic())
+
+    def leave(self, entity_id: str) -> None:
+        self.engine.leave(entity_id)
+
+    def upsert_remote(self, node: str, states: list[dict[str, Any]]) -> None:
+        now = time.monotonic()
+        for s in states:
+            self.engine.upsert_remote(
+                node, s["id"], s["name"], s["x"], s["y"], s["heading"], s["ts"], now, hall=s.get("hall")
+            )
+
+    def tick(self) -> None:
+        started = time.perf_counter()
+        now = time.monotonic()
+        if self.bridge is not None:
+            self.engine.expire_remote(now, REMOTE_TTL)
+        snaps = self.engine.tick_wire(now)
+        if snaps:
+            for conn in list(self.hub.conns):
+                snap = snaps.get(conn.public_id)
+                if snap is not None:
+                    conn.send(snap)
+        self.tick_seconds.append(time.perf_counter() - started)
+        if len(self.tick_seconds) > 600:
+            del self.tick_seconds[:300]
+
+    def publish(self) -> None:
+        """Hand this node's own visitors to the other nodes (Redis), once per tick."""
+        if self.bridge is not None:
+            self.bridge.publish_presence(self.engine.local_states())
+
+    async def run(self) -> None:
+        """Tick on the wall-clock grid (every node at the same instants); prepare and publish just before.
+
+        A visitor on node A reaches a viewer on node B through A's publish and B's
+        tick. With free-running clocks that adds up to a whole period (100 ms) on
+        top of the local path; with aligned ticks and the publish ``PUBLISH_LEAD``
+        ahead of them, B's tick already holds what A knew a moment earlier. The
+        interest query runs in the same lead, so the tick itself is short.
+        """
+        period = self.period
+        while True:
+            now = time.time()
+            tick_at = (math.floor(now / period) + 1) * period
+            lead_at = tick_at - min(PUBLISH_LEAD, period / 2)
+            if lead_at > now:
+                await asyncio.sleep(lead_at - now)
+            try:
+                self.engine.prepare()  # the interest query, off the latency path (see PresenceEngine.prepare)
+                self.publish()
+            except (ValueError, KeyError, TypeError):
+                log.exception("presence prepare/publish failed")
+            now = time.time()
+            await asyncio.sleep(max(0.0, tick_at - now))
+            try:
+                self.tick()
+            except (ValueError, KeyError, TypeError):
+                log.exception("presence tick failed")
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self.run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
