@@ -24,6 +24,7 @@ from server.domain.submissions import PgSubmissionWriter, SubmissionWriter
 from server.persistence.db import make_engine, make_sessionmaker
 from server.realtime.calls import CallService
 from server.realtime.chat import ChatService, DbServicePort
+from server.realtime.guided import GuidedService
 from server.realtime.hub import Hub
 from server.realtime.presence.engine import PresenceEngine
 from server.realtime.presence_service import PresenceService
@@ -146,6 +147,7 @@ def create_app(
     app.state.sealer = app.state.port.sealer  # personal numbers in conversation logs, sealed at rest
     app.state.chat = ChatService(assistant, app.state.port, sessions)
     app.state.calls = CallService(sessions, hub, settings)
+    app.state.guided = GuidedService(app.state.chat, catalog)
     app.state.submissions = None
     if settings.group_commit and engine.dialect.name == "sqlite":
         app.state.submissions = SubmissionWriter(sessions, catalog)

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 
 
 def _port_error(exc: ApiError) -> PortError:
-    return PortError(exc.code, exc.message_id, exc.message_en)
+    return PortError(exc.code, exc.message_id, exc.message_en, exc.extra)
 
 
 class DbServicePort:

@@ -31,6 +31,8 @@ class Conn:
     officer_id: int | None = None
     close: Callable[[int, str], None] | None = None
     protocol_version: int = 2
+    guided: str | None = None  # the conversation of this socket's guided visit (server/realtime/guided.py)
+    guided_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
 class Hub:

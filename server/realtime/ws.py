@@ -20,6 +20,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from protocol import MIN_PROTOCOL_VERSION, PRESENCE_PROTOCOL_VERSION, PROTOCOL_VERSION
+from protocol.guided import GuidedChoose, GuidedStart
 from protocol.messages import (
     CALL_TYPES,
     MAX_FRAME_BYTES,
@@ -156,6 +157,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
             outbox.close()
 
         conn.close = close
+        conn.send = app.state.guided.watch(conn, send)  # officer lines of a guided visit become its steps
         hub.add(conn)
         conn.wake.set()  # replay everything after last_seq
         tasks.append(asyncio.create_task(_pump(app, conn)))
@@ -359,6 +361,8 @@ async def _receive_loop(
             presence.leave(conn.public_id)
         elif isinstance(msg, ChatSay):
             asyncio.create_task(_chat(app, conn, msg, send))
+        elif isinstance(msg, GuidedStart | GuidedChoose):
+            asyncio.create_task(app.state.guided.handle(conn, msg, send, error_frame))
         elif msg.type in CALL_TYPES:
             asyncio.create_task(_call(app, conn, msg, send, call_order))
 
