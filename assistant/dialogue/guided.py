@@ -11,8 +11,8 @@ when it is not (NIK, name and KK number typed, then the second factor: a contact
 with one read-back of everything typed. Effects (the code, the application, the ticket, the
 officer) go through the ``ServicePort``; a failure the visitor cannot fix alone offers the officer.
 
-All user-facing strings are in ``MESSAGES`` (one table keyed by message id), so moving them
-behind the localizer is mechanical.
+Every user-facing string is a ``guided.*`` key of the one localizer (``l10n.t``, the gettext
+catalogues in ``assets/locale``); officers' abbreviations are explained by ``guided.gloss.<abbr>``.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from assistant.dialogue.tracker import (
@@ -35,6 +36,7 @@ from assistant.dialogue.tracker import (
     event_from_dict,
 )
 from assistant.ports import PortError
+from l10n import N_, t
 from protocol.catalog import Catalog, FormField, Localized, Service
 from protocol.forms import FieldError, validate_field
 from protocol.guided import GuidedChoice, GuidedField, GuidedStep
@@ -42,7 +44,7 @@ from protocol.guided import GuidedChoice, GuidedField, GuidedStep
 if TYPE_CHECKING:
     from assistant.core import Conversation
 
-__all__ = ["GLOSSARY", "MESSAGES", "TOP_SERVICES", "GuidedLoop", "GuidedRefused", "Visit", "expand_abbreviations"]
+__all__ = ["ABBREVIATIONS", "TOP_SERVICES", "GuidedLoop", "GuidedRefused", "Visit", "expand_abbreviations"]
 
 log = logging.getLogger(__name__)
 
@@ -57,169 +59,19 @@ CONTACT_FIELDS = ("phone", "email")
 # Words of option labels too common to tell options apart ("Kartu", "pertama kali"...).
 _WEAK_WORDS = frozenset({"kartu", "untuk", "pertama", "first", "card", "time", "baru", "data"})
 
-# Officers' abbreviations with the plain words an elderly visitor understands.
-GLOSSARY: list[tuple[str, str, str]] = [
-    ("KTP-el", "Kartu Tanda Penduduk elektronik", "electronic ID card"),
-    ("e-KTP", "Kartu Tanda Penduduk elektronik", "electronic ID card"),
-    ("SKPWNI", "Surat Keterangan Pindah WNI", "moving-out certificate"),
-    ("SPTJM", "Surat Pernyataan Tanggung Jawab Mutlak", "signed statement of responsibility"),
-    ("SKCK", "Surat Keterangan Catatan Kepolisian", "police clearance certificate"),
-    ("SKTM", "Surat Keterangan Tidak Mampu", "certificate of low income"),
-    ("STNK", "Surat Tanda Nomor Kendaraan", "vehicle registration certificate"),
-    ("BPKB", "Buku Pemilik Kendaraan Bermotor", "vehicle ownership book"),
-    ("BPJS", "Badan Penyelenggara Jaminan Sosial", "social security agency"),
-    ("NPWP", "Nomor Pokok Wajib Pajak", "tax ID number"),
-    ("SPPT", "Surat Pemberitahuan Pajak Terutang", "tax assessment notice"),
-    ("KTP", "Kartu Tanda Penduduk", "ID card"),
-    ("NIK", "Nomor Induk Kependudukan", "national ID number"),
-    ("NIB", "Nomor Induk Berusaha", "business ID number"),
-    ("KIA", "Kartu Identitas Anak", "child ID card"),
-    ("PBB", "Pajak Bumi dan Bangunan", "land and building tax"),
-    ("MPP", "Mal Pelayanan Publik", "public service mall"),
-    ("KK", "Kartu Keluarga", "family card"),
-]
+# Officers' abbreviations; the plain words an elderly visitor understands are ``guided.gloss.<abbr>``
+# in the catalogues ("KK" -> "Kartu Keluarga" / "family card").
+ABBREVIATIONS = (
+    "KTP-el", "e-KTP", "SKPWNI", "SPTJM", "SKCK", "SKTM", "STNK", "BPKB", "BPJS", "NPWP", "SPPT", "KTP", "NIK",
+    "NIB", "KIA", "PBB", "MPP", "KK",
+)  # fmt: skip
 
-# Every user-facing string of guided mode: message id -> (Indonesian, English).
-MESSAGES: dict[str, tuple[str, str]] = {
-    "repeat": ("Ulangi", "Repeat"),
-    "back": ("Kembali", "Back"),
-    "officer": ("Panggil Petugas", "Call an officer"),
-    "yes": ("Ya, benar", "Yes, correct"),
-    "no": ("Tidak, ubah", "No, change it"),
-    "next": ("Lanjut", "Continue"),
-    "other": ("Lainnya", "Other"),
-    "greet_title": ("Selamat datang", "Welcome"),
-    "greet_text": (
-        "Selamat datang di MPP Banyuwangi. Saya akan menemani Anda. Apa yang Anda perlukan hari ini?",
-        "Welcome to MPP Banyuwangi. I will stay with you. What do you need today?",
-    ),
-    "greet_field": ("Keperluan Anda", "What you need"),
-    "greet_hint": ("Atau ketik keperluan Anda, mis. KTP hilang", "Or type what you need, e.g. lost ID card"),
-    "not_understood": (
-        "Maaf, saya belum mengerti. Silakan pilih salah satu tombol.",
-        "Sorry, I did not understand. Please choose one of the buttons.",
-    ),
-    "more_title": ("Layanan lainnya", "Other services"),
-    "more_text": ("Pilih layanan yang Anda perlukan.", "Choose the service you need."),
-    "purpose_text": ("Untuk keperluan apa?", "What is it for?"),
-    "req_title": ("Syarat", "Requirements"),
-    "req_intro": ("Untuk {service}, syaratnya:", "For {service}, you need:"),
-    "fee_free": ("Biayanya gratis.", "It is free of charge."),
-    "fee": ("Biayanya {amount}.", "The fee is {amount}."),
-    "docs_title": ("Dokumen", "Documents"),
-    "docs_text": ("Apakah Anda membawa semua dokumen ini?", "Do you have all of these documents with you?"),
-    "all_docs": ("Semua ada", "I have all"),
-    "each_doc": ("Periksa satu per satu", "Check one by one"),
-    "doc_text": ("Apakah Anda membawa {doc}?", "Do you have {doc} with you?"),
-    "have": ("Ya, ada", "Yes, I have it"),
-    "havenot": ("Tidak ada", "No, I don't"),
-    "missing_title": ("Dokumen belum lengkap", "Documents missing"),
-    "missing_text": ("Yang belum ada: {docs}.", "Still missing: {docs}."),
-    "missing_hint": (
-        "Tanpa dokumen ini permohonan belum bisa selesai. Anda tetap bisa mengambil antrean dan bertanya ke petugas.",
-        "Without these the application cannot be finished. You can still take a ticket and ask the officer.",
-    ),
-    "go_anyway": ("Tetap ke loket", "Go to the counter anyway"),
-    "all_present": ("Semua dokumen sudah ada.", "You have all the documents."),
-    "walk_title": ("Mari ikut saya", "Please follow me"),
-    "walk_text": (
-        "Mari ikut saya. Kita ke Loket {counter}, {agency}. Saya jalan pelan-pelan.",
-        "Please follow me. We are going to counter {counter}, {agency}. I will walk slowly.",
-    ),
-    "arrived": ("Sudah sampai", "We are there"),
-    "identity_title": ("Data Anda", "Your details"),
-    "identity_text": ("Ini data Anda:", "These are your details:"),
-    "identity_ask": ("Benar?", "Is that correct?"),
-    "field_type": ("Ketik {label} Anda, lalu tekan OK.", "Type your {label}, then press OK."),
-    "field_choose": ("Pilih {label}.", "Choose the {label}."),
-    "retype": ("Silakan ketik lagi.", "Please type it again."),
-    "chosen": ("Anda memilih {choice}.", "You chose {choice}."),
-    "check_title": ("Periksa", "Check"),
-    "check_text": ("Periksa yang Anda ketik:", "Please check what you typed:"),
-    "review_title": ("Kirim", "Send"),
-    "review_text": (
-        "Data sudah lengkap. Saya kirim permohonan {service} dan ambilkan nomor antrean Loket {counter}?",
-        "Everything is filled in. Shall I send the {service} application and take a ticket for counter {counter}?",
-    ),
-    "submit": ("Kirim dan ambil antrean", "Send and take a ticket"),
-    "change": ("Ubah {label}", "Change {label}"),
-    "contact_title": ("Kontak Anda", "Your contact"),
-    "contact_text": (
-        "Untuk membuktikan bahwa ini Anda, kami kirim kode ke kontak yang terdaftar untuk NIK Anda. "
-        "Ketik nomor HP atau email Anda (dipakai bila NIK belum punya kontak terdaftar).",
-        "To prove it is you, we send a code to the contact registered for your NIK. "
-        "Type your phone number or email (used when your NIK has no registered contact yet).",
-    ),
-    "contact_label": ("Nomor HP atau email", "Phone number or email"),
-    "code_title": ("Kode verifikasi", "Verification code"),
-    "code_text": (
-        "Kode 6 angka sudah dikirim ke kontak yang terdaftar untuk NIK Anda. Ketik kodenya.",
-        "A 6-digit code was sent to the contact registered for your NIK. Type the code.",
-    ),
-    "code_label": ("Kode 6 angka", "6-digit code"),
-    "code_again": ("Kirim kode lagi", "Send the code again"),
-    "code_readback": ("Yang Anda ketik: {code}.", "You typed: {code}."),
-    "ticket_title": ("Nomor antrean Anda", "Your queue number"),
-    "ticket_text": (
-        "Nomor antrean Anda {ticket}. Loket {counter}, {agency}. Nomor permohonan {tracking}. "
-        "Silakan duduk. Nomor Anda akan dipanggil.",
-        "Your queue number is {ticket}. Counter {counter}, {agency}. Application number {tracking}. "
-        "Please take a seat. Your number will be called.",
-    ),
-    "remind_title": ("Jangan lupa", "Remember"),
-    "remind_text": ("Saat dipanggil, serahkan: {docs}.", "When you are called, hand over: {docs}."),
-    "remind_missing": ("Yang belum Anda punya: {docs}.", "Still missing: {docs}."),
-    "remind_ticket": ("Nomor antrean Anda {ticket}.", "Your queue number is {ticket}."),
-    "done": ("Selesai", "Done"),
-    "done_title": ("Terima kasih", "Thank you"),
-    "done_text": ("Terima kasih. Semoga urusan Anda lancar.", "Thank you. We hope everything goes well."),
-    "failed_title": ("Belum berhasil", "Not sent yet"),
-    "failed_text": (
-        "Maaf, permohonan belum terkirim. Coba lagi, atau panggil petugas.",
-        "Sorry, the application was not sent. Try again, or call an officer.",
-    ),
-    "failed_generic": ("Sambungan sedang bermasalah.", "There is a connection problem."),
-    "retry": ("Coba lagi", "Try again"),
-    "mismatch_title": ("Perlu bantuan petugas", "An officer can help"),
-    "mismatch_text": (
-        "Mencoba lagi dengan data yang sama tidak akan berhasil. Petugas bisa membantu, atau ubah nama atau NIK.",
-        "Trying again with the same details will not work. An officer can help, or change the name or NIK.",
-    ),
-    "officer_help": ("Minta bantuan petugas", "Ask an officer for help"),
-    "officer_title": ("Petugas", "Officer"),
-    "officer_title_who": ("Petugas {who}", "Officer {who}"),
-    "officer_called": (
-        "Petugas sedang dipanggil. Mohon tunggu sebentar, petugas akan berbicara dengan Anda di sini.",
-        "An officer is being called. Please wait a moment, the officer will talk to you here.",
-    ),
-    "officer_failed": (
-        "Maaf, petugas belum bisa dipanggil dari sini. Silakan ke meja Informasi dekat pintu masuk.",
-        "Sorry, an officer cannot be called from here. Please go to the information desk near the entrance.",
-    ),
-    "officer_connected": (
-        "Anda terhubung dengan petugas {who} di Loket {n}. Petugas akan berbicara dengan Anda di sini.",
-        "You are connected to officer {who} at counter {n}. The officer will talk to you here.",
-    ),
-    "officer_connected_plain": (
-        "Anda terhubung dengan petugas. Petugas akan berbicara dengan Anda di sini.",
-        "You are connected to an officer. The officer will talk to you here.",
-    ),
-    "officer_closed": (
-        "Petugas sudah selesai membantu. Anda bisa kembali ke langkah tadi.",
-        "The officer has finished. You can go back to where you were.",
-    ),
-    "back_to_step": ("Kembali ke langkah tadi", "Back to where I was"),
-    "doc_ready_title": ("Dokumen Anda", "Your document"),
-    "doc_ready": ("Dokumen Anda sudah jadi, bisa dicetak.", "Your document is ready, you can print it."),
-    "counter": ("Loket", "Counter"),
-    "district": ("Kecamatan", "district"),
-}
+# Choices offered on every step, looked up by id (the keys are named here so extraction sees them).
+TOOL_KEYS = {"repeat": N_("guided.repeat"), "back": N_("guided.back"), "officer": N_("guided.officer")}
 
 
-def msg(key: str, lang: str, **fmt: object) -> str:
-    """The message ``key`` in ``lang`` (Indonesian unless English), formatted."""
-    text = MESSAGES[key][1 if lang == "en" else 0]
-    return text.format(**fmt) if fmt else text
+def _gloss(abbr: str, lang: str) -> str:
+    return t(f"guided.gloss.{abbr}", lang)
 
 
 def expand_abbreviations(text: str, lang: str = "id") -> str:
@@ -227,9 +79,8 @@ def expand_abbreviations(text: str, lang: str = "id") -> str:
 
     Skipped when the text already spells the words out (e.g. "Kartu Keluarga (KK)").
     """
-    col = 2 if lang == "en" else 1
-    for row in GLOSSARY:
-        abbr, words = row[0], row[col]
+    for abbr in ABBREVIATIONS:
+        words = _gloss(abbr, lang)
         if words.lower() in text.lower():
             continue
         pattern = re.compile(rf"(?<![\w-]){re.escape(abbr)}(?![\w-])")
@@ -237,16 +88,16 @@ def expand_abbreviations(text: str, lang: str = "id") -> str:
     return text
 
 
-_GLOSS_PAREN = re.compile(
-    r"\s*\((?:" + "|".join(re.escape(w) for row in GLOSSARY for w in row) + r")\)",
-    re.IGNORECASE,
-)
+@lru_cache(maxsize=4)
+def _gloss_paren(lang: str) -> re.Pattern[str]:
+    words = [w for a in ABBREVIATIONS for w in (a, _gloss(a, lang))]
+    return re.compile(r"\s*\((?:" + "|".join(re.escape(w) for w in words) + r")\)", re.IGNORECASE)
 
 
-def for_speech(text: str) -> str:
+def for_speech(text: str, lang: str = "id") -> str:
     """What is said aloud: no written "(Kartu Keluarga)" glosses, no list bullets."""
     lines = [re.sub(r"^(•|\d+\.)\s*", "", line) for line in text.splitlines()]
-    return _GLOSS_PAREN.sub("", " ".join(x for x in lines if x))
+    return _gloss_paren(lang).sub("", " ".join(x for x in lines if x))
 
 
 def _tidy_typed(f: FormField, text: str) -> str:
@@ -498,7 +349,7 @@ class GuidedLoop:
             v.stage = "documents" if self._checklist(v) else "walk"
         elif stage == "documents" and choice == "all_docs":
             v.have = {d.id: True for d in self._checklist(v)}
-            v.note = msg("all_present", v.lang)
+            v.note = t("guided.all_present", v.lang)
             v.stage = "walk"
         elif stage == "documents" and choice == "each_doc":
             v.stage, v.doc_index, v.have = "doc", 0, {}
@@ -510,7 +361,7 @@ class GuidedLoop:
                 if any(v.have.get(d.id) is False for d in docs):
                     v.stage = "missing"
                 else:
-                    v.note = msg("all_present", v.lang)
+                    v.note = t("guided.all_present", v.lang)
                     v.stage = "walk"
         elif stage == "missing" and choice == "next":
             v.stage = "walk"
@@ -552,14 +403,14 @@ class GuidedLoop:
         if choice is not None and choice.startswith("option:"):
             picked = choice.split(":", 1)[1]
             v.answers[f.name] = picked
-            v.note = msg("chosen", v.lang, choice=self._option_label(f, picked, v.lang))
+            v.note = t("guided.chosen", v.lang, choice=self._option_label(f, picked, v.lang))
         elif value is not None:
             text = _tidy_typed(f, value)
             try:
                 cleaned = validate_field(f, text)
             except FieldError as exc:
                 self._restore_same(v)
-                v.note, v.problem = f"{exc.message.get(v.lang)} {msg('retype', v.lang)}", True
+                v.note, v.problem = f"{exc.message.get(v.lang)} {t('guided.retype', v.lang)}", True
                 return
             # A village is sent as typed (the server resolves it again); the rest as cleaned.
             v.answers[f.name] = text if f.type == "village" else str(cleaned)
@@ -578,13 +429,13 @@ class GuidedLoop:
     def _fold_outcome(self, v: Visit, ev: GuidedOutcome) -> None:
         data, lang = ev.data or {}, v.lang
         err = Localized(
-            id=ev.message_id or msg("failed_generic", "id"), en=ev.message_en or msg("failed_generic", "en")
+            id=ev.message_id or t("guided.failed_generic", "id"), en=ev.message_en or t("guided.failed_generic", "en")
         )
         v.pending = None
         v.repeat = False
         if ev.effect == "handoff":
             v.handoff_id = int(data["handoff_id"]) if ev.ok and data.get("handoff_id") else None
-            v.stage, v.officer_text = "officer", None if ev.ok else msg("officer_failed", lang)
+            v.stage, v.officer_text = "officer", None if ev.ok else t("guided.officer_failed", lang)
         elif ev.effect == "connected":
             self._to_officer(v)
             v.stage = "officer"
@@ -592,11 +443,11 @@ class GuidedLoop:
             v.officer_counter = int(data["counter"]) if data.get("counter") else None
             who, n = v.officer, v.officer_counter or (self._svc(v).counter if v.service else "-")
             v.officer_text = (
-                msg("officer_connected", lang, who=who, n=n) if who else msg("officer_connected_plain", lang)
+                t("guided.officer_connected", lang, who=who, n=n) if who else t("guided.officer_connected_plain", lang)
             )
         elif ev.effect == "closed":
             self._to_officer(v)
-            v.stage, v.officer_text = "officer", msg("officer_closed", lang)
+            v.stage, v.officer_text = "officer", t("guided.officer_closed", lang)
             v.handoff_id = None
         elif ev.effect == "document":
             self._to_officer(v)
@@ -619,7 +470,7 @@ class GuidedLoop:
             elif ev.code == "code_invalid":
                 spaced = " ".join(v.code_typed or "")
                 v.stage, v.problem = "code", True
-                v.note = f"{err.get(lang)} {msg('code_readback', lang, code=spaced)}"
+                v.note = f"{err.get(lang)} {t('guided.code_readback', lang, code=spaced)}"
             else:
                 v.stage, v.note, v.problem = "mismatch", err.get(lang), True
         elif ev.effect == "submit":
@@ -658,7 +509,7 @@ class GuidedLoop:
                 {"role": "assistant", "text": f"{s.title}: {s.text}", "service": s.service_id} for s in self._said(v)
             ]
             if svc is not None:
-                said.append({"role": "citizen", "text": msg("officer", v.lang), "service": svc.id})
+                said.append({"role": "citizen", "text": t("guided.officer", v.lang), "service": svc.id})
             h = port.request_handoff(caller, conv.id, said)
             return {"handoff_id": h.handoff_id, "state": h.state}
         if kind == "request_code":
@@ -675,8 +526,8 @@ class GuidedLoop:
             res = port.submit_application(caller, svc.id, dict(v.answers), f"{conv.id}:{v.key}")
             return {"tracking_number": res.tracking_number, "state": res.state}
         if kind == "ticket":
-            t = port.take_ticket(caller, self._svc(v).counter)
-            return {"code": t.code, "counter": t.counter}
+            tk = port.take_ticket(caller, self._svc(v).counter)
+            return {"code": tk.code, "counter": tk.counter}
         raise PortError("unknown_effect", "Langkah tidak dikenal.", "Unknown step.")
 
     def _said(self, v: Visit) -> list[GuidedStep]:
@@ -706,7 +557,7 @@ class GuidedLoop:
         try:
             svc = self.catalog.service(service_id)
         except KeyError:
-            v.note, v.problem = msg("not_understood", v.lang), True
+            v.note, v.problem = t("guided.not_understood", v.lang), True
             return
         v.service, v.purpose, v.answers, v.have, v.typed = svc.id, None, {}, {}, []
         v.tracking, v.ticket, v.editing, v.checking = None, None, None, False
@@ -724,7 +575,7 @@ class GuidedLoop:
                     best = (len(k), svc)
         if best is None:
             self._restore_same(v)
-            v.note, v.problem = msg("not_understood", v.lang), True
+            v.note, v.problem = t("guided.not_understood", v.lang), True
             return
         self._choose_service(v, best[1].id)
         pf = self._purpose_field(best[1])
@@ -872,14 +723,14 @@ class GuidedLoop:
 
             vil = find_village(value)
             if vil is not None:
-                return f"{vil.name}, {msg('district', lang)} {vil.kecamatan_name}"
+                return f"{vil.name}, {t('guided.district', lang)} {vil.kecamatan_name}"
         return value
 
     def _fee_line(self, svc: Service, lang: str) -> str:
         if svc.fee.free:
-            return msg("fee_free", lang)
+            return t("guided.fee_free", lang)
         total = sum(i.amount for i in svc.fee.items)
-        return msg("fee", lang, amount=f"Rp{total:,}".replace(",", "."))
+        return t("guided.fee", lang, amount=f"Rp{total:,}".replace(",", "."))
 
     # ------------------------------------------------------------------ rendering
 
@@ -898,57 +749,57 @@ class GuidedLoop:
             return GuidedChoice(id=cid, label=label, primary=primary)
 
         if kind == "greet":
-            title, lines = msg("greet_title", lang), [msg("greet_text", lang)]
+            title, lines = t("guided.greet_title", lang), [t("guided.greet_text", lang)]
             for sid in self.top_services:
                 s = self.catalog.service(sid)
                 choices.append(ch(f"service:{sid}", expand_abbreviations(s.short_name.get(lang), lang)))
-            choices.append(ch("more", msg("other", lang)))
+            choices.append(ch("more", t("guided.other", lang)))
             fld = GuidedField(
-                name="request", label=msg("greet_field", lang), hint=msg("greet_hint", lang), optional=True
+                name="request", label=t("guided.greet_field", lang), hint=t("guided.greet_hint", lang), optional=True
             )
         elif kind == "more":
-            title, lines = msg("more_title", lang), [msg("more_text", lang)]
+            title, lines = t("guided.more_title", lang), [t("guided.more_text", lang)]
             rest = [s for s in self.catalog.services if s.id not in self.top_services]
             for s in sorted(rest, key=lambda s: s.name.get(lang)):
                 choices.append(ch(f"service:{s.id}", expand_abbreviations(s.short_name.get(lang), lang)))
         elif kind == "purpose" and svc is not None:
             pf = self._purpose_field(svc)
-            title, lines = expand_abbreviations(svc.short_name.get(lang), lang), [msg("purpose_text", lang)]
+            title, lines = expand_abbreviations(svc.short_name.get(lang), lang), [t("guided.purpose_text", lang)]
             choices = [ch(f"option:{o.value}", o.label.get(lang)) for o in (pf.options if pf else ())]
         elif kind == "requirements" and svc is not None:
-            title = msg("req_title", lang)
-            lines = [msg("req_intro", lang, service=expand_abbreviations(svc.short_name.get(lang), lang))]
+            title = t("guided.req_title", lang)
+            lines = [t("guided.req_intro", lang, service=expand_abbreviations(svc.short_name.get(lang), lang))]
             lines += [f"• {r}" if r.endswith(".") else f"• {r}." for r in self._requirements(v)]
             lines.append(self._fee_line(svc, lang))
-            choices = [ch("next", msg("next", lang), True)]
+            choices = [ch("next", t("guided.next", lang), True)]
         elif kind == "documents" and svc is not None:
-            title = msg("docs_title", lang)
+            title = t("guided.docs_title", lang)
             docs = self._checklist(v)
-            lines = [msg("docs_text", lang)] + [f"{i}. {self._doc_label(d, lang)}" for i, d in enumerate(docs, 1)]
-            choices = [ch("all_docs", msg("all_docs", lang), True), ch("each_doc", msg("each_doc", lang))]
+            lines = [t("guided.docs_text", lang)] + [f"{i}. {self._doc_label(d, lang)}" for i, d in enumerate(docs, 1)]
+            choices = [ch("all_docs", t("guided.all_docs", lang), True), ch("each_doc", t("guided.each_doc", lang))]
         elif kind == "doc" and svc is not None:
             docs = self._checklist(v)
-            title = f"{msg('docs_title', lang)} {v.doc_index + 1}/{len(docs)}"
-            lines = [msg("doc_text", lang, doc=self._doc_label(docs[v.doc_index], lang))]
-            choices = [ch("have", msg("have", lang), True), ch("havenot", msg("havenot", lang))]
+            title = f"{t('guided.docs_title', lang)} {v.doc_index + 1}/{len(docs)}"
+            lines = [t("guided.doc_text", lang, doc=self._doc_label(docs[v.doc_index], lang))]
+            choices = [ch("have", t("guided.have", lang), True), ch("havenot", t("guided.havenot", lang))]
         elif kind == "missing":
-            title = msg("missing_title", lang)
-            lines = [msg("missing_text", lang, docs="; ".join(self._missing(v))), msg("missing_hint", lang)]
-            choices = [ch("next", msg("go_anyway", lang), True)]
+            title = t("guided.missing_title", lang)
+            lines = [t("guided.missing_text", lang, docs="; ".join(self._missing(v))), t("guided.missing_hint", lang)]
+            choices = [ch("next", t("guided.go_anyway", lang), True)]
         elif kind == "walk" and svc is not None:
             agency = self.catalog.agency(svc.agency).short
-            title = msg("walk_title", lang)
-            lines = [msg("walk_text", lang, counter=svc.counter, agency=agency)]
-            choices = [ch("arrived", msg("arrived", lang), True)]
+            title = t("guided.walk_title", lang)
+            lines = [t("guided.walk_text", lang, counter=svc.counter, agency=agency)]
+            choices = [ch("arrived", t("guided.arrived", lang), True)]
         elif kind == "identity" and svc is not None:
-            title, lines = msg("identity_title", lang), [msg("identity_text", lang)]
+            title, lines = t("guided.identity_title", lang), [t("guided.identity_text", lang)]
             pre = self._prefill(v)
             for f in svc.form:
                 if f.name in pre:
                     label = expand_abbreviations(f.label.get(lang), lang)
                     lines.append(f"{label}: {self._shown_value(f, pre[f.name], lang)}.")
-            lines.append(msg("identity_ask", lang))
-            choices = [ch("yes", msg("yes", lang), True), ch("no", msg("no", lang))]
+            lines.append(t("guided.identity_ask", lang))
+            choices = [ch("yes", t("guided.yes", lang), True), ch("no", t("guided.no", lang))]
         elif kind == "field" and svc is not None:
             cur = self._current_field(v)
             if cur is not None:
@@ -956,10 +807,10 @@ class GuidedLoop:
                 label = expand_abbreviations(f.label.get(lang), lang)
                 title = label
                 if f.type == "select":
-                    lines = [msg("field_choose", lang, label=label.lower() if lang == "en" else label)]
+                    lines = [t("guided.field_choose", lang, label=label.lower() if lang == "en" else label)]
                     choices = [ch(f"option:{o.value}", o.label.get(lang)) for o in f.options]
                 else:
-                    lines = [msg("field_type", lang, label=label)]
+                    lines = [t("guided.field_type", lang, label=label)]
                     hint = f.help.get(lang) if f.help else ""
                     if hint:
                         lines.append(hint)
@@ -972,67 +823,71 @@ class GuidedLoop:
         elif kind in ("check", "review") and svc is not None:
             typed = [f for f in svc.form if f.name in v.typed and f.name in v.answers]
             if kind == "check":
-                title, lines = msg("check_title", lang), [msg("check_text", lang)]
+                title, lines = t("guided.check_title", lang), [t("guided.check_text", lang)]
                 for f in typed:
                     shown = self._shown_value(f, str(v.answers[f.name]), lang)
                     lines.append(f"{expand_abbreviations(f.label.get(lang), lang)}: {shown}.")
             else:
-                title = msg("review_title", lang)
+                title = t("guided.review_title", lang)
             short = expand_abbreviations(svc.short_name.get(lang), lang)
-            lines.append(msg("review_text", lang, service=short, counter=svc.counter))
-            choices = [ch("submit", msg("submit", lang), True)]
-            choices += [ch(f"edit:{f.name}", msg("change", lang, label=f.label.get(lang))) for f in typed]
+            lines.append(t("guided.review_text", lang, service=short, counter=svc.counter))
+            choices = [ch("submit", t("guided.submit", lang), True)]
+            choices += [ch(f"edit:{f.name}", t("guided.change", lang, label=f.label.get(lang))) for f in typed]
         elif kind == "contact":
-            title, lines = msg("contact_title", lang), [msg("contact_text", lang)]
-            fld = GuidedField(name="contact", label=msg("contact_label", lang), kind="contact", prefill=v.contact or "")
-        elif kind == "code":
-            title, lines = msg("code_title", lang), [msg("code_text", lang)]
+            title, lines = t("guided.contact_title", lang), [t("guided.contact_text", lang)]
             fld = GuidedField(
-                name="code", label=msg("code_label", lang), kind="code", numeric=True, autocomplete="one-time-code"
+                name="contact", label=t("guided.contact_label", lang), kind="contact", prefill=v.contact or ""
             )
-            choices = [ch("code_again", msg("code_again", lang))]
+        elif kind == "code":
+            title, lines = t("guided.code_title", lang), [t("guided.code_text", lang)]
+            fld = GuidedField(
+                name="code", label=t("guided.code_label", lang), kind="code", numeric=True, autocomplete="one-time-code"
+            )
+            choices = [ch("code_again", t("guided.code_again", lang))]
         elif kind == "failed":
-            title, lines = msg("failed_title", lang), [msg("failed_text", lang)]
-            choices = [ch("retry", msg("retry", lang), True), ch("officer", msg("officer_help", lang))]
+            title, lines = t("guided.failed_title", lang), [t("guided.failed_text", lang)]
+            choices = [ch("retry", t("guided.retry", lang), True), ch("officer", t("guided.officer_help", lang))]
         elif kind == "mismatch":
-            title, lines = msg("mismatch_title", lang), [msg("mismatch_text", lang)]
-            choices = [ch("officer", msg("officer_help", lang), True)]
+            title, lines = t("guided.mismatch_title", lang), [t("guided.mismatch_text", lang)]
+            choices = [ch("officer", t("guided.officer_help", lang), True)]
             if svc is not None:
                 choices += [
-                    ch(f"edit:{f.name}", msg("change", lang, label=f.label.get(lang)))
+                    ch(f"edit:{f.name}", t("guided.change", lang, label=f.label.get(lang)))
                     for f in svc.form
                     if f.name in IDENTITY_FIELDS
                 ]
         elif kind in ("officer", "officer_says"):
             tone = "officer"
             who = v.officer
-            title = msg("officer_title_who", lang, who=who) if who else msg("officer_title", lang)
+            title = t("guided.officer_title_who", lang, who=who) if who else t("guided.officer_title", lang)
             if kind == "officer_says":
                 lines = [v.officer_text or ""]
             else:
-                lines = [v.officer_text or msg("officer_called", lang)]
-            choices = [ch("back_to_step", msg("back_to_step", lang))]
+                lines = [v.officer_text or t("guided.officer_called", lang)]
+            choices = [ch("back_to_step", t("guided.back_to_step", lang))]
         elif kind == "document":
             tone = "officer"
-            title, lines = msg("doc_ready_title", lang), [msg("doc_ready", lang)]
-            choices = [ch("back_to_step", msg("back_to_step", lang)), ch("done", msg("done", lang))]
+            title, lines = t("guided.doc_ready_title", lang), [t("guided.doc_ready", lang)]
+            choices = [ch("back_to_step", t("guided.back_to_step", lang)), ch("done", t("guided.done", lang))]
         elif kind == "ticket" and svc is not None:
             agency = self.catalog.agency(svc.agency).short
-            title = msg("ticket_title", lang)
-            text = msg("ticket_text", lang, ticket=v.ticket, counter=svc.counter, agency=agency, tracking=v.tracking)
+            title = t("guided.ticket_title", lang)
+            text = t(
+                "guided.ticket_text", lang, ticket=v.ticket, counter=svc.counter, agency=agency, tracking=v.tracking
+            )
             lines = [text]
-            choices = [ch("next", msg("next", lang), True)]
+            choices = [ch("next", t("guided.next", lang), True)]
         elif kind == "remind" and svc is not None:
-            title = msg("remind_title", lang)
+            title = t("guided.remind_title", lang)
             have = [self._doc_label(d, lang) for d in self._checklist(v) if v.have.get(d.id) is not False]
             if have:
-                lines.append(msg("remind_text", lang, docs="; ".join(have)))
+                lines.append(t("guided.remind_text", lang, docs="; ".join(have)))
             if self._missing(v):
-                lines.append(msg("remind_missing", lang, docs="; ".join(self._missing(v))))
-            lines.append(msg("remind_ticket", lang, ticket=v.ticket))
-            choices = [ch("done", msg("done", lang), True)]
+                lines.append(t("guided.remind_missing", lang, docs="; ".join(self._missing(v))))
+            lines.append(t("guided.remind_ticket", lang, ticket=v.ticket))
+            choices = [ch("done", t("guided.done", lang), True)]
         elif kind == "done":
-            title, lines = msg("done_title", lang), [msg("done_text", lang)]
+            title, lines = t("guided.done_title", lang), [t("guided.done_text", lang)]
         if v.problem and kind not in ("officer", "officer_says", "document"):
             tone = "problem"
         text = "\n".join(lines)
@@ -1043,7 +898,7 @@ class GuidedLoop:
             kind=kind,
             title=title,
             text=text,
-            speak=for_speech(f"{note}\n{text}" if note else text),
+            speak=for_speech(f"{note}\n{text}" if note else text, lang),
             note=note,
             tone=tone,  # type: ignore[arg-type]
             choices=choices,
@@ -1065,4 +920,4 @@ class GuidedLoop:
         no_back = ("greet", "ticket", "remind", "done", "officer", "officer_says", "document")
         if v.stage in no_back or not any(s.stage not in ("walk", "officer", "officer_says") for s in v.history):
             names.remove("back")
-        return [GuidedChoice(id=n, label=msg(n, v.lang)) for n in names]
+        return [GuidedChoice(id=n, label=t(TOOL_KEYS[n], v.lang)) for n in names]
