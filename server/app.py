@@ -36,7 +36,7 @@ EXPIRE_EVERY_S = 30.0
 
 async def _expire_handoffs(app: FastAPI) -> None:
     """Abandoned requests for an officer expire (the citizen is told); a failed sweep waits for the next."""
-    from server.console.remote import expire_stale
+    from server.realtime.handoffs import expire_stale
 
     settings = app.state.settings
     while True:
@@ -153,6 +153,7 @@ def create_app(
         app.state.submissions = SubmissionWriter(sessions, catalog)
     elif settings.group_commit and engine.dialect.name == "postgresql":
         app.state.submissions = PgSubmissionWriter(sessions, catalog, connections=settings.submit_threads or 8)
+    app.state.port.submissions = app.state.submissions  # the chat submits through the same writer as the API
 
     app.add_exception_handler(errors.ApiError, errors.api_error_handler)
     app.add_exception_handler(RequestValidationError, errors.validation_error_handler)

@@ -13,31 +13,25 @@ from typing import Any
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session, sessionmaker
 
-from protocol.messages import ChatReply, QuickReply, WorldAction
+from protocol.messages import QuickReply, WorldAction
 from server.api.deps import DbDep, HubDep
 from server.console.i18n import tr
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
 from server.domain.pii import Sealer, blind_mask
 from server.persistence import models as m
 from server.realtime.calls import ice_servers
+from server.realtime.handoffs import (
+    append_line,
+    citizen_frame,
+    clean_transcript,
+    mask_person,
+    session_target,
+    transcript_line,
+)
 from server.realtime.hub import Hub
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
-MAX_TRANSCRIPT = 500
-
-RELAYED = {
-    "id": "Pesan Anda diteruskan ke petugas.",
-    "en": "Your message was passed to the officer.",
-}
-ASKED_OFFICER = {"id": "Saya ingin bicara dengan petugas.", "en": "I would like to talk to an officer."}
-EXPIRED = {
-    "id": "Permintaan Anda untuk bicara dengan petugas sudah kedaluwarsa karena belum ada petugas yang tersedia. "
-    "Silakan tekan 'Panggil Petugas' lagi, atau datang ke loket.",
-    "en": "Your request to talk to an officer expired because no officer was free. "
-    "Press 'Call an officer' again, or come to the counter.",
-}
 # Canned replies: (key, Indonesian, English); the officer sees them in the console's language and sends
 # them in the citizen's.
 CANNED: tuple[tuple[str, str, str], ...] = (
@@ -56,140 +50,6 @@ CANNED: tuple[tuple[str, str, str], ...] = (
     ("counter", "Silakan datang ke loket dengan nomor antrean Anda.", "Please come to the counter with your ticket."),
     ("thanks", "Terima kasih, ada lagi yang bisa kami bantu?", "Thank you. Is there anything else we can help with?"),
 )
-
-
-def transcript_text(text: str, lang: str) -> str | None:
-    """What a transcript shows for a citizen's line: commands become words ("/officer") or are left out."""
-    stripped = text.strip()
-    if not stripped.startswith("/"):
-        return text
-    if stripped.split()[0] == "/officer":
-        return ASKED_OFFICER["en" if lang == "en" else "id"]
-    return None
-
-
-def clean_transcript(lines: list[dict[str, Any]], lang: str) -> list[dict[str, Any]]:
-    out = []
-    for line in lines:
-        text = line.get("text")
-        if isinstance(text, str) and line.get("role") == "citizen":
-            shown = transcript_text(text, lang)
-            if shown is None:
-                continue
-            line = {**line, "text": shown}
-        out.append(line)
-    return out
-
-
-def mask_person(name: str) -> str:
-    """``Budi Santoso`` -> ``Budi S******``: the desk can greet them, a passer-by learns little."""
-    words = [w for w in name.split() if w]
-    if not words:
-        return "—"
-    return " ".join([words[0], *(w[0] + "*" * (len(w) - 1) for w in words[1:])])
-
-
-def _entry(role: str, text: str, who: str | None = None) -> dict[str, Any]:
-    e: dict[str, Any] = {"role": role, "text": text, "at": m.now_utc().isoformat()}
-    if who:
-        e["who"] = who
-    return e
-
-
-def _append(h: m.Handoff, entry: dict[str, Any], sealer: Sealer | None) -> None:
-    """Personal numbers in the line are sealed at rest (``server.pii``); ``None`` only for system lines."""
-    sealed = sealer.seal_obj(entry) if sealer is not None else entry
-    h.transcript = [*(h.transcript or []), sealed][-MAX_TRANSCRIPT:]  # reassign: JSON columns track by identity
-    h.updated_at = m.now_utc()
-
-
-def citizen_frame(
-    h: m.Handoff,
-    text: str,
-    lang: str,
-    sender: str = "officer",
-    actions: list[WorldAction] | None = None,
-    quick: list[QuickReply] | None = None,
-) -> dict[str, Any]:
-    reply = ChatReply(
-        conversation_id=h.conversation_id,
-        text=text,
-        lang="en" if lang == "en" else "id",
-        sender=sender,  # type: ignore[arg-type]
-        actions=actions or [],
-        quick_replies=quick or [],
-        intent=f"handoff.{h.state}",
-        service=h.service_id,
-    )
-    return reply.model_dump(mode="json")
-
-
-def relay_citizen(
-    sessions: sessionmaker[Session],
-    hub: Hub,
-    session_id: int,
-    conversation_id: str | None,
-    text: str,
-    ref: str | None,
-    sealer: Sealer,
-) -> dict[str, Any] | None:
-    """Deliver a citizen's chat to the officer who accepted the handoff; None when nobody has."""
-    with sessions() as db:
-        q = select(m.Handoff).where(m.Handoff.session_id == session_id, m.Handoff.state == "accepted")
-        if conversation_id:
-            q = q.where(m.Handoff.conversation_id == conversation_id)
-        h = db.scalar(q.order_by(m.Handoff.id.desc()).limit(1))
-        if h is None:
-            return None
-        vs = db.get(m.VisitorSession, session_id)
-        lang = vs.lang if vs else "id"
-        shown = transcript_text(text, lang)
-        entry = _entry("citizen", shown or "")
-        if shown is not None:
-            _append(h, entry, sealer)
-        db.commit()
-        officer_id, hid = h.officer_id, h.id
-        frame = citizen_frame(h, RELAYED["en" if lang == "en" else "id"], lang, sender="system")
-    if shown is not None:
-        masked = sealer.mask_plain(entry)  # the officer's screen gets the masked form, as in the transcript
-        hub.broadcast(
-            {"type": "handoff.message", "handoff_id": hid, "to_officer": officer_id, **masked}, kind="officer"
-        )
-    frame["intent"] = "handoff.relayed"
-    frame["ref"] = ref
-    return frame
-
-
-def expire_stale(sessions: sessionmaker[Session], hub: Hub, calls: Any, minutes: float) -> list[int]:
-    """Pending requests nobody took within ``minutes`` expire; the citizen is told, the desks refresh."""
-    cutoff = m.now_utc() - dt.timedelta(minutes=minutes)
-    done: list[tuple[int, str | None, str, str, dict[str, Any]]] = []
-    with sessions() as db:
-        stale = list(db.scalars(select(m.Handoff).where(m.Handoff.state == "pending", m.Handoff.created_at < cutoff)))
-        for h in stale:
-            taken = db.execute(
-                update(m.Handoff)
-                .where(m.Handoff.id == h.id, m.Handoff.state == "pending")
-                .values(state="expired", updated_at=m.now_utc())
-            )
-            if taken.rowcount != 1:  # type: ignore[attr-defined]
-                continue  # accepted (or expired by another node) meanwhile
-            db.refresh(h)
-            public_id, lang = _session_target(db, h)
-            text = EXPIRED["en" if lang == "en" else "id"]
-            _append(h, {"role": "system", "event": "expired", "text": "", "at": m.now_utc().isoformat()}, None)
-            action = WorldAction(kind="handoff", data={"state": "expired", "handoff_id": h.id})
-            done.append(
-                (h.id, h.agency_id, public_id, lang, citizen_frame(h, text, lang, sender="system", actions=[action]))
-            )
-        db.commit()
-    for hid, agency, public_id, _lang, frame in done:
-        calls.end(hid, "timeout")
-        hub.to_session(public_id, frame)
-        hub.broadcast(
-            {"type": "handoff.changed", "handoff_id": hid, "agency_id": agency, "state": "expired"}, "officer"
-        )
-    return [d[0] for d in done]
 
 
 # ------------------------------------------------------------------ pages
@@ -295,7 +155,7 @@ def _conversation_page(
     transcript = sealer.open_obj(h.transcript or []) if reveal else sealer.mask_obj(h.transcript or [])
     catalog = request.app.state.catalog
     lists = _lists(db, ctx, request.app.state.hub)
-    _, lang = _session_target(db, h)
+    _, lang = session_target(db, h)
     services = [s for s in catalog.services]
     if ctx.officer.role == "officer":
         services = [s for s in services if s.agency == ctx.officer.agency_id]
@@ -361,11 +221,6 @@ def _counter_for(request: Request, db: Any, ctx: Any, h: m.Handoff) -> int | Non
     return None
 
 
-def _session_target(db: Any, h: m.Handoff) -> tuple[str, str]:
-    vs = db.get(m.VisitorSession, h.session_id)
-    return (vs.public_id, vs.lang) if vs else ("", "id")
-
-
 @router.post("/remote/{hid}/accept")
 def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> Response:
     if ctx.read_only:
@@ -382,13 +237,13 @@ def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> 
     db.refresh(h)
     name = ctx.officer.full_name or ctx.officer.username
     counter = _counter_for(request, db, ctx, h)
-    public_id, lang = _session_target(db, h)
+    public_id, lang = session_target(db, h)
     greeting = (
         f"Hello, I am {name}, an officer{f' at counter {counter}' if counter else ''}. How can I help?"
         if lang == "en"
         else f"Halo, saya {name}, petugas{f' loket {counter}' if counter else ''}. Ada yang bisa saya bantu?"
     )
-    _append(h, _entry("officer", greeting, name), request.app.state.sealer)
+    append_line(h, transcript_line("officer", greeting, name), request.app.state.sealer)
     db.commit()
     action = WorldAction(
         kind="handoff", data={"state": "accepted", "officer": name, "counter": counter, "handoff_id": h.id}
@@ -422,10 +277,10 @@ def say(
     if not text:
         raise ConsoleError(422, "message")
     name = ctx.officer.full_name or ctx.officer.username
-    entry = _entry("officer", text, name)
-    _append(h, entry, request.app.state.sealer)
+    entry = transcript_line("officer", text, name)
+    append_line(h, entry, request.app.state.sealer)
     db.commit()
-    public_id, lang = _session_target(db, h)
+    public_id, lang = session_target(db, h)
     hub.to_session(public_id, citizen_frame(h, text, lang))
     if _wants_json(request):
         return JSONResponse({"ok": True, "entry": entry})
@@ -451,7 +306,7 @@ def push_form(
         raise ConsoleError(404, "not_found") from None
     names = {f.name for f in service.form}
     marked = [a.strip() for a in attention.replace(";", ",").split(",") if a.strip() in names]
-    public_id, lang = _session_target(db, h)
+    public_id, lang = session_target(db, h)
     title = service.name.en if lang == "en" else service.name.id
     labels = [next(f.label.en if lang == "en" else f.label.id for f in service.form if f.name == a) for a in marked]
     if lang == "en":
@@ -461,7 +316,9 @@ def push_form(
     else:
         text = f"Silakan isi formulir {title}." + (f" Mohon periksa kolom: {', '.join(labels)}." if labels else "")
     h.service_id = h.service_id or service.id
-    _append(h, _entry("officer", text, ctx.officer.full_name or ctx.officer.username), request.app.state.sealer)
+    append_line(
+        h, transcript_line("officer", text, ctx.officer.full_name or ctx.officer.username), request.app.state.sealer
+    )
     db.commit()
     action = WorldAction(kind="open_form", data={"service_id": service.id, "attention": marked})
     hub.to_session(public_id, citizen_frame(h, text, lang, actions=[action]))
@@ -481,12 +338,14 @@ def close(
     summary = summary.strip()
     if not summary:
         return _conversation_page(request, ctx, db, h, tr("summary", ctx.lang), 422)
-    public_id, lang = _session_target(db, h)
+    public_id, lang = session_target(db, h)
     h.state = "closed"
     h.summary = summary
     head = "Summary of your conversation with the officer" if lang == "en" else "Ringkasan percakapan dengan petugas"
     text = f"{head}: {summary}"
-    _append(h, _entry("officer", text, ctx.officer.full_name or ctx.officer.username), request.app.state.sealer)
+    append_line(
+        h, transcript_line("officer", text, ctx.officer.full_name or ctx.officer.username), request.app.state.sealer
+    )
     db.commit()
     survey_label = "Rate this service" if lang == "en" else "Isi survei kepuasan"
     action = WorldAction(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import secrets
+from dataclasses import dataclass
 
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
@@ -53,14 +54,31 @@ _SESSION_BRIEF = Prepared(
 )
 
 
-def session_for_submission(db: Session, token: str | None) -> m.VisitorSession:
+@dataclass(frozen=True, slots=True)
+class StoredHash:
+    """A session named by its stored token hash: in-process callers (the chat) hold no bearer token."""
+
+    value: str
+
+
+SessionKey = str | StoredHash | None  # a bearer token from a client, or the stored hash
+
+
+def token_hash_of(token: SessionKey) -> str:
+    if isinstance(token, StoredHash):
+        return token.value
+    if not token or len(token) > 256:
+        raise unauthorized()
+    return hash_token(token)
+
+
+def session_for_submission(db: Session, token: SessionKey) -> m.VisitorSession:
     """Like :func:`session_for_token`, in one plain statement when the session is already identified.
 
     Returns a detached snapshot then (id and citizen only): submitting never changes the session.
     """
-    if not token or len(token) > 256:
-        raise unauthorized()
-    row = _SESSION_BRIEF.first(db, {"h": hash_token(token), "now": m.now_utc()})
+    h = token_hash_of(token)
+    row = _SESSION_BRIEF.first(db, {"h": h, "now": m.now_utc()})
     if row is None:
         raise unauthorized()
     if not row[2]:
@@ -70,10 +88,8 @@ def session_for_submission(db: Session, token: str | None) -> m.VisitorSession:
     return m.VisitorSession(id=row[0], citizen_id=row[1])
 
 
-def session_for_token(db: Session, token: str | None) -> m.VisitorSession:
-    if not token or len(token) > 256:
-        raise unauthorized()
-    vs = db.scalar(_SESSION_BY_HASH, {"h": hash_token(token)})
+def session_for_token(db: Session, token: SessionKey) -> m.VisitorSession:
+    vs = db.scalar(_SESSION_BY_HASH, {"h": token_hash_of(token)})
     if vs is None:
         raise unauthorized()
     if m.utc(vs.expires_at) <= m.now_utc():

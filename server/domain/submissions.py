@@ -35,7 +35,7 @@ Outcome = tuple[dict[str, Any], applications.Created]
 
 @dataclass(slots=True)
 class _Job:
-    token: str | None
+    token: visitor_sessions.SessionKey
     service_id: str
     data: Any
     key: str
@@ -55,7 +55,7 @@ def write_one(db: Session, catalog: Catalog, job: _Job, batched: bool) -> Outcom
 def submit_alone(
     sessions: sessionmaker[Session],
     catalog: Catalog,
-    token: str | None,
+    token: visitor_sessions.SessionKey,
     service_id: str,
     data: Any,
     key: str,
@@ -80,7 +80,9 @@ class SubmissionWriter:
         self.batches = 0
         self.jobs = 0
 
-    async def submit(self, token: str | None, service_id: str, data: Any, key: str, submit: bool) -> Outcome:
+    async def submit(
+        self, token: visitor_sessions.SessionKey, service_id: str, data: Any, key: str, submit: bool
+    ) -> Outcome:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Outcome] = loop.create_future()
         self._ensure_thread()
@@ -171,7 +173,9 @@ class PgSubmissionWriter:
         self.batches = 0
         self.jobs = 0
 
-    async def submit(self, token: str | None, service_id: str, data: Any, key: str, submit: bool) -> Outcome:
+    async def submit(
+        self, token: visitor_sessions.SessionKey, service_id: str, data: Any, key: str, submit: bool
+    ) -> Outcome:
         loop = asyncio.get_running_loop()
         if self._queue is None or self._loop is not loop:
             self._start(loop)

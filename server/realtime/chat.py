@@ -5,7 +5,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import secrets
+import threading
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
@@ -22,12 +26,13 @@ from assistant.ports import (
 )
 from protocol.catalog import Catalog
 from protocol.nik import mask_nik
-from server.console.remote import clean_transcript, relay_citizen
-from server.domain import applications, identity, queue
+from server.domain import applications, identity, queue, submissions
 from server.domain.delivery import CodeDelivery, CodeMessage, deliver
 from server.domain.pii import Sealer
+from server.domain.sessions import StoredHash
 from server.errors import ApiError
 from server.persistence import models as m
+from server.realtime.handoffs import clean_transcript, relay_citizen
 from server.realtime.hub import Hub
 from server.realtime.officer_feed import notify_application
 from server.settings import Settings, get_settings
@@ -39,8 +44,25 @@ def _port_error(exc: ApiError) -> PortError:
     return PortError(exc.code, exc.message_id, exc.message_en, exc.extra)
 
 
+@dataclass
+class Turn:
+    """What one chat turn read in its single read transaction, for the port calls the turn makes."""
+
+    conversation_id: str
+    history: list[dict[str, Any]]
+    session_hash: str | None
+    after: list[Callable[[], None]] = field(default_factory=list)
+
+
 class DbServicePort:
-    """ServicePort backed by the database and the hub; each call is its own transaction."""
+    """ServicePort backed by the database and the hub.
+
+    Inside a chat turn (``ChatService.answer``) the history comes from the turn's one read and
+    the new events go out in one write; an action the visitor asked for (a ticket, a code, a
+    handoff) is its own short transaction, and a submission goes through the same writer as
+    ``POST /applications``. Holding one transaction across the assistant's thinking would hold
+    SQLite's only write lock for that long, so a turn is one read and one write instead.
+    """
 
     def __init__(
         self,
@@ -56,6 +78,19 @@ class DbServicePort:
         self.settings = settings or get_settings()
         self.delivery = delivery
         self.sealer = Sealer(self.settings)
+        self.submissions: Any = None  # the app's writer (group commit / set-based batches), set by create_app
+        self._local = threading.local()
+
+    @contextmanager
+    def turn(self, turn: Turn) -> Iterator[Turn]:
+        self._local.turn = turn
+        try:
+            yield turn
+        finally:
+            self._local.turn = None
+
+    def _turn(self) -> Turn | None:
+        return getattr(self._local, "turn", None)
 
     def _visitor(self, db: Session, caller: Caller) -> m.VisitorSession:
         vs = db.scalar(select(m.VisitorSession).where(m.VisitorSession.public_id == caller.session_id))
@@ -116,25 +151,31 @@ class DbServicePort:
     def submit_application(
         self, caller: Caller, service_id: str, data: dict[str, Any], idempotency_key: str
     ) -> SubmitResult:
-        with self.sessions() as db:
-            vs = self._visitor(db, caller)
-            try:
-                result = applications.create_application(
-                    db, vs, self.catalog, service_id, data, idempotency_key, submit=True
+        """The same path as ``POST /applications``: the writer batches it with the API's submissions."""
+        turn = self._turn()
+        session_hash = turn.session_hash if turn is not None else None
+        if session_hash is None:
+            with self.sessions() as db:
+                session_hash = self._visitor(db, caller).token_hash
+        key = StoredHash(session_hash)
+        try:
+            if self.submissions is not None and self.hub.loop is not None and not self.hub.loop.is_closed():
+                job = self.submissions.submit(key, service_id, data, idempotency_key, True)
+                out, result = asyncio.run_coroutine_threadsafe(job, self.hub.loop).result(timeout=60)
+            else:
+                out, result = submissions.submit_alone(
+                    self.sessions, self.catalog, key, service_id, data, idempotency_key, True
                 )
-            except ApiError as exc:
-                if exc.code == "invalid_form":
-                    fields = exc.extra.get("fields", {})
-                    first = next(iter(fields.values()), {"id": exc.message_id, "en": exc.message_en})
-                    raise PortError("invalid_form", first["id"], first["en"]) from None
-                raise _port_error(exc) from None
-            app = result.application
-            out = SubmitResult(app.tracking_number or "", app.state, app.sla_due.isoformat() if app.sla_due else None)
-            db.commit()
+        except ApiError as exc:
+            if exc.code == "invalid_form":
+                fields = exc.extra.get("fields", {})
+                first = next(iter(fields.values()), {"id": exc.message_id, "en": exc.message_en})
+                raise PortError("invalid_form", first["id"], first["en"]) from None
+            raise _port_error(exc) from None
         self.hub.wake({e.citizen_id for e in result.events}, {e.session_id for e in result.events})
         if result.created:
-            notify_application(self.hub, app, "application.new")
-        return out
+            notify_application(self.hub, result.application, "application.new")
+        return SubmitResult(out.get("tracking_number") or "", out["state"], out.get("sla_due"))
 
     def application_status(self, caller: Caller, tracking_number: str) -> StatusResult:
         with self.sessions() as db:
@@ -203,13 +244,19 @@ class DbServicePort:
         return HandoffResult(hid, "pending")
 
     def load_conversation(self, conversation_id: str) -> list[dict[str, Any]]:
+        turn = self._turn()
+        if turn is not None and turn.conversation_id == conversation_id:
+            return list(turn.history)
         with self.sessions() as db:
-            rows = db.scalars(
-                select(m.ConversationEvent)
-                .where(m.ConversationEvent.conversation_id == conversation_id)
-                .order_by(m.ConversationEvent.id)
-            )
-            return [self.sealer.open_obj(dict(r.event)) for r in rows]
+            return self.history(db, conversation_id)
+
+    def history(self, db: Session, conversation_id: str) -> list[dict[str, Any]]:
+        rows = db.scalars(
+            select(m.ConversationEvent)
+            .where(m.ConversationEvent.conversation_id == conversation_id)
+            .order_by(m.ConversationEvent.id)
+        )
+        return [self.sealer.open_obj(dict(r.event)) for r in rows]
 
     def append_conversation(self, conversation_id: str, caller: Caller, event: dict[str, Any]) -> None:
         self.append_conversation_events(conversation_id, caller, [event])
@@ -235,48 +282,71 @@ class ChatService:
 
     def caller_for(self, session_id: int) -> Caller:
         with self.sessions() as db:
-            vs = db.get(m.VisitorSession, session_id)
-            if vs is None:
-                raise ApiError(401, "unauthorized", "Sesi tidak ditemukan.", "Session not found.")
-            citizen = db.get(m.Citizen, vs.citizen_id) if vs.citizen_id else None
-            return Caller(
-                session_id=vs.public_id,
-                citizen_id=citizen.id if citizen else None,
-                nik=citizen.nik if citizen else None,
-                name=citizen.name if citizen else vs.display_name,
-            )
+            return self._caller(db, self._session(db, session_id))
+
+    @staticmethod
+    def _session(db: Session, session_id: int) -> m.VisitorSession:
+        vs = db.get(m.VisitorSession, session_id)
+        if vs is None:
+            raise ApiError(401, "unauthorized", "Sesi tidak ditemukan.", "Session not found.")
+        return vs
+
+    @staticmethod
+    def _caller(db: Session, vs: m.VisitorSession) -> Caller:
+        citizen = db.get(m.Citizen, vs.citizen_id) if vs.citizen_id else None
+        return Caller(
+            session_id=vs.public_id,
+            citizen_id=citizen.id if citizen else None,
+            nik=citizen.nik if citizen else None,
+            name=citizen.name if citizen else vs.display_name,
+        )
+
+    @staticmethod
+    def _owner_ok(db: Session, conversation_id: str, session_id: int) -> bool:
+        first = db.scalar(
+            select(m.ConversationEvent.session_id)
+            .where(m.ConversationEvent.conversation_id == conversation_id)
+            .order_by(m.ConversationEvent.id)
+            .limit(1)
+        )
+        return first is None or first == session_id
 
     def conversation_owner_ok(self, conversation_id: str, session_id: int) -> bool:
         with self.sessions() as db:
-            first = db.scalar(
-                select(m.ConversationEvent.session_id)
-                .where(m.ConversationEvent.conversation_id == conversation_id)
-                .order_by(m.ConversationEvent.id)
-                .limit(1)
-            )
-            return first is None or first == session_id
+            return self._owner_ok(db, conversation_id, session_id)
 
     def answer(
         self, session_id: int, text: str, conversation_id: str | None, lang: str | None, ref: str | None
     ) -> dict[str, Any]:
-        relayed = relay_citizen(self.sessions, self.port.hub, session_id, conversation_id, text, ref, self.port.sealer)
-        if relayed is not None:  # an officer has taken over this conversation
+        """One turn: one read (handoff, owner, caller, history), the assistant, then one write of its events."""
+        conv_id = conversation_id or secrets.token_hex(8)
+        after: list[Callable[[], None]] = []
+        with self.sessions() as db:
+            relayed = relay_citizen(db, self.port.hub, session_id, conversation_id, text, ref, self.port.sealer, after)
+            if relayed is not None:  # an officer has taken over this conversation: a person answers
+                db.commit()
+            else:
+                if self.assistant is None:
+                    raise ApiError(
+                        503,
+                        "assistant_unavailable",
+                        "Asisten belum siap. Silakan hubungi petugas.",
+                        "The assistant is not available. Please ask an officer.",
+                    )
+                if not self._owner_ok(db, conv_id, session_id):
+                    raise ApiError(404, "not_found", "Percakapan tidak ditemukan.", "Conversation not found.")
+                vs = self._session(db, session_id)
+                caller = self._caller(db, vs)
+                turn = Turn(conv_id, self.port.history(db, conv_id), vs.token_hash)
+        if relayed is not None:
+            for effect in after:
+                effect()
             return relayed
-        if self.assistant is None:
-            raise ApiError(
-                503,
-                "assistant_unavailable",
-                "Asisten belum siap. Silakan hubungi petugas.",
-                "The assistant is not available. Please ask an officer.",
-            )
         from assistant.core import Conversation
 
-        conv_id = conversation_id or secrets.token_hex(8)
-        if not self.conversation_owner_ok(conv_id, session_id):
-            raise ApiError(404, "not_found", "Percakapan tidak ditemukan.", "Conversation not found.")
-        caller = self.caller_for(session_id)
-        conversation = Conversation(conv_id, caller, self.port)
-        reply = self.assistant.respond(conversation, text, lang=lang)
+        with self.port.turn(turn):
+            conversation = Conversation(conv_id, caller, self.port)
+            reply = self.assistant.respond(conversation, text, lang=lang)
         frame: dict[str, Any] = reply.to_frame(conv_id).model_dump(mode="json")
         frame["ref"] = ref
         log.info("chat answered", extra={"ctx_intent": frame.get("intent"), "ctx_caller": mask_nik(caller.nik or "")})

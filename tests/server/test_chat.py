@@ -169,3 +169,52 @@ def test_over_long_chat_message_is_answered_not_cut(chat_client: TestClient) -> 
     story = "Kemarin saya sudah datang ke kantor dan menunggu lama sekali di sana. " * 40
     reply = ask(chat_client, h, story + "Berapa biaya paspor?")
     assert "350.000" in reply["text"] and "2000" in reply["text"]
+
+
+def _count_transactions(app: Any) -> list[str]:
+    """Every transaction the app's engine begins, as 'begin' entries (SQLAlchemy's engine event)."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    event.listen(app.state.engine, "begin", lambda conn: seen.append("begin"))
+    return seen
+
+
+def test_a_chat_turn_is_one_read_and_one_write(chat_client: TestClient) -> None:
+    """14.5: a question crossed five transactions (relay, owner, caller, history, events); now one read, one write."""
+    h = new_session(chat_client)
+    conv = ask(chat_client, h, "syarat bikin kk baru apa saja?")["conversation_id"]
+    seen = _count_transactions(chat_client.app)
+    before = len(seen)
+    reply = ask(chat_client, h, "kalau biayanya berapa?", conv)
+    assert reply["conversation_id"] == conv
+    # the request's own session lookup (VisitorDep) is one more; the turn itself is one read and one write
+    assert len(seen) - before == 3, seen
+
+
+def test_chat_submission_goes_through_the_apis_writer(chat_client: TestClient) -> None:
+    """14.5: one submission path: the chat's application is written by the same writer as POST /applications."""
+    from tests.codes import prove
+
+    writer = chat_client.app.state.submissions  # type: ignore[attr-defined]
+    assert writer is not None and chat_client.app.state.port.submissions is writer  # type: ignore[attr-defined]
+    calls: list[Any] = []
+    real = writer.submit
+
+    async def spy(*args: Any, **kwargs: Any) -> Any:
+        calls.append(args[0])
+        return await real(*args, **kwargs)
+
+    writer.submit = spy
+    h = new_session(chat_client)
+    prove(chat_client, h, VALID_NIK, "Budi Santoso", "budi@example.com")
+    conv = ask(chat_client, h, "/apply ktp-el")["conversation_id"]
+    for text in (VALID_NIK, "Budi Santoso", "hilang", "3510010101200001", "lewati"):
+        ask(chat_client, h, text, conv)
+    done = ask(chat_client, h, "ya", conv)
+    tracking = next(a["data"]["tracking_number"] for a in done["actions"] if a["kind"] == "show_application")
+    assert len(calls) == 1 and type(calls[0]).__name__ == "StoredHash"  # named by the session, no bearer token
+    listed = chat_client.get("/api/v1/applications", headers=h).json()
+    assert [a["tracking_number"] for a in listed].count(tracking) == 1
+    # the same answer again replays (the idempotency key of the form loop), nothing new is written
+    assert len([a for a in listed if a["service_id"] == "ktp-el"]) == 1

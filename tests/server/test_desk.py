@@ -127,8 +127,8 @@ def test_canned_replies_are_offered_in_the_citizens_language(client: TestClient,
 
 def test_abandoned_requests_expire_and_the_citizen_is_told(client: TestClient, app: Any, migrated: Any) -> None:
     from assistant.ports import Caller
-    from server.console.remote import expire_stale
     from server.persistence import models as m
+    from server.realtime.handoffs import expire_stale
 
     token, public_id = _session(client)
     old = app.state.port.request_handoff(Caller(session_id=public_id), "conv-old", []).handoff_id
