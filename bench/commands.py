@@ -62,8 +62,15 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         nodes: int = typer.Option(1, help="Server nodes (over Redis when more than one)"),
         duration: float = typer.Option(10.0, help="Measured seconds"),
         redis_url: str = typer.Option("redis://127.0.0.1:6379/0", help="Redis for several nodes"),
+        env_row: list[str] = typer.Option(
+            [],
+            help="Also run the nodes with these settings, e.g. MPP_PRESENCE_RANK_NEAR=0 (old vs new in one run)",
+        ),
     ) -> None:
         """Delivered updates/s, p50/p99, CPU per node and bytes per client, against a bare relay."""
         from bench.presence import run
 
-        run(clients, nodes, duration, redis_url)
+        try:
+            run(clients, nodes, duration, redis_url, tuple(env_row))
+        except ValueError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--env-row") from None

@@ -17,14 +17,18 @@ import time
 from typing import Any
 
 from bench.api import _free_port, _wait
+from bench.loadtest import run_load
 
 
-def _start_nodes(n: int, data_dir: str, redis_url: str | None) -> list[tuple[subprocess.Popen[bytes], int]]:
+def _start_nodes(
+    n: int, data_dir: str, redis_url: str | None, extra_env: dict[str, str] | None = None
+) -> list[tuple[subprocess.Popen[bytes], int]]:
     nodes = []
     prefix = f"mppbench-{secrets.token_hex(3)}:"
     for i in range(n):
         port = _free_port()
         env = {**os.environ, "MPP_DATA_DIR": data_dir, "MPP_LOAD_ASSISTANT": "0", "MPP_NODE_ID": f"bench-{i}"}
+        env.update(extra_env or {})
         env["MPP_WS_RATE_PER_SEC"] = "50"
         if redis_url:
             env.update(MPP_REDIS_URL=redis_url, MPP_REDIS_PREFIX=prefix)
@@ -41,28 +45,24 @@ def _start_nodes(n: int, data_dir: str, redis_url: str | None) -> list[tuple[sub
     return nodes
 
 
-def run(clients: int, nodes: int, duration: float, redis_url: str) -> None:
-    from bench.loadtest import run_load, start_relay
+def _parse_env(variant: str) -> dict[str, str]:
+    """``"MPP_A=1,MPP_B=x"`` -> environment overrides for one extra row (old vs new in the same run)."""
+    out: dict[str, str] = {}
+    for item in variant.split(","):
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip().startswith("MPP_"):
+            raise ValueError(f"--env-row: MPP_NAME=value[,MPP_NAME=value], got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
 
-    processes = 2
-    relay_port = _free_port()
-    relay = start_relay(relay_port, k=40)
-    try:
-        time.sleep(1.0)
-        base = run_load(
-            f"ws://127.0.0.1:{relay_port}/ws",
-            http_base=None,
-            bots=clients,
-            seconds=duration,
-            processes=processes,
-            server_pid=relay.pid,
-        )
-    finally:
-        relay.terminate()
-        relay.join(5)
-    rows: list[tuple[str, dict[str, Any]]] = [("bare websockets relay", base)]
+
+def _run_nodes(
+    clients: int, nodes: int, duration: float, redis_url: str, processes: int, extra_env: dict[str, str]
+) -> list[tuple[str, dict[str, Any]]]:
+    """Start ``nodes`` servers (with ``extra_env``), drive ``clients`` bots spread over them, stop them."""
+    rows: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        started = _start_nodes(nodes, tmp, redis_url if nodes > 1 else None)
+        started = _start_nodes(nodes, tmp, redis_url if nodes > 1 else None, extra_env)
         try:
             results: list[dict[str, Any]] = [{} for _ in started]
             per = [clients // nodes + (1 if i < clients % nodes else 0) for i in range(nodes)]
@@ -90,19 +90,52 @@ def run(clients: int, nodes: int, duration: float, redis_url: str) -> None:
             for proc, _ in started:
                 proc.kill()
                 proc.wait(10)
+    return rows
+
+
+def run(clients: int, nodes: int, duration: float, redis_url: str, variants: tuple[str, ...] = ()) -> None:
+    """The relay, then our nodes as configured, then once more per ``variants`` entry (env overrides)."""
+    for v in variants:
+        _parse_env(v)  # refuse a malformed row before minutes of load
+    from bench.loadtest import start_relay
+
+    processes = 2
+    relay_port = _free_port()
+    relay = start_relay(relay_port, k=40)
+    try:
+        time.sleep(1.0)
+        base = run_load(
+            f"ws://127.0.0.1:{relay_port}/ws",
+            http_base=None,
+            bots=clients,
+            seconds=duration,
+            processes=processes,
+            server_pid=relay.pid,
+        )
+    finally:
+        relay.terminate()
+        relay.join(5)
+    rows: list[tuple[str, dict[str, Any]]] = [("bare websockets relay", base)]
+    groups: list[tuple[str, list[dict[str, Any]]]] = []
+    for label, extra in [("", {}), *((f" [{v}]", _parse_env(v)) for v in variants)]:
+        ran = _run_nodes(clients, nodes, duration, redis_url, processes, extra)
+        rows.extend((f"{name}{label}", r) for name, r in ran)
+        groups.append((label.strip() or "as configured", [r for _, r in ran]))
+    width = max(26, *(len(name) for name, _ in rows))
     print(f"{clients} clients, {nodes} node(s), {duration:.0f} s measured, moves at 10 Hz, K=40, 2-core machine")
-    print(f"{'run':26} {'conn':>5} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU %':>7} {'B/client/s':>11}")
+    print(f"{'run':{width}} {'conn':>5} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU %':>7} {'B/client/s':>11}")
     for name, r in rows:
         p50, p99 = r.get("latency_ms_p50"), r.get("latency_ms_p99")
         print(
-            f"{name:26} {r.get('connected', 0):5d} {r.get('delivered_updates_per_s', 0):10.0f} "
+            f"{name:{width}} {r.get('connected', 0):5d} {r.get('delivered_updates_per_s', 0):10.0f} "
             f"{(p50 or 0):8.1f} {(p99 or 0):8.1f} {(r.get('server_cpu_percent') or 0):7.1f} "
             f"{r.get('bytes_per_client_per_s', 0):11.0f}"
         )
     for name, r in rows:
         if r.get("bytes_share"):
             print(f"bytes of {name}: " + ", ".join(f"{k} {v:.0%}" for k, v in r["bytes_share"].items()))
-    ours = sum((r.get("server_cpu_percent") or 0) for _, r in rows[1:])
     theirs = base.get("server_cpu_percent") or 0
-    if theirs:
-        print(f"CPU ours ÷ bare relay: {ours / theirs:.2f}x")
+    for label, results in groups:
+        ours = sum((r.get("server_cpu_percent") or 0) for r in results)
+        if theirs:
+            print(f"CPU ours ({label}) ÷ bare relay: {ours / theirs:.2f}x")

@@ -139,8 +139,14 @@ def create_app(
     app.state.hub = hub
     app.state.assistant = assistant
     bands = ((settings.presence_near_m, 1), (max(settings.presence_mid_m, settings.presence_near_m + 0.01), 2))
+    near = settings.presence_rank_near
     app.state.presence = PresenceService(
-        hub, settings.presence_tick_hz, PresenceEngine(rate_bands=bands if settings.presence_near_m > 0 else ())
+        hub,
+        settings.presence_tick_hz,
+        PresenceEngine(
+            rate_bands=bands if settings.presence_near_m > 0 else (),
+            rank_bands=((near, 1), (2 * near, 2)) if near > 0 else (),
+        ),
     )
     app.state.delivery = delivery or delivery_from_settings(settings)
     app.state.port = DbServicePort(sessions, catalog, hub, settings, app.state.delivery)

@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     presence_mid_m: float = Field(
         default=8.0, ge=0.0, description="Walkers up to this far are sent every 2nd tick; farther, every 4th"
     )
+    presence_rank_near: int = Field(
+        default=10,
+        ge=0,
+        description="The nearest N in view are sent every tick, the next N every 2nd, the rest every 4th "
+        "(the slower of this and the distance rate wins); 0 ranks nobody",
+    )
     load_assistant: bool = True
     stun_urls: list[str] = Field(default_factory=list, description="STUN URLs for calls, e.g. stun:turn.example.go.id")
     turn_urls: list[str] = Field(

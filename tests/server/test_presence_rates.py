@@ -7,6 +7,8 @@ import math
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from protocol.messages import PresenceEntity, parse_server
 from protocol.presence import apply_snapshot, heading_of, quantize
@@ -14,6 +16,7 @@ from server.realtime.presence import PresenceEngine
 from world.interp import Interpolator
 
 BANDS = ((4.0, 1), (8.0, 2))  # the server's default: near every tick, then every 2nd, beyond every 4th
+RANKS = ((10, 1), (20, 2))  # the server's default: the nearest 10 every tick, the next 10 every 2nd, the rest 4th
 
 
 def _engine(**kw: object) -> PresenceEngine:
@@ -91,6 +94,110 @@ def test_far_walkers_are_sent_less_often_but_never_lost() -> None:
         assert (ent.x, ent.y, ent.heading) == (xcm / 100, ycm / 100, heading_of(h))
 
 
+def test_in_a_dense_crowd_the_nearest_ten_go_every_tick_and_the_rest_less_often() -> None:
+    """All 40 within the near band: distance saves nothing, rank still halves the rows."""
+    eng = _engine(rate_bands=BANDS, rank_bands=RANKS)
+    radii = [1.0 + 0.07 * i for i in range(40)]  # 1.0-3.73 m, nearest first
+    eng.join("viewer", "V", 0.0, 0.0, now=0.0)
+    for i, r in enumerate(radii):
+        eng.join(f"w{i}", f"W{i}", r, 0.0, now=0.0)
+    view = apply_snapshot({}, eng.tick(0.0)["viewer"])
+    sent = [0] * len(radii)
+    for step in range(1, 41):  # each walks its own circle around the viewer: the ranks never change
+        now = step * 0.1
+        for i, r in enumerate(radii):
+            a = 0.3 * now / r
+            eng.move(f"w{i}", r * math.cos(a), r * math.sin(a), 0.0, now, now)
+        snap = eng.tick(now)["viewer"]
+        for row in snap.changed:
+            sent[int(row[0][1:])] += 1
+        view = apply_snapshot(view, snap)
+        assert 10 <= len(snap.changed) <= 30
+    assert sent == [40] * 10 + [20] * 10 + [10] * 20
+    assert sum(sent) / 40 == 20  # rows a tick, against 40 without ranks
+
+
+def test_rank_rates_need_power_of_two_periods_and_increasing_ranks() -> None:
+    for bad in (((10, 3),), ((20, 1), (10, 2)), ((0, 1),), ((10, 1), (10, 2))):
+        with pytest.raises(ValueError):
+            PresenceEngine(rank_bands=bad)
+    with pytest.raises(ValueError):
+        PresenceEngine(rate_bands=((4.0, 1), (8.0, 3)))
+
+
+_rate_ops = st.lists(
+    st.one_of(
+        st.tuples(st.just("join"), st.integers(0, 9), st.floats(-8, 8), st.floats(-8, 8)),
+        st.tuples(st.just("move"), st.integers(0, 9), st.floats(-8, 8), st.floats(-8, 8)),
+        st.tuples(st.just("move"), st.integers(0, 9), st.floats(-8, 8), st.floats(-8, 8)),
+        st.tuples(st.just("leave"), st.integers(0, 9), st.just(0.0), st.just(0.0)),
+        st.tuples(st.just("tick"), st.just(0), st.just(0.0), st.just(0.0)),
+        st.tuples(st.just("tick"), st.just(0), st.just(0.0), st.just(0.0)),
+        st.tuples(st.just("prepare"), st.just(0), st.just(0.0), st.just(0.0)),
+    ),
+    min_size=10,
+    max_size=90,
+)
+
+
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    sequence=_rate_ops,
+    rate_bands=st.sampled_from([(), BANDS, ((2.0, 1), (5.0, 4))]),
+    rank_bands=st.sampled_from([(), ((1, 1), (3, 2)), ((2, 2),), ((1, 1), (2, 2), (4, 4))]),
+)
+def test_rates_delay_a_change_by_at_most_the_longest_period_and_never_lose_it(
+    sequence: list[tuple[str, int, float, float]],
+    rate_bands: tuple[tuple[float, int], ...],
+    rank_bands: tuple[tuple[int, int], ...],
+) -> None:
+    """Whatever the mix of bands, and while ranks and distances shift, a view shows every visitor in
+    its interest at a state published within the last P ticks (P the longest period), and P quiet
+    ticks after the last move it shows exactly the published states."""
+    # Coarse epsilons: most moves publish nothing, so a change held back is not re-sent by the next move.
+    eng = PresenceEngine(
+        k=5, radius=12.0, max_speed=40.0, eps_pos=0.5, eps_heading=30.0, rate_bands=rate_bands, rank_bands=rank_bands
+    )
+    longest = max([1] + [2 * b[-1][1] for b in (rate_bands, rank_bands) if b])
+    views: dict[str, dict[str, PresenceEntity]] = {}
+    history: list[dict[str, tuple[float, float, float]]] = []  # published states, one dict per tick
+    now = 0.0
+
+    def tick() -> None:
+        for viewer, snap in eng.tick(now).items():
+            views[viewer] = apply_snapshot(views.get(viewer, {}) if not snap.full else {}, snap)
+        published = {e.id: (e.pub_x, e.pub_y, e.pub_heading) for e in eng._ents.values()}
+        history.append(published)
+        recent = history[-longest:]
+        for viewer in published:
+            view = views[viewer]
+            assert set(view) == eng.interest(viewer)
+            for ent in view.values():
+                assert any(h.get(ent.id) == (ent.x, ent.y, ent.heading) for h in recent), (ent, recent)
+
+    for op, who, x, y in sequence:
+        vid = f"v{who}"
+        now += 0.1
+        if op == "join":
+            eng.join(vid, vid, x, y, now=now)
+            views.pop(vid, None)
+        elif op == "move":
+            eng.move(vid, x, y, (x * 7) % 360, now, now)
+        elif op == "leave":
+            eng.leave(vid)
+            views.pop(vid, None)
+        elif op == "prepare":
+            eng.prepare()
+        else:
+            tick()
+    for _ in range(longest):
+        now += 0.1
+        tick()
+    for view in views.values():
+        for ent in view.values():
+            assert (ent.x, ent.y, ent.heading) == history[-1][ent.id]
+
+
 def test_without_bands_every_change_goes_at_once() -> None:
     eng = PresenceEngine(k=40, radius=30.0, max_speed=100.0)  # default epsilons: w0 stands still
     _walkers(eng, [2.0, 20.0])
@@ -122,6 +229,29 @@ def test_bytes_per_visitor_with_forty_walkers_in_view() -> None:
     assert per_second <= 8000, per_second
     v1_row = len('{"id":"0123456789abcdef","name":"Pengunjung 12","x":-3.21,"y":4.56,"heading":123.4,"ts":1234.567}')
     assert per_second < 40 * 10 * v1_row / 3  # a third of what v1 objects at 10 Hz would cost
+
+
+def test_bytes_per_visitor_in_a_dense_crowd_of_forty_within_four_metres() -> None:
+    """The bench's crowd (everyone in view is near): rank rates keep it under the same 8 KB/s."""
+    eng = _engine(rate_bands=BANDS, rank_bands=RANKS)
+    eng.join("viewer", "Visitor", 0.0, 0.0, now=0.0)
+    walkers = []
+    for i in range(40):
+        ring, ang = 0.8 + (i % 8) * 0.4, i * 2.4  # 0.8-3.6 m
+        walkers.append((f"{i:016x}", ring, ang))
+        eng.join(walkers[-1][0], f"Pengunjung {i}", ring * math.cos(ang), ring * math.sin(ang), now=0.0)
+    eng.tick_wire(0.0)
+    total = rows = 0
+    for step in range(1, 101):
+        now = step * 0.1
+        for wid, ring, ang in walkers:
+            a = ang + 1.4 / ring * now
+            eng.move(wid, ring * math.cos(a), ring * math.sin(a), math.degrees(a) + 90, now, now)
+        wire = eng.tick_wire(now)["viewer"]
+        total += len(wire.text.encode())
+        rows += len(wire.changed)
+    assert rows / 100 <= 21, rows  # 10 + 10/2 + 20/4, give or take a tie
+    assert total / 10 <= 8000, total / 10
 
 
 def test_a_far_walker_is_drawn_on_its_path_and_never_stalls() -> None:

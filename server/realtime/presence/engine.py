@@ -12,14 +12,20 @@ steps (``protocol.presence.quantize``). ``entered`` carries the whole entity
 heading_256]``. An entity is re-published only when it moved >= ``eps_pos`` or
 turned >= ``eps_heading`` since its last published state. A viewer gets a
 re-published entity it already had in view at a rate set by distance
-(``rate_bands``: near every tick, farther every 2nd or 4th), and a change it
-was not sent yet stays pending until its turn, so its view always converges
-to the published states. With no bands (the default) every change goes out
-at once and the view always equals the published states.
+(``rate_bands``: near every tick, farther every 2nd or 4th) and by rank in the
+viewer's view (``rank_bands``: the nearest 10 every tick, the next 10 every 2nd,
+the rest every 4th), whichever is slower; a change it was not sent yet stays
+pending until its turn, so its view always converges to the published states.
+Every period is a power of two and a pair's turn is staggered by entity slot,
+so a pending change goes out within the longest period even while its rank or
+distance moves it between bands. With no bands (the default) every change goes
+out at once and the view always equals the published states.
 
 Bandwidth (1,000 walkers, 40 in view, 10 Hz): the v1 ``changed`` object was
 ~95 bytes (id, name, x, y, heading, ts); the row is ~34. Distance rates then
-send far walkers 2.5 times a second instead of 10.
+send far walkers 2.5 times a second instead of 10. In a crowd so dense that all
+40 in view are within the near band, distance rates save nothing; rank rates
+still cap a viewer at 10 + 10/2 + 20/4 = 20 rows a tick instead of 40.
 
 Why the tick is array code: at 1,000 visitors one tick is 1,000 snapshots of
 ~40 entities. Every entity has a stable integer *slot*; every (viewer, entity)
@@ -51,6 +57,7 @@ HALL_PREFIX = "Aula"
 _SHIFT = 20  # entity slots per viewer slot in a pair key: up to ~1M avatars per node
 _MASK = (1 << _SHIFT) - 1
 IntArray = npt.NDArray[np.int64]
+FloatArray = npt.NDArray[np.float64]
 
 
 def hall_name(number: int) -> str:
@@ -243,6 +250,17 @@ class _Interest(NamedTuple):
     wide: IntArray
     viewers: list[_Entity]
     halls: list[str]
+    rank_d2: FloatArray  # by viewer slot: squared distance of its n-th nearest, one column per rank band
+
+
+def _check_bands(name: str, bands: tuple[tuple[float, int], ...]) -> None:
+    """Increasing bounds and power-of-two periods (so any mix of bands still sends within the longest)."""
+    if (
+        any(bound <= 0 or n < 1 or n & (n - 1) for bound, n in bands)
+        or list(bands) != sorted(bands)
+        or len({b for b, _ in bands}) != len(bands)
+    ):
+        raise ValueError(f"{name}: increasing (bound > 0, every n ticks, n a power of two)")
 
 
 def _in_sorted(values: IntArray, sorted_ref: IntArray) -> npt.NDArray[np.bool_]:
@@ -271,6 +289,7 @@ class PresenceEngine:
         keep_extra_k: int = 0,
         keep_extra_m: float = 0.0,
         rate_bands: tuple[tuple[float, int], ...] = (),
+        rank_bands: tuple[tuple[int, int], ...] = (),
     ) -> None:
         if capacity < 1 or k < 1 or radius <= 0 or max_speed <= 0 or burst_seconds < 0:
             raise ValueError("capacity, k, radius and max_speed must be positive")
@@ -284,9 +303,14 @@ class PresenceEngine:
         self.keep_extra_m = keep_extra_m
         # Distance rates: ((metres, every_n_ticks), ...) by increasing distance; beyond the last
         # band, every ``2 * last`` ticks. () sends every change at once.
-        if any(m <= 0 or n < 1 for m, n in rate_bands) or list(rate_bands) != sorted(rate_bands):
-            raise ValueError("rate_bands: increasing (metres > 0, every n >= 1 ticks)")
+        _check_bands("rate_bands", rate_bands)
         self.rate_bands = rate_bands
+        # Rank rates: ((n nearest, every_n_ticks), ...): the nearest n in a viewer's view (by
+        # distance, ties alike) go at that rate; beyond the last, every ``2 * last`` ticks. A pair
+        # goes at the slower of its distance and rank rates, so a dense crowd costs no more than
+        # a spread one. () ranks nobody.
+        _check_bands("rank_bands", tuple((float(r), n) for r, n in rank_bands))
+        self.rank_bands = rank_bands
         self.area = area or WalkableArea.default()
         self.capacity = capacity
         self.k = k
@@ -550,8 +574,12 @@ class PresenceEngine:
         lo, hi = np.searchsorted(self._keys, [ent.slot << _SHIFT, (ent.slot + 1) << _SHIFT])
         return set(self._ids[self._keys[lo:hi] & _MASK].tolist())
 
-    def _hall_keys(self, ents: list[_Entity], viewer_idx: list[int]) -> tuple[IntArray, IntArray]:
-        """This hall's (viewer, entity) pairs: the nearest K within R, and the wider hysteresis ring."""
+    def _hall_keys(self, ents: list[_Entity], viewer_idx: list[int]) -> tuple[IntArray, IntArray, IntArray, FloatArray]:
+        """This hall's (viewer, entity) pairs: the nearest K within R, and the wider hysteresis ring.
+
+        Also each viewer's slot and, per rank band, the squared distance of its n-th nearest
+        in view (inf when fewer are in view), for :meth:`_due`.
+        """
         n = len(ents)
         xy = np.fromiter((c for e in ents for c in (e.x, e.y)), dtype=np.float64, count=2 * n).reshape(n, 2)
         grid = SpatialGrid(xy, auto_cell_size(xy, self.k, self.radius))
@@ -566,23 +594,40 @@ class PresenceEngine:
             order = np.argsort(wide_d2, axis=1, kind="stable")
             wide = np.take_along_axis(wide, order, axis=1)
             wide_d2 = np.take_along_axis(wide_d2, order, axis=1)
-            core = np.where(wide_d2[:, : self.k] <= self.radius * self.radius, wide[:, : self.k], -1)
+            inside = wide_d2[:, : self.k] <= self.radius * self.radius
+            core = np.where(inside, wide[:, : self.k], -1)
+            core_d2 = np.where(inside, wide_d2[:, : self.k], np.inf)
             wslots = np.sort(slots_pad[wide], axis=1)
             wide_keys = (vshift | wslots)[wslots >= 0]
         else:
-            core = grid.knn(viewer_idx, self.k, self.radius)
+            core, core_d2 = grid.knn_d2(viewer_idx, self.k, self.radius)
         # Sorting each viewer's row (K entries) is enough: rows are already in viewer-slot order.
         cslots = np.sort(slots_pad[core], axis=1)
-        return (vshift | cslots)[cslots >= 0], wide_keys
+        rank_d2 = np.full((len(viewer_idx), len(self.rank_bands)), np.inf)
+        nth = [n - 1 for n, _ in self.rank_bands]
+        cols = [j for j, i in enumerate(nth) if i < core_d2.shape[1]]
+        if cols:
+            part = np.partition(core_d2, [nth[j] for j in cols], axis=1)
+            rank_d2[:, cols] = part[:, [nth[j] for j in cols]]
+        return (vshift | cslots)[cslots >= 0], wide_keys, vshift[:, 0] >> _SHIFT, rank_d2
 
-    def _due(self, changed: IntArray) -> IntArray:
-        """The changed pairs whose turn it is by distance; the rest wait in ``_pending``."""
+    def _due(self, changed: IntArray, rank_d2: FloatArray) -> IntArray:
+        """The changed pairs whose turn it is by distance and rank; the rest wait in ``_pending``."""
         xy = self._xy
-        d = xy[changed >> _SHIFT] - xy[changed & _MASK]
+        viewer = changed >> _SHIFT
+        d = xy[viewer] - xy[changed & _MASK]
         dist2 = np.einsum("ij,ij->i", d, d)
-        every = np.full(len(changed), 2 * self.rate_bands[-1][1], dtype=np.int64)
-        for metres, n in reversed(self.rate_bands):
-            every[dist2 < metres * metres] = n
+        every = np.ones(len(changed), dtype=np.int64)
+        if self.rate_bands:
+            every[:] = 2 * self.rate_bands[-1][1]
+            for metres, n in reversed(self.rate_bands):
+                every[dist2 < metres * metres] = n
+        if self.rank_bands:
+            by_rank = np.full(len(changed), 2 * self.rank_bands[-1][1], dtype=np.int64)
+            cut = rank_d2[viewer]
+            for j in range(len(self.rank_bands) - 1, -1, -1):
+                by_rank[dist2 <= cut[:, j]] = self.rank_bands[j][1]
+            np.maximum(every, by_rank, out=every)
         # staggered by entity slot, so a far crowd is spread over the ticks, not sent in one
         due = (self.tick_no + (changed & _MASK)) % every == 0
         self._pending = changed[~due]
@@ -600,12 +645,15 @@ class PresenceEngine:
         core_parts: list[IntArray] = []
         wide_parts: list[IntArray] = []
         viewers: list[_Entity] = []
+        rank_d2 = np.full((len(self._ids) if self.rank_bands else 0, len(self.rank_bands)), np.inf)
         for ents in by_hall.values():
             viewer_idx = [i for i, e in enumerate(ents) if e.node is None]
             if not viewer_idx:
                 continue
             viewers.extend(ents[i] for i in viewer_idx)
-            core, wide = self._hall_keys(ents, viewer_idx)
+            core, wide, vslots, cuts = self._hall_keys(ents, viewer_idx)
+            if self.rank_bands:
+                rank_d2[vslots] = cuts
             core_parts.append(core)
             wide_parts.append(wide)
         if len(core_parts) == 1:
@@ -613,7 +661,7 @@ class PresenceEngine:
         else:
             core_keys = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, dtype=np.int64)
         wide_keys = np.sort(np.concatenate(wide_parts)) if wide_parts else np.zeros(0, dtype=np.int64)
-        return _Interest(self._structure, core_keys, wide_keys, viewers, list(by_hall))
+        return _Interest(self._structure, core_keys, wide_keys, viewers, list(by_hall), rank_d2)
 
     def prepare(self) -> None:
         """Choose everyone's area of interest now, ahead of the tick, from the current positions.
@@ -650,8 +698,8 @@ class PresenceEngine:
         was_in = _in_sorted(new, prev)
         entered = new[~was_in]
         changed = new[was_in & (dirty[new & _MASK] | _in_sorted(new, self._pending))]
-        if self.rate_bands:
-            changed = self._due(changed)
+        if self.rate_bands or self.rank_bands:
+            changed = self._due(changed, interest.rank_d2)
         left = prev[~_in_sorted(prev, new)]
         vslots = np.array([v.slot for v in viewers], dtype=np.int64)
         bounds = []

@@ -1,0 +1,23 @@
+"""``mpp bench presence --env-row``: extra rows with other settings, refused before any load when malformed."""
+
+from __future__ import annotations
+
+import pytest
+from typer.testing import CliRunner
+
+from bench.presence import _parse_env
+from mpp.cli import app
+
+
+def test_an_env_row_is_settings_overrides() -> None:
+    assert _parse_env("MPP_PRESENCE_RANK_NEAR=0") == {"MPP_PRESENCE_RANK_NEAR": "0"}
+    assert _parse_env("MPP_A=1, MPP_B=x") == {"MPP_A": "1", "MPP_B": "x"}
+
+
+@pytest.mark.parametrize("bad", ["MPP_PRESENCE_RANK_NEAR", "PATH=/tmp", "=1", "MPP_A=1,junk"])
+def test_a_malformed_env_row_is_refused_before_any_load(bad: str) -> None:
+    with pytest.raises(ValueError):
+        _parse_env(bad)
+    result = CliRunner().invoke(app, ["bench", "presence", "--clients", "2", "--env-row", bad])
+    assert result.exit_code == 2
+    assert "--env-row" in result.output
