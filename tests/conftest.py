@@ -5,12 +5,9 @@ from __future__ import annotations
 import os
 import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 
 REQUIRE = os.environ.get("MPP_REQUIRE_SERVICES") == "1"
@@ -146,32 +143,20 @@ def start_mpp_serve(
 ) -> subprocess.Popen[bytes]:
     """A real ``mpp serve`` child on ``port`` (PostgreSQL in the PG run), returned once /health answers.
 
-    Its output goes to ``<data_dir>/serve-<port>.log``: a pipe nobody drains would stall a
-    server that logs a lot; the log's tail is the error when it fails to start.
+    Started by the one launcher (``mpp.launch``); its output goes to ``<data_dir>/serve-<port>.log``,
+    whose tail is the error when it fails to start.
     """
+    from mpp.launch import LaunchError, ServerProcess
     from tests.codes import shared_inbox
 
-    env = {**os.environ, "MPP_DATA_DIR": str(data_dir), "MPP_PORT": str(port), "MPP_LOAD_ASSISTANT": "0"}
-    env.update(shared_inbox().env())  # one-time codes are mailed to the tests' SMTP inbox
+    env: dict[str, str | None] = {"MPP_LOAD_ASSISTANT": "0", **shared_inbox().env()}
     if PG_URL:
         env["MPP_DATABASE_URL"] = PG_URL
     env.update(env_overrides)
-    log_path = data_dir / f"serve-{port}.log"
-    with open(log_path, "wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port), *args],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(log_path.read_text(errors="replace")[-3000:] or "server exited")
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/api/v1/health", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError("server did not start: " + log_path.read_text(errors="replace")[-3000:])
+    server = ServerProcess(data_dir, port, args=args, env=env)
+    try:
+        server.start(timeout)
+    except LaunchError as exc:
+        raise AssertionError(str(exc)) from None
+    assert server.proc is not None
+    return server.proc

@@ -1317,38 +1317,18 @@ def run_up(
 ) -> int:
     """``mpp up``: the server as a child process, then the hall connected to it (offscreen tour without $DISPLAY)."""
     import os
-    import subprocess
-    import sys
 
-    import httpx
+    from mpp.launch import LaunchError, ServerProcess
 
-    base_url = f"http://127.0.0.1:{port}"
     var = data_dir or Path(os.environ.get("MPP_DATA_DIR", "var"))
-    var.mkdir(parents=True, exist_ok=True)
-    log_path = var / "server.log"
-    env = {**os.environ, "MPP_DATA_DIR": str(var)}
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    emit(f"server: {base_url} (log {log_path})")
+    server = ServerProcess(var, port, log_path=var / "server.log")
+    base_url = server.url
+    emit(f"server: {base_url} (log {server.log_path})")
     try:
-        end = time.monotonic() + 120
-        up = False
-        while time.monotonic() < end and proc.poll() is None:
-            try:
-                up = httpx.get(base_url + "/api/v1/health", timeout=1).status_code == 200
-            except httpx.HTTPError:
-                up = False
-            if up:
-                break
-            time.sleep(0.25)
-        if not up:
-            tail = log_path.read_text(errors="replace")[-1500:] if log_path.exists() else ""
-            emit(f"server gagal start / server did not start\n{tail}")
+        try:
+            server.start(timeout=120)
+        except LaunchError as exc:
+            emit(f"server gagal start / server did not start\n{exc}")
             return 1
         emit("server ready / server siap")
         offscreen = force_offscreen or not os.environ.get("DISPLAY")
@@ -1377,12 +1357,7 @@ def run_up(
         finally:
             app.close()
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(5)
+        server.stop()
 
 
 def _wait_assistant(base_url: str, timeout: float = 90.0) -> bool:

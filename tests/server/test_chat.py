@@ -3,10 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from websockets.sync.client import connect
 
-from tests.conftest import PG_URL, free_port
+from tests.conftest import PG_URL
 from tests.server.conftest import VALID_NIK, identified, new_session
 
 
@@ -97,24 +93,13 @@ def test_websocket_chat_round_trip_against_real_server(tmp_path: Path, settings:
         from server.persistence.migrate import upgrade
 
         upgrade(settings)
-    port = free_port()
-    env = {**os.environ, "MPP_DATA_DIR": str(tmp_path), "MPP_PORT": str(port)}
-    if PG_URL:
-        env["MPP_DATABASE_URL"] = PG_URL
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)], env=env, stderr=subprocess.PIPE
-    )
+    from mpp.launch import ServerProcess
+
+    server = ServerProcess(tmp_path, env={"MPP_DATABASE_URL": PG_URL} if PG_URL else {}, wait_for="assistant")
+    port = server.port
+    server.start(timeout=90)
     try:
         base = f"http://127.0.0.1:{port}/api/v1"
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{base}/ready", timeout=1).json()["checks"]["assistant"] == "ok":
-                    break
-            except (httpx.HTTPError, ValueError, KeyError):
-                pass
-            assert proc.poll() is None, proc.stderr.read().decode() if proc.stderr else ""
-            time.sleep(0.3)
         token = httpx.post(f"{base}/sessions", json={}).json()["token"]
         httpx.post(
             f"{base}/sessions/identify",
@@ -132,8 +117,7 @@ def test_websocket_chat_round_trip_against_real_server(tmp_path: Path, settings:
             assert frame["ref"] == "q1" and frame["service"] == "ktp-el"
             assert "Kartu Keluarga" in frame["text"] and frame["citations"]
     finally:
-        proc.kill()
-        proc.wait(10)
+        server.kill9()
 
 
 def test_chat_application_of_a_new_visitor_is_listed_for_the_session(chat_client: TestClient) -> None:

@@ -11,17 +11,14 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile
 import threading
-import time
 from collections.abc import Iterable
 from pathlib import Path
 
-import httpx
-
+from mpp.launch import LaunchError, ServerProcess, free_port
 from world.demo.actions import DEMO_PASSWORD, officer_username
 from world.demo.phone import DemoPhone
 
@@ -83,10 +80,6 @@ class DemoServerError(RuntimeError):
     """The embedded server did not come up; the message says where its log is."""
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DemoServer:
@@ -108,6 +101,7 @@ class DemoServer:
         self.python = python
         self.data_dir: Path | None = None
         self.proc: subprocess.Popen[bytes] | None = None
+        self.server: ServerProcess | None = None
         self._log: Path | None = None
         self._background: threading.Thread | None = None
         self._stop = threading.Event()
@@ -118,15 +112,25 @@ class DemoServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _env(self) -> dict[str, str]:
-        env = dict(os.environ)
+    def _launcher(self) -> ServerProcess:
         assert self.data_dir is not None
-        env["MPP_DATA_DIR"] = str(self.data_dir)
-        env.pop("MPP_DATABASE_URL", None)  # always the private SQLite file, never a shared database
-        env.update(self.phone.env())  # one-time codes go to the demo visitors' phone
         root = str(Path(__file__).resolve().parents[2])
-        env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
-        return env
+        env: dict[str, str | None] = {
+            "MPP_DATABASE_URL": None,  # always the private SQLite file, never a shared database
+            "PYTHONPATH": root + (os.pathsep + os.environ["PYTHONPATH"] if os.environ.get("PYTHONPATH") else ""),
+            **self.phone.env(),  # one-time codes go to the demo visitors' phone
+        }
+        return ServerProcess(
+            self.data_dir,
+            self.port,
+            env=env,
+            wait_for="ready",
+            python=self.python,
+            log_path=self.data_dir / "server.log",
+        )
+
+    def _env(self) -> dict[str, str]:
+        return self._launcher().environment()
 
     def add_officer(self, agency: str) -> bool:
         """``mpp officer add demo-<agency>`` against the demo database (it also migrates and seeds)."""
@@ -170,15 +174,13 @@ class DemoServer:
             self.add_officer(agency)
         if "dukcapil" in self.agencies:
             self.add_faskes()
-        self._log = self.data_dir / "server.log"
-        with open(self._log, "wb") as fh:
-            self.proc = subprocess.Popen(
-                [self.python, "-m", "mpp.cli", "serve", "--port", str(self.port)],
-                env=self._env(),
-                stdout=fh,
-                stderr=subprocess.STDOUT,
-            )
-        self._wait_ready()
+        self.server = self._launcher()
+        self._log = self.server.log_path
+        try:
+            self.server.start(self.ready_timeout)
+        except LaunchError as exc:
+            raise DemoServerError(f"demo server did not start: {exc}") from None
+        self.proc = self.server.proc
         rest = [a for a in self.agencies if a not in self.first]
         if rest:
             self._background = threading.Thread(target=self._add_rest, args=(rest,), daemon=True, name="demo-officers")
@@ -196,32 +198,14 @@ class DemoServer:
                 return
             self.add_officer(agency)
 
-    def _wait_ready(self) -> None:
-        deadline = time.monotonic() + self.ready_timeout
-        while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
-                raise DemoServerError(f"demo server exited (code {self.proc.returncode}); log: {self._log}")
-            try:
-                r = httpx.get(self.url + "/api/v1/ready", timeout=2.0)
-                if r.status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.25)
-        raise DemoServerError(f"demo server not ready after {self.ready_timeout:.0f} s; log: {self._log}")
-
     def stop(self) -> None:
         self._stop.set()
         if self._background is not None:
             self._background.join(timeout=130)
             self._background = None
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(timeout=5)
+        if self.server is not None:
+            self.server.stop()
+            self.server = None
         self.proc = None
         if self.data_dir is not None:
             shutil.rmtree(self.data_dir, ignore_errors=True)
