@@ -147,6 +147,33 @@ def answer_candidate(ctx: AnswerContext, cand: Candidate, lang: str, confidence:
     )  # fmt: skip
 
 
+def status_how(ctx: AnswerContext, u: Understanding, lang: str) -> Reply | None:
+    """A status question with no tracking number: how this service's progress is checked (its case).
+
+    "Bagaimana cara mengetahui status paspor saya?" asks *how* to check; the service's ``status`` case
+    says where (an agency's app, the counter), and the reply still invites a BWI number for an
+    application made through the MPP. Only when the text names the service and no referral.
+    """
+    from assistant.answers import compose_case
+
+    if u.service is None or u.service_source != "rule":
+        return None  # the model's guess alone ("melacak laporan polisi" -> SKCK?) is not enough here
+    index = u.ranking.index if u.ranking is not None else None
+    if index is not None and index.referral_hits(u.norm):
+        return None
+    cand = index.by_id.get(f"{u.service}.status") if index is not None else None
+    case = cand.case if cand is not None else None
+    if case is None:
+        return None
+    text, cite = compose_case(ctx.catalog, case, lang)
+    ask = _t(lang, "Kalau permohonan Anda diajukan lewat MPP, sebutkan nomor pelacakannya (contoh: BWI-2026-000123).",
+             "If you applied through the MPP, give its tracking number (for example BWI-2026-000123).")  # fmt: skip
+    return Reply(
+        f"{text}\n{ask}", lang=lang, intent="check_status", service=u.service, confidence=u.confidence,
+        quick_replies=[qr_officer(lang)], citations=[cite], case=case.id,
+    )  # fmt: skip
+
+
 def clarify(ctx: AnswerContext, u: Understanding, options: list[tuple[Candidate, float]], lang: str) -> Reply:
     """One question whose quick replies are the competing cases (payload ``/case <id>``)."""
     qrs = [QuickReply(label=(c.title.get(lang) if c.title else c.id)[:60], payload=f"/case {c.id}") for c, _ in options]

@@ -121,6 +121,7 @@ _KIND_FIELD = {
     "location": "location",
     "procedure": "procedure",
     "overview": "overview",
+    "status": "duration",  # "is it ready yet?": how long it takes, not the requirements again
 }
 _LABEL = {
     "requirements": Localized(id="Syarat", en="Requirements"),

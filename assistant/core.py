@@ -22,6 +22,7 @@ from assistant.answering import (
     answer_question,
     confident,
     popular,
+    status_how,
     which_service,
     with_context,
 )
@@ -337,6 +338,9 @@ class Assistant:
         if intent == "check_status":
             if not TRACKING_RE.search(u.text):
                 tr.expecting = "tracking_number"
+                how = status_how(ctx, u, lang)
+                if how is not None:
+                    return how
             reply = actions.status(self.catalog, conv, u.text, lang, confidence=u.confidence)
             reply.service = reply.service or u.service
             return reply

@@ -83,7 +83,8 @@ def v2_outcome(assistant: Any, port: Any, text: str, n: int, kb: Any) -> Outcome
     reply = assistant.respond(conv, text)
     options = tuple(q.payload.split(" ", 1)[1] for q in reply.quick_replies if q.payload.startswith("/case "))
     if reply.intent not in ("ask_service", "out_of_scope"):
-        kind = "other"
+        # A deed's reply (status, queue...) that answers with a knowledge-base case is an answer too.
+        kind = "answer" if reply.case and not reply.fallback and not options else "other"
     elif options:
         kind = "clarify"
     elif reply.fallback:

@@ -156,6 +156,8 @@ class AliasRules:
     def _exact_spans(self, norm: str) -> list[tuple[int, int, int, str]]:
         taken: list[tuple[int, int, int, str]] = []
         for rx, alias, sid in self._rules:
+            if alias not in norm:
+                continue  # a plain substring test first: most aliases are not in a given text
             for m in rx.finditer(norm):
                 s, e = m.span()
                 if any(s < te and ts < e for ts, te, _n, _sid in taken):

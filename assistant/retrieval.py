@@ -60,6 +60,7 @@ FEATURES: tuple[str, ...] = (
     "is_oos",
 )
 _B, _E = r"(?<![a-z0-9])", r"(?![a-z0-9])"
+_WORD = re.compile(r"[a-z0-9]+")
 
 
 @dataclass(frozen=True)
@@ -175,12 +176,17 @@ class _Postings:
         self.n_docs = len(rows)
 
     def dot(self, idx: np.ndarray, vals: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.n_docs, dtype=np.float32)
-        for j, v in zip(idx.tolist(), vals.tolist(), strict=True):
-            a, b = self.ptr[j], self.ptr[j + 1]
-            if b > a:
-                out[self.docs[a:b]] += self.vals[a:b] * v
-        return out
+        """Scores of every document against one sparse query row, gathered without a Python loop."""
+        idx = np.asarray(idx, dtype=np.int64)
+        starts, ends = self.ptr[idx], self.ptr[idx + 1]
+        lengths = ends - starts
+        total = int(lengths.sum())
+        if total == 0:
+            return np.zeros(self.n_docs, dtype=np.float32)
+        offsets = np.cumsum(lengths) - lengths
+        pos = np.arange(total) - np.repeat(offsets, lengths) + np.repeat(starts, lengths)
+        weights = self.vals[pos] * np.repeat(np.asarray(vals, dtype=np.float32), lengths)
+        return np.bincount(self.docs[pos], weights=weights, minlength=self.n_docs).astype(np.float32)
 
 
 @dataclass
@@ -191,6 +197,7 @@ class Ranking:
     probs: list[float]
     features: dict[str, list[float]] = field(default_factory=dict)
     index: CaseIndex | None = None
+    by_candidate: np.ndarray | None = None  # the probabilities in the index's candidate order (full rankings)
 
     def candidate(self, i: int = 0) -> Candidate:
         assert self.index is not None
@@ -208,6 +215,9 @@ class Ranking:
 
     def service_probs(self, index: CaseIndex) -> dict[str, float]:
         """Probability mass per catalogue service (None: none of ours)."""
+        if self.by_candidate is not None and index is self.index:
+            sums = np.bincount(index.svc_group, weights=self.by_candidate, minlength=len(index.svc_keys))
+            return {index.svc_keys[g]: float(sums[g]) for g in np.argsort(-sums, kind="stable")}
         out: dict[str, float] = {}
         for cid, p in zip(self.ids, self.probs, strict=True):
             svc = index.by_id[cid].service or NONE_SERVICE
@@ -253,15 +263,53 @@ class CaseIndex:
         ]
         n = len(candidates)
         self.is_case = np.array([c.kind not in ("referral", "oos") for c in candidates])
+        self._ref_cues = {ci: [normalize(q) for q in c.referral.cues] for ci, c in enumerate(candidates)
+                          if c.referral is not None and c.referral.cues}  # fmt: skip
+        self._ref_memo: tuple[str, list[int]] = ("\0", [])
+        # A cue can only match where its first word is a word of the text (cues match on word boundaries).
+        self._ref_first = {ci: {m.group(0) for q in qs if (m := _WORD.match(q))} for ci, qs in self._ref_cues.items()}
+        self._ref_always = {ci for ci, qs in self._ref_cues.items() if any(not _WORD.match(q) for q in qs)}
+        # Per-candidate columns of the heads' outputs (-1: not a label), so one question's features are
+        # a few array gathers rather than a loop over hundreds of candidates.
+        self.cand_svc_col = np.array([self.svc_col.get(c.service, -1) if c.service else -1 for c in candidates])
+        self.cand_kind_col = np.array([self.kind_col.get(c.kind, -1) for c in candidates])
+        self.cand_ids = np.array([c.id for c in candidates], dtype=object)
+        services = {c.service for c in candidates if c.service}
+        self._service_mask = {s: self.is_case & np.array([c.service == s for c in candidates]) for s in services}
+        self._kind_mask = {
+            k: self.is_case & np.array([c.kind == k for c in candidates]) for k in {c.kind for c in candidates}
+        }  # fmt: skip
+        self.svc_keys = sorted({c.service or NONE_SERVICE for c in candidates})
+        key_pos = {k: i for i, k in enumerate(self.svc_keys)}
+        self.svc_group = np.array([key_pos[c.service or NONE_SERVICE] for c in candidates], dtype=np.int64)
+        # Documents are stored candidate by candidate: one segment per candidate that has any.
+        owners, starts = np.unique(self.doc_owner, return_index=True)
+        self._seg_owner, self._seg_start = owners, starts
         self.static = np.zeros((n, len(FEATURES)), dtype=np.float64)
         for ci, c in enumerate(candidates):
             self.static[ci, FEATURES.index("is_default")] = float(c.is_default)
             self.static[ci, FEATURES.index("is_referral")] = float(c.kind == "referral")
             self.static[ci, FEATURES.index("is_oos")] = float(c.kind == "oos")
 
+    def _referral_rows(self, norm: str) -> list[int]:
+        """Candidate rows of referrals one of whose cues is in the text word for word.
+
+        A plain substring test screens each referral before its word-boundary regex; the last text's
+        answer is kept because the answering path asks again about the same text.
+        """
+        memo = self._ref_memo
+        if memo[0] == norm:
+            return memo[1]
+        words = set(_WORD.findall(norm))
+        first, always = self._ref_first, self._ref_always
+        maybe = [(ci, rx) for ci, rx in self._ref_rx if ci in always or not words.isdisjoint(first[ci])]
+        rows = [ci for ci, rx in maybe if rx.search(norm)]
+        self._ref_memo = (norm, rows)
+        return rows
+
     def referral_hits(self, norm: str) -> list[str]:
         """Referrals one of whose cues is in the text word for word."""
-        return [self.candidates[ci].id for ci, rx in self._ref_rx if rx.search(norm)]
+        return [self.candidates[ci].id for ci in self._referral_rows(norm)]
 
     # ------------------------------------------------------------------ features
 
@@ -293,28 +341,26 @@ class CaseIndex:
         lex = np.zeros(n, dtype=np.float64)
         embs = np.zeros(n, dtype=np.float64)
         if len(lex_doc):
-            np.maximum.at(lex, self.doc_owner, lex_doc)
-            best_emb = np.full(n, -1.0)
-            np.maximum.at(best_emb, self.doc_owner, emb_doc)
-            embs = np.where(best_emb > -1.0, best_emb, 0.0)
-        alias = set(alias_services)
-        aspect_kind = ASPECT_KIND.get(aspect) if aspect else None
+            lex[self._seg_owner] = np.maximum(np.maximum.reduceat(lex_doc, self._seg_start), 0.0)
+            best = np.maximum.reduceat(emb_doc, self._seg_start).astype(np.float64)
+            embs[self._seg_owner] = np.where(best > -1.0, best, 0.0)
+        case = self.is_case
         i_svc, i_kind, i_int = FEATURES.index("svc_logp"), FEATURES.index("kind_logp"), FEATURES.index("intent_logp")
         i_alias, i_aspect = FEATURES.index("alias"), FEATURES.index("aspect")
-        for ci, c in enumerate(self.candidates):
-            if self.is_case[ci]:
-                f[ci, i_svc] = np.log(ps[self.svc_col[c.service]] + eps) if c.service in self.svc_col else np.log(eps)
-                kcol = self.kind_col.get(c.kind)
-                f[ci, i_kind] = np.log(pk[kcol] + eps) if kcol is not None else 0.0
-                f[ci, i_int] = np.log(p_ask + eps)
-                f[ci, i_alias] = float(c.service in alias)
-                f[ci, i_aspect] = float(aspect_kind is not None and c.kind == aspect_kind)
-            else:
-                f[ci, i_svc] = np.log(none_p + eps)
-                f[ci, i_kind] = np.log(kind_none + eps) if self.kind_col else 0.0
-                f[ci, i_int] = np.log(p_oos + eps)
-        for ci, rx in self._ref_rx:
-            f[ci, i_alias] = float(bool(rx.search(norm)))
+        svc_lp = np.where(self.cand_svc_col >= 0, np.log(ps[np.maximum(self.cand_svc_col, 0)] + eps), np.log(eps))
+        kind_lp = np.where(self.cand_kind_col >= 0, np.log(pk[np.maximum(self.cand_kind_col, 0)] + eps), 0.0)
+        f[:, i_svc] = np.where(case, svc_lp, np.log(none_p + eps))
+        f[:, i_kind] = np.where(case, kind_lp, np.log(kind_none + eps) if self.kind_col else 0.0)
+        f[:, i_int] = np.where(case, np.log(p_ask + eps), np.log(p_oos + eps))
+        for s in set(alias_services):
+            mask = self._service_mask.get(s)
+            if mask is not None:
+                f[mask, i_alias] = 1.0
+        aspect_kind = ASPECT_KIND.get(aspect) if aspect else None
+        if aspect_kind is not None and aspect_kind in self._kind_mask:
+            f[self._kind_mask[aspect_kind], i_aspect] = 1.0
+        for ci in self._referral_rows(norm):
+            f[ci, i_alias] = 1.0
         f[:, FEATURES.index("lex")] = lex
         f[:, FEATURES.index("emb")] = embs
         return f
@@ -328,7 +374,7 @@ class CaseIndex:
         feats = {}
         if k_features:
             feats = {self.candidates[i].id: f[i].round(3).tolist() for i in order[:5]}
-        return Ranking([self.candidates[i].id for i in order], [float(p[i]) for i in order], feats, self)
+        return Ranking(self.cand_ids[order].tolist(), p[order].tolist(), feats, self, by_candidate=p)
 
 
 # answer: top probability to answer outright; option: a clarifying option's least probability;
