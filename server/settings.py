@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -128,6 +129,12 @@ class Settings(BaseSettings):
     @property
     def base_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
+
+    @property
+    def ws_sources(self) -> str:
+        """CSP ``connect-src`` for the websocket: the public URL's own host, never the request's Host header."""
+        netloc = urlsplit(self.base_url).netloc
+        return f"ws://{netloc} wss://{netloc}"
 
     @property
     def is_sqlite(self) -> bool:

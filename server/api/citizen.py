@@ -390,10 +390,10 @@ def strings(lang: str) -> dict[str, str]:
 
 
 def _harden(request: Request, response: Response) -> Response:
-    host = request.headers.get("host", "")
+    ws = request.app.state.settings.ws_sources  # from settings: never the request's Host header
     response.headers["Content-Security-Policy"] = (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        f"connect-src 'self' {ws}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "no-referrer"

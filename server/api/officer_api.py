@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
 from protocol.nik import mask_nik
-from server.api.deps import CatalogDep, DbDep, HubDep, SettingsDep, bearer
+from server.api.deps import CatalogDep, DbDep, HubDep, SettingsDep, bearer, client_address
 from server.api.queue import publish_board
 from server.domain import applications, births, identity, officers, queue, sessions
 from server.domain.documents import issue as issuance
@@ -39,8 +39,8 @@ class TransitionIn(BaseModel):
 
 
 def current_officer(request: Request, db: DbDep) -> m.Officer:
-    token = bearer(request) or request.cookies.get("mpp_officer")
-    officer, _ = officers.officer_for_token(db, token)
+    """Bearer tokens only: the console's cookie is refused here, since this API takes no CSRF token."""
+    officer, _ = officers.officer_for_token(db, bearer(request))
     return officer
 
 
@@ -72,8 +72,8 @@ def officer_actor(officer: m.Officer) -> str:
 
 
 @router.post("/login")
-def login(body: LoginIn, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
-    result = officers.login(db, body.username, body.password, settings.officer_session_ttl_hours)
+def login(body: LoginIn, request: Request, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
+    result = officers.login(db, settings, body.username, body.password, client_address(request))
     db.commit()
     o = result.officer
     return {

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
-import time
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +12,7 @@ from sqlalchemy import select
 
 from protocol.nik import mask_nik
 from server.api import officer_api
-from server.api.deps import DbDep, HubDep, SettingsDep
+from server.api.deps import DbDep, HubDep, SettingsDep, client_address
 from server.console import live
 from server.console.i18n import LANGS, tr
 from server.console.web import (
@@ -25,7 +23,9 @@ from server.console.web import (
     CsrfDep,
     CtxDep,
     harden,
+    issue_pre_csrf,
     lang_of,
+    pre_csrf_valid,
     redirect,
     render,
     secure_request,
@@ -70,36 +70,9 @@ def switch_lang(lang: str, request: Request, next: str = Query(default="/officer
 # ------------------------------------------------------------------ sign-in
 
 
-class Throttle:
-    """Progressive delay between failed sign-ins per username (the DB lockout comes on top)."""
-
-    def __init__(self) -> None:
-        self.not_before: dict[str, float] = {}
-
-    def wait(self, username: str) -> int:
-        left = self.not_before.get(username.lower(), 0.0) - time.monotonic()
-        return int(left) + 1 if left > 0 else 0
-
-    def failed(self, username: str, failures: int) -> int:
-        delay = officers.delay_seconds(failures)
-        if delay:
-            self.not_before[username.lower()] = time.monotonic() + delay
-        return delay
-
-    def clear(self, username: str) -> None:
-        self.not_before.pop(username.lower(), None)
-
-
-def throttle(request: Request) -> Throttle:
-    state = request.app.state
-    if not hasattr(state, "console_throttle"):
-        state.console_throttle = Throttle()
-    th: Throttle = state.console_throttle
-    return th
-
-
 def _login_page(request: Request, status: int = 200, error: str = "", retry: int = 0, username: str = "") -> Response:
-    token = request.cookies.get(PRE_CSRF_COOKIE) or secrets.token_urlsafe(24)
+    # Always a fresh server-signed token: never the value the client's cookie already holds.
+    token = issue_pre_csrf(request.app.state.settings)
     response = render(
         request, "login.html", None, status=status, csrf=token, error=error, retry=retry, username=username
     )
@@ -124,29 +97,22 @@ def login_submit(
     csrf: str = Form(default="", max_length=200),
 ) -> Response:
     lang = lang_of(request)
-    expected = request.cookies.get(PRE_CSRF_COOKIE, "")
-    if not csrf or not expected or not secrets.compare_digest(csrf.encode(), expected.encode()):
+    if not pre_csrf_valid(settings, csrf, request.cookies.get(PRE_CSRF_COOKIE, "")):
         return _login_page(request, 403, tr("csrf_failed", lang), username=username)
-    th = throttle(request)
-    wait = th.wait(username)
-    if wait:
-        return _login_page(request, 429, tr("login_wait", lang, n=wait), wait, username)
     try:
-        result = officers.login(db, username, password, settings.officer_session_ttl_hours)
+        result = officers.login(db, settings, username, password, client_address(request))
     except ApiError as exc:
         db.rollback()
         message = exc.message_en if lang == "en" else exc.message_id
-        if exc.code == "locked":
-            return _login_page(request, 429, message, int(exc.extra.get("retry_after", 60)), username)
+        wait = int(exc.extra.get("retry_after") or 0)
+        if exc.code == "too_many_attempts":
+            return _login_page(request, 429, tr("login_wait", lang, n=wait), wait, username)
         if exc.code == "disabled":
             return _login_page(request, 403, message, username=username)
-        failures = db.scalar(select(m.Officer.failed_logins).where(m.Officer.username == username)) or 0
-        delay = th.failed(username, failures)
-        if delay:
-            message = f"{message} {tr('login_wait', lang, n=delay)}"
-        return _login_page(request, 401, message, delay, username)
+        if wait:
+            message = f"{message} {tr('login_wait', lang, n=wait)}"
+        return _login_page(request, 401, message, wait, username)
     db.commit()
-    th.clear(username)
     response = redirect("/officer/")
     response.set_cookie(
         COOKIE,

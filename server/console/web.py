@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -19,9 +20,10 @@ from fastapi.templating import Jinja2Templates
 from protocol.catalog import Catalog
 from server.api.deps import DbDep
 from server.console.i18n import LANGS, tr
-from server.domain import officers, sessions
+from server.domain import keys, officers, sessions
 from server.errors import ApiError
 from server.persistence import models as m
+from server.settings import Settings
 
 COOKIE = "mpp_officer"
 LANG_COOKIE = "mpp_officer_lang"
@@ -102,11 +104,34 @@ def require_roles(ctx: Ctx, *roles: str) -> None:
 
 
 def csp(request: Request) -> str:
-    host = request.headers.get("host", "")
+    """Built from settings: a forged Host header must not widen where the page may connect."""
+    ws = request.app.state.settings.ws_sources
     return (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-        f"connect-src 'self' ws://{host} wss://{host}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+        f"connect-src 'self' {ws}; frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
     )
+
+
+PRE_CSRF_TTL_S = 3600
+
+
+def issue_pre_csrf(settings: Settings) -> str:
+    """A fresh pre-login token signed by the server: a value planted in the cookie by someone else never passes."""
+    nonce = secrets.token_urlsafe(18)
+    expires = str(int(time.time()) + PRE_CSRF_TTL_S)
+    return f"{nonce}.{expires}.{keys.mac(keys.derive(settings, 'pre-csrf'), nonce, expires)}"
+
+
+def pre_csrf_valid(settings: Settings, form_token: str, cookie_token: str) -> bool:
+    """The form's token equals the cookie's, carries the server's signature and has not expired."""
+    if not form_token or not cookie_token or not secrets.compare_digest(form_token.encode(), cookie_token.encode()):
+        return False
+    nonce, _, rest = form_token.partition(".")
+    expires, _, sig = rest.partition(".")
+    if not nonce or not expires.isdigit() or int(expires) < time.time():
+        return False
+    want = keys.mac(keys.derive(settings, "pre-csrf"), nonce, expires)
+    return secrets.compare_digest(sig.encode(), want.encode())
 
 
 def harden(request: Request, response: Response) -> Response:

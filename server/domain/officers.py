@@ -1,4 +1,4 @@
-"""Officer accounts: argon2 hashes, scoped roles, login with lockout."""
+"""Officer accounts: argon2 hashes, scoped roles, sign-in slowed per address instead of locked."""
 
 from __future__ import annotations
 
@@ -8,17 +8,23 @@ from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from server.domain import keys
 from server.domain.sessions import hash_token
 from server.errors import ApiError
 from server.persistence import models as m
+from server.settings import Settings
 
 ROLES = ("officer", "village", "faskes", "supervisor", "admin")
-MAX_FAILURES = 5
-LOCK_MINUTES = 15
+PAIR_FREE = 1  # failures from one address for one name before the delays start
+IP_FREE = 10  # failures from one address over all names before that address is slowed
+MAX_DELAY_S = 900
+WINDOW_S = 3600
 _hasher = PasswordHasher()
+# Verified when the name is unknown, so that answer costs the same argon2 time as a wrong password.
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -73,39 +79,76 @@ class Login:
     csrf: str
 
 
-def delay_seconds(failures: int) -> int:
-    """Progressive delay the client is asked to wait (Retry-After) after each failure."""
-    return 0 if failures <= 1 else min(2 ** (failures - 1), 30)
+def delay_seconds(failures: int, free: int = 1) -> int:
+    """Seconds to wait after ``failures`` recent failures, doubling once ``free`` are used up."""
+    over = failures - free
+    return 0 if over <= 0 else min(2**over, MAX_DELAY_S)
 
 
-def login(db: Session, username: str, password: str, ttl_hours: float) -> Login:
+def _throttle_keys(settings: Settings, username: str, client: str) -> list[tuple[str, str, int]]:
+    """(scope, key, free failures): one address guessing one name, and one address spraying many names.
+
+    Keyed by the name as typed, never by the account, so a name that does not exist is throttled
+    exactly like one that does, and a guesser elsewhere never slows the officer down.
+    """
+    k = keys.derive(settings, "login-index")
+    name = username.strip().lower()
+    return [("login_pair", keys.mac(k, client, name), PAIR_FREE), ("login_ip", keys.mac(k, client), IP_FREE)]
+
+
+def _wait(db: Session, scope: str, key: str, free: int, now: dt.datetime) -> int:
+    since = now - dt.timedelta(seconds=WINDOW_S)
+    count, latest = db.execute(
+        select(func.count(), func.max(m.AuthAttempt.created_at)).where(
+            m.AuthAttempt.scope == scope, m.AuthAttempt.key == key, m.AuthAttempt.created_at > since
+        )
+    ).one()
+    delay = delay_seconds(count, free)
+    if not delay or latest is None:
+        return 0
+    left = (m.utc(latest) + dt.timedelta(seconds=delay) - now).total_seconds()
+    return int(left) + 1 if left > 0 else 0
+
+
+def login_wait(db: Session, settings: Settings, username: str, client: str, now: dt.datetime | None = None) -> int:
+    now = now or m.now_utc()
+    return max(_wait(db, scope, key, free, now) for scope, key, free in _throttle_keys(settings, username, client))
+
+
+def login(db: Session, settings: Settings, username: str, password: str, client: str) -> Login:
+    """One answer for an unknown name, a wrong password and a throttled client; no account is ever locked.
+
+    A failure delays the next try from the same address (for that name, and for any name after many),
+    with ``Retry-After``; the password is checked at the same argon2 cost whether or not the name exists.
+    """
     now = m.now_utc()
+    wait = login_wait(db, settings, username, client, now)
+    if wait:
+        raise too_many(wait)
     officer = db.scalar(select(m.Officer).where(m.Officer.username == username))
-    bad = ApiError(401, "bad_credentials", "Nama pengguna atau kata sandi salah.", "Wrong username or password.")
-    if officer is None:
-        _hasher.hash(password)  # same cost as a real check, so timing does not reveal usernames
-        raise bad
-    if officer.locked_until is not None and m.utc(officer.locked_until) > now:
-        wait = int((m.utc(officer.locked_until) - now).total_seconds()) + 1
+    try:
+        _hasher.verify(officer.password_hash if officer is not None else _DUMMY_HASH, password)
+        ok = officer is not None
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if not ok or officer is None:
+        for scope, key, _free in _throttle_keys(settings, username, client):
+            db.add(m.AuthAttempt(scope=scope, key=key, created_at=now))
+        db.commit()
+        wait = login_wait(db, settings, username, client, now)
+        headers = {"Retry-After": str(wait)} if wait else None
         raise ApiError(
-            429,
-            "locked",
-            f"Akun dikunci sementara karena terlalu banyak percobaan. Coba lagi dalam {wait} detik.",
-            f"Account temporarily locked after too many attempts. Try again in {wait} seconds.",
+            401,
+            "bad_credentials",
+            "Nama pengguna atau kata sandi salah.",
+            "Wrong username or password.",
+            headers=headers,
             retry_after=wait,
         )
-    try:
-        _hasher.verify(officer.password_hash, password)
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        officer.failed_logins += 1
-        if officer.failed_logins >= MAX_FAILURES:
-            officer.locked_until = now + dt.timedelta(minutes=LOCK_MINUTES)
-        db.commit()
-        raise bad from None
     if not officer.active:
         raise ApiError(403, "disabled", "Akun dinonaktifkan.", "This account is disabled.")
-    officer.failed_logins = 0
-    officer.locked_until = None
+    pair_scope, pair_key, _free = _throttle_keys(settings, username, client)[0]
+    db.execute(delete(m.AuthAttempt).where(m.AuthAttempt.scope == pair_scope, m.AuthAttempt.key == pair_key))
     token = secrets.token_urlsafe(32)
     csrf = secrets.token_urlsafe(24)
     db.add(
@@ -113,11 +156,22 @@ def login(db: Session, username: str, password: str, ttl_hours: float) -> Login:
             officer_id=officer.id,
             token_hash=hash_token(token),
             csrf_token=csrf,
-            expires_at=now + dt.timedelta(hours=ttl_hours),
+            expires_at=now + dt.timedelta(hours=settings.officer_session_ttl_hours),
         )
     )
     db.flush()
     return Login(officer, token, csrf)
+
+
+def too_many(wait: int) -> ApiError:
+    return ApiError(
+        429,
+        "too_many_attempts",
+        f"Terlalu banyak percobaan. Coba lagi dalam {wait} detik.",
+        f"Too many attempts. Try again in {wait} seconds.",
+        headers={"Retry-After": str(wait)},
+        retry_after=wait,
+    )
 
 
 def officer_for_token(db: Session, token: str | None) -> tuple[m.Officer, m.OfficerSession]:
