@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import update
 
-from server import models as m
+from server.persistence import models as m
 from tests.codes import app_state
 from tests.server.console_helpers import PASSWORD, add_officer, console_login, csrf_of
 
@@ -25,7 +25,7 @@ from tests.server.console_helpers import PASSWORD, add_officer, console_login, c
 @pytest.fixture(autouse=True)
 def slow_clock(monkeypatch: pytest.MonkeyPatch) -> None:
     """Delays 30x longer than shipped, so a loaded machine's slow argon2 never outlasts one (2 s -> 60 s)."""
-    from server import officers
+    from server.domain import officers
 
     shipped = officers.delay_seconds
     monkeypatch.setattr(officers, "delay_seconds", lambda failures, free=1: shipped(failures, free) * 30)
