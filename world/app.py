@@ -184,6 +184,7 @@ class HallClient(DirectObject):
         # Who else wants each reply (guided mode shows the officer's words as its own steps).
         self.reply_listeners: list[Callable[[ChatReply], None]] = []
         self.document_listeners: list[Callable[[DocumentEvent], None]] = []  # e.g. guided mode
+        self.frame_listeners: list[Callable[[Any], None]] = []  # every server frame (guided mode's steps)
         self.conversation_id: str | None = None
         self.bubble_text = ""
         self.session_id: str | None = None
@@ -778,6 +779,8 @@ class HallClient(DirectObject):
             self.on_frame(ev.data)
 
     def on_frame(self, frame: Any) -> None:
+        for listener in list(self.frame_listeners):
+            listener(frame)
         if isinstance(frame, Welcome):
             self.session_id = frame.session_id
             self.identified = frame.citizen is not None

@@ -1,18 +1,20 @@
 """DirectGUI view of guided mode: big buttons, large high-contrast text, everything spoken.
 
-The flow logic lives in ``world.guided`` (pure, tested without rendering); this view only
-draws the current step, forwards presses, speaks new lines through espeak-ng (synthesis runs
-off the frame thread so the hall never stutters) and drives the autopilot walk. It takes the
-ShowBase and small callables instead of the whole hall app, so it also runs on a bare
-offscreen ShowBase in tests::
+The server drives the visit: each ``guided.step`` frame (``protocol.guided.GuidedStep``) carries the
+text, the big choices, the field asked, what to speak and the press count; this view only draws the
+latest frame, speaks it through espeak-ng (synthesis off the frame thread, so the hall never
+stutters), leads the walk, and sends the visitor's answer back as ``guided.choose``. It keeps no flow
+and no texts of its own. It takes the ShowBase and small callables instead of the whole hall app,
+so it also runs on a bare offscreen ShowBase in tests::
 
-    view = GuidedView(base, flow, lang="id", voice=Voice(),
-                      start_walk=lambda path: ..., walk_done=lambda: not citizen.path,
-                      send=lambda pending: ...)   # async mode: send flow.pending via NetClient
+    view = GuidedView(base, send=net.send, lang="id", voice=Voice(),
+                      start_walk=lambda counter: ..., walk_done=lambda: not citizen.path)
+    view.start()                          # guided.start; the server answers with the first step
+    view.show(step)                       # a guided.step frame arrived (attach_to_hall wires this)
     view.click("service:ktp-el"); view.type_text("3510..."); view.destroy()
 
-``attach_to_hall(client, identity=...)`` wires it to a started ``world.app.HallClient`` (the AI
-avatar leads, answers come through the client's NetClient). For ``mpp hall --guided``::
+``attach_to_hall(client)`` wires it to a started ``world.app.HallClient`` (the AI avatar leads,
+frames come through the client's NetClient). For ``mpp hall --guided``::
 
     client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=15)
     if cfg.guided:
@@ -36,7 +38,9 @@ from direct.gui.DirectLabel import DirectLabel
 from direct.showbase.DirectObject import DirectObject
 from panda3d.core import TextNode
 
-from world.guided import GuidedFlow, Pending, Step
+from protocol.guided import GuidedChoice, GuidedStep
+from protocol.messages import ErrorFrame, Welcome
+from world.voice.normalize import normalize
 from world.voice.tts import Voice, play_with_panda
 
 __all__ = ["BG", "BUTTON", "INK", "MIN_SCALE", "GuidedView", "attach_to_hall", "contrast_ratio"]
@@ -51,6 +55,8 @@ BUTTON = (1.0, 0.84, 0.0, 1.0)
 BUTTON_INK = (0.0, 0.0, 0.0, 1.0)
 TOOL = (0.85, 0.92, 1.0, 1.0)
 NOTE = (1.0, 0.84, 0.0, 1.0)
+PROBLEM = (1.0, 0.75, 0.75, 1.0)  # a refused value: pale red text on the dark panel (still >= 7:1)
+REF = "guided"  # refusals of our frames come back with it
 
 Point = tuple[float, float]
 
@@ -69,32 +75,31 @@ def contrast_ratio(a: Sequence[float], b: Sequence[float]) -> float:
 
 
 class GuidedView(DirectObject):
-    """Draws one ``Step`` at a time; every widget, task and hook is released in ``destroy``."""
+    """Draws the latest ``guided.step`` frame; every widget, task and hook is released in ``destroy``."""
 
     def __init__(
         self,
         base: Any,
-        flow: GuidedFlow,
         *,
+        send: Callable[[dict[str, Any]], Any],
+        lang: str = "id",
         scale: float = MIN_SCALE,
         font: Any = None,
         voice: Voice | None = None,
         slow: bool = True,
-        start_walk: Callable[[tuple[Point, ...]], Any] | None = None,
+        start_walk: Callable[[int], Any] | None = None,
         walk_done: Callable[[], bool] | None = None,
-        send: Callable[[Pending], Any] | None = None,
     ) -> None:
         super().__init__()
         self.base = base
-        self.flow = flow
-        self.lang = flow.lang
+        self._send = send
+        self.lang = "en" if lang == "en" else "id"
         self.s = max(MIN_SCALE, scale)
         self.font = font
         self.voice = voice
         self.slow = slow
         self._start_walk = start_walk
         self._walk_done = walk_done
-        self._send = send
         # An invisible full-screen frame takes every click, so nothing behind the guide reacts
         # (no click-to-walk, no free camera) even while the panel is a small banner.
         self.shield: Any = DirectFrame(
@@ -108,43 +113,88 @@ class GuidedView(DirectObject):
         self.widgets: dict[str, Any] = {}
         self.buttons: dict[str, Any] = {}
         self.entry: Any = None
-        self.shown: Step | None = None
+        self.step: GuidedStep | None = None  # the latest frame from the server
+        self.shown: GuidedStep | None = None  # the frame on screen
+        self.steps: list[GuidedStep] = []
+        self.sent: list[dict[str, Any]] = []
+        self.spoken: list[str] = []
+        self.conversation: str | None = None
+        self.waiting = False  # a choice is on its way: further presses wait for the next step
         self.notice: str | None = voice.notice_once(self.lang) if voice is not None else None
         self.played: list[Path] = []
         self.sound: Any = None
-        self._spoken_upto = 0
-        self._walking: Step | None = None
-        self._sent: Pending | None = None
+        self._walking: GuidedStep | None = None
         self._pool = concurrent.futures.ThreadPoolExecutor(max_workers=1, thread_name_prefix="mpp-voice")
         self._speech: list[concurrent.futures.Future[Path | None]] = []
         self._task = f"mpp-guided-{id(self)}"
         self._extra_tasks: list[str] = []
         self.on_destroy: list[Callable[[], Any]] = []
         base.task_mgr.add(self._tick, self._task)
+
+    @property
+    def presses(self) -> int:
+        """The press count the server keeps (carried by every step)."""
+        return self.step.presses if self.step is not None else 0
+
+    # ------------------------------------------------------------------ the wire
+
+    def _out(self, frame: dict[str, Any]) -> None:
+        frame["ref"] = REF
+        self.sent.append(frame)
+        try:
+            self._send(frame)
+        except Exception:  # a failing transport must not break the frame loop; the step stays on screen
+            log.exception("guided view: sending %s failed", frame.get("type"))
+            self.waiting = False
+
+    def start(self) -> None:
+        """Begin (or, after a reconnect, resume) the visit; the server answers with its current step."""
+        frame: dict[str, Any] = {"type": "guided.start", "lang": self.lang}
+        if self.conversation:
+            frame["conversation_id"] = self.conversation
+        self.waiting = False
+        self._out(frame)
+
+    def show(self, step: GuidedStep) -> None:
+        """A ``guided.step`` arrived: draw it and say it."""
+        self.waiting = False
+        self.conversation = step.conversation_id
+        self.step = step
+        self.steps.append(step)
         self.redraw()
+        self._say(step.speak)
+
+    def refused(self, frame: ErrorFrame) -> None:
+        """A refusal of our frame (the officer spoke meanwhile): take the server's current step again."""
+        self.waiting = False
+        if not frame.code.startswith("guided_"):
+            self.conversation = None  # not resumable: a new visit
+        self.start()
 
     # ------------------------------------------------------------------ input
 
-    def click(self, action: str) -> Step:
-        """A big button was pressed (also used by tests and the keyboard)."""
-        step = self.flow.press(action)
-        self._after_input()
-        return step
+    def click(self, choice: str, auto: bool = False) -> None:
+        """A big button was pressed (also used by tests and the keyboard); only offered choices are sent."""
+        step = self.step
+        if step is None or self.waiting:
+            return
+        if choice not in {c.id for c in (*step.choices, *step.tools)}:
+            log.info("guided view: %r is not offered on %s", choice[:40], step.kind)
+            return
+        self.waiting = True
+        self._out({"type": "guided.choose", "step_id": step.step_id, "choice": choice, "auto": auto})
 
-    def type_text(self, text: str) -> Step:
-        step = self.flow.enter(text)
-        self._after_input()
-        return step
+    def type_text(self, text: str) -> None:
+        step = self.step
+        if step is None or step.field is None or self.waiting or not text.strip():
+            return
+        self.waiting = True
+        self._out({"type": "guided.choose", "step_id": step.step_id, "value": text[:200]})
 
     def _submit_entry(self, text: str | None = None) -> None:
         if self.entry is None:
             return
         self.type_text(text if text is not None else self.entry.get())
-
-    def _after_input(self) -> None:
-        if self.flow.step is not self.shown:
-            self.redraw()
-        self._flush_speech()
 
     # ------------------------------------------------------------------ drawing
 
@@ -155,9 +205,11 @@ class GuidedView(DirectObject):
             return 16 / 9
 
     def redraw(self) -> None:
-        step = self.flow.step
+        step = self.step
         self._clear()
         self.shown = step
+        if step is None:
+            return
         a = self._aspect()
         compact = step.kind == "walk"  # let the visitor watch the walk
         left, right = -a + 0.04, a - 0.04
@@ -177,6 +229,11 @@ class GuidedView(DirectObject):
             y -= 0.03 * self.s
         self.widgets["title"] = self._label(step.title, left + 0.05, y, 0.055 * self.s, NOTE, width - 0.1)
         y -= 0.06 * self.s
+        if step.note:
+            colour = PROBLEM if step.tone == "problem" else NOTE  # a refusal is a problem; an officer never is
+            note = self._label(step.note, left + 0.05, y, ts, colour, width - 0.1)
+            self.widgets["note"] = note
+            y -= max(1, note.component("text0").textNode.get_num_rows()) * ts * 1.2 + 0.02
         if step.ticket:
             big = self._label(step.ticket, 0.0, y - 0.16 * self.s, 0.16 * self.s, INK, None, TextNode.A_center)
             self.widgets["ticket"] = big
@@ -185,25 +242,25 @@ class GuidedView(DirectObject):
         self.widgets["text"] = body
         rows = max(1, body.component("text0").textNode.get_num_rows())
         y -= rows * ts * 1.2 + 0.03
-        if step.input is not None:
+        if step.field is not None:
             self._add_entry(step, left + 0.05, y, width)
             y -= 0.1 * self.s
         if not compact:
-            self._add_buttons(step.buttons, left + 0.05, right - 0.05, y, big=True)
+            self._add_buttons(step.choices, left + 0.05, right - 0.05, y, big=True)
         tool_h = 0.07 * self.s
         tool_y = bottom + 0.03 + tool_h / 2
-        tools = list(step.tools) + (list(step.buttons) if compact else [])  # one row while walking
+        tools = list(step.tools) + (list(step.choices) if compact else [])  # one row while walking
         tw = min(1.0, (width - 0.1) / max(1, len(tools)) - 0.04)
         for i, b in enumerate(tools):
             x = left + 0.05 + tw / 2 + i * (tw + 0.04)
-            self.buttons[b.action] = self._button(b.label, b.action, x, tool_y, tw, tool_h, TOOL, 0.032 * self.s)
+            self.buttons[b.id] = self._button(b.label, b.id, x, tool_y, tw, tool_h, TOOL, 0.032 * self.s)
 
-    def _add_entry(self, step: Step, x: float, y: float, width: float) -> None:
-        assert step.input is not None
+    def _add_entry(self, step: GuidedStep, x: float, y: float, width: float) -> None:
+        assert step.field is not None
         ts = 0.045 * self.s
         self.entry = DirectEntry(
             parent=self.frame,
-            initialText=step.input.prefill,
+            initialText=step.field.prefill,
             scale=ts,
             width=(width * 0.62) / ts,
             pos=(x, 0, y - 0.04 * self.s),
@@ -216,7 +273,7 @@ class GuidedView(DirectObject):
         ok_x = x + width * 0.62 + 0.05 + 0.2 * self.s / 2
         self.buttons["ok"] = self._button("OK", None, ok_x, y - 0.025 * self.s, 0.2 * self.s, 0.08 * self.s, BUTTON)
 
-    def _add_buttons(self, buttons: Sequence[Any], left: float, right: float, y: float, *, big: bool) -> None:
+    def _add_buttons(self, buttons: Sequence[GuidedChoice], left: float, right: float, y: float, *, big: bool) -> None:
         if not buttons:
             return
         cols = 1 if len(buttons) == 1 else 2 if len(buttons) <= 6 else 3
@@ -226,8 +283,8 @@ class GuidedView(DirectObject):
         for i, b in enumerate(buttons):
             r, c = divmod(i, cols)
             x = left + bw / 2 + c * (bw + gap)
-            self.buttons[b.action] = self._button(
-                b.label, b.action, x, y - bh / 2 - r * (bh + gap), bw, bh, BUTTON, 0.036 * self.s
+            self.buttons[b.id] = self._button(
+                b.label, b.id, x, y - bh / 2 - r * (bh + gap), bw, bh, BUTTON, 0.036 * self.s
             )
 
     def _label(
@@ -294,33 +351,30 @@ class GuidedView(DirectObject):
     # ------------------------------------------------------------------ per frame
 
     def _tick(self, task: Any) -> Any:
-        step = self.flow.step
-        if step.kind == "walk" and step is not self._walking:
+        step = self.step
+        if step is not None and step.kind == "walk" and step is not self._walking:
             self._walking = step
-            if step.path and self._start_walk is not None:
-                self._start_walk(step.path)
-        elif step.kind == "walk" and self._walk_done is not None and step.path and self._walk_done():
-            self.flow.arrived()
-        if self.flow.pending is not None and self.flow.pending is not self._sent and self._send is not None:
-            self._sent = self.flow.pending
-            try:
-                self._send(self.flow.pending)
-            except Exception:  # a failing transport is reported to the visitor, not raised into the frame loop
-                log.exception("guided view: sending %s failed", self.flow.pending.kind)
-                self.flow.reject(self.flow.pending.kind)
-        if self.flow.step is not self.shown:
+            if self._start_walk is not None and step.counter is not None:
+                self._start_walk(step.counter)
+        elif (
+            step is not None and step.kind == "walk" and self._walk_done is not None and self._walk_done()
+            and not self.waiting
+        ):  # fmt: skip
+            self.click("arrived", auto=True)  # the autopilot arrived: not a press
+        if self.step is not self.shown:
             self.redraw()
-        self._flush_speech()
         self._play_ready()
         return task.cont
 
-    def _flush_speech(self) -> None:
-        new = self.flow.spoken[self._spoken_upto :]
-        self._spoken_upto = len(self.flow.spoken)
+    def _say(self, text: str) -> None:
+        """Speak a step (the latest only: a quick visitor should not hear a backlog)."""
+        if not text:
+            return
+        spoken = normalize(text, self.lang)  # numbers, codes and abbreviations in words for espeak
+        self.spoken.append(spoken)
         if self.voice is None or not self.voice.available:
             return
-        for text in new[-1:]:  # only the latest line: a quick visitor should not hear a backlog
-            self._speech.append(self._pool.submit(self.voice.speak, text, self.lang, slow=self.slow))
+        self._speech.append(self._pool.submit(self.voice.speak, spoken, self.lang, slow=self.slow))
 
     def _play_ready(self) -> None:
         done = [f for f in self._speech if f.done()]
@@ -373,139 +427,58 @@ class GuidedView(DirectObject):
             self.sound = None
 
 
-_OFFICER_REQUEST = {"id": "Saya ingin dibantu petugas.", "en": "I would like to talk to an officer."}
-_DOC_READY = {"id": "Dokumen Anda sudah jadi, bisa dicetak.", "en": "Your document is ready, you can print it."}
-
-
-def _detail_message(body: Any) -> Any:
-    """A server 4xx ``detail`` as a Localized message (first field error for a 422), or None."""
-    from protocol.catalog import Localized
-
-    detail = body.get("detail") if isinstance(body, dict) else None
-    if not isinstance(detail, dict):
-        return None
-    fields = detail.get("fields")
-    if isinstance(fields, dict):
-        for msg in fields.values():
-            if isinstance(msg, dict) and msg.get("id") and msg.get("en"):
-                return Localized(id=str(msg["id"]), en=str(msg["en"]))
-    if detail.get("message_id") and detail.get("message_en"):
-        return Localized(id=str(detail["message_id"]), en=str(detail["message_en"]))
-    return None
-
-
-_CODE_NEEDED = {
-    "id": "Kode verifikasi sudah dikirim ke kontak Anda. Masukkan kode di formulir loket, "
-    "atau tekan Panggil Petugas agar petugas membantu.",
-    "en": "A verification code was sent to your contact. Enter it in the counter's form, "
-    "or press Call an officer for help.",
-}
-
-
-def attach_to_hall(client: Any, *, identity: dict[str, str] | None = None, voice: Voice | None = None) -> GuidedView:
+def attach_to_hall(client: Any, *, voice: Voice | None = None) -> GuidedView:
     """Guided mode on a started ``world.app.HallClient`` (call once its world is loaded).
 
-    Free walking is switched off; the AI avatar leads the visitor to the counter
-    (``lead_to_counter``) and the camera follows calmly. The application (after identifying the
-    session with the NIK, so it is the citizen's own) and the ticket go through the client's
-    NetClient with tags ``guided:*``; those answers are fed back into the flow, not to the client.
+    Free walking is switched off; the AI avatar leads the visitor to the step's counter
+    (``lead_to_counter``) and the camera follows calmly. The visit is the server's: the view sends
+    ``guided.start``/``guided.choose`` on the client's socket and draws the ``guided.step`` frames
+    that come back (the officer's words and an issued document arrive as steps too).
     """
     from world.guided import counter_path_fn
 
     net = client.net
     layout = client.layout
-    flow = GuidedFlow(
-        client.catalog,
-        lang=client.lang,
-        identity=identity,
-        path_to_counter=counter_path_fn(layout) if layout is not None else None,
-        handoff=lambda ctx: client.say(_OFFICER_REQUEST["en" if client.lang == "en" else "id"]),
-    )
-    state: dict[str, Any] = {"key": None, "data": None}
+    paths = counter_path_fn(layout) if layout is not None else None
 
-    def create(p: Pending) -> None:
-        state["key"] = net.create_application(p.service_id, p.data, submit=True, key=state["key"], tag="guided:submit")
-
-    def send(p: Pending) -> None:
+    def send(frame: dict[str, Any]) -> None:
         if net is None:
-            flow.reject(p.kind)
-        elif p.kind == "ticket":
-            net.take_ticket(p.counter, tag="guided:ticket")
-        elif p.data.get("nik") and not client.identified:
-            state["data"] = p
-            name = str(p.data.get("full_name") or client.cfg.name)
-            net.identify(str(p.data["nik"]), name, tag="guided:identify")
-        else:
-            create(p)
+            raise ConnectionError("no server")
+        net.send(frame)
 
-    def start_walk(path: tuple[Point, ...]) -> None:
-        counter = flow.step.counter
-        if counter is None or not client.lead_to_counter(counter):
+    def start_walk(counter: int) -> None:
+        if client.lead_to_counter(counter):
+            return
+        path = paths(counter) if paths is not None else None
+        if path:
             client.player_path = list(path[1:])
 
     view = GuidedView(
         client.base,
-        flow,
+        send=send,
+        lang=client.lang,
         scale=max(MIN_SCALE, client.cfg.text_scale),
         font=client.font,
         voice=voice if voice is not None else Voice(),
         start_walk=start_walk,
         walk_done=lambda: not client.player_path,
-        send=send,
     )
-    original = client.handle
 
-    def handle(ev: Any) -> None:
-        data = ev.data if ev.kind == "http" and isinstance(ev.data, dict) else None
-        tag = str(data.get("tag", "")) if data is not None else ""
-        if data is None or not tag.startswith("guided:"):
-            original(ev)
-            return
-        status, body = int(data.get("status") or 0), data.get("body")
-        kind = tag.split(":", 1)[1]
-        if kind == "identify":
-            if status == 202:
-                # The code sent to the citizen's contact still has to be typed: the guided code screen
-                # is not built yet, so guided mode points to the form's code field or an officer.
-                client.challenge = str(body.get("challenge_id")) if isinstance(body, dict) else None
-                from protocol.catalog import Localized
+    def on_frame(frame: Any) -> None:
+        if isinstance(frame, GuidedStep):
+            view.show(frame)
+        elif isinstance(frame, ErrorFrame) and frame.ref == REF:
+            view.refused(frame)
+        elif isinstance(frame, Welcome) and view.step is not None:
+            view.start()  # a reconnect: the visit resumes where it was
 
-                flow.reject("submit", Localized(**_CODE_NEEDED))
-            else:
-                # 403 (the name does not match the NIK): retrying the same data is a dead end
-                flow.reject("submit", _detail_message(body), retry=status not in (401, 403))
-        elif status in (200, 201):
-            if kind == "ticket" and isinstance(body, dict):
-                client.show_ticket(body)  # the usual ticket card too, so the queue updates show on it
-            flow.resolve(kind, body)
-        else:
-            flow.reject(kind, _detail_message(body))
-
-    def on_reply(reply: Any) -> None:
-        """The officer's words and "connected to officer X at counter N" become steps of the visit."""
-        for action in reply.actions:
-            if action.kind == "handoff" and action.data.get("state") == "accepted" and reply.sender != "officer":
-                flow.officer_connected(action.data.get("officer"), action.data.get("counter"))
-        if reply.sender == "officer":
-            who = next((str(a.data.get("officer")) for a in reply.actions if a.data.get("officer")), None)
-            flow.officer_said(reply.text, who)
-
-    def on_document(ev: Any) -> None:
-        """The signed document is issued: said to the guided visitor as a large spoken step."""
-        if ev.state == "issued":
-            flow.officer_said(_DOC_READY["en" if client.lang == "en" else "id"], None)
-
-    client.handle = handle
-    client.reply_listeners.append(on_reply)
-    client.document_listeners.append(on_document)
+    client.frame_listeners.append(on_frame)
     client.set_typing(True)  # no free walking or camera while guided
+    view.start()
 
     def restore() -> None:
-        client.__dict__.pop("handle", None)
-        if on_reply in client.reply_listeners:
-            client.reply_listeners.remove(on_reply)
-        if on_document in client.document_listeners:
-            client.document_listeners.remove(on_document)
+        if on_frame in client.frame_listeners:
+            client.frame_listeners.remove(on_frame)
         client.set_typing(False)
 
     view.on_destroy.append(restore)

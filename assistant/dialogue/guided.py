@@ -309,6 +309,8 @@ class GuidedLoop:
         if choice == "repeat":
             v.repeat = True
             return
+        if choice == "doc:print":
+            return  # printing happens on the visitor's device; the step stays
         if choice == "back":
             while v.history:
                 snap = v.history.pop()
@@ -868,7 +870,11 @@ class GuidedLoop:
         elif kind == "document":
             tone = "officer"
             title, lines = t("guided.doc_ready_title", lang), [t("guided.doc_ready", lang)]
-            choices = [ch("back_to_step", t("guided.back_to_step", lang)), ch("done", t("guided.done", lang))]
+            choices = [
+                ch("doc:print", t("guided.doc_print", lang), True),
+                ch("back_to_step", t("guided.back_to_step", lang)),
+                ch("done", t("guided.done", lang)),
+            ]
         elif kind == "ticket" and svc is not None:
             agency = self.catalog.agency(svc.agency).short
             title = t("guided.ticket_title", lang)

@@ -363,7 +363,7 @@
 
   function onChatReply(f) {
     settle(f.ref);
-    if (f.conversation_id && f.conversation_id !== "complaints") {
+    if (f.conversation_id && f.conversation_id !== "complaints" && f.conversation_id.indexOf("g-") !== 0) {
       state.conversation = f.conversation_id;
       store.setItem("mpp.conv", f.conversation_id);
     }
@@ -371,7 +371,6 @@
     var who = null;
     (f.actions || []).forEach(function (a) { if (a.kind === "handoff" && a.data && a.data.officer) who = a.data.officer; });
     addMessage(sender, f.text, { citations: f.citations, lang: f.lang, who: sender === "officer" ? (who || (state.handoff && state.handoff.officer)) : null });
-    if (sender === "officer" && window.MPPGuided) window.MPPGuided.officerSaid(f.text, who || (state.handoff && state.handoff.officer));
     setQuick(f.quick_replies);
     (f.actions || []).forEach(runAction);
     if (f.intent === "complaint.responded") loadComplaints();
@@ -413,9 +412,6 @@
       counter: d.counter || prev.counter || null,
     };
     renderHandoff();
-    if (window.MPPGuided && (prev.state !== state.handoff.state || prev.officer !== state.handoff.officer)) {
-      window.MPPGuided.handoff(state.handoff);
-    }
     if (window.MPPCitizenCall) window.MPPCitizenCall.handoff(state.handoff);
     if (state.handoff.state === "closed") {
       var hid = (d.survey && d.survey.handoff_id) || state.handoff.id;
@@ -921,7 +917,6 @@
   function onDocumentEvent(f) {
     if (f.seq > state.liveAfter && f.state === "issued") addMessage("system", t("doc_ready", { code: f.tracking_number }));
     if (f.seq > state.liveAfter && f.state === "revoked") addMessage("system", t("doc_revoked"));
-    if (window.MPPGuidedDocument && f.seq > state.liveAfter) window.MPPGuidedDocument(f);
     loadDocs();
   }
 
@@ -1204,7 +1199,9 @@
           state.liveAfter = Math.max(state.lastSeq, f.last_seq || 0);
           $("conn-status").hidden = true;
           document.body.setAttribute("data-live", "1");
+          if (window.MPPGuided) window.MPPGuided.welcome(); // a guided visit resumes on the new socket
           break;
+        case "guided.step": if (window.MPPGuided) window.MPPGuided.step(f); break;
         case "ping": ws.send(JSON.stringify({ type: "pong", nonce: f.nonce })); break;
         case "chat.reply": onChatReply(f); break;
         case "application.event": onApplicationEvent(f); break;
@@ -1215,7 +1212,8 @@
           renderBoard();
           break;
         case "error":
-          if (f.ref && state.pending[f.ref]) chatFailed(f.ref, f.code);
+          if (f.ref === "guided" && window.MPPGuided) window.MPPGuided.error(f);
+          else if (f.ref && state.pending[f.ref]) chatFailed(f.ref, f.code);
           else if (f.code === "unauthorized" || f.code === "token_expired") {
             state.token = null;
             store.removeItem("mpp.token");
@@ -1310,6 +1308,7 @@
     state: state, t: t, loc: loc, el: el, clear: clear, uuid: uuid, api: api,
     errorMessage: errorMessage, ensureSession: ensureSession,
     applyContrast: applyContrast, loadCatalog: loadCatalog, openSurvey: openSurvey, openHandoff: openHandoff,
+    handoff: onHandoff,
     selectService: selectService, printDoc: printDoc, downloadDoc: downloadDoc,
     send: function (frame) {
       if (!state.ws || !state.wsReady) return false;

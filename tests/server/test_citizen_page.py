@@ -571,15 +571,30 @@ def _g_wait(page: Any, kind: str) -> None:
     )
 
 
+def _g_count(page: Any) -> int:
+    return int(page.evaluate("() => window.mppGuided.steps.length"))
+
+
+def _g_next(page: Any, before: int, kind: str) -> None:
+    """Wait for the server's next step (a new guided.step frame) and check its kind."""
+    page.wait_for_function(
+        "([n, k]) => { const g = window.mppGuided; return g.steps.length > n && !g.busy"
+        " && g.steps[g.steps.length - 1].kind === k; }",
+        arg=[before, kind],
+    )
+
+
 def _g_press(page: Any, action: str, then: str) -> None:
+    before = _g_count(page)
     page.click(f"#g-buttons button[data-action='{action}']")
-    _g_wait(page, then)
+    _g_next(page, before, then)
 
 
 def _g_type(page: Any, value: str, then: str) -> None:
+    before = _g_count(page)
     page.fill("#g-input", value)
     page.press("#g-input", "Enter")
-    _g_wait(page, then)
+    _g_next(page, before, then)
 
 
 def _luminance(rgb: str) -> float:
@@ -602,8 +617,13 @@ def _g_prove(page: Any, contact: str) -> None:
     _g_type(page, newest_code(shared_inbox(), before), "ticket")
 
 
-def _g_typed(page: Any) -> int:
-    return int(page.evaluate("() => window.mppGuided.steps.filter(s => s.kind === 'field' && s.input).length"))
+def _g_presses(page: Any) -> int:
+    """The press count the server keeps (guided.step frames carry it)."""
+    return int(page.evaluate("() => window.mppGuided.step.presses"))
+
+
+def _g_wait_presses(page: Any, n: int) -> None:
+    page.wait_for_function("n => window.mppGuided.step && window.mppGuided.step.presses === n", arg=n)
 
 
 def test_guided_mode_lost_ktp_to_a_ticket_identity_known_in_7_presses(browser: Any, server: str) -> None:
@@ -639,7 +659,7 @@ def test_guided_mode_lost_ktp_to_a_ticket_identity_known_in_7_presses(browser: A
     assert "3510 0101 0190 0001" in page.locator("#g-text").inner_text()  # the one read-back
     _g_press(page, "submit", "ticket")  # 7
     code = page.locator("#g-ticket").inner_text()
-    assert page.evaluate("() => window.mppGuided.presses") == 7
+    assert _g_presses(page) == 7
     _shot(page, "guided-2d-ticket.png")
 
     # the ticket is very large, the text >= 1.6x the page's, contrast >= 7:1
@@ -664,8 +684,9 @@ def test_guided_mode_lost_ktp_to_a_ticket_identity_known_in_7_presses(browser: A
 
     _g_press(page, "next", "remind")
     assert "Kartu Keluarga" in page.locator("#g-text").inner_text()
-    page.click("#g-buttons button[data-action='done']")
-    assert page.locator("#main").is_visible() and page.locator("#guided").is_hidden()
+    page.click("#g-buttons button[data-action='done']")  # the server's last step ends guided mode
+    page.locator("#main").wait_for(state="visible")
+    assert page.locator("#guided").is_hidden()
     assert problems == []
 
 
@@ -702,8 +723,9 @@ def test_guided_mode_lost_ktp_identity_unknown_on_a_phone(browser: Any, server: 
     officer_on_screen()
     _g_prove(page, "sri@example.com")
     officer_on_screen()
-    presses = int(page.evaluate("() => window.mppGuided.presses"))
-    typed = int(page.evaluate("() => window.mppGuided.steps.filter(s => s.input).length"))
+    presses = _g_presses(page)
+    # steps that asked for typing (the greeting's optional "or type what you need" is not one)
+    typed = int(page.evaluate("() => window.mppGuided.steps.filter(s => s.field && !s.field.optional).length"))
     readbacks = int(page.evaluate("() => window.mppGuided.steps.filter(s => s.kind === 'check').length"))
     assert typed == 5 and presses - typed <= 10 and readbacks == 1
     assert (presses, typed) == (10, 5)  # the README states these numbers
@@ -733,9 +755,10 @@ def test_guided_mode_typed_identity_bad_nik_repeat_back_and_officer(browser: Any
     page.click("#g-back")  # Kembali: one step back
     _g_wait(page, "purpose")
     _g_press(page, "option:hilang", "requirements")
-    before = page.evaluate("() => window.mppGuided.presses")
-    page.click("#g-repeat")  # Ulangi: says it again, stays on the step
-    assert _g_step(page) == "requirements" and page.evaluate("() => window.mppGuided.presses") == before + 1
+    before = _g_presses(page)
+    page.click("#g-repeat")  # Ulangi: says it again, stays on the step, counted by the server
+    _g_wait_presses(page, before + 1)
+    assert _g_step(page) == "requirements" and page.evaluate("() => window.mppGuided.step.repeat")
     _g_press(page, "next", "documents")
     _g_press(page, "each_doc", "doc")
     _g_press(page, "have", "doc")
@@ -743,16 +766,20 @@ def test_guided_mode_typed_identity_bad_nik_repeat_back_and_officer(browser: Any
     assert "kehilangan" in page.locator("#g-text").inner_text().lower()
     _g_press(page, "next", "walk")
     _g_wait(page, "field")
-    _g_type(page, "1234", "field")  # a bad NIK: the server is the judge, at submit
+    before = _g_presses(page)
+    page.fill("#g-input", "1234")  # a bad NIK: refused on its own step, with the server's reason
+    page.press("#g-input", "Enter")
+    _g_wait_presses(page, before + 1)
+    assert page.locator("#g-error").is_visible() and "16" in page.locator("#g-error").inner_text()
+    assert page.locator("#g-label").inner_text().startswith("NIK") and _g_step(page) == "field"
+    _g_type(page, "3510015204900002", "field")
     _g_type(page, "Siti Aminah", "field")
     _g_type(page, "3510010101900002", "check")
+    _g_press(page, "edit:full_name", "field")  # any typed field can be changed from the read-back
+    _g_type(page, "Siti Aminah", "check")  # straight back to the one read-back
     _g_press(page, "submit", "contact")  # the second factor starts with a contact
-    _g_type(page, "siti@example.com", "field")  # refused: back to the NIK with the reason shown
-    assert page.locator("#g-error").is_visible() and "NIK" in page.locator("#g-error").inner_text()
-    assert page.locator("#g-label").inner_text().startswith("NIK")
-    _g_type(page, "3510015204900002", "check")  # straight back to the one read-back
     before = len(shared_inbox().mails)
-    _g_press(page, "submit", "code")  # the contact is kept; the code goes out
+    _g_type(page, "siti@example.com", "code")
     _g_type(page, "000000", "code")  # a wrong code: asked again, with what was typed read back
     page.locator("#g-error", has_text="0 0 0 0 0 0").wait_for()
     _g_type(page, newest_code(shared_inbox(), before), "ticket")

@@ -51,7 +51,9 @@ def test_every_action_of_the_default_tour_succeeds(server: DemoServer) -> None:
     assert handoff["relayed"] is True and [w for w, _ in handoff["transcript"]] == ["citizen", "officer", "summary"]
     lounge = results["dashboard"][-1].data
     assert set(lounge["datasets"]) == {"village-progress", "budget", "poverty"}
-    assert results["guided"][0].data["prompts"]
+    guided = results["guided"][0].data
+    assert guided["prompts"] and guided["ticket"] and guided["tracking"]  # the server's guided steps, to a ticket
+    assert len(guided["screens"]) >= 6 and 5 <= guided["presses"] <= 8, guided["screens"]
     procot = results["lahir_procot"][0].data
     assert procot["verify"] == "valid" and procot["number"].startswith("3510-LU-") and procot["pdf_bytes"] > 10_000
     assert procot["facility"] == "Puskesmas Sobo"

@@ -1,27 +1,60 @@
-"""The guided DirectGUI view on the shared offscreen ShowBase: big buttons, contrast, walk, speech, cleanup."""
+"""The guided DirectGUI view on the shared offscreen ShowBase: it draws guided.step frames and sends choices.
+
+Here the frames come from the assistant's guided loop in process (a loopback in place of the socket);
+``test_guided_e2e.py`` takes them from a real server.
+"""
 
 from __future__ import annotations
 
+import itertools
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from protocol.catalog import Localized, default_catalog
 from tests.conftest import need
-from world.guided import GuidedFlow, Pending
 from world.voice import Voice
 
 NIK = "3510014104900001"
 NAME = "Siti Aminah"
 KK = "3510010101200001"
+_ids = itertools.count()
 
 
-@pytest.fixture
-def flow() -> GuidedFlow:
-    identity = {"nik": NIK, "full_name": NAME}
-    return GuidedFlow(default_catalog(), identity=identity, path_to_counter=lambda c: [(0, 0), (0, 5)])
+class Loopback:
+    """The server's side of guided mode in process: frames the view sends are answered by the loop."""
+
+    def __init__(self, identified: bool = True) -> None:
+        from assistant.core import Conversation
+        from assistant.dialogue.guided import GuidedLoop
+        from assistant.ports import Caller
+        from protocol.catalog import default_catalog
+        from tests.assistant.fakes import FakePort
+
+        self.loop = GuidedLoop(default_catalog())
+        self.port = FakePort()
+        caller = Caller("s", 3, NIK, NAME) if identified else Caller("s")
+        self.conv = Conversation(f"v-{next(_ids)}", caller, self.port)
+        self.view: Any = None
+        self.frames: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+
+    def send(self, frame: dict[str, Any]) -> None:
+        from assistant.dialogue.guided import GuidedRefused
+
+        self.frames.append(frame)
+        if frame["type"] == "guided.start":
+            step = self.loop.start(self.conv, frame.get("lang"))
+        else:
+            try:
+                step = self.loop.choose(
+                    self.conv, frame["step_id"], frame.get("choice"), frame.get("value"), frame.get("auto", False)
+                )
+            except GuidedRefused as exc:
+                self.errors.append(exc.code)
+                return
+        self.view.show(step)
 
 
 def _task_names(base: Any) -> set[str]:
@@ -29,32 +62,34 @@ def _task_names(base: Any) -> set[str]:
 
 
 def test_colours_are_high_contrast() -> None:
-    from world.guided_view import BG, BUTTON, BUTTON_INK, INK, NOTE, TOOL, contrast_ratio
+    from world.guided_view import BG, BUTTON, BUTTON_INK, INK, NOTE, PROBLEM, TOOL, contrast_ratio
 
     assert contrast_ratio(INK, BG) >= 7
     assert contrast_ratio(NOTE, BG) >= 7
+    assert contrast_ratio(PROBLEM, BG) >= 7
     assert contrast_ratio(BUTTON_INK, BUTTON) >= 7
     assert contrast_ratio(BUTTON_INK, TOOL) >= 7
     assert contrast_ratio((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)) == pytest.approx(1.0)
 
 
-def test_view_draws_big_buttons_and_walks_the_flow(base: Any, flow: GuidedFlow, tmp_path: Path) -> None:
+def test_view_draws_the_frames_and_sends_only_offered_choices(base: Any, tmp_path: Path) -> None:
     from world.guided_view import MIN_SCALE, GuidedView
 
-    walked: list[tuple[tuple[float, float], ...]] = []
+    server = Loopback()
+    walked: list[int] = []
     arrived = {"done": False}
-    sent: list[Pending] = []
     before = _task_names(base)
-    view = GuidedView(
+    view: Any = GuidedView(
         base,
-        flow,
+        send=server.send,
         scale=1.0,  # asked for the normal size: guided mode still uses at least 1.6x
         voice=Voice(enabled=False),
         start_walk=walked.append,
         walk_done=lambda: arrived["done"],
-        send=sent.append,
     )
+    server.view = view
     try:
+        view.start()
         assert view.s >= MIN_SCALE
         assert view.notice is not None and "Suara tidak tersedia" in view.notice  # said once, as text
         assert set(view.buttons) >= {"service:ktp-el", "more", "repeat", "officer"}
@@ -64,34 +99,40 @@ def test_view_draws_big_buttons_and_walks_the_flow(base: Any, flow: GuidedFlow, 
         assert (x1 - x0) >= 0.8 and (z1 - z0) >= 0.13  # big targets
         assert min(ktp["text_scale"]) >= 0.05
         base.task_mgr.step()
+        view.click("option:hilang")  # not on this step: never sent
+        assert [f["type"] for f in server.frames] == ["guided.start"]
         view.click("service:ktp-el")
-        assert "option:hilang" in view.buttons
+        sent = server.frames[-1]
+        assert sent == {
+            "type": "guided.choose",
+            "step_id": 2,
+            "choice": "service:ktp-el",
+            "auto": False,
+            "ref": "guided",
+        }
+        assert "option:hilang" in view.buttons and view.widgets["title"]["text"] == view.step.title
         view.click("option:hilang")
         view.click("next")
         view.click("all_docs")
         base.task_mgr.step()
-        assert flow.step.kind == "walk" and walked == [((0.0, 0.0), (0.0, 5.0))]
+        assert view.step.kind == "walk" and walked == [1]  # the autopilot heads for counter 1
         base.task_mgr.step()
-        assert flow.step.kind == "walk"  # still walking
+        assert view.step.kind == "walk"  # still walking
         arrived["done"] = True
         base.task_mgr.step()
-        assert flow.step.kind == "identity" and view.shown is flow.step
+        assert view.step.kind == "identity" and view.shown is view.step
+        assert server.frames[-1]["auto"] is True and view.presses == 4  # arriving is not a press
         view.click("yes")
         assert view.entry is not None
         view.entry.enterText(KK)
         view.buttons["ok"]["command"]()  # the OK button submits what was typed
-        assert flow.step.kind == "review" and "3510 0101 0120 0001" in view.widgets["text"]["text"]
+        assert view.step.kind == "check" and "3510 0101 0120 0001" in view.widgets["text"]["text"]
         view.click("submit")
         base.task_mgr.step()
-        assert [p.kind for p in sent] == ["submit"]
-        flow.resolve("submit", {"tracking_number": "BWI-2026-000001"})
-        base.task_mgr.step()
-        assert [p.kind for p in sent] == ["submit", "ticket"]
-        flow.resolve("ticket", {"code": "A-012"})
-        base.task_mgr.step()
-        assert view.widgets["ticket"]["text"] == "A-012"
+        assert view.step.kind == "ticket" and view.widgets["ticket"]["text"] == server.port.tickets[0].code
         assert min(view.widgets["ticket"]["text_scale"]) >= 0.2  # very large
-        assert flow.presses == 7
+        assert view.presses == 7
+        assert server.errors == []
         base.graphics_engine.render_frame()
         base.win.save_screenshot(str(tmp_path / "ticket.png"))
     finally:
@@ -100,24 +141,49 @@ def test_view_draws_big_buttons_and_walks_the_flow(base: Any, flow: GuidedFlow, 
     assert view.frame is None
 
 
-def test_a_failing_transport_becomes_a_calm_failure(base: Any, flow: GuidedFlow) -> None:
+def test_a_refused_value_is_shown_as_a_problem_and_a_double_press_waits(base: Any) -> None:
+    from world.guided_view import PROBLEM, GuidedView
+
+    server = Loopback(identified=False)
+    held: list[dict[str, Any]] = []
+    view: Any = GuidedView(base, send=held.append, voice=Voice(enabled=False))
+    server.view = view
+    try:
+        server.send({"type": "guided.start", "lang": "id"})
+        view.click("service:ktp-el")
+        view.click("more")  # a second press before the answer: not sent
+        assert [f.get("choice") for f in held] == ["service:ktp-el"]
+        server.send(held.pop())
+        view._send = server.send
+        view.type_text("ktp")  # no field on the purpose step: nothing sent
+        for choice in ("option:hilang", "next", "all_docs", "arrived"):
+            view.click(choice)
+        view.type_text("1234")
+        assert view.step.kind == "field" and view.step.tone == "problem"
+        note = view.widgets["note"]
+        colour = note.component("text0").textNode.get_text_color()
+        assert "16" in note["text"] and tuple(colour) == pytest.approx(PROBLEM)
+    finally:
+        view.destroy()
+
+
+def test_a_failing_transport_leaves_the_step_on_screen(base: Any) -> None:
     from world.guided_view import GuidedView
 
-    def broken(p: Pending) -> None:
-        raise ConnectionError("down")
+    server = Loopback()
 
-    view = GuidedView(base, flow, voice=Voice(enabled=False), send=broken)
+    def broken(frame: dict[str, Any]) -> None:
+        if frame["type"] == "guided.choose":
+            raise ConnectionError("down")
+        server.send(frame)
+
+    view: Any = GuidedView(base, send=broken, voice=Voice(enabled=False))
+    server.view = view
     try:
-        flow.enter("ktp hilang")
-        for action in ("next", "all_docs", "arrived", "yes"):
-            flow.press(action)
-        flow.enter(KK)
-        flow.press("yes")
-        view.click("submit")
+        view.start()
+        view.click("service:ktp-el")
         base.task_mgr.step()
-        assert flow.step.kind == "failed" and view.shown is flow.step and "submit" in view.buttons
-        flow.reject("submit", Localized(id="x", en="x"))  # nothing pending any more: ignored
-        assert flow.step.kind == "failed"
+        assert view.step is not None and view.step.kind == "greet" and not view.waiting  # the press can be retried
     finally:
         view.destroy()
 
@@ -146,18 +212,41 @@ class FakeAudio:
         pass
 
 
+def test_spoken_text_has_no_digits_left_for_espeak(base: Any) -> None:
+    from world.guided_view import GuidedView
+
+    server = Loopback()
+    view: Any = GuidedView(base, send=server.send, voice=Voice(enabled=False))
+    server.view = view
+    try:
+        view.start()
+        for choice in ("service:ktp-el", "option:hilang"):
+            view.click(choice)
+        assert "ka te pe elektronik" in view.spoken[-1]
+        for choice in ("next", "all_docs", "arrived", "yes"):
+            view.click(choice)
+        view.type_text(KK)
+        assert "tiga lima satu nol" in view.spoken[-1]
+        view.click("submit")
+        assert view.step.kind == "ticket" and "a nol nol satu" in view.spoken[-1]
+        assert all(not any(ch.isdigit() for ch in said) for said in view.spoken)
+    finally:
+        view.destroy()
+
+
 @pytest.mark.slow
-def test_view_speaks_each_new_step_with_espeak(
-    base: Any, flow: GuidedFlow, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_view_speaks_each_new_step_with_espeak(base: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from world.guided_view import GuidedView
 
     need(shutil.which("espeak-ng") is not None, "espeak-ng is not installed (apt-get install espeak-ng)")
     audio = FakeAudio()
     monkeypatch.setattr(base, "sfxManagerList", [audio], raising=False)
-    view = GuidedView(base, flow, voice=Voice(cache_dir=tmp_path, enabled=True))
+    server = Loopback()
+    view: Any = GuidedView(base, send=server.send, voice=Voice(cache_dir=tmp_path, enabled=True))
+    server.view = view
     try:
         assert view.notice is None
+        view.start()
         base.task_mgr.step()
         view.wait_for_speech()
         view.click("service:ktp-el")
@@ -174,180 +263,29 @@ def test_view_speaks_each_new_step_with_espeak(
     assert audio.log[-1] == "stop 3"
 
 
-class FakeNet:
-    """Answers REST helpers like the server would, through the same poll() queue as NetClient."""
+def test_the_hall_has_the_code_screen_of_the_second_factor(base: Any) -> None:
+    """Identity unknown: NIK, name, KK, then the contact and the one-time code, each a big typed step."""
+    from world.guided_view import GuidedView
 
-    state = "online"
-
-    def __init__(self) -> None:
-        from world.net import NetEvent
-
-        self._event = NetEvent
-        self.inbox: list[Any] = []
-        self.calls: list[tuple[str, Any]] = []
-        self.sent: list[dict[str, Any]] = []
-        self.fail_ticket = 0
-
-    def __getattr__(self, name: str) -> Any:  # board(), dashboard(), applications()...: nothing to answer
-        if name.startswith("_"):
-            raise AttributeError(name)
-        return lambda *a, **k: None
-
-    def start(self) -> None:
-        self.inbox.append(self._event("status", "online"))
-
-    def stop(self) -> None:
-        pass
-
-    def send(self, frame: dict[str, Any]) -> None:
-        self.sent.append(frame)
-
-    def poll(self, limit: int = 200) -> list[Any]:
-        out, self.inbox = self.inbox, []
-        return out
-
-    def _http(self, tag: str, status: int, body: Any) -> None:
-        self.inbox.append(self._event("http", {"tag": tag, "status": status, "body": body}))
-
-    def identify(self, nik: str, name: str, tag: str = "identify") -> None:
-        self.calls.append(("identify", nik))
-        self._http(tag, 202, {"challenge_id": "ch-1"})  # as the server: a code goes to the NIK's contact
-
-    def create_application(
-        self,
-        service_id: str,
-        data: dict[str, Any],
-        *,
-        submit: bool = True,
-        key: str | None = None,
-        tag: str = "application",
-    ) -> str:
-        key = key or "key-1"
-        self.calls.append(("application", (service_id, key)))
-        self._http(tag, 201, {"tracking_number": "BWI-2026-000042", "state": "submitted"})
-        return key
-
-    def take_ticket(self, counter: int, tag: str = "ticket") -> None:
-        self.calls.append(("ticket", counter))
-        if self.fail_ticket:
-            self.fail_ticket -= 1
-            detail = {"code": "queue_closed", "message_id": "Antrean sudah ditutup.", "message_en": "Queue closed."}
-            self._http(tag, 409, {"detail": detail})
-            return
-        self._http(tag, 201, {"code": "A-042", "counter": counter, "state": "waiting", "estimated_wait_min": 4})
-
-
-def test_guided_mode_in_the_hall_client_reaches_a_ticket(base: Any, tmp_path: Path) -> None:
-    from world.app import HallClient
-    from world.config import WorldConfig
-    from world.guided_view import attach_to_hall
-
-    net = FakeNet()
-    net.fail_ticket = 1
-    client = HallClient(base, WorldConfig(lang="id", name="Siti", text_scale=1.3), net=net).start()  # type: ignore[arg-type]
-    view = None
+    server = Loopback(identified=False)
+    view: Any = GuidedView(base, send=server.send, voice=Voice(enabled=False))
+    server.view = view
     try:
-        assert client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=10)
-        client.identified = True  # the session already proved itself with the second factor (identity known)
-        view = attach_to_hall(client, identity={"nik": NIK, "full_name": NAME}, voice=Voice(enabled=False))
-        flow = view.flow
-        assert client.typing  # no free walking while guided
-        view.click("service:ktp-el")
-        view.click("option:hilang")
-        view.click("next")
-        view.click("all_docs")
-        assert flow.step.kind == "walk" and flow.step.path
-        start = client.player_xy
-        approach = client.layout.counter(1).approach
-        assert client.pump(lambda: bool(client.player_path), timeout=5)
-        assert client.player_path[-1] == approach  # the autopilot heads for counter 1
-        assert client.pump(lambda: client.player_xy != start, timeout=10)
-        assert flow.step.kind == "walk"
-        # Offscreen frames are slow; finish the walk at once instead of rendering every step of it.
-        client.player.root.setPos(approach[0], approach[1], 0)
-        client.player_path = []
-        assert client.pump(lambda: flow.step.kind != "walk", timeout=5)
-        assert flow.step.kind == "identity"
-        view.click("yes")
-        view.type_text(KK)
-        view.click("yes")
+        view.start()
+        for choice in ("service:ktp-el", "option:hilang", "next", "all_docs"):
+            view.click(choice)
+        view.click("arrived", auto=True)  # the autopilot arrived
+        for value in (NIK, NAME, KK):
+            view.type_text(value)
         view.click("submit")
-        assert client.pump(lambda: flow.step.kind in ("ticket", "failed"), timeout=5)
-        assert flow.step.kind == "failed" and "Antrean sudah ditutup." in flow.step.text
-        view.click("submit")  # retry: only the ticket again, same application
-        assert client.pump(lambda: flow.step.kind == "ticket", timeout=5)
-        assert flow.step.ticket == "A-042" and flow.step.tracking == "BWI-2026-000042"
-        assert [c[0] for c in net.calls] == ["application", "ticket", "ticket"]  # no identify: already proved
-        assert client.ticket is not None  # the hall's own ticket card follows queue updates
-        assert flow.presses == 8  # 7 + the retry
-        client.screenshot(tmp_path / "guided-hall.png")
-        view.click("officer")
-        client.pump(timeout=0.1)
-        assert any(f.get("type") == "chat.say" and "petugas" in f.get("text", "") for f in net.sent)
+        assert view.step.kind == "contact" and view.entry is not None
+        view.type_text("siti@example.com")
+        assert view.step.kind == "code" and view.entry is not None and "code_again" in view.buttons
+        assert view.step.field.autocomplete == "one-time-code" and view.widgets["title"]["text"] == view.step.title
+        view.type_text("000000")
+        assert view.step.kind == "code" and "0 0 0 0 0 0" in view.widgets["note"]["text"]
+        code = next(iter(server.port.codes.values()))[0]
+        view.type_text(code)
+        assert view.step.kind == "ticket" and view.presses == 11  # 10 + the wrong code
+    finally:
         view.destroy()
-        view = None
-        assert not client.typing and "handle" not in client.__dict__
-    finally:
-        if view is not None:
-            view.destroy()  # a failed assertion must not leave the full-screen panel on the shared window
-        client.destroy()
-
-
-def test_guided_hall_shows_the_officer_as_steps(base: Any) -> None:
-    """Issue 14: after Panggil Petugas the officer's words reach the guided visitor (large, spoken)."""
-    from protocol.messages import ChatReply, WorldAction
-    from world.app import HallClient
-    from world.config import WorldConfig
-    from world.guided_view import attach_to_hall
-
-    net = FakeNet()
-    client = HallClient(base, WorldConfig(lang="id", name="Siti", text_scale=1.3), net=net).start()  # type: ignore[arg-type]
-    try:
-        assert client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=10)
-        view = attach_to_hall(client, identity={"nik": NIK, "full_name": NAME}, voice=Voice(enabled=False))
-        flow = view.flow
-        view.click("service:ktp-el")
-        view.click("officer")
-        assert flow.step.kind == "handoff"
-        accepted = WorldAction(kind="handoff", data={"state": "accepted", "officer": "Rina Petugas", "counter": 1})
-        client.on_reply(
-            ChatReply(conversation_id="c1", text="Halo, saya Rina Petugas, petugas loket 1.", sender="officer",
-                      actions=[accepted])
-        )  # fmt: skip
-        client.on_reply(ChatReply(conversation_id="c1", text="Silakan duduk di kursi 3, Ibu.", sender="officer"))
-        assert client.pump(lambda: view.shown is flow.step, timeout=5)
-        assert flow.step.kind == "officer" and "kursi 3" in flow.step.text
-        assert "kursi tiga" in flow.spoken[-1]  # spoken, numbers in words
-        view.click("back")
-        assert flow.step.kind == "purpose"
-        view.destroy()  # its full-screen panel must not stay on the shared test window
-    finally:
-        client.destroy()
-
-
-def test_guided_hall_says_the_document_is_ready(base: Any) -> None:
-    """Issue 16: an issued document reaches the guided visitor as a large spoken step."""
-    import datetime as dt
-
-    from protocol.messages import DocumentEvent
-    from world.app import HallClient
-    from world.config import WorldConfig
-    from world.guided_view import attach_to_hall
-
-    net = FakeNet()
-    client = HallClient(base, WorldConfig(lang="id", name="Siti", text_scale=1.3), net=net).start()  # type: ignore[arg-type]
-    try:
-        assert client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=10)
-        view = attach_to_hall(client, identity={"nik": NIK, "full_name": NAME}, voice=Voice(enabled=False))
-        flow = view.flow
-        at = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
-        doc = {"tracking_number": "BWI-2026-000001", "service_id": "akta-kelahiran", "number": "3510-LU-1", "at": at}
-        client.on_frame(DocumentEvent(seq=9, state="handed_over", title="Kutipan Akta Kelahiran", **doc))
-        assert flow.step.kind != "officer"  # only an issued document is announced
-        client.on_frame(DocumentEvent(seq=10, state="issued", title="Kutipan Akta Kelahiran", **doc))
-        assert client.pump(lambda: view.shown is flow.step, timeout=5)
-        assert flow.step.kind == "officer" and "Dokumen Anda sudah jadi, bisa dicetak" in flow.step.text
-        view.destroy()
-        assert not client.document_listeners
-    finally:
-        client.destroy()

@@ -131,6 +131,7 @@ class Backend:
         self.password = password
         self._sleep = sleep
         self._client = httpx.Client(base_url=self.base_url, timeout=timeout, transport=transport)
+        self._http_only = isinstance(transport, httpx.MockTransport)  # no socket behind it (guided mode skips)
         self.visitors: dict[str, Visitor] = {}
         self.officers: dict[str, OfficerSession] = {}
         self._services: dict[str, Service] = {}
@@ -571,6 +572,7 @@ class Backend:
         v = self.visitor(a.visitor, lang, a.name)
         self.identify(v, a.nik, a.name)
         service = self.service(a.service)
+        v.ticket = None
         screens = self._guided_flow(v, a, service, lang)
         if v.ticket is None:  # no guided module in this build: the same outcome, without the screens
             ticket = self._json(
@@ -591,67 +593,75 @@ class Backend:
                 "tracking": v.tracking,
                 "counter": counter,
                 "screens": screens,
-                "presses": sum(1 for s in screens if s[2]),
+                "presses": sum(1 for s in screens if s[2] and s[2] != "→"),  # the walk ends by itself
                 "prompts": [p.get(lang) for p in a.prompts],
             },
         )
 
     def _guided_flow(self, v: Visitor, a: T.GuidedAction, service: Service, lang: str) -> list[tuple[str, str, str]]:
-        """Press through the real guided mode; returns (title, text, what was pressed) per screen."""
-        try:
-            from world.guided import GuidedFlow
-        except ImportError:
+        """Press through the server's guided mode on the visitor's socket; (title, text, what was pressed) per screen.
+
+        Empty when there is no socket to the server (e.g. a transport that only answers HTTP); the caller
+        then takes the ticket directly, the same outcome without the screens.
+        """
+        import json
+
+        from websockets.exceptions import WebSocketException
+        from websockets.sync.client import connect
+
+        from protocol import PROTOCOL_VERSION
+
+        if self._http_only:
             return []
-        from protocol.catalog import default_catalog
-
-        answers = example_answers(service, a.nik, a.name)
-
-        def submit(service_id: str, data: dict[str, Any]) -> str:
-            body = {"service_id": service_id, "data": {**answers, **data}, "submit": True}
-            headers = {**self._auth(v), "Idempotency-Key": uuid.uuid4().hex}
-            app = self._json("POST", "/api/v1/applications", json=body, headers=headers)
-            v.tracking, v.service_id = str(app["tracking_number"]), service_id
-            return v.tracking
-
-        def take_ticket(counter: int) -> str:
-            t = self._json("POST", "/api/v1/queue/tickets", json={"counter": counter}, headers=self._auth(v))
-            v.ticket = str(t["code"])
-            return v.ticket
-
-        flow = GuidedFlow(
-            default_catalog(),
-            lang="en" if lang in ("en", "ja") else "id",
-            identity={"nik": a.nik, "full_name": a.name},
-            submit=submit,
-            take_ticket=take_ticket,
-        )
+        url = self.base_url.replace("http", "ws", 1) + "/ws"
+        answers = {k: str(x) for k, x in example_answers(service, a.nik, a.name).items()}
         prefer = [f"service:{a.service}", *a.choose]
         screens: list[tuple[str, str, str]] = []
-        step = flow.step
-        for _ in range(20):
-            first = step.text.strip().splitlines()[0] if step.text.strip() else ""
-            if step.kind in ("ticket", "done", "remind", "failed", "handoff"):
-                screens.append((step.title, first, ""))
-                break
-            if step.kind == "walk":
-                screens.append((step.title, first, "→"))
-                step = flow.arrived()
-                continue
-            actions = [b.action for b in step.buttons]
-            if step.input is not None and not actions:
-                value = step.input.prefill or str(answers.get(step.input.name, ""))
-                screens.append((step.title, first, value))
-                step = flow.enter(value)
-                continue
-            pick = next((p for p in prefer if p in actions), None) or next(
-                (x for x in actions if x in ("yes", "next", "all_docs", "submit", "confirm")),
-                actions[0] if actions else "",
-            )
-            if not pick:
-                break
-            label_ = next((b.label for b in step.buttons if b.action == pick), pick)
-            screens.append((step.title, first, label_))
-            step = flow.press(pick)
+        try:
+            with connect(url, open_timeout=10, close_timeout=2) as ws:
+
+                def send(frame: dict[str, Any]) -> dict[str, Any]:
+                    ws.send(json.dumps(frame))
+                    while True:
+                        got = json.loads(ws.recv(timeout=15))
+                        if got.get("type") in ("guided.step", "error"):
+                            return dict(got)
+
+                ws.send(json.dumps({"type": "hello", "token": v.token, "protocol_version": PROTOCOL_VERSION}))
+                step = send({"type": "guided.start", "lang": "en" if lang in ("en", "ja") else "id"})
+                for _ in range(24):
+                    if step.get("type") != "guided.step":
+                        break
+                    first = step["text"].strip().splitlines()[0] if step["text"].strip() else ""
+                    kind, sid = step["kind"], step["step_id"]
+                    offered = [c["id"] for c in step["choices"]]
+                    if kind in ("ticket", "done", "failed", "mismatch", "officer"):
+                        screens.append((step["title"], first, ""))
+                        if step.get("ticket"):
+                            v.ticket, v.tracking, v.service_id = step["ticket"], step.get("tracking"), service.id
+                        break
+                    field = step.get("field")
+                    if kind == "walk":
+                        screens.append((step["title"], first, "→"))
+                        choose: dict[str, Any] = {"choice": "arrived", "auto": True}
+                    elif field and not field.get("optional") and field["name"] in answers:
+                        value = field.get("prefill") or answers[field["name"]]
+                        screens.append((step["title"], first, value))
+                        choose = {"value": value}
+                    else:
+                        pick = next((p for p in prefer if p in offered), None) or next(
+                            (x for x in offered if x in ("yes", "next", "all_docs", "submit")),
+                            offered[0] if offered else "",
+                        )
+                        if not pick:
+                            break
+                        label_ = next(c["label"] for c in step["choices"] if c["id"] == pick)
+                        screens.append((step["title"], first, label_))
+                        choose = {"choice": pick}
+                    step = send({"type": "guided.choose", "step_id": sid, **choose})
+        except (OSError, WebSocketException, TimeoutError, ValueError, KeyError):
+            log.warning("demo: guided mode over the socket failed", exc_info=True)
+            return screens if v.ticket else []
         return screens
 
 

@@ -146,7 +146,7 @@ class HandoffAction(_ActionBase):
 
 
 class GuidedAction(_ActionBase):
-    """A guided-mode visit (world.guided.GuidedFlow) pressed through by the script, ending with a ticket."""
+    """A guided-mode visit (the server's guided loop, over the socket) pressed through by the script, to a ticket."""
 
     kind: Literal["guided"]
     name: str = Field(min_length=1, max_length=60)
