@@ -46,7 +46,13 @@ _register()
 
 
 def main() -> None:
-    app()
+    from server.settings import BadEnvironment
+
+    try:
+        app()
+    except BadEnvironment as exc:
+        typer.echo(f"mpp: {exc}", err=True)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

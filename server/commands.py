@@ -58,12 +58,23 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
         "access_log": False,
         "timeout_graceful_shutdown": 3,
     }
+    typer.echo(serving_banner(common["host"], common["port"]))
     if workers > 1:
         os.environ["MPP_WORKER_PROCESSES"] = str(workers)
         uvicorn.run("server.app:app_from_env", factory=True, workers=workers, **common)
         return
     settings.gc_freeze = True
     uvicorn.run(create_app(settings), **common)
+
+
+def serving_banner(host: str, port: int) -> str:
+    """The URLs a newcomer opens, printed before uvicorn starts (its own start-up lines are silenced)."""
+    shown = f"[{host}]" if ":" in host else host
+    base = f"http://{shown}:{port}"
+    return (
+        f"mpp serve: listening on {base}/  (2D page {base}/, officer console {base}/officer, "
+        f"API docs {base}/docs, websocket ws://{shown}:{port}/ws)"
+    )
 
 
 def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer, bench_app: typer.Typer) -> None:
@@ -153,6 +164,16 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
             raise typer.BadParameter(str(exc)) from None
         finally:
             engine.dispose()
-        typer.echo(f"officer {username} created ({role})")
+        typer.echo(f"officer {username} created ({role}) in {_where(settings)}")
 
     _ = Any
+
+
+def _where(settings: Any) -> str:
+    """Which database an account went to: it must be the one ``mpp serve`` uses (same MPP_DATA_DIR)."""
+    from sqlalchemy.engine import make_url
+
+    url = make_url(settings.db_url)
+    if settings.is_sqlite and url.database:
+        return str(Path(url.database).resolve())
+    return url.render_as_string(hide_password=True)

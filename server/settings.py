@@ -2,12 +2,37 @@
 
 from __future__ import annotations
 
+import json
+import re
 from functools import lru_cache
 from pathlib import Path
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BeforeValidator, Field, SecretStr, ValidationError
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from pydantic_settings.exceptions import SettingsError
+
+
+class BadEnvironment(ValueError):
+    """One line naming the variable and the form it expects (the CLI prints it instead of a traceback)."""
+
+
+def _list_from_env(value: Any) -> Any:
+    """A JSON list, or the friendlier ``a,b,c``."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip()
+    if text.startswith("["):
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            raise ValueError("expected a JSON list or comma-separated values") from None
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
+EnvList = Annotated[list[str], NoDecode, BeforeValidator(_list_from_env)]
+EnvPaths = Annotated[list[Path], NoDecode, BeforeValidator(_list_from_env)]
 
 
 class Settings(BaseSettings):
@@ -35,12 +60,19 @@ class Settings(BaseSettings):
     group_commit: bool = Field(
         default=True, description="Write queued submissions in one transaction (SQLite, PostgreSQL)"
     )
+    sqlite_synchronous: Literal["NORMAL", "FULL"] = Field(
+        default="NORMAL",
+        description=(
+            "SQLite (WAL) sync: NORMAL keeps every acknowledged write through a process crash (kill -9) but can lose "
+            "the last transactions on a power cut or OS crash; FULL syncs the log at each commit and survives both"
+        ),
+    )
     db_lock_timeout: float = Field(
         default=30.0, gt=0, description="SQLite: seconds a request waits for the writer before a 503"
     )
     session_ttl_hours: float = 24.0
     officer_session_ttl_hours: float = 12.0
-    allowed_origins: list[str] = Field(
+    allowed_origins: EnvList = Field(
         default_factory=lambda: ["http://127.0.0.1:8765", "http://localhost:8765"],
         description="Browser origins allowed on /ws; frames from non-browser clients carry no Origin",
     )
@@ -63,8 +95,8 @@ class Settings(BaseSettings):
         "(the slower of this and the distance rate wins); 0 ranks nobody",
     )
     load_assistant: bool = True
-    stun_urls: list[str] = Field(default_factory=list, description="STUN URLs for calls, e.g. stun:turn.example.go.id")
-    turn_urls: list[str] = Field(
+    stun_urls: EnvList = Field(default_factory=list, description="STUN URLs for calls, e.g. stun:turn.example.go.id")
+    turn_urls: EnvList = Field(
         default_factory=list, description="TURN URLs for calls, e.g. turn:turn.example.go.id:3478?transport=udp"
     )
     turn_secret: str | None = Field(default=None, description="coturn static-auth-secret (TURN REST credentials)")
@@ -88,7 +120,7 @@ class Settings(BaseSettings):
         description='Production: PKCS#12 per signer role, JSON e.g. {"dukcapil": "/etc/mpp/dukcapil.p12", ...}',
     )
     signing_key_password: SecretStr | None = None
-    trust_roots: list[Path] = Field(default_factory=list, description="PEM CA certificates that verify signatures")
+    trust_roots: EnvPaths = Field(default_factory=list, description="PEM CA certificates that verify signatures")
     tsa_url: str | None = Field(default=None, description="RFC 3161 timestamp authority; signatures become PAdES B-T")
     verify_rate_per_min: int = Field(default=30, ge=1, description="/verify lookups per client address per minute")
     secret_key: str | None = Field(
@@ -141,6 +173,37 @@ class Settings(BaseSettings):
         return self.db_url.startswith("sqlite")
 
 
+_HINTS = {
+    "allowed_origins": "a JSON list or comma-separated origins, e.g. https://mpp.example.go.id,https://b.example",
+    "stun_urls": "a JSON list or comma-separated URLs, e.g. stun:turn.example.go.id",
+    "turn_urls": "a JSON list or comma-separated URLs, e.g. turn:turn.example.go.id:3478?transport=udp",
+    "trust_roots": "a JSON list or comma-separated paths of PEM files",
+    "signing_keys": 'a JSON object, e.g. {"dukcapil": "/etc/mpp/dukcapil.p12"}',
+}
+
+
+def load_settings() -> Settings:
+    """Settings from the environment; a bad value raises ``BadEnvironment`` with one line."""
+    try:
+        return Settings()
+    except SettingsError as exc:
+        found = re.search(r'field "(\w+)"', str(exc))
+        field = found.group(1) if found else "?"
+        raise BadEnvironment(_bad_line(field, None)) from None
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        raise BadEnvironment(_bad_line(field, err)) from None
+
+
+def _bad_line(field: str, err: Any) -> str:
+    name = f"MPP_{field.upper()}"
+    hint = _HINTS.get(field)
+    problem = f"expected {hint}" if hint else (err["msg"] if err else "not a valid value")
+    got = f" (got {str(err['input'])[:60]!r})" if err and isinstance(err.get("input"), str) else ""
+    return f"{name}: {problem}{got}"
+
+
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return load_settings()

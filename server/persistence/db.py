@@ -26,6 +26,7 @@ def make_engine(settings: Settings) -> Engine:
         database = make_url(url).database or ""
         lock_path = None if database in ("", ":memory:") else Path(database).with_name(Path(database).name + ".writer")
         writer = WriterLock(settings.db_lock_timeout, lock_path)
+        synchronous = {"NORMAL": "NORMAL", "FULL": "FULL"}[settings.sqlite_synchronous]
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30, "factory": _locking_connection(writer)},
@@ -35,11 +36,12 @@ def make_engine(settings: Settings) -> Engine:
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # WAL lets readers run beside the single writer; NORMAL sync is durable
-            # across process crashes (kill -9), which is what the restart test checks.
+            # WAL lets readers run beside the single writer. MPP_SQLITE_SYNCHRONOUS=NORMAL (the default)
+            # is durable across process crashes (kill -9, what the restart test checks) but NOT across a
+            # power cut or OS crash, which can lose the last acknowledged commits; FULL survives both.
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.execute(f"PRAGMA synchronous={synchronous}")
             cur.execute("PRAGMA busy_timeout=30000")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.close()
