@@ -166,6 +166,35 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
             engine.dispose()
         typer.echo(f"officer {username} created ({role}) in {_where(settings)}")
 
+    data_app = typer.Typer(help="Personal data: retention (UU 27/2022 PDP).", no_args_is_help=True)
+    app.add_typer(data_app, name="data")
+
+    @data_app.command("purge")
+    def data_purge(
+        apply: bool = typer.Option(False, "--apply", help="Delete or anonymise (default: a dry run that only counts)"),
+    ) -> None:
+        """List what is past its retention term, per kind; --apply removes it (idempotent, audited)."""
+        from server.domain.retention import policy, purge
+        from server.persistence.db import make_engine, make_sessionmaker
+        from server.persistence.migrate import upgrade
+        from server.settings import get_settings
+
+        settings = get_settings()
+        upgrade(settings)
+        engine = make_engine(settings)
+        try:
+            with make_sessionmaker(engine)() as db:
+                report = purge(db, settings, apply=apply)
+        finally:
+            engine.dispose()
+        typer.echo(f"{'kind':<18} {'kept':>9}  {'action':<10} {'past term':>9}")
+        for kind in policy(settings):
+            typer.echo(f"{kind.name:<18} {kind.days:>5} d.  {kind.action:<10} {report.counts[kind.name]:>9}")
+        if apply:
+            typer.echo(f"applied: {report.total} rows, {report.files_removed} files removed; audit record written")
+        else:
+            typer.echo(f"dry run: {report.total} rows past their term; nothing changed (--apply to remove)")
+
     _ = Any
 
 

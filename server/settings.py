@@ -144,6 +144,18 @@ class Settings(BaseSettings):
     otp_per_client: int = Field(default=10, ge=1, description="Codes requested from one address per 15 minutes")
     otp_fail_per_client: int = Field(default=20, ge=1, description="Wrong codes from one address per 15 minutes")
     log_json: bool = True
+    # Retention per data kind (UU 27/2022 PDP), enforced by `mpp data purge` (server/domain/retention.py)
+    retention_conversation_days: int = Field(default=90, ge=1, description="The assistant's conversation logs")
+    retention_upload_days: int = Field(
+        default=365, ge=1, description="Uploads of closed applications (and uploads never attached), after closing"
+    )
+    retention_auth_days: int = Field(
+        default=30, ge=1, description="Sign-in and code attempts, expired codes and sessions (names anonymised)"
+    )
+    retention_handoff_days: int = Field(
+        default=180, ge=1, description="Closed or expired officer handoffs: transcript and summary anonymised"
+    )
+    retention_audit_days: int = Field(default=1825, ge=1, description="Audit records of officer actions: kept longest")
 
     @property
     def db_url(self) -> str:
