@@ -291,8 +291,12 @@ SHOTS: dict[str, tuple[tuple[float, float, float], tuple[float, float, float]]] 
 }
 
 
-def screenshots(out: Any, display: str = "p3headlessgl", lang: str = "id") -> list[Any]:
-    """The documentation images: the hall with some visitors, live boards and the lounge charts."""
+def screenshots(
+    out: Any, display: str = "p3headlessgl", lang: str = "id", quality: str = "low", names: list[str] | None = None
+) -> list[Any]:
+    """The documentation images: the hall with some visitors, live boards and the lounge charts.
+
+    ``quality="high"`` renders the PBR tier (simplepbr), as a real GPU shows the hall."""
     from pathlib import Path
 
     from panda3d.core import Filename
@@ -304,6 +308,10 @@ def screenshots(out: Any, display: str = "p3headlessgl", lang: str = "id") -> li
     try:
         hall = build_hall(base)
         hall.scene.set_lang(lang)
+        if quality == "high":
+            from world.quality import Quality
+
+            Quality(base, hall.scene, level="high")
         for spot in hall.scene.layout.counters:  # a busy morning: every counter serving, people waiting
             n = spot.number
             hall.scene.set_board(n, f"{spot.code}-{(n * 7) % 40 + 3:03d}", (n * 3) % 7)
@@ -320,6 +328,8 @@ def screenshots(out: Any, display: str = "p3headlessgl", lang: str = "id") -> li
             _frame(hall, 1 / 30)
             time.sleep(0.02)
         for name, (pos, look) in SHOTS.items():
+            if names is not None and name not in names:
+                continue
             base.camLens.set_fov(62)  # as the client
             base.camera.set_pos(*pos)
             base.camera.look_at(*look)
@@ -337,8 +347,9 @@ def screenshots(out: Any, display: str = "p3headlessgl", lang: str = "id") -> li
 if __name__ == "__main__":
     if len(sys.argv) >= 3 and sys.argv[1] == "--cold":
         cold_child(sys.argv[2])
-    elif len(sys.argv) >= 3 and sys.argv[1] == "--shots":
-        for p in screenshots(sys.argv[2], lang=sys.argv[3] if len(sys.argv) > 3 else "id"):
+    elif len(sys.argv) >= 3 and sys.argv[1] in ("--shots", "--shots-high"):
+        level = "high" if sys.argv[1] == "--shots-high" else "low"
+        for p in screenshots(sys.argv[2], lang=sys.argv[3] if len(sys.argv) > 3 else "id", quality=level):
             print(p)
     else:
         run()

@@ -241,11 +241,14 @@ class FigureLights:
         self.key.set_hpr(35, -55, 0)  # sun from the south-east, through the skylight
 
     pbr = False  # set by world.quality while simplepbr lights the scene (figures take its sun and sky)
+    linear: Any = None  # world.linear.LinearColours while PBR is on: a figure made then is converted too
 
     def apply(self, node: Any) -> None:
         if FigureLights.pbr:
             node.clear_light()
             node.clear_material()
+            if FigureLights.linear is not None:
+                FigureLights.linear.apply(node)
             return
         node.set_light(self.amb)
         node.set_light(self.key)

@@ -42,6 +42,7 @@ class Quality:
         self.samples: list[float] = []
         self.decided = self.wanted != "auto"
         self.probe_ms: float | None = None
+        self.linear: Any = None
         if self.wanted == "high":
             self.set("high")
 
@@ -91,10 +92,23 @@ class Quality:
             self.scene.root.clear_shader()
             self.scene.root.clear_light()
         self._figures(pbr=True)
+        # the scene is authored in display colours; PBR lights in linear ones (see world.linear)
+        from world.characters import FigureLights
+        from world.linear import LinearColours
+
+        self.linear = LinearColours()
+        self.linear.apply(render)
+        FigureLights.linear = self.linear
         self.base.task_mgr.step()  # simplepbr's inputs exist before the next bare render_frame
 
     def _low(self) -> None:
+        from world.characters import FigureLights
+
         render = self.base.render
+        FigureLights.linear = None
+        if self.linear is not None:
+            self.linear.restore()
+            self.linear = None
         if self.pipeline is not None:
             self.base.task_mgr.remove("simplepbr update")
             self.pipeline._filtermgr.cleanup()
