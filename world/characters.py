@@ -110,6 +110,9 @@ class Figure:
     ) -> None:
         self.kind = kind
         self.root = parent.attach_new_node(name)
+        from world.ao import contact_shadow
+
+        self.shadow = contact_shadow(self.root)  # grounds the figure (baked ambient occlusion)
         self.actor = library.actor(kind)
         self.actor.reparent_to(self.root)
         self.stride = library.stride(kind)

@@ -6,6 +6,7 @@ board lists and the lounge screen textures change at run time.
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +147,7 @@ class HallScene:
         self._info_desk()
         self._boards()
         self._lounge()
+        self._occlusion()
         self._build_labels()
         self.root.set_shader_off()
         self.root.set_light_off()
@@ -360,6 +362,40 @@ class HallScene:
                 m.cbox(side * 9 + side * k * 6, b.ymin - 4, 0, 1.2, 1.2, 0.5, (0.55, 0.5, 0.45, 1))
                 m.sphere(side * 9 + side * k * 6, b.ymin - 4, 1.3, 0.9, GREEN)
         parent.attach_new_node(m.node())
+
+    def _occlusion(self) -> None:
+        """Baked ambient occlusion along walls, pillars, desks, benches and planters (world.ao)."""
+        from world.ao import OcclusionBuilder
+
+        lay, b = self.layout, self.layout.bounds
+        ex, _, ew = lay.entrance
+        ao = OcclusionBuilder()
+        ao.room(b.xmin, b.ymin, b.xmax, b.ymax, skip=[(ex - ew / 2, ex + ew / 2)])
+        for px, py in lay.pillars:
+            ao.pillar(px - 0.55, py - 0.55, px + 0.55, py + 0.55)
+        for spot in lay.counters:
+            r = spot.footprint
+            ao.footprint(r.xmin, r.ymin, r.xmax, r.ymax, reach=0.6, dark=0.45)
+            # the partition behind the officer (local y from d/2 + 1.0 to d/2 + 1.15, 0.2 wider than the desk)
+            nx, ny = FACING_NORMAL[spot.facing]
+            back = spot.depth / 2 + 1.075
+            cx, cy = spot.x - nx * back, spot.y - ny * back
+            half_w, half_d = spot.width / 2 + 0.2, 0.075
+            hx, hy = (half_w, half_d) if ny else (half_d, half_w)
+            ao.footprint(cx - hx, cy - hy, cx + hx, cy + hy, reach=0.7, dark=0.45)
+            # the visitor's stool in front of the desk (local x 0.6, y -d/2 - 0.75, 0.5 square)
+            h = math.radians(spot.heading)
+            lx, ly = 0.6, -spot.depth / 2 - 0.75
+            sx, sy = spot.x + lx * math.cos(h) - ly * math.sin(h), spot.y + lx * math.sin(h) + ly * math.cos(h)
+            ao.footprint(sx - 0.25, sy - 0.25, sx + 0.25, sy + 0.25, reach=0.3, dark=0.55)
+        r = lay.info_desk_rect
+        ao.footprint(r.xmin, r.ymin, r.xmax, r.ymax, reach=0.6, dark=0.45)
+        for bench in lay.benches:
+            f = bench.footprint
+            ao.footprint(f.xmin, f.ymin, f.xmax, f.ymax, reach=0.45, dark=0.55)
+        for px, py in lay.plants:
+            ao.footprint(px - 0.35, py - 0.35, px + 0.35, py + 0.35, reach=0.45, dark=0.5)
+        ao.node().reparent_to(self.root)
 
     def _entrance(self) -> None:
         """The arch over the door: the first thing a visitor sees, inside and out."""

@@ -203,3 +203,29 @@ def test_a_service_added_to_the_catalogue_grows_its_sign(base: Any, tmp_path: Pa
     counter = int(svc["counter"])
     assert glyph_vertices(after, counter) > glyph_vertices(before, counter)
     assert glyph_vertices(after, 1) == glyph_vertices(before, 1)
+
+
+def _lum(img: Any, box: tuple[float, float, float, float]) -> float:
+    w, h = img.get_x_size(), img.get_y_size()
+    x0, y0, x1, y1 = int(box[0] * w), int(box[1] * h), int(box[2] * w), int(box[3] * h)
+    vals = [sum(img.get_xel(x, y)) / 3 for x in range(x0, x1, 2) for y in range(y0, y1, 2)]
+    return sum(vals) / len(vals)
+
+
+def test_baked_occlusion_darkens_the_floor_at_a_pillar_foot_and_nowhere_far_from_it(base: Any, hall: Any) -> None:
+    """Looking down at a pillar's foot: the floor next to it is darker with the occlusion than without."""
+    px, py = hall.layout.pillars[0]
+    ao = hall.root.find("**/ambient-occlusion")
+    assert not ao.is_empty()
+    # nearly straight down on the floor south of the pillar, north (the pillar) at the top of the frame
+    pos, look = (px, py - 1.5, 2.2), (px, py - 1.3, 0.0)
+    with_ao = _shot(base, pos, look)
+    ao.stash()
+    try:
+        without = _shot(base, pos, look)
+    finally:
+        ao.unstash()
+    near = (0.35, 0.0, 0.65, 0.12)  # the strip of floor touching the pillar's south face (top of the frame)
+    far = (0.35, 0.8, 0.65, 1.0)  # 1 m and more away
+    assert _lum(with_ao, near) < _lum(without, near) - 0.04, "the pillar's foot should be darkened"
+    assert abs(_lum(with_ao, far) - _lum(without, far)) < 0.01, "open floor should not change"
