@@ -120,6 +120,7 @@ class GuidedView(DirectObject):
         self.spoken: list[str] = []
         self.conversation: str | None = None
         self.waiting = False  # a choice is on its way: further presses wait for the next step
+        self.retries = 0  # refusals in a row (each restarts from the server's current step)
         self.notice: str | None = voice.notice_once(self.lang) if voice is not None else None
         self.played: list[Path] = []
         self.sound: Any = None
@@ -158,6 +159,7 @@ class GuidedView(DirectObject):
     def show(self, step: GuidedStep) -> None:
         """A ``guided.step`` arrived: draw it and say it."""
         self.waiting = False
+        self.retries = 0
         self.conversation = step.conversation_id
         self.step = step
         self.steps.append(step)
@@ -167,9 +169,11 @@ class GuidedView(DirectObject):
     def refused(self, frame: ErrorFrame) -> None:
         """A refusal of our frame (the officer spoke meanwhile): take the server's current step again."""
         self.waiting = False
-        if not frame.code.startswith("guided_"):
+        if not frame.code.startswith("guided_") or frame.code == "guided_failed":
             self.conversation = None  # not resumable: a new visit
-        self.start()
+        self.retries += 1
+        if self.retries <= 3:  # a few tries; then the step on screen stays, Panggil Petugas included
+            self.start()
 
     # ------------------------------------------------------------------ input
 

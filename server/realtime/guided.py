@@ -109,6 +109,10 @@ class GuidedService:
             except ApiError as exc:
                 send(error(exc.code, exc.message_en, msg.ref))
                 return
+            except Exception:  # a broken visit must still answer: the client never waits forever
+                log.exception("guided: %s failed", msg.type)
+                send(error("guided_failed", "The guided step could not be built; start again.", msg.ref))
+                return
             if frame is not None:
                 send(frame)
 
@@ -132,8 +136,8 @@ class GuidedService:
         async with conn.guided_lock:
             try:
                 frame = await self._run(fn, *args)
-            except (ApiError, GuidedRefused, KeyError, ValueError):
-                log.warning("guided: officer step skipped", exc_info=True)
+            except Exception:  # the officer's line still reached the chat frame; only its guided step is lost
+                log.exception("guided: officer step skipped")
                 return
             if frame is not None:
                 send(frame)

@@ -72,6 +72,7 @@
   function onStep(f) {
     if (!G || $("guided").hidden) return;
     G.busy = false;
+    G.retries = 0;
     G.conversation = f.conversation_id;
     try { window.sessionStorage.setItem(STORE, f.conversation_id); } catch (e) { /* private mode */ }
     if (f.handoff_id && M.handoff && (!M.state.handoff || M.state.handoff.id !== f.handoff_id)) {
@@ -89,8 +90,9 @@
     // a visit that cannot be resumed (not this session's): start a new one
     if (!G) return;
     G.busy = false;
-    if (!/^guided_/.test(f.code || "")) G.conversation = null;
-    start();
+    if (!/^guided_/.test(f.code || "") || f.code === "guided_failed") G.conversation = null;
+    G.retries = (G.retries || 0) + 1;
+    if (G.retries <= 3) setTimeout(start, 300 * G.retries); // a few calm tries; the tools stay usable
   }
 
   // ---- drawing

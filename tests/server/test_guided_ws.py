@@ -177,3 +177,22 @@ def test_officer_called_connected_and_speaking_are_steps(client: TestClient, mig
         assert g.press("back_to_step")["kind"] == "purpose"
     desk = client.get("/officer/remote")
     assert desk.status_code == 200
+
+
+def test_a_broken_visit_answers_with_an_error_frame_not_silence(client: TestClient, monkeypatch: Any) -> None:
+    from assistant.dialogue.guided import GuidedLoop
+
+    def broken(*args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("a stored visit that no longer fits")
+
+    h = new_session(client)
+    with client.websocket_connect("/ws") as ws:
+        hello(ws, token_of(h))
+        g = Guided(ws)
+        g.start()
+        monkeypatch.setattr(GuidedLoop, "choose", broken)
+        ws.send_json({"type": "guided.choose", "step_id": g.step["step_id"], "choice": "more", "ref": "guided"})
+        e = recv_until(ws, "error")
+        assert (e["code"], e["ref"]) == ("guided_failed", "guided")
+        monkeypatch.undo()
+        assert g.start()["kind"] == "greet"  # a new visit starts; the socket is still up

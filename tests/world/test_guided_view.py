@@ -52,7 +52,10 @@ class Loopback:
                     self.conv, frame["step_id"], frame.get("choice"), frame.get("value"), frame.get("auto", False)
                 )
             except GuidedRefused as exc:
+                from protocol.messages import ErrorFrame
+
                 self.errors.append(exc.code)
+                self.view.refused(ErrorFrame(code=exc.code, message=exc.message, ref=frame.get("ref")))
                 return
         self.view.show(step)
 
@@ -287,5 +290,28 @@ def test_the_hall_has_the_code_screen_of_the_second_factor(base: Any) -> None:
         code = next(iter(server.port.codes.values()))[0]
         view.type_text(code)
         assert view.step.kind == "ticket" and view.presses == 11  # 10 + the wrong code
+    finally:
+        view.destroy()
+
+
+def test_a_stale_press_is_refused_and_the_view_takes_the_current_step(base: Any) -> None:
+    """The officer spoke while the visitor pressed: the press names an old step, the server refuses it,
+    and the view shows what the server holds now (the officer's words), not an error."""
+    from world.guided_view import GuidedView
+
+    server = Loopback()
+    view: Any = GuidedView(base, send=server.send, voice=Voice(enabled=False))
+    server.view = view
+    try:
+        view.start()
+        view.click("service:ktp-el")
+        view.click("officer")
+        server.loop.officer_said(server.conv, "Sebentar ya Bu, saya cek dulu.", "Rina")  # its frame is lost
+        view.click("back_to_step")  # pressed on the step before the officer's words
+        assert server.errors == ["guided_out_of_order"]
+        assert view.step.kind == "officer_says" and view.step.tone == "officer"
+        assert view.widgets["text"]["text"] == "Sebentar ya Bu, saya cek dulu." and "note" not in view.widgets
+        view.click("back_to_step")
+        assert view.step.kind == "purpose" and view.retries == 0
     finally:
         view.destroy()
