@@ -210,6 +210,7 @@ def create_app(
         documents,
         feedback,
         issued,
+        mydata,
         officer_api,
         ops,
         queue,
@@ -234,6 +235,7 @@ def create_app(
         ops.router,
         calls.router,
         issued.router,
+        mydata.router,
         verify.api,
     ):
         app.include_router(r, prefix="/api/v1")

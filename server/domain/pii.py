@@ -57,6 +57,23 @@ class Sealer:
 
         return _TOKEN.sub(repl, text)
 
+    def open_own(self, obj: Any, own: set[str]) -> Any:
+        """A citizen's own copy: their own numbers in full, anyone else's masked (the data download)."""
+        from protocol.forms import mask_value
+
+        def text(value: str) -> str:
+            def repl(mo: re.Match[str]) -> str:
+                try:
+                    raw = self.fernet.decrypt(mo.group(2).encode()).decode()
+                except InvalidToken:
+                    return "[?]"
+                digits = normal_number(raw)
+                return raw if digits in own else str(mask_value(mo.group(1), digits))
+
+            return _TOKEN.sub(repl, value)
+
+        return _walk(obj, text)
+
     def mask_plain(self, obj: Any) -> Any:
         """Mask numbers that were never sealed (e.g. a live message on its way to the console)."""
         return self.mask_obj(self.seal_obj(obj))
@@ -80,6 +97,16 @@ def _walk(obj: Any, fn: Any) -> Any:
     if isinstance(obj, list | tuple):
         return [_walk(v, fn) for v in obj]
     return obj
+
+
+def normal_number(raw: str) -> str:
+    """One spelling of a number for comparisons: no separators, a mobile number with its leading 0."""
+    digits = re.sub(r"[ .()-]", "", raw)
+    if digits.startswith("+62"):
+        return "0" + digits[3:]
+    if digits.startswith("62") and len(digits) < 16:
+        return "0" + digits[2:]
+    return digits
 
 
 def blind_mask(text: str) -> str:
