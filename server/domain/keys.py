@@ -17,13 +17,16 @@ from pathlib import Path
 from server.settings import Settings
 
 _cache: dict[str, bytes] = {}
+_derived: dict[tuple[bytes, str], bytes] = {}  # a handful of purposes per key: bounded
 
 
 def server_key(settings: Settings) -> bytes:
     if settings.secret_key:
         return hashlib.sha256(settings.secret_key.encode("utf-8")).digest()
     path = Path(settings.data_dir) / "secret.key"
-    cached = _cache.get(str(path.resolve()))
+    # abspath, not resolve(): no lstat per path part on every call (every submission derives a receipt PIN)
+    where = os.path.abspath(path)
+    cached = _cache.get(where)
     if cached is not None:
         return cached
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -37,13 +40,17 @@ def server_key(settings: Settings) -> bytes:
     key = bytes.fromhex(path.read_text().strip())
     if len(key) < 32:
         raise RuntimeError(f"{path} does not hold a 32-byte hex key")
-    _cache[str(path.resolve())] = key
+    _cache[where] = key
     return key
 
 
 def derive(settings: Settings, purpose: str) -> bytes:
     """An independent subkey per use, so one leaked use does not unlock the others."""
-    return hmac.new(server_key(settings), purpose.encode(), hashlib.sha256).digest()
+    root = server_key(settings)
+    found = _derived.get((root, purpose))
+    if found is None:
+        found = _derived[(root, purpose)] = hmac.new(root, purpose.encode(), hashlib.sha256).digest()
+    return found
 
 
 def mac(key: bytes, *parts: str) -> str:

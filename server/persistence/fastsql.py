@@ -19,6 +19,34 @@ from sqlalchemy.sql import Executable
 _Compiled = tuple[str, list[tuple[str, Callable[[Any], Any] | None]]]
 
 
+_RAW = "fastsql.raw"
+_SQLITE = "fastsql.sqlite"
+
+
+def _is_sqlite(session: Session) -> bool:
+    """Whether the session's database is SQLite (looked up once per session: a batch runs many statements)."""
+    found = session.info.get(_SQLITE)
+    if found is None:
+        found = session.info[_SQLITE] = session.get_bind().dialect.name == "sqlite"
+    return bool(found)
+
+
+def _raw(session: Session) -> Any:
+    """The DBAPI connection of the session's current transaction, begun if need be (writer lock + BEGIN IMMEDIATE).
+
+    ``Session.connection()`` walks SQLAlchemy's transaction machinery on every call (~60 us, more
+    than the statement itself); a batch of submissions runs a few statements per job in one
+    transaction, so the connection is kept for as long as that transaction is the session's.
+    """
+    tx = session.get_transaction()
+    cached = session.info.get(_RAW)
+    if tx is not None and cached is not None and cached[0] is tx:
+        return cached[1]
+    raw = session.connection().connection.dbapi_connection
+    session.info[_RAW] = (session.get_transaction(), raw)
+    return raw
+
+
 class Prepared:
     """A Core statement, compiled once per set of parameter names."""
 
@@ -46,8 +74,7 @@ class Prepared:
         return [params[name] if proc is None else proc(params[name]) for name, proc in procs]
 
     def _run(self, session: Session, sql: str, args: Any, many: bool = False) -> Any:
-        conn = session.connection()  # begins the transaction (writer lock + BEGIN IMMEDIATE)
-        raw: Any = conn.connection.dbapi_connection
+        raw = _raw(session)
         try:
             return raw.executemany(sql, args) if many else raw.execute(sql, args)
         except sqlite3.Error as exc:
@@ -56,7 +83,7 @@ class Prepared:
 
     def first(self, session: Session, params: Mapping[str, Any]) -> tuple[Any, ...] | None:
         """The first row, with raw column values (select plain columns only)."""
-        if session.get_bind().dialect.name != "sqlite":
+        if not _is_sqlite(session):
             found = session.execute(self.stmt, dict(params)).first()
             return None if found is None else tuple(found)
         sql, procs = self._compile(session, tuple(sorted(params)))
@@ -68,7 +95,7 @@ class Prepared:
         return None if row is None else row[0]
 
     def execute(self, session: Session, params: Mapping[str, Any]) -> None:
-        if session.get_bind().dialect.name != "sqlite":
+        if not _is_sqlite(session):
             session.execute(self.stmt, dict(params))
             return
         sql, procs = self._compile(session, tuple(sorted(params)))
@@ -77,7 +104,7 @@ class Prepared:
     def executemany(self, session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
         if not rows:
             return
-        if session.get_bind().dialect.name != "sqlite":
+        if not _is_sqlite(session):
             session.execute(self.stmt, [dict(r) for r in rows])
             return
         sql, procs = self._compile(session, tuple(sorted(rows[0])))
