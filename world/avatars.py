@@ -325,12 +325,12 @@ class Crowd:
             from world.characters import Figure, kind_for
 
             fig = Figure(self.root, self.library, kind_for(key), name=f"v-{key}", lights=self.lights)
-            # beyond 12 m the walk cycle is sampled less often (up to every 0.1 s at 40 m)
-            fig.actor.set_lod_animation(40.0, 12.0, 0.1)
+            # beyond 8 m the walk cycle is sampled less often (up to every 0.2 s at 30 m)
+            fig.actor.set_lod_animation(30.0, 8.0, 0.2)
             self.figures[key] = fig
             self.nodes[key] = fig.root
             if self.labels is not None:
-                self.labels.add_tag(f"v-{key}", display_name(name), fig.person())
+                self.labels.add_tag(f"v-{key}", display_name(name), fig.person(static=True))
         return fig
 
     def remove(self, key: str) -> None:

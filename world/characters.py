@@ -29,7 +29,7 @@ ASSISTANT_KIND = "assistant"
 GESTURES = ("talk", "beckon", "wave", "point")
 WALK_MIN_SPEED = 0.15  # m/s: slower than this a figure stands
 LOD_NAMES = ("high", "medium", "low")  # Actor sorts LODs by these names' first letters
-LOD_SWITCH_M = (8.0, 18.0)
+LOD_SWITCH_M = (6.0, 14.0)
 
 
 def characters_dir() -> Path:
@@ -50,6 +50,7 @@ class CharacterLibrary:
     """Templates, loaded once per process and shared by every hall built in it."""
 
     _shared: dict[str, Any] = {}
+    _head_z: dict[str, float] = {}
     _meta: dict[str, dict[str, Any]] | None = None
 
     def __init__(self, loader: Any = None, directory: Path | None = None) -> None:
@@ -88,6 +89,17 @@ class CharacterLibrary:
 
         return Actor(other=self.template(kind), allowAsyncBind=False)
 
+    def head_height(self, kind: str) -> float:
+        """Where the ``head`` joint sits above the feet in the idle pose (once per kind)."""
+        cached = self._head_z.get(kind)
+        if cached is None:
+            tmpl = self.template(kind)
+            node = tmpl.expose_joint(None, "modelRoot", "head", lodName="high")
+            tmpl.update(force=True)
+            cached = self._head_z[kind] = float(node.get_z(tmpl))
+            node.remove_node()
+        return cached
+
     def stride(self, kind: str) -> float:
         return float(self.meta[kind]["stride_m"])
 
@@ -122,6 +134,8 @@ class Figure:
         self.chin = float(info["chin"])
         self.head_radius = float(info["head_radius"])
         self._head: Any = None
+        self._head_static: Any = None
+        self.head_z = library.head_height(kind)
         self.jaw = self.actor.control_joint(None, "modelRoot", "jaw") if speaker else None
         if uniform is not None:
             for shirt in self.actor.find_all_matches("**/uniform"):  # one per level of detail
@@ -161,9 +175,17 @@ class Figure:
             self._head = self.actor.expose_joint(None, "modelRoot", "head", lodName="high")
         return self._head
 
-    def person(self) -> Any:
+    def person(self, *, static: bool = False) -> Any:
+        """The label layer's view of this figure. ``static``: a fixed node at the idle head height
+        instead of the animated joint (a crowd of 100: an exposed joint cost 60 µs a frame to read
+        and kept every skeleton's transforms live; a walking head moves only a few centimetres)."""
         from world.labels import Person
 
+        if static:
+            if self._head_static is None:
+                self._head_static = self.root.attach_new_node("head-anchor")
+                self._head_static.set_z(self.head_z)
+            return Person(self._head_static, self.head_top, self.chin, self.head_radius)
         return Person(self.head, self.head_top, self.chin, self.head_radius)
 
     # ------------------------------------------------------------------ control

@@ -751,7 +751,7 @@ class HallScene:
             fig.actor.set_light_off(1)  # a bare scene has no figure lights: keep the vertex colours
         self.officers[spot.number] = fig
         if self.label_layer is not None:
-            self.label_layer.add_person(f"officer-face-{spot.number}", fig.person())  # no tag may cover it
+            self.label_layer.add_person(f"officer-face-{spot.number}", fig.person(static=True))  # no tag may cover it
 
     def _sign(self, spot: CounterSpot) -> None:
         """Number, letter, agency and the services served here (straight from the catalogue)."""
