@@ -197,6 +197,7 @@ STRINGS: dict[str, tuple[str, str]] = {
     "code_again": ("Ubah data / minta kode baru", "Change details / new code"),
     "code_wrong": ("Kode harus 6 angka.", "The code has 6 digits."),
     "identified_as": ("Teridentifikasi sebagai", "Identified as"),
+    "my_data": ("Unduh data saya", "Download my data"),
     "service": ("Layanan", "Service"),
     "docs_title": ("Dokumen yang perlu dibawa", "Documents to bring"),
     "docs_hint": (

@@ -484,6 +484,26 @@
     var p = $("identified");
     p.hidden = !ok;
     if (ok) p.textContent = t("identified_as") + ": " + state.identity.name + " · " + state.identity.citizen;
+    $("my-data").hidden = !ok;
+  }
+
+  // Everything the server holds about this citizen (UU 27/2022), as a zip: only a proven session gets it.
+  function downloadMyData() {
+    return fetch(API + "/me/data.zip", { headers: { Authorization: "Bearer " + state.token, "Accept-Language": state.lang } })
+      .then(function (r) {
+        if (!r.ok) {
+          return r.json().then(function (body) { throw new Error(errorMessage(body)); }, function () { throw new Error(t("error_generic")); });
+        }
+        return r.blob();
+      })
+      .then(function (blob) {
+        var url = URL.createObjectURL(blob);
+        var a = el("a", { href: url, download: "data-saya.zip" });
+        document.body.appendChild(a);
+        a.click();
+        a.remove();
+        setTimeout(function () { URL.revokeObjectURL(url); }, 60000);
+      }, function (e) { addMessage("system", e.message); });
   }
 
   function fieldError(input, errNode, msg) {
@@ -1266,6 +1286,7 @@
     $("identify-form").addEventListener("submit", identify);
     $("code-form").addEventListener("submit", verifyCode);
     $("code-again").addEventListener("click", codeAgain);
+    $("my-data").addEventListener("click", downloadMyData);
     $("svc").addEventListener("change", function () {
       var id = $("svc").value;
       if (id) selectService(id, [], null);
