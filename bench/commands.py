@@ -66,11 +66,17 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
             [],
             help="Also run the nodes with these settings, e.g. MPP_PRESENCE_RANK_NEAR=0 (old vs new in one run)",
         ),
+        in_process: bool = typer.Option(
+            False, help="Bytes per visitor only, on the engine alone: quick, and independent of the machine's load"
+        ),
     ) -> None:
         """Delivered updates/s, p50/p99, CPU per node and bytes per client, against a bare relay."""
-        from bench.presence import run
+        from bench.presence import run, run_in_process
 
         try:
-            run(clients, nodes, duration, redis_url, tuple(env_row))
+            if in_process:
+                run_in_process(clients, duration, tuple(env_row))
+            else:
+                run(clients, nodes, duration, redis_url, tuple(env_row))
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--env-row") from None

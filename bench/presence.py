@@ -93,6 +93,27 @@ def _run_nodes(
     return rows
 
 
+def run_in_process(clients: int, duration: float, variants: tuple[str, ...]) -> list[tuple[str, dict[str, Any]]]:
+    """Bytes per visitor of the same crowd on the engine alone, as configured and per ``variants``."""
+    from bench.presence_tick import bench_bytes
+
+    rows = [(label, bench_bytes(clients, duration, env)) for label, env in _labelled(variants)]
+    width = max(len(label) for label, _ in rows)
+    print(f"{clients} visitors, engine alone (no sockets), {duration:.0f} s of the bench's walk at 10 Hz, K=40")
+    print(f"{'settings':{width}} {'B/visitor/s':>11} {'rows/tick':>9} {'tick CPU ms':>11}  bytes")
+    for label, r in rows:
+        share = ", ".join(f"{k} {v:.0%}" for k, v in r["bytes_share"].items())
+        print(
+            f"{label:{width}} {r['bytes_per_viewer_per_second']:11.0f} {r['rows_per_viewer_tick']:9.1f} "
+            f"{r['tick_cpu_ms']:11.1f}  {share}"
+        )
+    return rows
+
+
+def _labelled(variants: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
+    return [("as configured", {}), *((v, _parse_env(v)) for v in variants)]
+
+
 def run(clients: int, nodes: int, duration: float, redis_url: str, variants: tuple[str, ...] = ()) -> None:
     """The relay, then our nodes as configured, then once more per ``variants`` entry (env overrides)."""
     for v in variants:
@@ -117,10 +138,10 @@ def run(clients: int, nodes: int, duration: float, redis_url: str, variants: tup
         relay.join(5)
     rows: list[tuple[str, dict[str, Any]]] = [("bare websockets relay", base)]
     groups: list[tuple[str, list[dict[str, Any]]]] = []
-    for label, extra in [("", {}), *((f" [{v}]", _parse_env(v)) for v in variants)]:
+    for label, extra in _labelled(variants):
         ran = _run_nodes(clients, nodes, duration, redis_url, processes, extra)
-        rows.extend((f"{name}{label}", r) for name, r in ran)
-        groups.append((label.strip() or "as configured", [r for _, r in ran]))
+        rows.extend((name if not extra else f"{name} [{label}]", r) for name, r in ran)
+        groups.append((label, [r for _, r in ran]))
     width = max(26, *(len(name) for name, _ in rows))
     print(f"{clients} clients, {nodes} node(s), {duration:.0f} s measured, moves at 10 Hz, K=40, 2-core machine")
     print(f"{'run':{width}} {'conn':>5} {'updates/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'CPU %':>7} {'B/client/s':>11}")

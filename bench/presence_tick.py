@@ -166,6 +166,57 @@ def bench_tick(
     }
 
 
+def bench_bytes(n: int, seconds: float, env: dict[str, str], *, seed: int = 0, hz: float = 10.0) -> dict[str, Any]:
+    """Bytes per viewer of ``mpp bench presence``'s crowd, on the engine alone, as ``env`` configures the server.
+
+    Same walkers (``bench.loadtest.orbit_at``: 1.4 m/s on 3 m circles over the hall, 16-hex
+    ids), same engine settings as the server (``presence_service.engine_for``), no sockets:
+    the bytes depend only on what the engine sends, so this figure does not move with the
+    machine's load, unlike the socket bench's. Moves arrive exactly on time here.
+    """
+    from bench.loadtest import orbit_at
+    from server.realtime.presence_service import engine_for
+    from server.settings import Settings
+
+    rng = random.Random(seed)
+    settings = Settings(**{k.removeprefix("MPP_").lower(): v for k, v in env.items()})  # type: ignore[arg-type]
+    engine = engine_for(settings)
+    ids = [f"{rng.getrandbits(64):016x}" for _ in range(n)]
+    for i in ids:
+        engine.join(i, f"Pengunjung {i[:4]}", *orbit_at(i, 0.0), now=0.0)
+    parts = {"entered": 0, "changed": 0, "left": 0, "total": 0}
+    rows = 0
+    cpu = 0.0
+    warm = int(hz)  # the first second: full snapshots and the first rates settling
+    ticks = int(seconds * hz)
+    for step in range(1, warm + ticks + 1):
+        now = step / hz
+        for i in ids:
+            engine.move(i, *orbit_at(i, now), now, now)
+        c0 = time.thread_time()
+        snaps = engine.tick_wire(now)
+        texts = [s.text for s in snaps.values()]
+        c1 = time.thread_time()
+        if step <= warm:
+            continue
+        cpu += c1 - c0
+        for snap, text in zip(snaps.values(), texts, strict=True):
+            parts["total"] += len(text.encode())
+            parts["entered"] += sum(len(f) + 1 for f in snap.entered)
+            parts["changed"] += sum(len(f) + 1 for f in snap.changed)
+            parts["left"] += sum(len(i) + 3 for i in snap.left)
+            rows += len(snap.changed)
+    total = parts["total"] or 1
+    share = {k: round(parts[k] / total, 3) for k in ("entered", "changed", "left")}
+    share["frame_overhead"] = round(1 - sum(share.values()), 3)
+    return {
+        "bytes_per_viewer_per_second": round(parts["total"] / n / seconds, 1),
+        "rows_per_viewer_tick": round(rows / n / ticks, 2),
+        "tick_cpu_ms": round(cpu / ticks * 1000, 2),
+        "bytes_share": share,
+    }
+
+
 if __name__ == "__main__":  # pragma: no cover - manual run: python -m bench.presence_tick
     import json
     import sys

@@ -26,8 +26,7 @@ from server.realtime.calls import CallService
 from server.realtime.chat import ChatService, DbServicePort
 from server.realtime.guided import GuidedService
 from server.realtime.hub import Hub
-from server.realtime.presence.engine import PresenceEngine
-from server.realtime.presence_service import PresenceService
+from server.realtime.presence_service import PresenceService, engine_for
 from server.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -138,16 +137,7 @@ def create_app(
     app.state.catalog = catalog
     app.state.hub = hub
     app.state.assistant = assistant
-    bands = ((settings.presence_near_m, 1), (max(settings.presence_mid_m, settings.presence_near_m + 0.01), 2))
-    near = settings.presence_rank_near
-    app.state.presence = PresenceService(
-        hub,
-        settings.presence_tick_hz,
-        PresenceEngine(
-            rate_bands=bands if settings.presence_near_m > 0 else (),
-            rank_bands=((near, 1), (2 * near, 2)) if near > 0 else (),
-        ),
-    )
+    app.state.presence = PresenceService(hub, settings.presence_tick_hz, engine_for(settings))
     app.state.delivery = delivery or delivery_from_settings(settings)
     app.state.port = DbServicePort(sessions, catalog, hub, settings, app.state.delivery)
     app.state.sealer = app.state.port.sealer  # personal numbers in conversation logs, sealed at rest

@@ -89,7 +89,7 @@ class Settings(BaseSettings):
         default=8.0, ge=0.0, description="Walkers up to this far are sent every 2nd tick; farther, every 4th"
     )
     presence_rank_near: int = Field(
-        default=10,
+        default=6,
         ge=0,
         description="The nearest N in view are sent every tick, the next N every 2nd, the rest every 4th "
         "(the slower of this and the distance rate wins); 0 ranks nobody",

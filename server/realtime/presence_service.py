@@ -16,10 +16,21 @@ from typing import Any
 
 from server.realtime.hub import Hub
 from server.realtime.presence import MoveResult, PresenceEngine
+from server.settings import Settings
 
 log = logging.getLogger(__name__)
 REMOTE_TTL = 2.0  # seconds without a refresh before a remote visitor is dropped (node death)
 PUBLISH_LEAD = 0.02  # seconds between interest query + publishing to the other nodes, and the (aligned) tick
+
+
+def engine_for(settings: Settings) -> PresenceEngine:
+    """The engine as the settings configure it (the server and ``mpp bench presence --in-process`` share it)."""
+    near_m, near_n = settings.presence_near_m, settings.presence_rank_near
+    mid_m = max(settings.presence_mid_m, near_m + 0.01)
+    return PresenceEngine(
+        rate_bands=((near_m, 1), (mid_m, 2)) if near_m > 0 else (),
+        rank_bands=((near_n, 1), (2 * near_n, 2)) if near_n > 0 else (),
+    )
 
 
 class PresenceService:

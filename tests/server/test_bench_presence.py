@@ -21,3 +21,14 @@ def test_a_malformed_env_row_is_refused_before_any_load(bad: str) -> None:
     result = CliRunner().invoke(app, ["bench", "presence", "--clients", "2", "--env-row", bad])
     assert result.exit_code == 2
     assert "--env-row" in result.output
+
+
+def test_the_in_process_bytes_follow_the_settings() -> None:
+    """The engine-alone figure is the server's engine: ranking fewer every tick sends fewer rows."""
+    from bench.presence_tick import bench_bytes
+
+    ranked = bench_bytes(200, 1.0, {})
+    unranked = bench_bytes(200, 1.0, {"MPP_PRESENCE_RANK_NEAR": "0"})
+    assert ranked["rows_per_viewer_tick"] < unranked["rows_per_viewer_tick"]
+    assert ranked["bytes_per_viewer_per_second"] < unranked["bytes_per_viewer_per_second"]
+    assert abs(sum(ranked["bytes_share"].values()) - 1) < 0.01

@@ -16,7 +16,7 @@ from server.realtime.presence import PresenceEngine
 from world.interp import Interpolator
 
 BANDS = ((4.0, 1), (8.0, 2))  # the server's default: near every tick, then every 2nd, beyond every 4th
-RANKS = ((10, 1), (20, 2))  # the server's default: the nearest 10 every tick, the next 10 every 2nd, the rest 4th
+RANKS = ((10, 1), (20, 2))  # the nearest 10 every tick, the next 10 every 2nd, the rest every 4th (server: 6)
 
 
 def _engine(**kw: object) -> PresenceEngine:
