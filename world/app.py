@@ -1288,12 +1288,15 @@ def run_hall(cfg: WorldConfig, screenshot: Path | None = None, *, emit: Callable
     guided: Any = None
     try:
         client = app.client
-        if cfg.guided:
+        if cfg.guided and client.net is None:
+            _log.warning("guided mode needs a server (it drives the visit); the hall opens without it")
+        elif cfg.guided:
             # guided mode (world.guided_view): big buttons, spoken steps, the avatar leads the way
             from world.guided_view import attach_to_hall
 
             client.pump(lambda: client.screens.state == "Hall" and client.layout is not None, timeout=15)
             guided = attach_to_hall(client)
+            client.pump(lambda: guided.step is not None, timeout=10)  # the server's first step is on screen
         if screenshot is not None:
             net = client.net
             client.pump(lambda: net is None or net.state == "online", timeout=8)
