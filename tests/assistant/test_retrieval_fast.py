@@ -132,3 +132,22 @@ def test_a_status_question_naming_no_service_asks_for_the_number(assistant: Assi
 def test_the_evaluation_counts_a_status_case_reply_as_an_answer(assistant: Assistant) -> None:
     out = v2_outcome(assistant, FakePort(), "Bagaimana cara mengetahui status paspor saya?", 99001, default_knowledge())
     assert out.kind == "answer" and out.case == "paspor.status" and out.checked and out.violations == 0
+
+
+@pytest.mark.parametrize(
+    ("question", "want"),
+    [
+        ("Do I need an NPWP to open a shop?", "ref.npwp"),
+        ("kapan saya harus perpanjang SIM?", "ref.sim"),
+        ("bagaimana cara melacak laporan polisi saya?", "ref.laporan-polisi"),
+    ],
+)
+def test_a_referral_named_by_its_core_word_is_answered(assistant: Assistant, question: str, want: str) -> None:
+    reply, _ = _ask(assistant, question, want)
+    assert reply.case == want and not reply.fallback, (reply.case, reply.text[:80])
+
+
+def test_moving_house_wording_is_the_moving_service_not_the_domicile_letter(assistant: Assistant) -> None:
+    # "domisili" alone names the domicile letter; "perpindahan domisili" is moving house.
+    assert assistant.nlu.alias_hits(normalize("syarat surat perpindahan domisili apa saja")) == ["pindah-datang"]
+    assert assistant.nlu.alias_hits(normalize("syarat surat domisili apa saja")) == ["surat-domisili"]
