@@ -62,6 +62,11 @@ def _answers(a: m.Application, own: set[str]) -> dict[str, Any]:
 def collect(db: Session, settings: Settings, citizen: m.Citizen) -> dict[str, Any]:
     """Everything held about ``citizen``, as one JSON-ready document."""
     sealer = Sealer(settings)
+
+    def plain(text: str | None) -> str | None:
+        """Free text never sealed (officers' notes, complaints): numbers not the citizen's are masked too."""
+        return sealer.open_own(sealer.seal_text(text), own) if text else text
+
     cid = citizen.id
     sessions = list(db.scalars(select(m.VisitorSession).where(m.VisitorSession.citizen_id == cid)))
     sids = [s.id for s in sessions] or [-1]
@@ -126,7 +131,7 @@ def collect(db: Session, settings: Settings, citizen: m.Citizen) -> dict[str, An
                 "application": tracking.get(e.application_id) if e.application_id else None,
                 "from_state": e.from_state,
                 "to_state": e.to_state,
-                "note": sealer.open_own(e.note, own) if e.note else None,
+                "note": plain(e.note),
                 "at": _iso(e.created_at),
             }
             for e in events
@@ -152,15 +157,15 @@ def collect(db: Session, settings: Settings, citizen: m.Citizen) -> dict[str, An
         ],
         "complaints": [
             {
-                "subject": c.subject,
-                "body": c.body,
+                "subject": plain(c.subject),
+                "body": plain(c.body),
                 "state": c.state,
-                "response": c.response,
+                "response": plain(c.response),
                 "at": _iso(c.created_at),
             }
             for c in complaints
         ],
-        "surveys": [{"score": s.score, "comment": s.comment, "at": _iso(s.created_at)} for s in surveys],
+        "surveys": [{"score": s.score, "comment": plain(s.comment), "at": _iso(s.created_at)} for s in surveys],
         "uploads": [
             {
                 "id": d.id,

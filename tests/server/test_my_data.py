@@ -148,6 +148,23 @@ def test_another_citizen_gets_none_of_it(client: TestClient) -> None:
         assert zf.namelist() == ["data.json"]
 
 
+def test_plain_text_complaints_mask_other_peoples_numbers(client: TestClient) -> None:
+    a = identified(client, VALID_NIK, "Budi Santoso")
+    _sid, cid = _session_row(client, a)
+    with app_state(client).sessions() as db:
+        db.add(
+            m.Complaint(
+                session_id=_sid,
+                citizen_id=cid,
+                subject="Data salah",
+                body=f"NIK saya {VALID_NIK}, tetangga {OTHER_NIK}",
+            )
+        )
+        db.commit()
+    body = client.get("/api/v1/me/data", headers=a).json()["complaints"][0]["body"]
+    assert VALID_NIK in body and OTHER_NIK not in body and "3510********0003" in body
+
+
 def test_own_phone_in_full_and_anyone_elses_masked(tmp_path: Any) -> None:
     from server.settings import Settings
 
