@@ -37,6 +37,13 @@ from protocol.messages import QuickReply, WorldAction
 if TYPE_CHECKING:
     from assistant.core import Conversation
 
+# The second factor inside the chat: pseudo-slots of the form loop (never form data, never sent).
+CODE_CONTACT = "__contact"  # waiting for a contact (or "kirim") before a code is sent
+CODE = "__code"  # waiting for the 6-digit code
+CHALLENGE = "__challenge"
+_SEND = re.compile(r"^(kirim( kode)?|kirimkan|send( the)?( code)?|sudah terdaftar|already registered)[\s.!]*$")
+_SIX = re.compile(r"^\D*(\d(?:\s?\d){5})\D*$")
+
 # Answers a question asked inside a loop: (text, lang, service the loop is about) -> Reply.
 AskFn = Callable[[str, str, str], Reply]
 
@@ -276,6 +283,8 @@ class FormLoop:
             tr.apply(SlotRequested(pending))
         if lp.requested == CONFIRM:
             return self.confirm_turn(conv, tr, svc, text, norm, lang)
+        if lp.requested in (CODE_CONTACT, CODE):
+            return self.code_turn(conv, tr, svc, text, norm, lang)
         if REPEAT.match(norm):
             return self.ask_field(tr, svc, lang)
         names = [f.name for f in svc.form]
@@ -435,11 +444,13 @@ class FormLoop:
 
     def submit(self, conv: Conversation, tr: Tracker, svc: Service, lang: str) -> Reply:
         lp = self._loop(tr)
-        data = {k: v for k, v in lp.slots.items() if v is not None}
+        data = {k: v for k, v in lp.slots.items() if v is not None and not k.startswith("__")}
         if conv.caller.citizen_id is None and data.get("nik") and data.get("full_name"):
             try:
                 actions.identify(conv, str(data["nik"]), str(data["full_name"]))
             except PortError as exc:
+                if exc.code == "verify_first":
+                    return self.ask_contact(tr, svc, lang)
                 # Not something a retry fixes (e.g. the name does not match the NIK): offer the
                 # fields to correct and a human, never the same "try again".
                 return Reply(
@@ -468,6 +479,81 @@ class FormLoop:
         tr.apply(Submitted(svc.id, tracking))
         tr.apply(LoopEnded("form", "submitted"))
         return reply
+
+    # ------------------------------------------------------------------ the second factor, in the chat
+
+    def ask_contact(self, tr: Tracker, svc: Service, lang: str, note: str = "") -> Reply:
+        """A NIK and a name prove nothing: a code goes to the NIK's registered contact first."""
+        tr.apply(SlotRequested(CODE_CONTACT))
+        text = _t(
+            lang,
+            "Untuk mengirim permohonan, buktikan dulu bahwa ini NIK Anda: kode 6 angka dikirim ke kontak yang "
+            "terdaftar untuk NIK ini. Jika NIK Anda belum punya kontak terdaftar, ketik e-mail atau nomor HP Anda; "
+            "jika sudah, pilih 'Kirim kode'.",
+            "To submit, first prove this NIK is yours: a 6-digit code goes to the contact registered for it. "
+            "If your NIK has no registered contact yet, type your e-mail or mobile number; if it has, choose "
+            "'Send the code'.",
+        )
+        return Reply(
+            (note + "\n" if note else "") + text,
+            lang=lang, intent="start_application", service=svc.id,
+            quick_replies=[
+                QuickReply(label=_t(lang, "Kirim kode", "Send the code"), payload="kirim kode"),
+                QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"),
+                qr_officer(lang),
+            ],
+        )  # fmt: skip
+
+    def code_turn(self, conv: Conversation, tr: Tracker, svc: Service, text: str, norm: str, lang: str) -> Reply:
+        lp = self._loop(tr)
+        nik, name = str(lp.slots.get("nik") or ""), str(lp.slots.get("full_name") or "")
+        if lp.requested == CODE_CONTACT or _SEND.match(norm) and lp.requested == CODE:
+            contact = None if _SEND.match(norm) else text.strip()
+            try:
+                challenge = conv.port.request_code(conv.caller, nik, name, contact)
+            except PortError as exc:
+                return self.ask_contact(tr, svc, lang, exc.message(lang))
+            tr.apply(SlotSet(CHALLENGE, challenge.challenge_id))
+            tr.apply(SlotRequested(CODE))
+            minutes = max(1, challenge.expires_in // 60)
+            return Reply(
+                _t(
+                    lang,
+                    f"Kode 6 angka sudah dikirim ke kontak terdaftar NIK ini (berlaku {minutes} menit). "
+                    "Ketik kodenya di sini.",
+                    f"A 6-digit code has been sent to the contact registered for this NIK (valid {minutes} "
+                    "minutes). Type it here.",
+                ),
+                lang=lang, intent="start_application", service=svc.id,
+                quick_replies=[
+                    QuickReply(label=_t(lang, "Kirim ulang", "Send again"), payload="kirim kode"),
+                    QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"),
+                    qr_officer(lang),
+                ],
+            )  # fmt: skip
+        found = _SIX.match(text.strip())
+        if found is None:
+            return Reply(
+                _t(lang, "Kode harus 6 angka. Ketik kodenya, atau pilih 'Kirim ulang'.",
+                   "The code has 6 digits. Type it, or choose 'Send again'."),
+                lang=lang, intent="start_application", service=svc.id,
+                quick_replies=[QuickReply(label=_t(lang, "Kirim ulang", "Send again"), payload="kirim kode"),
+                               qr_officer(lang)],
+            )  # fmt: skip
+        code = re.sub(r"\s", "", found.group(1))
+        try:
+            conv.caller = conv.port.verify_code(conv.caller, str(lp.slots.get(CHALLENGE) or ""), code)
+        except PortError as exc:
+            return Reply(
+                exc.message(lang), lang=lang, intent="start_application", service=svc.id,
+                quick_replies=[QuickReply(label=_t(lang, "Kirim ulang", "Send again"), payload="kirim kode"),
+                               qr_officer(lang)],
+            )  # fmt: skip
+        c = conv.caller
+        tr.apply(Identified(c.citizen_id, c.nik, c.name))
+        tr.apply(SlotSet(CHALLENGE, None))
+        tr.apply(SlotRequested(CONFIRM))
+        return self.submit(conv, tr, svc, lang)
 
     def submitted_elsewhere(self, conv: Conversation, tr: Tracker, service_id: str, tracking: str, lang: str) -> Reply:
         """The form panel (hall) or the page submitted the application this loop was filling."""
