@@ -30,9 +30,11 @@ pytestmark = pytest.mark.slow
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     data_dir: Path = tmp_path_factory.mktemp("fastws")
     port = free_port()
-    # a stalled client fills a small buffer sooner; every change every tick (no distance rates), so the
+    # a stalled client fills a small buffer sooner; every change every tick (no distance or rank rates), so the
     # watcher's "one snapshot per tick" below measures the send path, not the rate bands
-    proc = start_mpp_serve(data_dir, port, MPP_WS_SEND_BUFFER="16384", MPP_PRESENCE_NEAR_M="0")
+    proc = start_mpp_serve(
+        data_dir, port, MPP_WS_SEND_BUFFER="16384", MPP_PRESENCE_NEAR_M="0", MPP_PRESENCE_RANK_NEAR="0"
+    )
     try:
         yield port
     finally:
