@@ -120,6 +120,7 @@ class AliasRules:
                     pairs.append((n, svc.id))
         pairs.sort(key=lambda p: -len(p[0]))
         self._rules = [(re.compile(_B + re.escape(a) + _E), a, sid) for a, sid in pairs]
+        self._fuzzy_memo: tuple[str | None, tuple[tuple[int, int, int, str], ...]] = (None, ())
         self._by_first: dict[str, list[tuple[list[str], str]]] = {}
         for a, sid in pairs:
             toks = a.split()
@@ -127,7 +128,18 @@ class AliasRules:
                 self._by_first.setdefault(toks[0][:1], []).append((toks, sid))
 
     def _fuzzy_spans(self, norm: str) -> list[tuple[int, int, int, str]]:
-        """(start, end, n_tokens, service) of aliases matched with at most one typo per longer word."""
+        """(start, end, n_tokens, service) of aliases matched with at most one typo per longer word.
+
+        ``find`` and ``fuzzy`` both ask about the same text in one turn: the last answer is kept.
+        """
+        memo = self._fuzzy_memo
+        if memo[0] == norm:
+            return list(memo[1])
+        out = self._fuzzy_spans_uncached(norm)
+        self._fuzzy_memo = (norm, tuple(out))
+        return list(out)
+
+    def _fuzzy_spans_uncached(self, norm: str) -> list[tuple[int, int, int, str]]:
         spans = [(m.start(), m.end(), m.group(0)) for m in re.finditer(r"\S+", norm)]
         toks = [t for _s, _e, t in spans]
         out: list[tuple[int, int, int, str]] = []
