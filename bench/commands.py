@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 
@@ -45,6 +47,22 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         from bench.calls import run
 
         run(calls, hold, browsers)
+
+    @bench_app.command("edge")
+    def bench_edge(
+        baseline: Path = typer.Option(
+            None, exists=True, file_okay=False, help="Another source tree to attack in the same run (git archive)"
+        ),
+        scale: float = typer.Option(1.0, min=0.05, max=1.0, help="1.0: 200 flooders, 750 slow sockets, 40 s holds"),
+        stock: bool = typer.Option(True, help="Also flood the stock websocket path (MPP_WS_FAST_PATH=0)"),
+    ) -> None:
+        """Issue 15's transport attacks (tiny-frame flood, slow headers, slow bodies): status, RSS, /health time."""
+        from bench.edge import run
+
+        sources = [("this", Path(__file__).resolve().parents[1])]
+        if baseline is not None:
+            sources.insert(0, ("baseline", baseline.resolve()))
+        run(sources, scale, stock)
 
     @bench_app.command("ws-transport")
     def bench_ws_transport(

@@ -9,6 +9,7 @@ import typer
 
 
 def serve_forever(host: str | None = None, port: int | None = None, seed: bool = True, workers: int = 1) -> None:
+    import logging
     import os
 
     import uvicorn
@@ -36,24 +37,39 @@ def serve_forever(host: str | None = None, port: int | None = None, seed: bool =
         from server.domain.documents.pki import init_dev_pki
 
         init_dev_pki(settings.pki_path)
-    fast_ws = settings.ws_fast_path
-    if fast_ws:
-        import logging
+    from server.realtime.fastws import BoundedWebSocketProtocol, unsupported_reason
 
-        from server.realtime.fastws import unsupported_reason
+    # the short path, or uvicorn's parser fed in bounded steps (MPP_WS_FAST_PATH=0); both read uvicorn
+    # internals, so on a uvicorn they do not know, its own protocol serves (unbounded, still right)
+    ws_protocol: Any = FastWebSocketProtocol if settings.ws_fast_path else BoundedWebSocketProtocol
+    problem = unsupported_reason()
+    if problem:
+        logging.getLogger(__name__).error("websocket protocol: uvicorn's stock one serves: %s", problem)
+        ws_protocol = "websockets-sansio"
+    http_protocol: Any = "auto"
+    try:
+        from server.api.edge import GuardedHttpToolsProtocol
 
-        problem = unsupported_reason()
-        if problem:
-            logging.getLogger(__name__).error("websocket fast path off, the stock protocol serves: %s", problem)
-            fast_ws = False
+        http_protocol = GuardedHttpToolsProtocol
+    except ImportError:
+        logging.getLogger(__name__).error(
+            "httptools is missing: uvicorn's h11 protocol serves without header/body timeouts or the per-address cap"
+        )
     common: dict[str, Any] = {
         "host": host or settings.host,
         "port": port or settings.port,
+        "http": http_protocol,
+        "limit_concurrency": settings.limit_concurrency,
+        "proxy_headers": True,
+        "forwarded_allow_ips": settings.trusted_proxies,
+        # uvicorn's own loggers propagate to the root's JSON handler (server/logs.py) instead of
+        # getting its plain-text handlers
+        "log_config": None,
         "ws_max_size": MAX_FRAME_BYTES,
         # Presence snapshots are small and go out 10 times a second to every visitor: deflating
         # each one costs more CPU than the bandwidth it saves (1,000 visitors on 2 cores).
         "ws_per_message_deflate": False,
-        "ws": FastWebSocketProtocol if fast_ws else "websockets-sansio",
+        "ws": ws_protocol,
         "log_level": "warning",
         "access_log": False,
         "timeout_graceful_shutdown": 3,

@@ -78,6 +78,23 @@ class Settings(BaseSettings):
     )
     max_upload_bytes: int = 5 * 1024 * 1024
     max_body_bytes: int = 1024 * 1024
+    http_header_timeout: float = Field(
+        default=10.0, ge=0, description="Seconds for a request's line and headers to arrive, else 408 (0: off)"
+    )
+    http_body_timeout: float = Field(
+        default=20.0, ge=0, description="Seconds for a request body, plus 1 s per MPP_HTTP_BODY_MIN_RATE bytes (0: off)"
+    )
+    http_body_min_rate: int = Field(default=500, ge=0, description="Bytes per second that extend the body deadline")
+    max_connections_per_ip: int = Field(
+        default=100, ge=0, description="Open connections (websockets too) per client address, else 429 (0: off)"
+    )
+    trusted_proxies: list[str] = Field(
+        default_factory=lambda: ["127.0.0.1", "::1"],
+        description="Reverse proxies whose X-Forwarded-For/-Proto are believed; exempt from the per-address cap",
+    )
+    limit_concurrency: int | None = Field(
+        default=4096, ge=1, description="Connections plus tasks per process before uvicorn answers 503"
+    )
     ws_rate_per_sec: float = 30.0
     ws_burst: int = 60
     ws_ping_interval: float = 20.0

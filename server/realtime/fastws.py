@@ -67,10 +67,17 @@ log = logging.getLogger(__name__)
 _TEXT, _BINARY, _PING, _PONG = 0x1, 0x2, 0x9, 0xA
 READ_PAUSE_AT = 32
 SMALL_MESSAGE = 4096  # a queued message above this pauses reading at once, as the stock protocol does
+FEED_CHUNK = 1024  # bytes handed to the stock parser at a time: at most ~170 empty frames parsed per step
+FEED_BUDGET = 16384  # bytes parsed by the stock parser per turn of the event loop, per connection
 # ASGI scope extension, a dict: "send" (str -> bool) is a synchronous send for the presence tick; the app
 # may set "on_text" (str -> bool): called with each text message while nothing else waits unread,
-# True means "handled" (the message is not queued for receive()).
+# True means "handled" (the message is not queued for receive()); and "charge" (() -> bool): called once
+# per frame (data, ping, pong) before the short path acts on it, False means "over the rate limit".
 FAST_HOOKS = "mpp.fastws"
+# Keys of queued receive events: CHARGED, the frame was charged by "charge" already; OVER_LIMIT, "charge"
+# refused a frame, nothing more is parsed and the app should close with 1008.
+CHARGED = "mpp.charged"
+OVER_LIMIT = "mpp.over_limit"
 
 
 # The uvicorn versions this file was read against and measured on.
@@ -94,6 +101,9 @@ UVICORN_INTERNALS = {
         "handle_connect",
         "handle_pong",
         "send",
+        "receive",
+        "resume_writing",
+        "loop",
     ),
     "conn": ("reader", "state", "extensions"),
 }
@@ -121,7 +131,7 @@ def unsupported_reason() -> str | None:
 
     loop = asyncio.new_event_loop()
     try:
-        config = Config(app, ws="websockets-sansio", ws_per_message_deflate=False)
+        config = Config(app, ws="websockets-sansio", ws_per_message_deflate=False, log_config=None)  # keep our logs
         config.load()
         probe = WebSocketsSansIOProtocol(config, ServerState(), {}, _loop=loop)
     except Exception as exc:  # noqa: BLE001 - any failure to build it means "unsupported"
@@ -144,11 +154,79 @@ def frame_header(opcode: int, length: int) -> bytes:
     return bytes((0x80 | opcode, 127)) + length.to_bytes(8, "big")
 
 
-class FastWebSocketProtocol(WebSocketsSansIOProtocol):
+class BoundedWebSocketProtocol(WebSocketsSansIOProtocol):
+    """uvicorn's protocol, its parser fed in steps while the app keeps up (issue 15 D2).
+
+    The stock ``data_received`` parses a whole read (up to 256 KiB) at once and queues every
+    message in it: 40,000 empty frames per read held the event loop for seconds (``/health``
+    over 20 s with 200 such clients) and the queue for longer. Here a read waits in
+    ``backlog`` and reaches the parser ``FEED_CHUNK`` bytes at a time, only while fewer than
+    ``READ_PAUSE_AT`` messages wait unread and the socket is writable (a client that floods
+    pings and reads no pongs stops being parsed), and at most ``FEED_BUDGET`` bytes per turn
+    of the event loop (after our close frame messages are dropped, not queued, so the queue
+    alone would not stop it); the socket stays paused meanwhile.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.backlog = b""  # read from the socket, not yet given to the stock parser
+        self.feed_scheduled = False
+
+    def data_received(self, data: bytes) -> None:
+        self.backlog = self.backlog + data if self.backlog else data
+        self._feed()
+
+    def _feed(self) -> None:
+        budget = FEED_BUDGET
+        while (
+            self.backlog
+            and self.queue.qsize() < READ_PAUSE_AT
+            and self.writable.is_set()
+            and not self.transport.is_closing()
+        ):
+            if budget <= 0:  # parsed enough for one turn of the event loop: others' turn first
+                if not self.feed_scheduled:
+                    self.feed_scheduled = True
+                    self.loop.call_soon(self._scheduled_feed)
+                break
+            chunk, self.backlog = self.backlog[:FEED_CHUNK], self.backlog[FEED_CHUNK:]
+            budget -= len(chunk)
+            WebSocketsSansIOProtocol.data_received(self, chunk)
+        self._pause_or_resume(bool(self.backlog))
+
+    def _scheduled_feed(self) -> None:
+        self.feed_scheduled = False
+        self._parse_waiting()
+
+    def _pause_or_resume(self, waiting: bool) -> None:
+        """Keep the socket paused while parsed-but-unread bytes wait; else as the stock protocol does."""
+        if waiting and not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+        elif not waiting and self.read_paused and self.queue.empty() and not self.transport.is_closing():
+            self.read_paused = False
+            self.transport.resume_reading()
+
+    def _parse_waiting(self) -> None:
+        if self.backlog:
+            self._feed()
+
+    async def receive(self) -> Any:
+        message = await super().receive()
+        self._parse_waiting()  # the app took a message: room for what waits
+        return message
+
+    def resume_writing(self) -> None:
+        super().resume_writing()
+        self._parse_waiting()
+
+
+class FastWebSocketProtocol(BoundedWebSocketProtocol):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.fast = True  # False once the stock parser has been given frame bytes
-        self.pending = b""
+        self.pending = b""  # frame bytes the short path has not parsed yet (a partial frame, or a full queue)
+        self.refused = False  # "charge" said no: nothing from this client is parsed any more
         self.max_size = self.config.ws_max_size
         self.hooks: dict[str, Any] = {}
 
@@ -169,24 +247,40 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
     # ------------------------------------------------------------------ receiving
 
     def data_received(self, data: bytes) -> None:
+        if self.refused:
+            return  # over the rate limit: the app is closing; uvicorn's close timer ends the socket
         if not self.handshake_complete:
             # Bytes after the upgrade request and before our 101 (a client that does not wait)
             # reach the stock parser, which then keeps the connection.
             if self.handshake_initiated:
                 self.fast = False
             super().data_received(data)
-            if self.conn.reader.buffer or self.queue.qsize() > 1:
+            if self.conn.reader.buffer or self.backlog or self.queue.qsize() > 1:
                 self.fast = False
             return
         if not self.fast or self.initial_response is not None or self.conn.extensions:
             self.fast = False
             super().data_received(data)
             return
+        self._parse(data)
+
+    def _parse_waiting(self) -> None:
+        if self.fast and self.pending and not self.refused:
+            self._parse(b"")
+        else:
+            super()._parse_waiting()
+
+    def _parse(self, data: bytes) -> None:
+        """Frames from ``pending + data`` until the queue is full; the rest waits in ``pending``."""
         buf = self.pending + data if self.pending else data
         pos, n = 0, len(buf)
-        queue = self.queue
+        queue: Any = self.queue  # its events carry the CHARGED mark, which the ASGI types do not list
         pause = False
+        charge = self.hooks.get("charge")
+        mark = {CHARGED: True} if charge is not None else {}
         while n - pos >= 2:
+            if queue.qsize() >= READ_PAUSE_AT or (pause and not queue.empty()):
+                break  # the app is behind: parse the rest when it has read (receive())
             b0, b1 = buf[pos], buf[pos + 1]
             opcode, length, head = b0 & 0x0F, b1 & 0x7F, 2
             # final, no RSV bits, masked (clients must mask), and a kind this path knows
@@ -203,6 +297,8 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
             end = pos + head + 4 + length
             if end > n:
                 break
+            if charge is not None and not self.close_sent and not charge():
+                return self._refuse()
             payload = apply_mask(buf[pos + head + 4 : end], buf[pos + head : pos + head + 4])
             pause = pause or length > SMALL_MESSAGE
             if opcode == _TEXT:
@@ -211,10 +307,10 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
                 except UnicodeDecodeError:
                     return self._hand_over(buf[pos:])  # the stock parser closes with 1007
                 if not self.close_sent and not self._handled(text):
-                    queue.put_nowait({"type": "websocket.receive", "text": text})
+                    queue.put_nowait({"type": "websocket.receive", "text": text, **mark})
             elif opcode == _BINARY:
                 if not self.close_sent:
-                    queue.put_nowait({"type": "websocket.receive", "bytes": payload})
+                    queue.put_nowait({"type": "websocket.receive", "bytes": payload, **mark})
             elif opcode == _PING:
                 if not self.close_sent:
                     self.transport.write(frame_header(_PONG, len(payload)) + payload)
@@ -222,9 +318,23 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
                 self.handle_pong(Frame(Opcode.PONG, payload))  # uvicorn's keepalive bookkeeping
             pos = end
         self.pending = buf[pos:] if pos < n else b""
-        if not self.read_paused and (queue.qsize() >= READ_PAUSE_AT or (pause and not queue.empty())):
+        full = queue.qsize() >= READ_PAUSE_AT or (pause and not queue.empty())
+        if full and not self.read_paused:
             self.read_paused = True
             self.transport.pause_reading()
+        elif not full and self.read_paused and queue.empty():
+            self.read_paused = False  # parsed what waited after receive(); uvicorn resumed already or we do
+            self.transport.resume_reading()
+
+    def _refuse(self) -> None:
+        """Over the rate limit: drop what is unparsed, stop reading, and tell the app (it closes 1008)."""
+        self.refused = True
+        self.pending = b""
+        if not self.read_paused:
+            self.read_paused = True
+            self.transport.pause_reading()
+        queue: Any = self.queue
+        queue.put_nowait({"type": "websocket.receive", "text": "", OVER_LIMIT: True})
 
     def _handled(self, text: str) -> bool:
         """Offer a message to the app's synchronous handler; only in order (nothing queued before it)."""
@@ -240,10 +350,7 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
     def _hand_over(self, rest: bytes) -> None:
         self.fast = False
         self.pending = b""
-        if self.read_paused and self.queue.empty():
-            self.read_paused = False
-            self.transport.resume_reading()
-        super().data_received(rest)
+        super().data_received(rest)  # fed in steps (BoundedWebSocketProtocol)
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
@@ -291,7 +398,10 @@ class FastWebSocketProtocol(WebSocketsSansIOProtocol):
 
 
 __all__ = [
+    "CHARGED",
     "FAST_HOOKS",
+    "OVER_LIMIT",
+    "BoundedWebSocketProtocol",
     "READ_PAUSE_AT",
     "UVICORN_INTERNALS",
     "FastWebSocketProtocol",

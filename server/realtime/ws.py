@@ -39,7 +39,7 @@ from server.domain import events, sessions
 from server.errors import ApiError
 from server.persistence import models as m
 from server.realtime.calls import CallRefused
-from server.realtime.fastws import FAST_HOOKS
+from server.realtime.fastws import CHARGED, FAST_HOOKS, OVER_LIMIT
 from server.realtime.hub import Conn, Hub
 from server.realtime.presence import BacklogExceeded, SendQueue, WireSnapshot, encode_snapshot
 
@@ -164,12 +164,16 @@ async def websocket_endpoint(ws: WebSocket) -> None:
         tasks.append(asyncio.create_task(_pinger(send, settings.ws_ping_interval)))
         bucket = TokenBucket(settings.ws_rate_per_sec, settings.ws_burst)
         if hooks is not None:
-            hooks["on_text"] = _move_hook(app.state.presence, conn, send, bucket, closing)
+            # every frame is charged to the bucket as the transport parses it, before it is queued or
+            # handled, so a flood of tiny frames is refused while it arrives (issue 15 D2)
+            hooks["charge"] = bucket.take
+            hooks["on_text"] = _move_hook(app.state.presence, conn, send, closing)
         try:
             await _receive_loop(ws, app, conn, send, close, closing, bucket)
         finally:
             if hooks is not None:
                 hooks.pop("on_text", None)
+                hooks.pop("charge", None)
     except WebSocketDisconnect:
         pass
     finally:
@@ -193,7 +197,11 @@ async def _read_text(ws: WebSocket) -> str | None:
     message = await ws.receive()
     if message["type"] == "websocket.disconnect":
         raise WebSocketDisconnect(message.get("code", 1000))
-    raw = message.get("text")
+    return _text_of(message)
+
+
+def _text_of(message: Any) -> str | None:
+    raw: str | None = message.get("text")
     if raw is None and message.get("bytes") is not None:
         raw = message["bytes"].decode("utf-8", errors="replace")
     return raw
@@ -297,15 +305,18 @@ async def _pinger(send: Any, interval: float) -> None:
         send({"type": "ping", "nonce": nonce})
 
 
-def _move_hook(presence: Any, conn: Conn, send: Any, bucket: TokenBucket, closing: dict[str, Any]) -> Any:
-    """Moves taken straight from the socket (see server/fastws.py); anything else goes to the receive loop."""
+def _move_hook(presence: Any, conn: Conn, send: Any, closing: dict[str, Any]) -> Any:
+    """Moves taken straight from the socket (see server/realtime/fastws.py); anything else goes to the receive loop.
+
+    The transport has charged the frame to the rate limit (the "charge" hook) before it calls this.
+    """
 
     def on_text(raw: str) -> bool:
         if closing:
             return False
         move = _plain_move(raw)
-        if move is None or not bucket.take():
-            return False  # the receive loop explains it, or closes with 1008 (the bucket is shared)
+        if move is None:
+            return False  # the receive loop explains it
         _apply_move(presence, conn, send, *move)
         return True
 
@@ -318,13 +329,19 @@ async def _receive_loop(
     presence = app.state.presence
     call_order = asyncio.Lock()
     while not closing:
-        raw = await _read_text(ws)
+        message = await ws.receive()
+        if message["type"] == "websocket.disconnect":
+            raise WebSocketDisconnect(message.get("code", 1000))
+        if message.get(OVER_LIMIT):  # the transport refused a frame (server/realtime/fastws.py "charge")
+            close(1008, "rate limit exceeded")
+            return
+        raw = _text_of(message)
         if raw is None:
             continue
         if len(raw) > _CHARS_SAFE and len(raw.encode("utf-8")) > MAX_FRAME_BYTES:
             close(1009, "frame too large")
             return
-        if not bucket.take():
+        if not message.get(CHARGED) and not bucket.take():
             close(1008, "rate limit exceeded")
             return
         move = _plain_move(raw)
