@@ -37,7 +37,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _serve(tmp: Path, **env: str) -> Iterator[Server]:
     port = free_port()
-    proc = start_mpp_serve(tmp, port, **env)
+    proc = start_mpp_serve(tmp, port, timeout=60.0, **env)
     try:
         yield Server(proc, port, tmp / f"serve-{port}.log")
     finally:
