@@ -124,7 +124,7 @@ def unsupported_reason() -> str | None:
         return f"uvicorn {uvicorn.__version__}: unrecognised version"
     low, high = UVICORN_SUPPORTED
     if not low <= version <= high:
-        return f"uvicorn {uvicorn.__version__} is outside {low}..{high}, the versions server/fastws.py supports"
+        return f"uvicorn {uvicorn.__version__} is outside {low}..{high}, the versions fastws.py supports"
 
     async def app(scope: Any, receive: Any, send: Any) -> None:  # pragma: no cover - never called
         return None
@@ -141,7 +141,7 @@ def unsupported_reason() -> str | None:
     missing = [f"protocol.{name}" for name in UVICORN_INTERNALS["protocol"] if not hasattr(probe, name)]
     missing += [f"conn.{name}" for name in UVICORN_INTERNALS["conn"] if not hasattr(probe.conn, name)]
     if missing:
-        return f"uvicorn {uvicorn.__version__} lacks what server/fastws.py uses: {', '.join(missing)}"
+        return f"uvicorn {uvicorn.__version__} lacks what server/realtime/fastws.py uses: {', '.join(missing)}"
     return None
 
 
