@@ -205,8 +205,8 @@ def test_one_address_holds_at_most_64_websockets(proxied: Proxied) -> None:
 
     def open_ws(token: str) -> ClientConnection:
         raw = socket.create_connection(("127.0.0.1", proxied.https), source_address=("127.0.0.4", 0))
-        sock = proxied.ssl.wrap_socket(raw, server_hostname="127.0.0.1")
-        ws = connect(f"wss://127.0.0.1:{proxied.https}/ws", sock=sock, open_timeout=20)
+        uri = f"wss://127.0.0.1:{proxied.https}/ws"
+        ws = connect(uri, sock=raw, ssl=proxied.ssl, server_hostname="127.0.0.1", open_timeout=20)
         ws.send(json.dumps({"type": "hello", "token": token, "protocol_version": 2, "last_seq": 0}))
         assert json.loads(ws.recv(timeout=20))["type"] == "welcome"  # held open past the hello timeout
         return ws
