@@ -609,8 +609,8 @@ class PresenceEngine:
         nth = [n - 1 for n, _ in self.rank_bands]
         cols = [j for j, i in enumerate(nth) if i < core_d2.shape[1]]
         if cols:
-            part = np.partition(core_d2, [nth[j] for j in cols], axis=1)
-            rank_d2[:, cols] = part[:, [nth[j] for j in cols]]
+            # a full sort of K=40 per row is cheaper in numpy than a partition at two points (~0.1 vs 0.6 ms)
+            rank_d2[:, cols] = np.sort(core_d2, axis=1)[:, [nth[j] for j in cols]]
         return (vshift | cslots)[cslots >= 0], wide_keys, vshift[:, 0] >> _SHIFT, rank_d2
 
     def _due(self, changed: IntArray, rank_d2: FloatArray) -> IntArray:
@@ -626,12 +626,12 @@ class PresenceEngine:
                 every[dist2 < metres * metres] = n
         if self.rank_bands:
             by_rank = np.full(len(changed), 2 * self.rank_bands[-1][1], dtype=np.int64)
-            cut = rank_d2[viewer]
             for j in range(len(self.rank_bands) - 1, -1, -1):
-                by_rank[dist2 <= cut[:, j]] = self.rank_bands[j][1]
+                by_rank[dist2 <= rank_d2[viewer, j]] = self.rank_bands[j][1]
             np.maximum(every, by_rank, out=every)
-        # staggered by entity slot, so a far crowd is spread over the ticks, not sent in one
-        due = (self.tick_no + (changed & _MASK)) % every == 0
+        # staggered by entity slot, so a far crowd is spread over the ticks, not sent in one;
+        # every period is a power of two (_check_bands), so "% every == 0" is a mask test
+        due = ((self.tick_no + (changed & _MASK)) & (every - 1)) == 0
         self._pending = changed[~due]
         return changed[due]
 
