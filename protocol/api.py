@@ -61,6 +61,7 @@ class ErrorBody(_Out):
 class SessionIn(_In):
     lang: Lang = "id"
     name: str | None = Field(default=None, max_length=60)
+    demo: bool = False  # a demo tour's visitor (its applications stay out of real officers' lists)
 
 
 class SessionOut(_Out):

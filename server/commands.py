@@ -161,6 +161,7 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
         village: str = typer.Option(None, help="Village code, for role village"),
         full_name: str = typer.Option("", help="Display name"),
         facility: str = typer.Option(None, help="Health facility, for role faskes (e.g. 'RSUD Blambangan')"),
+        demo: bool = typer.Option(False, "--demo", help="A demo-tour account: sees only demo applications"),
     ) -> None:
         """Create an officer account (argon2-hashed password)."""
         from server.domain.officers import create_officer
@@ -174,7 +175,7 @@ def register(app: typer.Typer, *, db_app: typer.Typer, officer_app: typer.Typer,
         engine = make_engine(settings)
         try:
             with make_sessionmaker(engine)() as db:
-                create_officer(db, username, password, role, agency, village, full_name, facility)
+                create_officer(db, username, password, role, agency, village, full_name, facility, demo=demo)
                 db.commit()
         except ValueError as exc:
             raise typer.BadParameter(str(exc)) from None

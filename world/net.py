@@ -111,9 +111,12 @@ def backoff_delay(attempt: int, base: float = 0.5, cap: float = 5.0, rng: random
 
 
 class NetClient:
-    def __init__(self, server: str, *, lang: str = "id", name: str | None = None, timeout: float = 10.0) -> None:
+    def __init__(
+        self, server: str, *, lang: str = "id", name: str | None = None, timeout: float = 10.0, demo: bool = False
+    ) -> None:
         self.base = server.rstrip("/")
         self.ws_url = ("wss://" if self.base.startswith("https://") else "ws://") + self.base.split("://", 1)[1] + "/ws"
+        self.demo = demo  # a demo tour's visitor: the server tags its applications demo
         self.lang = lang
         self.name = name
         self.timeout = timeout
@@ -330,8 +333,8 @@ class NetClient:
 
     async def _session(self, client: httpx.AsyncClient) -> None:
         lang = "en" if self.lang == "en" else "id"
-        body = SessionIn(lang=lang, name=self.name[:60]) if self.name else SessionIn(lang=lang)
-        r = await client.post(self.base + "/api/v1/sessions", json=body.model_dump(exclude_none=True))
+        body = SessionIn(lang=lang, name=self.name[:60] if self.name else None, demo=self.demo)
+        r = await client.post(self.base + "/api/v1/sessions", json=body.model_dump(exclude_defaults=True))
         r.raise_for_status()
         session = SessionOut.model_validate_json(r.content)  # a ValidationError is a ValueError: retried
         self.token = session.token

@@ -48,7 +48,8 @@ OfficerDep = Annotated[m.Officer, Depends(current_officer)]
 
 
 def scoped(db: Any, officer: m.Officer) -> Any:
-    q = select(m.Application)
+    # a demo tour's applications are seen only by demo-<agency> accounts, and those see nothing else
+    q = select(m.Application).where(m.Application.demo == bool(officer.demo))
     if officer.role in ("admin", "supervisor"):
         return q
     if officer.role == "faskes":

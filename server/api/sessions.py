@@ -21,6 +21,7 @@ class SessionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lang: Literal["id", "en"] = "id"
     name: str | None = Field(default=None, max_length=60)
+    demo: bool = Field(default=False, description="A demo tour's visitor: its applications are tagged demo")
 
 
 class IdentifyIn(BaseModel):
@@ -43,7 +44,7 @@ class VerifyIn(BaseModel):
 @router.post("/sessions", status_code=201)
 def create_session(db: DbDep, settings: SettingsDep, body: SessionIn | None = None) -> dict[str, Any]:
     body = body or SessionIn()
-    token, vs = sessions.create_session(db, settings, body.lang, body.name)
+    token, vs = sessions.create_session(db, settings, body.lang, body.name, demo=body.demo)
     db.commit()
     return {"token": token, "session_id": vs.public_id, "expires_at": m.utc(vs.expires_at).isoformat()}
 

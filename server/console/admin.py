@@ -46,11 +46,19 @@ def report_range(start: str, end: str, today: dt.date | None = None) -> tuple[dt
 
 
 def report_data(
-    db: Any, today: dt.date | None = None, start: dt.date | None = None, end: dt.date | None = None
+    db: Any,
+    today: dt.date | None = None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+    *,
+    demo: bool = False,
 ) -> dict[str, Any]:
-    """Volumes, handling time (first submitted → completed), SLA breaches, SKM and complaints, in a date range."""
+    """Volumes, handling time (first submitted → completed), SLA breaches, SKM and complaints, in a date range.
+
+    ``demo``: a demo tour's applications instead of the office's (never both: a tour must not move the
+    office's figures)."""
     today = today or sessions.today_wib()
-    q = select(m.Application).where(m.Application.state != "draft")
+    q = select(m.Application).where(m.Application.state != "draft", m.Application.demo == demo)
     lo = hi = None
     if start is not None and end is not None:
         lo, hi = _bounds(start, end)
@@ -154,7 +162,7 @@ def reports(request: Request, ctx: CtxDep, db: DbDep, start: str = Query("", ali
             end: str = Query("", alias="to", max_length=10)) -> Response:  # fmt: skip
     require_roles(ctx, "supervisor", "admin")
     lo, hi = report_range(start, end)
-    data = report_data(db, start=lo, end=hi)
+    data = report_data(db, start=lo, end=hi, demo=bool(ctx.officer.demo))
     return render(request, "reports.html", ctx, page="reports", range_from=lo, range_to=hi, **data)
 
 
@@ -164,7 +172,9 @@ def reports_csv(request: Request, ctx: CtxDep, db: DbDep, start: str = Query("",
     require_roles(ctx, "supervisor", "admin")
     lo, hi = report_range(start, end)
     catalog = request.app.state.catalog
-    body = report_csv(report_data(db, start=lo, end=hi), lambda sid: service_name(catalog, sid, ctx.lang))
+    body = report_csv(
+        report_data(db, start=lo, end=hi, demo=bool(ctx.officer.demo)), lambda sid: service_name(catalog, sid, ctx.lang)
+    )
     return Response(
         "\ufeff" + body,  # a BOM, so spreadsheet programs read the Indonesian names as UTF-8
         media_type="text/csv; charset=utf-8",

@@ -276,6 +276,7 @@ def create_application(
     service, clean = validate_submission(catalog, service_id, data)
     citizen_id, nik = _citizen_of(db, vs, data)
     row = new_application_row(service, clean, submit, citizen_id, key, req_hash, m.now_utc())
+    row["demo"] = bool(vs.demo)
     try:
         app_id = _INSERT_APP.scalar(db, row)
     except IntegrityError:

@@ -154,6 +154,7 @@ def register(
         request_hash=req_hash,
         created_at=now,
         updated_at=now,
+        demo=bool(officer.demo),  # a demo tour's midwife registers demo births
     )
     db.add(app)
     db.flush()
@@ -210,7 +211,7 @@ def birth_rows(db: Session, officer: m.Officer, limit: int = 200) -> list[dict[s
         select(m.BirthRegistration, m.Application, m.IssuedDocument)
         .join(m.Application, m.Application.id == m.BirthRegistration.application_id)
         .outerjoin(m.IssuedDocument, m.IssuedDocument.application_id == m.Application.id)
-        .where(m.BirthRegistration.facility == officer.facility)
+        .where(m.BirthRegistration.facility == officer.facility, m.Application.demo == bool(officer.demo))
         .order_by(m.BirthRegistration.id.desc())
         .limit(limit)
     )

@@ -40,7 +40,10 @@ def create_officer(
     village_code: str | None = None,
     full_name: str = "",
     facility: str | None = None,
+    *,
+    demo: bool = False,
 ) -> m.Officer:
+    """``demo``: an account for demo tours, which sees only demo applications (and no real one)."""
     if role not in ROLES:
         raise ValueError(f"role must be one of {', '.join(ROLES)}")
     if role == "officer" and not agency_id:
@@ -66,6 +69,7 @@ def create_officer(
         agency_id=agency_id,
         village_code=village_code,
         facility=facility if role == "faskes" else None,
+        demo=demo,
     )
     db.add(officer)
     db.flush()

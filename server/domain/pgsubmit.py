@@ -41,7 +41,7 @@ WITH j AS (
         WITH ORDINALITY AS j(h, k, service_id, agency_id, village_code, data, state, version, sla_due,
                              request_hash, ord)
 ), l AS (
-    SELECT j.*, s.id AS sid, s.citizen_id, s.expires_at > %(now)s AS live, c.nik,
+    SELECT j.*, s.id AS sid, s.citizen_id, s.expires_at > %(now)s AS live, c.nik, COALESCE(s.demo, false) AS s_demo,
            a.id AS a_id, a.tracking_number AS a_tn, a.service_id AS a_service, a.agency_id AS a_agency,
            a.village_code AS a_village, a.citizen_id AS a_citizen, a.state AS a_state, a.version AS a_version,
            a.data AS a_data, a.sla_due AS a_sla, a.created_at AS a_created, a.updated_at AS a_updated,
@@ -65,10 +65,10 @@ WITH j AS (
     ) n
 ), ins AS (
     INSERT INTO applications (id, tracking_number, service_id, agency_id, village_code, citizen_id, data,
-                              state, version, sla_due, idempotency_key, request_hash, created_at, updated_at)
+                              state, version, sla_due, idempotency_key, request_hash, created_at, updated_at, demo)
     SELECT id, 'BWI-' || %(year)s::text || '-' || lpad(id::text, greatest(6, length(id::text)), '0'),
            service_id, agency_id, village_code, citizen_id, data::json, state, version, sla_due,
-           'c' || citizen_id || ':' || k, request_hash, %(now)s, %(now)s
+           'c' || citizen_id || ':' || k, request_hash, %(now)s, %(now)s, s_demo
     FROM v ORDER BY ord
     ON CONFLICT (idempotency_key) DO NOTHING
     RETURNING id, tracking_number

@@ -28,7 +28,7 @@ def today_wib(now: dt.datetime | None = None) -> dt.date:
 
 
 def create_session(
-    db: Session, settings: Settings, lang: str = "id", name: str | None = None
+    db: Session, settings: Settings, lang: str = "id", name: str | None = None, *, demo: bool = False
 ) -> tuple[str, m.VisitorSession]:
     token = secrets.token_urlsafe(32)  # 256 bits
     vs = m.VisitorSession(
@@ -37,6 +37,7 @@ def create_session(
         lang=lang,
         display_name=name,
         expires_at=m.now_utc() + dt.timedelta(hours=settings.session_ttl_hours),
+        demo=demo,
     )
     db.add(vs)
     db.flush()
@@ -50,7 +51,7 @@ _VS = m.VisitorSession
 
 
 _SESSION_BRIEF = Prepared(
-    select(_VS.id, _VS.citizen_id, _VS.expires_at > bindparam("now")).where(_VS.token_hash == bindparam("h"))
+    select(_VS.id, _VS.citizen_id, _VS.expires_at > bindparam("now"), _VS.demo).where(_VS.token_hash == bindparam("h"))
 )
 
 
@@ -75,7 +76,7 @@ def token_hash_of(token: SessionKey) -> str:
 def session_for_submission(db: Session, token: SessionKey) -> m.VisitorSession:
     """Like :func:`session_for_token`, in one plain statement when the session is already identified.
 
-    Returns a detached snapshot then (id and citizen only): submitting never changes the session.
+    Returns a detached snapshot then (id, citizen and the demo tag): submitting never changes the session.
     """
     h = token_hash_of(token)
     row = _SESSION_BRIEF.first(db, {"h": h, "now": m.now_utc()})
@@ -85,7 +86,7 @@ def session_for_submission(db: Session, token: SessionKey) -> m.VisitorSession:
         raise unauthorized("token_expired")
     if row[1] is None:
         return session_for_token(db, token)  # identify() will attach the citizen to the stored session
-    return m.VisitorSession(id=row[0], citizen_id=row[1])
+    return m.VisitorSession(id=row[0], citizen_id=row[1], demo=bool(row[3]))
 
 
 def session_for_token(db: Session, token: SessionKey) -> m.VisitorSession:

@@ -136,6 +136,8 @@ class VisitorSession(Base):
     lang: Mapped[str] = mapped_column(String(2), default="id")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
     expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    # a demo tour's visitor: what it submits is tagged demo (kept out of real officers' lists and reports)
+    demo: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class Application(Base):
@@ -154,6 +156,7 @@ class Application(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    demo: Mapped[bool] = mapped_column(Boolean, server_default=false(), index=True)  # made by a demo tour
 
     # Optimistic locking: UPDATEs check the version; we bump it ourselves on each transition only.
     __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
@@ -214,6 +217,8 @@ class Officer(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=now_utc)
+    # a demo-<agency> account: sees only demo applications, a real officer never does
+    demo: Mapped[bool] = mapped_column(Boolean, server_default=false())
 
 
 class OfficerSession(Base):

@@ -238,7 +238,10 @@ class Backend:
     def visitor(self, key: str, lang: str, name: str = "Warga Demo") -> Visitor:
         v = self.visitors.get(key)
         if v is None:
-            body = self._json("POST", "/api/v1/sessions", json={"lang": "en" if lang == "en" else "id", "name": name})
+            # tagged demo: what this visitor submits stays out of real officers' inboxes and reports
+            body = self._json(
+                "POST", "/api/v1/sessions", json={"lang": "en" if lang == "en" else "id", "name": name, "demo": True}
+            )
             v = Visitor(token=str(body["token"]), name=name, lang=lang)
             self.visitors[key] = v
         return v

@@ -287,7 +287,7 @@ def _live_net(backend: Backend | None, lang: str) -> Any:
         from world.net import NetClient
     except ImportError:
         return None
-    net = NetClient(backend.base_url, lang=hall_lang(lang), name="Siti Aminah")
+    net = NetClient(backend.base_url, lang=hall_lang(lang), name="Siti Aminah", demo=True)
     net.token = token
     return net
 

@@ -65,6 +65,7 @@ def create_demo_officer(
         agency,
         "--full-name",
         f"Petugas {agency.replace('-', ' ').title()}",
+        "--demo",  # sees the tour's (demo-tagged) applications only, never a real office's
     ]
     try:
         out = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120, check=False)
@@ -78,8 +79,6 @@ def create_demo_officer(
 
 class DemoServerError(RuntimeError):
     """The embedded server did not come up; the message says where its log is."""
-
-
 
 
 class DemoServer:
@@ -153,6 +152,7 @@ class DemoServer:
             FASKES,
             "--full-name",
             "Bidan Puskesmas Sobo",
+            "--demo",
         ]
         try:
             out = subprocess.run(cmd, env=self._env(), capture_output=True, text=True, timeout=120, check=False)
