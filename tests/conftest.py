@@ -139,7 +139,7 @@ def assistant_engine() -> object:
 
 
 def start_mpp_serve(
-    data_dir: Path, port: int, *args: str, timeout: float = 60.0, **env_overrides: str
+    data_dir: Path, port: int, *args: str, timeout: float = 120.0, **env_overrides: str
 ) -> subprocess.Popen[bytes]:
     """A real ``mpp serve`` child on ``port`` (PostgreSQL in the PG run), returned once /health answers.
 
