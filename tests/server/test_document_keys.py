@@ -281,7 +281,7 @@ def test_workers_racing_to_create_the_development_pki_agree_on_one_ca(tmp_path: 
 
     root = tmp_path / "pki"
     code = (
-        "import sys; from pathlib import Path; from server.documents.pki import init_dev_pki; "
+        "import sys; from pathlib import Path; from server.domain.documents.pki import init_dev_pki; "
         "init_dev_pki(Path(sys.argv[1]))"
     )
     procs = [subprocess.Popen([sys.executable, "-c", code, str(root)]) for _ in range(4)]
