@@ -69,7 +69,7 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         clients: int = typer.Option(1000, min=2, help="Protocol bots"),
         duration: float = typer.Option(10.0, min=1.0, help="Measured seconds per transport"),
     ) -> None:
-        """The same presence relay on websockets, uvicorn + server/fastws.py and picows: CPU and p99."""
+        """The same presence relay on websockets, uvicorn + server/realtime/fastws.py and picows: CPU and p99."""
         from bench.transports import run
 
         run(clients, duration)

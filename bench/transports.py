@@ -1,7 +1,7 @@
 """``mpp bench ws-transport``: the same presence relay on three websocket transports.
 
 The question is whether picows (Cython framing, per-frame callbacks, synchronous send)
-could carry presence instead of ``server/fastws.py`` (uvicorn's sans-I/O protocol with a
+could carry presence instead of ``server/realtime/fastws.py`` (uvicorn's sans-I/O protocol with a
 hand-written frame parser and a synchronous send). The relay logic is identical on all
 three (welcome on ``hello``, keep each mover's last position, every tick send each client
 K others' latest state) and is driven by the presence bots of ``bench.loadtest``, so the
@@ -87,7 +87,7 @@ class Relay:
             self.tick(tick)
 
 
-# ---------------------------------------------------------------- uvicorn + server/fastws.py
+# ---------------------------------------------------------------- uvicorn + server/realtime/fastws.py
 
 
 def _fastws_app(relay: Relay, hz: float) -> Any:

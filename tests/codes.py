@@ -9,7 +9,7 @@ from server.domain.delivery import CodeMessage
 
 
 class RecordingDelivery:
-    """Implements ``server.delivery.CodeDelivery``; nothing in the server knows it is a test."""
+    """Implements ``server.domain.delivery.CodeDelivery``; nothing in the server knows it is a test."""
 
     def __init__(self) -> None:
         self.sent: list[CodeMessage] = []

@@ -72,7 +72,7 @@ def transcript_line(role: str, text: str, who: str | None = None) -> dict[str, A
 
 
 def append_line(h: m.Handoff, entry: dict[str, Any], sealer: Sealer | None) -> None:
-    """Personal numbers in the line are sealed at rest (``server.pii``); ``None`` only for system lines."""
+    """Personal numbers in the line are sealed at rest (``server.domain.pii``); ``None`` only for system lines."""
     sealed = sealer.seal_obj(entry) if sealer is not None else entry
     h.transcript = [*(h.transcript or []), sealed][-MAX_TRANSCRIPT:]  # reassign: JSON columns track by identity
     h.updated_at = m.now_utc()

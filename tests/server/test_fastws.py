@@ -1,4 +1,4 @@
-"""The short websocket path (server/fastws.py) against a real ``mpp serve``, byte by byte.
+"""The short websocket path (server/realtime/fastws.py) against a real ``mpp serve``, byte by byte.
 
 Every frame the short path does not handle must reach the websockets library
 intact, so these tests send what real clients and broken clients send: split

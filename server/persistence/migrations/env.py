@@ -1,4 +1,4 @@
-"""Alembic environment: the URL comes from the caller (server.migrate), never a file."""
+"""Alembic environment: the URL comes from the caller (server.persistence.migrate), never a file."""
 
 from __future__ import annotations
 
