@@ -59,7 +59,7 @@ class Server:
 
 
 @contextlib.contextmanager
-def serve(source: Path, env_overrides: dict[str, str] | None = None, timeout: float = 90.0) -> Iterator[Server]:
+def serve(source: Path, env_overrides: dict[str, str] | None = None, timeout: float = 240.0) -> Iterator[Server]:
     """``mpp serve`` from ``source`` on a free port with its own data directory; killed on exit."""
     with tempfile.TemporaryDirectory(prefix="mpp-edge-") as data:
         with socket.socket() as s:
