@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
+from l10n.jinja import install as install_i18n
 from server.api.deps import DbDep, SettingsDep
 from server.domain.documents import issue as issuance
 from server.domain.documents.verify import NotAPdf, check_pdf
@@ -28,76 +29,15 @@ from server.persistence import models as m
 router = APIRouter(include_in_schema=False)
 api = APIRouter(tags=["verify"])
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+install_i18n(TEMPLATES.env)
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_PDF = 1024 * 1024
-
-STRINGS: dict[str, tuple[str, str]] = {
-    "title": ("Verifikasi Dokumen Elektronik", "Electronic document verification"),
-    "office": ("Pemerintah Kabupaten Banyuwangi — Mal Pelayanan Publik", "Banyuwangi Regency — Public Service Mall"),
-    "st_valid": ("SAH — dokumen asli dan berlaku", "VALID — genuine and in force"),
-    "st_revoked": ("DICABUT — dokumen ini tidak berlaku lagi", "REVOKED — this document is no longer valid"),
-    "st_unknown": ("TIDAK DIKENAL — kode ini tidak terdaftar", "UNKNOWN — this code is not registered"),
-    "st_altered": (
-        "TIDAK SAH — isi berkas berbeda dari dokumen yang diterbitkan",
-        "NOT VALID — the file differs from the document that was issued",
-    ),
-    "st_invalid": ("TIDAK SAH — tanda tangan elektronik tidak valid", "NOT VALID — the electronic signature fails"),
-    "st_unsigned": ("TIDAK SAH — berkas tidak bertanda tangan elektronik", "NOT VALID — the file is not signed"),
-    "st_unknown_file": (
-        "TIDAK DIKENAL — tanda tangan sah, tetapi dokumen tidak terdaftar di sini",
-        "UNKNOWN — the signature is valid but the document is not registered here",
-    ),
-    "unknown_help": (
-        "Periksa kembali alamat atau pindai ulang kode QR. Dokumen palsu tidak memiliki kode yang terdaftar.",
-        "Check the address or scan the QR code again. A forged document has no registered code.",
-    ),
-    "doc_type": ("Jenis dokumen", "Document type"),
-    "number": ("Nomor", "Number"),
-    "issuer": ("Instansi penerbit", "Issuing office"),
-    "signer": ("Penanda tangan", "Signed by"),
-    "date": ("Tanggal terbit", "Date of issue"),
-    "holder": ("Atas nama", "Holder"),
-    "revoked_on": ("Dicabut pada", "Revoked on"),
-    "specimen": (
-        "SPESIMEN: ditandatangani dengan kunci pengembangan (contoh sistem), bukan dokumen resmi.",
-        "SPECIMEN: signed with a development key (system example), not an official document.",
-    ),
-    "upload_title": ("Periksa berkas PDF", "Check a PDF file"),
-    "upload_help": (
-        "Unggah PDF dokumen (maks. 1 MB). Tanda tangan elektronik diperiksa dan dicocokkan dengan dokumen yang "
-        "diterbitkan, sehingga PDF yang diubah akan terdeteksi. Berkas tidak disimpan.",
-        "Upload the document's PDF (max. 1 MB). The electronic signature is checked and matched with the issued "
-        "document, so an edited PDF is detected. The file is not stored.",
-    ),
-    "upload": ("Periksa", "Check"),
-    "file": ("Berkas PDF", "PDF file"),
-    "problem": ("Temuan", "Finding"),
-    "signed_at": ("Waktu tanda tangan", "Signed at"),
-    "timestamped": ("dengan stempel waktu", "timestamped"),
-    "lang_other": ("English", "Bahasa Indonesia"),
-    "err_type": ("Berkas bukan PDF.", "The file is not a PDF."),
-    "err_size": ("Berkas lebih dari 1 MB.", "The file is larger than 1 MB."),
-    "err_empty": ("Berkas kosong.", "The file is empty."),
-    "err_rate": (
-        "Terlalu banyak pemeriksaan. Coba lagi dalam {n} detik.",
-        "Too many checks. Try again in {n} seconds.",
-    ),
-}
-
 
 def _lang(request: Request) -> str:
     q = request.query_params.get("lang")
     if q in ("id", "en"):
         return q
     return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "id"
-
-
-def _t(lang: str) -> Any:
-    def t(key: str, **kw: object) -> str:
-        pair = STRINGS[key]
-        return (pair[1] if lang == "en" else pair[0]).format(**kw)
-
-    return t
 
 
 class RateLimit:
@@ -160,7 +100,7 @@ def _page(request: Request, status: int, **data: Any) -> Response:
     data.setdefault("result", None)
     data.setdefault("error", "")
     response = TEMPLATES.TemplateResponse(
-        request, "verify/page.html", {"lang": lang, "t": _t(lang), **data}, status_code=status
+        request, "verify/page.html", {"lang": lang, **data}, status_code=status
     )
     return _headers(response)
 

@@ -39,9 +39,9 @@ def report_range(start: str, end: str, today: dt.date | None = None) -> tuple[dt
         hi = dt.date.fromisoformat(end) if end else today
         lo = dt.date.fromisoformat(start) if start else hi - dt.timedelta(days=29)
     except ValueError:
-        raise ConsoleError(422, "bad_range") from None
+        raise ConsoleError(422, "console.bad_range") from None
     if lo > hi or (hi - lo).days >= MAX_RANGE_DAYS:
-        raise ConsoleError(422, "bad_range")
+        raise ConsoleError(422, "console.bad_range")
     return lo, hi
 
 
@@ -261,7 +261,7 @@ def update_account(
     require_roles(ctx, "admin")
     o = db.get(m.Officer, officer_id)
     if o is None:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "console.not_found")
     agency = agency_id or None
     village = village_code.strip() or None
     problem = ""

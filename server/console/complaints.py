@@ -31,15 +31,15 @@ def _scoped(ctx: Any) -> Any:
 def _one(db: Any, ctx: Any, cid: int) -> m.Complaint:
     c = db.scalar(_scoped(ctx).where(m.Complaint.id == cid))
     if c is None:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "console.not_found")
     return c
 
 
 def _writable(ctx: Any, c: m.Complaint) -> None:
     if ctx.read_only:
-        raise ConsoleError(403, "read_only")
+        raise ConsoleError(403, "console.read_only")
     if c.state == "closed":
-        raise ConsoleError(409, "complaint_closed")
+        raise ConsoleError(409, "console.complaint_closed")
 
 
 def _colleagues(db: Any, ctx: Any, c: m.Complaint) -> list[m.Officer]:
@@ -78,7 +78,7 @@ def assign(cid: int, ctx: CsrfDep, db: DbDep, officer_id: int = Form(ge=1)) -> R
     c = _one(db, ctx, cid)
     _writable(ctx, c)
     if officer_id not in {o.id for o in _colleagues(db, ctx, c)}:
-        raise ConsoleError(422, "not_found")
+        raise ConsoleError(422, "console.not_found")
     c.assigned_officer_id = officer_id
     if c.state == "open":
         c.state = "in_progress"
@@ -102,11 +102,11 @@ def reply(
     _writable(ctx, c)
     text = response.strip()
     if not text or state not in ("in_progress", "responded", "closed"):
-        raise ConsoleError(422, "message")
+        raise ConsoleError(422, "console.message")
     try:
         c.response = _no_control(text, "response")
     except ApiError as exc:  # control characters
-        raise ConsoleError(422, "message") from exc
+        raise ConsoleError(422, "console.message") from exc
     c.state = state
     c.assigned_officer_id = c.assigned_officer_id or ctx.officer.id
     c.updated_at = m.now_utc()

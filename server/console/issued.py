@@ -26,10 +26,10 @@ def _doc(db: Any, ctx: Any, tracking: str) -> tuple[m.Application, m.IssuedDocum
     try:
         app = officer_api.scoped_application(db, ctx.officer, tracking)
     except ApiError:
-        raise ConsoleError(404, "not_found") from None
+        raise ConsoleError(404, "console.not_found") from None
     doc = issuance.document_for(db, app.id)
     if doc is None:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "console.not_found")
     return app, doc
 
 
@@ -44,7 +44,7 @@ def issued_pdf(tracking: str, ctx: CtxDep, db: DbDep, inline: bool = Query(defau
 
 def _writable(ctx: Any) -> None:
     if ctx.read_only or ctx.officer.role == "faskes":
-        raise ConsoleError(403, "read_only")
+        raise ConsoleError(403, "console.read_only")
 
 
 @router.post("/applications/{tracking}/issued/revoke", response_class=HTMLResponse)
@@ -80,7 +80,7 @@ def hand_over(tracking: str, ctx: CsrfDep, db: DbDep, hub: HubDep) -> Response:
         events = issuance.hand_over(db, app, doc, ctx.officer)
     except ApiError:
         db.rollback()
-        raise ConsoleError(409, "revoked_doc") from None
+        raise ConsoleError(409, "console.revoked_doc") from None
     db.commit()
     hub.wake({e.citizen_id for e in events}, {None})
     return redirect(f"/officer/applications/{tracking}?done=handed_over")
@@ -100,7 +100,7 @@ def issue_missing(
     except ApiError as exc:
         db.rollback()
         if exc.status == 404:
-            raise ConsoleError(404, "not_found") from None
+            raise ConsoleError(404, "console.not_found") from None
         from server.console.pages import _detail
 
         return _detail(
@@ -141,7 +141,7 @@ def _births_page(
 @router.get("/births", response_class=HTMLResponse)
 def births_page(request: Request, ctx: CtxDep, db: DbDep, done: str = Query(default="", max_length=20)) -> Response:
     if ctx.officer.role != "faskes":
-        raise ConsoleError(403, "forbidden")
+        raise ConsoleError(403, "console.forbidden")
     return _births_page(request, ctx, db, done=done)
 
 
@@ -164,7 +164,7 @@ def births_register(
     length_cm: str = Form(default="", max_length=5),
 ) -> Response:
     if ctx.officer.role != "faskes":
-        raise ConsoleError(403, "forbidden")
+        raise ConsoleError(403, "console.forbidden")
     form = {
         "mother_nik": mother_nik.strip(),
         "mother_name": mother_name,

@@ -10,11 +10,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from sqlalchemy import select
 
+from l10n import PRODUCT_LANGS as LANGS
+from l10n import t
 from protocol.nik import mask_nik
 from server.api import officer_api
 from server.api.deps import DbDep, HubDep, SettingsDep, client_address
 from server.console import live
-from server.console.i18n import LANGS, tr
 from server.console.web import (
     COOKIE,
     LANG_COOKIE,
@@ -52,7 +53,7 @@ QUEUE_ACTIONS = ("call-next", "recall", "skip", "served")
 def static(name: str) -> Response:
     files = {"officer.js": "text/javascript", "officer.css": "text/css", "call.js": "text/javascript"}
     if name not in files:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "console.not_found")
     return FileResponse(STATIC / name, media_type=files[name], headers={"Cache-Control": "no-cache"})
 
 
@@ -98,7 +99,7 @@ def login_submit(
 ) -> Response:
     lang = lang_of(request)
     if not pre_csrf_valid(settings, csrf, request.cookies.get(PRE_CSRF_COOKIE, "")):
-        return _login_page(request, 403, tr("csrf_failed", lang), username=username)
+        return _login_page(request, 403, t("console.csrf_failed", lang), username=username)
     try:
         result = officers.login(db, settings, username, password, client_address(request))
     except ApiError as exc:
@@ -106,11 +107,11 @@ def login_submit(
         message = exc.message_en if lang == "en" else exc.message_id
         wait = int(exc.extra.get("retry_after") or 0)
         if exc.code == "too_many_attempts":
-            return _login_page(request, 429, tr("login_wait", lang, n=wait), wait, username)
+            return _login_page(request, 429, t("console.login_wait", lang, n=wait), wait, username)
         if exc.code == "disabled":
             return _login_page(request, 403, message, username=username)
         if wait:
-            message = f"{message} {tr('login_wait', lang, n=wait)}"
+            message = f"{message} {t('console.login_wait', lang, n=wait)}"
         return _login_page(request, 401, message, wait, username)
     db.commit()
     response = redirect("/officer/")
@@ -223,7 +224,7 @@ def _detail(
     try:
         app = officer_api.scoped_application(db, ctx.officer, tracking)
     except ApiError:
-        raise ConsoleError(404, "not_found") from None
+        raise ConsoleError(404, "console.not_found") from None
     catalog = request.app.state.catalog
     labels: dict[str, str] = {}
     try:
@@ -282,7 +283,7 @@ def reveal(tracking: str, request: Request, ctx: CsrfDep, db: DbDep) -> Response
     try:
         app = officer_api.scoped_application(db, ctx.officer, tracking)
     except ApiError:
-        raise ConsoleError(404, "not_found") from None
+        raise ConsoleError(404, "console.not_found") from None
     db.add(
         m.AuditLog(
             officer_id=ctx.officer.id,
@@ -300,13 +301,13 @@ def document(tracking: str, doc_id: int, request: Request, ctx: CtxDep, db: DbDe
     try:
         app = officer_api.scoped_application(db, ctx.officer, tracking)
     except ApiError:
-        raise ConsoleError(404, "not_found") from None
+        raise ConsoleError(404, "console.not_found") from None
     doc = db.get(m.Document, doc_id)
     if doc is None or doc.application_id != app.id:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "console.not_found")
     path = settings.data_dir / "documents" / doc.sha256[:2] / doc.sha256
     if not path.is_file():
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "console.not_found")
     db.add(m.AuditLog(officer_id=ctx.officer.id, action="document_download", target=str(doc.id), detail={}))
     db.commit()
     response = FileResponse(path, media_type=doc.content_type, filename=doc.filename)
@@ -324,7 +325,7 @@ def transition(
     note: str = Form(default="", max_length=2000),
 ) -> Response:
     if ctx.read_only:
-        raise ConsoleError(403, "read_only")
+        raise ConsoleError(403, "console.read_only")
     try:
         officer_api.transition(
             tracking, officer_api.TransitionIn(to=to, note=note or None), db, ctx.officer, hub, request
@@ -332,7 +333,7 @@ def transition(
     except ApiError as exc:
         db.rollback()
         if exc.status == 404:
-            raise ConsoleError(404, "not_found") from None
+            raise ConsoleError(404, "console.not_found") from None
         message = exc.message_en if ctx.lang == "en" else exc.message_id
         return _detail(request, ctx, db, tracking, error=message, status=exc.status)
     app = officer_api.scoped_application(db, ctx.officer, tracking)
@@ -367,7 +368,13 @@ def queue(
     board = {r["counter"]: r for r in queue_ops.board(db)}
     flash = ""
     if c and a in QUEUE_ACTIONS:
-        flash = tr("queue_done", ctx.lang, c=c, a=tr(f"q_{a}", ctx.lang), t=code or tr("queue_empty", ctx.lang))
+        flash = t(
+            "console.queue_done",
+            ctx.lang,
+            c=c,
+            a=t(f"console.q_{a}", ctx.lang),
+            t=code or t("console.queue_empty", ctx.lang),
+        )
     rows = [{"counter": k, "board": board.get(k.number, {})} for k in counters]
     return render(request, "queue.html", ctx, rows=rows, actions=QUEUE_ACTIONS, flash=flash, page="queue")
 
@@ -375,9 +382,9 @@ def queue(
 @router.post("/queue/{counter}/{action}")
 def queue_action(counter: int, action: str, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> Response:
     if action not in QUEUE_ACTIONS or counter not in {k.number for k in counters_for(db, ctx.officer)}:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "console.not_found")
     if ctx.read_only:
-        raise ConsoleError(403, "read_only")
+        raise ConsoleError(403, "console.read_only")
     try:
         out = officer_api.queue_action(counter, action, db, ctx.officer, hub)
     except ApiError as exc:

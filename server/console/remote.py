@@ -14,9 +14,9 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select, update
 
+from l10n import t
 from protocol.messages import QuickReply, WorldAction
 from server.api.deps import DbDep, HubDep
-from server.console.i18n import tr
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
 from server.domain.pii import Sealer, blind_mask
 from server.persistence import models as m
@@ -32,24 +32,8 @@ from server.realtime.handoffs import (
 from server.realtime.hub import Hub
 
 router = APIRouter(prefix="/officer", include_in_schema=False)
-# Canned replies: (key, Indonesian, English); the officer sees them in the console's language and sends
-# them in the citizen's.
-CANNED: tuple[tuple[str, str, str], ...] = (
-    ("greet", "Selamat datang, ada yang bisa kami bantu?", "Welcome, how can we help you?"),
-    ("wait", "Mohon tunggu sebentar, saya periksa dulu.", "Please wait a moment while I check."),
-    (
-        "docs",
-        "Silakan siapkan KTP-el dan Kartu Keluarga asli.",
-        "Please have your original KTP-el and Family Card (KK) ready.",
-    ),
-    (
-        "form",
-        "Saya kirimkan formulirnya; silakan isi kolom yang saya tandai.",
-        "I am sending you the form; please fill in the fields I marked.",
-    ),
-    ("counter", "Silakan datang ke loket dengan nomor antrean Anda.", "Please come to the counter with your ticket."),
-    ("thanks", "Terima kasih, ada lagi yang bisa kami bantu?", "Thank you. Is there anything else we can help with?"),
-)
+# Canned replies: the officer sees them in the console's language and sends them in the citizen's.
+CANNED = ("greet", "wait", "docs", "form", "counter", "thanks")
 
 
 # ------------------------------------------------------------------ pages
@@ -70,7 +54,7 @@ def _visible(db: Any, ctx: Any) -> Any:
 def _handoff(db: Any, ctx: Any, hid: int) -> m.Handoff:
     h = db.scalar(_visible(db, ctx).where(m.Handoff.id == hid))
     if h is None:
-        raise ConsoleError(404, "not_found")
+        raise ConsoleError(404, "console.not_found")
     return h
 
 
@@ -186,7 +170,7 @@ def _conversation_page(
         **{k: v for k, v in lists.items() if k != "mine"},
         my_list=lists["mine"],
         transcript=clean_transcript(list(transcript), lang),
-        canned=[(key, en if ctx.lang == "en" else idn, en if lang == "en" else idn) for key, idn, en in CANNED],
+        canned=[(key, t(f"console.canned_{key}", ctx.lang), t(f"console.canned_{key}", lang)) for key in CANNED],
         citizen_lang=lang,
     )
 
@@ -224,7 +208,7 @@ def _counter_for(request: Request, db: Any, ctx: Any, h: m.Handoff) -> int | Non
 @router.post("/remote/{hid}/accept")
 def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> Response:
     if ctx.read_only:
-        raise ConsoleError(403, "read_only")
+        raise ConsoleError(403, "console.read_only")
     h = _handoff(db, ctx, hid)
     taken = db.execute(
         update(m.Handoff)
@@ -233,7 +217,7 @@ def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> 
     )
     if taken.rowcount != 1:  # type: ignore[attr-defined]
         db.rollback()
-        return _conversation_page(request, ctx, db, _handoff(db, ctx, hid), tr("handoff_taken", ctx.lang), 409)
+        return _conversation_page(request, ctx, db, _handoff(db, ctx, hid), t("console.handoff_taken", ctx.lang), 409)
     db.refresh(h)
     name = ctx.officer.full_name or ctx.officer.username
     counter = _counter_for(request, db, ctx, h)
@@ -258,9 +242,9 @@ def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> 
 def _mine(db: Any, ctx: Any, hid: int) -> m.Handoff:
     h = _handoff(db, ctx, hid)
     if h.state != "accepted":
-        raise ConsoleError(409, "handoff_closed")
+        raise ConsoleError(409, "console.handoff_closed")
     if h.officer_id != ctx.officer.id:
-        raise ConsoleError(403, "handoff_not_yours")
+        raise ConsoleError(403, "console.handoff_not_yours")
     return h
 
 
@@ -275,7 +259,7 @@ def say(
     h = _mine(db, ctx, hid)
     text = text.strip()
     if not text:
-        raise ConsoleError(422, "message")
+        raise ConsoleError(422, "console.message")
     name = ctx.officer.full_name or ctx.officer.username
     entry = transcript_line("officer", text, name)
     append_line(h, entry, request.app.state.sealer)
@@ -303,7 +287,7 @@ def push_form(
     try:
         service = catalog.service(service_id)
     except KeyError:
-        raise ConsoleError(404, "not_found") from None
+        raise ConsoleError(404, "console.not_found") from None
     names = {f.name for f in service.form}
     marked = [a.strip() for a in attention.replace(";", ",").split(",") if a.strip() in names]
     public_id, lang = session_target(db, h)
@@ -337,7 +321,7 @@ def close(
     h = _mine(db, ctx, hid)
     summary = summary.strip()
     if not summary:
-        return _conversation_page(request, ctx, db, h, tr("summary", ctx.lang), 422)
+        return _conversation_page(request, ctx, db, h, t("console.summary", ctx.lang), 422)
     public_id, lang = session_target(db, h)
     h.state = "closed"
     h.summary = summary

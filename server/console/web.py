@@ -17,9 +17,11 @@ from fastapi import Depends, Form, Header, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.templating import Jinja2Templates
 
+from l10n import PRODUCT_LANGS as LANGS
+from l10n import t
+from l10n.jinja import install as install_i18n
 from protocol.catalog import Catalog
 from server.api.deps import DbDep
-from server.console.i18n import LANGS, tr
 from server.domain import keys, officers, sessions
 from server.errors import ApiError
 from server.persistence import models as m
@@ -29,6 +31,7 @@ COOKIE = "mpp_officer"
 LANG_COOKIE = "mpp_officer_lang"
 PRE_CSRF_COOKIE = "mpp_officer_precsrf"
 TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent / "templates"))
+install_i18n(TEMPLATES.env)
 
 
 @dataclass
@@ -91,7 +94,7 @@ def require_csrf(
     """Every state-changing console request carries the session's CSRF token."""
     given = csrf or x_csrf_token or ""
     if not given or not secrets.compare_digest(given.encode(), ctx.csrf.encode()):
-        raise ConsoleError(403, "csrf_failed")
+        raise ConsoleError(403, "console.csrf_failed")
     return ctx
 
 
@@ -100,7 +103,7 @@ CsrfDep = Annotated[Ctx, Depends(require_csrf)]
 
 def require_roles(ctx: Ctx, *roles: str) -> None:
     if ctx.officer.role not in roles:
-        raise ConsoleError(403, "forbidden")
+        raise ConsoleError(403, "console.forbidden")
 
 
 def csp(request: Request) -> str:
@@ -151,7 +154,7 @@ def fmt_time(value: dt.datetime | None) -> str:
 
 def service_name(catalog: Catalog, service_id: str | None, lang: str) -> str:
     if not service_id:
-        return tr("general", lang)
+        return t("console.general", lang)
     try:
         s = catalog.service(service_id)
     except KeyError:
@@ -165,13 +168,9 @@ def render(
     lang = lang or (ctx.lang if ctx else lang_of(request))
     catalog = request.app.state.catalog
 
-    def t(key: str, **kw: object) -> str:
-        return tr(key, lang, **kw)
-
     data.update(
         request=request,
         lang=lang,
-        t=t,
         ctx=ctx,
         me=ctx.officer if ctx else None,
         csrf=ctx.csrf if ctx else data.get("csrf", ""),
@@ -195,9 +194,9 @@ async def login_required_handler(request: Request, exc: Exception) -> Response:
         {
             "detail": {
                 "code": "unauthorized",
-                "message": tr("login_title", lang_of(request)),
-                "message_id": "Perlu masuk sebagai petugas.",
-                "message_en": "Officer login required.",
+                "message": t("console.login_required", lang_of(request)),
+                "message_id": t("console.login_required", "id"),
+                "message_en": t("console.login_required", "en"),
             }
         },
         status_code=401,
@@ -207,5 +206,5 @@ async def login_required_handler(request: Request, exc: Exception) -> Response:
 async def console_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, ConsoleError)
     lang = lang_of(request)
-    page = render(request, "error.html", None, status=exc.status, lang=lang, message=tr(exc.key, lang))
+    page = render(request, "error.html", None, status=exc.status, lang=lang, message=t(exc.key, lang))
     return page

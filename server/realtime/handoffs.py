@@ -13,24 +13,13 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from l10n import t
 from protocol.messages import ChatReply, QuickReply, WorldAction
 from server.domain.pii import Sealer
 from server.persistence import models as m
 from server.realtime.hub import Hub
 
 MAX_TRANSCRIPT = 500
-
-RELAYED = {
-    "id": "Pesan Anda diteruskan ke petugas.",
-    "en": "Your message was passed to the officer.",
-}
-ASKED_OFFICER = {"id": "Saya ingin bicara dengan petugas.", "en": "I would like to talk to an officer."}
-EXPIRED = {
-    "id": "Permintaan Anda untuk bicara dengan petugas sudah kedaluwarsa karena belum ada petugas yang tersedia. "
-    "Silakan tekan 'Panggil Petugas' lagi, atau datang ke loket.",
-    "en": "Your request to talk to an officer expired because no officer was free. "
-    "Press 'Call an officer' again, or come to the counter.",
-}
 
 
 def transcript_text(text: str, lang: str) -> str | None:
@@ -39,7 +28,7 @@ def transcript_text(text: str, lang: str) -> str | None:
     if not stripped.startswith("/"):
         return text
     if stripped.split()[0] == "/officer":
-        return ASKED_OFFICER["en" if lang == "en" else "id"]
+        return t("console.asked_officer", lang)
     return None
 
 
@@ -129,7 +118,7 @@ def relay_citizen(
         masked = sealer.mask_plain(entry)  # the officer's screen gets the masked form, as in the transcript
         frame_out = {"type": "handoff.message", "handoff_id": h.id, "to_officer": h.officer_id, **masked}
         after.append(lambda: hub.broadcast(frame_out, kind="officer"))
-    frame = citizen_frame(h, RELAYED["en" if lang == "en" else "id"], lang, sender="system")
+    frame = citizen_frame(h, t("console.relayed", lang), lang, sender="system")
     frame["intent"] = "handoff.relayed"
     frame["ref"] = ref
     return frame
@@ -151,7 +140,7 @@ def expire_stale(sessions: sessionmaker[Session], hub: Hub, calls: Any, minutes:
                 continue  # accepted (or expired by another node) meanwhile
             db.refresh(h)
             public_id, lang = session_target(db, h)
-            text = EXPIRED["en" if lang == "en" else "id"]
+            text = t("console.handoff_expired_citizen", lang)
             append_line(h, {"role": "system", "event": "expired", "text": "", "at": m.now_utc().isoformat()}, None)
             action = WorldAction(kind="handoff", data={"state": "expired", "handoff_id": h.id})
             done.append(

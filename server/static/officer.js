@@ -102,8 +102,7 @@
       body.dataset.liveReady = "0";
       if (ev.code === 4001 || ev.code === 4401) { window.location.href = "/officer/login"; return; }
       if (ev.code === 4002) { window.location.reload(); return; }
-      var msg = body.dataset.lang === "en" ? "Live connection lost, reconnecting…" : "Koneksi langsung terputus, menyambung ulang…";
-      announce(msg);
+      announce(body.dataset.offline);
       window.setTimeout(connect, retry);
       retry = Math.min(retry * 2, 15000);
     };
