@@ -115,6 +115,13 @@ def t(key: str, lang: str | None = DEFAULT_LANG, **fmt: object) -> str:
 gettext = t
 
 
+def t_or(key: str, lang: str | None, default: str, **fmt: object) -> str:
+    """Like ``t`` but ``default`` when no language has ``key`` (a state or code named by the server)."""
+    if not any(key in catalogue(code) for code in FALLBACK[normalize(lang)]):
+        return default
+    return t(key, lang, **fmt)
+
+
 def N_(key: str) -> str:
     """Mark a key that is looked up later (``t(key, lang)`` with a variable) so extraction still sees it."""
     return key
@@ -172,5 +179,6 @@ __all__ = [
     "placeholders",
     "reload",
     "t",
+    "t_or",
     "text",
 ]

@@ -96,8 +96,8 @@ def write_template(found: Extracted, root: Path | None = None) -> Path:
     return path
 
 
-def update(found: Extracted, root: Path | None = None, langs: Iterable[str] = LANGS) -> dict[str, list[str]]:
-    """Add every extracted key missing from a language with an empty text; returns the keys added per language."""
+def update(found: Extracted, root: Path | None = None, langs: Iterable[str] = PRODUCT_LANGS) -> dict[str, list[str]]:
+    """Add every extracted key missing from id or en with an empty text (ja is filled only for what the demo shows)."""
     added: dict[str, list[str]] = {}
     for lang in langs:
         cat = read(lang, root)

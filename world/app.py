@@ -22,6 +22,7 @@ from direct.showbase.ShowBase import ShowBase
 from direct.task import Task
 from panda3d.core import Filename, Plane, Point3, TextNode, Vec3, loadPrcFileData
 
+from l10n import t
 from protocol.catalog import Catalog, assets_dir, default_catalog
 from protocol.messages import (
     CHAT_TEXT_MAX,
@@ -36,10 +37,10 @@ from protocol.messages import (
     Welcome,
 )
 from world.config import BINDINGS, WorldConfig
+from world.labels import state_label
 from world.net import NetClient, NetEvent
 from world.panels import ApplicationTracker, ConnectionBanner, TicketCard, localized
 from world.screens import CONNECT_GRACE_S, Screens
-from world.strings import state_label, t
 
 _log = logging.getLogger("world.app")
 
@@ -352,7 +353,7 @@ class HallClient(DirectObject):
                 visitors = avatars.VisitorLayer(parent, self.loader, layout=self.layout, **people)
             return player, ai, visitors
         player = _Figure(parent, self.cfg.name, (0.15, 0.55, 0.55, 1), self.font)
-        ai = _Figure(parent, t("assistant_name", self.lang), (0.18, 0.49, 0.42, 1), self.font)
+        ai = _Figure(parent, t("hall.assistant_name", self.lang), (0.18, 0.49, 0.42, 1), self.font)
         return player, ai, None
 
     # ------------------------------------------------------------------ input
@@ -490,7 +491,7 @@ class HallClient(DirectObject):
         if not text:
             return
         if len(text) > CHAT_TEXT_MAX:  # refused clearly, never cut so that the question is lost
-            self._chat("system", t("too_long", self.lang, n=CHAT_TEXT_MAX))
+            self._chat("system", t("hall.too_long", self.lang, n=CHAT_TEXT_MAX))
             return
         if text.startswith("__walk:"):  # a local quick reply ("take me there"), not a question
             self.lead_to_counter(_int(text.split(":", 1)[1]))
@@ -504,7 +505,7 @@ class HallClient(DirectObject):
         if self.net is not None:
             if self.net.state != "online":
                 # kept in the outbox and sent after reconnecting; say so instead of staying silent
-                self._chat("system", t("queued_offline", self.lang))
+                self._chat("system", t("hall.queued_offline", self.lang))
             self.net.send(frame)
 
     def _tell_chat_submitted(self, service_id: str, tracking: str) -> None:
@@ -572,16 +573,18 @@ class HallClient(DirectObject):
         elif kind == "handoff":
             if data.get("state") == "accepted":
                 counter = _int(data.get("counter"))
-                officer = str(data.get("officer") or t("officer", self.lang))
+                officer = str(data.get("officer") or t("hall.officer", self.lang))
                 if self.visitors is not None and counter:
                     _call(self.visitors, ("officer_at",), counter, officer)
                 self._join_call(_int(data.get("handoff_id")), counter)
                 text = (
-                    t("handoff_accepted", self.lang, officer=officer, n=counter) if counter else t("handoff", self.lang)
+                    t("hall.handoff_accepted", self.lang, officer=officer, n=counter)
+                    if counter
+                    else t("hall.handoff", self.lang)
                 )
                 self._chat("system", text)
             else:
-                self._chat("system", t("handoff", self.lang))
+                self._chat("system", t("hall.handoff", self.lang))
 
     def _join_call(self, handoff_id: int, counter: int) -> None:
         """Ask the officer for a call; the video goes on a screen beside the officer at the counter."""
@@ -606,13 +609,15 @@ class HallClient(DirectObject):
         """What the counter screen says under the picture: the call's state and the devices this hall lacks."""
         call = self.call
         if call.state in ("requested", "connecting"):
-            return t("call_connecting", self.lang)
+            return t("hall.call_connecting", self.lang)
         if call.state == "ended":
-            return t("call_no_path" if call.reason in ("no_path", "failed") else "call_ended", self.lang)
+            if call.reason in ("no_path", "failed"):
+                return t("hall.call_no_path", self.lang)
+            return t("hall.call_ended", self.lang)
         missing = call.devices.missing
         if not missing:
             return ""
-        return t("call_missing", self.lang, devices=", ".join(t(f"dev_{d}", self.lang) for d in missing))
+        return t("hall.call_missing", self.lang, devices=", ".join(t(f"dev_{d}", self.lang) for d in missing))
 
     def lead_to_counter(self, number: int) -> bool:
         """The AI avatar walks ahead to the counter; the citizen follows."""
@@ -630,7 +635,7 @@ class HallClient(DirectObject):
             path = self.nav.find_path(self.ai_xy, (ax + side[0], ay + side[1]))
             if path:
                 self.ai.walk_path(path[1:], 3.0, self._ai_arrived)
-        self._chat("assistant", t("walking_to", self.lang, n=number))
+        self._chat("assistant", t("hall.walking_to", self.lang, n=number))
         return True
 
     def _ai_arrived(self) -> None:
@@ -823,13 +828,13 @@ class HallClient(DirectObject):
         if self.tracker is not None:
             self.tracker.set_document(ev.tracking_number, ev.number, ev.state)
         if ev.state == "issued":
-            self._chat("system", f"{ev.title} {ev.number}: {t('doc_ready', self.lang)}")
+            self._chat("system", f"{ev.title} {ev.number}: {t('hall.doc_ready', self.lang)}")
         elif ev.state == "handed_over":
-            self._chat("officer", t("doc_handed_over", self.lang, number=ev.number))
+            self._chat("officer", t("hall.doc_handed_over", self.lang, number=ev.number))
             if self.ai is not None:
                 _call(self.ai, ("set_talking",), True)
         elif ev.state == "revoked":
-            self._chat("system", t("doc_revoked", self.lang, number=ev.number))
+            self._chat("system", t("hall.doc_revoked", self.lang, number=ev.number))
         for listener in list(self.document_listeners):
             listener(ev)
 
@@ -852,10 +857,10 @@ class HallClient(DirectObject):
         if ev.state == "called":
             if self.ticket is None:
                 self.show_ticket({"code": ev.ticket_code, "counter": ev.counter, "state": "called"})
-            text = t("called_invite", self.lang, code=ev.ticket_code, n=ev.counter)
+            text = t("hall.called_invite", self.lang, code=ev.ticket_code, n=ev.counter)
             self.ai_say(text)
             self._chat("assistant", text)
-            self.last_quick = [(t("go_there", self.lang), f"__walk:{ev.counter}")]
+            self.last_quick = [(t("hall.go_there", self.lang), f"__walk:{ev.counter}")]
 
     def _on_online(self) -> None:
         if self.screens.state == "Connecting":
@@ -913,9 +918,9 @@ class HallClient(DirectObject):
                         self.tracker.set_document(str(d["tracking_number"]), str(d.get("number")), state)
         elif tag == "document.saved":
             if status == 200 and isinstance(body, dict):
-                self._chat("system", t("doc_saved", self.lang, path=body.get("path")))
+                self._chat("system", t("hall.doc_saved", self.lang, path=body.get("path")))
             else:
-                self._chat("system", t("doc_save_failed", self.lang))
+                self._chat("system", t("hall.doc_save_failed", self.lang))
         elif tag.startswith("timeline:") and status == 200 and isinstance(body, list):
             if self.tracker is not None:
                 self.tracker.set_timeline(tag.split(":", 1)[1], body)
@@ -929,7 +934,7 @@ class HallClient(DirectObject):
         if status == 200 and isinstance(body, dict):
             form.load(body, attention=self.form_attention)
         else:
-            form.set_status(t("form_load_failed", self.lang), ok=False)
+            form.set_status(t("hall.form_load_failed", self.lang), ok=False)
 
     def _on_identify(self, status: int, body: Any) -> None:
         form = self.screens.form
@@ -965,7 +970,7 @@ class HallClient(DirectObject):
                 }
                 form.show_errors({str(detail.get("field") or "nik"): msg})
             else:
-                form.set_status(t("form_error", self.lang), ok=False)
+                form.set_status(t("hall.form_error", self.lang), ok=False)
 
     def _on_submitted(self, status: int, body: Any) -> None:
         form = self.screens.form
@@ -975,7 +980,7 @@ class HallClient(DirectObject):
             self.pending_submit = None
             if form is not None:
                 form.show_done(tn)
-            self._chat("system", f"{t('form_sent', self.lang)}: {tn}")
+            self._chat("system", f"{t('hall.form_sent', self.lang)}: {tn}")
             self._tell_chat_submitted(str(body.get("service_id") or self.screens.form_service or ""), tn)
             self.show_application(tn)
             return
@@ -997,7 +1002,7 @@ class HallClient(DirectObject):
                 ok=False,
             )
         else:
-            form.set_status(t("form_error", self.lang), ok=False)
+            form.set_status(t("hall.form_error", self.lang), ok=False)
 
     # ------------------------------------------------------------------ per frame
 

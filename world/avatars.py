@@ -146,8 +146,8 @@ class AIAvatar:
     ) -> None:
         from panda3d.core import TextNode
 
+        from l10n import t
         from world.characters import ASSISTANT_KIND, CharacterLibrary, Figure
-        from world.strings import t
 
         self.font = font or _font(loader)
         self.clock = 0.0
@@ -171,13 +171,13 @@ class AIAvatar:
         if labels is not None:
             person = self.figure.person()
             self.tag: Any = labels.add_tag(
-                "assistant", t("assistant_name", lang), person, color=tag_color, card=tag_card
+                "assistant", t("hall.assistant_name", lang), person, color=tag_color, card=tag_card
             )
             self.bubble: Any = labels.bubble("assistant", person)
             self.bubble_np = self.bubble.np
         else:
             self.tag = NameTag(
-                self.root, self.font, t("assistant_name", lang), z=2.2, scale=0.2, color=tag_color, card=tag_card
+                self.root, self.font, t("hall.assistant_name", lang), z=2.2, scale=0.2, color=tag_color, card=tag_card
             )
             tn = TextNode("bubble")
             tn.set_font(self.font)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from world.strings import t
+from l10n import t
 
 W, H = 640, 360
 BG = (0.09, 0.16, 0.24)
@@ -55,8 +55,8 @@ def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
         idm = [_num(r.get("idm")) for r in rows if isinstance(r.get("idm"), int | float)]
         avg = f" · IDM {sum(idm) / len(idm):.3f}" if idm else ""
         return Bars(
-            t("chart_village", lang),
-            f"{len(rows)} {t('villages', lang)}{avg}",
+            t("hall.chart_village", lang),
+            f"{len(rows)} {t('hall.villages', lang)}{avg}",
             labels,
             [float(tally[k]) for k in labels],
             "{:.0f}",
@@ -70,7 +70,7 @@ def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
         sel = sel[:6]
         key = "sector_en" if lang == "en" else "sector_id"
         return Bars(
-            f"{t('chart_budget', lang)} {latest or ''}".strip(),
+            f"{t('hall.chart_budget', lang)} {latest or ''}".strip(),
             sub,
             [str(r.get(key, "?")) for r in sel],
             [_num(r.get("percent")) for r in sel],
@@ -82,7 +82,7 @@ def bars_for(dataset: str, payload: dict[str, Any] | None, lang: str) -> Bars:
     if dataset == "poverty":
         sel = sorted((r for r in rows if isinstance(r.get("year"), int | float)), key=lambda r: _num(r["year"]))[-7:]
         return Bars(
-            t("chart_poverty", lang),
+            t("hall.chart_poverty", lang),
             sub,
             [str(r.get("year")) for r in sel],
             [_num(r.get("percent_poor")) for r in sel],

@@ -16,6 +16,8 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from l10n import t_or
+
 Rect = tuple[float, float, float, float]  # x0, y0, x1, y1 (aspect2d units)
 
 FADE_NEAR = 9.0  # metres: fully opaque up to here
@@ -354,3 +356,8 @@ class LabelLayer:
 
 
 __all__ = ["Bubble", "LabelLayer", "Person", "Tag", "overlaps"]
+
+
+def state_label(state: str, lang: str) -> str:
+    """An application state in words; a state the hall does not know yet is shown as the server named it."""
+    return t_or(f"hall.state_{state}", lang, state)

@@ -3,7 +3,7 @@
 Every panel is a class that owns one root frame and nothing else on the scene graph, so
 ``destroy()`` removes all of it; panels add no tasks and accept no messenger events of their
 own (DirectGUI widgets unbind theirs when destroyed), which the leak tests check.
-Strings come from :mod:`world.strings` in the panel's language.
+Strings come from the catalogue (:mod:`l10n`, ``hall.*`` keys) in the panel's language.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from direct.gui.DirectGui import DGG, DirectButton, DirectEntry, DirectFrame, Di
 from panda3d.core import TextNode
 from pydantic import ValidationError
 
+from l10n import t, t_or
 from protocol.catalog import FormField
 from protocol.forms import FieldError, validate_field
-from world.strings import state_label, t
+from world.labels import state_label
 
 BASE_TEXT = 0.045
 PANEL_BG = (0.07, 0.12, 0.16, 0.88)
@@ -118,7 +119,7 @@ class ConnectionBanner(Panel):
     def set_state(self, state: str) -> None:
         self.state = state
         if state in ("connecting", "reconnecting"):
-            self.text["text"] = t(state, self.lang)
+            self.text["text"] = t(f"hall.{state}", self.lang)
             self.root.show()
         else:
             self.root.hide()
@@ -151,8 +152,8 @@ class ChatPanel(Panel):
         self.root.setPos(1.12, 0, 0.02)
         self.root["frameColor"] = PANEL_BG
         self.root["frameSize"] = (-0.62, 0.62, -0.9, 0.84)
-        self.label(t("chat_title", lang), (-0.58, 0.76), scale=1.15, fg=(1, 0.86, 0.5, 1))
-        self.button(t("close", lang), (0.5, 0.765), on_close, scale=0.8, color=(0.35, 0.38, 0.4, 1))
+        self.label(t("hall.chat_title", lang), (-0.58, 0.76), scale=1.15, fg=(1, 0.86, 0.5, 1))
+        self.button(t("hall.close", lang), (0.5, 0.765), on_close, scale=0.8, color=(0.35, 0.38, 0.4, 1))
         self.body = self.label("", (-0.58, 0.68), scale=0.85, wrap=26.0 / (text_scale or 1.0))
         self.body["text_align"] = TextNode.ALeft
         self.quick: list[DirectButton] = []
@@ -173,8 +174,8 @@ class ChatPanel(Panel):
             focusOutCommand=self._focus,
             focusOutExtraArgs=[False],
         )
-        self.send_button = self.button(t("send", lang), (0.5, -0.835), self._send_click, scale=0.8)
-        self.placeholder = self.label(t("chat_placeholder", lang), (-0.57, -0.915), scale=0.6, fg=MUTED)
+        self.send_button = self.button(t("hall.send", lang), (0.5, -0.835), self._send_click, scale=0.8)
+        self.placeholder = self.label(t("hall.chat_placeholder", lang), (-0.57, -0.915), scale=0.6, fg=MUTED)
 
     def _focus(self, on: bool) -> None:
         if self.on_focus is not None:
@@ -194,8 +195,8 @@ class ChatPanel(Panel):
             self.on_send(text)
 
     def speaker(self, who: str) -> str:
-        keys = {"you": "you", "assistant": "assistant_name", "officer": "officer", "system": "system"}
-        return t(keys.get(who, "system"), self.lang)
+        keys = {"you": "hall.you", "assistant": "hall.assistant_name", "officer": "hall.officer"}
+        return t(keys.get(who, "hall.system"), self.lang)
 
     def add(self, who: str, text: str) -> None:
         self.history.append((who, text))
@@ -257,14 +258,14 @@ class FormPanel(Panel):
         self.root.setPos(0.72, 0, 0.0)
         self.root["frameColor"] = CARD_BG
         self.root["frameSize"] = (-0.95, 0.95, -0.93, 0.88)
-        self.title = self.label(t("form_title", lang), (-0.9, 0.8), scale=1.2, fg=ACCENT)
-        self.status = self.label(t("form_loading", lang), (-0.9, -0.86), scale=0.85, fg=INK)
+        self.title = self.label(t("hall.form_title", lang), (-0.9, 0.8), scale=1.2, fg=ACCENT)
+        self.status = self.label(t("hall.form_loading", lang), (-0.9, -0.86), scale=0.85, fg=INK)
         self.fields: list[FormField | dict[str, Any]] = []
         self.inputs: dict[str, Any] = {}
         self.choice: dict[str, int] = {}
         self.messages: dict[str, DirectLabel] = {}
         self.service_id: str | None = None
-        self.cancel_button = self.button(t("cancel", lang), (0.55, -0.855), on_cancel, color=(0.45, 0.45, 0.45, 1))
+        self.cancel_button = self.button(t("hall.cancel", lang), (0.55, -0.855), on_cancel, color=(0.45, 0.45, 0.45, 1))
         self.submit_button: DirectButton | None = None
         self.submitted: str | None = None
 
@@ -274,7 +275,7 @@ class FormPanel(Panel):
         self, service: dict[str, Any], *, attention: Sequence[str] = (), prefill: dict[str, Any] | None = None
     ) -> None:
         self.service_id = str(service.get("id", ""))
-        self.title["text"] = f"{t('form_title', self.lang)}: {localized(service.get('name'), self.lang)}"[:60]
+        self.title["text"] = f"{t('hall.form_title', self.lang)}: {localized(service.get('name'), self.lang)}"[:60]
         rows = list(service.get("form") or [])
         step = min(0.2, 1.45 / max(1, len(rows)))
         y = 0.66
@@ -290,7 +291,7 @@ class FormPanel(Panel):
             if self._attr(f, "type") == "select":
                 self.choice[name] = -1
                 w = self.button(
-                    t("choose", self.lang) + " ▾",
+                    t("hall.choose", self.lang) + " ▾",
                     (-0.24, y - 0.005),
                     self._cycle,
                     extra=[name],
@@ -326,7 +327,7 @@ class FormPanel(Panel):
         if prefill:
             for k, v in prefill.items():
                 self.set_value(k, v)
-        self.submit_button = self.button(t("submit", self.lang), (0.82, -0.855), self._submit_click)
+        self.submit_button = self.button(t("hall.submit", self.lang), (0.82, -0.855), self._submit_click)
         self.status["text"] = ""
 
     @staticmethod
@@ -424,7 +425,7 @@ class FormPanel(Panel):
         for name, msg in fields.items():
             if name in self.messages:
                 self.messages[name]["text"] = localized(msg, self.lang)
-        self.status["text"] = t("form_invalid", self.lang)
+        self.status["text"] = t("hall.form_invalid", self.lang)
         self.status["text_fg"] = ERROR
 
     def message(self, name: str) -> str:
@@ -432,13 +433,15 @@ class FormPanel(Panel):
 
     def _submit_click(self) -> None:
         if self.submitted is not None:  # sent once: a second press must not look like a new application
-            self.set_status(f"{t('form_sent', self.lang)} · {t('tracking_number', self.lang)}: {self.submitted}")
+            self.set_status(
+                f"{t('hall.form_sent', self.lang)} · {t('hall.tracking_number', self.lang)}: {self.submitted}"
+            )
             return
         if self.check_all():
-            self.status["text"] = t("form_invalid", self.lang)
+            self.status["text"] = t("hall.form_invalid", self.lang)
             self.status["text_fg"] = ERROR
             return
-        self.status["text"] = t("form_sending", self.lang)
+        self.status["text"] = t("hall.form_sending", self.lang)
         self.status["text_fg"] = INK
         self.on_submit(self.values())
 
@@ -453,10 +456,10 @@ class FormPanel(Panel):
     def show_done(self, tracking: str) -> None:
         """The application is in: Ajukan is disabled and says so; the form stays readable."""
         self.submitted = tracking
-        self.set_status(f"{t('form_sent', self.lang)} · {t('tracking_number', self.lang)}: {tracking}")
+        self.set_status(f"{t('hall.form_sent', self.lang)} · {t('hall.tracking_number', self.lang)}: {tracking}")
         if self.submit_button is not None:
             self.submit_button["state"] = DGG.DISABLED
-            self.submit_button["text"] = t("form_sent", self.lang)
+            self.submit_button["text"] = t("hall.form_sent", self.lang)
 
     # -------------------------------------------------------------- second factor
 
@@ -464,7 +467,7 @@ class FormPanel(Panel):
         """The one-time code step: one entry (6 digits) and a button, above the status line."""
         self.on_code = on_code
         if getattr(self, "code_entry", None) is None:
-            self.code_label = self.label(t("code_prompt", self.lang), (-0.9, -0.70), scale=0.7, fg=INK)
+            self.code_label = self.label(t("hall.code_prompt", self.lang), (-0.9, -0.70), scale=0.7, fg=INK)
             self.code_entry = DirectEntry(
                 parent=self.root,
                 scale=self.ts * 0.9,
@@ -481,10 +484,10 @@ class FormPanel(Panel):
                 focusOutCommand=self._focus_code,
                 focusOutExtraArgs=[False],
             )
-            self.code_button = self.button(t("code_verify", self.lang), (0.0, -0.785), self._code_click)
+            self.code_button = self.button(t("hall.code_verify", self.lang), (0.0, -0.785), self._code_click)
         self.code_entry.enterText("")
         self.code_entry["focus"] = 1
-        self.set_status(t("code_prompt", self.lang))
+        self.set_status(t("hall.code_prompt", self.lang))
 
     def _focus_code(self, on: bool) -> None:
         if self.on_focus is not None:
@@ -498,9 +501,9 @@ class FormPanel(Panel):
     def _code_click(self) -> None:
         code = "".join(self.code_entry.get().split())
         if not (len(code) == 6 and code.isdigit()):
-            self.set_status(t("code_wrong", self.lang), ok=False)
+            self.set_status(t("hall.code_wrong", self.lang), ok=False)
             return
-        self.set_status(t("form_sending", self.lang))
+        self.set_status(t("hall.form_sending", self.lang))
         self.on_code(code)
 
 
@@ -523,15 +526,15 @@ class TicketCard(Panel):
         self.root["frameColor"] = CARD_BG
         self.root["frameSize"] = (-0.36, 0.36, -0.36, 0.38)
         self.ticket = dict(ticket)
-        self.label(t("ticket_title", lang), (0, 0.3), align=TextNode.ACenter, fg=ACCENT)
+        self.label(t("hall.ticket_title", lang), (0, 0.3), align=TextNode.ACenter, fg=ACCENT)
         self.code = self.label("", (0, 0.1), scale=3.0, align=TextNode.ACenter, fg=INK)
         self.where = self.label("", (0, 0.0), align=TextNode.ACenter, fg=INK)
         self.state = self.label("", (0, -0.08), scale=0.8, align=TextNode.ACenter, fg=INK, wrap=16)
         self.wait = self.label("", (0, -0.2), scale=0.75, align=TextNode.ACenter, fg=MUTED)
-        self.button(t("close", lang), (0.22, -0.3), on_close, scale=0.7, color=(0.45, 0.45, 0.45, 1))
+        self.button(t("hall.close", lang), (0.22, -0.3), on_close, scale=0.7, color=(0.45, 0.45, 0.45, 1))
         if on_go is not None:
             self.button(
-                t("go_there", lang), (-0.12, -0.3), lambda: on_go(int(self.ticket.get("counter", 0))), scale=0.7
+                t("hall.go_there", lang), (-0.12, -0.3), lambda: on_go(int(self.ticket.get("counter", 0))), scale=0.7
             )
         self.refresh()
 
@@ -542,22 +545,18 @@ class TicketCard(Panel):
     def refresh(self) -> None:
         tk = self.ticket
         self.code["text"] = str(tk.get("code", "—"))
-        self.where["text"] = f"{t('counter', self.lang)} {tk.get('counter', '?')}"
+        self.where["text"] = f"{t('hall.counter', self.lang)} {tk.get('counter', '?')}"
         st = str(tk.get("state", "waiting"))
-        key = f"ticket_state_{st}"
-        self.state["text"] = t(key, self.lang) if key in _TICKET_KEYS else st
+        self.state["text"] = t_or(f"hall.ticket_state_{st}", self.lang, st)
         self.state["text_fg"] = ERROR if st == "called" else INK
         wait = tk.get("estimated_wait_min")
         self.wait["text"] = (
-            f"{t('estimated_wait', self.lang)}: {wait} {t('minutes', self.lang)}" if wait is not None else ""
+            f"{t('hall.estimated_wait', self.lang)}: {wait} {t('hall.minutes', self.lang)}" if wait is not None else ""
         )
 
     @property
     def text(self) -> str:
         return " ".join(str(w["text"]) for w in (self.code, self.where, self.state, self.wait))
-
-
-_TICKET_KEYS = {f"ticket_state_{s}" for s in ("waiting", "called", "served", "skipped")}
 
 
 class ApplicationTracker(Panel):
@@ -582,8 +581,8 @@ class ApplicationTracker(Panel):
         self.root.setPos(-1.2, 0, -0.35)
         self.root["frameColor"] = CARD_BG
         self.root["frameSize"] = (-0.55, 0.55, -0.6, 0.42)
-        self.label(t("tracker_title", lang), (-0.5, 0.34), scale=1.1, fg=ACCENT)
-        self.button(t("close", lang), (0.42, 0.35), on_close, scale=0.7, color=(0.45, 0.45, 0.45, 1))
+        self.label(t("hall.tracker_title", lang), (-0.5, 0.34), scale=1.1, fg=ACCENT)
+        self.button(t("hall.close", lang), (0.42, 0.35), on_close, scale=0.7, color=(0.45, 0.45, 0.45, 1))
         self.body = self.label("", (-0.5, 0.24), scale=0.72, fg=INK, wrap=28)
         self.apps: dict[str, dict[str, Any]] = {}
         self.order: list[str] = []
@@ -649,7 +648,7 @@ class ApplicationTracker(Panel):
 
     def refresh(self) -> None:
         if not self.order:
-            self.body["text"] = t("no_applications", self.lang)
+            self.body["text"] = t("hall.no_applications", self.lang)
             return
         blocks = []
         for tracking in self.order[: self.MAX_APPS]:
@@ -661,12 +660,12 @@ class ApplicationTracker(Panel):
             ]
             doc = self.documents.get(tracking)
             if doc:
-                state = t(f"doc_state_{doc['state']}", self.lang)
-                steps.append("  ▸ " + t("doc_line", self.lang, number=doc["number"], state=state))
+                state = t_or(f"hall.doc_state_{doc['state']}", self.lang, str(doc["state"]))
+                steps.append("  ▸ " + t("hall.doc_line", self.lang, number=doc["number"], state=state))
             blocks.append("\n".join([head, *steps]))
         self.body["text"] = "\n\n".join(blocks)
         if self.printable() and self.on_save is not None and self.save_button is None:
-            self.save_button = self.button(t("doc_save", self.lang), (0.28, -0.52), self.save, scale=0.75)
+            self.save_button = self.button(t("hall.doc_save", self.lang), (0.28, -0.52), self.save, scale=0.75)
 
     @property
     def text(self) -> str:
@@ -702,23 +701,27 @@ class SettingsPanel(Panel):
         self.root.setPos(0, 0, 0.1)
         self.root["frameColor"] = PANEL_BG
         self.root["frameSize"] = (-0.6, 0.6, -0.42, 0.42)
-        self.label(t("settings", lang), (-0.55, 0.32), scale=1.2, fg=(1, 0.86, 0.5, 1))
-        self.label(t("language", lang), (-0.55, 0.15))
+        self.label(t("hall.settings", lang), (-0.55, 0.32), scale=1.2, fg=(1, 0.86, 0.5, 1))
+        self.label(t("hall.language", lang), (-0.55, 0.15))
         self.button(
-            t("lang_id", lang),
+            t("hall.lang_id", lang),
             (0.05, 0.16),
             on_lang,
             extra=["id"],
             color=ACCENT if lang == "id" else (0.3, 0.3, 0.3, 1),
         )
         self.button(
-            t("lang_en", lang), (0.4, 0.16), on_lang, extra=["en"], color=ACCENT if lang == "en" else (0.3, 0.3, 0.3, 1)
+            t("hall.lang_en", lang),
+            (0.4, 0.16),
+            on_lang,
+            extra=["en"],
+            color=ACCENT if lang == "en" else (0.3, 0.3, 0.3, 1),
         )
-        self.label(t("text_size", lang), (-0.55, -0.05))
+        self.label(t("hall.text_size", lang), (-0.55, -0.05))
         self.size = self.label(f"{text_scale:.2f}×", (0.15, -0.05), align=TextNode.ACenter)
-        self.button(t("smaller", lang), (-0.05, -0.04), on_scale, extra=[-0.15], color=(0.3, 0.42, 0.5, 1))
-        self.button(t("larger", lang), (0.38, -0.04), on_scale, extra=[0.15], color=(0.3, 0.42, 0.5, 1))
-        self.button(t("close", lang), (0.42, -0.33), on_close, color=(0.45, 0.45, 0.45, 1))
+        self.button(t("hall.smaller", lang), (-0.05, -0.04), on_scale, extra=[-0.15], color=(0.3, 0.42, 0.5, 1))
+        self.button(t("hall.larger", lang), (0.38, -0.04), on_scale, extra=[0.15], color=(0.3, 0.42, 0.5, 1))
+        self.button(t("hall.close", lang), (0.42, -0.33), on_close, color=(0.45, 0.45, 0.45, 1))
 
 
 __all__ = [

@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from l10n import t
 from world.charts import Bars, ChartPainter, bars_for
 from world.geom import MeshBuilder
 from world.layout import FACING_HEADING, FACING_NORMAL, CounterSpot, HallLayout, hex_color
-from world.strings import t
 
 WOOD = (0.78, 0.60, 0.42, 1)
 # Banyuwangi: the regency's green and gold, the maroon of Gandrung and of Gajah Oling batik
@@ -39,22 +39,6 @@ def load_font(loader: Any, path: Path, ppu: int) -> Any:
 
 def font_paths(assets: Path) -> tuple[Path, Path]:
     return assets / "fonts" / "DejaVuSans.ttf", assets / "fonts" / "DejaVuSans-Bold.ttf"
-
-
-# Scene-only labels (both product languages); shared UI strings live in world.strings.
-LABELS: dict[str, dict[str, str]] = {
-    "welcome": {"id": "Selamat Datang", "en": "Welcome"},
-    "sample": {"id": "Data contoh / Sample data", "en": "Sample data / Data contoh"},
-    "waiting_n": {"id": "{n} menunggu", "en": "{n} waiting"},
-    "smart_kampung": {"id": "Smart Kampung", "en": "Smart Kampung"},
-    "village_letters": {"id": "Surat desa/kelurahan", "en": "Village letters"},
-}
-
-
-def label(key: str, lang: str, **fmt: object) -> str:
-    entry = LABELS[key]
-    text = entry["en"] if lang == "en" else entry["id"]
-    return text.format(**fmt) if fmt else text
 
 
 def _dataset_key(name: str) -> str:
@@ -433,7 +417,7 @@ class HallScene:
             self.text(holder, bottom, pos=(ex, y, 3.62), h=h, scale=0.3, bold=True, color=cream)
         self.text(
             holder,
-            label("welcome", self.lang),
+            t("hall.entrance", self.lang),
             pos=(ex, b.ymin - 1.0, 5.1),
             scale=0.5,
             bold=True,
@@ -770,7 +754,7 @@ class HallScene:
         self.number_nodes[spot.number] = num
         self.text(th, spot.code, pos=(-w / 2 + 0.62, y_face, 2.95), scale=0.5, bold=True, color=(1, 0.92, 0.6, 1))
         village = spot.kind == "village"
-        title = label("smart_kampung", self.lang) if village else spot.agency_short
+        title = t("hall.smart_kampung", self.lang) if village else spot.agency_short
         x0 = -w / 2 + 1.3
         self.text(th, title, pos=(x0, y_face, 4.3), scale=0.36, bold=True, align="left")
         full = spot.agency_name.get(self.lang)
@@ -830,8 +814,8 @@ class HallScene:
         th.set_pos(d["x"], d["y"], 0)
         th.set_h(FACING_HEADING[d["facing"]])
         self.text(th, "i", pos=(w / 2 + 1.0, -0.17, 3.3), scale=0.9, bold=True)
-        self.text(th, t("info_desk", self.lang), pos=(0, -dp / 2 - 0.02, 0.62), scale=0.22, bold=True)
-        self.text(th, t("assistant_name", self.lang), pos=(w / 2 + 1.0, -0.17, 2.75), scale=0.15, bold=True)
+        self.text(th, t("hall.info_desk", self.lang), pos=(0, -dp / 2 - 0.02, 0.62), scale=0.22, bold=True)
+        self.text(th, t("hall.assistant_name", self.lang), pos=(w / 2 + 1.0, -0.17, 2.75), scale=0.15, bold=True)
         th.flatten_strong()
 
     def _boards(self) -> None:
@@ -870,7 +854,7 @@ class HallScene:
             dn.set_h(FACING_HEADING[board.facing])
             self.text(
                 dn,
-                t("board_title", self.lang),
+                t("hall.board_title", self.lang),
                 pos=(0, -0.03, hgt / 2 - 0.5),
                 scale=0.38,
                 bold=True,
@@ -956,7 +940,7 @@ class HallScene:
 
     def _serving_line(self, number: int) -> str:
         now, waiting = self.board_state.get(number, (None, 0))
-        return f"{t('now_serving', self.lang)}: {now or '–'} · {label('waiting_n', self.lang, n=waiting)}"
+        return f"{t('hall.now_serving', self.lang)}: {now or '–'} · {t('hall.waiting_n', self.lang, n=waiting)}"
 
     def _refresh_boards(self) -> None:
         """Each overview board lists its own counters (``Board.counters``; all of them by default)."""
@@ -1010,7 +994,7 @@ class HallScene:
         if payload is not None:
             self.payloads[dataset] = payload
         if payload is None:
-            bars = Bars(t("lounge", self.lang), t("chart_loading", self.lang), [], [])
+            bars = Bars(t("hall.lounge", self.lang), t("hall.chart_loading", self.lang), [], [])
         else:
             bars = bars_for(dataset, payload, self.lang)
         _, tex = entry
@@ -1059,4 +1043,4 @@ def _tex_quad(
     m.quad(p, (shade, shade, shade, 1), [(0, 0), (w, 0), (w, h), (0, h)])
 
 
-__all__ = ["LABELS", "HallScene", "font_paths", "label", "load_font"]
+__all__ = ["HallScene", "font_paths", "load_font"]

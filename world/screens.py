@@ -13,8 +13,8 @@ from direct.fsm.FSM import FSM
 from direct.gui.DirectGui import DirectLabel
 from panda3d.core import TextNode
 
+from l10n import t
 from world.panels import ChatPanel, FormPanel, SettingsPanel
-from world.strings import t
 
 if TYPE_CHECKING:
     from world.app import HallClient
@@ -40,7 +40,7 @@ class Screens(FSM):
         c = self.client
         self.boot_label = DirectLabel(
             parent=c.aspect2d,
-            text=t("booting", c.lang),
+            text=t("hall.booting", c.lang),
             text_font=c.font,
             scale=0.06,
             pos=(0, 0, 0),
@@ -70,7 +70,7 @@ class Screens(FSM):
         c = self.client
         self.hint = DirectLabel(
             parent=c.aspect2d,
-            text=t("hint_keys", c.lang),
+            text=t("hall.hint_keys", c.lang),
             text_font=c.font,
             scale=0.036 * c.cfg.text_scale,
             pos=(0, 0, -0.96),

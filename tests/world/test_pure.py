@@ -6,10 +6,10 @@ import random
 import re
 from pathlib import Path
 
+from l10n import t
 from protocol.messages import PresenceEntity, PresenceSnapshot
 from world.interp import Interpolator, display_name, heading_towards
 from world.net import backoff_delay
-from world.strings import STRINGS, t
 
 
 def _ent(i: str, x: float, y: float, name: str = "Siti Aminah") -> PresenceEntity:
@@ -56,12 +56,12 @@ def test_backoff_grows_with_jitter_and_caps() -> None:
     assert len({round(x, 6) for x in d[5:]}) > 1  # jittered, not lock-step
 
 
-def test_every_string_has_both_languages_and_same_placeholders() -> None:
-    for key, entry in STRINGS.items():
-        assert set(entry) == {"id", "en"}, key
-        assert entry["id"].strip() and entry["en"].strip(), key
-        assert set(re.findall(r"{\w+}", entry["id"])) == set(re.findall(r"{\w+}", entry["en"])), key
-    assert t("reconnecting", "id") == "Menghubungkan ulang…" and t("reconnecting", "en") == "Reconnecting…"
+def test_the_hall_speaks_from_the_catalogue() -> None:
+    from world.labels import state_label
+
+    assert t("hall.reconnecting", "id") == "Menghubungkan ulang…" and t("hall.reconnecting", "en") == "Reconnecting…"
+    assert state_label("needs_revision", "en") == "Needs revision"
+    assert state_label("brand_new_state", "id") == "brand_new_state"
 
 
 def test_world_never_imports_server_or_assistant() -> None:

@@ -19,7 +19,7 @@ import httpx
 from protocol.catalog import Service
 from protocol.forms import example_answers
 from world.demo import tour as T
-from world.strings import state_label
+from world.labels import state_label
 
 __all__ = [
     "BUSY",
