@@ -150,6 +150,27 @@ def placeholders(s: str) -> set[str]:
     return set(PLACEHOLDER.findall(s))
 
 
+class Msg:
+    """A text not yet rendered: a key and its placeholders, turned into words in the reader's language."""
+
+    __slots__ = ("fmt", "key")
+
+    def __init__(self, key: str, fmt: Mapping[str, object] | None = None) -> None:
+        self.key = key
+        self.fmt = dict(fmt or {})
+
+    def text(self, lang: str | None) -> str:
+        return t(self.key, lang, **self.fmt)
+
+    def __repr__(self) -> str:
+        return f"Msg({self.key!r}, {self.fmt!r})"
+
+
+def msg(key: str, **fmt: object) -> Msg:
+    """``msg("error.ticket_exists", code=c)``: the message of a refusal, rendered per reader later."""
+    return Msg(key, fmt)
+
+
 class Translator:
     """``t`` bound to one language, for code that renders a whole screen in it."""
 
@@ -166,12 +187,14 @@ __all__ = [
     "DEFAULT_LANG",
     "N_",
     "LANGS",
+    "Msg",
     "PRODUCT_LANGS",
     "Translator",
     "all_langs",
     "catalogue",
     "export",
     "gettext",
+    "msg",
     "has",
     "negotiate",
     "normalize",

@@ -23,7 +23,10 @@ from l10n import DOMAIN, LANGS, PRODUCT_LANGS, locale_dir, placeholders, po_path
 
 REPO = Path(__file__).resolve().parent.parent
 PACKAGES = ("protocol", "assistant", "server", "world", "mpp", "bench", "l10n")
-KEYWORDS = {"t": None, "_": None, "gettext": None, "N_": None, "pair": None, "all_langs": None, "text": None}
+KEYWORDS: dict[str, tuple[int, ...] | None] = {
+    **dict.fromkeys(("t", "_", "gettext", "N_", "pair", "all_langs", "text", "msg", "Msg", "not_found")),
+    "ApiError": (3,),  # ApiError(status, code, "error.key")
+}
 METHODS = [("**/templates/**.html", "jinja2.ext:babel_extract"), ("**.py", "python")]
 KEY = re.compile(r"^(console|web|hall|verify|error|demo|guided|assistant|api|protocol)\.[A-Za-z0-9_.\-]+$")
 PROJECT = "virtual-mpp"

@@ -1,4 +1,4 @@
-"""One error shape for every refusal: a code and the message in both languages."""
+"""One error shape for every refusal: a code and the message in both languages (texts from the catalogue)."""
 
 from __future__ import annotations
 
@@ -9,28 +9,55 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from l10n import N_, Msg, negotiate, t
+
 
 class ApiError(Exception):
+    """A refusal with its message as a catalogue key (``"error.queue_busy"`` or ``msg("error.x", n=3)``).
+
+    ``message_en`` is only for texts that arrive already translated from elsewhere (the protocol's
+    validators), passed on as ``ApiError(422, code, exc.message_id, exc.message_en)``.
+    """
+
     def __init__(
         self,
         status: int,
         code: str,
-        message_id: str,
-        message_en: str,
+        message: str | Msg,
+        message_en: str | None = None,
         headers: dict[str, str] | None = None,
         **extra: Any,
     ) -> None:
-        super().__init__(message_en)
+        self.message: Msg | None = None
+        self._pair: tuple[str, str] | None = None
+        if message_en is not None:
+            assert isinstance(message, str)
+            self._pair = (message, message_en)
+        else:
+            self.message = message if isinstance(message, Msg) else Msg(message)
         self.headers = headers
         self.status = status
         self.code = code
-        self.message_id = message_id
-        self.message_en = message_en
         self.extra = extra
+        super().__init__(self.message_en)
+
+    def text(self, lang: str | None) -> str:
+        if self._pair is not None:
+            return self._pair[1] if lang == "en" else self._pair[0]
+        assert self.message is not None
+        return self.message.text(lang)
+
+    @property
+    def message_id(self) -> str:
+        return self.text("id")
+
+    @property
+    def message_en(self) -> str:
+        return self.text("en")
 
 
 def _lang(request: Request) -> str:
-    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "id"
+    return negotiate(request.headers.get("accept-language"))
 
 
 def body(code: str, message_id: str, message_en: str, lang: str, **extra: Any) -> dict[str, Any]:
@@ -66,8 +93,8 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
     return JSONResponse(
         body(
             "invalid_request",
-            f"Permintaan tidak valid pada '{where}'.",
-            f"Invalid request at '{where}'.",
+            t("error.invalid_request", "id", where=where),
+            t("error.invalid_request", "en", where=where),
             _lang(request),
             errors=problems,
         ),
@@ -75,17 +102,20 @@ async def validation_error_handler(request: Request, exc: Exception) -> JSONResp
     )
 
 
+HTTP_TEXTS = {
+    401: N_("error.http_401"),
+    403: N_("error.http_403"),
+    404: N_("error.http_404"),
+    405: N_("error.http_405"),
+}
+
+
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
-    texts = {
-        404: ("Tidak ditemukan.", "Not found."),
-        405: ("Metode tidak diizinkan.", "Method not allowed."),
-        401: ("Perlu masuk terlebih dahulu.", "Authentication required."),
-        403: ("Akses ditolak.", "Forbidden."),
-    }
     if isinstance(exc.detail, dict):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-    mid, men = texts.get(exc.status_code, (str(exc.detail), str(exc.detail)))
+    key = HTTP_TEXTS.get(exc.status_code)
+    mid, men = (t(key, "id"), t(key, "en")) if key else (str(exc.detail), str(exc.detail))
     return JSONResponse(
         body(f"http_{exc.status_code}", mid, men, _lang(request)), status_code=exc.status_code, headers=exc.headers
     )
@@ -122,13 +152,12 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
 }
 
 
-def not_found(what_id: str = "Data", what_en: str = "Resource") -> ApiError:
-    return ApiError(404, "not_found", f"{what_id} tidak ditemukan.", f"{what_en} not found.")
+def not_found(key: str = "error.not_found") -> ApiError:
+    """404 with what was not found in the message: ``not_found("error.not_found_application")``."""
+    return ApiError(404, "not_found", key)
 
 
 def unauthorized(code: str = "unauthorized") -> ApiError:
     if code == "token_expired":
-        return ApiError(
-            401, code, "Sesi sudah kedaluwarsa. Silakan mulai sesi baru.", "Session expired. Start a new one."
-        )
-    return ApiError(401, code, "Token sesi tidak ada atau tidak valid.", "Missing or invalid session token.")
+        return ApiError(401, code, "error.token_expired")
+    return ApiError(401, code, "error.unauthorized")

@@ -68,8 +68,7 @@ async def create_application(
         raise ApiError(
             400,
             "idempotency_key_required",
-            "Header Idempotency-Key wajib ada.",
-            "The Idempotency-Key header is required.",
+            "error.idempotency_key_required",
         )
     token = bearer(request)
     writer = getattr(request.app.state, "submissions", None)

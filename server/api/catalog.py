@@ -56,7 +56,7 @@ def get_service(service_id: str, catalog: CatalogDep) -> dict[str, Any]:
     try:
         return catalog.service(service_id).model_dump(mode="json")
     except KeyError:
-        raise not_found("Layanan", "Service") from None
+        raise not_found("error.not_found_service") from None
 
 
 @router.get("/agencies")

@@ -29,7 +29,7 @@ def dataset(name: str, db: DbDep) -> dict[str, Any]:
     key = DATASETS.get(name)
     ds = db.get(m.DashboardDataset, key) if key else None
     if ds is None:
-        raise not_found("Data dasbor", "Dashboard dataset")
+        raise not_found("error.not_found_dashboard_dataset")
     return {
         "name": name,
         "sample": ds.sample,

@@ -44,16 +44,15 @@ def upload(
     limit = settings.max_upload_bytes
     data = file.file.read(limit + 1)
     if len(data) > limit:
-        raise ApiError(413, "file_too_large", "Berkas maksimal 5 MB.", "Files may be at most 5 MB.")
+        raise ApiError(413, "file_too_large", "error.upload_too_large")
     if not data:
-        raise ApiError(422, "file_empty", "Berkas kosong.", "The file is empty.")
+        raise ApiError(422, "file_empty", "error.file_empty")
     kind = sniff(data[:16])
     if kind is None:
         raise ApiError(
             415,
             "unsupported_type",
-            "Hanya PDF, JPEG, atau PNG yang diterima (dicek dari isi berkas).",
-            "Only PDF, JPEG or PNG files are accepted (checked by content).",
+            "error.unsupported_type",
         )
     app_id = None
     if application:
@@ -110,13 +109,12 @@ def attach_documents(tracking: str, body: AttachIn, db: DbDep, vs: VisitorDep) -
     wanted = set(body.ids)
     docs = list(db.scalars(select(m.Document).where(_own(vs), m.Document.id.in_(wanted))))
     if len(docs) != len(wanted):
-        raise ApiError(404, "not_found", "Berkas tidak ditemukan.", "File not found.")
+        raise ApiError(404, "not_found", "error.not_found_file")
     if any(d.application_id not in (None, app.id) for d in docs):
         raise ApiError(
             409,
             "document_attached",
-            "Berkas ini sudah dilampirkan pada permohonan lain.",
-            "This file is already attached to another application.",
+            "error.document_attached",
         )
     for d in docs:
         d.application_id = app.id

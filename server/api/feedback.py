@@ -37,8 +37,7 @@ def _no_control(value: str, field: str) -> str:
         raise ApiError(
             422,
             "invalid_text",
-            "Teks berisi karakter yang tidak diizinkan.",
-            "The text contains forbidden characters.",
+            "error.invalid_text",
             field=field,
         )
     return value
@@ -58,7 +57,7 @@ class SurveyIn(BaseModel):
 def _own_handoff(db: Any, vs: m.VisitorSession, hid: int) -> m.Handoff:
     h = db.get(m.Handoff, hid)
     if h is None or not (h.session_id == vs.id or (vs.citizen_id is not None and h.citizen_id == vs.citizen_id)):
-        raise not_found("Percakapan dengan petugas", "Handoff")
+        raise not_found("error.not_found_handoff")
     return h
 
 
@@ -66,8 +65,7 @@ def _duplicate_survey() -> ApiError:
     return ApiError(
         409,
         "survey_duplicate",
-        "Anda sudah mengisi survei untuk layanan ini. Terima kasih!",
-        "You have already rated this service. Thank you!",
+        "error.survey_duplicate",
     )
 
 
@@ -81,8 +79,7 @@ def submit_survey(body: SurveyIn, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
             raise ApiError(
                 409,
                 "survey_too_early",
-                "Survei dapat diisi setelah permohonan diajukan.",
-                "The survey opens once the application is submitted.",
+                "error.survey_too_early",
                 state=app.state,
             )
         application_id, service_id = app.id, app.service_id
@@ -159,7 +156,7 @@ def complaint_dict(c: m.Complaint) -> dict[str, Any]:
 def _complaint_id(ref: str) -> int:
     match = COMPLAINT_RE.match(ref.strip())
     if match is None:
-        raise not_found("Pengaduan", "Complaint")
+        raise not_found("error.not_found_complaint")
     return int(match.group(1))
 
 
@@ -176,9 +173,7 @@ def file_complaint(body: ComplaintIn, db: DbDep, vs: VisitorDep, catalog: Catalo
         try:
             agency = catalog.agency(body.agency).id
         except KeyError:
-            raise ApiError(
-                422, "unknown_agency", "Instansi tidak dikenal.", "Unknown agency.", field="agency"
-            ) from None
+            raise ApiError(422, "unknown_agency", "error.unknown_agency", field="agency") from None
     c = m.Complaint(
         session_id=vs.id,
         citizen_id=vs.citizen_id,
@@ -203,7 +198,7 @@ def my_complaints(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
 def my_complaint(ref: str, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
     c = db.scalar(select(m.Complaint).where(m.Complaint.id == _complaint_id(ref), _own_filter(vs)))
     if c is None:
-        raise not_found("Pengaduan", "Complaint")
+        raise not_found("error.not_found_complaint")
     return complaint_dict(c)
 
 
@@ -234,14 +229,12 @@ def officer_complaints(db: DbDep, officer: OfficerDep) -> list[dict[str, Any]]:
 @officer_router.post("/complaints/{ref}/respond")
 def respond(ref: str, body: RespondIn, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
     if officer.role == "supervisor":
-        raise ApiError(
-            403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access."
-        )
+        raise ApiError(403, "read_only", "error.read_only")
     c = db.scalar(_scoped_complaints(officer).where(m.Complaint.id == _complaint_id(ref)))
     if c is None:
-        raise not_found("Pengaduan", "Complaint")
+        raise not_found("error.not_found_complaint")
     if c.state == "closed":
-        raise ApiError(409, "complaint_closed", "Pengaduan sudah ditutup.", "The complaint is already closed.")
+        raise ApiError(409, "complaint_closed", "error.complaint_closed")
     c.response = _no_control(body.response, "response")
     c.state = body.state
     c.updated_at = m.now_utc()
@@ -311,9 +304,7 @@ def request_handoff(
         try:
             catalog.service(body.service_id)
         except KeyError:
-            raise ApiError(
-                422, "unknown_service", "Layanan tidak dikenal.", "Unknown service.", field="service_id"
-            ) from None
+            raise ApiError(422, "unknown_service", "error.unknown_service", field="service_id") from None
     open_one = db.scalar(
         select(m.Handoff)
         .where(m.Handoff.session_id == vs.id, m.Handoff.state.in_(("pending", "accepted")))
@@ -330,7 +321,7 @@ def request_handoff(
         .limit(1)
     )
     if owner is not None and owner != vs.id:
-        raise not_found("Percakapan", "Conversation")
+        raise not_found("error.not_found_conversation")
     lines: list[dict[str, Any]] = [line.model_dump(exclude_none=True) for line in body.transcript]
     if not lines:
         asked = "I would like to talk to an officer." if vs.lang == "en" else "Saya ingin bicara dengan petugas."

@@ -45,8 +45,7 @@ def _document(db: Any, vs: m.VisitorSession, tracking: str) -> tuple[m.Applicati
         raise ApiError(
             404,
             "document_not_ready",
-            "Dokumen belum terbit. Dokumen terbit saat permohonan selesai.",
-            "No document yet: it is issued when the application is completed.",
+            "error.document_not_ready",
             state=app.state,
         )
     return app, doc
@@ -82,7 +81,6 @@ def document_pdf(
         raise ApiError(
             410,
             "document_revoked",
-            "Dokumen ini sudah dicabut dan tidak dapat diunduh lagi.",
-            "This document has been revoked and can no longer be downloaded.",
+            "error.document_revoked",
         )
     return pdf_response(doc, inline)

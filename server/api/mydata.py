@@ -25,8 +25,7 @@ def _citizen(db: Any, vs: m.VisitorSession) -> m.Citizen:
         raise ApiError(
             403,
             "identify_first",
-            "Buktikan identitas dulu: NIK dan nama, lalu kode yang dikirim ke kontak Anda.",
-            "Prove your identity first: your NIK and name, then the code sent to your contact.",
+            "error.identify_first",
         )
     return citizen
 

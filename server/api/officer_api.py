@@ -64,7 +64,7 @@ def scoped(db: Any, officer: m.Officer) -> Any:
 def scoped_application(db: Any, officer: m.Officer, tracking: str) -> m.Application:
     app = db.scalar(scoped(db, officer).where(m.Application.tracking_number == tracking))
     if app is None:
-        raise not_found("Permohonan", "Application")
+        raise not_found("error.not_found_application")
     return app
 
 
@@ -108,15 +108,12 @@ def detail(tracking: str, db: DbDep, officer: OfficerDep) -> dict[str, Any]:
 
 def _writable(officer: m.Officer) -> None:
     if officer.role == "supervisor":
-        raise ApiError(
-            403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access."
-        )
+        raise ApiError(403, "read_only", "error.read_only")
     if officer.role == "faskes":
         raise ApiError(
             403,
             "faskes_read_only",
-            "Fasilitas kesehatan mendaftarkan kelahiran; status diproses oleh Dukcapil.",
-            "A health facility registers births; Dukcapil processes them.",
+            "error.faskes_read_only",
         )
 
 
@@ -154,7 +151,7 @@ def _scoped_document(db: Any, officer: m.Officer, tracking: str) -> tuple[m.Appl
     app = scoped_application(db, officer, tracking)
     doc = issuance.document_for(db, app.id)
     if doc is None:
-        raise not_found("Dokumen", "Document")
+        raise not_found("error.not_found_document")
     return app, doc
 
 
@@ -230,19 +227,17 @@ def hand_over_document(
 def _counter_allowed(db: Any, officer: m.Officer, counter: int) -> None:
     c = db.get(m.Counter, counter)
     if c is None or (officer.role == "officer" and c.agency_id != officer.agency_id) or officer.role == "faskes":
-        raise not_found("Loket", "Counter")
+        raise not_found("error.not_found_counter")
     if officer.role == "village" and c.agency_id != "smart-kampung":
-        raise not_found("Loket", "Counter")
+        raise not_found("error.not_found_counter")
     if officer.role == "supervisor":
-        raise ApiError(
-            403, "read_only", "Supervisor hanya dapat membaca laporan.", "Supervisors have read-only access."
-        )
+        raise ApiError(403, "read_only", "error.read_only")
 
 
 @router.post("/queue/{counter}/{action}")
 def queue_action(counter: int, action: str, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
     if action not in ("call-next", "recall", "skip", "served"):
-        raise ApiError(404, "unknown_action", "Aksi antrean tidak dikenal.", "Unknown queue action.")
+        raise ApiError(404, "unknown_action", "error.unknown_action")
     _counter_allowed(db, officer, counter)
     ticket, events = queue.queue_action(db, counter, action, officer_actor(officer))
     out = queue.ticket_dict(db, ticket) if ticket else None
@@ -261,8 +256,7 @@ def _faskes(officer: m.Officer) -> None:
         raise ApiError(
             403,
             "faskes_only",
-            "Hanya petugas fasilitas kesehatan yang mendaftarkan kelahiran.",
-            "Only health-facility officers register births.",
+            "error.faskes_only",
         )
 
 
@@ -281,8 +275,7 @@ def register_birth(
         raise ApiError(
             400,
             "idempotency_key_required",
-            "Header Idempotency-Key wajib ada.",
-            "The Idempotency-Key header is required.",
+            "error.idempotency_key_required",
         )
     app, created, events = births.register(db, catalog, officer, body, idempotency_key)
     out = {**applications.application_dict(app), "lahir_procot": True, "facility": officer.facility}
@@ -314,9 +307,7 @@ class RebindIn(BaseModel):
 
 
 def _mismatch() -> ApiError:
-    return ApiError(
-        409, "identity_mismatch", "Nama tidak cocok dengan data NIK ini.", "The name does not match this NIK's record."
-    )
+    return ApiError(409, "identity_mismatch", "error.identity_mismatch")
 
 
 @router.post("/handoffs/{hid}/identify")
@@ -329,7 +320,7 @@ def identify_visitor(hid: int, body: OfficerIdentifyIn, db: DbDep, officer: Offi
         (h.state == "accepted" and h.officer_id == officer.id) or officer.role in ("supervisor", "admin")
     )
     if h is None or not allowed:
-        raise not_found("Percakapan", "Handoff")
+        raise not_found("error.not_found_handoff")
     try:
         validate_nik(body.nik)
     except NikError as exc:
@@ -365,12 +356,12 @@ def identify_visitor(hid: int, body: OfficerIdentifyIn, db: DbDep, officer: Offi
 def rebind_contact(body: RebindIn, db: DbDep, officer: OfficerDep) -> dict[str, Any]:
     """Give a NIK a new contact (lost phone, changed e-mail) after checking the person; audited."""
     if not (officer.role in ("supervisor", "admin") or officer.agency_id == "dukcapil"):
-        raise ApiError(403, "forbidden", "Hanya petugas Dukcapil.", "Dukcapil officers only.")
+        raise ApiError(403, "forbidden", "error.forbidden")
     contact = identity.parse_contact(body.contact)
     assert contact is not None
     citizen = db.scalar(select(m.Citizen).where(m.Citizen.nik == body.nik))
     if citizen is None:
-        raise not_found("Penduduk", "Citizen")
+        raise not_found("error.not_found_citizen")
     old = identity.mask_contact(citizen.contact_kind, citizen.contact)
     citizen.contact_kind, citizen.contact = contact.kind, contact.value
     db.add(

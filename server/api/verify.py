@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
+from l10n import msg
 from l10n.jinja import install as install_i18n
 from server.api.deps import DbDep, SettingsDep
 from server.domain.documents import issue as issuance
@@ -32,6 +33,7 @@ TEMPLATES = Jinja2Templates(directory=str(Path(__file__).resolve().parent.parent
 install_i18n(TEMPLATES.env)
 CODE_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 MAX_PDF = 1024 * 1024
+
 
 def _lang(request: Request) -> str:
     q = request.query_params.get("lang")
@@ -78,8 +80,7 @@ def _throttle(request: Request) -> None:
         raise ApiError(
             429,
             "rate_limited",
-            f"Terlalu banyak pemeriksaan. Coba lagi dalam {wait} detik.",
-            f"Too many checks. Try again in {wait} seconds.",
+            msg("error.rate_limited", wait=wait),
             retry_after=wait,
         )
 
@@ -99,9 +100,7 @@ def _page(request: Request, status: int, **data: Any) -> Response:
     lang = _lang(request)
     data.setdefault("result", None)
     data.setdefault("error", "")
-    response = TEMPLATES.TemplateResponse(
-        request, "verify/page.html", {"lang": lang, **data}, status_code=status
-    )
+    response = TEMPLATES.TemplateResponse(request, "verify/page.html", {"lang": lang, **data}, status_code=status)
     return _headers(response)
 
 
@@ -114,15 +113,13 @@ def lookup(db: Any, code: str) -> dict[str, Any]:
 
 def check_upload(db: Any, settings: Any, data: bytes) -> dict[str, Any]:
     if not data:
-        raise ApiError(422, "file_empty", "Berkas kosong.", "The file is empty.")
+        raise ApiError(422, "file_empty", "error.file_empty")
     if len(data) > MAX_PDF:
-        raise ApiError(413, "file_too_large", "Berkas lebih dari 1 MB.", "The file is larger than 1 MB.")
+        raise ApiError(413, "file_too_large", "error.file_too_large")
     try:
         check = check_pdf(data, issuance.material_for(settings).trust_roots)
     except NotAPdf:
-        raise ApiError(
-            415, "not_pdf", "Berkas bukan PDF yang dapat dibaca.", "The file is not a readable PDF."
-        ) from None
+        raise ApiError(415, "not_pdf", "error.not_pdf") from None
     doc = db.scalar(select(m.IssuedDocument).where(m.IssuedDocument.sha256 == check.sha256))
     out: dict[str, Any] = {
         "signed": check.signed,

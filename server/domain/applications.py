@@ -141,8 +141,7 @@ def _ensure_citizen(db: Session, vs: m.VisitorSession, data: Any) -> m.Citizen:
     raise ApiError(
         403,
         "identify_first",
-        "Buktikan identitas dulu: NIK dan nama, lalu kode yang dikirim ke kontak Anda.",
-        "Prove your identity first: your NIK and name, then the code sent to your contact.",
+        "error.identify_first",
     )
 
 
@@ -174,12 +173,7 @@ _CITIZEN_NIK = Prepared(select(_CITIZENS.c.nik).where(_CITIZENS.c.id == bindpara
 def check_key(idempotency_key: str) -> str:
     key = idempotency_key.strip()
     if not key or len(key) > 120 or not key.isprintable():
-        raise ApiError(
-            400,
-            "idempotency_key_invalid",
-            "Header Idempotency-Key wajib ada (1–120 karakter).",
-            "The Idempotency-Key header is required (1–120 characters).",
-        )
+        raise ApiError(400, "idempotency_key_invalid", "error.idempotency_key_invalid")
     return key
 
 
@@ -188,14 +182,13 @@ def validate_submission(catalog: Catalog, service_id: str, data: Any) -> tuple[S
     try:
         service = catalog.service(service_id)
     except KeyError:
-        raise not_found("Layanan", "Service") from None
+        raise not_found("error.not_found_service") from None
     clean, errors = validate_form(service, data)
     if errors:
         raise ApiError(
             422,
             "invalid_form",
-            "Ada isian formulir yang belum benar.",
-            "Some form answers are not valid.",
+            "error.invalid_form",
             fields={k: {"id": v.id, "en": v.en} for k, v in errors.items()},
         )
     return service, clean
@@ -330,8 +323,7 @@ def replay(existing: AppView, stored_hash: str, req_hash: str) -> Created:
         raise ApiError(
             422,
             "idempotency_key_reused",
-            "Idempotency-Key ini sudah dipakai untuk permohonan lain.",
-            "This Idempotency-Key was already used with a different request body.",
+            "error.idempotency_key_reused",
         )
     return Created(existing, False, [])
 
@@ -356,8 +348,8 @@ def transition(db: Session, app: m.Application, target: str, actor: str, by: str
 
 def own_application(db: Session, vs: m.VisitorSession, tracking: str) -> m.Application:
     if vs.citizen_id is None:
-        raise not_found("Permohonan", "Application")
+        raise not_found("error.not_found_application")
     app = db.scalar(select(m.Application).where(m.Application.tracking_number == tracking))
     if app is None or app.citizen_id != vs.citizen_id:
-        raise not_found("Permohonan", "Application")
+        raise not_found("error.not_found_application")
     return app

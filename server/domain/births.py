@@ -61,8 +61,7 @@ def _citizen(db: Session, nik: str, name: str, field: str) -> m.Citizen:
         raise ApiError(
             409,
             "identity_mismatch",
-            "Nama tidak cocok dengan data NIK ini. Periksa KTP-el orang tua.",
-            "The name does not match the record for this NIK. Check the parent's KTP-el.",
+            "error.identity_mismatch_parent",
             field=field,
         )
     return found
@@ -74,14 +73,9 @@ def register(
     """Returns (application, created, events); a repeated key returns the first registration."""
     key = idempotency_key.strip()
     if not key or len(key) > 120 or not key.isprintable():
-        raise ApiError(
-            400,
-            "idempotency_key_invalid",
-            "Header Idempotency-Key wajib ada (1–120 karakter).",
-            "The Idempotency-Key header is required (1–120 characters).",
-        )
+        raise ApiError(400, "idempotency_key_invalid", "error.idempotency_key_invalid")
     if not officer.facility:
-        raise ApiError(403, "no_facility", "Akun ini tidak terhubung ke fasilitas kesehatan.", "No health facility.")
+        raise ApiError(403, "no_facility", "error.no_facility")
     stored_key = f"faskes{officer.id}:{key}"
     req_hash = hashlib.sha256(json.dumps(body.model_dump(mode="json"), sort_keys=True).encode()).hexdigest()
     existing = db.scalar(select(m.Application).where(m.Application.idempotency_key == stored_key))
@@ -90,21 +84,17 @@ def register(
             raise ApiError(
                 422,
                 "idempotency_key_reused",
-                "Idempotency-Key ini sudah dipakai untuk kelahiran lain.",
-                "This Idempotency-Key was already used for another birth.",
+                "error.idempotency_key_reused_birth",
             )
         return existing, False, []
     today = sessions.today_wib()
     if body.birth_date > today:
-        raise ApiError(
-            422, "invalid_form", "Tanggal lahir di masa depan.", "Birth date in the future.", field="birth_date"
-        )
+        raise ApiError(422, "invalid_form", "error.birth_date_future", field="birth_date")
     if body.birth_date < today - dt.timedelta(days=MAX_AGE_DAYS):
         raise ApiError(
             422,
             "too_late",
-            "Lahir Procot hanya untuk kelahiran 60 hari terakhir; laporkan di loket Dukcapil.",
-            "Lahir Procot covers births of the last 60 days; report older births at the Dukcapil counter.",
+            "error.too_late",
             field="birth_date",
         )
     mother_nik = _nik(body.mother_nik, "mother_nik")
@@ -113,12 +103,11 @@ def register(
         raise ApiError(
             422,
             "father_incomplete",
-            "Isi NIK dan nama ayah bersama-sama, atau kosongkan keduanya.",
-            "Give both the father's NIK and name, or neither.",
+            "error.father_incomplete",
             field="father_name",
         )
     if father_nik and father_nik == mother_nik:
-        raise ApiError(422, "same_nik", "NIK ayah sama dengan NIK ibu.", "Father's and mother's NIK are the same.")
+        raise ApiError(422, "same_nik", "error.same_nik")
     service = catalog.service(SERVICE)
     form = {
         "nik": mother_nik,
@@ -134,8 +123,7 @@ def register(
         raise ApiError(
             422,
             "invalid_form",
-            "Ada isian yang belum benar.",
-            "Some answers are not valid.",
+            "error.invalid_form_answers",
             fields={k: {"id": v.id, "en": v.en} for k, v in errors.items()},
         )
     mother = _citizen(db, mother_nik, body.mother_name, "mother_name")

@@ -21,6 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from l10n import msg
 from protocol.nik import NikError, validate_nik
 from server.domain import keys
 from server.domain.delivery import CodeMessage, Contact
@@ -49,8 +50,7 @@ def too_many(retry_after: int) -> ApiError:
     return ApiError(
         429,
         "too_many_attempts",
-        f"Terlalu banyak percobaan. Coba lagi dalam {wait} detik.",
-        f"Too many attempts. Try again in {wait} seconds.",
+        msg("error.too_many_attempts", wait=wait),
         retry_after=wait,
         headers={"Retry-After": str(wait)},
     )
@@ -60,8 +60,7 @@ def code_invalid() -> ApiError:
     return ApiError(
         400,
         "code_invalid",
-        "Kode salah atau sudah kedaluwarsa. Periksa kode terbaru, atau minta kode baru.",
-        "The code is wrong or has expired. Check the latest code, or ask for a new one.",
+        "error.code_invalid",
     )
 
 
@@ -98,15 +97,14 @@ def parse_contact(raw: str | None) -> Contact | None:
     text = raw.strip()
     if "@" in text:
         if not _EMAIL_RE.match(text):
-            raise ApiError(422, "invalid_contact", "Alamat e-mail tidak valid.", "Not a valid e-mail address.")
+            raise ApiError(422, "invalid_contact", "error.invalid_email")
         return Contact("email", text.lower())
     compact = re.sub(r"[\s()-]", "", text)
     if not _PHONE_RE.match(compact):
         raise ApiError(
             422,
             "invalid_contact",
-            "Kontak harus e-mail atau nomor HP, mis. 081234567890.",
-            "The contact must be an e-mail address or a mobile number, e.g. 081234567890.",
+            "error.invalid_contact",
         )
     if compact.startswith("+62"):
         compact = "0" + compact[3:]
@@ -155,7 +153,7 @@ def request_code(
         raise ApiError(422, "invalid_nik", exc.message_id, exc.message_en, field="nik") from None
     name = " ".join(str(name).split())
     if not name or any(ord(ch) < 32 or ord(ch) == 127 for ch in name):
-        raise ApiError(422, "invalid_name", "Nama wajib diisi.", "Name is required.", field="name")
+        raise ApiError(422, "invalid_name", "error.invalid_name", field="name")
     contact = parse_contact(contact_raw)
     nkey, ckey = nik_key(settings, nik), _client_key(settings, client)
     check_limit(db, "code_client", ckey, allowed=settings.otp_per_client)
@@ -245,8 +243,7 @@ def verify_code(
         raise ApiError(
             409,
             "already_identified",
-            "Sesi ini sudah terhubung dengan NIK lain. Mulai sesi baru.",
-            "This session is already linked to another NIK. Start a new session.",
+            "error.already_identified",
         )
     ch.used_at = now
     vs.citizen_id = citizen.id
@@ -306,7 +303,6 @@ def check_receipt(db: Session, settings: Settings, tracking_number: str, pin: st
         raise ApiError(
             404,
             "receipt_not_found",
-            "Nomor pelacakan atau PIN tidak cocok.",
-            "The tracking number or PIN does not match.",
+            "error.receipt_not_found",
         )
     return app

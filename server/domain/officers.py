@@ -11,6 +11,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
+from l10n import msg
 from server.domain import keys
 from server.domain.sessions import hash_token
 from server.errors import ApiError
@@ -144,13 +145,12 @@ def login(db: Session, settings: Settings, username: str, password: str, client:
         raise ApiError(
             401,
             "bad_credentials",
-            "Nama pengguna atau kata sandi salah.",
-            "Wrong username or password.",
+            "error.bad_credentials",
             headers=headers,
             retry_after=wait,
         )
     if not officer.active:
-        raise ApiError(403, "disabled", "Akun dinonaktifkan.", "This account is disabled.")
+        raise ApiError(403, "disabled", "error.disabled")
     pair_scope, pair_key, _free = _throttle_keys(settings, username, client)[0]
     db.execute(delete(m.AuthAttempt).where(m.AuthAttempt.scope == pair_scope, m.AuthAttempt.key == pair_key))
     token = secrets.token_urlsafe(32)
@@ -171,15 +171,14 @@ def too_many(wait: int) -> ApiError:
     return ApiError(
         429,
         "too_many_attempts",
-        f"Terlalu banyak percobaan. Coba lagi dalam {wait} detik.",
-        f"Too many attempts. Try again in {wait} seconds.",
+        msg("error.too_many_attempts", wait=wait),
         headers={"Retry-After": str(wait)},
         retry_after=wait,
     )
 
 
 def officer_for_token(db: Session, token: str | None) -> tuple[m.Officer, m.OfficerSession]:
-    unauth = ApiError(401, "unauthorized", "Perlu masuk sebagai petugas.", "Officer login required.")
+    unauth = ApiError(401, "unauthorized", "error.officer_login_required")
     if not token or len(token) > 256:
         raise unauth
     sess = db.scalar(select(m.OfficerSession).where(m.OfficerSession.token_hash == hash_token(token)))

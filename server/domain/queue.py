@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from l10n import msg
 from server.domain.sessions import today_wib
 from server.errors import ApiError, not_found
 from server.persistence import models as m
@@ -19,7 +20,7 @@ DEFAULT_MINUTES_PER_TICKET = 6
 def _counter(db: Session, number: int) -> m.Counter:
     c = db.get(m.Counter, number)
     if c is None:
-        raise not_found("Loket", "Counter")
+        raise not_found("error.not_found_counter")
     return c
 
 
@@ -91,8 +92,7 @@ def take_ticket(db: Session, vs: m.VisitorSession, counter: int) -> tuple[m.Queu
         raise ApiError(
             409,
             "ticket_exists",
-            f"Anda sudah punya antrean aktif {existing.code} di loket ini.",
-            f"You already hold active ticket {existing.code} at this counter.",
+            msg("error.ticket_exists", code=existing.code),
             ticket=existing.code,
         )
     for _attempt in range(20):
@@ -124,12 +124,11 @@ def take_ticket(db: Session, vs: m.VisitorSession, counter: int) -> tuple[m.Queu
                 raise ApiError(
                     409,
                     "ticket_exists",
-                    "Anda sudah punya antrean aktif di loket ini.",
-                    "You already hold an active ticket at this counter.",
+                    "error.ticket_exists_plain",
                 ) from None
             continue
         return t, _queue_event(db, t, None, f"session:{vs.public_id}")
-    raise ApiError(503, "queue_busy", "Antrean sedang sibuk, coba lagi.", "The queue is busy, try again.")
+    raise ApiError(503, "queue_busy", "error.queue_busy")
 
 
 def board(db: Session, day: dt.date | None = None) -> list[dict[str, Any]]:
@@ -196,7 +195,7 @@ def queue_action(db: Session, counter: int, action: str, actor: str) -> tuple[m.
         events.append(_queue_event(db, nxt, "waiting", actor))
         return nxt, events
     if current is None:
-        raise ApiError(409, "nobody_called", "Belum ada nomor yang dipanggil.", "No ticket is being served.")
+        raise ApiError(409, "nobody_called", "error.nobody_called")
     if action == "recall":
         current.called_at = now
         events.append(_queue_event(db, current, "called", actor))
@@ -205,5 +204,5 @@ def queue_action(db: Session, counter: int, action: str, actor: str) -> tuple[m.
     elif action == "served":
         finish(current, "served")
     else:
-        raise ApiError(404, "unknown_action", "Aksi antrean tidak dikenal.", "Unknown queue action.")
+        raise ApiError(404, "unknown_action", "error.unknown_action")
     return current, events

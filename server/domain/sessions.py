@@ -108,7 +108,6 @@ def link_citizen(db: Session, vs: m.VisitorSession, citizen: m.Citizen) -> None:
         raise ApiError(
             409,
             "already_identified",
-            "Sesi ini sudah terhubung dengan NIK lain. Mulai sesi baru.",
-            "This session is already linked to another NIK. Start a new session.",
+            "error.already_identified",
         )
     vs.citizen_id = citizen.id

@@ -288,7 +288,7 @@ class ChatService:
     def _session(db: Session, session_id: int) -> m.VisitorSession:
         vs = db.get(m.VisitorSession, session_id)
         if vs is None:
-            raise ApiError(401, "unauthorized", "Sesi tidak ditemukan.", "Session not found.")
+            raise ApiError(401, "unauthorized", "error.session_not_found")
         return vs
 
     @staticmethod
@@ -330,11 +330,10 @@ class ChatService:
                     raise ApiError(
                         503,
                         "assistant_unavailable",
-                        "Asisten belum siap. Silakan hubungi petugas.",
-                        "The assistant is not available. Please ask an officer.",
+                        "error.assistant_unavailable",
                     )
                 if not self._owner_ok(db, conv_id, session_id):
-                    raise ApiError(404, "not_found", "Percakapan tidak ditemukan.", "Conversation not found.")
+                    raise ApiError(404, "not_found", "error.not_found_conversation")
                 vs = self._session(db, session_id)
                 caller = self._caller(db, vs)
                 turn = Turn(conv_id, self.port.history(db, conv_id), vs.token_hash)

@@ -59,7 +59,7 @@ class GuidedService:
     def _start(self, session_id: int, msg: GuidedStart) -> dict[str, Any]:
         cid = msg.conversation_id or f"g-{secrets.token_hex(8)}"
         if msg.conversation_id and not self.chat.conversation_owner_ok(cid, session_id):
-            raise ApiError(404, "not_found", "Percakapan tidak ditemukan.", "Conversation not found.")
+            raise ApiError(404, "not_found", "error.not_found_conversation")
         step = self.loop.start(self._conversation(session_id, cid), msg.lang)
         return step.model_dump(mode="json") | {"ref": msg.ref}
 

@@ -5,7 +5,11 @@
 (function () {
   "use strict";
 
-  var I18N = JSON.parse(document.getElementById("i18n").textContent);
+  // Texts come from the server's catalogue (assets/locale, web.* keys): the page's language inline,
+  // any other from /i18n/<lang>.json when the visitor switches.
+  var INLINE = JSON.parse(document.getElementById("i18n").textContent);
+  var I18N = {};
+  I18N[INLINE.lang] = INLINE.strings;
   var API = "/api/v1";
   var PROTOCOL_VERSION = 1;
   var store = window.sessionStorage;
@@ -42,9 +46,16 @@
 
   function $(id) { return document.getElementById(id); }
 
+  function loadLang(lang) {
+    if (I18N[lang]) return Promise.resolve();
+    return fetch("/i18n/" + encodeURIComponent(lang) + ".json", { headers: { "Accept": "application/json" } })
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (table) { if (table) I18N[lang] = table; }, function () {});
+  }
+
   function t(key, vars, lang) {
-    var table = I18N[lang || state.lang] || I18N.id;
-    var s = table[key] !== undefined ? table[key] : (I18N.id[key] !== undefined ? I18N.id[key] : key);
+    var table = I18N[lang || state.lang] || I18N[INLINE.lang];
+    var s = table[key] !== undefined ? table[key] : (I18N[INLINE.lang][key] !== undefined ? I18N[INLINE.lang][key] : key);
     if (vars) {
       Object.keys(vars).forEach(function (k) { s = s.split("{" + k + "}").join(String(vars[k])); });
     }
@@ -1268,7 +1279,7 @@
     $("btn-lang").addEventListener("click", function () {
       state.lang = state.lang === "en" ? "id" : "en";
       prefs.setItem("mpp.lang", state.lang);
-      applyLang();
+      loadLang(state.lang).then(applyLang);
     });
     $("btn-contrast").addEventListener("click", function () {
       var on = !document.body.classList.contains("contrast");
@@ -1311,6 +1322,8 @@
     applyContrast(prefs.getItem("mpp.contrast") === "1");
     bind();
     applyLang();
+    if (!I18N[state.lang]) loadLang(state.lang).then(applyLang);  // a remembered language other than the page's
+    loadLang(state.lang === "en" ? "id" : "en");  // fetched ahead, so the language button answers at once
     ensureSession().then(function () {
       renderIdentity();
       connect();

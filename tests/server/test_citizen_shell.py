@@ -29,13 +29,14 @@ def test_static_files_are_an_allowlist(client: TestClient) -> None:
 
 
 def test_every_string_the_page_uses_exists_in_both_languages() -> None:
-    from server.api.citizen import STRINGS
+    import l10n
 
     template = (ROOT / "templates" / "citizen" / "index.html").read_text(encoding="utf-8")
-    script = (ROOT / "static" / "citizen.js").read_text(encoding="utf-8")
     used = set(re.findall(r'data-i18n(?:-aria|-placeholder)?="([a-z0-9_]+)"', template))
-    used |= set(re.findall(r"\bt\.([a-z0-9_]+)\b", template))
-    used |= set(re.findall(r'\bt\("([a-z0-9_]+)"[,)]', script))
+    used |= set(re.findall(r"_\('web\.([a-z0-9_]+)'\)", template))
+    for name in ("citizen.js", "call.js"):
+        script = (ROOT / "static" / name).read_text(encoding="utf-8")
+        used |= set(re.findall(r'\b[tT]\("([a-z0-9_]+)"[,)]', script))
     used |= {f"survey_{n}" for n in range(1, 5)}
     states = (
         "draft submitted verified in_process needs_revision ready completed rejected cancelled "
@@ -43,9 +44,33 @@ def test_every_string_the_page_uses_exists_in_both_languages() -> None:
     ).split()
     used |= {f"state_{s}" for s in states}
     assert len(used) > 60
-    missing = sorted(k for k in used if k not in STRINGS)
-    assert missing == []
-    assert all(a.strip() and b.strip() for a, b in STRINGS.values())
+    for lang in ("id", "en"):
+        missing = sorted(k for k in used if f"web.{k}" not in l10n.catalogue(lang))
+        assert missing == [], lang
+
+
+def test_the_page_gets_its_texts_from_the_catalogue_as_json(client: TestClient) -> None:
+    import json
+
+    page = client.get("/", headers={"Accept-Language": "en"})
+    inline = json.loads(re.search(r'<script id="i18n" type="application/json">(.*?)</script>', page.text).group(1))
+    assert inline["lang"] == "en" and inline["strings"]["call_officer"] == "Call an officer"
+    r = client.get("/i18n/id.json")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    idn = r.json()
+    assert idn["call_officer"] == "Panggil Petugas" and idn["g_enter"] == "Mode Dibantu"
+    assert idn["wait_min"] == "Perkiraan menunggu {n} menit"  # placeholders are filled in by the page
+    en = client.get("/i18n/en.json").json()
+    assert set(en) == set(idn) and en["call_officer"] == "Call an officer"
+    assert not any(k.startswith(("console.", "hall.", "web.")) for k in idn)
+    ja = client.get("/i18n/ja.json").json()
+    assert set(ja) == set(idn)  # Japanese falls back to English where it has no text
+    again = client.get("/i18n/id.json", headers={"If-None-Match": r.headers["etag"]})
+    assert again.status_code == 304 and not again.content
+    for bad in ("/i18n/fr.json", "/i18n/..%2Fid.json", "/i18n/id"):
+        miss = client.get(bad)
+        assert miss.status_code == 404, bad
+    assert client.get("/i18n/xx.json").json()["detail"]["code"] == "not_found"
 
 
 def test_page_never_uses_inner_html_or_puts_the_token_in_a_url() -> None:

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 
+from l10n import LANGS, pair, t
 from protocol.catalog import Service
 from protocol.forms import example_answers
 from world.demo import tour as T
@@ -36,22 +37,13 @@ SEED_NAMES = ("Wayan", "Siti", "Agus", "Dewi", "Rudi", "Ani", "Joko", "Lestari",
 # Demo accounts live only in the throw-away demo database (a fresh temp MPP_DATA_DIR per run).
 DEMO_PASSWORD = "Demo-Banyuwangi-2026"
 
-BUSY = {
-    "id": "Sebentar, sistem sedang sibuk… kita lanjutkan.",
-    "en": "One moment, the system is busy… let us carry on.",
-    "ja": "少々お待ちください。システムが混み合っています…続けましょう。",
-}
-_JA_STATE = {
-    "draft": "下書き",
-    "submitted": "申請済み",
-    "verified": "確認済み",
-    "in_process": "処理中",
-    "ready": "受け取り可能",
-    "completed": "完了",
-    "needs_revision": "要修正",
-    "rejected": "却下",
-    "cancelled": "取消",
-}
+
+def caption(key: str, **fmt: object) -> dict[str, str]:
+    """A caption in every language; a callable value is rendered per language (a state, a service name)."""
+    return {lang: t(key, lang, **{k: v(lang) if callable(v) else v for k, v in fmt.items()}) for lang in LANGS}
+
+
+BUSY = caption("demo.busy")
 
 
 def officer_username(agency: str) -> str:
@@ -59,8 +51,6 @@ def officer_username(agency: str) -> str:
 
 
 def _state(state: str, lang: str) -> str:
-    if lang == "ja":
-        return _JA_STATE.get(state, state)
     return state_label(state, lang)
 
 
@@ -221,11 +211,7 @@ class Backend:
             return  # a server from before the second factor identified on NIK and name
         code = self.codes(str(challenge)) if self.codes is not None else None
         if code is None:
-            raise _Refused(
-                400,
-                "Kode verifikasi tidak terbaca: demo ini memerlukan server demonya sendiri (tanpa --server).",
-                "The verification code could not be read: this tour needs its own demo server (no --server).",
-            )
+            raise _Refused(400, *pair("demo.no_code"))
         self._json(
             "POST", "/api/v1/sessions/verify", json={"challenge_id": challenge, "code": code}, headers=self._auth(v)
         )
@@ -286,12 +272,9 @@ class Backend:
         except _Busy as exc:
             return ActionResult(action.kind, False, dict(BUSY), attempts=self._attempts, error=str(exc) or "busy")
         except _Refused as exc:
-            caption = {
-                "id": f"Sebentar… {exc.message_id}",
-                "en": f"One moment… {exc.message_en}",
-                "ja": f"少々お待ちください… {exc.message_en}",
-            }
-            return ActionResult(action.kind, False, caption, attempts=self._attempts, error=f"HTTP {exc.status}")
+            mid, men = exc.message_id, exc.message_en
+            said = caption("demo.refused", message=lambda lang: mid if lang == "id" else men)
+            return ActionResult(action.kind, False, said, attempts=self._attempts, error=f"HTTP {exc.status}")
         except (KeyError, ValueError, TypeError) as exc:  # an unexpected body shape: still calm on screen
             log.warning("demo action %s: unexpected response: %s", action.kind, exc)
             return ActionResult(action.kind, False, dict(BUSY), attempts=self._attempts, error="bad response")
@@ -312,7 +295,7 @@ class Backend:
         return ActionResult(
             "ask",
             True,
-            {"id": text, "en": text, "ja": text},
+            dict.fromkeys(LANGS, text),
             {
                 "question": a.text.get(lang),
                 "reply": text,
@@ -338,15 +321,15 @@ class Backend:
         v.tracking = str(app["tracking_number"])
         v.service_id = a.service
         state = str(app["state"])
-        title = {"id": service.short_name.id, "en": service.short_name.en}
         return ActionResult(
             "apply",
             True,
-            {
-                "id": f"{title['id']}: permohonan {v.tracking} — {_state(state, 'id')}",
-                "en": f"{title['en']}: application {v.tracking} — {_state(state, 'en')}",
-                "ja": f"{title['en']}: 申請 {v.tracking} — {_state(state, 'ja')}",
-            },
+            caption(
+                "demo.applied",
+                service=lambda lang: service.short_name.id if lang == "id" else service.short_name.en,
+                tracking=v.tracking,
+                state=lambda lang: _state(state, lang),
+            ),
             {"tracking": v.tracking, "state": state, "service_id": a.service, "fields": sorted(data)},
         )
 
@@ -371,11 +354,7 @@ class Backend:
         return ActionResult(
             "ticket",
             True,
-            {
-                "id": f"Nomor antrean {v.ticket}, loket {counter}. Sedang dilayani: {serving}",
-                "en": f"Ticket {v.ticket}, counter {counter}. Now serving: {serving}",
-                "ja": f"整理券 {v.ticket}、窓口 {counter}。呼び出し中: {serving}",
-            },
+            caption("demo.ticket_taken", ticket=v.ticket, counter=counter, serving=serving),
             {
                 "ticket": v.ticket,
                 "counter": counter,
@@ -389,7 +368,7 @@ class Backend:
         v = self.visitor(a.visitor, lang)
         tracking = v.tracking if a.tracking == "last" else a.tracking
         if not tracking:
-            raise _Refused(409, "Belum ada permohonan untuk diproses.", "No application to process yet.")
+            raise _Refused(409, *pair("demo.nothing_to_process"))
         service = self.service(v.service_id) if v.service_id else None
         agency = service.agency if service else "dukcapil"
         o = self.officer(agency)
@@ -416,11 +395,11 @@ class Backend:
         return ActionResult(
             "officer_transition",
             True,
-            {
-                "id": f"{tracking}: " + " → ".join(_state(s, "id") for s in states or [current]),
-                "en": f"{tracking}: " + " → ".join(_state(s, "en") for s in states or [current]),
-                "ja": f"{tracking}: " + " → ".join(_state(s, "ja") for s in states or [current]),
-            },
+            caption(
+                "demo.moved",
+                tracking=tracking,
+                states=lambda lang: " → ".join(_state(s, lang) for s in states or [current]),
+            ),
             {"tracking": tracking, "states": states, "state": current},
         )
 
@@ -468,15 +447,15 @@ class Backend:
         checked = self._json("GET", f"/api/v1/verify/{doc['code']}")
         facility = str(born.get("facility") or "")
         number, status = str(doc["number"]), str(checked.get("status"))
-        ok_id, ok_en = ("SAH", "VALID") if status == "valid" else (status, status)
         return ActionResult(
             "lahir_procot",
             True,
-            {
-                "id": f"{facility}: akta {number} terbit hari ini, dicetak di fasilitas. Pindai QR: {ok_id}.",
-                "en": f"{facility}: certificate {number} issued today, printed at the facility. QR check: {ok_en}.",
-                "ja": f"{facility}: 出生証明書 {number} が本日発行され、施設で印刷されました。QR確認: {ok_en}",
-            },
+            caption(
+                "demo.born_issued",
+                facility=facility,
+                number=number,
+                check=lambda lang: t("demo.valid", lang) if status == "valid" else status,
+            ),
             {
                 "tracking": tracking,
                 "number": number,
@@ -490,7 +469,7 @@ class Backend:
     def _do_status(self, a: T.StatusAction, lang: str) -> ActionResult:
         v = self.visitor(a.visitor, lang)
         if not v.tracking:
-            raise _Refused(409, "Belum ada permohonan.", "No application yet.")
+            raise _Refused(409, *pair("demo.no_application"))
         app = self._json("GET", f"/api/v1/applications/{v.tracking}", headers=self._auth(v))
         events = self._json("GET", f"/api/v1/applications/{v.tracking}/events", headers=self._auth(v))
         state = str(app["state"])
@@ -498,11 +477,7 @@ class Backend:
         return ActionResult(
             "status",
             True,
-            {
-                "id": f"Status {v.tracking}: {_state(state, 'id')}",
-                "en": f"Status {v.tracking}: {_state(state, 'en')}",
-                "ja": f"{v.tracking} の状況: {_state(state, 'ja')}",
-            },
+            caption("demo.status_of", tracking=v.tracking, state=lambda lang: _state(state, lang)),
             {"tracking": v.tracking, "state": state, "timeline": timeline},
         )
 
@@ -516,11 +491,10 @@ class Backend:
         return ActionResult(
             "dashboard",
             True,
-            {
-                "id": labels_id + (" (data contoh)" if sample else ""),
-                "en": labels_en + (" (sample data)" if sample else ""),
-                "ja": labels_en + ("（サンプルデータ）" if sample else ""),
-            },
+            caption(
+                "demo.datasets_sample" if sample else "demo.datasets",
+                labels=lambda lang: labels_id if lang == "id" else labels_en,
+            ),
             {"datasets": sets, "sample": sample},
         )
 
@@ -557,11 +531,7 @@ class Backend:
         return ActionResult(
             "handoff",
             True,
-            {
-                "id": f"Petugas {officer_name} menerima percakapan (loket {service.counter}).",
-                "en": f"Officer {officer_name} took the conversation (counter {service.counter}).",
-                "ja": f"職員 {officer_name} が会話を引き継ぎました（窓口 {service.counter}）。",
-            },
+            caption("demo.officer_took", officer=officer_name, counter=service.counter),
             {
                 "handoff_id": hid,
                 "officer": officer_name,
@@ -586,11 +556,7 @@ class Backend:
         return ActionResult(
             "guided",
             True,
-            {
-                "id": f"{a.name}: nomor antrean {v.ticket}, loket {counter}",
-                "en": f"{a.name}: ticket {v.ticket}, counter {counter}",
-                "ja": f"{a.name}: 整理券 {v.ticket}、窓口 {counter}",
-            },
+            caption("demo.guided_ticket", name=a.name, ticket=v.ticket, counter=counter),
             {
                 "ticket": v.ticket,
                 "tracking": v.tracking,
@@ -672,7 +638,7 @@ _ORDER = {"draft": 0, "submitted": 1, "verified": 2, "in_process": 3, "ready": 4
 
 
 def _refused(resp: httpx.Response) -> _Refused:
-    mid, men = "Permintaan ditolak.", "The request was refused."
+    mid, men = pair("demo.request_refused")
     try:
         detail = resp.json().get("detail")
         if isinstance(detail, dict):

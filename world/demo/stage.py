@@ -15,6 +15,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from l10n import t
 from world.demo.actions import ActionResult
 from world.demo.camera import Pose, Shots, pose_at
 from world.demo.hall import Hall
@@ -33,35 +34,10 @@ ACCENT = (0.10, 0.52, 0.47, 1.0)
 CAPTION_BG = (0.06, 0.08, 0.10, 0.72)
 CARD_BG = (0.99, 0.98, 0.95, 0.94)
 
-LABELS: dict[str, dict[str, str]] = {
-    "ask": {"id": "Asisten MPP", "en": "MPP Assistant", "ja": "MPPアシスタント"},
-    "apply": {"id": "Permohonan", "en": "Application", "ja": "申請"},
-    "ticket": {"id": "Nomor antrean", "en": "Queue ticket", "ja": "整理券"},
-    "officer_transition": {"id": "Status permohonan", "en": "Application status", "ja": "申請状況"},
-    "status": {"id": "Status permohonan", "en": "Application status", "ja": "申請状況"},
-    "dashboard": {"id": "Lounge data", "en": "Data lounge", "ja": "データラウンジ"},
-    "handoff": {"id": "Loket jarak jauh", "en": "Remote counter", "ja": "リモート窓口"},
-    "guided": {"id": "Mode terpandu", "en": "Guided mode", "ja": "ガイドモード"},
-    "lahir_procot": {
-        "id": "Lahir Procot Pulang Bawa Akta",
-        "en": "Born here, home with the certificate",
-        "ja": "出生即日証明書",
-    },
-    "citizen": {"id": "Warga", "en": "Citizen", "ja": "市民"},
-    "officer": {"id": "Petugas", "en": "Officer", "ja": "職員"},
-    "summary": {"id": "Ringkasan", "en": "Summary", "ja": "要約"},
-    "paused": {"id": "Jeda", "en": "Paused", "ja": "一時停止"},
-    "japanese_skipped": {
-        "id": "Font CJK tidak terpasang: teks Jepang dilewati, ditampilkan dalam bahasa Inggris.",
-        "en": "No CJK font installed: Japanese is skipped, captions are shown in English.",
-        "ja": "No CJK font installed: Japanese is skipped, captions are shown in English.",
-    },
-}
-
 
 def label(key: str, lang: str) -> str:
-    entry = LABELS[key]
-    return entry.get(lang) or entry["en"]
+    """A card title or caption word of the tour (``demo.*`` in the catalogue; Japanese falls back to English)."""
+    return t(f"demo.{key}", lang)
 
 
 def cjk_font(path: Path = CJK_FONT) -> Path | None:

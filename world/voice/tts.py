@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+from l10n import t
 from world.voice.normalize import normalize
 
 __all__ = ["Voice", "play_cli", "play_with_panda"]
@@ -27,16 +28,6 @@ VOICES = {"id": "id", "en": "en"}
 NORMAL_RATE = 165
 SLOW_RATE = 130
 MAX_CHARS = 4000
-
-_NOTICE_MISSING = {
-    "id": "Suara tidak tersedia: espeak-ng tidak terpasang. Teks tetap ditampilkan.",
-    "en": "Voice unavailable: espeak-ng is not installed. Text is still shown.",
-}
-_NOTICE_OFF = {
-    "id": "Suara tidak tersedia: suara dimatikan oleh pengaturan. Teks tetap ditampilkan.",
-    "en": "Voice unavailable: voice is switched off in the settings. Text is still shown.",
-}
-
 
 def default_cache_dir() -> Path:
     """``MPP_VOICE_CACHE``, else ``voice-cache`` in the data directory (``MPP_DATA_DIR``, default ``var``).
@@ -84,8 +75,9 @@ class Voice:
         """The localized reason voice is off, or None when voice works."""
         if self.available:
             return None
-        table = _NOTICE_MISSING if self.enabled else _NOTICE_OFF
-        return table["en" if lang == "en" else "id"]
+        if self.enabled:
+            return t("hall.voice_missing", lang)
+        return t("hall.voice_off", lang)
 
     def notice_once(self, lang: str = "id") -> str | None:
         """Like ``notice`` but only the first time, so the UI shows the notice exactly once."""

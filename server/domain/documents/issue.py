@@ -47,8 +47,7 @@ def _unavailable(detail: str) -> ApiError:
     return ApiError(
         503,
         "signing_unavailable",
-        "Dokumen belum dapat ditandatangani (kunci atau layanan stempel waktu tidak tersedia). Coba lagi nanti.",
-        "The document cannot be signed right now (key material or timestamp service unavailable). Retry later.",
+        "error.signing_unavailable",
     )
 
 
@@ -179,13 +178,12 @@ def ensure_issued(
 ) -> tuple[m.IssuedDocument, list[m.Event]]:
     """Idempotent (re-)issue for a completed application: the existing document, or a new one."""
     if not layouts.issues_document(app.service_id):
-        raise ApiError(409, "no_document", "Layanan ini tidak menerbitkan dokumen.", "This service issues no document.")
+        raise ApiError(409, "no_document", "error.no_document")
     if app.state != "completed":
         raise ApiError(
             409,
             "not_completed",
-            "Dokumen diterbitkan saat permohonan diselesaikan.",
-            "A document is issued when the application is completed.",
+            "error.not_completed",
             state=app.state,
         )
     found = document_for(db, app.id)
@@ -216,12 +214,11 @@ def revoke(
         raise ApiError(
             422,
             "reason_required",
-            "Alasan pencabutan wajib diisi (minimal 5 karakter).",
-            "A reason of at least 5 characters is required to revoke a document.",
+            "error.reason_required",
             field="reason",
         )
     if doc.revoked_at is not None:
-        raise ApiError(409, "already_revoked", "Dokumen ini sudah dicabut.", "This document is already revoked.")
+        raise ApiError(409, "already_revoked", "error.already_revoked")
     actor = f"officer:{officer.username}"
     doc.revoked_at = m.now_utc()
     doc.revoked_reason = reason[:2000]
@@ -240,7 +237,7 @@ def revoke(
 def hand_over(db: Session, app: m.Application, doc: m.IssuedDocument, officer: m.Officer) -> list[m.Event]:
     """The counter officer hands the printed document over in the hall (recorded once)."""
     if doc.revoked_at is not None:
-        raise ApiError(409, "revoked", "Dokumen ini sudah dicabut.", "This document has been revoked.")
+        raise ApiError(409, "revoked", "error.revoked")
     if doc.handed_over_at is not None:
         return []
     doc.handed_over_at = m.now_utc()
