@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from assistant.ports import PortError
 from assistant.reply import Reply, qr_officer
-from assistant.reply import t as _t
 from assistant.slots import TRACKING_RE
+from l10n import t
 from protocol.catalog import Catalog, Localized, Service
 from protocol.messages import QuickReply, WorldAction
 
@@ -33,11 +33,7 @@ STATE_LABELS: dict[str, Localized] = {
 
 def ask_tracking(lang: str, confidence: float = 1.0) -> Reply:
     return Reply(
-        _t(
-            lang,
-            "Sebutkan nomor pelacakan permohonan Anda (contoh: BWI-2026-000123).",
-            "Please give your application's tracking number (for example BWI-2026-000123).",
-        ),
+        t("assistant.please_give_your_application_s_tracking", lang),
         lang=lang,
         intent="check_status",
         confidence=confidence,
@@ -65,10 +61,12 @@ def status(catalog: Catalog, conv: Conversation, text: str, lang: str, confidenc
     except KeyError:
         svc_name = st.service_id
     return Reply(
-        _t(
+        t(
+            "assistant.status_of_application_tracking_number_svc",
             lang,
-            f"Status permohonan {st.tracking_number} ({svc_name}): {state_text}.",
-            f"Status of application {st.tracking_number} ({svc_name}): {state_text}.",
+            tracking_number=st.tracking_number,
+            svc_name=svc_name,
+            state_text=state_text,
         ),
         lang=lang,
         intent="check_status",
@@ -82,12 +80,13 @@ def ticket(catalog: Catalog, conv: Conversation, svc: Service, lang: str) -> Rep
     tk = conv.port.take_ticket(conv.caller, svc.counter)
     _agency, counter = catalog.counter(tk.counter)
     return Reply(
-        _t(
+        t(
+            "assistant.your_ticket_is_code_for_counter",
             lang,
-            f"Nomor antrean Anda {tk.code} untuk loket {counter.number} ({counter.label.id}). "
-            f"Perkiraan menunggu {tk.estimated_wait_min} menit.",
-            f"Your ticket is {tk.code} for counter {counter.number} ({counter.label.en}). "
-            f"Estimated wait {tk.estimated_wait_min} minutes.",
+            code=tk.code,
+            number=counter.number,
+            label=counter.label.get(lang),
+            estimated_wait_min=tk.estimated_wait_min,
         ),
         lang=lang,
         intent="take_queue",
@@ -102,11 +101,7 @@ def ticket(catalog: Catalog, conv: Conversation, svc: Service, lang: str) -> Rep
 def handoff(conv: Conversation, lang: str, confidence: float = 1.0) -> Reply:
     result = conv.port.request_handoff(conv.caller, conv.id, conv.transcript())
     return Reply(
-        _t(
-            lang,
-            "Baik, saya hubungkan Anda dengan petugas. Mohon tunggu sebentar; riwayat percakapan ini ikut dikirim.",
-            "All right, I am connecting you to an officer. Please wait a moment; this conversation is passed on.",
-        ),
+        t("assistant.all_right_i_am_connecting_you", lang),
         lang=lang,
         intent="talk_to_officer",
         confidence=confidence,
@@ -126,12 +121,12 @@ def submit(
     result = conv.port.submit_application(conv.caller, svc.id, data, key)
     _agency, counter = catalog.counter(svc.counter)
     reply = Reply(
-        _t(
+        t(
+            "assistant.your_short_name_application_was_submitted_2",
             lang,
-            f"Permohonan {svc.short_name.id} terkirim. Nomor pelacakan: {result.tracking_number}. "
-            f"Bawa dokumen asli ke loket {counter.number} saat dipanggil.",
-            f"Your {svc.short_name.en} application was submitted. Tracking number: {result.tracking_number}. "
-            f"Bring the original documents to counter {counter.number} when called.",
+            short_name=svc.short_name.get(lang),
+            tracking_number=result.tracking_number,
+            number=counter.number,
         ),
         lang=lang,
         intent="start_application",
@@ -140,6 +135,6 @@ def submit(
             WorldAction(kind="show_application", data={"tracking_number": result.tracking_number}),
             WorldAction(kind="walk_to_counter", data={"counter": svc.counter}),
         ],
-        quick_replies=[QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}")],
+        quick_replies=[QuickReply(label=t("assistant.take_a_ticket", lang), payload=f"/queue {svc.id}")],
     )
     return reply, result.tracking_number

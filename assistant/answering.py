@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from assistant.answers import ASPECT_LABELS, compose
 from assistant.nlu import Understanding
 from assistant.reply import Reply, qr_officer
-from assistant.reply import t as _t
 from assistant.retrieval import Candidate, Ranking
 from assistant.text import normalize
+from l10n import t
 from protocol.catalog import Catalog, Service
 from protocol.messages import QuickReply
 
@@ -124,8 +124,7 @@ def answer_candidate(ctx: AnswerContext, cand: Candidate, lang: str, confidence:
 
     if cand.referral is not None:
         text, cite = compose_referral(cand.referral, lang)
-        text += "\n" + _t(lang, "Ada pertanyaan lain, atau mau saya hubungkan dengan petugas?",
-                          "Anything else, or shall I connect you to an officer?")  # fmt: skip
+        text += "\n" + t("assistant.anything_else_or_shall_i_connect", lang)  # fmt: skip
         return Reply(
             text, lang=lang, intent="out_of_scope", confidence=confidence, quick_replies=[qr_officer(lang)],
             citations=[cite], case=cand.id, offer="officer",
@@ -138,8 +137,8 @@ def answer_candidate(ctx: AnswerContext, cand: Candidate, lang: str, confidence:
         return reply
     text, cite = compose_case(ctx.catalog, cand.case, lang)
     qrs = [
-        QuickReply(label=_t(lang, "Ajukan sekarang", "Apply now"), payload=f"/apply {svc.id}"),
-        QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}"),
+        QuickReply(label=t("assistant.apply_now", lang), payload=f"/apply {svc.id}"),
+        QuickReply(label=t("assistant.take_a_ticket", lang), payload=f"/queue {svc.id}"),
     ]
     return Reply(
         text, lang=lang, intent="ask_service", service=svc.id, aspect=cand.default_aspect, confidence=confidence,
@@ -181,7 +180,7 @@ def clarify(ctx: AnswerContext, u: Understanding, options: list[tuple[Candidate,
     services = {c.service for c, _ in options}
     service = next(iter(services)) if len(services) == 1 else None
     return Reply(
-        _t(lang, "Maksud Anda yang mana?", "Which of these do you mean?"), lang=lang, intent="ask_service",
+        t("assistant.which_of_these_do_you_mean", lang), lang=lang, intent="ask_service",
         service=service, confidence=options[0][1], quick_replies=qrs, fallback=True,
     )  # fmt: skip
 
@@ -196,12 +195,8 @@ def unknown_detail(ctx: AnswerContext, u: Understanding, ranking: Ranking, lang:
         return dont_know(ctx, u, lang)
     svc = ctx.catalog.service(best)
     body, cite = compose(ctx.catalog, svc, None, lang)
-    lead = _t(
-        lang,
-        "Maaf, rincian itu belum ada di data saya. Yang saya tahu tentang layanan ini:",
-        "Sorry, I don't have that detail in my data. What I know about this service:",
-    )
-    tail = _t(lang, "Mau saya hubungkan dengan petugas?", "Shall I connect you to an officer?")
+    lead = t("assistant.sorry_i_don_t_have_that", lang)
+    tail = t("assistant.shall_i_connect_you_to_an", lang)
     qrs = [
         QuickReply(label=ASPECT_LABELS[a].get(lang), payload=f"/ask {svc.id} {a}")
         for a in ("requirements", "fee", "procedure")
@@ -219,8 +214,8 @@ def answer(ctx: AnswerContext, svc: Service, aspect: str | None, lang: str, conf
     if aspect is None:
         for a in ("requirements", "fee", "duration", "procedure"):
             qrs.append(QuickReply(label=ASPECT_LABELS[a].get(lang), payload=f"/ask {svc.id} {a}"))
-    qrs.append(QuickReply(label=_t(lang, "Ajukan sekarang", "Apply now"), payload=f"/apply {svc.id}"))
-    qrs.append(QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}"))
+    qrs.append(QuickReply(label=t("assistant.apply_now", lang), payload=f"/apply {svc.id}"))
+    qrs.append(QuickReply(label=t("assistant.take_a_ticket", lang), payload=f"/queue {svc.id}"))
     return Reply(
         text, lang=lang, intent="ask_service", service=svc.id, aspect=aspect, confidence=confidence,
         quick_replies=qrs, citations=[cite],
@@ -244,21 +239,9 @@ def dont_know(ctx: AnswerContext, u: Understanding, lang: str) -> Reply:
         for sid, _p in u.top_services[:2]:
             svc = ctx.catalog.service(sid)
             qrs.insert(0, QuickReply(label=svc.short_name.get(lang), payload=f"/ask {sid}"))
-        text = _t(
-            lang,
-            "Maaf, saya belum yakin maksud Anda. Apakah tentang salah satu layanan ini? "
-            "Atau saya hubungkan dengan petugas.",
-            "Sorry, I am not sure what you mean. Is it about one of these services? Or I can connect you "
-            "to an officer.",
-        )
+        text = t("assistant.sorry_i_am_not_sure_what", lang)
     else:
-        text = _t(
-            lang,
-            "Maaf, saya tidak tahu jawabannya: pertanyaan itu di luar layanan yang ada di katalog MPP. "
-            "Mau saya hubungkan dengan petugas?",
-            "Sorry, I don't know: that is outside the services in the MPP catalogue. "
-            "Shall I connect you to an officer?",
-        )
+        text = t("assistant.sorry_i_don_t_know_that", lang)
     return Reply(
         text, lang=lang, intent=u.intent, confidence=u.confidence, quick_replies=qrs, fallback=True,
         offer="officer",
@@ -277,7 +260,7 @@ def which_service(ctx: AnswerContext, u: Understanding, lang: str, action: str, 
         payload = f"/{action} {sid}" + (f" {aspect}" if aspect and action == "ask" else "")
         qrs.append(QuickReply(label=svc.short_name.get(lang), payload=payload))
     qrs.append(qr_officer(lang))
-    text = _t(lang, "Layanan mana yang Anda maksud?", "Which service do you mean?")
+    text = t("assistant.which_service_do_you_mean", lang)
     return Reply(
         text, lang=lang, intent=u.intent, aspect=aspect, confidence=u.confidence, quick_replies=qrs,
         fallback=True,

@@ -35,9 +35,9 @@ from assistant.dialogue.words import CANCEL, NO, YES
 from assistant.nlu import NLU, Understanding, detect_aspect
 from assistant.ports import Caller, PortError, ServicePort
 from assistant.reply import Reply, qr_officer
-from assistant.reply import t as _t
 from assistant.slots import TRACKING_RE
 from assistant.text import detect_lang, normalize
+from l10n import t
 from protocol.catalog import Catalog, default_catalog
 from protocol.messages import WorldAction
 
@@ -149,8 +149,7 @@ class Assistant:
                 tr.apply(LoopEnded(tr.loop.loop, "cancelled"))
             tr.last_service = tr.last_aspect = None
             reply = Reply(
-                _t(lang, "Maaf, percakapan saya mulai ulang. Silakan ulangi pertanyaan Anda.",
-                   "Sorry, I had to restart our conversation. Please ask again."),
+                t("assistant.sorry_i_had_to_restart_our", lang),
                 lang=lang,
                 quick_replies=[qr_officer(lang)],
                 fallback=True,
@@ -174,7 +173,7 @@ class Assistant:
     ) -> Reply:
         prior = tr.lang or "id"
         if not text:
-            return Reply(_t(prior, "Silakan ketik pertanyaan Anda.", "Please type your question."), lang=prior)
+            return Reply(t("assistant.please_type_your_question", prior), lang=prior)
         if clipped:
             if tr.loop is not None:
                 # Inside a form the end of a long message is not a safe answer: refuse clearly.
@@ -208,7 +207,7 @@ class Assistant:
             if NO.match(norm) and len(norm.split()) <= 3:
                 lang = detect_lang(text, prior)
                 return Reply(
-                    _t(lang, "Baik. Ada pertanyaan lain tentang layanan MPP?", "All right. Any other question?"),
+                    t("assistant.all_right_any_other_question", lang),
                     lang=lang,
                     quick_replies=popular(self.context(tr), lang),
                 )
@@ -217,13 +216,7 @@ class Assistant:
             lang = detect_lang(text, prior)
             sub = tr.last_submitted
             return Reply(
-                _t(
-                    lang,
-                    f"Tidak ada isian yang sedang terbuka. Permohonan {sub.tracking_number} sudah terkirim; "
-                    "untuk membatalkannya, bicarakan dengan petugas.",
-                    f"Nothing is open to cancel. Application {sub.tracking_number} was already submitted; "
-                    "to withdraw it, talk to an officer.",
-                ),
+                t("assistant.nothing_is_open_to_cancel_application", lang, tracking_number=sub.tracking_number),
                 lang=lang,
                 service=sub.service,
                 quick_replies=[qr_officer(lang)],
@@ -264,8 +257,8 @@ class Assistant:
         if cmd == "officer":
             return self._handoff(conv, tr, lang)
         if cmd == "hours":
-            t, c = office_hours(self.catalog, lang)
-            return Reply(t, lang=lang, intent="office_hours", citations=[c])
+            hours, c = office_hours(self.catalog, lang)
+            return Reply(hours, lang=lang, intent="office_hours", citations=[c])
         if cmd == "edit" and args and tr.loop is not None:
             edited = self.forms.edit(tr, args[0], lang)
             if edited is not None:
@@ -311,11 +304,7 @@ class Assistant:
             return self.checklists.start(conv, tr, target, lang, then="offer")
         if intent == "greeting":
             return Reply(
-                _t(
-                    lang,
-                    "Halo! Saya asisten virtual MPP Banyuwangi. Tanyakan syarat, biaya, atau cara mengurus layanan.",
-                    "Hello! I am the MPP Banyuwangi virtual assistant. Ask me about requirements, fees or procedures.",
-                ),
+                t("assistant.hello_i_am_the_mpp_banyuwangi", lang),
                 lang=lang,
                 intent=intent,
                 confidence=u.confidence,
@@ -323,16 +312,14 @@ class Assistant:
             )
         if intent == "thanks":
             return Reply(
-                _t(
-                    lang, "Sama-sama! Ada lagi yang bisa saya bantu?", "You are welcome! Anything else I can help with?"
-                ),
+                t("assistant.you_are_welcome_anything_else_i", lang),
                 lang=lang,
                 intent=intent,
                 confidence=u.confidence,
             )
         if intent == "office_hours":
-            t, c = office_hours(self.catalog, lang)
-            return Reply(t, lang=lang, intent=intent, confidence=u.confidence, citations=[c])
+            hours, c = office_hours(self.catalog, lang)
+            return Reply(hours, lang=lang, intent=intent, confidence=u.confidence, citations=[c])
         if intent == "talk_to_officer":
             return self._handoff(conv, tr, lang, confidence=u.confidence)
         if intent == "check_status":
@@ -373,16 +360,8 @@ def _tail(text: str) -> str:
 
 def _too_long(lang: str, answered: bool) -> str:
     if answered:
-        return _t(
-            lang,
-            f"Pesan Anda lebih dari {MAX_TEXT} karakter; saya menjawab bagian akhirnya.",
-            f"Your message is over {MAX_TEXT} characters; I answered its last part.",
-        )
-    return _t(
-        lang,
-        f"Pesan Anda lebih dari {MAX_TEXT} karakter dan tidak saya simpan. Mohon jawab lebih singkat.",
-        f"Your message is over {MAX_TEXT} characters and was not taken. Please answer more briefly.",
-    )
+        return t("assistant.your_message_is_over_max_text_2", lang, MAX_TEXT=MAX_TEXT)
+    return t("assistant.your_message_is_over_max_text", lang, MAX_TEXT=MAX_TEXT)
 
 
 def aspect_of(text: str) -> str | None:

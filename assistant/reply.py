@@ -5,11 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from l10n import t
 from protocol.messages import ChatReply, Citation, QuickReply, WorldAction
-
-
-def t(lang: str, id_: str, en: str) -> str:
-    return en if lang == "en" else id_
 
 
 @dataclass
@@ -57,4 +54,4 @@ class Reply:
 
 
 def qr_officer(lang: str) -> QuickReply:
-    return QuickReply(label=t(lang, "Bicara dengan petugas", "Talk to an officer"), payload="/officer")
+    return QuickReply(label=t("assistant.talk_to_an_officer", lang), payload="/officer")

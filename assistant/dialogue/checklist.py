@@ -14,8 +14,8 @@ from assistant.dialogue.tracker import LoopEnded, LoopStarted, LoopState, SlotRe
 from assistant.dialogue.values import looks_like_question
 from assistant.dialogue.words import CANCEL, NO, REPEAT, SKIP, YES
 from assistant.reply import Reply
-from assistant.reply import t as _t
 from assistant.text import detect_lang, normalize
+from l10n import t
 from protocol.catalog import Catalog, Service
 from protocol.messages import QuickReply
 
@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 
 def _qr_ticket(svc: Service, lang: str) -> QuickReply:
-    return QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/ticket {svc.id}")
+    return QuickReply(label=t("assistant.take_a_ticket", lang), payload=f"/ticket {svc.id}")
 
 
 class ChecklistLoop:
@@ -39,11 +39,7 @@ class ChecklistLoop:
 
     def start(self, conv: Conversation, tr: Tracker, svc: Service, lang: str, then: str) -> Reply:
         tr.apply(LoopStarted("checklist", svc.id, then=then))
-        intro = _t(
-            lang,
-            f"Sebelum ke loket, mari cek kelengkapan dokumen {svc.short_name.id}. Ketik 'lewati' untuk melewati.",
-            f"Before you go to the counter, let's check your documents for {svc.short_name.en}. Type 'skip' to skip.",
-        )
+        intro = t("assistant.before_you_go_to_the_counter", lang, short_name=svc.short_name.get(lang))
         return self.next(conv, tr, svc, lang, intro)
 
     def next(self, conv: Conversation, tr: Tracker, svc: Service, lang: str, intro: str = "") -> Reply:
@@ -57,16 +53,16 @@ class ChecklistLoop:
     def question(self, tr: Tracker, svc: Service, lang: str, intro: str = "") -> Reply:
         lp = self._loop(tr)
         doc = next(d for d in svc.documents if d.id == lp.requested)
-        q = _t(lang, f"Apakah Anda sudah membawa: {doc.label.id}?", f"Do you have: {doc.label.en}?")
+        q = t("assistant.do_you_have_label", lang, label=doc.label.get(lang))
         return Reply(
             (intro + "\n" if intro else "") + q,
             lang=lang,
             intent="take_queue" if lp.then == "ticket" else "ask_service",
             service=svc.id,
             quick_replies=[
-                QuickReply(label=_t(lang, "Ya", "Yes"), payload="/yes"),
-                QuickReply(label=_t(lang, "Tidak", "No"), payload="/no"),
-                QuickReply(label=_t(lang, "Lewati", "Skip"), payload="/skip"),
+                QuickReply(label=t("assistant.yes", lang), payload="/yes"),
+                QuickReply(label=t("assistant.no", lang), payload="/no"),
+                QuickReply(label=t("assistant.skip", lang), payload="/skip"),
             ],
         )
 
@@ -78,7 +74,7 @@ class ChecklistLoop:
         if CANCEL.match(norm):
             tr.apply(LoopEnded("checklist", "cancelled"))
             return Reply(
-                _t(lang, "Baik, dibatalkan.", "All right, cancelled."), lang=lang, intent="take_queue",
+                t("assistant.all_right_cancelled", lang), lang=lang, intent="take_queue",
                 quick_replies=[_qr_ticket(svc, lang)],
             )  # fmt: skip
         if SKIP.match(norm) or norm in ("lewati", "skip"):
@@ -86,7 +82,7 @@ class ChecklistLoop:
             if lp.then == "ticket":
                 return actions.ticket(self.catalog, conv, svc, lang)
             return Reply(
-                _t(lang, "Baik.", "All right."), lang=lang, service=svc.id, quick_replies=[_qr_ticket(svc, lang)]
+                t("assistant.all_right", lang), lang=lang, service=svc.id, quick_replies=[_qr_ticket(svc, lang)]
             )
         if lp.requested is None:
             return self.next(conv, tr, svc, lang)
@@ -103,7 +99,7 @@ class ChecklistLoop:
             again.citations = list(answer.citations)
             return again
         else:
-            return self.question(tr, svc, lang, _t(lang, "Mohon jawab ya atau tidak.", "Please answer yes or no."))
+            return self.question(tr, svc, lang, t("assistant.please_answer_yes_or_no", lang))
         return self.next(conv, tr, svc, lang)
 
     def finish(self, conv: Conversation, tr: Tracker, svc: Service, lang: str) -> Reply:
@@ -114,32 +110,23 @@ class ChecklistLoop:
         if missing:
             lines = "\n".join(f"• {d.label.get(lang)}" for d in missing)
             return Reply(
-                _t(
-                    lang,
-                    "Dokumen Anda belum lengkap. Yang masih kurang:\n",
-                    "Your documents are not complete. Missing:\n",
-                )
-                + lines,
+                t("assistant.your_documents_are_not_complete_missing", lang) + lines,
                 lang=lang,
                 intent="take_queue",
                 service=svc.id,
                 quick_replies=[
-                    QuickReply(
-                        label=_t(lang, "Tetap ambil antrean", "Take a ticket anyway"), payload=f"/ticket {svc.id}"
-                    ),
-                    QuickReply(
-                        label=_t(lang, "Lihat syarat", "See requirements"), payload=f"/ask {svc.id} requirements"
-                    ),
+                    QuickReply(label=t("assistant.take_a_ticket_anyway", lang), payload=f"/ticket {svc.id}"),
+                    QuickReply(label=t("assistant.see_requirements", lang), payload=f"/ask {svc.id} requirements"),
                 ],
             )
         if then == "ticket":
             reply = actions.ticket(self.catalog, conv, svc, lang)
-            reply.text = _t(lang, "Dokumen lengkap. ", "Your documents are complete. ") + reply.text
+            reply.text = t("assistant.your_documents_are_complete_2", lang) + reply.text
             return reply
         return Reply(
-            _t(lang, "Dokumen Anda sudah lengkap.", "Your documents are complete."),
+            t("assistant.your_documents_are_complete", lang),
             lang=lang,
             intent="ask_service",
             service=svc.id,
-            quick_replies=[QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/ticket {svc.id}")],
+            quick_replies=[QuickReply(label=t("assistant.take_a_ticket", lang), payload=f"/ticket {svc.id}")],
         )

@@ -28,9 +28,9 @@ from assistant.dialogue.values import looks_like_question, match_option, relativ
 from assistant.dialogue.words import BACK, CANCEL, CORRECT, FIELD_HINTS, NO, REPEAT, SKIP, YES
 from assistant.ports import PortError
 from assistant.reply import Reply, qr_officer
-from assistant.reply import t as _t
 from assistant.slots import NIK_RE, Slots, extract_name, parse_date_text
 from assistant.text import detect_lang, normalize
+from l10n import t
 from protocol.catalog import Catalog, FormField, Service
 from protocol.messages import QuickReply, WorldAction
 
@@ -65,13 +65,7 @@ class FormLoop:
             return self.elsewhere(svc, lang)
         seq = tr.forms_started + 1
         tr.apply(LoopStarted("form", svc.id, seq))
-        intro = _t(
-            lang,
-            f"Baik, kita isi permohonan {svc.short_name.id} satu per satu. "
-            "Ketik 'batal' untuk membatalkan, 'kembali' untuk pertanyaan sebelumnya, 'ulangi' untuk mengulang.",
-            f"All right, let's fill in the {svc.short_name.en} application one question at a time. "
-            "Type 'cancel' to stop, 'back' for the previous question, 'repeat' to hear it again.",
-        )
+        intro = t("assistant.all_right_let_s_fill_in", lang, short_name=svc.short_name.get(lang))
         known: dict[str, str | None] = {"nik": conv.caller.nik, "full_name": conv.caller.name}
         prefilled = []
         for f in svc.form:
@@ -81,16 +75,10 @@ class FormLoop:
                 prefilled.append(f.label.get(lang))
         if prefilled:
             # An identified citizen is not asked again; the read-back still shows it for correction.
-            intro += (
-                "\n" + _t(lang, "Dari identitas sesi Anda: ", "From your session identity: ") + ", ".join(prefilled)
-            )
+            intro += "\n" + t("assistant.from_your_session_identity", lang) + ", ".join(prefilled)
         taken = self.prefill_from_slots(tr, svc, slots)
         if taken:
-            intro += (
-                "\n"
-                + _t(lang, "Dari pesan Anda: ", "From your message: ")
-                + ", ".join(f.label.get(lang) for f in taken)
-            )
+            intro += "\n" + t("assistant.from_your_message", lang) + ", ".join(f.label.get(lang) for f in taken)
         reply = self.next(tr, svc, lang, intro)
         reply.actions.insert(0, WorldAction(kind="open_form", data={"service_id": svc.id}))
         return reply
@@ -100,20 +88,20 @@ class FormLoop:
         assert svc.apply_via is not None
         _agency, counter = self.catalog.counter(svc.counter)
         return Reply(
-            _t(
+            t(
+                "assistant.a_short_name_application_is_not",
                 lang,
-                f"Permohonan {svc.short_name.id} tidak diajukan lewat obrolan ini, melainkan di "
-                f"{svc.apply_via.id}. {svc.where_note.id} Setelah punya jadwal, saya bisa ambilkan antrean "
-                f"loket {counter.number}.",
-                f"A {svc.short_name.en} application is not made in this chat but in {svc.apply_via.en}. "
-                f"{svc.where_note.en} Once you have your slot, I can take a ticket for counter {counter.number}.",
+                short_name=svc.short_name.get(lang),
+                apply_via=svc.apply_via.get(lang),
+                where_note=svc.where_note.get(lang),
+                number=counter.number,
             ),
             lang=lang,
             intent="start_application",
             service=svc.id,
             quick_replies=[
-                QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}"),
-                QuickReply(label=_t(lang, "Syarat", "Requirements"), payload=f"/ask {svc.id} requirements"),
+                QuickReply(label=t("assistant.take_a_ticket", lang), payload=f"/queue {svc.id}"),
+                QuickReply(label=t("assistant.requirements", lang), payload=f"/ask {svc.id} requirements"),
                 qr_officer(lang),
             ],
         )
@@ -162,17 +150,13 @@ class FormLoop:
     def field_prompt(self, f: FormField, lang: str) -> str:
         q = f.label.get(lang)
         if f.type == "select":
-            q += "? " + _t(lang, "Pilih: ", "Choose: ") + ", ".join(o.label.get(lang) for o in f.options)
+            q += "? " + t("assistant.choose", lang) + ", ".join(o.label.get(lang) for o in f.options)
         elif f.type == "date":
-            q += "? " + _t(
-                lang,
-                "(contoh: 12 Januari 2020, 12-01-2020 atau 'kemarin')",
-                "(e.g. 12 January 2020, 12-01-2020 or 'yesterday')",
-            )
+            q += "? " + t("assistant.e_g_12_january_2020_12", lang)
         else:
             q += "?"
         if not f.required:
-            q += _t(lang, " (boleh dilewati: ketik 'lewati')", " (optional: type 'skip')")
+            q += t("assistant.optional_type_skip", lang)
         if f.help is not None:
             q += " " + f.help.get(lang)
         return q
@@ -184,10 +168,10 @@ class FormLoop:
         f = svc.form[idx]
         qrs = [QuickReply(label=o.label.get(lang), payload=o.value) for o in f.options]
         if not f.required:
-            qrs.append(QuickReply(label=_t(lang, "Lewati", "Skip"), payload="/skip"))
+            qrs.append(QuickReply(label=t("assistant.skip", lang), payload="/skip"))
         if idx > 0:
-            qrs.append(QuickReply(label=_t(lang, "Kembali", "Back"), payload="/back"))
-        qrs.append(QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"))
+            qrs.append(QuickReply(label=t("assistant.back", lang), payload="/back"))
+        qrs.append(QuickReply(label=t("assistant.cancel", lang), payload="/cancel"))
         step = f"({idx + 1}/{len(svc.form)}) "
         return Reply(
             (intro + "\n" if intro else "") + step + self.field_prompt(f, lang),
@@ -269,12 +253,12 @@ class FormLoop:
         if CANCEL.match(norm):
             tr.apply(LoopEnded("form", "cancelled"))
             return Reply(
-                _t(lang, "Permohonan dibatalkan. Tidak ada yang dikirim.", "Application cancelled. Nothing was sent."),
+                t("assistant.application_cancelled_nothing_was_sent", lang),
                 lang=lang,
                 intent="start_application",
                 service=svc.id,
                 quick_replies=[
-                    QuickReply(label=_t(lang, "Mulai lagi", "Start again"), payload=f"/apply {svc.id}"),
+                    QuickReply(label=t("assistant.start_again", lang), payload=f"/apply {svc.id}"),
                     qr_officer(lang),
                 ],
             )
@@ -306,7 +290,9 @@ class FormLoop:
                 tr.apply(SlotSet(f.name, value))
                 return self.advance(tr, svc, lang)
             if not asked:
-                return self.ask_field(tr, svc, lang, _t(lang, f"Maaf, {err_id}", f"Sorry, {err_en}"))
+                return self.ask_field(
+                    tr, svc, lang, t("assistant.sorry_problem", lang, problem=err_en if lang == "en" else err_id)
+                )
         return self.answer_then_ask(tr, svc, text, lang)
 
     def answer_then_ask(self, tr: Tracker, svc: Service, text: str, lang: str) -> Reply:
@@ -354,11 +340,11 @@ class FormLoop:
             return self.edit(tr, f.name, lang) or self.again(tr, svc, lang)
         value, err_id, err_en = self.validate(f, value_text)
         if err_id is not None:
-            return self.edit(tr, f.name, lang, _t(lang, f"Maaf, {err_id}", f"Sorry, {err_en}")) or self.again(
-                tr, svc, lang
-            )
+            return self.edit(
+                tr, f.name, lang, t("assistant.sorry_problem", lang, problem=err_en if lang == "en" else err_id)
+            ) or self.again(tr, svc, lang)
         tr.apply(SlotSet(f.name, value))
-        note = _t(lang, f"Baik, {f.label.id} diubah.", f"OK, {f.label.en} updated.")
+        note = t("assistant.ok_label_updated", lang, label=f.label.get(lang))
         if lp.requested == CONFIRM or lp.return_to_confirm:
             return self.read_back(tr, svc, lang, note)
         return self.ask_field(tr, svc, lang, note)
@@ -395,20 +381,12 @@ class FormLoop:
         if lp.requested != CONFIRM or lp.return_to_confirm:
             tr.apply(SlotRequested(CONFIRM))
         lines = [f"• {f.label.get(lang)}: {self.display(f, lp.slots.get(f.name), lang)}" for f in svc.form]
-        head = _t(
-            lang,
-            f"Mohon periksa permohonan {svc.short_name.id}:",
-            f"Please check your {svc.short_name.en} application:",
-        )
-        tail = _t(
-            lang,
-            "Sudah benar? Jawab 'ya' untuk mengirim, atau koreksi mis. 'bukan, namanya Siti Aminah'.",
-            "Is this correct? Answer 'yes' to submit, or correct it, e.g. 'no, the name is Siti Aminah'.",
-        )
+        head = t("assistant.please_check_your_short_name_application", lang, short_name=svc.short_name.get(lang))
+        tail = t("assistant.is_this_correct_answer_yes_to", lang)
         qrs = [
-            QuickReply(label=_t(lang, "Ya, kirim", "Yes, submit"), payload="/yes"),
-            QuickReply(label=_t(lang, "Ubah", "Change"), payload="/no"),
-            QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"),
+            QuickReply(label=t("assistant.yes_submit", lang), payload="/yes"),
+            QuickReply(label=t("assistant.change", lang), payload="/no"),
+            QuickReply(label=t("assistant.cancel", lang), payload="/cancel"),
         ]
         text = "\n".join(x for x in (note, head, "\n".join(lines), tail) if x)
         return Reply(text, lang=lang, intent="start_application", service=svc.id, quick_replies=qrs)
@@ -425,22 +403,20 @@ class FormLoop:
             return self.submit(conv, tr, svc, lang)
         if NO.match(norm):
             return Reply(
-                _t(lang, "Bagian mana yang ingin diubah?", "Which answer do you want to change?"),
+                t("assistant.which_answer_do_you_want_to", lang),
                 lang=lang,
                 intent="start_application",
                 service=svc.id,
                 quick_replies=[
                     *self.edit_buttons(svc, lang),
-                    QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"),
+                    QuickReply(label=t("assistant.cancel", lang), payload="/cancel"),
                 ],
             )
         if REPEAT.match(norm):
             return self.read_back(tr, svc, lang)
         if looks_like_question(text, norm):
             return self.answer_then_ask(tr, svc, text, lang)
-        return self.read_back(
-            tr, svc, lang, _t(lang, "Mohon jawab 'ya' atau koreksi.", "Please answer 'yes' or correct it.")
-        )
+        return self.read_back(tr, svc, lang, t("assistant.please_answer_yes_or_correct_it", lang))
 
     def submit(self, conv: Conversation, tr: Tracker, svc: Service, lang: str) -> Reply:
         lp = self._loop(tr)
@@ -454,15 +430,11 @@ class FormLoop:
                 # Not something a retry fixes (e.g. the name does not match the NIK): offer the
                 # fields to correct and a human, never the same "try again".
                 return Reply(
-                    exc.message(lang) + "\n" + _t(
-                        lang,
-                        "Periksa NIK dan nama, atau minta bantuan petugas.",
-                        "Check the NIK and the name, or ask an officer for help.",
-                    ),
+                    exc.message(lang) + "\n" + t("assistant.check_the_nik_and_the_name", lang),
                     lang=lang, intent="start_application", service=svc.id,
                     quick_replies=[
-                        QuickReply(label=_t(lang, "Ubah nama", "Change the name"), payload="/edit full_name"),
-                        QuickReply(label=_t(lang, "Ubah NIK", "Change the NIK"), payload="/edit nik"),
+                        QuickReply(label=t("assistant.change_the_name", lang), payload="/edit full_name"),
+                        QuickReply(label=t("assistant.change_the_nik", lang), payload="/edit nik"),
                         qr_officer(lang),
                     ],
                 )  # fmt: skip
@@ -563,14 +535,14 @@ class FormLoop:
             tr.apply(LoopEnded("form", "submitted"))
         svc = self.catalog.service(st.service_id)
         return Reply(
-            _t(
+            t(
+                "assistant.your_short_name_application_was_submitted",
                 lang,
-                f"Permohonan {svc.short_name.id} sudah terkirim lewat formulir. Nomor pelacakan: {st.tracking_number}.",
-                f"Your {svc.short_name.en} application was submitted with the form. Tracking number: "
-                f"{st.tracking_number}.",
+                short_name=svc.short_name.get(lang),
+                tracking_number=st.tracking_number,
             ),
             lang=lang,
             intent="start_application",
             service=svc.id,
-            quick_replies=[QuickReply(label=_t(lang, "Ambil antrean", "Take a ticket"), payload=f"/queue {svc.id}")],
+            quick_replies=[QuickReply(label=t("assistant.take_a_ticket", lang), payload=f"/queue {svc.id}")],
         )

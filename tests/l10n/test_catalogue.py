@@ -133,6 +133,7 @@ def test_export_strips_the_prefix_and_follows_the_language() -> None:
 REMAINING = {
     "server/errors.py": 4,
     "world/guided.py": 999,
+    "world/voice/tts.py": 1,  # VOICES: espeak-ng voice names per language, not texts
     "assistant/dialogue/guided.py": 999,
     "world/guided_view.py": 999,
 }
