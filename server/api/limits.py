@@ -7,6 +7,8 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from l10n import t
+
 
 class BodyLimit:
     def __init__(
@@ -68,9 +70,9 @@ async def _reject(send: Send, limit: int) -> None:
     payload: dict[str, Any] = {
         "detail": {
             "code": "body_too_large",
-            "message": f"Isi permintaan terlalu besar (maksimal {limit} byte).",
-            "message_id": f"Isi permintaan terlalu besar (maksimal {limit} byte).",
-            "message_en": f"Request body too large (at most {limit} bytes).",
+            "message": t("error.body_too_large", "id", limit=limit),
+            "message_id": t("error.body_too_large", "id", limit=limit),
+            "message_en": t("error.body_too_large", "en", limit=limit),
         }
     }
     data = json.dumps(payload).encode()

@@ -21,7 +21,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from l10n import msg
+from l10n import msg, t
 from protocol.nik import NikError, validate_nik
 from server.domain import keys
 from server.domain.delivery import CodeMessage, Contact
@@ -193,14 +193,8 @@ def request_code(
         "challenge_id": public_id,
         "expires_in": CODE_TTL_S,
         "code_length": 6,
-        "message_id": (
-            "Bila NIK dan nama cocok, kode 6 angka dikirim ke kontak yang terdaftar untuk NIK ini "
-            "(untuk NIK baru: ke kontak yang Anda isi). Tidak menerima kode? Minta bantuan petugas."
-        ),
-        "message_en": (
-            "If the NIK and name match, a 6-digit code was sent to the contact registered for this NIK "
-            "(for a new NIK: to the contact you gave). No code? Ask an officer for help."
-        ),
+        "message_id": t("api.code_sent", "id"),
+        "message_en": t("api.code_sent", "en"),
     }
     message = CodeMessage(target, code, lang, public_id) if target is not None else None
     return CodeRequest(reply, message)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from l10n import N_, pair
+
 STATES = (
     "draft",
     "submitted",
@@ -55,27 +57,15 @@ class TransitionError(Exception):
 
 def check(source: str, target: str, by: str, note: str | None) -> Transition:
     if target not in STATES:
-        raise TransitionError("unknown_state", f"Status tidak dikenal: {target}", f"Unknown state: {target}")
+        raise TransitionError("unknown_state", *pair("error.unknown_state", state=target))
     t = _BY_PAIR.get((source, target))
     if t is None:
-        raise TransitionError(
-            "invalid_transition",
-            f"Tidak bisa mengubah status dari '{source}' ke '{target}'.",
-            f"Cannot move an application from '{source}' to '{target}'.",
-        )
+        raise TransitionError("invalid_transition", *pair("error.invalid_transition", source=source, target=target))
     if t.by != by:
-        who = "petugas" if t.by == "officer" else "pemohon"
-        raise TransitionError(
-            "invalid_transition",
-            f"Perubahan '{source}' → '{target}' hanya boleh dilakukan oleh {who}.",
-            f"Only the {t.by} may move an application from '{source}' to '{target}'.",
-        )
+        only = N_("error.transition_officer_only") if t.by == "officer" else N_("error.transition_citizen_only")
+        raise TransitionError("invalid_transition", *pair(only, source=source, target=target))
     if t.needs_note and not (note and note.strip()):
-        raise TransitionError(
-            "reason_required",
-            "Alasan wajib diisi untuk perubahan status ini.",
-            "A reason is required for this change.",
-        )
+        raise TransitionError("reason_required", *pair("error.reason_required"))
     return t
 
 

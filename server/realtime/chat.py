@@ -24,6 +24,7 @@ from assistant.ports import (
     SubmitResult,
     TicketResult,
 )
+from l10n import pair
 from protocol.catalog import Catalog
 from protocol.nik import mask_nik
 from server.domain import applications, identity, queue, submissions
@@ -95,20 +96,14 @@ class DbServicePort:
     def _visitor(self, db: Session, caller: Caller) -> m.VisitorSession:
         vs = db.scalar(select(m.VisitorSession).where(m.VisitorSession.public_id == caller.session_id))
         if vs is None:
-            raise PortError("unauthorized", "Sesi tidak ditemukan.", "Session not found.")
+            raise PortError("unauthorized", *pair("error.session_not_found"))
         return vs
 
     def identify(self, caller: Caller, nik: str, name: str) -> Caller:
         """A NIK and name alone no longer identify anyone: the caller must prove it with a code."""
         if caller.citizen_id is not None:
             return caller
-        raise PortError(
-            "verify_first",
-            "Untuk mengirim permohonan, buktikan identitas Anda dulu: NIK dan nama, lalu kode yang "
-            "dikirim ke kontak terdaftar (kartu 'Identitas Anda').",
-            "To submit, prove your identity first: your NIK and name, then the code sent to your "
-            "registered contact (the 'Your identity' card).",
-        )
+        raise PortError("verify_first", *pair("error.verify_first"))
 
     def request_code(self, caller: Caller, nik: str, name: str, contact: str | None = None) -> CodeChallenge:
         """Step 1 of the second factor, for chat and guided mode (same rules as the HTTP API)."""

@@ -1279,7 +1279,8 @@
     $("btn-lang").addEventListener("click", function () {
       state.lang = state.lang === "en" ? "id" : "en";
       prefs.setItem("mpp.lang", state.lang);
-      loadLang(state.lang).then(applyLang);
+      if (I18N[state.lang]) applyLang();  // fetched ahead at start: the switch is immediate
+      else loadLang(state.lang).then(applyLang);
     });
     $("btn-contrast").addEventListener("click", function () {
       var on = !document.body.classList.contains("contrast");
