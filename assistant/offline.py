@@ -21,6 +21,7 @@ from assistant.ports import (
     SubmitResult,
     TicketResult,
 )
+from l10n import pair
 from protocol.catalog import Catalog, default_catalog
 
 
@@ -51,11 +52,7 @@ class OfflinePort:
             known = self.citizens.setdefault(nik, name)
         if " ".join(known.lower().split()) != " ".join(name.lower().split()):
             # As the server does: a NIK belongs to one name, the first one it was registered with.
-            raise PortError(
-                "identity_mismatch",
-                "Nama tidak cocok dengan data NIK ini.",
-                "The name does not match the record for this NIK.",
-            )
+            raise PortError("identity_mismatch", *pair("assistant.offline_name_mismatch"))
         return Caller(session_id=caller.session_id, citizen_id=abs(hash(nik)) % 10**6 + 1, nik=nik, name=name)
 
     def request_code(self, caller: Caller, nik: str, name: str, contact: str | None = None) -> CodeChallenge:
@@ -72,7 +69,7 @@ class OfflinePort:
         with self._lock:
             entry = self.codes.get(challenge_id)
             if entry is None or entry[0] != code.strip():
-                raise PortError("code_invalid", "Kode salah.", "The code is wrong.")
+                raise PortError("code_invalid", *pair("assistant.offline_code_wrong"))
             del self.codes[challenge_id]
         return self.identify(caller, entry[1], entry[2])
 
@@ -91,7 +88,7 @@ class OfflinePort:
             try:
                 svc = self.catalog.service(service_id)
             except KeyError:
-                raise PortError("unknown_service", "Layanan tidak dikenal.", "Unknown service.") from None
+                raise PortError("unknown_service", *pair("assistant.offline_unknown_service")) from None
             clean, errors = validate_form(svc, data)
             if errors:
                 first = next(iter(errors.values()))
@@ -114,11 +111,7 @@ class OfflinePort:
     def application_status(self, caller: Caller, tracking_number: str) -> StatusResult:
         app = self.applications.get(tracking_number.upper())
         if app is None or app["owner"] != self._owner(caller):
-            raise PortError(
-                "not_found",
-                f"Permohonan {tracking_number} tidak ditemukan di antara permohonan Anda.",
-                f"Application {tracking_number} was not found among your applications.",
-            )
+            raise PortError("not_found", *pair("assistant.offline_not_yours", tracking=tracking_number))
         return StatusResult(app["tracking_number"], app["service_id"], app["state"], app["updated_at"])
 
     def take_ticket(self, caller: Caller, counter: int) -> TicketResult:

@@ -127,14 +127,21 @@ def N_(key: str) -> str:
     return key
 
 
+def _in(lang: str, fmt: Mapping[str, object]) -> dict[str, object]:
+    return {k: v(lang) if callable(v) else v for k, v in fmt.items()}
+
+
 def pair(key: str, **fmt: object) -> tuple[str, str]:
-    """(Indonesian, English): for wire shapes that carry both, like API errors and catalogue labels."""
-    return t(key, "id", **fmt), t(key, "en", **fmt)
+    """(Indonesian, English): for wire shapes that carry both, like API errors and catalogue labels.
+
+    A callable value is called with the language (``label=lambda lang: field.label.get(lang)``).
+    """
+    return t(key, "id", **_in("id", fmt)), t(key, "en", **_in("en", fmt))
 
 
 def all_langs(key: str, **fmt: object) -> dict[str, str]:
-    """``{lang: text}`` for every language, for data that travels with all its translations."""
-    return {code: t(key, code, **fmt) for code in LANGS}
+    """``{lang: text}`` for every language; a callable value is called with the language, as in ``pair``."""
+    return {code: t(key, code, **_in(code, fmt)) for code in LANGS}
 
 
 def export(prefix: str, lang: str | None) -> dict[str, str]:

@@ -10,6 +10,7 @@ import datetime as dt
 import re
 from typing import Any
 
+from l10n import pair, t
 from protocol.catalog import PERSONAL_TYPES, FormField, Localized, Service
 
 _PHONE_RE = re.compile(r"^(\+62|62|0)8[1-9][0-9]{6,11}$")
@@ -36,8 +37,7 @@ def parse_date(value: str) -> dt.date:
         except ValueError:
             continue
     raise _err(
-        f"Tanggal '{v[:20]}' tidak dikenali. Contoh: 2020-01-12 atau 12-01-2020.",
-        f"Date '{v[:20]}' not recognised. Example: 2020-01-12 or 12-01-2020.",
+        *pair("protocol.field_date_digits_not_recognised_example", digits=v[:20]),
     )
 
 
@@ -46,25 +46,25 @@ def validate_field(field: FormField, value: Any) -> Any:
     label = field.label
     if value is None or (isinstance(value, str) and not value.strip()):
         if field.required:
-            raise _err(f"{label.id} wajib diisi.", f"{label.en} is required.")
+            raise _err(*pair("protocol.field_label_is_required", label=label.get))
         return None
     if field.type == "number":
         if isinstance(value, bool) or not isinstance(value, int | float | str):
-            raise _err(f"{label.id} harus berupa angka.", f"{label.en} must be a number.")
+            raise _err(*pair("protocol.field_label_must_be_a_number", label=label.get))
         try:
             num = float(value)
         except ValueError:
-            raise _err(f"{label.id} harus berupa angka.", f"{label.en} must be a number.") from None
+            raise _err(*pair("protocol.field_label_must_be_a_number", label=label.get)) from None
         if field.minimum is not None and num < field.minimum:
-            raise _err(f"{label.id} minimal {field.minimum:g}.", f"{label.en} must be at least {field.minimum:g}.")
+            raise _err(*pair("protocol.field_label_must_be_at_least", label=label.get, minimum=field.minimum))
         if field.maximum is not None and num > field.maximum:
-            raise _err(f"{label.id} maksimal {field.maximum:g}.", f"{label.en} must be at most {field.maximum:g}.")
+            raise _err(*pair("protocol.field_label_must_be_at_most", label=label.get, maximum=field.maximum))
         return int(num) if num.is_integer() else num
     if not isinstance(value, str):
-        raise _err(f"{label.id} harus berupa teks.", f"{label.en} must be text.")
+        raise _err(*pair("protocol.field_label_must_be_text", label=label.get))
     text = value.strip()
     if _CONTROL_RE.search(text):
-        raise _err(f"{label.id} berisi karakter yang tidak diizinkan.", f"{label.en} contains forbidden characters.")
+        raise _err(*pair("protocol.field_label_contains_forbidden_characters", label=label.get))
     if field.type == "nik":
         from protocol.nik import NikError, validate_nik
 
@@ -76,23 +76,21 @@ def validate_field(field: FormField, value: Any) -> Any:
     if field.type == "kk":
         compact = re.sub(r"[\s.-]", "", text)
         if not (len(compact) == 16 and compact.isascii() and compact.isdigit()):
-            raise _err(f"{label.id} harus 16 angka.", f"{label.en} must be 16 digits.")
+            raise _err(*pair("protocol.field_label_must_be_16_digits", label=label.get))
         return compact
     if field.type == "date":
         d = parse_date(text)
         if d > dt.date.today() + dt.timedelta(days=366 * 5) or d.year < 1900:
-            raise _err(f"{label.id}: tanggal di luar rentang wajar.", f"{label.en}: date out of range.")
+            raise _err(*pair("protocol.field_label_date_out_of_range", label=label.get))
         return d.isoformat()
     if field.type == "phone":
         compact = re.sub(r"[\s-]", "", text)
         if not _PHONE_RE.match(compact):
-            raise _err(
-                f"{label.id} tidak valid. Contoh: 081234567890.", f"{label.en} is not valid. Example: 081234567890."
-            )
+            raise _err(*pair("protocol.field_label_is_not_valid_example", label=label.get))
         return compact
     if field.type == "email":
         if not _EMAIL_RE.match(text):
-            raise _err(f"{label.id} tidak valid.", f"{label.en} is not a valid e-mail address.")
+            raise _err(*pair("protocol.field_label_is_not_a_valid", label=label.get))
         return text
     if field.type == "select":
         values = {o.value: o for o in field.options}
@@ -102,32 +100,29 @@ def validate_field(field: FormField, value: Any) -> Any:
         for o in field.options:
             if lowered in (o.label.id.lower(), o.label.en.lower()):
                 return o.value
-        choices_id = ", ".join(o.label.id for o in field.options)
-        choices_en = ", ".join(o.label.en for o in field.options)
-        raise _err(f"Pilih salah satu: {choices_id}.", f"Choose one of: {choices_en}.")
+        raise _err(
+            *pair("protocol.field_choose_one", choices=lambda lang: ", ".join(o.label.get(lang) for o in field.options))
+        )
     if field.type == "village":
         from protocol.regions import find_village
 
         village = find_village(text)
         if village is None:
             raise _err(
-                f"Desa/kelurahan '{text[:40]}' tidak ditemukan di Banyuwangi.",
-                f"Village '{text[:40]}' was not found in Banyuwangi.",
+                *pair("protocol.field_village_digits_was_not_found", digits=text[:40]),
             )
         return village.id
     if field.min_length is not None and len(text) < field.min_length:
         raise _err(
-            f"{label.id} minimal {field.min_length} karakter.",
-            f"{label.en} needs at least {field.min_length} characters.",
+            *pair("protocol.field_label_needs_at_least_min", label=label.get, min_length=field.min_length),
         )
     if field.max_length is not None and len(text) > field.max_length:
         raise _err(
-            f"{label.id} maksimal {field.max_length} karakter.",
-            f"{label.en} allows at most {field.max_length} characters.",
+            *pair("protocol.field_label_allows_at_most_max", label=label.get, max_length=field.max_length),
         )
     if field.pattern and not re.fullmatch(field.pattern, text):
-        hint = field.help or Localized(id="format tidak sesuai", en="wrong format")
-        raise _err(f"{label.id}: {hint.id}.", f"{label.en}: {hint.en}.")
+        hint = field.help.get if field.help else (lambda lang: t("protocol.field_wrong_format", lang))
+        raise _err(*pair("protocol.field_label_hint", label=label.get, hint=hint))
     return text
 
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BeforeValidator
 
+from l10n import pair
 from protocol.catalog import assets_dir
 
 ASCII_DIGITS = frozenset("0123456789")
@@ -106,13 +107,11 @@ def _check_chars(s: str) -> None:
     if c.isdigit() or c.isdecimal() or c.isnumeric():
         raise NikError(
             "non_ascii_digit",
-            f"NIK hanya boleh berisi angka 0-9 biasa; karakter {c!r} adalah angka dari aksara lain atau lebar penuh.",
-            f"NIK may only contain plain digits 0-9; {c!r} is a digit from another script or a full-width digit.",
+            *pair("protocol.nik_non_ascii_digit", c=c),
         )
     raise NikError(
         "not_digits",
-        f"NIK hanya boleh berisi angka; ditemukan karakter {c!r}.",
-        f"NIK may only contain digits; found the character {c!r}.",
+        *pair("protocol.nik_not_digits", c=c),
     )
 
 
@@ -121,26 +120,23 @@ def validate_nik(value: object, *, today: dt.date | None = None) -> NikInfo:
     if not isinstance(value, str):
         raise NikError(
             "not_string",
-            "NIK harus dikirim sebagai teks/string, bukan angka.",
-            "NIK must be sent as text (a string), not as a number.",
+            *pair("protocol.nik_not_string"),
         )
     s = value.strip()
     if not s:
-        raise NikError("empty", "NIK belum diisi.", "NIK is empty.")
+        raise NikError("empty", *pair("protocol.nik_empty"))
     _check_chars(s)
     if len(s) != 16:
         raise NikError(
             "wrong_length",
-            f"NIK harus tepat 16 digit; yang diterima {len(s)} digit.",
-            f"NIK must be exactly 16 digits; got {len(s)}.",
+            *pair("protocol.nik_wrong_length", count=len(s)),
         )
     prov, reg, dist = s[:2], s[2:4], s[4:6]
     provinces = _provinces()
     if prov not in provinces:
         raise NikError(
             "unknown_province",
-            f"Kode provinsi {prov} pada NIK tidak dikenal.",
-            f"Province code {prov} in the NIK is not a known province.",
+            *pair("protocol.nik_unknown_province", prov=prov),
         )
     regency_name: str | None = None
     district_name: str | None = None
@@ -149,29 +145,25 @@ def validate_nik(value: object, *, today: dt.date | None = None) -> NikInfo:
         if regency is None:
             raise NikError(
                 "unknown_regency",
-                f"Kode kabupaten/kota {prov}{reg} tidak ada di Jawa Timur.",
-                f"Regency/city code {prov}{reg} does not exist in East Java.",
+                *pair("protocol.nik_unknown_regency", prov=prov, reg=reg),
             )
         regency_name, n_districts = regency
         if not 1 <= int(dist) <= n_districts:
             raise NikError(
                 "unknown_district",
-                f"Kode kecamatan {dist} tidak ada di {regency_name} (hanya 01–{n_districts:02d}).",
-                f"District code {dist} does not exist in {regency_name} (only 01–{n_districts:02d}).",
+                *pair("protocol.nik_unknown_district", dist=dist, regency_name=regency_name, n_districts=n_districts),
             )
         district_name = _district_names().get(prov + reg + dist)
     else:
         if reg == "00":
             raise NikError(
                 "unknown_regency",
-                "Kode kabupaten/kota pada NIK tidak boleh 00.",
-                "The regency/city code in the NIK cannot be 00.",
+                *pair("protocol.nik_unknown_regency_2"),
             )
         if dist == "00":
             raise NikError(
                 "unknown_district",
-                "Kode kecamatan pada NIK tidak boleh 00.",
-                "The district code in the NIK cannot be 00.",
+                *pair("protocol.nik_unknown_district_2"),
             )
     day, month, yy = int(s[6:8]), int(s[8:10]), int(s[10:12])
     sex: Literal["F", "M"] = "M"
@@ -181,14 +173,12 @@ def validate_nik(value: object, *, today: dt.date | None = None) -> NikInfo:
     if born is None:
         raise NikError(
             "bad_birth_date",
-            f"Tanggal lahir pada NIK ({s[6:12]}) tidak valid; format DDMMYY, perempuan tanggal ditambah 40.",
-            f"The birth date in the NIK ({s[6:12]}) is not a valid date; format DDMMYY, women add 40 to the day.",
+            *pair("protocol.nik_bad_birth_date", digits=s[6:12]),
         )
     if s[12:] == "0000":
         raise NikError(
             "zero_serial",
-            "Nomor urut pada NIK (4 digit terakhir) tidak boleh 0000.",
-            "The serial number in the NIK (last 4 digits) cannot be 0000.",
+            *pair("protocol.nik_zero_serial"),
         )
     return NikInfo(
         nik=s,
