@@ -165,8 +165,7 @@ def status_how(ctx: AnswerContext, u: Understanding, lang: str) -> Reply | None:
     if case is None:
         return None
     text, cite = compose_case(ctx.catalog, case, lang)
-    ask = _t(lang, "Kalau permohonan Anda diajukan lewat MPP, sebutkan nomor pelacakannya (contoh: BWI-2026-000123).",
-             "If you applied through the MPP, give its tracking number (for example BWI-2026-000123).")  # fmt: skip
+    ask = t("assistant.if_you_applied_through_the_mpp", lang)  # fmt: skip
     return Reply(
         f"{text}\n{ask}", lang=lang, intent="check_status", service=u.service, confidence=u.confidence,
         quick_replies=[qr_officer(lang)], citations=[cite], case=case.id,
