@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
+from l10n import t
 from protocol.messages import ChatReply, QuickReply
 from server.api.deps import CatalogDep, DbDep, HubDep, VisitorDep
 from server.api.officer_api import OfficerDep
@@ -256,14 +257,9 @@ def notify_complaint(db: Any, hub: Any, c: m.Complaint) -> None:
         return
     lang = vs.lang
     if c.state == "closed":
-        code = out["tracking"]
-        head = f"Your complaint {code} was closed" if lang == "en" else f"Pengaduan {code} ditutup"
+        head = t("api.complaint_closed", lang, code=out["tracking"])
     else:
-        head = (
-            f"Your complaint {out['tracking']} has a response"
-            if lang == "en"
-            else f"Pengaduan {out['tracking']} sudah ditanggapi"
-        )
+        head = t("api.complaint_responded", lang, code=out["tracking"])
     frame = ChatReply(
         conversation_id="complaints",
         text=f"{head}: {c.response}" if c.response else head + ".",
@@ -324,7 +320,7 @@ def request_handoff(
         raise not_found("error.not_found_conversation")
     lines: list[dict[str, Any]] = [line.model_dump(exclude_none=True) for line in body.transcript]
     if not lines:
-        asked = "I would like to talk to an officer." if vs.lang == "en" else "Saya ingin bicara dengan petugas."
+        asked = t("console.asked_officer", vs.lang)
         lines.append({"role": "citizen", "text": asked})
     if body.service_id:
         lines[-1]["service"] = body.service_id  # the port routes the handoff by the last service named

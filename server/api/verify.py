@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.templating import Jinja2Templates
 from sqlalchemy import select
 
-from l10n import msg
+from l10n import msg, negotiate
 from l10n.jinja import install as install_i18n
 from server.api.deps import DbDep, SettingsDep
 from server.domain.documents import issue as issuance
@@ -39,7 +39,7 @@ def _lang(request: Request) -> str:
     q = request.query_params.get("lang")
     if q in ("id", "en"):
         return q
-    return "en" if request.headers.get("accept-language", "").lower().startswith("en") else "id"
+    return negotiate(request.headers.get("accept-language"))
 
 
 class RateLimit:

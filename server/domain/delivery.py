@@ -18,6 +18,7 @@ from typing import Protocol
 
 import httpx
 
+from l10n import t
 from server.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -37,18 +38,10 @@ class CodeMessage:
     reference: str
 
     def text(self) -> str:
-        if self.lang == "en":
-            return (
-                f"Your MPP Banyuwangi verification code is {self.code}. It expires in 5 minutes. "
-                "Never share it; officers will never ask for it."
-            )
-        return (
-            f"Kode verifikasi MPP Banyuwangi Anda: {self.code}. Berlaku 5 menit. "
-            "Jangan berikan kepada siapa pun; petugas tidak pernah memintanya."
-        )
+        return t("api.code_message", self.lang, code=self.code)
 
     def subject(self) -> str:
-        return "MPP Banyuwangi verification code" if self.lang == "en" else "Kode verifikasi MPP Banyuwangi"
+        return t("api.code_subject", self.lang)
 
 
 class DeliveryError(Exception):
