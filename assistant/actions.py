@@ -11,24 +11,12 @@ from typing import TYPE_CHECKING, Any
 from assistant.ports import PortError
 from assistant.reply import Reply, qr_officer
 from assistant.slots import TRACKING_RE
-from l10n import t
-from protocol.catalog import Catalog, Localized, Service
+from l10n import t, t_or
+from protocol.catalog import Catalog, Service
 from protocol.messages import QuickReply, WorldAction
 
 if TYPE_CHECKING:
     from assistant.core import Conversation
-
-STATE_LABELS: dict[str, Localized] = {
-    "draft": Localized(id="draf", en="draft"),
-    "submitted": Localized(id="sudah diajukan, menunggu verifikasi", en="submitted, awaiting verification"),
-    "verified": Localized(id="sudah diverifikasi", en="verified"),
-    "in_process": Localized(id="sedang diproses", en="in process"),
-    "ready": Localized(id="siap diambil", en="ready for pickup"),
-    "completed": Localized(id="selesai", en="completed"),
-    "needs_revision": Localized(id="perlu perbaikan dari Anda", en="needs a revision from you"),
-    "rejected": Localized(id="ditolak", en="rejected"),
-    "cancelled": Localized(id="dibatalkan", en="cancelled"),
-}
 
 
 def ask_tracking(lang: str, confidence: float = 1.0) -> Reply:
@@ -54,8 +42,7 @@ def status(catalog: Catalog, conv: Conversation, text: str, lang: str, confidenc
             exc.message(lang), lang=lang, intent="check_status", confidence=confidence,
             quick_replies=[qr_officer(lang)],
         )  # fmt: skip
-    label = STATE_LABELS.get(st.state)
-    state_text = label.get(lang) if label else st.state
+    state_text = t_or(f"assistant.state_{st.state}", lang, st.state)
     try:
         svc_name = catalog.service(st.service_id).short_name.get(lang)
     except KeyError:

@@ -129,13 +129,15 @@ def validate_field(field: FormField, value: Any) -> Any:
 def validate_form(service: Service, data: Any) -> tuple[dict[str, Any], dict[str, Localized]]:
     """Return (clean data, errors by field). Unknown fields are errors, not silently kept."""
     if not isinstance(data, dict):
-        return {}, {"_": Localized(id="Data formulir harus berupa objek.", en="Form data must be an object.")}
+        return {}, {"_": Localized(id=t("protocol.form_not_object", "id"), en=t("protocol.form_not_object", "en"))}
     clean: dict[str, Any] = {}
     errors: dict[str, Localized] = {}
     known = {f.name for f in service.form}
     for key in data:
         if key not in known:
-            errors[str(key)[:40]] = Localized(id="Isian tidak dikenal.", en="Unknown field.")
+            errors[str(key)[:40]] = Localized(
+                id=t("protocol.unknown_field", "id"), en=t("protocol.unknown_field", "en")
+            )
     for field in service.form:
         try:
             cleaned = validate_field(field, data.get(field.name))

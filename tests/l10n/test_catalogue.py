@@ -133,13 +133,16 @@ def test_export_strips_the_prefix_and_follows_the_language() -> None:
 REMAINING = {
     "server/errors.py": 4,
     "world/guided.py": 999,
-    "world/voice/tts.py": 1,  # VOICES: espeak-ng voice names per language, not texts
+    "world/voice/tts.py": 1,
+    "assistant/answers.py": 14,  # the grounded answers' aspect labels and sentence frames (not yet moved)
+    "assistant/retrieval.py": 2,  # VOICES: espeak-ng voice names per language, not texts
     "assistant/dialogue/guided.py": 999,
     "world/guided_view.py": 999,
 }
 TABLE = re.compile(
     r"""["']en["']\s*:\s*[fr]?["']"""  # {"id": "...", "en": "..."}
     r"""|dict\[str,\s*tuple\[str,\s*str\]\]"""  # STRINGS: dict[str, tuple[str, str]]
+    r"""|Localized\(id=f?["']"""  # Localized(id="Teks", en="Text") written in the code
     r"""|^\s*["']?[\w-]+["']?\s*:\s*\(\s*["'][^"']*[ .?!][^"']*["']\s*,"""  # "key": ("Teks ini.", "This text.")
 )
 
