@@ -457,21 +457,13 @@ class FormLoop:
     def ask_contact(self, tr: Tracker, svc: Service, lang: str, note: str = "") -> Reply:
         """A NIK and a name prove nothing: a code goes to the NIK's registered contact first."""
         tr.apply(SlotRequested(CODE_CONTACT))
-        text = _t(
-            lang,
-            "Untuk mengirim permohonan, buktikan dulu bahwa ini NIK Anda: kode 6 angka dikirim ke kontak yang "
-            "terdaftar untuk NIK ini. Jika NIK Anda belum punya kontak terdaftar, ketik e-mail atau nomor HP Anda; "
-            "jika sudah, pilih 'Kirim kode'.",
-            "To submit, first prove this NIK is yours: a 6-digit code goes to the contact registered for it. "
-            "If your NIK has no registered contact yet, type your e-mail or mobile number; if it has, choose "
-            "'Send the code'.",
-        )
+        text = t("assistant.to_submit_first_prove_this_nik", lang)
         return Reply(
             (note + "\n" if note else "") + text,
             lang=lang, intent="start_application", service=svc.id,
             quick_replies=[
-                QuickReply(label=_t(lang, "Kirim kode", "Send the code"), payload="kirim kode"),
-                QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"),
+                QuickReply(label=t("assistant.send_the_code", lang), payload="kirim kode"),
+                QuickReply(label=t("assistant.cancel", lang), payload="/cancel"),
                 qr_officer(lang),
             ],
         )  # fmt: skip
@@ -489,27 +481,20 @@ class FormLoop:
             tr.apply(SlotRequested(CODE))
             minutes = max(1, challenge.expires_in // 60)
             return Reply(
-                _t(
-                    lang,
-                    f"Kode 6 angka sudah dikirim ke kontak terdaftar NIK ini (berlaku {minutes} menit). "
-                    "Ketik kodenya di sini.",
-                    f"A 6-digit code has been sent to the contact registered for this NIK (valid {minutes} "
-                    "minutes). Type it here.",
-                ),
+                t("assistant.a_6_digit_code_has_been", lang, minutes=minutes),
                 lang=lang, intent="start_application", service=svc.id,
                 quick_replies=[
-                    QuickReply(label=_t(lang, "Kirim ulang", "Send again"), payload="kirim kode"),
-                    QuickReply(label=_t(lang, "Batal", "Cancel"), payload="/cancel"),
+                    QuickReply(label=t("assistant.send_again", lang), payload="kirim kode"),
+                    QuickReply(label=t("assistant.cancel", lang), payload="/cancel"),
                     qr_officer(lang),
                 ],
             )  # fmt: skip
         found = _SIX.match(text.strip())
         if found is None:
             return Reply(
-                _t(lang, "Kode harus 6 angka. Ketik kodenya, atau pilih 'Kirim ulang'.",
-                   "The code has 6 digits. Type it, or choose 'Send again'."),
+                t("assistant.the_code_has_6_digits_type", lang),
                 lang=lang, intent="start_application", service=svc.id,
-                quick_replies=[QuickReply(label=_t(lang, "Kirim ulang", "Send again"), payload="kirim kode"),
+                quick_replies=[QuickReply(label=t("assistant.send_again", lang), payload="kirim kode"),
                                qr_officer(lang)],
             )  # fmt: skip
         code = re.sub(r"\s", "", found.group(1))
@@ -518,7 +503,7 @@ class FormLoop:
         except PortError as exc:
             return Reply(
                 exc.message(lang), lang=lang, intent="start_application", service=svc.id,
-                quick_replies=[QuickReply(label=_t(lang, "Kirim ulang", "Send again"), payload="kirim kode"),
+                quick_replies=[QuickReply(label=t("assistant.send_again", lang), payload="kirim kode"),
                                qr_officer(lang)],
             )  # fmt: skip
         c = conv.caller
