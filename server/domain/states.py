@@ -65,7 +65,7 @@ def check(source: str, target: str, by: str, note: str | None) -> Transition:
         only = N_("error.transition_officer_only") if t.by == "officer" else N_("error.transition_citizen_only")
         raise TransitionError("invalid_transition", *pair(only, source=source, target=target))
     if t.needs_note and not (note and note.strip()):
-        raise TransitionError("reason_required", *pair("error.reason_required"))
+        raise TransitionError("reason_required", *pair("error.transition_reason_required"))
     return t
 
 
