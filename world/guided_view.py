@@ -468,21 +468,25 @@ def attach_to_hall(client: Any, *, voice: Voice | None = None) -> GuidedView:
         walk_done=lambda: not client.player_path,
     )
 
-    def on_frame(frame: Any) -> None:
-        if isinstance(frame, GuidedStep):
-            view.show(frame)
-        elif isinstance(frame, ErrorFrame) and frame.ref == REF:
+    def on_error(frame: ErrorFrame) -> None:
+        if frame.ref == REF:
             view.refused(frame)
-        elif isinstance(frame, Welcome) and view.step is not None:
+
+    def on_welcome(frame: Welcome) -> None:
+        if view.step is not None:
             view.start()  # a reconnect: the visit resumes where it was
 
-    client.frame_listeners.append(on_frame)
+    leave = [  # world.control.bus: guided mode subscribes to its frames and leaves with its view
+        client.bus.on_frame(GuidedStep, view.show),
+        client.bus.on_frame(ErrorFrame, on_error),
+        client.bus.on_frame(Welcome, on_welcome),
+    ]
     client.set_typing(True)  # no free walking or camera while guided
     view.start()
 
     def restore() -> None:
-        if on_frame in client.frame_listeners:
-            client.frame_listeners.remove(on_frame)
+        for unsubscribe in leave:
+            unsubscribe()
         client.set_typing(False)
 
     view.on_destroy.append(restore)

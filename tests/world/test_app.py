@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from protocol.catalog import default_catalog
-from protocol.messages import ApplicationEvent, ChatReply, QueueEvent
-from world.app import HallClient, approach_of, counter_spot
+from protocol.api import ApplicationOut, ChallengeOut, VerifiedOut
+from protocol.catalog import Service, default_catalog
+from protocol.messages import ApplicationEvent, ChatReply, QueueEvent, WorldAction
+from world.app import HallClient
 from world.config import BINDINGS, WorldConfig
-from world.net import NetEvent
+from world.net import NetEvent, http_event
 from world.panels import FormPanel
 
 pytestmark = pytest.mark.render
@@ -36,6 +37,7 @@ def client(base: Any) -> Iterator[HallClient]:
 
 def near_ai(c: HallClient) -> None:
     hx, hy = c.ai_xy
+    assert c.player is not None
     c.player.root.setPos(hx, hy - 2.0, 0)
 
 
@@ -51,11 +53,11 @@ def test_every_screen_and_overlay_is_destroyed_without_leaks(base: Any) -> None:
     c.screens.request("Form", "ktp-el")
     c.pump(lambda: bool(c.screens.form and c.screens.form.fields), timeout=5)
     c.show_ticket({"code": "A-001", "counter": 1, "state": "waiting", "estimated_wait_min": 5})
-    c.toggle_tracker()
+    c.tickets.toggle_tracker()
     c.set_lang("en")
     c.change_text_scale(0.3)
     c.screens.request("Hall")
-    c.perform("walk_to_counter", {"counter": 1})
+    c.chat.perform(WorldAction(kind="walk_to_counter", data={"counter": 1}))
     c.pump(timeout=0.2)
     c.destroy()
     base.taskMgr.step()
@@ -71,6 +73,7 @@ def test_binding_table_drives_walking_talking_and_escape(base: Any, client: Hall
     moved = math.dist(start, client.player_xy)
     assert moved > 0.2
     # far from the assistant Enter does nothing; next to it Enter opens the conversation
+    assert client.player is not None
     client.player.root.setPos(start[0], start[1], 0)
     base.messenger.send("enter")
     assert client.screens.state == "Hall"
@@ -118,16 +121,17 @@ def test_reply_shows_in_chat_and_bubble_and_runs_its_actions(client: HallClient)
             {"kind": "walk_to_counter", "data": {"counter": 1}},
         ],
     )
-    client.on_reply(reply)
+    client.on_frame(reply)
     assert "Kartu Keluarga" in client.bubble_text
     chat = client.screens.chat
     assert chat is not None and "Kartu Keluarga" in chat.text
     assert [b["text"] for b in chat.quick] == ["Ambil antrean"]
-    assert client.ticket is not None and "A-007" in client.ticket.text
-    spot = counter_spot(client.layout, 1)
-    assert client.player_path and math.dist(client.player_path[-1], approach_of(spot)) < 0.6
-    assert client.conversation_id == "c-1"
-    client.on_reply(
+    assert client.tickets.ticket is not None and "A-007" in client.tickets.ticket.text
+    assert client.layout is not None
+    spot = client.layout.counter(1)
+    assert client.player_path and math.dist(client.player_path[-1], spot.approach) < 0.6
+    assert client.chat.conversation_id == "c-1"
+    client.on_frame(
         ChatReply(
             conversation_id="c-1",
             text="Silakan isi formulir.",
@@ -135,7 +139,7 @@ def test_reply_shows_in_chat_and_bubble_and_runs_its_actions(client: HallClient)
         )
     )
     assert client.screens.state == "Form"
-    client.on_reply(
+    client.on_frame(
         ChatReply(
             conversation_id="c-1",
             text="Halo",
@@ -143,7 +147,7 @@ def test_reply_shows_in_chat_and_bubble_and_runs_its_actions(client: HallClient)
             actions=[{"kind": "handoff", "data": {"state": "accepted", "officer": "Rina", "counter": 1}}],
         )
     )
-    assert any("Rina" in text and "1" in text for who, text in client.chat_history if who == "system")
+    assert any("Rina" in text and "1" in text for who, text in client.chat.history if who == "system")
 
 
 def test_form_gives_local_hints_and_shows_the_servers_field_errors(base: Any) -> None:
@@ -167,8 +171,9 @@ def test_form_gives_local_hints_and_shows_the_servers_field_errors(base: Any) ->
 
 def test_tracker_and_ticket_follow_live_events_and_banner_follows_the_connection(client: HallClient) -> None:
     at = dt.datetime(2026, 11, 23, 9, 30, tzinfo=dt.UTC)
-    client.toggle_tracker()
-    assert client.tracker is not None
+    client.tickets.toggle_tracker()
+    tracker = client.tickets.tracker
+    assert tracker is not None
     client.on_frame(
         ApplicationEvent(
             seq=1,
@@ -194,10 +199,10 @@ def test_tracker_and_ticket_follow_live_events_and_banner_follows_the_connection
             note="berkas lengkap",
         )
     )
-    assert "Diverifikasi" in client.tracker.text and "berkas lengkap" in client.tracker.text
+    assert "Diverifikasi" in tracker.text and "berkas lengkap" in tracker.text
     client.show_ticket({"code": "A-003", "counter": 1, "state": "waiting"})
     client.on_frame(QueueEvent(seq=3, ticket_code="A-003", counter=1, state="called", at=at))
-    assert client.ticket is not None and "Dipanggil" in client.ticket.text
+    assert client.tickets.ticket is not None and "Dipanggil" in client.tickets.ticket.text
     assert "A-003" in client.bubble_text and "Loket 1" in client.bubble_text
     client.handle(NetEvent("status", "reconnecting"))
     assert client.banner.message == "Menghubungkan ulang…"
@@ -205,6 +210,32 @@ def test_tracker_and_ticket_follow_live_events_and_banner_follows_the_connection
     assert client.banner.message == "Reconnecting…"
     client.handle(NetEvent("status", "online"))
     assert client.banner.message == ""
+
+
+def refusal(code: str, message_id: str, message_en: str, **extra: Any) -> dict[str, Any]:
+    """A refusal as the server sends it (``server.errors``)."""
+    detail = {"code": code, "message": message_id, "message_id": message_id, "message_en": message_en}
+    return {"detail": {**detail, **extra}}
+
+
+def submitted(tracking: str) -> dict[str, Any]:
+    """The server's answer to a created application (``protocol.api.ApplicationOut``)."""
+    at = "2026-12-07T02:00:00+00:00"
+    return {
+        "tracking_number": tracking,
+        "service_id": "ktp-el",
+        "agency_id": "dukcapil",
+        "state": "submitted",
+        "version": 1,
+        "data": {"nik": "3510********0001"},
+        "sla_due": "2026-12-10",
+        "created_at": at,
+        "updated_at": at,
+        "receipt_pin": "123456",
+    }
+
+
+CHALLENGE = {"challenge_id": "ch1", "expires_in": 300, "code_length": 6, "message_id": "Kode.", "message_en": "Code."}
 
 
 class FakeNet:
@@ -281,7 +312,7 @@ def test_form_submit_identifies_first_reuses_its_key_and_shows_server_errors(bas
         c.screens.request("Form", "ktp-el")
         assert ("service", ("ktp-el", "service:ktp-el")) in net.calls
         svc = default_catalog().service("ktp-el").model_dump(mode="json")
-        c.handle(NetEvent("http", {"tag": "service:ktp-el", "status": 200, "body": svc}))
+        c.handle(http_event("service:ktp-el", 200, svc, Service))
         form = c.screens.form
         assert form is not None and form.fields
         from protocol.forms import example_answers
@@ -290,34 +321,27 @@ def test_form_submit_identifies_first_reuses_its_key_and_shows_server_errors(bas
             form.set_value(k, v)
         form.submit()
         assert net.calls[-1][0] == "identify"  # the application must belong to the citizen
-        c.handle(NetEvent("http", {"tag": "identify", "status": 202, "body": {"challenge_id": "ch1"}}))
+        c.handle(http_event("identify", 202, CHALLENGE, ChallengeOut))
         form.enter_code("12 34")
         assert net.calls[-1][0] == "identify"  # not six digits: nothing sent
         form.enter_code("123456")
         assert net.calls[-1][0] == "verify_code" and list(net.calls[-1][1]) == ["ch1", "123456", "verify"]
-        bad = {"detail": {"code": "code_invalid", "message_id": "Kode salah.", "message_en": "Wrong code."}}
-        c.handle(NetEvent("http", {"tag": "verify", "status": 400, "body": bad}))
+        bad = refusal("code_invalid", "Kode salah.", "Wrong code.")
+        c.handle(http_event("verify", 400, bad, VerifiedOut))
         assert "Kode salah" in form.status["text"] and net.calls[-1][0] == "verify_code"
-        c.handle(NetEvent("http", {"tag": "verify", "status": 200, "body": {}}))
+        proved = {"session_id": "s1", "citizen": "3510********0001", "name": "Budi Santoso"}
+        c.handle(http_event("verify", 200, proved, VerifiedOut))
         name, (sid, _data, key, _tag) = net.calls[-1]
         assert (name, sid) == ("create_application", "ktp-el")
         fields = {"kk_number": {"id": "Nomor KK harus 16 angka.", "en": "KK number must be 16 digits."}}
-        c.handle(NetEvent("http", {"tag": "submit", "status": 422, "body": {"detail": {"fields": fields}}}))
+        invalid = refusal("invalid_form", "Ada isian yang belum benar.", "Some answers are not valid.", fields=fields)
+        c.handle(http_event("submit", 422, invalid, ApplicationOut))
         assert form.message("kk_number") == "Nomor KK harus 16 angka."
         form.submit()  # the retry keeps the same Idempotency-Key
         assert net.calls[-1][0] == "create_application" and net.calls[-1][1][2] == key
-        c.handle(
-            NetEvent(
-                "http",
-                {
-                    "tag": "submit",
-                    "status": 201,
-                    "body": {"tracking_number": "BWI-2026-000009", "service_id": "ktp-el", "state": "submitted"},
-                },
-            )
-        )
+        c.handle(http_event("submit", 201, submitted("BWI-2026-000009"), ApplicationOut))
         assert "BWI-2026-000009" in str(form.status["text"])
-        assert c.tracker is not None and "BWI-2026-000009" in c.tracker.text
+        assert c.tickets.tracker is not None and "BWI-2026-000009" in c.tickets.tracker.text
     finally:
         c.destroy()
 
@@ -332,7 +356,7 @@ def test_form_submitted_from_the_panel_closes_the_chat_form_and_disables_submit(
     try:
         assert c.pump(lambda: c.screens.state == "Hall", timeout=5)
         c.identified = True
-        c.on_reply(
+        c.on_frame(
             ChatReply(
                 conversation_id="conv-1",
                 text="(1/5) NIK?",
@@ -344,15 +368,14 @@ def test_form_submitted_from_the_panel_closes_the_chat_form_and_disables_submit(
         )
         assert c.pump(lambda: c.screens.state == "Form", timeout=5)
         svc = default_catalog().service("ktp-el")
-        c.handle(NetEvent("http", {"tag": "service:ktp-el", "status": 200, "body": svc.model_dump(mode="json")}))
+        c.handle(http_event("service:ktp-el", 200, svc.model_dump(mode="json"), Service))
         form = c.screens.form
         assert form is not None
         for k, v in example_answers(svc, "3510011204900001", "Budi Santoso").items():
             form.set_value(k, v)
         form.submit()
         assert net.calls[-1][0] == "create_application"
-        body = {"tracking_number": "BWI-2026-000010", "service_id": "ktp-el", "state": "submitted"}
-        c.handle(NetEvent("http", {"tag": "submit", "status": 201, "body": body}))
+        c.handle(http_event("submit", 201, submitted("BWI-2026-000010"), ApplicationOut))
         told = [f for f in net.sent if f["type"] == "chat.say"]
         assert told and told[-1]["text"] == "/submitted ktp-el BWI-2026-000010"
         assert told[-1]["conversation_id"] == "conv-1"
@@ -377,7 +400,7 @@ def test_over_long_chat_line_is_refused_not_cut(base: Any) -> None:
         assert sent and sent[-1]["text"].endswith("berapa biaya paspor?")  # whole, not cut at 2000
         c.say("x" * (CHAT_TEXT_MAX + 1))
         assert len([f for f in net.sent if f["type"] == "chat.say"]) == len(sent)
-        assert "terlalu panjang" in c.chat_history[-1][1]
+        assert "terlalu panjang" in c.chat.history[-1][1]
     finally:
         c.destroy()
 
@@ -446,7 +469,7 @@ def test_a_server_correction_puts_the_player_where_the_server_says(client: HallC
     client.pump(timeout=0.2, min_frames=2)
     assert client.player.root.getX() == pytest.approx(3.25, abs=1e-3)
     assert client.player.root.getY() == pytest.approx(-1.5, abs=1e-3)
-    assert client._last_sent == (3.25, -1.5, 90.0)  # not sent back as a new move
+    assert client.presence.last_sent == (3.25, -1.5, 90.0)  # not sent back as a new move
 
 
 def test_a_question_asked_while_reconnecting_is_queued_and_the_citizen_is_told(base: Any) -> None:
@@ -457,10 +480,10 @@ def test_a_question_asked_while_reconnecting_is_queued_and_the_citizen_is_told(b
         net.state = "reconnecting"
         c.say("jam buka MPP?")
         assert net.sent[-1]["type"] == "chat.say" and net.sent[-1]["text"] == "jam buka MPP?"
-        assert c.chat_history[-1] == ("system", "Sedang terputus; pertanyaan Anda dikirim begitu tersambung lagi.")
+        assert c.chat.history[-1] == ("system", "Sedang terputus; pertanyaan Anda dikirim begitu tersambung lagi.")
         net.state = "online"
         c.say("jam buka MPP?")
-        assert c.chat_history[-1] == ("you", "jam buka MPP?")
+        assert c.chat.history[-1] == ("you", "jam buka MPP?")
     finally:
         c.destroy()
         c.destroy()  # idempotent: a second destroy is harmless

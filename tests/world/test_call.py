@@ -135,7 +135,7 @@ def test_accepted_handoff_asks_for_a_call_and_puts_a_screen_at_the_counter(base:
         assert c.call is not None and c.call_screen is None
         c.call.devices = Devices(microphone=False, speaker=True, camera=False)
         accepted = {"state": "accepted", "officer": "Rina", "counter": 1, "handoff_id": 7}
-        c.on_reply(
+        c.on_frame(
             ChatReply(
                 conversation_id="c-1", text="Halo", sender="officer", actions=[{"kind": "handoff", "data": accepted}]
             )

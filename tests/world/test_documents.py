@@ -39,20 +39,20 @@ def test_tracker_offers_the_document_and_the_officer_hands_it_over(base: Any) ->
     c = HallClient(base, WorldConfig(connect=False)).start()
     try:
         c.pump(lambda: c.screens.state == "Hall", timeout=5)
-        c.toggle_tracker()
-        assert c.tracker is not None
+        c.tickets.toggle_tracker()
+        assert c.tickets.tracker is not None
         c.on_frame(_doc("issued", 5))
-        assert "3510-LU-07122026-000007: siap dicetak" in c.tracker.text
-        assert c.tracker.printable() == "BWI-2026-000007" and c.tracker.save_button is not None
-        assert any("Dokumen Anda sudah jadi, bisa dicetak" in text for _, text in c.chat_history)
+        assert "3510-LU-07122026-000007: siap dicetak" in c.tickets.tracker.text
+        assert c.tickets.tracker.printable() == "BWI-2026-000007" and c.tickets.tracker.save_button is not None
+        assert any("Dokumen Anda sudah jadi, bisa dicetak" in text for _, text in c.chat.history)
         c.on_frame(_doc("handed_over", 6))
-        assert ("officer", "Petugas loket menyerahkan dokumen 3510-LU-07122026-000007 kepada Anda.") in c.chat_history
-        assert "sudah diserahkan" in c.tracker.text
+        assert ("officer", "Petugas loket menyerahkan dokumen 3510-LU-07122026-000007 kepada Anda.") in c.chat.history
+        assert "sudah diserahkan" in c.tickets.tracker.text
         c.on_frame(_doc("revoked", 7))
-        assert c.tracker.printable() is None and "dicabut" in c.tracker.text
-        c.close_tracker()
-        c.toggle_tracker()  # reopened: built from what the client already knows
-        assert c.tracker is not None and "dicabut" in c.tracker.text
+        assert c.tickets.tracker.printable() is None and "dicabut" in c.tickets.tracker.text
+        c.tickets.close_tracker()
+        c.tickets.toggle_tracker()  # reopened: built from what the client already knows
+        assert c.tickets.tracker is not None and "dicabut" in c.tickets.tracker.text
     finally:
         c.destroy()
 

@@ -51,16 +51,17 @@ def test_hall_end_to_end_against_a_real_server(base: Any, server: ServerProcess,
         net = client.net
         assert net is not None
         assert client.pump(lambda: net.state == "online" and client.screens.state == "Hall", timeout=30)
-        assert client.pump(lambda: len(client.board) > 0, timeout=10)  # the now-serving board came in
+        assert client.pump(lambda: len(client.tickets.board) > 0, timeout=10)  # the now-serving board came in
 
         # 1. the assistant answers a real question, grounded in the catalogue
         hx, hy = client.ai_xy
+        assert client.player is not None
         client.player.root.setPos(hx, hy - 2.2, 0)
         client.player.root.setH(0)
         client.talk()
         assert client.screens.state == "Conversation"
         client.say("syarat KTP apa saja?")
-        assert client.pump(lambda: bool(client.replies), timeout=60)
+        assert client.pump(lambda: bool(client.chat.replies), timeout=60)
         assert "KK" in client.bubble_text  # the family card, as the case answer names it
         assert client.screens.chat is not None and "KK" in client.screens.chat.text
         shot(client, tmp_path, "hall-chat.png")
@@ -71,8 +72,8 @@ def test_hall_end_to_end_against_a_real_server(base: Any, server: ServerProcess,
 
         before = len(shared_inbox().mails)
         net.identify(DEMO_NIK, "Budi Santoso", tag="identify", contact="budi.e2e@example.com")
-        assert client.pump(lambda: bool(client.challenge), timeout=15)
-        client.verify_code(shared_inbox().code_for("budi.e2e@example.com", after=before))
+        assert client.pump(lambda: bool(client.forms.challenge), timeout=15)
+        client.forms.verify_code(shared_inbox().code_for("budi.e2e@example.com", after=before))
         assert client.pump(lambda: client.identified, timeout=15)
         client.screens.request("Form", "ktp-el")
         assert client.pump(lambda: bool(client.screens.form and client.screens.form.fields), timeout=15)
@@ -85,24 +86,25 @@ def test_hall_end_to_end_against_a_real_server(base: Any, server: ServerProcess,
         tracking = re.search(r"BWI-\d{4}-\d{6}", str(form.status["text"]))
         assert tracking is not None
         tn = tracking.group(0)
-        assert client.tracker is not None
+        assert client.tickets.tracker is not None
         shot(client, tmp_path, "hall-form.png")
         client.screens.request("Hall")
 
         # 3. a queue ticket, then the officer calls it
         net.take_ticket(1)
-        assert client.pump(lambda: client.ticket is not None, timeout=15)
-        assert client.ticket is not None
-        code = str(client.ticket.ticket["code"])
+        assert client.pump(lambda: client.tickets.ticket is not None, timeout=15)
+        assert client.tickets.ticket is not None
+        code = str(client.tickets.ticket.ticket["code"])
         make_officer(server.data_dir, "dukcapil-e2e")
         officer_call_next(server.base, "dukcapil-e2e", 1)
-        assert client.pump(lambda: "Dipanggil" in client.ticket.text if client.ticket else False, timeout=15)
+        tickets = client.tickets
+        assert client.pump(lambda: "Dipanggil" in tickets.ticket.text if tickets.ticket else False, timeout=15)
         assert code in client.bubble_text
         shot(client, tmp_path, "hall-ticket.png")
 
         # 4. an officer's status change appears in the tracker, live
         officer_transition(server.base, "dukcapil-e2e", tn, "verified", "berkas lengkap")
-        assert client.pump(lambda: "Diverifikasi" in client.tracker.text if client.tracker else False, timeout=15)
+        assert client.pump(lambda: "Diverifikasi" in tickets.tracker.text if tickets.tracker else False, timeout=15)
 
         # 5. kill -9; while the hall is away the application moves on; the hall reconnects by itself
         server.kill9()
@@ -112,10 +114,10 @@ def test_hall_end_to_end_against_a_real_server(base: Any, server: ServerProcess,
         other.stop()
         server.assistant = False  # the restart only needs the API; loading the model again adds nothing here
         server.start()
-        assert client.pump(lambda: any(e.to_state == "in_process" for e in client.app_events), timeout=60)
+        assert client.pump(lambda: any(e.to_state == "in_process" for e in client.tickets.app_events), timeout=60)
         assert net.state == "online" and client.banner.message == ""
-        assert client.tracker is not None and "Diproses" in client.tracker.text
-        seqs = [e.seq for e in client.app_events]
+        assert client.tickets.tracker is not None and "Diproses" in client.tickets.tracker.text
+        seqs = [e.seq for e in client.tickets.app_events]
         assert len(seqs) == len(set(seqs))
     finally:
         client.destroy()

@@ -52,10 +52,12 @@ def test_guided_lost_ktp_to_ticket_and_the_officer_against_a_real_server(
 
         before = len(shared_inbox().mails)
         net.identify(NIK, NAME, contact="siti@example.com")
-        assert client.pump(lambda: client.challenge is not None, timeout=10)
-        client.verify_code(shared_inbox().code_for("siti@example.com", after=before))
+        assert client.pump(lambda: client.forms.challenge is not None, timeout=10)
+        client.forms.verify_code(shared_inbox().code_for("siti@example.com", after=before))
         assert client.pump(lambda: client.identified, timeout=10)
+        hall_only = len(client.bus.subscribers(GuidedStep))
         view = attach_to_hall(client, voice=Voice(enabled=False))
+        assert len(client.bus.subscribers(GuidedStep)) == hall_only + 1
         assert client.typing  # no free walking while guided
         assert client.pump(lambda: view.step is not None, timeout=15)
 
@@ -72,6 +74,7 @@ def test_guided_lost_ktp_to_ticket_and_the_officer_against_a_real_server(
         press("option:hilang", "requirements")
         press("next", "documents")
         press("all_docs", "walk")
+        assert client.layout is not None and client.player is not None
         approach = client.layout.counter(1).approach
         assert client.pump(lambda: bool(client.player_path), timeout=5)
         assert client.player_path[-1] == approach  # autopilot to the KTP-el counter
@@ -123,7 +126,7 @@ def test_guided_lost_ktp_to_ticket_and_the_officer_against_a_real_server(
         press("back_to_step", "ticket")  # back to where the visit was
         view.destroy()
         view = None
-        assert not client.typing and not client.frame_listeners
+        assert not client.typing and len(client.bus.subscribers(GuidedStep)) == hall_only  # it left the bus
     finally:
         if view is not None:
             view.destroy()  # a failed assertion must not leave the full-screen panel on the shared window

@@ -117,10 +117,9 @@ class Hall:
         from world.demo.presenter import KEYMAP
 
         client = self.client
-        for owner in (client, getattr(client, "screens", None)):
-            hint = getattr(owner, "hint", None) if owner is not None else None
-            if hint is not None and hasattr(hint, "hide"):
-                hint.hide()
+        hint = client.screens.hall.hint  # world.screens.HallScreen
+        if hint is not None:
+            hint.hide()
         for key in KEYMAP:
             client.ignore(key)
             client.ignore(f"{key}-up")
@@ -181,8 +180,8 @@ class Hall:
         self.base.camera.look_at(Point3(*look))
 
     def update_board(self, counter: int, now_serving: str | None, waiting: int) -> None:
-        if self.client is not None and hasattr(self.client, "set_board"):
-            self.client.set_board(counter, now_serving, waiting)
+        if self.client is not None:
+            self.client.tickets.set_board(counter, now_serving, waiting)
         elif self.scene is not None:
             self.scene.update_board(counter, now_serving, waiting)
 

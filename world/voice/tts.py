@@ -29,6 +29,7 @@ NORMAL_RATE = 165
 SLOW_RATE = 130
 MAX_CHARS = 4000
 
+
 def default_cache_dir() -> Path:
     """``MPP_VOICE_CACHE``, else ``voice-cache`` in the data directory (``MPP_DATA_DIR``, default ``var``).
 
