@@ -336,12 +336,26 @@ class CallState(_ServerFrame):
     state: Literal["requested", "ringing", "connected", "ended", "unavailable"]
     reason: str | None = None
     ice_servers: list[dict[str, Any]] = Field(default_factory=list)
+    sender: Literal["citizen", "officer"] | None = None
+
+    def wire(self) -> dict[str, Any]:
+        """Only what is set: an ``ended`` frame carries no ICE servers."""
+        return _lean(self.model_dump(mode="json", exclude_none=True))
 
 
 class CallRelay(_ServerFrame):
     """A signalling frame from the other party of the call, relayed as is (``from_`` says who)."""
 
-    type: Literal["call.offer", "call.answer", "call.ice", "call.end", "call.media", "call.status", "call.highlight"]
+    type: Literal[
+        "call.request",
+        "call.offer",
+        "call.answer",
+        "call.ice",
+        "call.end",
+        "call.media",
+        "call.status",
+        "call.highlight",
+    ]
     handoff_id: int
     sdp: str | None = None
     candidate: str | None = None
@@ -355,6 +369,14 @@ class CallRelay(_ServerFrame):
     field: str | None = None
     service_id: str | None = None
     sender: Literal["citizen", "officer"] = "officer"
+
+    def wire(self) -> dict[str, Any]:
+        """Only the fields of this kind of frame (an ``end`` has no SDP)."""
+        return _lean(self.model_dump(mode="json", exclude_none=True))
+
+
+def _lean(frame: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in frame.items() if v != []}
 
 
 ServerMessage = Annotated[

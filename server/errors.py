@@ -112,44 +112,54 @@ HTTP_TEXTS = {
 
 async def http_error_handler(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    headers = exc.headers
+    if exc.status_code == 405:
+        headers = {**(headers or {}), "Allow": allowed_methods(request)}
     if isinstance(exc.detail, dict):
-        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
     key = HTTP_TEXTS.get(exc.status_code)
     mid, men = (t(key, "id"), t(key, "en")) if key else (str(exc.detail), str(exc.detail))
     return JSONResponse(
-        body(f"http_{exc.status_code}", mid, men, _lang(request)), status_code=exc.status_code, headers=exc.headers
+        body(f"http_{exc.status_code}", mid, men, _lang(request)), status_code=exc.status_code, headers=headers
     )
 
 
-_ERROR_SCHEMA = {
-    "type": "object",
-    "required": ["detail"],
-    "properties": {
-        "detail": {
-            "type": "object",
-            "required": ["code", "message", "message_id", "message_en"],
-            "properties": {
-                "code": {"type": "string"},
-                "message": {"type": "string"},
-                "message_id": {"type": "string"},
-                "message_en": {"type": "string"},
-            },
-        }
-    },
+_DESCRIPTIONS: dict[int, str] = {
+    400: "Bad request",
+    401: "Missing or invalid token",
+    403: "Forbidden",
+    404: "Not found",
+    405: "Method not allowed (the Allow header lists those that are)",
+    409: "Conflict",
+    410: "Gone",
+    413: "Body too large",
+    415: "Unsupported file type",
+    422: "Invalid input (per-field details in errors or fields)",
+    429: "Too many attempts (Retry-After header)",
+    503: "Busy or not ready (Retry-After header)",
 }
-ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
-    code: {"description": desc, "content": {"application/json": {"schema": _ERROR_SCHEMA}}}
-    for code, desc in (
-        (400, "Bad request"),
-        (401, "Missing or invalid token"),
-        (403, "Forbidden"),
-        (404, "Not found"),
-        (409, "Conflict"),
-        (413, "Body too large"),
-        (422, "Invalid input"),
-        (429, "Too many attempts (Retry-After header)"),
-    )
-}
+
+
+def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals a route really gives, documented with the one error shape (``protocol.api.ErrorBody``)."""
+    from protocol.api import ErrorBody
+
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in sorted(set(codes))}
+
+
+ERROR_RESPONSES = responses(400, 401, 403, 404, 409, 413, 422, 429)
+
+
+def allowed_methods(request: Request) -> str:
+    """Every method some route serves at this path: Starlette's 405 names only the first route's."""
+    path = request.scope.get("path", "")
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        regex = getattr(route, "path_regex", None)
+        if regex is not None and regex.match(path) and getattr(route, "methods", None):
+            methods |= set(route.methods)
+    order = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
+    return ", ".join(m for m in order if m in methods)
 
 
 def not_found(key: str = "error.not_found") -> ApiError:

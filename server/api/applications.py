@@ -7,30 +7,19 @@ from typing import Any
 import anyio
 from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from protocol.api import ApplicationIn, ApplicationOut, NoteIn, TrackedOut, TrackIn
+from protocol.messages import ApplicationEvent
 from server.api.deps import CatalogDep, DbDep, HubDep, SettingsDep, VisitorDep, bearer, client_address
 from server.domain import applications, identity
 from server.domain import events as app_events
 from server.domain.submissions import submit_alone
-from server.errors import ERROR_RESPONSES, ApiError
+from server.errors import responses
 from server.persistence import models as m
 from server.realtime.officer_feed import notify_application
 
 router = APIRouter(tags=["applications"])
-
-
-class ApplicationIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    service_id: str = Field(min_length=1, max_length=40)
-    data: dict[str, Any]
-    submit: bool = False
-
-
-class NoteIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    note: str | None = Field(default=None, max_length=2000)
 
 
 def _wake(hub: HubDep, events: list[Any]) -> None:
@@ -53,23 +42,24 @@ def _writers(request: Request) -> anyio.CapacityLimiter:
     return limiter
 
 
-@router.post("/applications", status_code=201)
+@router.post(
+    "/applications",
+    status_code=201,
+    response_model=ApplicationOut,
+    responses=responses(400, 401, 403, 404, 409, 413, 422, 503),
+)
 async def create_application(
     body: ApplicationIn,
     request: Request,
     catalog: CatalogDep,
     hub: HubDep,
-    idempotency_key: str | None = Header(default=None, max_length=200),
+    idempotency_key: str = Header(
+        min_length=1, max_length=200, description="One key per form: a retry with it never creates a second one"
+    ),
 ) -> JSONResponse:
     # The busiest write. The token lookup, the insert and the commit run in one thread (sync
     # dependencies would each take a hop of their own): on SQLite the group-commit writer's,
     # elsewhere a bounded pool's.
-    if idempotency_key is None:
-        raise ApiError(
-            400,
-            "idempotency_key_required",
-            "error.idempotency_key_required",
-        )
     token = bearer(request)
     writer = getattr(request.app.state, "submissions", None)
     if writer is not None:
@@ -106,7 +96,7 @@ def _answer(request: Request, hub: HubDep, out: dict[str, Any], result: applicat
     return JSONResponse(out, status_code=201, headers={"Idempotent-Replay": "true"})
 
 
-@router.get("/applications")
+@router.get("/applications", response_model=list[ApplicationOut], responses=responses(401))
 def list_applications(request: Request, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     if vs.citizen_id is None:
         return []
@@ -116,13 +106,7 @@ def list_applications(request: Request, db: DbDep, vs: VisitorDep) -> list[dict[
     return [_with_pin(request, applications.application_dict(a)) for a in apps]
 
 
-class TrackIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    tracking_number: str = Field(min_length=1, max_length=20)
-    pin: str = Field(min_length=1, max_length=12)
-
-
-@router.post("/track", responses=ERROR_RESPONSES)
+@router.post("/track", response_model=TrackedOut, responses=responses(404, 413, 422, 429))
 def track_receipt(body: TrackIn, request: Request, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     """Anonymous: one application by its tracking number and the PIN on its receipt (personal data masked)."""
     app = identity.check_receipt(db, settings, body.tracking_number.strip().upper(), body.pin, client_address(request))
@@ -132,12 +116,12 @@ def track_receipt(body: TrackIn, request: Request, db: DbDep, settings: Settings
     return out
 
 
-@router.get("/applications/{tracking}")
+@router.get("/applications/{tracking}", response_model=ApplicationOut, responses=responses(401, 404))
 def get_application(tracking: str, request: Request, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
     return _with_pin(request, applications.application_dict(applications.own_application(db, vs, tracking)))
 
 
-@router.get("/applications/{tracking}/events")
+@router.get("/applications/{tracking}/events", response_model=list[ApplicationEvent], responses=responses(401, 404))
 def application_events(tracking: str, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     app = applications.own_application(db, vs, tracking)
     evs = db.scalars(
@@ -156,11 +140,13 @@ def _citizen_transition(tracking: str, target: str, db: Any, vs: Any, hub: HubDe
     return out
 
 
-@router.post("/applications/{tracking}/submit")
+@router.post("/applications/{tracking}/submit", response_model=ApplicationOut, responses=responses(401, 404, 409))
 def submit(tracking: str, db: DbDep, vs: VisitorDep, hub: HubDep) -> dict[str, Any]:
     return _citizen_transition(tracking, "submitted", db, vs, hub, None)
 
 
-@router.post("/applications/{tracking}/cancel")
+@router.post(
+    "/applications/{tracking}/cancel", response_model=ApplicationOut, responses=responses(401, 404, 409, 413, 422)
+)
 def cancel(tracking: str, db: DbDep, vs: VisitorDep, hub: HubDep, body: NoteIn | None = None) -> dict[str, Any]:
     return _citizen_transition(tracking, "cancelled", db, vs, hub, body.note if body else None)

@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field
 
-from protocol.messages import CHAT_TEXT_MAX
+from protocol.api import AskIn
+from protocol.messages import ChatReply
 from server.api.deps import DbDep, VisitorDep
+from server.errors import responses
 
 router = APIRouter(tags=["assistant"])
 
 
-class AskIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    text: str = Field(min_length=1, max_length=CHAT_TEXT_MAX)
-    conversation_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    lang: Literal["id", "en"] | None = None
-
-
-@router.post("/assistant/ask")
+@router.post("/assistant/ask", response_model=ChatReply, responses=responses(401, 404, 413, 422, 503))
 async def ask(body: AskIn, request: Request, vs: VisitorDep, db: DbDep) -> dict[str, Any]:
     chat = request.app.state.chat
     db.close()  # end the lookup transaction: on SQLite it holds the write lock the answer needs

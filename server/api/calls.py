@@ -2,21 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from fastapi import APIRouter
 
+from protocol.api import IceOut
 from server.api.deps import SettingsDep, VisitorDep
+from server.errors import responses
 from server.realtime.calls import ice_servers
 
 router = APIRouter(tags=["calls"])
 
 
-@router.get("/calls/ice")
-def citizen_ice(vs: VisitorDep, settings: SettingsDep) -> dict[str, Any]:
+@router.get("/calls/ice", response_model=IceOut, responses=responses(401))
+def citizen_ice(vs: VisitorDep, settings: SettingsDep) -> IceOut:
     """Fetched right before a call, so the credentials live only ``turn_ttl_seconds`` from then."""
-    return {
-        "ice_servers": ice_servers(settings, f"c{vs.id}"),
-        "ttl_seconds": settings.turn_ttl_seconds,
-        "ice_transport_policy": "relay" if settings.turn_only else "all",
-    }
+    return IceOut.model_validate(
+        {
+            "ice_servers": ice_servers(settings, f"c{vs.id}"),
+            "ttl_seconds": settings.turn_ttl_seconds,
+            "ice_transport_policy": "relay" if settings.turn_only else "all",
+        }
+    )

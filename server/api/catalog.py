@@ -8,9 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
-from protocol.catalog import Service
+from protocol.api import AgencyOut, ServiceSummary, VillageOut
+from protocol.catalog import Office, Service
 from server.api.deps import CatalogDep, DbDep
-from server.errors import not_found
+from server.errors import not_found, responses
 from server.persistence import models as m
 
 router = APIRouter(tags=["catalogue"])
@@ -29,12 +30,12 @@ def summary(s: Service) -> dict[str, Any]:
     }
 
 
-@router.get("/services")
+@router.get("/services", response_model=list[ServiceSummary])
 def list_services(catalog: CatalogDep) -> list[dict[str, Any]]:
     return [summary(s) for s in catalog.services]
 
 
-@router.get("/services/search")
+@router.get("/services/search", response_model=list[ServiceSummary], responses=responses(422))
 def search_services(catalog: CatalogDep, q: str = Query(min_length=1, max_length=100)) -> list[dict[str, Any]]:
     words = re.findall(r"\w{2,}", q.lower())
     scored = []
@@ -51,15 +52,15 @@ def search_services(catalog: CatalogDep, q: str = Query(min_length=1, max_length
     return [summary(s) for _, s in scored]
 
 
-@router.get("/services/{service_id}")
-def get_service(service_id: str, catalog: CatalogDep) -> dict[str, Any]:
+@router.get("/services/{service_id}", response_model=Service, responses=responses(404))
+def get_service(service_id: str, catalog: CatalogDep) -> Service:
     try:
-        return catalog.service(service_id).model_dump(mode="json")
+        return catalog.service(service_id)
     except KeyError:
         raise not_found("error.not_found_service") from None
 
 
-@router.get("/agencies")
+@router.get("/agencies", response_model=list[AgencyOut])
 def list_agencies(catalog: CatalogDep) -> list[dict[str, Any]]:
     out = []
     for a in catalog.agencies:
@@ -69,12 +70,12 @@ def list_agencies(catalog: CatalogDep) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/office")
-def office(catalog: CatalogDep) -> dict[str, Any]:
-    return catalog.office.model_dump(mode="json")
+@router.get("/office", response_model=Office)
+def office(catalog: CatalogDep) -> Office:
+    return catalog.office
 
 
-@router.get("/villages")
+@router.get("/villages", response_model=list[VillageOut], responses=responses(422))
 def villages(db: DbDep, kecamatan: str | None = Query(default=None, max_length=8)) -> list[dict[str, Any]]:
     q = select(m.Village).order_by(m.Village.code)
     if kecamatan:

@@ -6,15 +6,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from protocol.api import DatasetIndexRow, DatasetOut
 from server.api.deps import DbDep
-from server.errors import not_found
+from server.errors import not_found, responses
 from server.persistence import models as m
 
 router = APIRouter(tags=["dashboard"])
 DATASETS = {"village-progress": "village_progress", "budget": "budget", "poverty": "poverty"}
 
 
-@router.get("/dashboard")
+@router.get("/dashboard", response_model=list[DatasetIndexRow])
 def index(db: DbDep) -> list[dict[str, Any]]:
     out = []
     for slug, name in DATASETS.items():
@@ -24,7 +25,7 @@ def index(db: DbDep) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/dashboard/{name}")
+@router.get("/dashboard/{name}", response_model=DatasetOut, responses=responses(404))
 def dataset(name: str, db: DbDep) -> dict[str, Any]:
     key = DATASETS.get(name)
     ds = db.get(m.DashboardDataset, key) if key else None

@@ -7,20 +7,15 @@ import re
 from typing import Any
 
 from fastapi import APIRouter, File, Form, UploadFile
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from protocol.api import AttachIn, DocumentOut
 from server.api.deps import DbDep, SettingsDep, VisitorDep
 from server.domain import applications
-from server.errors import ApiError
+from server.errors import ApiError, responses
 from server.persistence import models as m
 
 router = APIRouter(tags=["documents"])
-
-
-class AttachIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ids: list[int] = Field(min_length=1, max_length=20, description="ids of this visitor's uploads")
 
 
 def sniff(head: bytes) -> str | None:
@@ -33,7 +28,7 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-@router.post("/documents", status_code=201)
+@router.post("/documents", status_code=201, response_model=DocumentOut, responses=responses(401, 404, 413, 415, 422))
 def upload(
     db: DbDep,
     vs: VisitorDep,
@@ -90,19 +85,23 @@ def _own(vs: m.VisitorSession) -> Any:
     return cond
 
 
-@router.get("/documents")
+@router.get("/documents", response_model=list[DocumentOut], responses=responses(401))
 def my_documents(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     return [_doc_dict(d) for d in db.scalars(select(m.Document).where(_own(vs)).order_by(m.Document.id))]
 
 
-@router.get("/applications/{tracking}/documents")
+@router.get("/applications/{tracking}/documents", response_model=list[DocumentOut], responses=responses(401, 404))
 def application_documents(tracking: str, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     app = applications.own_application(db, vs, tracking)
     docs = db.scalars(select(m.Document).where(m.Document.application_id == app.id).order_by(m.Document.id))
     return [_doc_dict(d) for d in docs]
 
 
-@router.post("/applications/{tracking}/documents")
+@router.post(
+    "/applications/{tracking}/documents",
+    response_model=list[DocumentOut],
+    responses=responses(401, 404, 409, 413, 422),
+)
 def attach_documents(tracking: str, body: AttachIn, db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     """Files uploaded while the form was being filled join the application once it exists."""
     app = applications.own_application(db, vs, tracking)

@@ -10,19 +10,30 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import StringConstraints
 from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from l10n import t
+from protocol.api import (
+    ComplaintIn,
+    ComplaintOut,
+    HandoffIn,
+    HandoffOut,
+    HandoffRow,
+    RespondIn,
+    SurveyIn,
+    SurveyOut,
+)
+from protocol.feed import ComplaintNew
 from protocol.messages import ChatReply, QuickReply
 from server.api.deps import CatalogDep, DbDep, HubDep, VisitorDep
 from server.api.officer_api import OfficerDep
 from server.domain import applications, sessions
-from server.errors import ApiError, not_found
+from server.errors import ApiError, not_found, responses
 from server.persistence import models as m
 
 router = APIRouter(tags=["feedback"])
@@ -47,14 +58,6 @@ def _no_control(value: str, field: str) -> str:
 # ------------------------------------------------------------------ survey
 
 
-class SurveyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    score: int = Field(ge=1, le=4, strict=True, description="SKM scale: 1 poor … 4 very good")
-    comment: str | None = Field(default=None, max_length=2000)
-    application: str | None = Field(default=None, max_length=20, description="Tracking number")
-    handoff_id: int | None = Field(default=None, ge=1, le=2**53, strict=True)
-
-
 def _own_handoff(db: Any, vs: m.VisitorSession, hid: int) -> m.Handoff:
     h = db.get(m.Handoff, hid)
     if h is None or not (h.session_id == vs.id or (vs.citizen_id is not None and h.citizen_id == vs.citizen_id)):
@@ -70,7 +73,7 @@ def _duplicate_survey() -> ApiError:
     )
 
 
-@router.post("/survey", status_code=201)
+@router.post("/survey", status_code=201, response_model=SurveyOut, responses=responses(401, 404, 409, 413, 422))
 def submit_survey(body: SurveyIn, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
     application_id: int | None = None
     service_id: str | None = None
@@ -129,13 +132,6 @@ def submit_survey(body: SurveyIn, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
 # ------------------------------------------------------------------ complaints
 
 
-class ComplaintIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    subject: Annotated[str, StringConstraints(strip_whitespace=True, min_length=3, max_length=200)]
-    body: Annotated[str, StringConstraints(strip_whitespace=True, min_length=10, max_length=5000)]
-    agency: str | None = Field(default=None, max_length=40)
-
-
 def complaint_code(c: m.Complaint) -> str:
     return f"ADU-{m.utc(c.created_at).astimezone(sessions.WIB).year}-{c.id:06d}"
 
@@ -167,7 +163,7 @@ def _own_filter(vs: m.VisitorSession) -> Any:
     return m.Complaint.session_id == vs.id
 
 
-@router.post("/complaints", status_code=201)
+@router.post("/complaints", status_code=201, response_model=ComplaintOut, responses=responses(401, 413, 422))
 def file_complaint(body: ComplaintIn, db: DbDep, vs: VisitorDep, catalog: CatalogDep, hub: HubDep) -> dict[str, Any]:
     agency = None
     if body.agency:
@@ -185,17 +181,17 @@ def file_complaint(body: ComplaintIn, db: DbDep, vs: VisitorDep, catalog: Catalo
     )
     db.add(c)
     db.commit()
-    hub.broadcast({"type": "complaint.new", "complaint_id": c.id, "agency_id": agency}, kind="officer")
+    hub.broadcast(ComplaintNew(complaint_id=c.id, agency_id=agency).wire(), kind="officer")
     return complaint_dict(c)
 
 
-@router.get("/complaints")
+@router.get("/complaints", response_model=list[ComplaintOut], responses=responses(401))
 def my_complaints(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     q = select(m.Complaint).where(_own_filter(vs)).order_by(m.Complaint.id.desc()).limit(100)
     return [complaint_dict(c) for c in db.scalars(q)]
 
 
-@router.get("/complaints/{ref}")
+@router.get("/complaints/{ref}", response_model=ComplaintOut, responses=responses(401, 404))
 def my_complaint(ref: str, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
     c = db.scalar(select(m.Complaint).where(m.Complaint.id == _complaint_id(ref), _own_filter(vs)))
     if c is None:
@@ -204,12 +200,6 @@ def my_complaint(ref: str, db: DbDep, vs: VisitorDep) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ officer side
-
-
-class RespondIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    response: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
-    state: Literal["in_progress", "responded", "closed"] = "responded"
 
 
 def _scoped_complaints(officer: m.Officer) -> Any:
@@ -221,13 +211,15 @@ def _scoped_complaints(officer: m.Officer) -> Any:
     return q.where(m.Complaint.agency_id == officer.agency_id)
 
 
-@officer_router.get("/complaints")
+@officer_router.get("/complaints", response_model=list[ComplaintOut], responses=responses(401, 403))
 def officer_complaints(db: DbDep, officer: OfficerDep) -> list[dict[str, Any]]:
     q = _scoped_complaints(officer).order_by(m.Complaint.id.desc()).limit(500)
     return [complaint_dict(c) for c in db.scalars(q)]
 
 
-@officer_router.post("/complaints/{ref}/respond")
+@officer_router.post(
+    "/complaints/{ref}/respond", response_model=ComplaintOut, responses=responses(401, 403, 404, 409, 413, 422)
+)
 def respond(ref: str, body: RespondIn, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
     if officer.role == "supervisor":
         raise ApiError(403, "read_only", "error.read_only")
@@ -274,22 +266,7 @@ def notify_complaint(db: Any, hub: Any, c: m.Complaint) -> None:
 # ------------------------------------------------------------------ handoff without the assistant
 
 
-class TranscriptLine(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    role: Literal["citizen", "assistant"]
-    text: Annotated[str, StringConstraints(max_length=2000)]
-    service: str | None = Field(default=None, max_length=40)
-
-
-class HandoffIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    conversation_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    service_id: str | None = Field(default=None, max_length=40)
-    transcript: list[TranscriptLine] = Field(default_factory=list, max_length=50)
-    guided: bool = Field(default=False, description="The citizen is in guided mode (big steps, spoken)")
-
-
-@router.post("/handoffs", status_code=201)
+@router.post("/handoffs", status_code=201, response_model=HandoffOut, responses=responses(401, 404, 409, 413, 422))
 def request_handoff(
     body: HandoffIn, request: Request, db: DbDep, vs: VisitorDep, catalog: CatalogDep
 ) -> dict[str, Any]:
@@ -337,7 +314,7 @@ def request_handoff(
     return {"handoff_id": result.handoff_id, "state": result.state, "conversation_id": conv}
 
 
-@router.get("/handoffs")
+@router.get("/handoffs", response_model=list[HandoffRow], responses=responses(401))
 def my_handoffs(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     """This session's officer conversations, newest first: a reloaded page picks up an open one."""
     q = select(m.Handoff).where(m.Handoff.session_id == vs.id).order_by(m.Handoff.id.desc()).limit(20)

@@ -12,14 +12,16 @@ from fastapi import APIRouter, Query
 from fastapi.responses import Response
 from sqlalchemy import or_, select
 
+from protocol.api import IssuedDocumentOut
 from server.api.deps import DbDep, SettingsDep, VisitorDep
 from server.api.officer_api import pdf_response
 from server.domain import applications
 from server.domain.documents import issue as issuance
-from server.errors import ApiError
+from server.errors import ApiError, responses
 from server.persistence import models as m
 
 router = APIRouter(tags=["documents"])
+PDF_RESPONSE: dict[str, Any] = {"content": {"application/pdf": {}}, "description": "The signed PDF"}
 
 
 def owned_application(db: Any, vs: m.VisitorSession, tracking: str) -> m.Application:
@@ -51,7 +53,7 @@ def _document(db: Any, vs: m.VisitorSession, tracking: str) -> tuple[m.Applicati
     return app, doc
 
 
-@router.get("/issued-documents")
+@router.get("/issued-documents", response_model=list[IssuedDocumentOut], responses=responses(401))
 def my_issued(db: DbDep, vs: VisitorDep, settings: SettingsDep) -> list[dict[str, Any]]:
     if vs.citizen_id is None:
         return []
@@ -66,13 +68,17 @@ def my_issued(db: DbDep, vs: VisitorDep, settings: SettingsDep) -> list[dict[str
     return [issuance.summary(settings, app, doc) for app, doc in rows]
 
 
-@router.get("/applications/{tracking}/document")
+@router.get("/applications/{tracking}/document", response_model=IssuedDocumentOut, responses=responses(401, 404))
 def document_info(tracking: str, db: DbDep, vs: VisitorDep, settings: SettingsDep) -> dict[str, Any]:
     app, doc = _document(db, vs, tracking)
     return issuance.summary(settings, app, doc)
 
 
-@router.get("/applications/{tracking}/document.pdf")
+@router.get(
+    "/applications/{tracking}/document.pdf",
+    response_class=Response,
+    responses={200: PDF_RESPONSE, **responses(401, 404, 410, 422)},
+)
 def document_pdf(
     tracking: str, db: DbDep, vs: VisitorDep, inline: bool = Query(default=False, description="Open to print")
 ) -> Response:

@@ -10,32 +10,35 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 from fastapi.responses import Response
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from protocol.api import (
+    ApplicationOut,
+    BirthIn,
+    BirthOut,
+    BirthRow,
+    IssuedDocumentOut,
+    LoginIn,
+    LoginOut,
+    OfficerIdentifiedOut,
+    OfficerIdentifyIn,
+    QueueActionOut,
+    RebindIn,
+    RebindOut,
+    RevokeIn,
+    TransitionIn,
+)
 from protocol.nik import mask_nik
 from server.api.deps import CatalogDep, DbDep, HubDep, SettingsDep, bearer, client_address
 from server.api.queue import publish_board
 from server.domain import applications, births, identity, officers, queue, sessions
 from server.domain.documents import issue as issuance
 from server.domain.documents import layouts
-from server.errors import ApiError, not_found
+from server.errors import ApiError, not_found, responses
 from server.persistence import models as m
 from server.realtime.officer_feed import notify_application
 
 router = APIRouter(prefix="/officer", tags=["officer"])
-
-
-class LoginIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    username: str = Field(min_length=1, max_length=60)
-    password: str = Field(min_length=1, max_length=200)
-
-
-class TransitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    to: str = Field(min_length=1, max_length=20)
-    note: str | None = Field(default=None, max_length=2000)
 
 
 def current_officer(request: Request, db: DbDep) -> m.Officer:
@@ -72,7 +75,7 @@ def officer_actor(officer: m.Officer) -> str:
     return f"officer:{officer.username}"
 
 
-@router.post("/login")
+@router.post("/login", response_model=LoginOut, responses=responses(401, 403, 413, 422, 429))
 def login(body: LoginIn, request: Request, db: DbDep, settings: SettingsDep) -> dict[str, Any]:
     result = officers.login(db, settings, body.username, body.password, client_address(request))
     db.commit()
@@ -86,7 +89,7 @@ def login(body: LoginIn, request: Request, db: DbDep, settings: SettingsDep) -> 
     }
 
 
-@router.get("/applications")
+@router.get("/applications", response_model=list[ApplicationOut], responses=responses(401, 403, 422))
 def inbox(
     db: DbDep,
     officer: OfficerDep,
@@ -101,7 +104,7 @@ def inbox(
     return [applications.application_dict(a) for a in db.scalars(q.order_by(m.Application.id.desc()).limit(500))]
 
 
-@router.get("/applications/{tracking}")
+@router.get("/applications/{tracking}", response_model=ApplicationOut, responses=responses(401, 403, 404))
 def detail(tracking: str, db: DbDep, officer: OfficerDep) -> dict[str, Any]:
     return applications.application_dict(scoped_application(db, officer, tracking))
 
@@ -117,7 +120,11 @@ def _writable(officer: m.Officer) -> None:
         )
 
 
-@router.post("/applications/{tracking}/transition")
+@router.post(
+    "/applications/{tracking}/transition",
+    response_model=ApplicationOut,
+    responses=responses(401, 403, 404, 409, 413, 422, 503),
+)
 def transition(
     tracking: str,
     body: TransitionIn,
@@ -142,11 +149,6 @@ def transition(
 # ------------------------------------------------------------------ issued documents
 
 
-class RevokeIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    reason: str = Field(min_length=1, max_length=2000)
-
-
 def _scoped_document(db: Any, officer: m.Officer, tracking: str) -> tuple[m.Application, m.IssuedDocument]:
     app = scoped_application(db, officer, tracking)
     doc = issuance.document_for(db, app.id)
@@ -155,13 +157,20 @@ def _scoped_document(db: Any, officer: m.Officer, tracking: str) -> tuple[m.Appl
     return app, doc
 
 
-@router.get("/applications/{tracking}/document")
+@router.get("/applications/{tracking}/document", response_model=IssuedDocumentOut, responses=responses(401, 403, 404))
 def document_info(tracking: str, db: DbDep, officer: OfficerDep, settings: SettingsDep) -> dict[str, Any]:
     app, doc = _scoped_document(db, officer, tracking)
     return issuance.summary(settings, app, doc)
 
 
-@router.get("/applications/{tracking}/document.pdf")
+@router.get(
+    "/applications/{tracking}/document.pdf",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/pdf": {}}, "description": "The signed PDF"},
+        **responses(401, 403, 404, 422),
+    },
+)
 def document_pdf(tracking: str, db: DbDep, officer: OfficerDep, inline: bool = False) -> Response:
     """The signed PDF, e.g. printed at the health facility; the download is in the audit log."""
     _, doc = _scoped_document(db, officer, tracking)
@@ -184,7 +193,9 @@ def pdf_response(doc: m.IssuedDocument, inline: bool) -> Response:
     )
 
 
-@router.post("/applications/{tracking}/document")
+@router.post(
+    "/applications/{tracking}/document", response_model=IssuedDocumentOut, responses=responses(401, 403, 404, 409, 503)
+)
 def issue_document(
     tracking: str, db: DbDep, officer: OfficerDep, hub: HubDep, settings: SettingsDep, catalog: CatalogDep
 ) -> dict[str, Any]:
@@ -198,7 +209,11 @@ def issue_document(
     return out
 
 
-@router.post("/applications/{tracking}/document/revoke")
+@router.post(
+    "/applications/{tracking}/document/revoke",
+    response_model=IssuedDocumentOut,
+    responses=responses(401, 403, 404, 409, 413, 422),
+)
 def revoke_document(
     tracking: str, body: RevokeIn, db: DbDep, officer: OfficerDep, hub: HubDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -211,7 +226,11 @@ def revoke_document(
     return out
 
 
-@router.post("/applications/{tracking}/document/handover")
+@router.post(
+    "/applications/{tracking}/document/handover",
+    response_model=IssuedDocumentOut,
+    responses=responses(401, 403, 404, 409),
+)
 def hand_over_document(
     tracking: str, db: DbDep, officer: OfficerDep, hub: HubDep, settings: SettingsDep
 ) -> dict[str, Any]:
@@ -234,7 +253,7 @@ def _counter_allowed(db: Any, officer: m.Officer, counter: int) -> None:
         raise ApiError(403, "read_only", "error.read_only")
 
 
-@router.post("/queue/{counter}/{action}")
+@router.post("/queue/{counter}/{action}", response_model=QueueActionOut, responses=responses(401, 403, 404, 409, 422))
 def queue_action(counter: int, action: str, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
     if action not in ("call-next", "recall", "skip", "served"):
         raise ApiError(404, "unknown_action", "error.unknown_action")
@@ -260,23 +279,17 @@ def _faskes(officer: m.Officer) -> None:
         )
 
 
-@router.post("/births", status_code=201)
+@router.post("/births", status_code=201, response_model=BirthOut, responses=responses(400, 401, 403, 409, 413, 422))
 def register_birth(
-    body: births.BirthIn,
+    body: BirthIn,
     db: DbDep,
     officer: OfficerDep,
     hub: HubDep,
     catalog: CatalogDep,
-    idempotency_key: str | None = Header(default=None, max_length=200),
+    idempotency_key: str = Header(min_length=1, max_length=200),
 ) -> dict[str, Any]:
     """Register a birth at the facility: the akta kelahiran application, in Dukcapil's inbox, due today."""
     _faskes(officer)
-    if idempotency_key is None:
-        raise ApiError(
-            400,
-            "idempotency_key_required",
-            "error.idempotency_key_required",
-        )
     app, created, events = births.register(db, catalog, officer, body, idempotency_key)
     out = {**applications.application_dict(app), "lahir_procot": True, "facility": officer.facility}
     db.commit()
@@ -286,31 +299,19 @@ def register_birth(
     return out
 
 
-@router.get("/births")
+@router.get("/births", response_model=list[BirthRow], responses=responses(401, 403))
 def list_births(db: DbDep, officer: OfficerDep) -> list[dict[str, Any]]:
     _faskes(officer)
     return births.birth_rows(db, officer)
-
-
-class OfficerIdentifyIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    nik: str = Field(min_length=16, max_length=16)
-    name: str = Field(min_length=1, max_length=120)
-    contact: str | None = Field(default=None, max_length=200, description="Binds a contact for a NIK that has none")
-
-
-class RebindIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    nik: str = Field(min_length=16, max_length=16)
-    contact: str = Field(min_length=3, max_length=200)
-    reason: str = Field(min_length=3, max_length=500, description="Recorded in the audit log")
 
 
 def _mismatch() -> ApiError:
     return ApiError(409, "identity_mismatch", "error.identity_mismatch")
 
 
-@router.post("/handoffs/{hid}/identify")
+@router.post(
+    "/handoffs/{hid}/identify", response_model=OfficerIdentifiedOut, responses=responses(401, 403, 404, 409, 413, 422)
+)
 def identify_visitor(hid: int, body: OfficerIdentifyIn, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
     """The remote counter: an officer who sees the visitor (e.g. an elderly citizen) identifies them; audited."""
     from protocol.nik import NikError, validate_nik
@@ -352,7 +353,7 @@ def identify_visitor(hid: int, body: OfficerIdentifyIn, db: DbDep, officer: Offi
     return {"handoff_id": h.id, "citizen": mask_nik(citizen.nik), "name": citizen.name}
 
 
-@router.post("/citizens/rebind")
+@router.post("/citizens/rebind", response_model=RebindOut, responses=responses(401, 403, 404, 413, 422))
 def rebind_contact(body: RebindIn, db: DbDep, officer: OfficerDep) -> dict[str, Any]:
     """Give a NIK a new contact (lost phone, changed e-mail) after checking the person; audited."""
     if not (officer.role in ("supervisor", "admin") or officer.agency_id == "dukcapil"):

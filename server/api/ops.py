@@ -8,15 +8,17 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from protocol.api import HealthOut, ReadyOut
+
 router = APIRouter(tags=["operations"])
 
 
-@router.get("/health")
+@router.get("/health", response_model=HealthOut)
 def health() -> dict[str, Any]:
     return {"status": "ok"}
 
 
-@router.get("/ready")
+@router.get("/ready", response_model=ReadyOut, responses={503: {"model": ReadyOut, "description": "Not ready"}})
 def ready(request: Request) -> Any:
     checks: dict[str, Any] = {}
     try:

@@ -5,22 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 
+from protocol.api import BoardRow, TicketIn, TicketOut
+from protocol.messages import BoardUpdate
 from server.api.deps import DbDep, HubDep, VisitorDep
 from server.domain import queue
+from server.errors import responses
 from server.persistence import models as m
 
 router = APIRouter(tags=["queue"])
 
 
-class TicketIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    counter: int = Field(ge=1, le=99)
-
-
-@router.post("/queue/tickets", status_code=201)
+@router.post(
+    "/queue/tickets", status_code=201, response_model=TicketOut, responses=responses(401, 404, 409, 413, 422, 503)
+)
 def take_ticket(body: TicketIn, db: DbDep, vs: VisitorDep, hub: HubDep) -> dict[str, Any]:
     ticket, ev = queue.take_ticket(db, vs, body.counter)
     out = queue.ticket_dict(db, ticket)
@@ -30,13 +29,13 @@ def take_ticket(body: TicketIn, db: DbDep, vs: VisitorDep, hub: HubDep) -> dict[
     return out
 
 
-@router.get("/queue/tickets")
+@router.get("/queue/tickets", response_model=list[TicketOut], responses=responses(401))
 def my_tickets(db: DbDep, vs: VisitorDep) -> list[dict[str, Any]]:
     q = select(m.QueueTicket).where(m.QueueTicket.session_id == vs.id).order_by(m.QueueTicket.id.desc()).limit(50)
     return [queue.ticket_dict(db, t) for t in db.scalars(q)]
 
 
-@router.get("/queue/board")
+@router.get("/queue/board", response_model=list[BoardRow])
 def board(db: DbDep) -> list[dict[str, Any]]:
     return queue.board(db)
 
@@ -44,11 +43,11 @@ def board(db: DbDep) -> list[dict[str, Any]]:
 def publish_board(db: Any, hub: HubDep, counter: int) -> None:
     for row in queue.board(db):
         if row["counter"] == counter:
-            hub.broadcast(
-                {
-                    "type": "board.update",
-                    "counter": counter,
-                    "now_serving": row["now_serving"],
-                    "waiting": row["waiting"],
-                }
-            )
+            hub.broadcast(board_update(row))
+
+
+def board_update(row: dict[str, Any]) -> dict[str, Any]:
+    """The hall-wide frame for one counter's row of ``domain.board``."""
+    return BoardUpdate(counter=row["counter"], now_serving=row["now_serving"], waiting=row["waiting"]).model_dump(
+        mode="json"
+    )

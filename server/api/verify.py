@@ -21,10 +21,11 @@ from sqlalchemy import select
 
 from l10n import msg, negotiate
 from l10n.jinja import install as install_i18n
+from protocol.api import PdfCheckOut, PublicDocumentView
 from server.api.deps import DbDep, SettingsDep
 from server.domain.documents import issue as issuance
 from server.domain.documents.verify import NotAPdf, check_pdf
-from server.errors import ApiError
+from server.errors import ApiError, responses
 from server.persistence import models as m
 
 router = APIRouter(include_in_schema=False)
@@ -150,14 +151,18 @@ def check_upload(db: Any, settings: Any, data: bytes) -> dict[str, Any]:
 # ------------------------------------------------------------------ JSON
 
 
-@api.get("/verify/{code}")
+@api.get(
+    "/verify/{code}",
+    response_model=PublicDocumentView,
+    responses={404: {"model": PublicDocumentView, "description": "Unknown code (status: unknown)"}, **responses(429)},
+)
 def verify_code_json(code: str, request: Request, db: DbDep) -> JSONResponse:
     _throttle(request)
     view = lookup(db, code)
     return JSONResponse(view, status_code=404 if view["status"] == "unknown" else 200)
 
 
-@api.post("/verify")
+@api.post("/verify", response_model=PdfCheckOut, responses=responses(413, 415, 422, 429))
 def verify_upload_json(request: Request, db: DbDep, settings: SettingsDep, file: UploadFile = File(...)) -> Any:
     _throttle(request)
     return check_upload(db, settings, file.file.read(MAX_PDF + 1))

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import ValidationError
 
+from protocol.api import BirthIn
 from server.api import officer_api
 from server.api.deps import DbDep, HubDep, SettingsDep
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
@@ -178,7 +179,7 @@ def births_register(
         "length_cm": length_cm.strip() or None,
     }
     try:
-        body = births.BirthIn.model_validate(form)
+        body = BirthIn.model_validate(form)
         app, created, events = births.register(
             db, request.app.state.catalog, ctx.officer, body, key or uuid.uuid4().hex
         )

@@ -17,7 +17,8 @@ from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
-from protocol.messages import MAX_FRAME_BYTES, Ping, Pong, officer_adapter
+from protocol.feed import FeedPing, OfficerWelcome
+from protocol.messages import MAX_FRAME_BYTES, Ping, Pong, ServerPong, officer_adapter
 from server.console.web import COOKIE
 from server.domain import officers
 from server.errors import ApiError
@@ -144,7 +145,7 @@ async def officer_ws(ws: WebSocket) -> None:
                     outbox.put_nowait(error_frame(code, text, _ref_of(raw)))
                     continue
                 if isinstance(msg, Ping):
-                    outbox.put_nowait({"type": "pong", "nonce": msg.nonce})
+                    outbox.put_nowait(ServerPong(nonce=msg.nonce).model_dump())
                 elif not isinstance(msg, Pong):
                     spawn(signal(msg))
 
@@ -167,10 +168,10 @@ async def officer_ws(ws: WebSocket) -> None:
             if fresh != scope:
                 close(CLOSE_RESCOPED, "account changed")
                 return
-            outbox.put_nowait({"type": "ping"})
+            outbox.put_nowait(FeedPing().wire())
 
     hub.add(conn)
-    outbox.put_nowait({"type": "welcome", "officer": scope["username"], "role": scope["role"]})
+    outbox.put_nowait(OfficerWelcome(officer=scope["username"], role=scope["role"]).wire())
     for frame in calls.waiting_for(scope["id"]):
         outbox.put_nowait(frame)
     tasks = [asyncio.create_task(writer()), asyncio.create_task(reader()), asyncio.create_task(pinger())]

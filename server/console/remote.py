@@ -15,6 +15,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from sqlalchemy import select, update
 
 from l10n import t
+from protocol.feed import HandoffChanged
 from protocol.messages import QuickReply, WorldAction
 from server.api.deps import DbDep, HubDep
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
@@ -233,9 +234,7 @@ def accept(hid: int, request: Request, ctx: CsrfDep, db: DbDep, hub: HubDep) -> 
         kind="handoff", data={"state": "accepted", "officer": name, "counter": counter, "handoff_id": h.id}
     )
     hub.to_session(public_id, citizen_frame(h, greeting, lang, actions=[action]))
-    hub.broadcast(
-        {"type": "handoff.changed", "handoff_id": h.id, "agency_id": h.agency_id, "state": h.state}, "officer"
-    )
+    hub.broadcast(HandoffChanged(handoff_id=h.id, agency_id=h.agency_id, state=h.state).wire(), "officer")
     return redirect(f"/officer/remote/{h.id}")
 
 
@@ -343,7 +342,5 @@ def close(
     quick = [QuickReply(label=survey_label, payload=f"survey:handoff:{h.id}")]
     request.app.state.calls.end(h.id, "closed")
     hub.to_session(public_id, citizen_frame(h, text, lang, actions=[action], quick=quick))
-    hub.broadcast(
-        {"type": "handoff.changed", "handoff_id": h.id, "agency_id": h.agency_id, "state": h.state}, "officer"
-    )
+    hub.broadcast(HandoffChanged(handoff_id=h.id, agency_id=h.agency_id, state=h.state).wire(), "officer")
     return redirect("/officer/remote")

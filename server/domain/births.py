@@ -11,10 +11,10 @@ import hashlib
 import json
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from protocol.api import BirthIn
 from protocol.catalog import Catalog
 from protocol.forms import validate_form
 from protocol.nik import NikError, mask_nik, validate_nik
@@ -24,20 +24,6 @@ from server.persistence import models as m
 
 SERVICE = "akta-kelahiran"
 MAX_AGE_DAYS = 60  # UU 24/2013: a birth is reported within 60 days
-
-
-class BirthIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-    mother_nik: str = Field(min_length=1, max_length=16)
-    mother_name: str = Field(min_length=2, max_length=100)
-    father_nik: str | None = Field(default=None, max_length=16)
-    father_name: str | None = Field(default=None, max_length=100)
-    child_name: str = Field(min_length=2, max_length=100)
-    child_sex: str = Field(pattern="^[LP]$")
-    birth_date: dt.date
-    birth_time: str | None = Field(default=None, pattern=r"^([01]\d|2[0-3])[:.][0-5]\d$")
-    weight_g: int | None = Field(default=None, ge=300, le=7000)
-    length_cm: float | None = Field(default=None, ge=20, le=70)
 
 
 def _nik(value: str, field: str) -> str:

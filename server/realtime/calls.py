@@ -25,7 +25,9 @@ from protocol.messages import (
     CallEnd,
     CallFrame,
     CallHighlight,
+    CallRelay,
     CallRequest,
+    CallState,
     CallStatus,
 )
 from server.persistence import models as m
@@ -190,7 +192,7 @@ class CallService:
             ended = self.active.pop(parties.handoff_id, None)
             if ended is not None and ended.connected_at is not None:
                 self._spawn(parties.handoff_id, "call_ended", time.monotonic() - ended.connected_at)
-            state = {"type": "call.state", "handoff_id": parties.handoff_id, "state": "ended", "reason": msg.reason}
+            state = CallState(handoff_id=parties.handoff_id, state="ended", reason=msg.reason).wire()
             # the sender learns it too: every tab and the hall of that party close their call
             if sender == "citizen":
                 self._to_citizen(parties, state)
@@ -204,9 +206,9 @@ class CallService:
         call = self.active.pop(handoff_id, None)
         if call is None:
             return
-        state = {"type": "call.state", "handoff_id": handoff_id, "state": "ended", "reason": reason}
-        self._to_citizen(call.parties, {**state, "sender": "officer"})
-        self._to_officer(call.parties, state)
+        state = CallState(handoff_id=handoff_id, state="ended", reason=reason)
+        self._to_citizen(call.parties, state.model_copy(update={"sender": "officer"}).wire())
+        self._to_officer(call.parties, state.wire())
 
     def citizen_gone(self, session_id: int) -> None:
         """The citizen's last socket closed mid-call: the officer must not keep talking to a frozen picture."""
@@ -215,7 +217,7 @@ class CallService:
                 continue  # only asked for: the officer may still pick up after the citizen reconnects
             if call.parties.session_id == session_id and not self._citizen_online(call.parties.public_id):
                 self.active.pop(hid, None)
-                end = {"type": "call.end", "handoff_id": hid, "reason": "disconnected", "sender": "citizen"}
+                end = CallRelay(type="call.end", handoff_id=hid, reason="disconnected", sender="citizen").wire()
                 self._to_officer(call.parties, end)
 
     def officer_gone(self, officer_id: int) -> None:
@@ -224,7 +226,7 @@ class CallService:
                 continue  # a page change between accepting and taking the call
             if call.parties.officer_id == officer_id and not self._officer_online(officer_id):
                 self.active.pop(hid, None)
-                end = {"type": "call.end", "handoff_id": hid, "reason": "disconnected", "sender": "officer"}
+                end = CallRelay(type="call.end", handoff_id=hid, reason="disconnected", sender="officer").wire()
                 self._to_citizen(call.parties, end)
 
     def waiting_for(self, officer_id: int) -> list[dict[str, Any]]:
@@ -234,14 +236,14 @@ class CallService:
             if c.parties.officer_id != officer_id or c.offered:
                 continue
             if c.webrtc:
-                frames.append({"type": "call.request", "handoff_id": hid, "video": c.video, "sender": "citizen"})
+                frames.append(CallRelay(type="call.request", handoff_id=hid, video=c.video, sender="citizen").wire())
             else:
                 frames.append(self._unavailable(hid))
         return [{**f, "to_officer": officer_id} for f in frames]
 
     @staticmethod
     def _unavailable(handoff_id: int) -> dict[str, Any]:
-        return {"type": "call.state", "handoff_id": handoff_id, "state": "unavailable", "reason": "no_webrtc"}
+        return CallState(handoff_id=handoff_id, state="unavailable", reason="no_webrtc").wire()
 
     def _citizen_online(self, public_id: str) -> bool:
         return any(c.public_id == public_id for c in self.hub.conns)

@@ -26,6 +26,8 @@ from assistant.ports import (
 )
 from l10n import pair
 from protocol.catalog import Catalog
+from protocol.feed import HandoffNew
+from protocol.messages import BoardUpdate
 from protocol.nik import mask_nik
 from server.domain import applications, identity, queue, submissions
 from server.domain.delivery import CodeDelivery, CodeMessage, deliver
@@ -203,14 +205,8 @@ class DbServicePort:
             board = [r for r in queue.board(db) if r["counter"] == counter]
         self.hub.wake({ev.citizen_id}, {ev.session_id})
         for row in board:
-            self.hub.broadcast(
-                {
-                    "type": "board.update",
-                    "counter": counter,
-                    "now_serving": row["now_serving"],
-                    "waiting": row["waiting"],
-                }
-            )
+            update = BoardUpdate(counter=counter, now_serving=row["now_serving"], waiting=row["waiting"])
+            self.hub.broadcast(update.model_dump(mode="json"))
         return TicketResult(info["code"], counter, info["estimated_wait_min"], info["state"])
 
     def request_handoff(self, caller: Caller, conversation_id: str, transcript: list[dict[str, Any]]) -> HandoffResult:
@@ -235,7 +231,7 @@ class DbServicePort:
             db.add(h)
             db.commit()
             hid = h.id
-        self.hub.broadcast({"type": "handoff.new", "handoff_id": hid, "agency_id": agency_id}, kind="officer")
+        self.hub.broadcast(HandoffNew(handoff_id=hid, agency_id=agency_id).wire(), kind="officer")
         return HandoffResult(hid, "pending")
 
     def load_conversation(self, conversation_id: str) -> list[dict[str, Any]]:

@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from l10n import t
+from protocol.feed import HandoffChanged, HandoffMessage
 from protocol.messages import ChatReply, QuickReply, WorldAction
 from server.domain.pii import Sealer
 from server.persistence import models as m
@@ -116,7 +117,7 @@ def relay_citizen(
     if shown is not None:
         append_line(h, entry, sealer)
         masked = sealer.mask_plain(entry)  # the officer's screen gets the masked form, as in the transcript
-        frame_out = {"type": "handoff.message", "handoff_id": h.id, "to_officer": h.officer_id, **masked}
+        frame_out = HandoffMessage(handoff_id=h.id, to_officer=h.officer_id, **masked).wire()
         after.append(lambda: hub.broadcast(frame_out, kind="officer"))
     frame = citizen_frame(h, t("console.relayed", lang), lang, sender="system")
     frame["intent"] = "handoff.relayed"
@@ -150,9 +151,7 @@ def expire_stale(sessions: sessionmaker[Session], hub: Hub, calls: Any, minutes:
     for hid, agency, public_id, _lang, frame in done:
         calls.end(hid, "timeout")
         hub.to_session(public_id, frame)
-        hub.broadcast(
-            {"type": "handoff.changed", "handoff_id": hid, "agency_id": agency, "state": "expired"}, "officer"
-        )
+        hub.broadcast(HandoffChanged(handoff_id=hid, agency_id=agency, state="expired").wire(), "officer")
     return [d[0] for d in done]
 
 

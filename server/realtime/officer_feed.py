@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from protocol.feed import ApplicationNotice
 from server.realtime.hub import Hub
 
 if TYPE_CHECKING:
@@ -15,15 +16,16 @@ if TYPE_CHECKING:
 
 
 def application_frame(app: AppView, kind: str = "application.changed") -> dict[str, Any]:
-    return {
-        "type": kind,
-        "tracking_number": app.tracking_number,
-        "service_id": app.service_id,
-        "agency_id": app.agency_id,
-        "village_code": app.village_code,
-        "state": app.state,
-        "sla_due": app.sla_due.isoformat() if app.sla_due else None,
-    }
+    notice = ApplicationNotice(
+        type="application.new" if kind == "application.new" else "application.changed",
+        tracking_number=app.tracking_number,
+        service_id=app.service_id,
+        agency_id=app.agency_id,
+        village_code=app.village_code,
+        state=app.state,
+        sla_due=app.sla_due.isoformat() if app.sla_due else None,
+    )
+    return notice.wire()
 
 
 def notify_application(hub: Hub, app: AppView, kind: str = "application.changed") -> None:

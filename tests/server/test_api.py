@@ -117,11 +117,14 @@ def test_idempotency_same_body_same_response_different_body_422(client: TestClie
     assert len(client.get("/api/v1/applications", headers=h).json()) == 1
 
 
-def test_missing_idempotency_key_is_400(client: TestClient) -> None:
+def test_missing_idempotency_key_is_a_422_naming_the_header(client: TestClient) -> None:
+    """The header is documented as required (OpenAPI), and its absence is refused like any missing field."""
     h = identified(client)
     r = client.post("/api/v1/applications", json={"service_id": "ktp-el", "data": ktp_form()}, headers=h)
-    assert r.status_code == 400
-    assert r.json()["detail"]["code"] == "idempotency_key_required"
+    assert r.status_code == 422
+    detail = r.json()["detail"]
+    assert detail["code"] == "invalid_request" and detail["errors"][0]["loc"] == "header.idempotency-key"
+    assert client.get("/api/v1/applications", headers=h).json() == []
 
 
 def test_form_errors_are_per_field_in_both_languages(client: TestClient) -> None:
