@@ -11,12 +11,25 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
 from protocol.catalog import Agency, Localized, Where
 from protocol.messages import CHAT_TEXT_MAX, ApplicationEvent, DocumentEvent, QueueEvent
 
 Lang = Literal["id", "en"]
+# Printable ASCII, no space at either end (the server strips and checks the same).
+IDEMPOTENCY_KEY_RE = r"^[!-~]([ -~]{0,118}[!-~])?$"
+IDEMPOTENCY_KEY_MAX = 120
+
+
+def _whole_number(value: Any) -> Any:
+    """JSON has one number type: 2.0 is the integer 2; but "2" and true are not numbers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+WholeNumber = Annotated[int, Strict(), BeforeValidator(_whole_number)]
 TicketState = Literal["waiting", "called", "served", "skipped"]
 
 
@@ -71,7 +84,7 @@ class SessionOut(_Out):
 
 
 class IdentifyIn(_In):
-    nik: Any = Field(description="16-digit NIK, as a string")
+    nik: str | int = Field(description="16-digit NIK, as a string (a number is checked too, then refused clearly)")
     name: str = Field(min_length=1, max_length=120)
     contact: str | None = Field(
         default=None,
@@ -296,10 +309,10 @@ class ReadyOut(_Out):
 
 
 class SurveyIn(_In):
-    score: int = Field(ge=1, le=4, strict=True, description="SKM scale: 1 poor … 4 very good")
+    score: WholeNumber = Field(ge=1, le=4, description="SKM scale: 1 poor … 4 very good")
     comment: str | None = Field(default=None, max_length=2000)
     application: str | None = Field(default=None, max_length=20, description="Tracking number")
-    handoff_id: int | None = Field(default=None, ge=1, le=2**53, strict=True)
+    handoff_id: WholeNumber | None = Field(default=None, ge=1, le=2**53)
 
 
 class SurveyOut(_Out):

@@ -131,6 +131,7 @@ def create_app(
         description="Virtual Mal Pelayanan Publik Banyuwangi: catalogue, applications, queue, assistant.",
         lifespan=lifespan,
     )
+    app.openapi = lambda: errors.error_shaped_openapi(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = sessions

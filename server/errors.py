@@ -141,13 +141,50 @@ _DESCRIPTIONS: dict[int, str] = {
 
 
 def responses(*codes: int) -> dict[int | str, dict[str, Any]]:
-    """The refusals a route really gives, documented with the one error shape (``protocol.api.ErrorBody``)."""
+    """The refusals a route really gives, documented with the one error shape (``protocol.api.ErrorBody``).
+
+    A route that takes a body (413) also answers 400 to one that is not JSON at all.
+    """
     from protocol.api import ErrorBody
 
-    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in sorted(set(codes))}
+    wanted = set(codes) | ({400} if 413 in codes else set())
+    return {code: {"model": ErrorBody, "description": _DESCRIPTIONS[code]} for code in sorted(wanted)}
 
 
 ERROR_RESPONSES = responses(400, 401, 403, 404, 409, 413, 422, 429)
+
+
+def error_shaped_openapi(app: Any) -> dict[str, Any]:
+    """The OpenAPI with every 422 in the one error shape (FastAPI adds its own for routes that take input)."""
+    if app.openapi_schema:
+        return dict(app.openapi_schema)
+    from fastapi.openapi.utils import get_openapi
+
+    from protocol.api import ErrorBody
+
+    spec = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+    components = spec.setdefault("components", {}).setdefault("schemas", {})
+    if "ErrorBody" not in components:
+        components.update(ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")["$defs"])
+        components["ErrorBody"] = {
+            k: v
+            for k, v in ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}").items()
+            if k != "$defs"
+        }
+    fastapi_default = "#/components/schemas/HTTPValidationError"
+    for item in spec.get("paths", {}).values():
+        for op in item.values():
+            invalid = op.get("responses", {}).get("422")
+            schema = (invalid or {}).get("content", {}).get("application/json", {}).get("schema", {})
+            if schema.get("$ref") == fastapi_default:
+                op["responses"]["422"] = {
+                    "description": _DESCRIPTIONS[422],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}},
+                }
+    components.pop("HTTPValidationError", None)
+    components.pop("ValidationError", None)
+    app.openapi_schema = spec
+    return spec
 
 
 def allowed_methods(request: Request) -> str:

@@ -9,7 +9,15 @@ from fastapi import APIRouter, Header, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
-from protocol.api import ApplicationIn, ApplicationOut, NoteIn, TrackedOut, TrackIn
+from protocol.api import (
+    IDEMPOTENCY_KEY_MAX,
+    IDEMPOTENCY_KEY_RE,
+    ApplicationIn,
+    ApplicationOut,
+    NoteIn,
+    TrackedOut,
+    TrackIn,
+)
 from protocol.messages import ApplicationEvent
 from server.api.deps import CatalogDep, DbDep, HubDep, SettingsDep, VisitorDep, bearer, client_address
 from server.domain import applications, identity
@@ -54,7 +62,10 @@ async def create_application(
     catalog: CatalogDep,
     hub: HubDep,
     idempotency_key: str = Header(
-        min_length=1, max_length=200, description="One key per form: a retry with it never creates a second one"
+        min_length=1,
+        max_length=IDEMPOTENCY_KEY_MAX,
+        pattern=IDEMPOTENCY_KEY_RE,
+        description="One key per form: a retry with it never creates a second application",
     ),
 ) -> JSONResponse:
     # The busiest write. The token lookup, the insert and the commit run in one thread (sync

@@ -12,7 +12,7 @@ from server.realtime.calls import ice_servers
 router = APIRouter(tags=["calls"])
 
 
-@router.get("/calls/ice", response_model=IceOut, responses=responses(401))
+@router.get("/calls/ice", response_model=IceOut, response_model_exclude_none=True, responses=responses(401))
 def citizen_ice(vs: VisitorDep, settings: SettingsDep) -> IceOut:
     """Fetched right before a call, so the credentials live only ``turn_ttl_seconds`` from then."""
     return IceOut.model_validate(

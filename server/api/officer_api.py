@@ -13,6 +13,8 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from protocol.api import (
+    IDEMPOTENCY_KEY_MAX,
+    IDEMPOTENCY_KEY_RE,
     ApplicationOut,
     BirthIn,
     BirthOut,
@@ -286,7 +288,7 @@ def register_birth(
     officer: OfficerDep,
     hub: HubDep,
     catalog: CatalogDep,
-    idempotency_key: str = Header(min_length=1, max_length=200),
+    idempotency_key: str = Header(min_length=1, max_length=IDEMPOTENCY_KEY_MAX, pattern=IDEMPOTENCY_KEY_RE),
 ) -> dict[str, Any]:
     """Register a birth at the facility: the akta kelahiran application, in Dukcapil's inbox, due today."""
     _faskes(officer)
