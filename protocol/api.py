@@ -123,6 +123,24 @@ class MeOut(_Out):
     expires_at: dt.datetime
 
 
+class MyDataOut(_Out):
+    """Everything held about the proven citizen (UU 27/2022): their own numbers in full, others' masked."""
+
+    format: str
+    exported_at: dt.datetime
+    citizen: dict[str, Any]
+    sessions: list[dict[str, Any]]
+    applications: list[dict[str, Any]]
+    events: list[dict[str, Any]]
+    tickets: list[dict[str, Any]]
+    conversation: list[dict[str, Any]]
+    handoffs: list[dict[str, Any]]
+    complaints: list[dict[str, Any]]
+    surveys: list[dict[str, Any]]
+    uploads: list[dict[str, Any]]
+    issued_documents: list[dict[str, Any]]
+
+
 # ------------------------------------------------------------------ catalogue
 
 

@@ -11,9 +11,10 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import Response
 
+from protocol.api import MyDataOut
 from server.api.deps import DbDep, SettingsDep, VisitorDep
 from server.domain import export
-from server.errors import ERROR_RESPONSES, ApiError
+from server.errors import ApiError, responses
 from server.persistence import models as m
 
 router = APIRouter(tags=["sessions"])
@@ -33,7 +34,7 @@ def _citizen(db: Any, vs: m.VisitorSession) -> m.Citizen:
 _NO_STORE = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
 
 
-@router.get("/me/data", responses=ERROR_RESPONSES)
+@router.get("/me/data", response_model=MyDataOut, responses=responses(401, 403))
 def my_data(db: DbDep, settings: SettingsDep, vs: VisitorDep) -> Response:
     """Everything held about the proven citizen, as JSON (their own numbers in full, others' masked)."""
     import json
@@ -49,7 +50,14 @@ def my_data(db: DbDep, settings: SettingsDep, vs: VisitorDep) -> Response:
     )
 
 
-@router.get("/me/data.zip", responses=ERROR_RESPONSES)
+@router.get(
+    "/me/data.zip",
+    response_class=Response,
+    responses={
+        200: {"content": {"application/zip": {}}, "description": "The data, uploads and PDFs"},
+        **responses(401, 403),
+    },
+)
 def my_data_zip(db: DbDep, settings: SettingsDep, vs: VisitorDep) -> Response:
     """The same, zipped with the uploaded files and the issued, signed PDFs."""
     citizen = _citizen(db, vs)
