@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
@@ -256,7 +256,9 @@ def _counter_allowed(db: Any, officer: m.Officer, counter: int) -> None:
 
 
 @router.post("/queue/{counter}/{action}", response_model=QueueActionOut, responses=responses(401, 403, 404, 409, 422))
-def queue_action(counter: int, action: str, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
+def queue_action(
+    action: str, db: DbDep, officer: OfficerDep, hub: HubDep, counter: int = Path(ge=1, le=99)
+) -> dict[str, Any]:
     if action not in ("call-next", "recall", "skip", "served"):
         raise ApiError(404, "unknown_action", "error.unknown_action")
     _counter_allowed(db, officer, counter)
@@ -314,7 +316,9 @@ def _mismatch() -> ApiError:
 @router.post(
     "/handoffs/{hid}/identify", response_model=OfficerIdentifiedOut, responses=responses(401, 403, 404, 409, 413, 422)
 )
-def identify_visitor(hid: int, body: OfficerIdentifyIn, db: DbDep, officer: OfficerDep, hub: HubDep) -> dict[str, Any]:
+def identify_visitor(
+    body: OfficerIdentifyIn, db: DbDep, officer: OfficerDep, hub: HubDep, hid: int = Path(ge=1, le=2**63 - 1)
+) -> dict[str, Any]:
     """The remote counter: an officer who sees the visitor (e.g. an elderly citizen) identifies them; audited."""
     from protocol.nik import NikError, validate_nik
 

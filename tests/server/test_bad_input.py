@@ -145,3 +145,20 @@ def test_nul_characters_are_refused_not_500(client: TestClient) -> None:
     assert r.status_code in (200, 422)
     r = client.post("/api/v1/complaints", json={"subject": "a\x00b", "body": "x\x00"}, headers=h)
     assert r.status_code < 500
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/officer/handoffs/160020160233151127355392/identify", {"nik": "3510011204900001", "name": "Budi"}),
+        ("/api/v1/officer/handoffs/0/identify", {"nik": "3510011204900001", "name": "Budi"}),
+        ("/api/v1/officer/queue/99999999999999999999999/call-next", None),
+    ],
+)
+def test_out_of_range_ids_in_officer_paths_are_422_not_500(
+    client: TestClient, officer_token: dict[str, str], path: str, body: Any
+) -> None:
+    """schemathesis found it: an id past SQLite's 64-bit INTEGER raised OverflowError (a 500)."""
+    r = client.post(path, json=body, headers=officer_token)
+    assert r.status_code == 422, r.text
+    assert r.json()["detail"]["code"] == "invalid_request"
