@@ -257,7 +257,7 @@ def _counter_allowed(db: Any, officer: m.Officer, counter: int) -> None:
 
 @router.post("/queue/{counter}/{action}", response_model=QueueActionOut, responses=responses(401, 403, 404, 409, 422))
 def queue_action(
-    action: str, db: DbDep, officer: OfficerDep, hub: HubDep, counter: int = Path(ge=1, le=99)
+    counter: Annotated[int, Path(ge=1, le=99)], action: str, db: DbDep, officer: OfficerDep, hub: HubDep
 ) -> dict[str, Any]:
     if action not in ("call-next", "recall", "skip", "served"):
         raise ApiError(404, "unknown_action", "error.unknown_action")
@@ -317,7 +317,7 @@ def _mismatch() -> ApiError:
     "/handoffs/{hid}/identify", response_model=OfficerIdentifiedOut, responses=responses(401, 403, 404, 409, 413, 422)
 )
 def identify_visitor(
-    body: OfficerIdentifyIn, db: DbDep, officer: OfficerDep, hub: HubDep, hid: int = Path(ge=1, le=2**63 - 1)
+    hid: Annotated[int, Path(ge=1, le=2**63 - 1)], body: OfficerIdentifyIn, db: DbDep, officer: OfficerDep, hub: HubDep
 ) -> dict[str, Any]:
     """The remote counter: an officer who sees the visitor (e.g. an elderly citizen) identifies them; audited."""
     from protocol.nik import NikError, validate_nik
