@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any, Literal
 
+from annotated_types import Interval
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
 
 from protocol.catalog import Agency, Localized, Where
@@ -330,7 +331,7 @@ class SurveyIn(_In):
     score: WholeNumber = Field(ge=1, le=4, description="SKM scale: 1 poor … 4 very good")
     comment: str | None = Field(default=None, max_length=2000)
     application: str | None = Field(default=None, max_length=20, description="Tracking number")
-    handoff_id: WholeNumber | None = Field(default=None, ge=1, le=2**53)
+    handoff_id: Annotated[int, Interval(ge=1, le=2**53), Strict(), BeforeValidator(_whole_number)] | None = None
 
 
 class SurveyOut(_Out):
