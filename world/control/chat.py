@@ -122,7 +122,7 @@ class ChatController:
         elif action.kind == "handoff":
             if data.get("state") == "accepted":
                 counter = _int(data.get("counter"))
-                officer = str(data.get("hall.officer") or t("hall.officer", self.lang))
+                officer = str(data.get("officer") or t("hall.officer", self.lang))
                 if c.visitors is not None and counter:
                     c.visitors.officer_at(counter, officer)
                 c.join_call(_int(data.get("handoff_id")), counter)
