@@ -375,7 +375,7 @@ class HallClient(DirectObject):
         missing = call.devices.missing
         if not missing:
             return ""
-        return t("hall.call_missing", self.lang, devices=", ".join(t(f"dev_{d}", self.lang) for d in missing))
+        return t("hall.call_missing", self.lang, devices=", ".join(t(f"hall.dev_{d}", self.lang) for d in missing))
 
     def lead_to_counter(self, number: int) -> bool:
         """The AI avatar walks ahead to the counter; the citizen follows."""
