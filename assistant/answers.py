@@ -10,19 +10,18 @@ from __future__ import annotations
 import re
 from urllib.parse import urlparse
 
+from l10n import t
 from protocol.catalog import Catalog, Fee, Localized, Service
 from protocol.knowledge import Case, Referral, Source
 from protocol.messages import Citation
 
-ASPECT_LABELS: dict[str, Localized] = {
-    "requirements": Localized(id="Syarat", en="Requirements"),
-    "fee": Localized(id="Biaya", en="Fee"),
-    "duration": Localized(id="Lama proses", en="Processing time"),
-    "validity": Localized(id="Masa berlaku", en="Validity"),
-    "location": Localized(id="Tempat", en="Where"),
-    "procedure": Localized(id="Alur", en="Procedure"),
-    "lost_damaged": Localized(id="Hilang/rusak", en="Lost/damaged"),
-}
+
+def _labels(*names: str) -> dict[str, Localized]:
+    """Section headings from the catalogue (``assistant.aspect_<name>``), both languages kept together."""
+    return {n: Localized(id=t(f"assistant.aspect_{n}", "id"), en=t(f"assistant.aspect_{n}", "en")) for n in names}
+
+
+ASPECT_LABELS = _labels("requirements", "fee", "duration", "validity", "location", "procedure", "lost_damaged")
 
 
 def format_rupiah(amount: int) -> str:
@@ -47,8 +46,7 @@ def service_citation(svc: Service, basis: str | None = None) -> Citation:
 
 def counter_label(catalog: Catalog, svc: Service, lang: str) -> str:
     _agency, counter = catalog.counter(svc.counter)
-    word = "Counter" if lang == "en" else "Loket"
-    return f"{word} {counter.number} ({counter.code}) – {counter.label.get(lang)}"
+    return t("assistant.counter_label", lang, n=counter.number, code=counter.code, label=counter.label.get(lang))
 
 
 def compose(catalog: Catalog, svc: Service, aspect: str | None, lang: str) -> tuple[str, Citation]:
@@ -103,8 +101,8 @@ def compose(catalog: Catalog, svc: Service, aspect: str | None, lang: str) -> tu
 def office_hours(catalog: Catalog, lang: str) -> tuple[str, Citation]:
     office = catalog.office
     lines = [f"{h.days.get(lang)}: {h.open}–{h.close}" for h in office.hours]
-    head = f"{office.name.get(lang)} opening hours:" if lang == "en" else f"Jam layanan {office.name.get(lang)}:"
-    addr = ("Address: " if lang == "en" else "Alamat: ") + office.address
+    head = t("assistant.opening_hours", lang, office=office.name.get(lang))
+    addr = t("assistant.address", lang, address=office.address)
     host = urlparse(office.source_url).netloc or office.source_url
     checked = f"{office.checked:%Y-%m}"
     text = "\n".join([head, _bullets(lines), addr, office.note.get(lang), source_line(host, checked, lang)])
@@ -123,20 +121,12 @@ _KIND_FIELD = {
     "overview": "overview",
     "status": "duration",  # "is it ready yet?": how long it takes, not the requirements again
 }
-_LABEL = {
-    "requirements": Localized(id="Syarat", en="Requirements"),
-    "fee": Localized(id="Biaya", en="Fee"),
-    "duration": Localized(id="Lama proses", en="Processing time"),
-    "validity": Localized(id="Masa berlaku", en="Validity"),
-    "location": Localized(id="Tempat", en="Where"),
-    "steps": Localized(id="Langkah", en="Steps"),
-    "not_for": Localized(id="Catatan", en="Note"),
-}
+_LABEL = _labels("requirements", "fee", "duration", "validity", "location", "steps", "not_for")
 
 
 def _fee_text(fee: Fee, name: str, lang: str) -> str:
     if fee.free:
-        body = f"{name} is free of charge." if lang == "en" else f"{name} gratis, tidak dipungut biaya."
+        body = t("assistant.free_of_charge", lang, name=name)
     else:
         body = "\n" + _bullets([f"{i.label.get(lang)}: {format_rupiah(i.amount)}" for i in fee.items])
     if fee.note:
@@ -194,12 +184,9 @@ def compose_case(catalog: Catalog, case: Case, lang: str) -> tuple[str, Citation
 
 def compose_referral(ref: Referral, lang: str) -> tuple[str, Citation]:
     """Where to go instead and why, with the referral's source: a service we don't provide."""
-    head = (
-        f"{ref.title.en} is not handled by the MPP assistant's catalogue." if lang == "en"
-        else f"{ref.title.id} tidak termasuk layanan di katalog asisten MPP."
-    )  # fmt: skip
-    where = ("Where to go: " if lang == "en" else "Tempat mengurus: ") + ref.where.get(lang)
-    why = ("Why: " if lang == "en" else "Alasannya: ") + ref.why.get(lang)
+    head = t("assistant.referral_not_ours", lang, title=ref.title.get(lang))
+    where = t("assistant.referral_where", lang, where=ref.where.get(lang))
+    why = t("assistant.referral_why", lang, why=ref.why.get(lang))
     line, cite = case_source_line(ref.source, lang)
     return "\n".join([head, where, why, line]), cite
 
