@@ -12,7 +12,7 @@ import datetime as dt
 from typing import Annotated, Any, Literal
 
 from annotated_types import Interval
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, Strict, StrictBool, StringConstraints
 
 from protocol.catalog import Agency, Localized, Where
 from protocol.messages import CHAT_TEXT_MAX, ApplicationEvent, DocumentEvent, QueueEvent
@@ -75,7 +75,7 @@ class ErrorBody(_Out):
 class SessionIn(_In):
     lang: Lang = "id"
     name: str | None = Field(default=None, max_length=60)
-    demo: bool = False  # a demo tour's visitor (its applications stay out of real officers' lists)
+    demo: StrictBool = False  # a demo tour's visitor (its applications stay out of real officers' lists)
 
 
 class SessionOut(_Out):
@@ -174,7 +174,7 @@ class VillageOut(_Out):
 class ApplicationIn(_In):
     service_id: str = Field(min_length=1, max_length=40)
     data: dict[str, Any]
-    submit: bool = False
+    submit: StrictBool = False
 
 
 class NoteIn(_In):
@@ -379,7 +379,7 @@ class HandoffIn(_In):
     conversation_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     service_id: str | None = Field(default=None, max_length=40)
     transcript: list[TranscriptLine] = Field(default_factory=list, max_length=50)
-    guided: bool = Field(default=False, description="The citizen is in guided mode (big steps, spoken)")
+    guided: StrictBool = Field(default=False, description="The citizen is in guided mode (big steps, spoken)")
 
 
 HandoffState = Literal["pending", "accepted", "closed", "expired", "declined"]
