@@ -53,7 +53,9 @@ def test_the_page_gets_its_texts_from_the_catalogue_as_json(client: TestClient) 
     import json
 
     page = client.get("/", headers={"Accept-Language": "en"})
-    inline = json.loads(re.search(r'<script id="i18n" type="application/json">(.*?)</script>', page.text).group(1))
+    found = re.search(r'<script id="i18n" type="application/json">(.*?)</script>', page.text)
+    assert found is not None, "the page carries its texts inline"
+    inline = json.loads(found.group(1))
     assert inline["lang"] == "en" and inline["strings"]["call_officer"] == "Call an officer"
     r = client.get("/i18n/id.json")
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
