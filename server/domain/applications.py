@@ -83,8 +83,8 @@ def application_dict(app: AppView, reveal: bool = False) -> dict[str, Any]:
         "version": app.version,
         "data": app.data if reveal else masked_data(app.data, app.service_id),
         "sla_due": app.sla_due.isoformat() if app.sla_due else None,
-        "created_at": m.utc(app.created_at).isoformat(),
-        "updated_at": m.utc(app.updated_at).isoformat(),
+        "created_at": m.iso_utc(app.created_at),  # the same text as the response models' (GET answers)
+        "updated_at": m.iso_utc(app.updated_at),
     }
 
 

@@ -38,6 +38,11 @@ def utc(value: dt.datetime) -> dt.datetime:
     return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
+def iso_utc(value: dt.datetime) -> str:
+    """The wire form of a moment, as the protocol's response models write it (``...Z``)."""
+    return utc(value).astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+
+
 class Base(DeclarativeBase):
     type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
 
