@@ -86,7 +86,16 @@ async def _signalling(port: int, officer: httpx.Client, csrf: str, calls: int, h
         assert officer.post(f"/officer/remote/{hid}/accept", data={"csrf": csrf}).status_code == 303
     cookie = "; ".join(f"{k}={v}" for k, v in officer.cookies.items())
     url = f"ws://127.0.0.1:{port}"
-    opts: dict[str, Any] = {"max_size": 1 << 20, "open_timeout": 60, "ping_interval": None, "close_timeout": 30}
+    # max_queue=None: the bots keep reading while they send. The server stops parsing a client whose
+    # socket is not writable (issue 15, D2), so a bot that sent bursts while leaving 16 frames unread
+    # stalled both ends (a hang in a loaded full run).
+    opts: dict[str, Any] = {
+        "max_size": 1 << 20,
+        "max_queue": None,
+        "open_timeout": 60,
+        "ping_interval": None,
+        "close_timeout": 30,
+    }
     ows = await websockets.connect(url + "/officer/ws", additional_headers={"Cookie": cookie}, **opts)
     await ows.recv()
     socks = []
@@ -99,7 +108,10 @@ async def _signalling(port: int, officer: httpx.Client, csrf: str, calls: int, h
     async def drain(ws: Any, want: int, kind: str) -> None:
         got = 0
         while got < want:
-            f = json.loads(await ws.recv())
+            try:
+                f = json.loads(await asyncio.wait_for(ws.recv(), timeout=60))
+            except TimeoutError:
+                raise RuntimeError(f"bench calls: {got} of {want} {kind!r} frames came back within 60 s") from None
             if f["type"].startswith(kind):
                 got += 1
 
