@@ -226,9 +226,20 @@ async def tiny_frame_flood(server: Server, connections: int, kib: int, hold: flo
 
 
 async def slow_sender(
-    server: Server, sockets: int, interval: float, hold: float, request: bytes, label: str, source: str = "127.0.0.1"
+    server: Server,
+    sockets: int,
+    interval: float,
+    hold: float,
+    request: bytes,
+    label: str,
+    source: str = "127.0.0.1",
+    head_first: bool = False,
 ) -> dict[str, Any]:
-    """``sockets`` connections each send ``request`` one byte every ``interval`` s for up to ``hold`` s."""
+    """``sockets`` connections each send ``request`` one byte every ``interval`` s for up to ``hold`` s.
+
+    ``head_first``: the headers go in one write, so the server is past them and only the body trickles.
+    """
+    first = request.index(b"\r\n\r\n") + 4 if head_first else 0
     stop = asyncio.Event()
     probe = Probe(server.port)
     probing = asyncio.create_task(probe.run(stop))
@@ -245,7 +256,8 @@ async def slow_sender(
             return
         outcome = "open"
         try:
-            for i in range(len(request)):
+            writer.write(request[:first])
+            for i in range(first, len(request)):
                 if time.monotonic() - start > hold:
                     break
                 writer.write(request[i : i + 1])
@@ -302,53 +314,7 @@ async def attacks(server: Server, scale: float) -> list[dict[str, Any]]:
 
 
 async def _slow_body(server: Server, sockets: int, interval: float, hold: float, request: bytes) -> dict[str, Any]:
-    head_end = request.index(b"\r\n\r\n") + 4
-    stop = asyncio.Event()
-    probe = Probe(server.port)
-    probing = asyncio.create_task(probe.run(stop))
-    statuses: dict[str, int] = {}
-    closed_at: list[float] = []
-    start = time.monotonic()
-
-    async def one() -> None:
-        try:
-            reader, writer = await open_from(server.port)
-        except OSError:
-            statuses["refused"] = statuses.get("refused", 0) + 1
-            return
-        outcome = "open"
-        try:
-            writer.write(request[:head_end])
-            for i in range(head_end, len(request)):
-                if time.monotonic() - start > hold:
-                    break
-                writer.write(request[i : i + 1])
-                await writer.drain()
-                try:
-                    data = await asyncio.wait_for(reader.read(4096), interval)
-                except TimeoutError:
-                    continue
-                outcome = data[9:12].decode(errors="replace") if data.startswith(b"HTTP/") else "closed"
-                closed_at.append(time.monotonic() - start)
-                break
-        except ConnectionError:
-            outcome = "reset"
-            closed_at.append(time.monotonic() - start)
-        finally:
-            writer.close()
-        statuses[outcome] = statuses.get(outcome, 0) + 1
-
-    await asyncio.gather(*(one() for _ in range(sockets)), return_exceptions=True)
-    stop.set()
-    await probing
-    closed_at.sort()
-    return {
-        "attack": f"slow body {sockets} sockets, 1 byte/{interval:g} s, {hold:g} s",
-        "outcomes": statuses,
-        "median s to close": round(closed_at[len(closed_at) // 2], 1) if closed_at else None,
-        "health worst s": round(probe.worst, 2),
-        "health failures": len(probe.failures),
-    }
+    return await slow_sender(server, sockets, interval, hold, request, "slow body", head_first=True)
 
 
 def run(sources: list[tuple[str, Path]], scale: float, stock: bool) -> list[dict[str, Any]]:
