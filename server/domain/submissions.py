@@ -142,8 +142,7 @@ class SubmissionWriter:
                 done = []
         if not done and batch:
             done = [self._alone(job) for job in batch]
-        for job, outcome, error in done:
-            _settle(job, outcome, error)
+        _settle_all(done)
 
     def _alone(self, job: _Job) -> tuple[_Job, Outcome | None, BaseException | None]:
         try:
@@ -222,9 +221,12 @@ class PgSubmissionWriter:
                 await conn.close()
             conn = None
             settled, alone = [], list(batch)
-        for job, created, error in settled:
-            out = None if created is None else (applications.application_dict(created.application), created)
-            _settle(job, out, error)
+        _settle_all(
+            [
+                (job, None if created is None else (applications.application_dict(created.application), created), error)
+                for job, created, error in settled
+            ]
+        )
         if alone:
             await asyncio.gather(*(self._alone(job) for job in alone))
         return conn
@@ -254,20 +256,42 @@ class PgSubmissionWriter:
 
 
 def _settle(job: _Job, outcome: Outcome | None, error: BaseException | None) -> None:
-    future, loop = job.future, job.loop
-    if future is None or loop is None:
-        return
+    _settle_all([(job, outcome, error)])
 
-    def apply() -> None:
-        if future.done():
-            return
+
+def _apply(done: list[tuple[_Job, Outcome | None, BaseException | None]]) -> None:
+    for job, outcome, error in done:
+        future = job.future
+        if future is None or future.done():
+            continue
         if error is not None:
             future.set_exception(error)
         else:
             assert outcome is not None
             future.set_result(outcome)
 
+
+def _settle_all(done: list[tuple[_Job, Outcome | None, BaseException | None]]) -> None:
+    """Answer a batch's requests with one hand-off per event loop.
+
+    ``call_soon_threadsafe`` writes to the loop's wake-up socket: once per job it was a
+    syscall and a GIL hand-over per submission. On the loop's own thread (PostgreSQL) the
+    futures are set directly.
+    """
+    by_loop: dict[asyncio.AbstractEventLoop, list[tuple[_Job, Outcome | None, BaseException | None]]] = {}
+    for item in done:
+        loop = item[0].loop
+        if loop is not None and item[0].future is not None:
+            by_loop.setdefault(loop, []).append(item)
     try:
-        loop.call_soon_threadsafe(apply)
-    except RuntimeError:  # the loop is gone (shutdown): nobody is waiting any more
-        pass
+        running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+    except RuntimeError:
+        running = None
+    for loop, items in by_loop.items():
+        if loop is running:
+            _apply(items)
+            continue
+        try:
+            loop.call_soon_threadsafe(_apply, items)
+        except RuntimeError:  # the loop is gone (shutdown): nobody is waiting any more
+            pass

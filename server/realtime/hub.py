@@ -39,6 +39,7 @@ class Hub:
     def __init__(self) -> None:
         self.loop: asyncio.AbstractEventLoop | None = None
         self.conns: set[Conn] = set()
+        self._kinds: dict[str, int] = {}  # live connections per kind (a conn's kind is fixed when added)
         self._listeners: list[Callable[[str, dict[str, Any]], None]] = []
         self.bridge: Any = None  # set by the Redis bridge when MPP_REDIS_URL is configured
 
@@ -47,9 +48,20 @@ class Hub:
 
     def add(self, conn: Conn) -> None:
         self.conns.add(conn)
+        self._kinds[conn.kind] = self._kinds.get(conn.kind, 0) + 1
 
     def remove(self, conn: Conn) -> None:
-        self.conns.discard(conn)
+        if conn in self.conns:
+            self.conns.discard(conn)
+            self._kinds[conn.kind] -= 1
+
+    def heard(self, kind: str) -> bool:
+        """Whether a broadcast to ``kind`` reaches anyone: a connection of it here, or other nodes.
+
+        Lets a caller skip building a frame nobody receives (every submission notifies
+        officers' inboxes, usually with no officer online on the node that took it).
+        """
+        return self.bridge is not None or self._kinds.get(kind, 0) > 0
 
     # ---- thread-safe entry points (called from request threads after commit)
 

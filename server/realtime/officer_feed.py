@@ -30,4 +30,6 @@ def application_frame(app: AppView, kind: str = "application.changed") -> dict[s
 
 def notify_application(hub: Hub, app: AppView, kind: str = "application.changed") -> None:
     """Call after commit: officers in scope see the inbox change without a reload."""
+    if not hub.heard("officer"):
+        return
     hub.broadcast(application_frame(app, kind), kind="officer")
