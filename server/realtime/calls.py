@@ -89,6 +89,7 @@ class ActiveCall:
     connected_at: float | None = None
     video: bool = True
     offered: bool = False
+    requested: bool = False
     webrtc: bool = True
 
 
@@ -136,16 +137,17 @@ class CallService:
             raise CallRefused("not_in_call", "No accepted handoff of yours with this id.")
         frame = self._frame(msg, "citizen")
         if isinstance(msg, CallRequest):
-            again = parties.handoff_id in self.active
             call = self.active.setdefault(parties.handoff_id, ActiveCall(parties, video=msg.video))
-            if again and call.offered:
-                return  # a repeated ask that crossed the officer's offer: already ringing
-            call.webrtc = msg.webrtc
-            frame["ice_servers"] = ice_servers(self.settings, f"o{parties.officer_id}")
-            if not again:  # the citizen's page repeats its ask until the offer comes: note it once
+            again, call.requested = call.requested, True
+            if not again:  # the citizen's page repeats its ask until the offer comes: note it once,
+                # also when the officer's offer overtook it (the offer, not the ask, made the entry)
                 await run_in_threadpool(
                     self._note, parties.handoff_id, "call_requested" if msg.webrtc else "call_unsupported"
                 )
+            if call.offered:
+                return  # an ask that crossed the officer's offer: already ringing
+            call.webrtc = msg.webrtc
+            frame["ice_servers"] = ice_servers(self.settings, f"o{parties.officer_id}")
             if not msg.webrtc:
                 self._to_officer(parties, self._unavailable(parties.handoff_id))
                 return

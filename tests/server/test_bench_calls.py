@@ -6,14 +6,7 @@ from typing import Any
 
 import pytest
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skip(
-        reason="hangs in full -n 2 runs since the D2 bounded parsing (two CI runs, 2026-12-07): its bots send "
-        "bursts on sockets the relay writes to, and one end stops; passes alone in 9-19 s. Signalling itself "
-        "is tested in test_calls.py; the bench's stall is open (closing note of session 5)"
-    ),
-]
+pytestmark = pytest.mark.slow
 
 
 def test_bench_calls_signals_every_call_and_reports_cpu_next_to_pings(capsys: Any) -> None:

@@ -303,3 +303,26 @@ def test_coturn_accepts_server_issued_credentials_and_refuses_expired_ones(migra
             asyncio.run(allocate(port, stale_user, stale_pw))
         with pytest.raises(aioice.stun.TransactionFailed, match="401"):
             asyncio.run(allocate(port, turn["username"], "bm90IHRoZSByaWdodCBvbmU="))
+
+
+def test_an_offer_that_overtakes_the_ask_still_notes_the_ask_once(
+    client: TestClient, pair: dict[str, Any], migrated: Any
+) -> None:
+    """The ask reaches the server after the officer's offer (two sockets, no order between them)."""
+    from sqlalchemy import select
+
+    from server.persistence import models as m
+    from server.persistence.db import make_engine, make_sessionmaker
+
+    hid = pair["hid"]
+    with _citizen_ws(client, pair["token"]) as cws, _officer_ws(client) as ows:
+        ows.send_json({"type": "call.offer", "handoff_id": hid, "sdp": OFFER})
+        assert _next(cws)["type"] == "call.offer"
+        cws.send_json({"type": "call.request", "handoff_id": hid, "video": True})
+        cws.send_json({"type": "call.request", "handoff_id": hid, "video": True})  # the page repeats its ask
+        cws.send_json({"type": "call.answer", "handoff_id": hid, "sdp": OFFER})
+        # already ringing: the officer gets the answer, not a late ask that would ring again
+        assert _next(ows)["type"] == "call.answer"
+    with make_sessionmaker(make_engine(migrated))() as db:
+        transcript = db.scalars(select(m.Handoff.transcript).where(m.Handoff.id == hid)).one()
+    assert [e["event"] for e in transcript if e.get("role") == "system"].count("call_requested") == 1
