@@ -94,16 +94,22 @@ def eval_cmd(
     show_errors: bool = typer.Option(False, "--errors", help="List the misrouted train/dev questions (never test)."),
     json_out: bool = typer.Option(False, "--json", help="Print the full results as JSON instead of the table."),
     baselines: bool = typer.Option(True, "--baselines/--no-baselines", help="Also run the two routing baselines."),
+    no_test: bool = typer.Option(
+        False, "--no-test", help="Skip the held-out part entirely (not even loaded): for tuning on train/dev."
+    ),
 ) -> None:
     """The assistant on real citizens' questions (held-out test, and train/dev) next to v1 and baselines."""
     from assistant.evaluate import run
 
-    r = run(progress=not json_out, with_baselines=baselines)
+    r = run(progress=not json_out, with_baselines=baselines, with_test=not no_test)
     if json_out:
         sys.stdout.write(json.dumps(r, ensure_ascii=False, indent=1, default=str) + "\n")
         return
     typer.echo(f"model: encoder {r['model']['encoder']}  data {str(r['model']['training_data_sha256'])[:12]}")
-    typer.echo("real/test is held out: nothing was tuned on it. v1 = service x aspect (the previous model).")
+    if no_test:
+        typer.echo("real/test skipped (--no-test). v1 = service x aspect (the previous model).")
+    else:
+        typer.echo("real/test is held out: nothing was tuned on it. v1 = service x aspect (the previous model).")
     head = f"{'set':10} {'system':22} {'n':>4} {'routing':>8} {'case':>7} {'in-opts':>7} {'oos-wrong':>9} " \
            f"{'clar/hand':>9} {'facts':>9}"  # fmt: skip
     typer.echo(head)

@@ -194,7 +194,8 @@ def baselines(train_texts: Sequence[str], sets: dict[str, Sequence[Any]], embedd
     return out
 
 
-def run(progress: bool = True, with_baselines: bool = True) -> dict[str, Any]:
+def run(progress: bool = True, with_baselines: bool = True, with_test: bool = True) -> dict[str, Any]:
+    """Every set scored; ``with_test=False`` never loads the held-out part (tuning runs use it)."""
     from tqdm import tqdm
 
     from assistant.core import Assistant
@@ -207,7 +208,8 @@ def run(progress: bool = True, with_baselines: bool = True) -> dict[str, Any]:
     assistant = Assistant.load()
     v1 = V1(assistant.catalog)
     port = OfflinePort(assistant.catalog)
-    sets: dict[str, Sequence[Any]] = {f"real/{s}": load_real(s) for s in SPLITS}
+    splits = [s for s in SPLITS if with_test or s != "test"]
+    sets: dict[str, Sequence[Any]] = {f"real/{s}": load_real(s) for s in splits}
     sets["old/dev"] = _old_rows("dev")
     sets["old/test"] = _old_rows("test")
     results: dict[str, Any] = {"sets": {}, "examples": {}}

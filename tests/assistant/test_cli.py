@@ -47,3 +47,40 @@ def test_train_check_reproduces_the_committed_data_hash(app: typer.Typer) -> Non
     result = CliRunner().invoke(app, ["train", "--check"])
     assert result.exit_code == 0, result.output
     assert "OK" in result.stdout
+
+
+def test_eval_no_test_never_loads_the_held_out_part(app: typer.Typer, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``--no-test`` is what tuning runs use: the held-out file is not even read (no aggregate either)."""
+    import assistant.evaluate as ev
+    import assistant.realset as realset
+    import assistant.v1 as v1
+    from protocol.knowledge import RealQuestion
+
+    asked: list[str] = []
+
+    def fake_load_real(split: str, root: object = None) -> list[RealQuestion]:
+        asked.append(split)
+        if split == "test":
+            raise AssertionError("the held-out part was loaded")
+        row = {"question": "brp biaya paspor", "lang": "id", "source_url": "https://example.org/faq",
+               "source_date": None, "retrieved": "2026-12-07", "intent": "ask_service", "service": "paspor",
+               "expected": "paspor.fee", "split": split, "note": ""}  # fmt: skip
+        return [RealQuestion.model_validate(row)]
+
+    class FakeV1:
+        def __init__(self, catalog: object) -> None:
+            self.catalog = catalog
+
+        def ask(self, text: str) -> object:
+            from types import SimpleNamespace
+
+            return SimpleNamespace(intent="ask_service", service="paspor", case=None, outcome="other", text="")
+
+    monkeypatch.setattr(realset, "load_real", fake_load_real)
+    monkeypatch.setattr(v1, "V1", FakeV1)
+    monkeypatch.setattr(ev, "_old_rows", lambda name: [])
+    result = CliRunner().invoke(app, ["eval", "assistant", "--no-test", "--no-baselines"])
+    assert result.exit_code == 0, result.output
+    assert sorted(asked) == ["dev", "train"]
+    assert "real/test" not in result.stdout.replace("real/test skipped", "")
+    assert "real/train" in result.stdout and "real/dev" in result.stdout
