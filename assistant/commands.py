@@ -18,6 +18,7 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
     app.command("train")(train_cmd)
     app.command("ask")(ask_cmd)
     eval_app.command("assistant")(eval_cmd)
+    eval_app.command("assistant-cv")(cv_cmd)
     bench_app.command("assistant")(bench_cmd)
 
 
@@ -138,6 +139,39 @@ def eval_cmd(
                 gold, got = e["gold"], e["v2"]
                 if got[2] is None or not (got[2] == gold[2] or str(got[2]).startswith(f"{gold[2]}-")):
                     typer.echo(f"  {name} ✗ {e['question'][:90]!r} want {gold} got {got}")
+
+
+def cv_cmd(
+    folds: int = typer.Option(5, help="Number of folds (whole sites per fold)."),
+    full: bool = typer.Option(False, "--full", help="mpp train per fold (~4 min each), not only the heads."),
+    show_errors: bool = typer.Option(False, "--errors", help="List the questions answered wrongly in their fold."),
+    json_out: bool = typer.Option(False, "--json", help="Print the full results as JSON."),
+) -> None:
+    """Leave-site-out cross-validation over real train+dev (never test): retrain without a fold, score it."""
+    from assistant.crossval import run
+    from assistant.evaluate import case_matches
+
+    r = run(k=folds, mode="full" if full else "light", progress=not json_out, log=None if json_out else typer.echo)
+    if json_out:
+        sys.stdout.write(json.dumps(r, ensure_ascii=False, indent=1, default=str) + "\n")
+        return
+    typer.echo(f"leave-site-out CV, {r['folds']} folds, mode {r['mode']} (real/test is not loaded)")
+    head = f"{'set':10} {'n':>4} {'routing':>8} {'case':>7} {'in-opts':>7} {'oos-wrong':>9} {'clar/hand':>9} facts"
+    typer.echo(head)
+    typer.echo("-" * len(head))
+    for name, m in r["sets"].items():
+        oos = f"{m['oos_confident_wrong']:9.1%}" if m["oos_n"] else f"{'-':>9}"
+        typer.echo(
+            f"{name:10} {m['n']:4d} {m['routing']:8.1%} {m['right_case']:7.1%} {m['case_in_clarify_options']:7.1%} "
+            f"{oos} {m['clarify_handoff']:9.1%} {m['fact_violations']}/{m['answers_checked']:<6}"
+        )
+    if show_errors:
+        for e in r["examples"]:
+            gold, got = e["gold"], e["got"]
+            if gold[2] is not None and not (got[3] == "answer" and case_matches(got[2], gold[2])):
+                typer.echo(f"  ✗ {e['question'][:90]!r} want {gold} got {got}")
+            elif gold[2] is None and (got[0] != gold[0] or (got[1] or None) != (gold[1] or None)):
+                typer.echo(f"  ✗ {e['question'][:90]!r} want {gold} got {got}")
 
 
 def bench_cmd(

@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import random
 import time
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -158,15 +159,37 @@ def _thresholds(index: Any, groups: list[tuple[np.ndarray, int]]) -> dict[str, f
     return {"answer": round(answer, 3), "option": 0.08, "clarify_mass": 0.5}
 
 
-def train(model_dir: Path | None = None, seed: int = SEED, progress: bool = True) -> dict[str, Any]:
+def fit_heads(examples: list[Example], norm: list[str], emb: np.ndarray, rows: np.ndarray, seed: int) -> Any:
+    """Intent, service and kind heads on the given rows of the generated data."""
+    from assistant.model import CharNgrams, Heads, features, fit_head
+
+    ng = CharNgrams().fit([norm[i] for i in rows])
+    x = features(ng, emb[rows], [norm[i] for i in rows], EMB_WEIGHT)
+    ex = [examples[i] for i in rows]
+    h_int = fit_head(x, [e.intent for e in ex], C_INTENT, seed)
+    h_svc = fit_head(x, [e.service or NONE_SERVICE for e in ex], C_SERVICE, seed)
+    h_kind = fit_head(x, [kind_label(e) for e in ex], C_KIND, seed)
+    return Heads(ng, h_int, h_svc, EMB_WEIGHT, {"encoder": ENCODER}, h_kind)
+
+
+def without_questions(examples: list[Example], questions: Collection[str]) -> list[Example]:
+    """The examples minus those equal (case, spacing, punctuation folded) to one of the questions."""
+    from assistant.realset import normalise
+
+    held = {normalise(q) for q in questions}
+    return [e for e in examples if normalise(e.text) not in held]
+
+
+def train(
+    model_dir: Path | None = None, seed: int = SEED, progress: bool = True, exclude: Collection[str] = ()
+) -> dict[str, Any]:
+    """Fit and save the model; ``exclude`` drops questions from the data (cross-validation folds)."""
     from tqdm import tqdm
 
     from assistant.model import (
         MODEL_DIR,
-        CharNgrams,
         Heads,
         features,
-        fit_head,
         make_embedder,
         save_heads,
         write_if_changed,  # fmt: skip
@@ -183,6 +206,8 @@ def train(model_dir: Path | None = None, seed: int = SEED, progress: bool = True
     out_dir = model_dir or MODEL_DIR
     bar = tqdm(total=7, desc="mpp train", unit="step", disable=not progress)
     examples, digests = training_data(seed)
+    if exclude:
+        examples = without_questions(examples, exclude)
     digest = data_hash(examples)
     bar.set_postfix_str(f"{len(examples)} examples")
     bar.update(1)
@@ -200,13 +225,7 @@ def train(model_dir: Path | None = None, seed: int = SEED, progress: bool = True
     tr, ho = idx[:cut], idx[cut:]
 
     def fit_all(rows: np.ndarray) -> Heads:
-        ng = CharNgrams().fit([norm[i] for i in rows])
-        x = features(ng, emb[rows], [norm[i] for i in rows], EMB_WEIGHT)
-        ex = [examples[i] for i in rows]
-        h_int = fit_head(x, [e.intent for e in ex], C_INTENT, seed)
-        h_svc = fit_head(x, [e.service or NONE_SERVICE for e in ex], C_SERVICE, seed)
-        h_kind = fit_head(x, [kind_label(e) for e in ex], C_KIND, seed)
-        return Heads(ng, h_int, h_svc, EMB_WEIGHT, {"encoder": ENCODER}, h_kind)
+        return fit_heads(examples, norm, emb, rows, seed)
 
     heads_tr = fit_all(tr)
     bar.update(1)
