@@ -21,7 +21,7 @@ def test_folds_keep_each_site_whole_and_cover_every_row() -> None:
 
 
 def test_folds_are_deterministic() -> None:
-    rows = [SimpleNamespace(source_url=f"https://s{i % 7}.example.org/q{i}") for i in range(30)]
+    rows = [SimpleNamespace(source_url=f"https://site{i % 7}.org/q{i}") for i in range(30)]
     assert folds(rows, 3) == folds(list(rows), 3)
     assert all(folds(rows, 3))
 
