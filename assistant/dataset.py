@@ -64,6 +64,22 @@ _CUE_WRAP_EN = (
 )  # fmt: skip
 
 
+# A specific case asked about through one of the catalogue aspects ("dokumen apa untuk paspor hilang",
+# "biaya akta terlambat"): the case decides the answer (its requirements, fee and time, or the
+# service's), so these carriers are labelled with the case, not with the generic aspect case.
+_GENERIC_KINDS = frozenset({"overview", "requirements", "fee", "duration", "validity", "location", "procedure",
+                            "status"})  # fmt: skip
+_ASPECT_WRAP_ID = (
+    "syarat {cue} apa saja", "dokumen apa saja yang dibutuhkan untuk {cue}", "berapa biaya {cue}",
+    "berapa lama proses {cue}", "bagaimana prosedur {cue}", "berkas yang harus dibawa kalau {cue}",
+    "{cue} bayar berapa", "{cue} butuh waktu berapa hari",
+)  # fmt: skip
+_ASPECT_WRAP_EN = (
+    "what documents do i need if {cue}", "how much does it cost when {cue}", "how long does it take if {cue}",
+    "what is the procedure for {cue}",
+)  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Example:
     text: str
@@ -247,6 +263,11 @@ def generate_v2(
                 lang = _cue_lang(cue)
                 wraps = _CUE_WRAP_EN if lang == "en" else _CUE_WRAP_ID
                 for w in rng.sample(wraps, 2):
+                    emit(w.replace("{cue}", cue), "ask_service", c.service, lang, c.id)
+            if c.id.partition(".")[2] not in _GENERIC_KINDS:
+                for cue in rng.sample(list(c.cues), min(3, len(c.cues))):
+                    lang = _cue_lang(cue)
+                    w = rng.choice(_ASPECT_WRAP_EN if lang == "en" else _ASPECT_WRAP_ID)
                     emit(w.replace("{cue}", cue), "ask_service", c.service, lang, c.id)
         for r in knowledge.referrals:
             for cue in r.cues:
