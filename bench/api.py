@@ -400,6 +400,7 @@ def run_bench(concurrency: list[int], duration: float, requests: int, postgres: 
     """Measure and print the table; returns its rows (the test reads them)."""
     gen = "wrk (separate process)" if shutil.which("wrk") else "httpx in the bench process (install wrk: it caps less)"
     pg = _pg_reachable(postgres)
+    load_before = os.getloadavg()
     table: list[dict[str, Any]] = []
     for c in concurrency:
         base = measure_baseline(c, duration, requests)
@@ -429,6 +430,13 @@ def run_bench(concurrency: list[int], duration: float, requests: int, postgres: 
     if not pg:
         print(f"PostgreSQL not reachable at {postgres}: skipped")
     print(f"load generator: {gen}; one uvicorn worker per server; {os.cpu_count()} cores")
+    # other work on the machine inflates every figure: the ratios to the same-run bare rows are the claim
+    print(
+        "load average (1/5/15 min): before "
+        + "/".join(f"{x:.2f}" for x in load_before)
+        + ", after "
+        + "/".join(f"{x:.2f}" for x in os.getloadavg())
+    )
     print(
         f"{'run':30} {'conc':>4} {'subm/s':>7} {'p50 ms':>7} {'p99 ms':>7} {'errors':>6} "
         f"{'CPU ms/subm':>11} {'rate vs bare':>12} {'CPU vs bare':>11}  (bare = same database)"
