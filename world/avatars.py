@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import heapq
 import math
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -296,9 +297,11 @@ class AIAvatar:
 class Crowd:
     """Other visitors as animated figures, each walking at the pace it moves.
 
-    A figure is a copy of one of a few loaded templates (0.1 ms, no stall when someone joins);
-    far figures update their animation less often. Name tags go to the label layer, or, for a
-    bare scene, the nearest ``max_tags`` carry a billboard tag.
+    A figure instances the shared, pre-skinned pose of its kind for its own clip and frame
+    (:class:`world.characters.CrowdFigure`), so a crowd costs draw calls, not skinning; with
+    ``MPP_HALL_CROWD=actors`` (the old path, kept for the bench's same-run comparison) each is a
+    copy of a loaded Actor whose far figures update their animation less often. Name tags go to
+    the label layer, or, for a bare scene, the nearest ``max_tags`` carry a billboard tag.
     """
 
     def __init__(
@@ -318,15 +321,20 @@ class Crowd:
         self.tags: dict[str, tuple[Any, NameTag]] = {}
         self._frame = 0
         self._want: set[str] | None = None
+        # shared baked poses (world.characters.PoseBook); MPP_HALL_CROWD=actors: one Actor per visitor
+        self.shared_poses = os.environ.get("MPP_HALL_CROWD", "poses").strip().lower() != "actors"
 
     def _figure(self, key: str, name: str) -> Any:
         fig = self.figures.get(key)
         if fig is None:
-            from world.characters import Figure, kind_for
+            from world.characters import CrowdFigure, Figure, kind_for
 
-            fig = Figure(self.root, self.library, kind_for(key), name=f"v-{key}", lights=self.lights)
-            # beyond 8 m the walk cycle is sampled less often (up to every 0.2 s at 30 m)
-            fig.actor.set_lod_animation(30.0, 8.0, 0.2)
+            if self.shared_poses:
+                fig = CrowdFigure(self.root, self.library, kind_for(key), name=f"v-{key}", lights=self.lights)
+            else:
+                fig = Figure(self.root, self.library, kind_for(key), name=f"v-{key}", lights=self.lights)
+                # beyond 8 m the walk cycle is sampled less often (up to every 0.2 s at 30 m)
+                fig.actor.set_lod_animation(30.0, 8.0, 0.2)
             self.figures[key] = fig
             self.nodes[key] = fig.root
             if self.labels is not None:

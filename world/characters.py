@@ -247,6 +247,238 @@ class Figure:
         self.root.remove_node()
 
 
+class PoseBook:
+    """Every frame of one kind's crowd clips, skinned once and shared by the whole crowd.
+
+    A crowd member is drawn as an instance of the baked pose for its own clip and frame instead
+    of an Actor of its own: no per-figure joints, skinning or vertex upload each frame (with 100
+    visitors that was most of the CPU per frame on llvmpipe). Each pose keeps all three levels of
+    detail under one LODNode with the Actor's switch distances, so near figures pop no more than
+    before. An Actor without frame blending also shows whole frames, so the look is the same:
+    every frame of the clip is baked, and each figure steps through them at its own rate
+    (the walk stays speed-matched). Poses are baked on first use (about 0.2 ms each).
+    """
+
+    _books: dict[str, PoseBook] = {}
+    CLIPS = ("idle", "walk")
+
+    def __init__(self, library: CharacterLibrary, kind: str) -> None:
+        from panda3d.core import NodePath
+
+        self.kind = kind
+        self.actor = library.actor(kind)  # a private copy: posing it moves no one else
+        self.root = NodePath(f"poses-{kind}")  # never drawn itself: holds the poses, instanced elsewhere
+        self.frames = {clip: int(self.actor.get_num_frames(clip)) for clip in self.CLIPS}
+        self.fps = {clip: float(self.actor.get_frame_rate(clip)) for clip in self.CLIPS}
+        self.poses: dict[tuple[str, int], Any] = {}
+        self.heads: dict[tuple[str, int], Any] = {}
+        self._head_joint = self.actor.expose_joint(None, "modelRoot", "head", lodName="high")
+
+    @classmethod
+    def for_kind(cls, library: CharacterLibrary, kind: str) -> PoseBook:
+        book = cls._books.get(kind)
+        if book is None:
+            book = cls._books[kind] = PoseBook(library, kind)
+        return book
+
+    @classmethod
+    def relight_all(cls) -> None:
+        """After a quality switch: the crowd takes the figures' light of the new tier, and under
+        PBR every baked pose (shown now or not) gets linear colours (restored with the rest)."""
+        for book in cls._books.values():
+            for pose in book.poses.values():
+                book._linear(pose)
+        for fig in list(CrowdFigure.live):
+            if fig.lights is not None and not fig.body.is_empty():
+                fig.lights.apply(fig.body)
+
+    @staticmethod
+    def _linear(pose: Any) -> None:
+        if FigureLights.pbr and FigureLights.linear is not None:
+            FigureLights.linear.apply(pose)
+
+    def pose(self, clip: str, frame: int) -> Any:
+        """The shared LOD subtree showing ``clip`` at ``frame`` (baked now if it is new)."""
+        key = (clip, frame)
+        found = self.poses.get(key)
+        if found is None:
+            found = self.poses[key] = self._bake(clip, frame)
+        return found
+
+    def head(self, clip: str, frame: int) -> Any:
+        """The head joint's transform (relative to the feet) in that pose."""
+        self.pose(clip, frame)
+        return self.heads[(clip, frame)]
+
+    def _bake(self, clip: str, frame: int) -> Any:
+        from panda3d.core import (
+            Geom,
+            GeomNode,
+            GeomVertexArrayData,
+            GeomVertexData,
+            GeomVertexFormat,
+            LODNode,
+            Thread,
+        )
+
+        actor = self.actor
+        actor.pose(clip, frame)
+        actor.update(force=True)
+        self.heads[(clip, frame)] = self._head_joint.get_transform(actor)
+        lod_src = actor.get_lod_node()
+        lod = LODNode(f"{self.kind}-{clip}-{frame}")
+        for i in range(lod_src.get_num_switches()):
+            lod.add_switch(lod_src.get_in(i), lod_src.get_out(i))
+        pose = self.root.attach_new_node(lod)
+        thread = Thread.get_current_thread()
+        for name in LOD_NAMES:
+            level = pose.attach_new_node(name)
+            for gnp in actor.get_lod(name).find_all_matches("**/+GeomNode"):
+                src = gnp.node()
+                out = GeomNode(src.get_name())
+                for i in range(src.get_num_geoms()):
+                    geom = src.get_geom(i)
+                    skinned = geom.get_animated_vertex_data(True, thread)
+                    fmt = skinned.get_format()
+                    keep = [
+                        a
+                        for a in range(fmt.get_num_arrays())
+                        if not any(
+                            fmt.get_array(a).has_column(c)
+                            for c in ("transform_blend", "transform_index", "transform_weight")
+                        )
+                    ]
+                    static_fmt = GeomVertexFormat()
+                    for a in keep:
+                        static_fmt.add_array(fmt.get_array(a))
+                    registered = GeomVertexFormat.register_format(static_fmt)
+                    vdata = GeomVertexData(skinned.get_name(), registered, Geom.UH_static)
+                    for slot, a in enumerate(keep):
+                        vdata.set_array(slot, GeomVertexArrayData(skinned.get_array(a)))  # a copy of this pose
+                    baked = Geom(vdata)
+                    for p in range(geom.get_num_primitives()):
+                        baked.add_primitive(geom.get_primitive(p))  # index buffers stay shared
+                    out.add_geom(baked, src.get_geom_state(i))
+                node = level.attach_new_node(out)
+                node.set_transform(gnp.get_transform(actor))
+                node.set_state(gnp.get_state(actor))
+        self._linear(pose)
+        return pose
+
+    def destroy(self) -> None:
+        self.actor.cleanup()
+        self.root.remove_node()
+        self.poses.clear()
+
+
+class CrowdFigure:
+    """A crowd member drawn from a :class:`PoseBook`: the same clips, rates and head anchor as a
+    :class:`Figure`, without an Actor of its own (idle and walk only: visitors do not gesture)."""
+
+    live: weakref.WeakSet[CrowdFigure] = weakref.WeakSet()
+
+    def __init__(
+        self, parent: Any, library: CharacterLibrary, kind: str, *, name: str = "figure", lights: Any = None
+    ) -> None:
+        from world.ao import contact_shadow
+
+        self.kind = kind
+        self.book = PoseBook.for_kind(library, kind)
+        self.root = parent.attach_new_node(name)
+        self.shadow = contact_shadow(self.root)
+        # the poses are shared by every hall in the process: this hall's light goes on the figure
+        self.body = self.root.attach_new_node("body")
+        if lights is not None:
+            lights.apply(self.body)
+        info = library.meta[kind]
+        self.stride = library.stride(kind)
+        self.walk_s = float(info.get("walk_s", 1.0))
+        self.head_top = float(info["head_top"])
+        self.chin = float(info["chin"])
+        self.head_radius = float(info["head_radius"])
+        self.head_z = library.head_height(kind)
+        self._head: Any = None
+        self._head_static: Any = None
+        self.lights = lights
+        self.speed = 0.0
+        self._last: tuple[float, float] | None = None
+        self.offset = sum(ord(c) * 7 for c in name) % max(1, self.book.frames["idle"])
+        self.clip = "idle"
+        self.rate = 1.0
+        self.start = self.offset  # the frame the clip started from
+        self.time = 0.0  # clip time since then, in seconds at rate 1
+        self.frame = -1
+        self._show()
+        CrowdFigure.live.add(self)
+
+    @classmethod
+    def restart_all(cls) -> None:
+        """As :meth:`Figure.restart_all`: every crowd clip starts again from its own offset."""
+        for fig in list(cls.live):
+            fig.start = fig.offset % fig.book.frames[fig.clip]
+            fig.time = 0.0
+            fig._show()
+
+    @property
+    def head(self) -> Any:
+        """A node at the ``head`` joint of the pose shown now (made on first use)."""
+        if self._head is None:
+            self._head = self.root.attach_new_node("head")
+            self._head.set_transform(self.book.head(self.clip, self.frame))
+        return self._head
+
+    def person(self, *, static: bool = False) -> Any:
+        from world.labels import Person
+
+        if static:
+            if self._head_static is None:
+                self._head_static = self.root.attach_new_node("head-anchor")
+                self._head_static.set_z(self.head_z)
+            return Person(self._head_static, self.head_top, self.chin, self.head_radius)
+        return Person(self.head, self.head_top, self.chin, self.head_radius)
+
+    def track(self, x: float, y: float, dt: float) -> None:
+        """As :meth:`Figure.track`: the speed from where the figure is now."""
+        if self._last is not None and dt > 1e-4:
+            d = math.hypot(x - self._last[0], y - self._last[1])
+            self.speed += (d / dt - self.speed) * min(1.0, dt * 8)
+        self._last = (x, y)
+
+    def move(self, speed: float) -> None:
+        self.speed = speed
+
+    def update(self, dt: float) -> None:
+        """The clip and rate :class:`Figure` would play, and the frame they reach now."""
+        if self.speed >= WALK_MIN_SPEED:
+            clip, rate = "walk", max(0.3, min(2.5, self.speed * self.walk_s / self.stride))
+        else:
+            clip, rate = "idle", 1.0
+        if clip != self.clip:
+            # as Actor.loop: a new clip starts at its frame 0
+            self.clip, self.rate, self.start, self.time = clip, rate, 0, 0.0
+        else:
+            if abs(rate - self.rate) > 0.02:
+                self.rate = rate
+            self.time += dt * self.rate
+        self._show()
+
+    def _show(self) -> None:
+        book = self.book
+        frame = (self.start + int(self.time * book.fps[self.clip])) % book.frames[self.clip]
+        if frame == self.frame:
+            return
+        self.frame = frame
+        body = self.body.node()
+        body.remove_all_children()
+        body.add_child(book.pose(self.clip, frame).node())
+        if self._head is not None:
+            self._head.set_transform(book.head(self.clip, frame))
+
+    def destroy(self) -> None:
+        CrowdFigure.live.discard(self)
+        self.root.remove_node()
+
+
 class FigureLights:
     """The light the figures stand in when the hall is baked (low tier): warm key + ambient.
 
@@ -287,8 +519,10 @@ class FigureLights:
 __all__ = [
     "ASSISTANT_KIND",
     "CharacterLibrary",
+    "CrowdFigure",
     "Figure",
     "FigureLights",
+    "PoseBook",
     "GESTURES",
     "OFFICER_KINDS",
     "VISITOR_KINDS",

@@ -99,6 +99,7 @@ class Quality:
         self.linear = LinearColours()
         self.linear.apply(render)
         FigureLights.linear = self.linear
+        self._figures(pbr=True)  # the crowd's baked poses not on screen now are converted too
         self.base.task_mgr.step()  # simplepbr's inputs exist before the next bare render_frame
 
     def _low(self) -> None:
@@ -128,12 +129,13 @@ class Quality:
 
     def _figures(self, *, pbr: bool) -> None:
         """People take the scene's sun and sky under PBR, and their own per-vertex light otherwise."""
-        from world.characters import Figure, FigureLights
+        from world.characters import Figure, FigureLights, PoseBook
 
         FigureLights.pbr = pbr
         for fig in list(Figure.live):
             if fig.lights is not None and not fig.actor.is_empty():
                 fig.lights.apply(fig.actor)
+        PoseBook.relight_all()
 
     def frame(self, frame_ms: float) -> None:
         """Feed one frame's time; ``auto`` probes high once, then keeps what fits the budget."""

@@ -73,7 +73,7 @@ def test_visitor_layer_follows_snapshots_and_hides_self(base) -> None:
     parent.remove_node()
 
 
-def test_crowd_figures_are_animated_copies_with_levels_of_detail(base) -> None:
+def test_crowd_figures_share_baked_poses_with_levels_of_detail(base) -> None:
     from world.avatars import VisitorLayer
 
     parent = base.render.attach_new_node("t-batch")
@@ -86,7 +86,12 @@ def test_crowd_figures_are_animated_copies_with_levels_of_detail(base) -> None:
         figs = layer.crowd.figures
         assert layer.count == 100 and len(figs) == 100
         assert len({f.kind for f in figs.values()}) >= 5  # several looks, not one clone
-        assert all(f.actor.get_lod_names() == ["high", "medium", "low"] for f in figs.values())
+        # each shows a shared pose: one LODNode with the Actor's three levels and switch distances
+        poses = {f.body.get_child(0).node() for f in figs.values()}
+        assert len(poses) < len(figs)  # instanced, not one copy per visitor
+        for pose in poses:
+            assert [pose.get_child(i).get_name() for i in range(3)] == ["high", "medium", "low"]
+            assert [(pose.get_in(i), pose.get_out(i)) for i in range(3)] == [(6.0, 0.0), (14.0, 6.0), (1000.0, 14.0)]
         assert len(layer.crowd.tags) == layer.crowd.max_tags  # only the nearest carry a (billboard) tag
     finally:
         layer.destroy()

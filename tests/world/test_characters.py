@@ -102,6 +102,80 @@ def test_a_walking_visitor_moves_its_joints_between_frames_at_a_speed_matched_ra
         parent.remove_node()
 
 
+def _positions(pose, level: int):
+    """The vertex positions of one level of detail of a baked pose (or of an Actor's LOD node)."""
+    import numpy as np
+    from panda3d.core import GeomVertexReader
+
+    node = pose.get_child(level).find("**/+GeomNode").node()
+    geom = node.get_geom(0)
+    vdata = geom.get_vertex_data()
+    if vdata.get_transform_blend_table() is not None:
+        vdata = geom.get_animated_vertex_data(True)
+    reader = GeomVertexReader(vdata, "vertex")
+    out = []
+    while not reader.is_at_end():
+        out.append(tuple(reader.get_data3()))
+    return np.array(out)
+
+
+@pytest.mark.render
+def test_a_walking_crowd_visitor_steps_through_shared_poses_at_a_speed_matched_rate(base) -> None:
+    """The crowd's baked poses: each frame of the walk is the Actor's own pose at that frame
+    (all three levels), a walker steps through them at the rate that matches its speed, and
+    the crowd shares them instead of skinning a copy each."""
+    import numpy as np
+
+    from world.characters import CharacterLibrary, CrowdFigure, PoseBook
+
+    lib = CharacterLibrary(base.loader)
+    parent = base.render.attach_new_node("t-crowd-walk")
+    fig = CrowdFigure(parent, lib, "visitor_man", name="walker")
+    other = CrowdFigure(parent, lib, "visitor_man", name="walker")
+    try:
+        frames, bodies = [], []
+        x = 0.0
+        for _ in range(10):
+            x += 1.3 / 20
+            for f in (fig, other):
+                f.root.set_pos(x, 0, 0)
+                f.track(x, 0.0, 1 / 20)
+                f.move(f.speed)
+                f.update(1 / 20)
+            frames.append(fig.frame)
+            bodies.append(fig.body.get_child(0).node())
+        assert fig.clip == "walk"
+        assert len(set(frames[2:])) >= 6  # a new pose nearly every frame: the legs move
+        assert fig.rate == pytest.approx(fig.speed * fig.walk_s / fig.stride, rel=0.05)
+        # 1.3 m/s over a 1.3 m stride in 1 s: one walk frame (1/30 s) per 1/30 s of clip time
+        assert (frames[-1] - frames[-3]) % fig.book.frames["walk"] == round(2 / 20 * fig.rate * 30)
+        assert other.body.get_child(0).node() == bodies[-1]  # same kind, same frame: one shared node
+        # the baked pose is the Actor's pose at that frame, at every level of detail
+        actor = lib.actor("visitor_man")
+        try:
+            actor.pose("walk", fig.frame)
+            actor.update(force=True)
+            pose = PoseBook.for_kind(lib, "visitor_man").pose("walk", fig.frame)
+            for level in range(3):
+                baked = _positions(pose, level)
+                live = _positions(actor.find("**/+LODNode"), level)
+                assert baked.shape == live.shape and np.allclose(baked, live, atol=1e-5)
+            other_frame = PoseBook.for_kind(lib, "visitor_man").pose("walk", (fig.frame + 7) % 30)
+            assert not np.allclose(_positions(other_frame, 0), _positions(pose, 0), atol=1e-3)
+        finally:
+            actor.cleanup()
+            actor.remove_node()
+        for _ in range(30):  # stops: back to idle
+            fig.track(x, 0.0, 1 / 20)
+            fig.move(fig.speed)
+            fig.update(1 / 20)
+        assert fig.clip == "idle"
+    finally:
+        fig.destroy()
+        other.destroy()
+        parent.remove_node()
+
+
 @pytest.mark.render
 def test_the_assistants_mouth_moves_while_it_speaks_and_rests_after(base, fixed_clock) -> None:
     from world.avatars import AIAvatar

@@ -99,10 +99,11 @@ def ffmpeg_exe() -> str:
 def _restart_figures() -> None:
     """Frame 0 of a recording restarts every figure's animation: frames match run to run."""
     try:
-        from world.characters import Figure
+        from world.characters import CrowdFigure, Figure
     except ImportError:
         return
     Figure.restart_all()
+    CrowdFigure.restart_all()
 
 
 def apply_boards(hall: Hall, rows: Sequence[dict[str, Any]]) -> None:
