@@ -262,12 +262,13 @@ def queue_action(
     if action not in ("call-next", "recall", "skip", "served"):
         raise ApiError(404, "unknown_action", "error.unknown_action")
     _counter_allowed(db, officer, counter)
-    ticket, events = queue.queue_action(db, counter, action, officer_actor(officer))
+    demo = bool(officer.demo)  # a demo-<agency> account calls the tour's tickets only, others never them
+    ticket, events = queue.queue_action(db, counter, action, officer_actor(officer), demo=demo)
     out = queue.ticket_dict(db, ticket) if ticket else None
     db.commit()
     if events:
         hub.wake({e.citizen_id for e in events}, {e.session_id for e in events})
-    publish_board(db, hub, counter)
+    publish_board(db, hub, counter, demo=demo)
     return {"counter": counter, "action": action, "ticket": out}
 
 

@@ -55,8 +55,8 @@ def report_data(
 ) -> dict[str, Any]:
     """Volumes, handling time (first submitted → completed), SLA breaches, SKM and complaints, in a date range.
 
-    ``demo``: a demo tour's applications instead of the office's (never both: a tour must not move the
-    office's figures)."""
+    ``demo``: a demo tour's applications, survey answers and complaints instead of the office's (never
+    both: a tour must not move the office's figures)."""
     today = today or sessions.today_wib()
     q = select(m.Application).where(m.Application.state != "draft", m.Application.demo == demo)
     lo = hi = None
@@ -103,8 +103,17 @@ def report_data(
         }
         for sid, r in sorted(per.items())
     ]
-    sq = select(m.SurveyResponse.service_id, func.count(), func.avg(m.SurveyResponse.score))
-    cq = select(m.Complaint)
+    # survey answers and complaints come from visitor sessions: a tour's (demo) sessions count only in its report
+    sq = (
+        select(m.SurveyResponse.service_id, func.count(), func.avg(m.SurveyResponse.score))
+        .join(m.VisitorSession, m.VisitorSession.id == m.SurveyResponse.session_id)
+        .where(m.VisitorSession.demo == demo)
+    )
+    cq = (
+        select(m.Complaint)
+        .join(m.VisitorSession, m.VisitorSession.id == m.Complaint.session_id)
+        .where(m.VisitorSession.demo == demo)
+    )
     if lo is not None and hi is not None:
         sq = sq.where(m.SurveyResponse.created_at >= lo, m.SurveyResponse.created_at < hi)
         cq = cq.where(m.Complaint.created_at >= lo, m.Complaint.created_at < hi)

@@ -19,7 +19,12 @@ STATES = ("open", "in_progress", "responded", "closed")
 
 
 def _scoped(ctx: Any) -> Any:
-    q = select(m.Complaint)
+    # a demo tour's complaints (from its demo sessions) reach only demo-<agency> accounts, and only those
+    q = (
+        select(m.Complaint)
+        .join(m.VisitorSession, m.VisitorSession.id == m.Complaint.session_id)
+        .where(m.VisitorSession.demo == bool(ctx.officer.demo))
+    )
     role = ctx.officer.role
     if role in ("admin", "supervisor"):
         return q

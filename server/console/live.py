@@ -70,6 +70,7 @@ async def officer_ws(ws: WebSocket) -> None:
                 "agency_id": officer.agency_id,
                 "village_code": officer.village_code,
                 "username": officer.username,
+                "demo": bool(officer.demo),
             }
 
     try:
@@ -97,6 +98,7 @@ async def officer_ws(ws: WebSocket) -> None:
         send=send,
         kind="officer",
         officer_id=scope["id"],
+        demo=scope["demo"],
         close=close,
     )
 

@@ -365,7 +365,7 @@ def queue(
     code: str = Query(default="", max_length=10),
 ) -> Response:
     counters = counters_for(db, ctx.officer)
-    board = {r["counter"]: r for r in queue_ops.board(db)}
+    board = {r["counter"]: r for r in queue_ops.board(db, demo=bool(ctx.officer.demo))}
     flash = ""
     if c and a in QUEUE_ACTIONS:
         flash = t(
@@ -391,7 +391,7 @@ def queue_action(counter: int, action: str, request: Request, ctx: CsrfDep, db: 
         db.rollback()
         message = exc.message_en if ctx.lang == "en" else exc.message_id
         counters = counters_for(db, ctx.officer)
-        board = {r["counter"]: r for r in queue_ops.board(db)}
+        board = {r["counter"]: r for r in queue_ops.board(db, demo=bool(ctx.officer.demo))}
         rows = [{"counter": k, "board": board.get(k.number, {})} for k in counters]
         return render(
             request, "queue.html", ctx, status=exc.status, rows=rows, actions=QUEUE_ACTIONS, error=message, page="queue"

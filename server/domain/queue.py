@@ -1,4 +1,9 @@
-"""Queue tickets, wait estimates and the board."""
+"""Queue tickets, wait estimates and the board.
+
+A demo tour's tickets (taken by a demo session, migration 0040) form a queue of their own at the
+same counters: the public board, the wait estimates and an office officer's call-next see only the
+office's tickets, and a ``demo-<agency>`` officer only the tour's (issue 18: a tour shown on a
+running server never moves the office's figures nor takes its citizens' turns)."""
 
 from __future__ import annotations
 
@@ -24,16 +29,27 @@ def _counter(db: Session, number: int) -> m.Counter:
     return c
 
 
-def minutes_per_ticket(db: Session, counter: int, day: dt.date) -> float:
-    rows = db.execute(
-        select(m.QueueTicket.called_at, m.QueueTicket.finished_at).where(
-            m.QueueTicket.counter == counter,
-            m.QueueTicket.day == day,
-            m.QueueTicket.state == "served",
-            m.QueueTicket.called_at.is_not(None),
-            m.QueueTicket.finished_at.is_not(None),
-        )
-    ).all()
+def _kind(q: Any, demo: bool) -> Any:
+    """``q`` (over queue tickets) kept to the tour's tickets (``demo``) or to the office's."""
+    return q.join(m.VisitorSession, m.VisitorSession.id == m.QueueTicket.session_id).where(
+        m.VisitorSession.demo == demo
+    )
+
+
+def ticket_demo(db: Session, t: m.QueueTicket) -> bool:
+    vs = db.get(m.VisitorSession, t.session_id)
+    return bool(vs is not None and vs.demo)
+
+
+def minutes_per_ticket(db: Session, counter: int, day: dt.date, *, demo: bool = False) -> float:
+    q = select(m.QueueTicket.called_at, m.QueueTicket.finished_at).where(
+        m.QueueTicket.counter == counter,
+        m.QueueTicket.day == day,
+        m.QueueTicket.state == "served",
+        m.QueueTicket.called_at.is_not(None),
+        m.QueueTicket.finished_at.is_not(None),
+    )
+    rows = db.execute(_kind(q, demo)).all()
     spans = [(m.utc(f) - m.utc(c)).total_seconds() / 60 for c, f in rows if c and f]
     if not spans:
         return DEFAULT_MINUTES_PER_TICKET
@@ -41,15 +57,19 @@ def minutes_per_ticket(db: Session, counter: int, day: dt.date) -> float:
 
 
 def estimated_wait(db: Session, ticket: m.QueueTicket) -> int:
-    ahead = db.scalar(
-        select(func.count()).where(
+    demo = ticket_demo(db, ticket)
+    q = (
+        select(func.count())
+        .select_from(m.QueueTicket)
+        .where(
             m.QueueTicket.counter == ticket.counter,
             m.QueueTicket.day == ticket.day,
             m.QueueTicket.state == "waiting",
             m.QueueTicket.number < ticket.number,
         )
     )
-    return round((ahead or 0) * minutes_per_ticket(db, ticket.counter, ticket.day))
+    ahead = db.scalar(_kind(q, demo))
+    return round((ahead or 0) * minutes_per_ticket(db, ticket.counter, ticket.day, demo=demo))
 
 
 def ticket_dict(db: Session, t: m.QueueTicket) -> dict[str, Any]:
@@ -131,19 +151,27 @@ def take_ticket(db: Session, vs: m.VisitorSession, counter: int) -> tuple[m.Queu
     raise ApiError(503, "queue_busy", "error.queue_busy")
 
 
-def board(db: Session, day: dt.date | None = None) -> list[dict[str, Any]]:
+def board(db: Session, day: dt.date | None = None, *, demo: bool = False) -> list[dict[str, Any]]:
+    """Now serving and waiting per counter: the office's tickets, or only a demo tour's (``demo``)."""
     day = day or today_wib()
     out = []
     for c in db.scalars(select(m.Counter).order_by(m.Counter.number)):
         serving = db.scalar(
-            select(m.QueueTicket.code)
-            .where(m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "called")
+            _kind(
+                select(m.QueueTicket.code).where(
+                    m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "called"
+                ),
+                demo,
+            )
             .order_by(m.QueueTicket.called_at.desc())
             .limit(1)
         )
         waiting = db.scalar(
-            select(func.count()).where(
-                m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "waiting"
+            _kind(
+                select(func.count())
+                .select_from(m.QueueTicket)
+                .where(m.QueueTicket.counter == c.number, m.QueueTicket.day == day, m.QueueTicket.state == "waiting"),
+                demo,
             )
         )
         out.append(
@@ -158,14 +186,23 @@ def board(db: Session, day: dt.date | None = None) -> list[dict[str, Any]]:
     return out
 
 
-def queue_action(db: Session, counter: int, action: str, actor: str) -> tuple[m.QueueTicket | None, list[m.Event]]:
-    """call-next / recall / skip / served at one counter; returns the ticket acted on and its events."""
+def queue_action(
+    db: Session, counter: int, action: str, actor: str, *, demo: bool = False
+) -> tuple[m.QueueTicket | None, list[m.Event]]:
+    """call-next / recall / skip / served at one counter; returns the ticket acted on and its events.
+
+    ``demo``: the officer is a demo tour's and acts on the tour's tickets only (and an office's
+    officer never on them)."""
     _counter(db, counter)
     day = today_wib()
     now = m.now_utc()
     current = db.scalar(
-        select(m.QueueTicket)
-        .where(m.QueueTicket.counter == counter, m.QueueTicket.day == day, m.QueueTicket.state == "called")
+        _kind(
+            select(m.QueueTicket).where(
+                m.QueueTicket.counter == counter, m.QueueTicket.day == day, m.QueueTicket.state == "called"
+            ),
+            demo,
+        )
         .order_by(m.QueueTicket.called_at.desc())
         .limit(1)
     )
@@ -182,8 +219,12 @@ def queue_action(db: Session, counter: int, action: str, actor: str) -> tuple[m.
         if current is not None:
             finish(current, "served")
         nxt = db.scalar(
-            select(m.QueueTicket)
-            .where(m.QueueTicket.counter == counter, m.QueueTicket.day == day, m.QueueTicket.state == "waiting")
+            _kind(
+                select(m.QueueTicket).where(
+                    m.QueueTicket.counter == counter, m.QueueTicket.day == day, m.QueueTicket.state == "waiting"
+                ),
+                demo,
+            )
             .order_by(m.QueueTicket.number)
             .limit(1)
         )

@@ -202,11 +202,12 @@ class DbServicePort:
                 raise _port_error(exc) from None
             info = queue.ticket_dict(db, ticket)
             db.commit()
-            board = [r for r in queue.board(db) if r["counter"] == counter]
+            demo = bool(vs.demo)
+            board = [r for r in queue.board(db, demo=demo) if r["counter"] == counter]
         self.hub.wake({ev.citizen_id}, {ev.session_id})
         for row in board:
             update = BoardUpdate(counter=counter, now_serving=row["now_serving"], waiting=row["waiting"])
-            self.hub.broadcast(update.model_dump(mode="json"))
+            self.hub.broadcast(update.model_dump(mode="json"), demo=demo)
         return TicketResult(info["code"], counter, info["estimated_wait_min"], info["state"])
 
     def request_handoff(self, caller: Caller, conversation_id: str, transcript: list[dict[str, Any]]) -> HandoffResult:

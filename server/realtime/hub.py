@@ -33,6 +33,7 @@ class Conn:
     protocol_version: int = 2
     guided: str | None = None  # the conversation of this socket's guided visit (server/realtime/guided.py)
     guided_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    demo: bool = False  # a demo tour's session or demo-<agency> officer: gets the tour's board, not the office's
 
 
 class Hub:
@@ -91,15 +92,16 @@ class Hub:
             if c.session_id in sids or (c.citizen_id is not None and c.citizen_id in cids):
                 c.wake.set()
 
-    def broadcast(self, frame: dict[str, Any], kind: str | None = None) -> None:
-        """Send a non-replayed frame (board updates) to every connection, or one kind."""
+    def broadcast(self, frame: dict[str, Any], kind: str | None = None, *, demo: bool | None = None) -> None:
+        """Send a non-replayed frame (board updates) to every connection, or one kind; ``demo``
+        True/False: only to demo tours' connections / only to the others."""
         if self.bridge is not None:
-            self.bridge.publish_broadcast(frame, kind)
-        self._call(self.broadcast_local, frame, kind)
+            self.bridge.publish_broadcast(frame, kind, demo)
+        self._call(self.broadcast_local, frame, kind, demo)
 
-    def broadcast_local(self, frame: dict[str, Any], kind: str | None) -> None:
+    def broadcast_local(self, frame: dict[str, Any], kind: str | None, demo: bool | None = None) -> None:
         for c in list(self.conns):
-            if kind is None or c.kind == kind:
+            if (kind is None or c.kind == kind) and (demo is None or c.demo == demo):
                 c.send(frame)
 
     def to_session(self, session_public_id: str, frame: dict[str, Any]) -> None:

@@ -103,8 +103,8 @@ class RedisBridge:
     def publish_wake(self, cids: set[int], sids: set[int]) -> None:
         self._publish("wake", {"cids": sorted(cids), "sids": sorted(sids)})
 
-    def publish_broadcast(self, frame: dict[str, Any], kind: str | None) -> None:
-        self._publish("broadcast", {"frame": frame, "kind": kind})
+    def publish_broadcast(self, frame: dict[str, Any], kind: str | None, demo: bool | None = None) -> None:
+        self._publish("broadcast", {"frame": frame, "kind": kind, "demo": demo})
 
     def publish_session(self, session_public_id: str, frame: dict[str, Any]) -> None:
         self._publish("session", {"sid": session_public_id, "frame": frame})
@@ -157,7 +157,7 @@ class RedisBridge:
         if channel == self.prefix + "wake":
             self.hub.wake_local(set(data.get("cids", [])), set(data.get("sids", [])))
         elif channel == self.prefix + "broadcast":
-            self.hub.broadcast_local(data["frame"], data.get("kind"))
+            self.hub.broadcast_local(data["frame"], data.get("kind"), data.get("demo"))
         elif channel == self.prefix + "session":
             self.hub.to_session_local(data["sid"], data["frame"])
         elif channel.startswith(self.prefix + "presence:"):

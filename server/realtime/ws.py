@@ -258,6 +258,7 @@ async def _handshake(ws: WebSocket, app: Any, send: Any) -> Conn | None:
         send=send,
         sent_seq=msg.last_seq,
         protocol_version=msg.protocol_version,
+        demo=bool(vs.demo),
     )
     send(
         {

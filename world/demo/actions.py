@@ -147,10 +147,12 @@ class Backend:
         import random
 
         rng = random.Random(seed)
+        viewer: Any = None
         for number, agency in counters:
             for k in range(2 + rng.randrange(4)):
                 try:
                     v = self.visitor(f"seed-{number}-{k}", "id", name=rng.choice(SEED_NAMES))
+                    viewer = v
                     self._json("POST", "/api/v1/queue/tickets", json={"counter": number}, headers=self._auth(v))
                 except (_Busy, _Refused) as exc:
                     log.info("seed ticket at counter %s: %s", number, exc)
@@ -162,7 +164,8 @@ class Backend:
                 )
             except (_Busy, _Refused) as exc:  # no demo officer for that agency (yet): waiting only
                 log.info("seed call at counter %s: %s", number, exc)
-        rows = self._json("GET", "/api/v1/queue/board")
+        # the tour's own board: its tickets are demo tickets, which the public board leaves out
+        rows = self._json("GET", "/api/v1/queue/board", headers=self._auth(viewer) if viewer is not None else {})
         return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []
 
     # ------------------------------------------------------------------ plumbing
@@ -348,7 +351,7 @@ class Backend:
             )
             t = called.get("ticket") or {}
             now_serving = t.get("code")
-        board = self._json("GET", "/api/v1/queue/board")
+        board = self._json("GET", "/api/v1/queue/board", headers=self._auth(v))  # the tour's board (demo tickets)
         row: dict[str, Any] = next((r for r in board if int(r.get("counter", -1)) == counter), {})
         serving = row.get("now_serving") or now_serving or "—"
         return ActionResult(
