@@ -21,6 +21,7 @@ from world.interp import display_name, heading_towards
 from world.layout import FACING_NORMAL
 
 OFFICER_COLOR = (0.2, 0.3, 0.5, 1.0)
+BAKE_AHEAD_S = 0.002  # per frame: the crowd's remaining poses are baked ahead of need in small slices
 
 
 def _font(loader: Any) -> Any:
@@ -368,6 +369,10 @@ class Crowd:
             fig.track(x, y, dt)
             fig.move(fig.speed)
             fig.update(dt)
+        if self.shared_poses and self.figures:
+            from world.characters import PoseBook
+
+            PoseBook.bake_ahead(BAKE_AHEAD_S)
         if self.labels is not None:
             return
         self._frame += 1

@@ -273,6 +273,10 @@ class PoseBook:
         self.poses: dict[tuple[str, int], Any] = {}
         self.heads: dict[tuple[str, int], Any] = {}
         self._head_joint = self.actor.expose_joint(None, "modelRoot", "head", lodName="high")
+        lod_src = self.actor.get_lod_node()
+        self._switches = [(lod_src.get_in(i), lod_src.get_out(i)) for i in range(lod_src.get_num_switches())]
+        self._steps: list[Any] | None = None
+        self.complete = False  # every pose baked
 
     @classmethod
     def for_kind(cls, library: CharacterLibrary, kind: str) -> PoseBook:
@@ -310,36 +314,20 @@ class PoseBook:
         self.pose(clip, frame)
         return self.heads[(clip, frame)]
 
-    def _bake(self, clip: str, frame: int) -> Any:
-        from panda3d.core import (
-            Geom,
-            GeomNode,
-            GeomVertexArrayData,
-            GeomVertexData,
-            GeomVertexFormat,
-            LODNode,
-            Thread,
-        )
+    def _plan(self) -> list[tuple[str, list[tuple[Any, Any, Any, list[tuple[Any, Any, list[int], Any]]]]]]:
+        """What a bake copies, found once per kind: per level of detail its GeomNodes (name,
+        transform and state under the Actor) and per geom the arrays that are not skinning weights."""
+        from panda3d.core import GeomVertexFormat
 
-        actor = self.actor
-        actor.pose(clip, frame)
-        actor.update(force=True)
-        self.heads[(clip, frame)] = self._head_joint.get_transform(actor)
-        lod_src = actor.get_lod_node()
-        lod = LODNode(f"{self.kind}-{clip}-{frame}")
-        for i in range(lod_src.get_num_switches()):
-            lod.add_switch(lod_src.get_in(i), lod_src.get_out(i))
-        pose = self.root.attach_new_node(lod)
-        thread = Thread.get_current_thread()
+        plan = []
         for name in LOD_NAMES:
-            level = pose.attach_new_node(name)
-            for gnp in actor.get_lod(name).find_all_matches("**/+GeomNode"):
+            nodes = []
+            for gnp in self.actor.get_lod(name).find_all_matches("**/+GeomNode"):
                 src = gnp.node()
-                out = GeomNode(src.get_name())
+                geoms = []
                 for i in range(src.get_num_geoms()):
                     geom = src.get_geom(i)
-                    skinned = geom.get_animated_vertex_data(True, thread)
-                    fmt = skinned.get_format()
+                    fmt = geom.get_vertex_data().get_format()
                     keep = [
                         a
                         for a in range(fmt.get_num_arrays())
@@ -351,19 +339,67 @@ class PoseBook:
                     static_fmt = GeomVertexFormat()
                     for a in keep:
                         static_fmt.add_array(fmt.get_array(a))
-                    registered = GeomVertexFormat.register_format(static_fmt)
-                    vdata = GeomVertexData(skinned.get_name(), registered, Geom.UH_static)
+                    geoms.append((geom, src.get_geom_state(i), keep, GeomVertexFormat.register_format(static_fmt)))
+                nodes.append((src.get_name(), gnp.get_transform(self.actor), gnp.get_state(self.actor), geoms))
+            plan.append((name, nodes))
+        return plan
+
+    def _bake(self, clip: str, frame: int) -> Any:
+        from panda3d.core import Geom, GeomNode, GeomVertexArrayData, GeomVertexData, LODNode, Thread
+
+        actor = self.actor
+        actor.pose(clip, frame)
+        actor.update(force=True)
+        self.heads[(clip, frame)] = self._head_joint.get_transform(actor)
+        if self._steps is None:
+            self._steps = self._plan()
+        lod = LODNode(f"{self.kind}-{clip}-{frame}")
+        for near_in, far_out in self._switches:
+            lod.add_switch(near_in, far_out)
+        pose = self.root.attach_new_node(lod)
+        thread = Thread.get_current_thread()
+        for level_name, nodes in self._steps:
+            level = pose.attach_new_node(level_name)
+            for node_name, transform, state, geoms in nodes:
+                out = GeomNode(node_name)
+                for geom, geom_state, keep, static_fmt in geoms:
+                    skinned = geom.get_animated_vertex_data(True, thread)
+                    vdata = GeomVertexData(node_name, static_fmt, Geom.UH_static)
                     for slot, a in enumerate(keep):
                         vdata.set_array(slot, GeomVertexArrayData(skinned.get_array(a)))  # a copy of this pose
                     baked = Geom(vdata)
-                    for p in range(geom.get_num_primitives()):
-                        baked.add_primitive(geom.get_primitive(p))  # index buffers stay shared
-                    out.add_geom(baked, src.get_geom_state(i))
+                    for k in range(geom.get_num_primitives()):
+                        baked.add_primitive(geom.get_primitive(k))  # index buffers stay shared
+                    out.add_geom(baked, geom_state)
                 node = level.attach_new_node(out)
-                node.set_transform(gnp.get_transform(actor))
-                node.set_state(gnp.get_state(actor))
+                node.set_transform(transform)
+                node.set_state(state)
         self._linear(pose)
         return pose
+
+    def missing(self) -> list[tuple[str, int]]:
+        """Poses not baked yet, the walk first (what a crowd needs soonest)."""
+        return [(c, f) for c in ("walk", "idle") for f in range(self.frames[c]) if (c, f) not in self.poses]
+
+    @classmethod
+    def bake_ahead(cls, budget_s: float) -> int:
+        """Bake poses of the kinds in use before anyone needs them, for at most ``budget_s``
+        seconds (called once a frame): after the first seconds no figure waits for a bake."""
+        import time
+
+        start = time.perf_counter()
+        done = 0
+        for book in list(cls._books.values()):
+            if book.complete:
+                continue
+            todo = book.missing()
+            for clip, frame in todo:
+                if time.perf_counter() - start >= budget_s:
+                    return done
+                book.pose(clip, frame)
+                done += 1
+            book.complete = True
+        return done
 
     def destroy(self) -> None:
         self.actor.cleanup()

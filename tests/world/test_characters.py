@@ -177,6 +177,28 @@ def test_a_walking_crowd_visitor_steps_through_shared_poses_at_a_speed_matched_r
 
 
 @pytest.mark.render
+def test_the_crowds_remaining_poses_are_baked_ahead_in_small_slices(base) -> None:
+    from world.characters import CharacterLibrary, CrowdFigure, PoseBook
+
+    parent = base.render.attach_new_node("t-bake")
+    fig = CrowdFigure(parent, CharacterLibrary(base.loader), "visitor_youth", name="early")
+    try:
+        book = fig.book
+
+        def missing() -> int:  # over every kind in use in this process (other tests' too)
+            return sum(len(b.missing()) for b in PoseBook._books.values())
+
+        before = missing()
+        assert before > 0 and PoseBook.bake_ahead(0.0) == 0 and missing() == before  # no time, no work
+        assert PoseBook.bake_ahead(60.0) == before  # given time, all of it
+        assert book.complete and book.missing() == []
+        assert len(book.poses) == book.frames["walk"] + book.frames["idle"]
+    finally:
+        fig.destroy()
+        parent.remove_node()
+
+
+@pytest.mark.render
 def test_the_assistants_mouth_moves_while_it_speaks_and_rests_after(base, fixed_clock) -> None:
     from world.avatars import AIAvatar
 

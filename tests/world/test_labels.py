@@ -78,3 +78,40 @@ def test_no_name_tag_covers_a_face_in_a_crowd(base) -> None:
     finally:
         for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
             obj.destroy()
+
+
+def test_the_speech_bubble_sits_beside_the_speakers_face_never_over_it(base) -> None:
+    """The assistant's words: level with its face, left or right of it, clear of it and on screen,
+    seen from the start view and from close by on either side."""
+    from world.bench import build_hall
+
+    hall = build_hall(base)
+    try:
+        ai = hall.ai
+        ai.say("Selamat datang di MPP Banyuwangi! Ada yang bisa saya bantu?", "id")
+        hx, hy = hall.scene.layout.ai_avatar_home
+        views = [
+            (tuple(base.camera.get_pos()), None),  # the start view build_hall set up
+            ((hx - 1.5, hy - 3.5, 1.8), (hx, hy, 1.5)),
+            ((hx + 1.5, hy - 3.5, 1.8), (hx, hy, 1.5)),
+        ]
+        aspect = base.camLens.get_aspect_ratio()
+        for pos, look in views:
+            base.camera.set_pos(*pos)
+            if look is not None:
+                base.camera.look_at(*look)
+            for _ in range(2):
+                ai.update(1 / 30)
+                base.taskMgr.step()
+                hall.labels.update()
+            face = _face_bounds(base, ai.figure)
+            assert face is not None, pos
+            bubble = hall.labels.bubbles["assistant"]
+            assert not bubble.np.is_hidden(), pos
+            b = _tag_rect(base, bubble)
+            assert b[2] <= face[0] or b[0] >= face[2], (pos, b, face)  # beside: left or right, not over it
+            assert b[1] < face[3] and face[1] < b[3], (pos, b, face)  # level with the face
+            assert -aspect - 1e-3 <= b[0] and b[2] <= aspect + 1e-3 and -1 - 1e-3 <= b[1] and b[3] <= 1 + 1e-3
+    finally:
+        for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
+            obj.destroy()
