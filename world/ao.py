@@ -167,4 +167,85 @@ def contact_shadow(parent: Any) -> Any:
     return _BLOB.instance_to(parent)
 
 
-__all__ = ["OcclusionBuilder", "contact_shadow", "style"]
+class ShadowBatch:
+    """The contact shadows of a whole crowd as one geometry, its positions rewritten each frame.
+
+    One multiply-blended draw instead of one per figure: with 100 visitors the separate shadows
+    cost llvmpipe ~14 ms of CPU a frame (measured: ~7 ms on the main thread, ~8 ms in its
+    rasteriser threads), the batch well under one. Same disc, colours and blending as
+    :func:`contact_shadow`; unused slots collapse to one point (no pixels).
+    """
+
+    SEGMENTS = 12
+    STEP = 32  # slots grow in steps, so a visitor joining rarely rebuilds the geometry
+
+    def __init__(self, parent: Any) -> None:
+        import numpy as np
+        from panda3d.core import GeomNode
+
+        self.node = GeomNode("contact-shadows")
+        self.np = parent.attach_new_node(self.node)
+        style(self.np)
+        seg, r = self.SEGMENTS, BLOB_RADIUS
+        ring = []
+        for i in range(seg):
+            a0, a1 = 2 * math.pi * i / seg, 2 * math.pi * (i + 1) / seg
+            ring += [(0.0, 0.0), (r * math.cos(a0), r * math.sin(a0)), (r * math.cos(a1), r * math.sin(a1))]
+        self._ring = np.array(ring, dtype=np.float32)  # (36, 2): one disc, as in contact_shadow
+        self.count = 0
+
+    @property
+    def capacity(self) -> int:
+        if self.node.get_num_geoms() == 0:
+            return 0
+        return int(self.node.get_geom(0).get_vertex_data().get_num_rows()) // len(self._ring)
+
+    def _build(self, slots: int) -> None:
+        from panda3d.core import Geom, GeomTriangles, GeomVertexData, GeomVertexFormat, GeomVertexWriter
+
+        per = len(self._ring)
+        vdata = GeomVertexData("contact-shadows", GeomVertexFormat.get_v3c4(), Geom.UH_dynamic)
+        vdata.set_num_rows(slots * per)
+        colour = GeomVertexWriter(vdata, "color")
+        for _ in range(slots):
+            for k in range(per):
+                c = BLOB_DARK if k % 3 == 0 else 1.0
+                colour.add_data4(c, c, c, 1.0)
+        tris = GeomTriangles(Geom.UH_static)
+        tris.add_next_vertices(slots * per)
+        geom = Geom(vdata)
+        geom.add_primitive(tris)
+        self.node.remove_all_geoms()
+        self.node.add_geom(geom)
+
+    def update(self, xy: list[tuple[float, float]]) -> bool:
+        """Discs under these floor positions; True when the geometry had to be rebuilt (more slots)."""
+        import numpy as np
+
+        n = len(xy)
+        rebuilt = False
+        if n > self.capacity:
+            self._build((n // self.STEP + 1) * self.STEP)
+            rebuilt = True
+        slots = self.capacity
+        self.count = n
+        if slots == 0:
+            return rebuilt
+        per = len(self._ring)
+        pos = np.zeros((slots, per, 3), dtype=np.float32)
+        pos[:, :, 2] = -50.0  # unused slots: one point under the floor, nothing drawn
+        if n:
+            centres = np.asarray(xy, dtype=np.float32).reshape(n, 1, 2)
+            pos[:n, :, :2] = centres + self._ring
+            pos[:n, :, 2] = Z_FLOOR + 0.002
+        array = self.node.modify_geom(0).modify_vertex_data().modify_array(0)
+        stride = array.get_array_format().get_stride()
+        buf = np.frombuffer(memoryview(array).cast("B"), dtype=np.uint8).reshape(slots * per, stride)
+        buf[:, 0:12] = pos.reshape(slots * per, 3).view(np.uint8)  # v3c4: the position is the first 12 bytes
+        return rebuilt
+
+    def destroy(self) -> None:
+        self.np.remove_node()
+
+
+__all__ = ["OcclusionBuilder", "ShadowBatch", "contact_shadow", "style"]

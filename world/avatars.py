@@ -324,6 +324,7 @@ class Crowd:
         self._want: set[str] | None = None
         # shared baked poses (world.characters.PoseBook); MPP_HALL_CROWD=actors: one Actor per visitor
         self.shared_poses = os.environ.get("MPP_HALL_CROWD", "poses").strip().lower() != "actors"
+        self.shadow_batch: Any = None
 
     def _figure(self, key: str, name: str) -> Any:
         fig = self.figures.get(key)
@@ -331,7 +332,9 @@ class Crowd:
             from world.characters import CrowdFigure, Figure, kind_for
 
             if self.shared_poses:
-                fig = CrowdFigure(self.root, self.library, kind_for(key), name=f"v-{key}", lights=self.lights)
+                fig = CrowdFigure(
+                    self.root, self.library, kind_for(key), name=f"v-{key}", lights=self.lights, shadow=False
+                )
             else:
                 fig = Figure(self.root, self.library, kind_for(key), name=f"v-{key}", lights=self.lights)
                 # beyond 8 m the walk cycle is sampled less often (up to every 0.2 s at 30 m)
@@ -341,6 +344,23 @@ class Crowd:
             if self.labels is not None:
                 self.labels.add_tag(f"v-{key}", display_name(name), fig.person(static=True))
         return fig
+
+    def _shadows(self, xy: list[tuple[float, float]]) -> None:
+        """The crowd's contact shadows, one draw for all (figures made with ``shadow=False``)."""
+        if self.shadow_batch is None:
+            if not xy:
+                return
+            from world.ao import ShadowBatch
+
+            self.shadow_batch = ShadowBatch(self.root)
+        if self.shadow_batch.update(xy):
+            from world.characters import FigureLights
+
+            if FigureLights.pbr and FigureLights.linear is not None:  # new slots made while PBR is on
+                from world.linear import TAG
+
+                self.shadow_batch.np.clear_tag(TAG)
+                FigureLights.linear.apply(self.shadow_batch.np)
 
     def remove(self, key: str) -> None:
         fig = self.figures.pop(key, None)
@@ -369,6 +389,7 @@ class Crowd:
             fig.track(x, y, dt)
             fig.move(fig.speed)
             fig.update(dt)
+        self._shadows([(x, y) for key, (x, y, _h) in positions.items() if key in self.figures and self.shared_poses])
         if self.shared_poses and self.figures:
             from world.characters import PoseBook
 
@@ -408,6 +429,9 @@ class Crowd:
     def destroy(self) -> None:
         for key in list(self.figures):
             self.remove(key)
+        if self.shadow_batch is not None:
+            self.shadow_batch.destroy()
+            self.shadow_batch = None
         self.root.remove_node()
         self.tag_root.remove_node()
 

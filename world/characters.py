@@ -414,14 +414,22 @@ class CrowdFigure:
     live: weakref.WeakSet[CrowdFigure] = weakref.WeakSet()
 
     def __init__(
-        self, parent: Any, library: CharacterLibrary, kind: str, *, name: str = "figure", lights: Any = None
+        self,
+        parent: Any,
+        library: CharacterLibrary,
+        kind: str,
+        *,
+        name: str = "figure",
+        lights: Any = None,
+        shadow: bool = True,
     ) -> None:
         from world.ao import contact_shadow
 
         self.kind = kind
         self.book = PoseBook.for_kind(library, kind)
         self.root = parent.attach_new_node(name)
-        self.shadow = contact_shadow(self.root)
+        # a crowd draws all its figures' contact shadows as one batch (world.ao.ShadowBatch)
+        self.shadow = contact_shadow(self.root) if shadow else None
         # the poses are shared by every hall in the process: this hall's light goes on the figure
         self.body = self.root.attach_new_node("body")
         if lights is not None:

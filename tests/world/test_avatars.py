@@ -96,3 +96,39 @@ def test_crowd_figures_share_baked_poses_with_levels_of_detail(base) -> None:
     finally:
         layer.destroy()
         parent.remove_node()
+
+
+def test_the_crowds_contact_shadows_are_one_batch_under_every_visitor(base) -> None:
+    """One draw for all the crowd's shadows: a disc under each visitor, none where nobody stands."""
+    import numpy as np
+    from panda3d.core import GeomVertexReader
+
+    from world.avatars import VisitorLayer
+
+    parent = base.render.attach_new_node("t-shadows")
+    layer = VisitorLayer(parent, base.loader, delay=0.0)
+    try:
+        ents = [_ent(f"s{k}", k * 2.0, 1.0) for k in range(5)]
+        layer.apply(_snap(1, True, entered=ents))
+        layer.update(0.016)
+        assert all(f.shadow is None for f in layer.crowd.figures.values())  # no per-figure shadow draws
+        batch = layer.crowd.shadow_batch
+        assert batch.node.get_num_geoms() == 1 and batch.count == 5
+        reader = GeomVertexReader(batch.node.get_geom(0).get_vertex_data(), "vertex")
+        pts = []
+        while not reader.is_at_end():
+            pts.append(tuple(reader.get_data3()))
+        discs = np.array(pts).reshape(batch.capacity, -1, 3)
+        for k in range(5):
+            centre = discs[k, 0]
+            assert centre[0] == pytest.approx(k * 2.0) and centre[1] == pytest.approx(1.0) and 0 < centre[2] < 0.05
+            rim = discs[k][np.arange(discs.shape[1]) % 3 != 0]  # each triangle: the centre, then two rim points
+            assert np.allclose(np.hypot(rim[:, 0] - k * 2.0, rim[:, 1] - 1.0), 0.45, atol=1e-4)
+        assert (discs[5:, :, 2] < -1).all()  # unused slots: nothing on the floor
+        layer.apply(_snap(2, left=["s0", "s1"]))
+        layer.update(0.016)
+        assert batch.count == 3
+    finally:
+        layer.destroy()
+    assert parent.get_num_children() == 0
+    parent.remove_node()
