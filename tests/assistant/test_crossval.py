@@ -12,7 +12,7 @@ def test_folds_keep_each_site_whole_and_cover_every_row() -> None:
     rows = load_real("train") + load_real("dev")
     parts = folds(rows, 5)
     assert sorted(i for p in parts for i in p) == list(range(len(rows)))
-    site_fold = {}
+    site_fold: dict[str, int] = {}
     for f, idx in enumerate(parts):
         for i in idx:
             assert site_fold.setdefault(source_key(rows[i].source_url), f) == f
