@@ -159,6 +159,11 @@ def measure(hall: Hall, n: int, seconds: float) -> dict[str, float]:
     ``MIN_FRAMES`` measured ones, however slow the box is (a time-only window measured
     nothing at load 15 and printed 0.0 FPS).
     """
+    frame_ms, cpu_ms, main_ms = _sample(hall, n, seconds, MIN_FRAMES)
+    return _summary(hall, n, frame_ms, cpu_ms, main_ms)
+
+
+def _sample(hall: Hall, n: int, seconds: float, min_frames: int) -> tuple[list[float], list[float], list[float]]:
     tick = 0
     start = time.perf_counter()
     hall.visitors.apply(crowd_snapshot(n, 0.0, tick, True))
@@ -171,7 +176,7 @@ def measure(hall: Hall, n: int, seconds: float) -> dict[str, float]:
     end: float | None = None
     while True:
         now = time.perf_counter()
-        if end is not None and now >= end and len(frame_ms) >= MIN_FRAMES:
+        if end is not None and now >= end and len(frame_ms) >= min_frames:
             break
         if now >= next_snap:
             tick += 1
@@ -187,6 +192,10 @@ def measure(hall: Hall, n: int, seconds: float) -> dict[str, float]:
             main_ms.append((time.thread_time() - m0) * 1000.0)
         elif frames == WARM_FRAMES:
             end = time.perf_counter() + seconds
+    return frame_ms, cpu_ms, main_ms
+
+
+def _summary(hall: Hall, n: int, frame_ms: list[float], cpu_ms: list[float], main_ms: list[float]) -> dict[str, float]:
     total = sum(frame_ms) / 1000.0
     return {
         "visitors": float(n),
@@ -201,6 +210,33 @@ def measure(hall: Hall, n: int, seconds: float) -> dict[str, float]:
         # the main thread's share (Python, Panda's cull and draw, llvmpipe's vertex work): the serial part
         "main_ms": statistics.fmean(main_ms),
     }
+
+
+COMPARE_ROUNDS = 4
+
+
+def compare_paths(hall: Hall, n: int, seconds: float) -> tuple[dict[str, float], dict[str, float]]:
+    """The crowd path (shared poses) and the old one (an Actor per visitor) at ``n`` visitors,
+    alternating in ``COMPARE_ROUNDS`` slices of the same total time, so a change in the
+    machine's load during the run weighs on both alike. Returns (new, old)."""
+    raw: dict[bool, tuple[list[float], list[float], list[float]]] = {True: ([], [], []), False: ([], [], [])}
+    drawn: dict[bool, float] = {}
+    try:
+        for _ in range(COMPARE_ROUNDS):
+            for shared in (True, False):
+                set_crowd_path(hall, shared_poses=shared)
+                sample = _sample(hall, n, seconds / COMPARE_ROUNDS, max(8, MIN_FRAMES // COMPARE_ROUNDS))
+                for into, values in zip(raw[shared], sample, strict=True):
+                    into.extend(values)
+                drawn[shared] = float(hall.visitors.count)
+    finally:
+        set_crowd_path(hall, shared_poses=True)
+    out = []
+    for shared in (True, False):
+        r = _summary(hall, n, *raw[shared])
+        r["drawn"] = drawn[shared]
+        out.append(r)
+    return out[0], out[1]
 
 
 def _p95(values: list[float]) -> float:
@@ -292,29 +328,23 @@ def run(
             f"{'visitors':>9} {'drawn':>6} {'frames':>6} {'fps':>7} {'p50 ms':>7} {'p95 ms':>7} {'p95/p50':>7} "
             f"{'cpu ms':>7} {'cpu p95':>7} {'main ms':>7} {'1-core':>6} {'vs 0':>6}"
         )
-        newest: dict[str, float] = {}
         for n in crowds:
             r = measure(hall, n, seconds)
             if n == 0:
                 base_fps = r["fps"] or 1.0
-            goal = ""
-            if n == crowds[-1]:
-                newest = r
-                goal = "  " + _verdict(r)
-            _row(str(n), r, base_fps, goal)
+            _row(str(n), r, base_fps, "  " + _verdict(r) if n == crowds[-1] else "")
         if old and crowds[-1] > 0:
-            # the old path (one Actor per visitor) right after the new one, same hall, same load
-            set_crowd_path(hall, shared_poses=False)
-            try:
-                r = measure(hall, crowds[-1], seconds)
-            finally:
-                set_crowd_path(hall, shared_poses=True)
-            _row(f"{crowds[-1]} old", r, base_fps, "  one Actor per visitor (MPP_HALL_CROWD=actors)")
+            # new and old crowd paths, alternating slices of the same hall under the same load
+            n = crowds[-1]
+            new_r, old_r = compare_paths(hall, n, 2 * seconds)
+            _row(f"{n} new", new_r, base_fps, "  shared baked poses, alternating with:")
+            _row(f"{n} old", old_r, base_fps, "  one Actor per visitor (MPP_HALL_CROWD=actors)")
             print(
-                f"shared poses vs old path at {crowds[-1]} visitors (same run): cpu ms/frame "
-                f"{newest['cpu_ms']:.1f} vs {r['cpu_ms']:.1f} (old/new x{r['cpu_ms'] / newest['cpu_ms']:.2f}), "
-                f"main thread {newest['main_ms']:.1f} vs {r['main_ms']:.1f} ms, "
-                f"fps {newest['fps']:.1f} vs {r['fps']:.1f}, p95 {newest['p95_ms']:.1f} vs {r['p95_ms']:.1f} ms"
+                f"shared poses vs old path at {n} visitors ({COMPARE_ROUNDS} alternating rounds, same run): "
+                f"cpu ms/frame {new_r['cpu_ms']:.1f} vs {old_r['cpu_ms']:.1f} "
+                f"(old/new x{old_r['cpu_ms'] / new_r['cpu_ms']:.2f}), main thread {new_r['main_ms']:.1f} vs "
+                f"{old_r['main_ms']:.1f} ms, fps {new_r['fps']:.1f} vs {old_r['fps']:.1f}, "
+                f"p95 {new_r['p95_ms']:.1f} vs {old_r['p95_ms']:.1f} ms"
             )
         if pbr:
             # the full-quality path (simplepbr, shadow-casting sun), reported as it is on this renderer

@@ -51,3 +51,25 @@ def test_every_crowd_row_measures_frames_even_when_the_window_is_tiny(base: obje
     finally:
         for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
             obj.destroy()
+
+
+def test_old_and_new_crowd_paths_are_measured_in_alternating_slices(base: object) -> None:
+    """The bench's same-run comparison: both paths measured over the same rounds, each with its
+    own figures (Actors for the old path, shared poses for the new), and the hall left on the new."""
+    from world.bench import COMPARE_ROUNDS, build_hall, compare_paths
+    from world.characters import CrowdFigure, Figure
+
+    hall = build_hall(base)
+    try:
+        new, old = compare_paths(hall, 12, 0.001)
+        for r in (new, old):
+            assert r["drawn"] == 12 and r["frames"] >= COMPARE_ROUNDS * 8 and r["cpu_ms"] > 0 and r["main_ms"] > 0
+        assert hall.visitors.crowd.shared_poses and hall.visitors.count == 0  # emptied, back on the new path
+        hall.visitors.interp.delay = 0.0
+        hall.visitors.apply(crowd_snapshot(3, 0.0, 0, True))
+        hall.visitors.update(0.0)
+        figs = list(hall.visitors.crowd.figures.values())
+        assert len(figs) == 3 and all(isinstance(f, CrowdFigure) and not isinstance(f, Figure) for f in figs)
+    finally:
+        for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
+            obj.destroy()
