@@ -55,9 +55,17 @@ def _light_model(examples: list[Any], norm: list[str], emb: np.ndarray, keep: np
 
 
 def run(
-    k: int = FOLDS, mode: str = "light", progress: bool = True, log: Callable[[str], None] | None = None
+    k: int = FOLDS,
+    mode: str = "light",
+    progress: bool = True,
+    log: Callable[[str], None] | None = None,
+    sweep: Sequence[float] = (),
 ) -> dict[str, Any]:
-    """Pooled scores over the folds (and per part), plus the per-question outcomes of train/dev."""
+    """Pooled scores over the folds (and per part), plus the per-question outcomes of train/dev.
+
+    ``sweep``: answer thresholds to score too (each fold's model re-asked with that threshold), so the
+    threshold can be chosen on held-out sites rather than on the trainer's calibration split.
+    """
     from tqdm import tqdm
 
     from assistant.core import Assistant
@@ -82,6 +90,7 @@ def run(
         norm = [normalize(e.text) for e in examples]
         emb = embed_cached(norm, make_embedder(ENCODER), ENCODER, progress=progress)
     outs: list[Any] = [None] * len(rows)
+    swept: dict[float, list[Any]] = {t: [None] * len(rows) for t in sweep}
     for f, idx in enumerate(parts):
         held = {normalise(rows[i].question) for i in idx}
         with tempfile.TemporaryDirectory(prefix="mpp-cv-") as tmp:
@@ -95,6 +104,14 @@ def run(
             port = OfflinePort(catalog)
             for i in tqdm(idx, desc=f"fold {f + 1}/{k}", disable=not progress, leave=False):
                 outs[i] = v2_outcome(assistant, port, rows[i].question, i, kb)
+            index = assistant.nlu.index
+            if index is not None:
+                base = index.thresholds["answer"]
+                for t in sweep:
+                    index.thresholds["answer"] = t
+                    for i in idx:
+                        swept[t][i] = v2_outcome(assistant, port, rows[i].question, i, kb)
+                index.thresholds["answer"] = base
         if log:
             log(f"fold {f + 1}/{k}: {len(idx)} questions, {score([rows[i] for i in idx], [outs[i] for i in idx])}")
     result: dict[str, Any] = {"folds": k, "mode": mode, "sets": {}}
@@ -102,6 +119,7 @@ def run(
     for split in ("train", "dev"):
         sel = [i for i, q in enumerate(rows) if q.split == split]
         result["sets"][split] = score([rows[i] for i in sel], [outs[i] for i in sel])
+    result["sweep"] = {str(t): score(rows, o) for t, o in swept.items() if all(x is not None for x in o)}
     result["examples"] = [
         {
             "question": q.question,

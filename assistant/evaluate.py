@@ -114,7 +114,7 @@ def score(rows: Sequence[Any], outs: Sequence[Outcome]) -> dict[str, Any]:
     """Metrics of one system on one set (rows are RealQuestion-like: intent, service, expected)."""
     n = len(rows)
     routed = 0
-    case_rows = case_ok = case_in_options = 0
+    case_rows = case_ok = case_in_options = case_wrong = 0
     oos_rows = oos_wrong = 0
     fallback = violations = checked = 0
     for q, o in zip(rows, outs, strict=True):
@@ -127,6 +127,7 @@ def score(rows: Sequence[Any], outs: Sequence[Outcome]) -> dict[str, Any]:
             case_rows += 1
             case_ok += int(o.kind == "answer" and case_matches(o.case, q.expected))
             case_in_options += int(o.kind == "clarify" and any(case_matches(c, q.expected) for c in o.options))
+            case_wrong += int(o.kind == "answer" and not case_matches(o.case, q.expected))
         if gold_oos:
             oos_rows += 1
             oos_wrong += int(o.kind == "answer" and o.service is not None)
@@ -139,6 +140,7 @@ def score(rows: Sequence[Any], outs: Sequence[Outcome]) -> dict[str, Any]:
         "right_case": case_ok / max(1, case_rows),
         "case_n": case_rows,
         "case_in_clarify_options": case_in_options / max(1, case_rows),
+        "case_answered_wrong": case_wrong / max(1, case_rows),
         "oos_confident_wrong": oos_wrong / max(1, oos_rows),
         "oos_n": oos_rows,
         "clarify_handoff": fallback / max(1, n),
