@@ -30,6 +30,23 @@ def _face_bounds(base, fig) -> tuple[float, float, float, float] | None:
     return (min(xs), min(ys), max(xs), max(ys))
 
 
+def _sign_bounds(base, node, corners) -> tuple[float, float, float, float] | None:
+    """A sign's screen rectangle from its projected corners; None unless all are in front of the lens."""
+    from panda3d.core import Point2, Point3
+
+    lens = base.cam.node().get_lens()
+    aspect = lens.get_aspect_ratio()
+    xs, ys = [], []
+    for c in corners:
+        p = base.cam.get_relative_point(node, Point3(*c))
+        film = Point2()
+        if p.y < lens.get_near() or not lens.project(p, film):
+            return None
+        xs.append(film.x * aspect)
+        ys.append(film.y)
+    return (min(xs), min(ys), max(xs), max(ys))
+
+
 def _tag_rect(base, tag) -> tuple[float, float, float, float]:
     """Where the tag's card really is on the screen (its own geometry, not the layer's bookkeeping)."""
     lo, hi = tag.np.get_tight_bounds(base.aspect2d)
@@ -58,7 +75,7 @@ def test_no_name_tag_covers_a_face_in_a_crowd(base) -> None:
         base.camera.set_pos(sx, sy - 4, 2.6)
         base.camera.look_at(sx, sy + 8, 1.6)
         figures = [*hall.visitors.crowd.figures.values(), hall.ai.figure, hall.me.figure, *hall.scene.officers.values()]
-        shown_total = 0
+        shown_total = signs_seen = 0
         for frame in range(6):
             hall.visitors.update(1 / 30)
             hall.ai.update(1 / 30)
@@ -67,14 +84,17 @@ def test_no_name_tag_covers_a_face_in_a_crowd(base) -> None:
             hall.labels.update()
             base.graphicsEngine.render_frame()
             faces = [f for f in (_face_bounds(base, fig) for fig in figures) if f is not None]
+            signs = [b for b in (_sign_bounds(base, n, c) for n, c in hall.labels.signs) if b is not None]
+            signs_seen += len(signs)
             tags = [t for t in hall.labels.tags.values() if t.rect is not None and not t.np.is_hidden()]
             shown_total += len(tags)
             for tag in tags:
                 r = _tag_rect(base, tag)
-                for f in faces:
+                for f in faces + signs:  # neither a face nor a counter sign, board or screen
                     overlap = r[0] < f[2] and f[0] < r[2] and r[1] < f[3] and f[1] < r[3]
                     assert not overlap, (frame, tag.tn.get_text(), r, f)
         assert shown_total >= 6 * 4  # the crowd is tagged: the check is not vacuous
+        assert signs_seen >= 6  # and signs are in view
     finally:
         for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
             obj.destroy()
