@@ -104,7 +104,64 @@ class CharacterLibrary:
         return float(self.meta[kind]["stride_m"])
 
 
-class Figure:
+class _Body:
+    """What a :class:`Figure` and a :class:`CrowdFigure` share: the kind's proportions, the label
+    layer's view and the speed that picks the clip (one definition, so both walk alike)."""
+
+    root: Any
+
+    def _measure(self, library: CharacterLibrary, kind: str) -> None:
+        info = library.meta[kind]
+        self.kind = kind
+        self.stride = library.stride(kind)
+        self.walk_s = float(info.get("walk_s", 1.0))
+        self.head_top = float(info["head_top"])
+        self.chin = float(info["chin"])
+        self.head_radius = float(info["head_radius"])
+        self.head_z = library.head_height(kind)
+        self._head: Any = None
+        self._head_static: Any = None
+        self.speed = 0.0
+        self._last: tuple[float, float] | None = None
+
+    @property
+    def head(self) -> Any:
+        raise NotImplementedError
+
+    def person(self, *, static: bool = False) -> Any:
+        """The label layer's view of this figure. ``static``: a fixed node at the idle head height
+        instead of the animated joint (a crowd of 100: an exposed joint cost 60 µs a frame to read
+        and kept every skeleton's transforms live; a walking head moves only a few centimetres)."""
+        from world.labels import Person
+
+        if static:
+            if self._head_static is None:
+                self._head_static = self.root.attach_new_node("head-anchor")
+                self._head_static.set_z(self.head_z)
+            return Person(self._head_static, self.head_top, self.chin, self.head_radius)
+        return Person(self.head, self.head_top, self.chin, self.head_radius)
+
+    def move(self, speed: float) -> None:
+        """Moving at ``speed`` m/s this frame (0 = standing)."""
+        self.speed = speed
+
+    def track(self, x: float, y: float, dt: float) -> None:
+        """Derive the speed from where the figure is now (for figures placed by someone else)."""
+        if self._last is not None and dt > 1e-4:
+            d = math.hypot(x - self._last[0], y - self._last[1])
+            # a little smoothing: presence positions arrive in 10 Hz steps, interpolated
+            self.speed += (d / dt - self.speed) * min(1.0, dt * 8)
+        self._last = (x, y)
+
+    def walk_rate(self) -> float | None:
+        """The walk clip's play rate at this speed (one cycle covers ``stride`` metres in
+        ``walk_s`` seconds at rate 1), or None when standing."""
+        if self.speed < WALK_MIN_SPEED:
+            return None
+        return max(0.3, min(2.5, self.speed * self.walk_s / self.stride))
+
+
+class Figure(_Body):
     """One person: an Actor under ``root`` (heading 0 looks +y), with motion-matched clips."""
 
     live: weakref.WeakSet[Figure] = weakref.WeakSet()
@@ -120,22 +177,13 @@ class Figure:
         uniform: tuple[float, float, float, float] | None = None,
         lights: Any = None,
     ) -> None:
-        self.kind = kind
+        self._measure(library, kind)
         self.root = parent.attach_new_node(name)
         from world.ao import contact_shadow
 
         self.shadow = contact_shadow(self.root)  # grounds the figure (baked ambient occlusion)
         self.actor = library.actor(kind)
         self.actor.reparent_to(self.root)
-        self.stride = library.stride(kind)
-        self.walk_s = float(library.meta[kind].get("walk_s", 1.0))
-        info = library.meta[kind]
-        self.head_top = float(info["head_top"])
-        self.chin = float(info["chin"])
-        self.head_radius = float(info["head_radius"])
-        self._head: Any = None
-        self._head_static: Any = None
-        self.head_z = library.head_height(kind)
         self.jaw = self.actor.control_joint(None, "modelRoot", "jaw") if speaker else None
         if uniform is not None:
             for shirt in self.actor.find_all_matches("**/uniform"):  # one per level of detail
@@ -148,8 +196,6 @@ class Figure:
         self.gesture: str | None = None
         self.speaking = False
         self.clock = 0.0
-        self._last: tuple[float, float] | None = None
-        self.speed = 0.0
         self._play("idle", 1.0)
         # start idles out of step, so a row of people does not breathe in unison
         self.offset = sum(ord(c) * 7 for c in name) % max(1, self.actor.get_num_frames("idle"))
@@ -175,19 +221,6 @@ class Figure:
             self._head = self.actor.expose_joint(None, "modelRoot", "head", lodName="high")
         return self._head
 
-    def person(self, *, static: bool = False) -> Any:
-        """The label layer's view of this figure. ``static``: a fixed node at the idle head height
-        instead of the animated joint (a crowd of 100: an exposed joint cost 60 µs a frame to read
-        and kept every skeleton's transforms live; a walking head moves only a few centimetres)."""
-        from world.labels import Person
-
-        if static:
-            if self._head_static is None:
-                self._head_static = self.root.attach_new_node("head-anchor")
-                self._head_static.set_z(self.head_z)
-            return Person(self._head_static, self.head_top, self.chin, self.head_radius)
-        return Person(self.head, self.head_top, self.chin, self.head_radius)
-
     # ------------------------------------------------------------------ control
 
     def _play(self, clip: str, rate: float) -> None:
@@ -206,23 +239,11 @@ class Figure:
     def set_speaking(self, on: bool) -> None:
         self.speaking = on
 
-    def move(self, speed: float) -> None:
-        """Moving at ``speed`` m/s this frame (0 = standing)."""
-        self.speed = speed
-
-    def track(self, x: float, y: float, dt: float) -> None:
-        """Derive the speed from where the figure is now (for figures placed by someone else)."""
-        if self._last is not None and dt > 1e-4:
-            d = math.hypot(x - self._last[0], y - self._last[1])
-            # a little smoothing: presence positions arrive in 10 Hz steps, interpolated
-            self.speed += (d / dt - self.speed) * min(1.0, dt * 8)
-        self._last = (x, y)
-
     def update(self, dt: float) -> None:
         self.clock += dt
-        if self.speed >= WALK_MIN_SPEED:
-            # one cycle covers ``stride`` metres in ``walk_s`` seconds at rate 1
-            self._play("walk", max(0.3, min(2.5, self.speed * self.walk_s / self.stride)))
+        walk = self.walk_rate()
+        if walk is not None:
+            self._play("walk", walk)
         elif self.gesture is not None:
             self._play(self.gesture, 1.0)
         else:
@@ -407,7 +428,7 @@ class PoseBook:
         self.poses.clear()
 
 
-class CrowdFigure:
+class CrowdFigure(_Body):
     """A crowd member drawn from a :class:`PoseBook`: the same clips, rates and head anchor as a
     :class:`Figure`, without an Actor of its own (idle and walk only: visitors do not gesture)."""
 
@@ -425,7 +446,7 @@ class CrowdFigure:
     ) -> None:
         from world.ao import contact_shadow
 
-        self.kind = kind
+        self._measure(library, kind)
         self.book = PoseBook.for_kind(library, kind)
         self.root = parent.attach_new_node(name)
         # a crowd draws all its figures' contact shadows as one batch (world.ao.ShadowBatch)
@@ -434,18 +455,7 @@ class CrowdFigure:
         self.body = self.root.attach_new_node("body")
         if lights is not None:
             lights.apply(self.body)
-        info = library.meta[kind]
-        self.stride = library.stride(kind)
-        self.walk_s = float(info.get("walk_s", 1.0))
-        self.head_top = float(info["head_top"])
-        self.chin = float(info["chin"])
-        self.head_radius = float(info["head_radius"])
-        self.head_z = library.head_height(kind)
-        self._head: Any = None
-        self._head_static: Any = None
         self.lights = lights
-        self.speed = 0.0
-        self._last: tuple[float, float] | None = None
         self.offset = sum(ord(c) * 7 for c in name) % max(1, self.book.frames["idle"])
         self.clip = "idle"
         self.rate = 1.0
@@ -471,32 +481,10 @@ class CrowdFigure:
             self._head.set_transform(self.book.head(self.clip, self.frame))
         return self._head
 
-    def person(self, *, static: bool = False) -> Any:
-        from world.labels import Person
-
-        if static:
-            if self._head_static is None:
-                self._head_static = self.root.attach_new_node("head-anchor")
-                self._head_static.set_z(self.head_z)
-            return Person(self._head_static, self.head_top, self.chin, self.head_radius)
-        return Person(self.head, self.head_top, self.chin, self.head_radius)
-
-    def track(self, x: float, y: float, dt: float) -> None:
-        """As :meth:`Figure.track`: the speed from where the figure is now."""
-        if self._last is not None and dt > 1e-4:
-            d = math.hypot(x - self._last[0], y - self._last[1])
-            self.speed += (d / dt - self.speed) * min(1.0, dt * 8)
-        self._last = (x, y)
-
-    def move(self, speed: float) -> None:
-        self.speed = speed
-
     def update(self, dt: float) -> None:
         """The clip and rate :class:`Figure` would play, and the frame they reach now."""
-        if self.speed >= WALK_MIN_SPEED:
-            clip, rate = "walk", max(0.3, min(2.5, self.speed * self.walk_s / self.stride))
-        else:
-            clip, rate = "idle", 1.0
+        walk = self.walk_rate()
+        clip, rate = ("idle", 1.0) if walk is None else ("walk", walk)
         if clip != self.clip:
             # as Actor.loop: a new clip starts at its frame 0
             self.clip, self.rate, self.start, self.time = clip, rate, 0, 0.0
