@@ -180,12 +180,16 @@ def test_a_walking_crowd_visitor_steps_through_shared_poses_at_a_speed_matched_r
 def test_the_crowds_remaining_poses_are_baked_ahead_in_small_slices(base) -> None:
     from world.characters import CharacterLibrary, CrowdFigure, PoseBook
 
+    # the books are shared by the process: a test that ran before on this worker may have baked
+    # them all, so this one starts from none (and puts the others back after)
+    saved = dict(PoseBook._books)
+    PoseBook._books.clear()
     parent = base.render.attach_new_node("t-bake")
     fig = CrowdFigure(parent, CharacterLibrary(base.loader), "visitor_youth", name="early")
     try:
         book = fig.book
 
-        def missing() -> int:  # over every kind in use in this process (other tests' too)
+        def missing() -> int:  # over every kind in use
             return sum(len(b.missing()) for b in PoseBook._books.values())
 
         before = missing()
@@ -196,6 +200,8 @@ def test_the_crowds_remaining_poses_are_baked_ahead_in_small_slices(base) -> Non
     finally:
         fig.destroy()
         parent.remove_node()
+        PoseBook._books.clear()
+        PoseBook._books.update(saved)
 
 
 @pytest.mark.render
