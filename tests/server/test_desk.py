@@ -230,10 +230,14 @@ def test_reports_take_a_date_range_draw_charts_and_export_csv(client: TestClient
     page = client.get("/officer/reports").text  # default: the last 30 days
     assert 'id="chart-daily"' in page and 'id="chart-volume"' in page and page.count("<rect") >= 31
     assert re.search(r"KTP-el</td><td class=\"num\">1</td>", page)
-    wide = (dt.date.today() - dt.timedelta(days=60)).isoformat()
+    from server.domain.sessions import today_wib
+
+    # the office's calendar is WIB: between 17:00 and 24:00 UTC the machine's date is a day behind it
+    today = today_wib()
+    wide = (today - dt.timedelta(days=60)).isoformat()
     page = client.get(f"/officer/reports?from={wide}").text
     assert re.search(r"KTP-el</td><td class=\"num\">2</td>", page)
-    r = client.get(f"/officer/reports.csv?from={wide}&to={dt.date.today().isoformat()}")
+    r = client.get(f"/officer/reports.csv?from={wide}&to={today.isoformat()}")
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
     assert "attachment" in r.headers["content-disposition"]
     rows = list(csv.DictReader(io.StringIO(r.text.lstrip("\ufeff"))))
