@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import uuid
 from typing import Any
 
@@ -14,7 +13,7 @@ from protocol.api import BirthIn
 from server.api import officer_api
 from server.api.deps import DbDep, HubDep, SettingsDep
 from server.console.web import ConsoleError, CsrfDep, CtxDep, redirect, render
-from server.domain import births
+from server.domain import births, sessions
 from server.domain.documents import issue as issuance
 from server.errors import ApiError
 from server.persistence import models as m
@@ -134,7 +133,7 @@ def _births_page(
         error=error,
         done=done,
         form=form or {},
-        today=dt.date.today().isoformat(),
+        today=sessions.today_wib().isoformat(),  # the office's day: UTC is a day behind until 07:00 WIB
         key=uuid.uuid4().hex,
     )
 

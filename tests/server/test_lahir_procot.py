@@ -211,3 +211,22 @@ def test_console_birth_form_to_printed_akta(app: Any, migrated: Any) -> None:
         )
         assert revoke.status_code == 303
         assert "Dokumen ini sudah dicabut" in midwife.get("/officer/births").text
+
+
+def test_console_birth_form_uses_the_offices_day(app: Any, migrated: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A midwife at 01:00 WIB (18:00 UTC the day before) must be able to enter a birth of today."""
+    from server.domain import sessions
+    from server.domain.officers import create_officer
+    from server.persistence.db import make_engine, make_sessionmaker
+    from tests.server.console_helpers import console_login
+
+    engine = make_engine(migrated)
+    with make_sessionmaker(engine)() as db:
+        create_officer(db, "bidan2", "rahasia-123", "faskes", facility="Bidan Praktik Mandiri Sri")
+        db.commit()
+    engine.dispose()
+    monkeypatch.setattr(sessions, "today_wib", lambda now=None: dt.date(2031, 3, 4))
+    with TestClient(app) as midwife:
+        console_login(midwife, "bidan2")
+        page = midwife.get("/officer/births").text
+    assert 'max="2031-03-04"' in page and 'value="2031-03-04"' in page
