@@ -8,6 +8,7 @@ import re
 from collections.abc import Sequence
 
 from protocol.catalog import Option as FormOption
+from protocol.clock import office_today
 
 _WORD = re.compile(r"[a-z0-9]+")
 _STOP = frozenset(
@@ -119,7 +120,7 @@ _NUM = {"satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5, "enam": 6, "tujuh
 def relative_date(text: str, today: dt.date | None = None) -> dt.date | None:
     """ "kemarin", "hari ini", "2 hari lalu", "minggu lalu", "yesterday", "3 days ago" -> a date."""
     low = re.sub(r"\s+", " ", text.lower()).strip(" .!")
-    today = today or dt.date.today()
+    today = today or office_today()  # the citizen's "hari ini" is WIB's, not the machine's UTC date
     for phrase in sorted(_REL_DAYS, key=len, reverse=True):
         if re.search(rf"\b{phrase}\b", low):
             return today - dt.timedelta(days=_REL_DAYS[phrase])

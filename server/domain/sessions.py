@@ -10,13 +10,12 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from protocol.clock import WIB
 from protocol.nik import NikError
 from server.errors import ApiError, unauthorized
 from server.persistence import models as m
 from server.persistence.fastsql import Prepared
 from server.settings import Settings
-
-WIB = dt.timezone(dt.timedelta(hours=7), "WIB")
 
 
 def hash_token(token: str) -> str:
