@@ -61,7 +61,9 @@ def test_melamar_kerja_picks_melamar_pekerjaan(assistant: Assistant, conv: Conve
 def test_kemarin_is_a_date(assistant: Assistant, conv: Conversation, port: FakePort) -> None:
     r = say(assistant, conv, "/apply akta-kelahiran", NIK, "Siti Aminah", "Budi", "kemarin")
     assert "(5/7)" in r.text
-    yesterday = dt.date.today() - dt.timedelta(days=1)
+    from protocol.clock import office_today
+
+    yesterday = office_today() - dt.timedelta(days=1)  # the citizen's (WIB) yesterday
     say(assistant, conv, "Banyuwangi", "laki-laki", "surat dokter", "ya")
     assert submitted(port)[0]["data"]["birth_date"] == yesterday.isoformat()  # type: ignore[index]
 
