@@ -365,7 +365,8 @@ class ComplaintOut(_Out):
 
 
 class RespondIn(_In):
-    response: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    # the pattern tells the schema what the strip already means: blanks alone are no response
+    response: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000, pattern=r"\S")]
     state: Literal["in_progress", "responded", "closed"] = "responded"
 
 

@@ -330,7 +330,8 @@ def test_phone_layout_contrast_language_and_officer_button(browser: Any, server:
     # language toggle switches visible text and the lang attribute, and is remembered
     assert page.locator("#btn-officer").inner_text() == "Panggil Petugas"
     page.click("#btn-lang")
-    assert page.locator("html").get_attribute("lang") == "en"
+    # the English texts arrive by fetch: wait for them (an immediate read failed on a loaded machine)
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     assert page.locator("#btn-officer").inner_text() == "Call an officer"
     page.reload()
     assert page.locator("html").get_attribute("lang") == "en"
