@@ -10,6 +10,7 @@ A speaking figure's mouth is driven from the ``jaw`` joint every frame.
 
 from __future__ import annotations
 
+import abc
 import json
 import math
 import weakref
@@ -104,7 +105,7 @@ class CharacterLibrary:
         return float(self.meta[kind]["stride_m"])
 
 
-class _Body:
+class _Body(abc.ABC):
     """What a :class:`Figure` and a :class:`CrowdFigure` share: the kind's proportions, the label
     layer's view and the speed that picks the clip (one definition, so both walk alike)."""
 
@@ -125,8 +126,9 @@ class _Body:
         self._last: tuple[float, float] | None = None
 
     @property
+    @abc.abstractmethod
     def head(self) -> Any:
-        raise NotImplementedError
+        """A node at the head of the pose shown now: an Actor's joint, or a crowd pose's anchor."""
 
     def person(self, *, static: bool = False) -> Any:
         """The label layer's view of this figure. ``static``: a fixed node at the idle head height
