@@ -22,6 +22,11 @@ class Track:
     # Typical time between samples: far walkers arrive every 2nd-4th tick (distance rates), so
     # they are replayed further in the past, or they would stop and jump between samples.
     gap: float = 0.0
+    # This track's own playout clock (the time it is drawn at) and when it was last drawn. The clock
+    # runs a little slow or fast to glide toward its target delay, instead of jumping, which drew a
+    # walker back by a step or froze it whenever its rate band changed.
+    clock: float | None = None
+    drawn_at: float | None = None
 
     def push(self, t: float, x: float, y: float, heading: float) -> None:
         if self.samples:
@@ -29,7 +34,9 @@ class Track:
             if t <= last:
                 t = last + 1e-3
             elif len(self.samples) > 1:
-                self.gap = min(1.0, t - last if self.gap == 0.0 else 0.7 * self.gap + 0.3 * (t - last))
+                step = t - last
+                # a longer gap is believed at once (the sender's rate just dropped), a shorter one slowly
+                self.gap = min(1.0, step if step > self.gap else 0.7 * self.gap + 0.3 * step)
         self.samples.append((t, x, y, heading))
 
     def sample(self, t: float) -> tuple[float, float, float]:
@@ -86,14 +93,45 @@ class Interpolator:
             tr.push(now, ent.x, ent.y, ent.heading)
         return sorted(after - before), sorted(before - after)
 
-    def positions(self, now: float) -> dict[str, tuple[float, float, float]]:
+    # The playout clock runs at 50-110 % of real time while it glides toward its target delay.
+    SLOWEST = 0.5
+    FASTEST = 1.1
+    # Never further than this behind the target (a visitor who stood still and walks again).
+    MAX_BEHIND = 0.5
+
+    def target_lag(self, tr: Track) -> float:
+        """A track sent every tick keeps the base delay; a slower one is replayed a little over one gap late."""
         delay = self.delay
-        # a track sent every tick keeps the base delay; a slower one is replayed a little over one gap late
-        # (no delay at all means "draw the latest sample", as the tests and tools ask)
-        return {
-            k: tr.sample(now - (delay if delay <= 0 or tr.gap < max(1.5 * delay, 0.15) else 1.15 * tr.gap))
-            for k, tr in self.tracks.items()
-        }
+        return delay if tr.gap < max(1.5 * delay, 0.15) else 1.15 * tr.gap
+
+    def positions(self, now: float) -> dict[str, tuple[float, float, float]]:
+        if self.delay <= 0:  # no delay at all means "draw the latest sample", as the tests and tools ask
+            return {k: tr.sample(now) for k, tr in self.tracks.items()}
+        out: dict[str, tuple[float, float, float]] = {}
+        for k, tr in self.tracks.items():
+            out[k] = tr.sample(self._advance(tr, now))
+        return out
+
+    def _advance(self, tr: Track, now: float) -> float:
+        """Move a track's playout clock to ``now``; it slows as it nears its newest sample.
+
+        A late sample (the sender's rate just dropped to every 2nd or 4th tick) is then waited for
+        at a crawl rather than at a standstill, and the delay it costs is the larger delay the
+        sparser samples need anyway. A visitor who stopped is approached, never passed.
+        """
+        lag = self.target_lag(tr)
+        goal = now - lag
+        if tr.clock is None or tr.drawn_at is None or now < tr.drawn_at:
+            tr.clock = goal
+        else:
+            dt = now - tr.drawn_at
+            rate = 1.0 + max(self.SLOWEST - 1.0, min(self.FASTEST - 1.0, goal - tr.clock))
+            lead = tr.samples[-1][0] - tr.clock
+            if lead < 0.5 * lag:
+                rate = min(rate, max(0.0, lead / (0.5 * lag)))
+            tr.clock = max(tr.clock + rate * dt, goal - self.MAX_BEHIND)
+        tr.drawn_at = now
+        return tr.clock
 
 
 def display_name(name: str) -> str:

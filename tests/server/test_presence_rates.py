@@ -305,12 +305,6 @@ def test_a_protocol_1_client_is_welcomed_but_may_not_join_presence(client: Any) 
         assert err["type"] == "error" and err["code"] == "protocol_version"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="world/interp.py learns a track's sample gap by a slow average and switches its delay at 0.15 s: "
-    "when a walker's rate drops from every tick to every 4th, the drawing catches up with the last sample "
-    "and stands still until the next one (26 frames of 1,020 here; the path error stays under 10 cm)",
-)
 def test_a_walker_crossing_the_bands_stays_on_its_path_while_its_rate_changes() -> None:
     """Its circle runs from 3 m to 9 m from the viewer: sent every tick, every 2nd and every 4th in turn."""
     eng = _engine(rate_bands=BANDS)

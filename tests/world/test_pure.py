@@ -69,3 +69,23 @@ def test_world_never_imports_server_or_assistant() -> None:
     for py in root.rglob("*.py"):
         text = py.read_text(encoding="utf-8")
         assert not re.search(r"^\s*(from|import)\s+(server|assistant)\b", text, re.M), py
+
+
+def test_a_walker_who_stops_is_approached_never_passed() -> None:
+    ip = Interpolator(delay=0.1)
+    ip.apply(PresenceSnapshot(tick=1, hall="Aula 1", full=True, entered=[_ent("a", 0, 0)]), now=0.0)
+    xs: list[float] = []
+    for frame in range(1, 181):  # 3 s at 60 fps; samples every 0.1 s while it walks 1 m/s, until t=1.0
+        now = frame / 60
+        if frame % 6 == 0 and now <= 1.0 + 1e-9:
+            ip.apply(
+                PresenceSnapshot(tick=frame // 6 + 1, hall="Aula 1", changed=[("a", round(now * 100), 0, 0)]), now=now
+            )
+        xs.append(ip.positions(now)["a"][0])
+    assert all(b >= a for a, b in zip(xs, xs[1:], strict=False))  # never drawn backwards
+    assert max(xs) <= 1.0 and xs[-1] > 0.99  # reaches the spot it stopped on, never beyond
+    # it eases into the stop: the last centimetres are drawn at a crawl, not at walking speed
+    steps = [b - a for a, b in zip(xs, xs[1:], strict=False)]
+    walking = 1.0 / 60
+    assert max(steps) < walking * 1.15
+    assert 0 < steps[next(i for i, x in enumerate(xs) if x > 0.98)] < walking / 2
