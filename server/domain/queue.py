@@ -20,6 +20,10 @@ from server.errors import ApiError, not_found
 from server.persistence import models as m
 
 DEFAULT_MINUTES_PER_TICKET = 6
+# A tour's tickets are numbered from here (A-901, A-902 ...), so a tour shown on a running server
+# never takes numbers from the office's own sequence (a citizen's A-003 is not followed by A-007
+# because a tour took three) and its codes never equal an office ticket's of the same day.
+DEMO_NUMBER_BASE = 900
 
 
 def _counter(db: Session, number: int) -> m.Counter:
@@ -115,15 +119,19 @@ def take_ticket(db: Session, vs: m.VisitorSession, counter: int) -> tuple[m.Queu
             msg("error.ticket_exists", code=existing.code),
             ticket=existing.code,
         )
+    demo = bool(vs.demo)
+    in_range = m.QueueTicket.number > DEMO_NUMBER_BASE if demo else m.QueueTicket.number <= DEMO_NUMBER_BASE
     for _attempt in range(20):
         number = (
             db.scalar(
                 select(func.coalesce(func.max(m.QueueTicket.number), 0)).where(
-                    m.QueueTicket.counter == counter, m.QueueTicket.day == day
+                    m.QueueTicket.counter == counter, m.QueueTicket.day == day, in_range
                 )
             )
-            or 0
+            or (DEMO_NUMBER_BASE if demo else 0)
         ) + 1
+        if not demo and number > DEMO_NUMBER_BASE:
+            raise ApiError(503, "queue_busy", "error.queue_busy")  # 900 tickets at one counter in a day
         t = m.QueueTicket(
             counter=counter,
             day=day,

@@ -114,6 +114,10 @@ def test_demo_tickets_surveys_and_complaints_stay_off_the_public_board_and_repor
     demo_t = client.post("/api/v1/queue/tickets", json={"counter": 1}, headers=demo_v).json()
     real_t = client.post("/api/v1/queue/tickets", json={"counter": 1}, headers=real_v).json()
     assert real_t["estimated_wait_min"] == 0  # nobody of the office's ahead: the tour's ticket is not
+    # the tour numbers its own tickets: the citizen's is the office's first of the day, not its second
+    assert real_t["code"].endswith("-001") and demo_t["code"].endswith("-901"), (real_t, demo_t)
+    again = client.post("/api/v1/queue/tickets", json={"counter": 2}, headers=demo_v).json()
+    assert again["code"].endswith("-901")  # each counter's tour sequence starts at 901
     public = {r["counter"]: r for r in client.get("/api/v1/queue/board").json()}
     assert public[1]["waiting"] == 1 and public[1]["now_serving"] is None
     as_real = {r["counter"]: r for r in client.get("/api/v1/queue/board", headers=real_v).json()}
