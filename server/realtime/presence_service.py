@@ -37,7 +37,9 @@ class PresenceService:
     def __init__(self, hub: Hub, hz: float = 10.0, engine: PresenceEngine | None = None) -> None:
         self.hub = hub
         self.period = 1.0 / hz
-        self.engine = engine or PresenceEngine()
+        # not ``engine or ...``: an engine with nobody in it has len() 0, so it is falsy, and the
+        # configured one (rate and rank bands) was swapped for a default that sends every row every tick
+        self.engine = engine if engine is not None else PresenceEngine()
         self.bridge: Any = None
         self._task: asyncio.Task[None] | None = None
         self.tick_seconds: list[float] = []
