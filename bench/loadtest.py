@@ -54,6 +54,8 @@ class BotStats:
     latencies_ms: list[float] = field(default_factory=list)
     seen_latencies: int = 0
     bytes_by_part: dict[str, int] = field(default_factory=dict)  # probe bots: JSON bytes of each part
+    probe_counts: dict[str, int] = field(default_factory=dict)  # probe bots: snapshots, rows, entered, left, ticks
+    other_bytes: int = 0  # frames other than snapshots (pings, corrections, events): in bytes_in too
 
     def add_latency(self, value: float, rng: random.Random) -> None:
         """Reservoir sampling keeps memory flat however long the run."""
@@ -149,6 +151,7 @@ class _Bot(asyncio.Protocol):
         self.heading = self.rng.uniform(0, 360)
         self.me = ""  # public id, from the welcome: names this bot's circle
         self.orbits: dict[str, tuple[float, float, float]] = {}
+        self.last_tick = 0  # probe: the last snapshot's tick (ticks between snapshots: merged or skipped)
 
     # ---- wire
 
@@ -283,13 +286,24 @@ class _Bot(asyncio.Protocol):
                         json.dumps(part, separators=(",", ":"))
                     )
             stats.bytes_by_part["probe_total"] = stats.bytes_by_part.get("probe_total", 0) + len(payload)
+            counts = stats.probe_counts
+            counts["snapshots"] = counts.get("snapshots", 0) + 1
+            counts["rows"] = counts.get("rows", 0) + len(msg.get("changed") or ())
+            counts["entered"] = counts.get("entered", 0) + len(msg.get("entered") or ())
+            counts["left"] = counts.get("left", 0) + len(msg.get("left") or ())
+            tick = int(msg.get("tick") or 0)
+            if self.last_tick:
+                counts["ticks"] = counts.get("ticks", 0) + max(0, tick - self.last_tick)
+            self.last_tick = tick
             for row in msg.get("changed") or ():
                 stats.updates += 1
                 at = orbit_time(row[0], row[1] / 100, row[2] / 100, now)
                 if at is not None:
                     stats.add_latency((now - at) * 1000.0, self.rng)
-        elif b'"error"' in head:
-            stats.errors += 1
+        else:
+            stats.other_bytes += len(payload)
+            if b'"error"' in head:
+                stats.errors += 1
 
     def move(self, period: float) -> None:
         sent_at = time.time()
@@ -464,6 +478,15 @@ def run_load(
         for key, value in r.get("bytes_by_part", {}).items():
             parts[key] = parts.get(key, 0) + value
     total = parts.pop("probe_total", 0)
+    counts: dict[str, int] = {}
+    for r in results:
+        for key, value in r.get("probe_counts", {}).items():
+            counts[key] = counts.get(key, 0) + value
+    probe_snaps = max(counts.get("snapshots", 0), 1)
+    probe = {  # per probe snapshot; "ticks" > 1 means snapshots were merged or a viewer had nothing new
+        key: round(counts.get(key, 0) / probe_snaps, 2) for key in ("rows", "entered", "left", "ticks")
+    }
+    probe["bytes"] = round(total / probe_snaps, 1)
     share = {k: round(v / total, 3) for k, v in parts.items()} if total else {}
     if total:
         share["frame_overhead"] = round(1 - sum(share.values()), 3)
@@ -480,6 +503,10 @@ def run_load(
         "latency_ms_p99": _percentile(latencies, 0.99),
         "latency_ms_mean": round(statistics.fmean(latencies), 2) if latencies else None,
         "bytes_per_client_per_s": round(bytes_in / seconds / max(connected, 1), 1),
+        "other_bytes_per_client_per_s": round(
+            sum(r.get("other_bytes", 0) for r in results) / seconds / max(connected, 1), 1
+        ),
+        "probe_per_snapshot": probe,
         "bytes_share": share,  # of the probe bots' snapshot bytes: entered / changed / left / type+tick+hall
         "server_cpu_percent": server_cpu,
         "errors": sum(r["errors"] for r in results),

@@ -155,6 +155,14 @@ def run(clients: int, nodes: int, duration: float, redis_url: str, variants: tup
     for name, r in rows:
         if r.get("bytes_share"):
             print(f"bytes of {name}: " + ", ".join(f"{k} {v:.0%}" for k, v in r["bytes_share"].items()))
+        probe = r.get("probe_per_snapshot") or {}
+        if probe.get("bytes"):
+            # rows per snapshot and ticks per snapshot tell rates (rows) from merges or late ticks (ticks)
+            print(
+                f"per snapshot of {name} (probe bots): {probe['bytes']:.0f} B, rows {probe['rows']:.1f}, "
+                f"entered {probe['entered']:.1f}, left {probe['left']:.1f}, ticks apart {probe['ticks']:.2f}; "
+                f"other frames {r.get('other_bytes_per_client_per_s', 0):.0f} B/client/s"
+            )
     theirs = base.get("server_cpu_percent") or 0
     for label, results in groups:
         ours = sum((r.get("server_cpu_percent") or 0) for r in results)
