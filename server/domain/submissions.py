@@ -24,9 +24,8 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from protocol.catalog import Catalog
-from server.domain import applications, pgsubmit
+from server.domain import applications, litesubmit, pgsubmit
 from server.domain import sessions as visitor_sessions
-from server.errors import ApiError
 
 log = logging.getLogger(__name__)
 
@@ -128,21 +127,21 @@ class SubmissionWriter:
         self.batches += 1
         self.jobs += len(batch)
         done: list[tuple[_Job, Outcome | None, BaseException | None]] = []
+        alone: list[_Job] = list(batch)
         with self.sessions() as db:
             try:
-                for job in batch:
-                    try:
-                        done.append((job, write_one(db, self.catalog, job, batched=True), None))
-                    except ApiError as exc:
-                        # raised before the job wrote anything: the batch goes on
-                        done.append((job, None, exc))
+                settled, alone = litesubmit.write_batch(db, self.catalog, batch)
                 db.commit()
             except Exception:  # noqa: BLE001 - isolate the job that broke the batch
                 db.rollback()
-                done = []
-        if not done and batch:
-            done = [self._alone(job) for job in batch]
+            else:
+                done = [
+                    (job, None if made is None else (applications.application_dict(made.application), made), error)
+                    for job, made, error in settled
+                ]
         _settle_all(done)
+        if alone:
+            _settle_all([self._alone(job) for job in alone])
 
     def _alone(self, job: _Job) -> tuple[_Job, Outcome | None, BaseException | None]:
         try:

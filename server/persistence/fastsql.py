@@ -90,6 +90,13 @@ class Prepared:
         row = self._run(session, sql, self._bind(procs, params)).fetchone()
         return None if row is None else tuple(row)
 
+    def all(self, session: Session, params: Mapping[str, Any]) -> list[tuple[Any, ...]]:
+        """Every row, with raw column values (select plain columns only)."""
+        if not _is_sqlite(session):
+            return [tuple(row) for row in session.execute(self.stmt, dict(params))]
+        sql, procs = self._compile(session, tuple(sorted(params)))
+        return [tuple(row) for row in self._run(session, sql, self._bind(procs, params)).fetchall()]
+
     def scalar(self, session: Session, params: Mapping[str, Any]) -> Any:
         row = self.first(session, params)
         return None if row is None else row[0]

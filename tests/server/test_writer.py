@@ -127,22 +127,42 @@ def test_one_batch_answers_each_submission_on_its_own(client: TestClient, app: A
     assert got == out5
 
 
+def test_one_key_from_two_sessions_of_a_citizen_in_one_batch_is_stored_once(client: TestClient, app: Any) -> None:
+    """The key is the citizen's: the second job goes alone after the commit and replays the first."""
+    from server.persistence import models as m
+
+    phone, laptop = identified(client), identified(client)
+    assert _token(phone) != _token(laptop)
+    writer = app.state.submissions
+    loop = asyncio.new_event_loop()
+    try:
+        jobs = [_job(writer, loop, _token(h), ktp_form(), "same") for h in (phone, laptop)]
+        _write(writer, loop, jobs)
+        (out1, r1), (out2, r2) = _settled(loop, jobs)
+    finally:
+        loop.close()
+    assert r1.created and not r2.created and out1["tracking_number"] == out2["tracking_number"]
+    with app.state.sessions() as db:
+        assert db.scalar(select(func.count()).select_from(m.Application)) == 1
+        assert db.scalar(select(func.count()).select_from(m.Event).where(m.Event.kind == "application")) == 2
+
+
 def test_a_job_that_breaks_the_batch_fails_alone(client: TestClient, app: Any, monkeypatch: Any) -> None:
-    from server.domain import submissions
+    from server.domain import applications
     from server.persistence import models as m
 
     if app.state.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's writer writes job by job; the PostgreSQL batch is covered by the test below")
+        pytest.skip("a Python error inside SQLite's batch; the PostgreSQL batch is covered by the test below")
     h = identified(client)
-    real = submissions.write_one
+    real = applications.snapshot
 
-    def flaky(db: Any, catalog: Any, job: Any, batched: bool) -> Any:
-        out = real(db, catalog, job, batched)
-        if job.key == "boom":
-            raise RuntimeError("disk on fire")  # after this job wrote its rows
+    def flaky(app_id: int, row: dict[str, Any]) -> Any:
+        out = real(app_id, row)
+        if row["idempotency_key"].endswith(":boom"):
+            raise RuntimeError("disk on fire")  # after the batch's lookups, in it and alone
         return out
 
-    monkeypatch.setattr(submissions, "write_one", flaky)
+    monkeypatch.setattr(applications, "snapshot", flaky)
     writer = app.state.submissions
     loop = asyncio.new_event_loop()
     try:
