@@ -256,11 +256,9 @@ def create_application(
     data: Any,
     idempotency_key: str,
     submit: bool = False,
-    *,
-    batched: bool = False,
 ) -> Created:
-    """``batched``: other submissions share the transaction (SQLite group commit), so a
-    lost race on the key must not roll it back; SQLite undoes just the failed statement."""
+    """One submission in the caller's transaction of its own (a group-commit batch is written by
+    ``litesubmit``, PostgreSQL's by ``pgsubmit``), so a lost race on the key may roll it back."""
     key = check_key(idempotency_key)
     req_hash = request_hash(service_id, data, submit)
     existing = _find_idempotent(db, vs, key)
@@ -274,8 +272,7 @@ def create_application(
         app_id = _INSERT_APP.scalar(db, row)
     except IntegrityError:
         # Lost a race on the same key: the caller's transaction is spent, so look again in a fresh one.
-        if not batched:
-            db.rollback()
+        db.rollback()
         existing = _find_idempotent(db, vs, key)
         if existing is None:
             raise

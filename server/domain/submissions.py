@@ -43,11 +43,9 @@ class _Job:
     future: asyncio.Future[Outcome] | None
 
 
-def write_one(db: Session, catalog: Catalog, job: _Job, batched: bool) -> Outcome:
+def write_one(db: Session, catalog: Catalog, job: _Job) -> Outcome:
     vs = visitor_sessions.session_for_submission(db, job.token)
-    result = applications.create_application(
-        db, vs, catalog, job.service_id, job.data, job.key, job.submit, batched=batched
-    )
+    result = applications.create_application(db, vs, catalog, job.service_id, job.data, job.key, job.submit)
     return applications.application_dict(result.application), result
 
 
@@ -63,7 +61,7 @@ def submit_alone(
     """One submission in a transaction of its own (PostgreSQL, or a job taken out of a failed batch)."""
     job = _Job(token, service_id, data, key, submit, None, None)
     with sessions() as db:
-        outcome = write_one(db, catalog, job, batched=False)
+        outcome = write_one(db, catalog, job)
         db.commit()
     return outcome
 
