@@ -147,6 +147,7 @@ def cv_cmd(
     show_errors: bool = typer.Option(False, "--errors", help="List the questions answered wrongly in their fold."),
     json_out: bool = typer.Option(False, "--json", help="Print the full results as JSON."),
     sweep: str = typer.Option("", help="Comma-separated answer thresholds to score too, e.g. 0.3,0.35,0.4."),
+    sweep_key: str = typer.Option("answer", help="Which threshold --sweep varies: answer, referral, option..."),
 ) -> None:
     """Leave-site-out cross-validation over real train+dev (never test): retrain without a fold, score it."""
     from assistant.crossval import run
@@ -154,7 +155,7 @@ def cv_cmd(
 
     ths = [float(x) for x in sweep.split(",") if x.strip()]
     r = run(k=folds, mode="full" if full else "light", progress=not json_out, log=None if json_out else typer.echo,
-            sweep=ths)  # fmt: skip
+            sweep=ths, sweep_key=sweep_key)  # fmt: skip
     if json_out:
         sys.stdout.write(json.dumps(r, ensure_ascii=False, indent=1, default=str) + "\n")
         return
@@ -168,9 +169,10 @@ def cv_cmd(
             f"{name:10} {m['n']:4d} {m['routing']:8.1%} {m['right_case']:7.1%} {m['case_in_clarify_options']:7.1%} "
             f"{oos} {m['clarify_handoff']:9.1%} {m['fact_violations']}/{m['answers_checked']:<6}"
         )
+    key = r.get("sweep_key", "answer")
     for t, m in r.get("sweep", {}).items():
         typer.echo(
-            f"answer threshold {t}: routing {m['routing']:.1%}  right case {m['right_case']:.1%}  answered wrong "
+            f"{key} threshold {t}: routing {m['routing']:.1%}  right case {m['right_case']:.1%}  answered wrong "
             f"{m['case_answered_wrong']:.1%}  oos-wrong {m['oos_confident_wrong']:.1%}  "
             f"clar/hand {m['clarify_handoff']:.1%}"
         )

@@ -60,11 +60,13 @@ def run(
     progress: bool = True,
     log: Callable[[str], None] | None = None,
     sweep: Sequence[float] = (),
+    sweep_key: str = "answer",
 ) -> dict[str, Any]:
     """Pooled scores over the folds (and per part), plus the per-question outcomes of train/dev.
 
-    ``sweep``: answer thresholds to score too (each fold's model re-asked with that threshold), so the
-    threshold can be chosen on held-out sites rather than on the trainer's calibration split.
+    ``sweep``: values of the threshold ``sweep_key`` (``answer``, ``referral``...) to score too (each
+    fold's model re-asked with that value), so a threshold can be chosen on held-out sites rather than
+    on the trainer's calibration split.
     """
     from tqdm import tqdm
 
@@ -106,12 +108,15 @@ def run(
                 outs[i] = v2_outcome(assistant, port, rows[i].question, i, kb)
             index = assistant.nlu.index
             if index is not None:
-                base = index.thresholds["answer"]
+                base = index.thresholds.get(sweep_key)
                 for t in sweep:
-                    index.thresholds["answer"] = t
+                    index.thresholds[sweep_key] = t
                     for i in idx:
                         swept[t][i] = v2_outcome(assistant, port, rows[i].question, i, kb)
-                index.thresholds["answer"] = base
+                if base is None:
+                    index.thresholds.pop(sweep_key, None)
+                else:
+                    index.thresholds[sweep_key] = base
         if log:
             log(f"fold {f + 1}/{k}: {len(idx)} questions, {score([rows[i] for i in idx], [outs[i] for i in idx])}")
     result: dict[str, Any] = {"folds": k, "mode": mode, "sets": {}}
@@ -120,6 +125,7 @@ def run(
         sel = [i for i, q in enumerate(rows) if q.split == split]
         result["sets"][split] = score([rows[i] for i in sel], [outs[i] for i in sel])
     result["sweep"] = {str(t): score(rows, o) for t, o in swept.items() if all(x is not None for x in o)}
+    result["sweep_key"] = sweep_key
     result["examples"] = [
         {
             "question": q.question,

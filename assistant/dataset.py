@@ -22,6 +22,9 @@ from protocol.catalog import Catalog, default_catalog
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 NONE_SERVICE = "_none"
+# Sample weight of a real train question in the heads' fit: ~250 real questions sit among ~15,000 generated
+# sentences, and real wording (long, story-like, colloquial) is what the heads must learn to read.
+REAL_WEIGHT = 4.0
 
 INTENTS = (
     "ask_service",
@@ -88,6 +91,7 @@ class Example:
     aspect: str | None
     lang: str
     case: str | None = None  # the case or referral id it asks about, when known
+    weight: float = 1.0  # sample weight in the heads' fit (real questions count more than generated ones)
 
 
 @lru_cache(maxsize=1)
@@ -279,7 +283,7 @@ def generate_v2(
         if q.split != "train":
             raise ValueError("only the real-question train part may be used for training")
         lang = q.lang or detect_lang(q.question)
-        out.append(Example(q.question, q.intent, q.service, None, lang, q.expected))
+        out.append(Example(q.question, q.intent, q.service, None, lang, q.expected, REAL_WEIGHT))
     return out
 
 

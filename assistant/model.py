@@ -321,11 +321,11 @@ def _softmax(logits: np.ndarray) -> np.ndarray:
     return np.asarray(e / e.sum(axis=1, keepdims=True))
 
 
-def fit_head(x: Any, y: Sequence[str], c: float, seed: int) -> LinearHead:
+def fit_head(x: Any, y: Sequence[str], c: float, seed: int, sample_weight: Any = None) -> LinearHead:
     from sklearn.linear_model import LogisticRegression
 
     clf = LogisticRegression(C=c, max_iter=2000, random_state=seed)
-    clf.fit(x, list(y))
+    clf.fit(x, list(y), sample_weight=sample_weight)
     labels = [str(v) for v in clf.classes_]
     coef = np.round(clf.coef_.astype(np.float32), 4)
     intercept = np.round(clf.intercept_.astype(np.float32), 4)

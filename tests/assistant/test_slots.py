@@ -45,6 +45,17 @@ def test_unknown_village_is_not_invented() -> None:
 def test_colloquial_normalisation() -> None:
     assert normalize("brp biaya bikin akte?") == "berapa biaya buat akta"
     assert "e-ktp" in normalize("syarat E-KTP gimana")
+    # chat shorthand: "kpan", "krn", "hrs", "ortu"
+    assert normalize("kpan paspor hrs diperpanjang krn mau umroh sm ortu") == (
+        "kapan paspor harus diperpanjang karena mau umroh sm orang tua"
+    )
+
+
+def test_yang_dibutuhkan_asks_for_the_requirements() -> None:
+    from assistant.nlu import detect_aspect
+
+    assert detect_aspect(normalize("apa saja yang dibutuhkan untuk urus NIB?")) == "requirements"
+    assert detect_aspect(normalize("dokumen yang diperlukan untuk paspor anak")) == "requirements"
 
 
 @pytest.mark.parametrize(
