@@ -22,8 +22,9 @@ from protocol.catalog import Catalog, default_catalog
 
 DATA_DIR = Path(__file__).resolve().parent / "data"
 NONE_SERVICE = "_none"
-# Sample weight of a real train question in the heads' fit: ~250 real questions sit among ~15,000 generated
-# sentences, and real wording (long, story-like, colloquial) is what the heads must learn to read.
+# Sample weight of a real train question in the service and kind heads' fit: ~250 real questions sit
+# among ~16,000 generated sentences, and real wording (long, story-like, colloquial) is what the heads
+# must learn to read.
 REAL_WEIGHT = 4.0
 
 INTENTS = (
@@ -161,6 +162,39 @@ def _tracking(rng: random.Random) -> str:
     return f"BWI-{rng.choice([2025, 2026])}-{rng.randrange(1, 999999):06d}"
 
 
+_MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
+              "November", "Desember")  # fmt: skip
+_VALUE_TAILS = {
+    "id": (", NIK saya {nik}", ", NIK saya {nik}, lahir {date}", " atas nama {name}, NIK {nik}", ", lahir {date}"),
+    "en": (", my NIK is {nik}", ", NIK {nik}, born {date}", " for {name}, NIK {nik}"),
+}
+_NAMES = ("Siti Aminah", "Budi Santoso", "Dewi Lestari", "Agus Salim", "Rina Wati", "Made Putra")
+
+
+def _with_values(catalog: Catalog, seed: int) -> list[Example]:
+    """Application requests that carry their values ("mau daftar akta lahir, NIK saya ..., lahir ...").
+
+    Forms skip what the opening message gives, so such openings are normal; without them the digits
+    and dates of a long message pulled it towards a question. Own random stream, so adding these
+    leaves the rest of the generated data (and its cached embeddings) unchanged.
+    """
+    rng = random.Random(seed + 2)
+    out: list[Example] = []
+    for svc in catalog.services:
+        for lang in ("id", "en"):
+            for tail in _VALUE_TAILS[lang]:
+                t = rng.choice(templates()["start_application"][lang])
+                if "{svc}" not in t:
+                    continue
+                nik = "35" + "".join(str(rng.randrange(10)) for _ in range(14))
+                day, month, year = rng.randrange(1, 29), rng.randrange(12), rng.randrange(1960, 2026)
+                date = f"{day} {_MONTHS_ID[month]} {year}" if lang == "id" else f"{day}-{month + 1:02d}-{year}"
+                text = t.replace("{svc}", rng.choice(surface_forms(catalog, svc.id, lang)))
+                text += tail.format(nik=nik, date=date, name=rng.choice(_NAMES))
+                out.append(Example(text, "start_application", svc.id, None, lang, None))
+    return out
+
+
 def generate(catalog: Catalog | None = None, seed: int = 13, forms_per_template: int = 2) -> list[Example]:
     """Every template, filled with a few surface forms per service, plus typo'd copies."""
     catalog = catalog or default_catalog()
@@ -284,6 +318,7 @@ def generate_v2(
             raise ValueError("only the real-question train part may be used for training")
         lang = q.lang or detect_lang(q.question)
         out.append(Example(q.question, q.intent, q.service, None, lang, q.expected, REAL_WEIGHT))
+    out.extend(_with_values(catalog, seed))
     return out
 
 

@@ -166,8 +166,11 @@ def fit_heads(examples: list[Example], norm: list[str], emb: np.ndarray, rows: n
     ng = CharNgrams().fit([norm[i] for i in rows])
     x = features(ng, emb[rows], [norm[i] for i in rows], EMB_WEIGHT)
     ex = [examples[i] for i in rows]
+    # Real questions weigh more for the service and case kind only: nearly all of them ask about a
+    # service, and weighting them in the intent head too pulled "mau daftar <service>, NIK ..., lahir ..."
+    # (an application with its values) from start_application to ask_service.
     w = np.array([e.weight for e in ex], dtype=np.float64)
-    h_int = fit_head(x, [e.intent for e in ex], C_INTENT, seed, w)
+    h_int = fit_head(x, [e.intent for e in ex], C_INTENT, seed)
     h_svc = fit_head(x, [e.service or NONE_SERVICE for e in ex], C_SERVICE, seed, w)
     h_kind = fit_head(x, [kind_label(e) for e in ex], C_KIND, seed, w)
     return Heads(ng, h_int, h_svc, EMB_WEIGHT, {"encoder": ENCODER}, h_kind)
