@@ -109,7 +109,7 @@ def answer_ranked(ctx: AnswerContext, u: Understanding, ranking: Ranking, lang: 
     if top.kind == "oos" and p1 >= th["option"]:
         u.intent, u.service = "out_of_scope", None
         return dont_know(ctx, u, lang)
-    if p1 >= th["answer"] or (top.referral is not None and p1 >= th.get("referral", th["answer"])):
+    if p1 >= th["answer"]:
         return answer_candidate(ctx, top, lang, p1)
     options = [(ranking.candidate(i), p) for i, p in enumerate(ranking.probs[:3]) if p >= th["option"]]
     options = [(c, p) for c, p in options if c.kind != "oos"]

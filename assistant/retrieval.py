@@ -378,11 +378,8 @@ class CaseIndex:
 
 
 # answer: top probability to answer outright; option: a clarifying option's least probability;
-# clarify_mass: the options together must hold this much, else "I don't know"; referral: a referral on
-# top is answered from this probability (below ``answer`` when lower): saying where else to go states no
-# catalogue fact and cannot be out-of-scope confident-wrong, while the ~50 referrals split the mass of a
-# clearly out-of-scope question (chosen by ``mpp eval assistant-cv --sweep-key referral``).
-DEFAULT_THRESHOLDS: dict[str, float] = {"answer": 0.5, "option": 0.08, "clarify_mass": 0.5, "referral": 0.25}
+# clarify_mass: the options together must hold this much, else "I don't know".
+DEFAULT_THRESHOLDS: dict[str, float] = {"answer": 0.5, "option": 0.08, "clarify_mass": 0.5}
 
 # Hand-set starting weights (used until ``mpp train`` fits them).
 DEFAULT_WEIGHTS: dict[str, float] = {

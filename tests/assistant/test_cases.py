@@ -290,24 +290,6 @@ def test_the_committed_model_was_trained_without_held_out_questions() -> None:
     assert not [e.text for e in examples if normalise(e.text) in held]
 
 
-def test_a_referral_is_answered_above_its_own_lower_threshold_a_catalogue_case_is_not(assistant: Assistant) -> None:
-    # Pointing elsewhere needs less certainty than answering for one of our services: a referral gives
-    # no catalogue answer (it cannot be out-of-scope confident-wrong) and the officer stays offered.
-    th = assistant.nlu.index.thresholds  # type: ignore[union-attr]
-    assert th["referral"] < th["answer"]
-    p = (th["referral"] + th["answer"]) / 2
-    u = _u(assistant, "mau cerai")
-    r = answer_ranked(AnswerContext(CATALOG), u, _ranking(assistant, [("ref.cerai-pengadilan-agama", p)]), "id")  # type: ignore[arg-type]
-    assert r.case == "ref.cerai-pengadilan-agama" and r.service is None and r.offer == "officer"
-    u = _u(assistant, "ktp hilang")
-    r = answer_ranked(AnswerContext(CATALOG), u, _ranking(assistant, [("ktp-el.lost", p)]), "id")  # type: ignore[arg-type]
-    assert r.case != "ktp-el.lost"
-    u = _u(assistant, "mau cerai")
-    low = th["referral"] - 0.05
-    r = answer_ranked(AnswerContext(CATALOG), u, _ranking(assistant, [("ref.cerai-pengadilan-agama", low)]), "id")  # type: ignore[arg-type]
-    assert r.case is None
-
-
 def test_real_train_questions_weigh_more_than_generated_sentences() -> None:
     from assistant import dataset, realset
 
