@@ -31,6 +31,10 @@ C_SERVICE = 10.0
 C_KIND = 10.0
 THRESHOLD_PRECISION = 0.97
 ANSWER_PRECISION = 0.9  # answered cases must be right this often on the calibration questions
+# Least answer threshold: on the leave-site-out CV, answers below 0.40 were wrong more often than right
+# (sweeps 0.30-0.50 on the model of 58e777f; on this branch's model 0.37 -> 0.40 kept right case at
+# 68.1 % and cut answered-wrong from 14.7 to 13.9 %), and the calibration split can land below it.
+ANSWER_FLOOR = 0.4
 CLARIFY_RECALL = 0.9  # the clarifying options must hold the right case this often
 
 
@@ -155,7 +159,7 @@ def _thresholds(index: Any, groups: list[tuple[np.ndarray, int]]) -> dict[str, f
         correct.append(r.ids[0] == index.candidates[gold].id)
         in3.append(index.candidates[gold].id in r.ids[:3])
     tp, ok = np.array(top_p), np.array(correct)
-    answer = max(0.3, min(0.9, _calibrate(tp, ok, ANSWER_PRECISION)))
+    answer = max(ANSWER_FLOOR, min(0.9, _calibrate(tp, ok, ANSWER_PRECISION)))
     return {"answer": round(answer, 3), "option": 0.08, "clarify_mass": 0.5}
 
 
