@@ -132,6 +132,7 @@ class SubmissionWriter:
                 db.commit()
             except Exception:  # noqa: BLE001 - isolate the job that broke the batch
                 db.rollback()
+                alone = list(batch)  # nothing was kept, even if the batch itself ran (a failed COMMIT)
             else:
                 done = [
                     (job, None if made is None else (applications.application_dict(made.application), made), error)

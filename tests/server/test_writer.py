@@ -178,6 +178,47 @@ def test_a_job_that_breaks_the_batch_fails_alone(client: TestClient, app: Any, m
     assert keys == ["a", "b"]  # the broken job's rows were rolled back, the others rewritten
 
 
+def test_a_batch_whose_commit_fails_retries_every_job_alone(client: TestClient, app: Any, monkeypatch: Any) -> None:
+    """The batch wrote its rows but SQLite refused the COMMIT: nothing kept, every job answered alone."""
+    from sqlalchemy.exc import OperationalError
+    from sqlalchemy.orm import Session
+
+    from server.domain import litesubmit
+    from server.persistence import models as m
+
+    if app.state.engine.dialect.name != "sqlite":
+        pytest.skip("SQLite's group-commit batch; PostgreSQL's commit is one per pipeline")
+    h = identified(client)
+    armed = {"on": False}
+    real_batch, real_commit = litesubmit.write_batch, Session.commit
+
+    def batch(*args: Any) -> Any:
+        out = real_batch(*args)
+        armed["on"] = True
+        return out
+
+    def commit(self: Session) -> None:
+        if armed["on"]:
+            armed["on"] = False
+            raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+        real_commit(self)
+
+    monkeypatch.setattr(litesubmit, "write_batch", batch)
+    monkeypatch.setattr(Session, "commit", commit)
+    writer = app.state.submissions
+    loop = asyncio.new_event_loop()
+    try:
+        jobs = [_job(writer, loop, _token(h), ktp_form(), k) for k in ("a", "b")]
+        _write(writer, loop, jobs)
+        results = _settled(loop, jobs)  # before the fix the batch's jobs were never answered
+    finally:
+        loop.close()
+    assert results[0][1].created and results[1][1].created
+    with app.state.sessions() as db:
+        keys = sorted(k.split(":", 1)[1] for k in db.scalars(select(m.Application.idempotency_key)))
+    assert keys == ["a", "b"]
+
+
 def test_a_row_the_database_refuses_fails_alone(client: TestClient, app: Any, monkeypatch: Any) -> None:
     """A real database error (a foreign key) mid-batch: rolled back, the others rewritten, it alone refused."""
     from sqlalchemy.exc import IntegrityError
