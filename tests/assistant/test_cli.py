@@ -84,3 +84,9 @@ def test_eval_no_test_never_loads_the_held_out_part(app: typer.Typer, monkeypatc
     assert sorted(asked) == ["dev", "train"]
     assert "real/test" not in result.stdout.replace("real/test skipped", "")
     assert "real/train" in result.stdout and "real/dev" in result.stdout
+
+
+def test_cv_refuses_a_threshold_the_model_does_not_have(app: typer.Typer) -> None:
+    result = CliRunner().invoke(app, ["eval", "assistant-cv", "--sweep", "0.4", "--sweep-key", "referral"])
+    assert result.exit_code == 2
+    assert "unknown threshold 'referral'" in " ".join(result.output.split())
