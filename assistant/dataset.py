@@ -164,10 +164,6 @@ def _tracking(rng: random.Random) -> str:
 
 _MONTHS_ID = ("Januari", "Februari", "Maret", "April", "Mei", "Juni", "Juli", "Agustus", "September", "Oktober",
               "November", "Desember")  # fmt: skip
-_VALUE_TAILS = {
-    "id": (", NIK saya {nik}", ", NIK saya {nik}, lahir {date}", " atas nama {name}, NIK {nik}", ", lahir {date}"),
-    "en": (", my NIK is {nik}", ", NIK {nik}, born {date}", " for {name}, NIK {nik}"),
-}
 _NAMES = ("Siti Aminah", "Budi Santoso", "Dewi Lestari", "Agus Salim", "Rina Wati", "Made Putra")
 
 
@@ -179,10 +175,11 @@ def _with_values(catalog: Catalog, seed: int) -> list[Example]:
     leaves the rest of the generated data (and its cached embeddings) unchanged.
     """
     rng = random.Random(seed + 2)
+    tails: dict[str, list[str]] = yaml.safe_load((DATA_DIR / "valuetails.yaml").read_text(encoding="utf-8"))
     out: list[Example] = []
     for svc in catalog.services:
         for lang in ("id", "en"):
-            for tail in _VALUE_TAILS[lang]:
+            for tail in tails[lang]:
                 t = rng.choice(templates()["start_application"][lang])
                 if "{svc}" not in t:
                     continue
