@@ -187,7 +187,10 @@ def test_a_batch_whose_commit_fails_retries_every_job_alone(client: TestClient, 
     from server.persistence import models as m
 
     if app.state.engine.dialect.name != "sqlite":
-        pytest.skip("SQLite's group-commit batch; PostgreSQL's commit is one per pipeline")
+        pytest.skip(
+            "SQLite's batch commits after it ran; PostgreSQL writes a batch in one autocommitted statement, "
+            "whose failure test_a_row_the_database_refuses_fails_alone covers"
+        )
     h = identified(client)
     armed = {"on": False}
     real_batch, real_commit = litesubmit.write_batch, Session.commit
