@@ -5,10 +5,16 @@ and every crowd size is reported next to it (goal: ≥30 FPS with 100 visitors o
 the software renderer, frame-time p95 ≤ 50 ms and ≤ 2× p50; ≤3 s from process
 start to the first hall frame).
 
-Every frame ends in ``glFinish`` (``gl-finish``). Without it llvmpipe defers the
-rasterisation of an offscreen buffer: most frames "took" 2 ms and every few seconds
-one paid for all of them (300-900 ms of CPU), which is where the old 164 ms p95
-against a 2.3 ms p50 came from, and why a busy box could measure no frame at all.
+Frames are pipelined as on a real display: each ends in ``glFlush`` (``gl-force-flush``),
+which hands it to llvmpipe's rasteriser threads, and the main thread culls and draws the
+next one meanwhile. Only the last frame of each measuring window ends in ``glFinish``,
+so the window closes when every frame counted in it is drawn: fps is frames over that
+wall time, and the CPU columns include the rasterising of all of them. A ``glFinish``
+after every frame (session 7) idled the main thread while llvmpipe rasterised and cost
+more CPU as well (100 visitors, same process, alternating: 22.7 vs 33.9 fps, 38.9 vs
+29.5 ms of CPU a frame). Without any flush, llvmpipe deferred an offscreen buffer's
+rasterising (most frames "took" 2 ms and every few seconds one paid for all of them):
+the flush keeps at most about one frame in flight.
 
 The crowd is drawn from shared baked poses (world.characters.PoseBook); the row marked
 ``old`` measures the previous path (one Actor per visitor, ``MPP_HALL_CROWD=actors``) right
@@ -46,7 +52,8 @@ def open_base(display: str, width: int = WIDTH, height: int = HEIGHT) -> Any:
 
     prc = (
         f"window-type offscreen\naudio-library-name null\nwin-size {width} {height}\nsync-video #f\n"
-        "notify-level-display error\ngl-finish #t\nnotify-level-device fatal\nframebuffer-multisample #f\n"
+        "notify-level-display error\ngl-finish #f\ngl-force-flush #t\nnotify-level-device fatal\n"
+        "framebuffer-multisample #f\n"
     )
     from direct.showbase.ShowBase import ShowBase
 
@@ -139,13 +146,38 @@ def crowd_snapshot(n: int, t: float, tick: int, first: bool) -> dict[str, Any]:
     return {"type": "presence.snapshot", "tick": tick, "hall": "Aula 1", "full": first, key: ents}
 
 
-def _frame(hall: Hall, dt: float) -> None:
+def _frame(hall: Hall, dt: float, finish: bool = False) -> None:
+    """One client frame; ``finish`` waits until it (and every frame before it) is drawn."""
     hall.visitors.update(dt)
     hall.ai.update(dt)
     hall.me.update(dt)
     if hall.labels is not None:
         hall.labels.update()
-    hall.base.taskMgr.step()
+    if finish:
+        _GL_FINISH.set_value(True)
+        try:
+            hall.base.taskMgr.step()
+        finally:
+            _GL_FINISH.set_value(False)
+    else:
+        hall.base.taskMgr.step()
+
+
+class _Finish:
+    """``gl-finish`` switched for one frame (the variable is read by Panda's GL at every frame's end)."""
+
+    def __init__(self) -> None:
+        self.var: Any = None
+
+    def set_value(self, on: bool) -> None:
+        if self.var is None:
+            from panda3d.core import ConfigVariableBool
+
+            self.var = ConfigVariableBool("gl-finish")
+        self.var.set_value(on)
+
+
+_GL_FINISH = _Finish()
 
 
 WARM_FRAMES = 8
@@ -163,7 +195,16 @@ def measure(hall: Hall, n: int, seconds: float) -> dict[str, float]:
     return _summary(hall, n, frame_ms, cpu_ms, main_ms)
 
 
-def _sample(hall: Hall, n: int, seconds: float, min_frames: int) -> tuple[list[float], list[float], list[float]]:
+def _sample(
+    hall: Hall, n: int, seconds: float, min_frames: int, finish_each: bool = False
+) -> tuple[list[float], list[float], list[float]]:
+    """Per-frame wall-clock intervals, CPU and main-thread CPU over one measuring window.
+
+    The warm-up's last frame and the window's last frame end in ``glFinish``: the window holds
+    exactly the frames it counts, each one drawn. The per-frame figures are taken between
+    consecutive frame starts (a frame's share of a pipelined window); they add up to the window.
+    ``finish_each`` ends every frame in ``glFinish`` instead (session 7's bench), for comparison.
+    """
     tick = 0
     start = time.perf_counter()
     hall.visitors.apply(crowd_snapshot(n, 0.0, tick, True))
@@ -171,28 +212,29 @@ def _sample(hall: Hall, n: int, seconds: float, min_frames: int) -> tuple[list[f
     frame_ms: list[float] = []
     cpu_ms: list[float] = []
     main_ms: list[float] = []
-    frames = 0
     last = start
-    end: float | None = None
+    for k in range(WARM_FRAMES):
+        now = time.perf_counter()
+        _frame(hall, now - last, finish=k == WARM_FRAMES - 1)
+        last = now
+    end = time.perf_counter() + seconds
+    w0, c0, m0 = time.perf_counter(), time.process_time(), time.thread_time()
     while True:
         now = time.perf_counter()
-        if end is not None and now >= end and len(frame_ms) >= min_frames:
-            break
+        final = now >= end and len(frame_ms) >= min_frames - 1
         if now >= next_snap:
             tick += 1
             hall.visitors.apply(crowd_snapshot(n, now - start, tick, False))
             next_snap = max(next_snap + 0.1, now)
-        c0, m0 = time.process_time(), time.thread_time()
-        _frame(hall, now - last)
+        _frame(hall, now - last, finish=final or finish_each)
         last = now
-        frames += 1
-        if frames > WARM_FRAMES:
-            frame_ms.append((time.perf_counter() - now) * 1000.0)
-            cpu_ms.append((time.process_time() - c0) * 1000.0)
-            main_ms.append((time.thread_time() - m0) * 1000.0)
-        elif frames == WARM_FRAMES:
-            end = time.perf_counter() + seconds
-    return frame_ms, cpu_ms, main_ms
+        w1, c1, m1 = time.perf_counter(), time.process_time(), time.thread_time()
+        frame_ms.append((w1 - w0) * 1000.0)
+        cpu_ms.append((c1 - c0) * 1000.0)
+        main_ms.append((m1 - m0) * 1000.0)
+        w0, c0, m0 = w1, c1, m1
+        if final:
+            return frame_ms, cpu_ms, main_ms
 
 
 def _summary(hall: Hall, n: int, frame_ms: list[float], cpu_ms: list[float], main_ms: list[float]) -> dict[str, float]:
@@ -239,6 +281,18 @@ def compare_paths(hall: Hall, n: int, seconds: float) -> tuple[dict[str, float],
     return out[0], out[1]
 
 
+def compare_sync(hall: Hall, n: int, seconds: float) -> tuple[dict[str, float], dict[str, float]]:
+    """Pipelined frames and frames each finished with ``glFinish`` at ``n`` visitors, alternating
+    in ``COMPARE_ROUNDS`` slices of the same total time. Returns (pipelined, finished)."""
+    raw: dict[bool, tuple[list[float], list[float], list[float]]] = {False: ([], [], []), True: ([], [], [])}
+    for _ in range(COMPARE_ROUNDS):
+        for each in (False, True):
+            sample = _sample(hall, n, seconds / COMPARE_ROUNDS, max(8, MIN_FRAMES // COMPARE_ROUNDS), finish_each=each)
+            for into, values in zip(raw[each], sample, strict=True):
+                into.extend(values)
+    return _summary(hall, n, *raw[False]), _summary(hall, n, *raw[True])
+
+
 def _p95(values: list[float]) -> float:
     ordered = sorted(values)
     return ordered[max(0, math.ceil(len(ordered) * 0.95) - 1)]
@@ -260,6 +314,7 @@ def cold_child(display: str) -> None:
     base = open_base(display)
     hall = build_hall(base)
     _frame(hall, 0.0)
+    _GL_FINISH.set_value(True)  # the first hall frame counts once it is drawn
     base.graphicsEngine.render_frame()
     print(f"FIRST_FRAME {time.perf_counter() - T_PROCESS:.3f}", flush=True)
     base.destroy()
@@ -303,6 +358,7 @@ def run(
     display: str = "p3headlessgl",
     pbr: bool = True,
     old: bool = True,
+    sync: bool = True,
 ) -> None:
     crowds = sorted(set(crowds or [0, 50, 100]) | {0})
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
@@ -310,7 +366,7 @@ def run(
     print(
         "(fps is wall-clock and drops under other load; cpu ms = this process's CPU time per frame, "
         "llvmpipe's threads included; main ms = the main thread's part of it; 1-core = the fps one free core "
-        "would give; every frame ends in glFinish)"
+        "would give; frames pipelined, each window ends in glFinish)"
     )
     wall, inproc = cold_start(display)
     verdict = "OK" if wall <= GOAL_COLD_S else "SLOW"
@@ -345,6 +401,17 @@ def run(
                 f"(old/new x{old_r['cpu_ms'] / new_r['cpu_ms']:.2f}), main thread {new_r['main_ms']:.1f} vs "
                 f"{old_r['main_ms']:.1f} ms, fps {new_r['fps']:.1f} vs {old_r['fps']:.1f}, "
                 f"p95 {new_r['p95_ms']:.1f} vs {old_r['p95_ms']:.1f} ms"
+            )
+        if sync and crowds[-1] > 0:
+            # pipelined frames against a glFinish after every frame, alternating slices, same hall
+            n = crowds[-1]
+            piped, each = compare_sync(hall, n, 2 * seconds)
+            _row(f"{n} piped", piped, base_fps, "  frames pipelined, alternating with:")
+            _row(f"{n} sync", each, base_fps, "  every frame ends in glFinish (session 7's bench)")
+            print(
+                f"pipelined vs finished frames at {n} visitors ({COMPARE_ROUNDS} alternating rounds, same run): "
+                f"fps {piped['fps']:.1f} vs {each['fps']:.1f}, p95 {piped['p95_ms']:.1f} vs {each['p95_ms']:.1f} ms, "
+                f"cpu ms/frame {piped['cpu_ms']:.1f} vs {each['cpu_ms']:.1f}"
             )
         if pbr:
             # the full-quality path (simplepbr, shadow-casting sun), reported as it is on this renderer

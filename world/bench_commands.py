@@ -15,6 +15,9 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         old: bool = typer.Option(
             True, "--old/--no-old", help="Also measure the old crowd path (one Actor per visitor) in the same run."
         ),
+        sync: bool = typer.Option(
+            True, "--sync/--no-sync", help="Also measure frames each ended by glFinish, alternating."
+        ),
     ) -> None:
         """FPS at 1280x720 offscreen with 0/50/100 moving visitors, and cold start to first hall frame."""
         from world.bench import run
@@ -27,4 +30,4 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         if any(n < 0 or n > 2000 for n in sizes) or seconds <= 0 or seconds > 120:
             print("--crowds 0..2000, --seconds 0..120")
             raise typer.Exit(2)
-        run(seconds=seconds, crowds=sizes, display=display, pbr=pbr, old=old)
+        run(seconds=seconds, crowds=sizes, display=display, pbr=pbr, old=old, sync=sync)

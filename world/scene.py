@@ -102,6 +102,7 @@ class HallScene:
         self.painter: ChartPainter | None = None
         self.quality = "low"
         self.floor_tex: Any = None
+        self.mip_textures: list[Any] = []  # the hall's tiled textures: their filter follows the tier
         self.figure_lights = lights
         self.label_layer = labels
         self.officers: dict[int, Any] = {}
@@ -152,12 +153,31 @@ class HallScene:
         self.screen_nodes.clear()
         self.screen_stamp.clear()
         self.sign_nodes.clear()
+        self.mip_textures.clear()
 
     def set_quality(self, level: str) -> None:
         """``high`` (a real GPU) or ``low`` (software rendering): texture filtering follows."""
         self.quality = "high" if level == "high" else "low"
         if self.floor_tex is not None:
             self.floor_tex.set_anisotropic_degree(4 if self.quality == "high" else 1)
+        for tex in self.mip_textures:
+            tex.set_minfilter(self._mip_filter())
+
+    def _mip_filter(self) -> Any:
+        """Trilinear on the high tier; one mipmap level (bilinear) on the low one. On llvmpipe the
+        second level cost ~12% of an empty hall's frame (14.9 vs 13.1 ms of CPU, same process,
+        alternating) for a picture that differs in 0.2% of its pixels, none visibly."""
+        from panda3d.core import SamplerState
+
+        if self.quality == "high":
+            return SamplerState.FT_linear_mipmap_linear
+        return SamplerState.FT_linear_mipmap_nearest
+
+    def _mipmapped(self, tex: Any) -> Any:
+        tex.set_minfilter(self._mip_filter())
+        if tex not in self.mip_textures:
+            self.mip_textures.append(tex)
+        return tex
 
     def set_lang(self, lang: str) -> None:
         """Re-label every sign, board and screen in ``lang`` (id or en)."""
@@ -247,7 +267,7 @@ class HallScene:
         )
         tex.set_wrap_u(SamplerState.WM_repeat)
         tex.set_wrap_v(SamplerState.WM_repeat)
-        tex.set_minfilter(SamplerState.FT_linear_mipmap_linear)
+        self._mipmapped(tex)
         # anisotropic filtering cost llvmpipe 40 of its 51 ms per 720p frame: only on the high tier
         tex.set_anisotropic_degree(4 if self.quality == "high" else 1)
         self.floor_tex = tex
@@ -464,9 +484,8 @@ class HallScene:
         tex = self.loader.load_texture(Filename.from_os_specific(str(self._texture_file(name))))
         tex.set_wrap_u(SamplerState.WM_repeat)
         tex.set_wrap_v(SamplerState.WM_repeat)
-        tex.set_minfilter(SamplerState.FT_linear_mipmap_linear)
         tex.set_magfilter(SamplerState.FT_linear)
-        return tex
+        return self._mipmapped(tex)
 
     def _textured(self, parent: Any, m: MeshBuilder, texture: str) -> Any:
         np = parent.attach_new_node(m.node())

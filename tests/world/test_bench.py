@@ -73,3 +73,24 @@ def test_old_and_new_crowd_paths_are_measured_in_alternating_slices(base: object
     finally:
         for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
             obj.destroy()
+
+
+def test_pipelined_and_finished_frames_are_measured_in_alternating_slices(base: object) -> None:
+    """The bench's pipelined frames against frames each ended by glFinish: both measured over the
+    same rounds, and gl-finish is off again afterwards (only a window's last frame finishes)."""
+    from panda3d.core import ConfigVariableBool
+
+    from world.bench import COMPARE_ROUNDS, _frame, build_hall, compare_sync
+
+    hall = build_hall(base)
+    try:
+        piped, each = compare_sync(hall, 6, 0.001)
+        for r in (piped, each):
+            assert r["drawn"] == 6 and r["frames"] >= COMPARE_ROUNDS * 8
+            assert r["fps"] > 0 and r["cpu_ms"] > 0 and r["p95_ms"] >= r["p50_ms"]
+        assert not ConfigVariableBool("gl-finish").get_value()
+        _frame(hall, 0.0, finish=True)
+        assert not ConfigVariableBool("gl-finish").get_value()
+    finally:
+        for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
+            obj.destroy()

@@ -229,3 +229,18 @@ def test_baked_occlusion_darkens_the_floor_at_a_pillar_foot_and_nowhere_far_from
     far = (0.35, 0.8, 0.65, 1.0)  # 1 m and more away
     assert _lum(with_ao, near) < _lum(without, near) - 0.04, "the pillar's foot should be darkened"
     assert abs(_lum(with_ao, far) - _lum(without, far)) < 0.01, "open floor should not change"
+
+
+def test_the_hall_textures_filter_by_tier(hall: Any) -> None:
+    """Software rendering samples one mipmap level (bilinear); the high tier blends two (trilinear)."""
+    from panda3d.core import SamplerState
+
+    texs = hall.mip_textures
+    assert hall.floor_tex in texs and len(texs) >= 5  # floor, wood, stone and the Gajah Oling batiks
+    assert {t.get_minfilter() for t in texs} == {SamplerState.FT_linear_mipmap_nearest}
+    try:
+        hall.set_quality("high")
+        assert {t.get_minfilter() for t in texs} == {SamplerState.FT_linear_mipmap_linear}
+    finally:
+        hall.set_quality("low")
+    assert {t.get_minfilter() for t in texs} == {SamplerState.FT_linear_mipmap_nearest}
