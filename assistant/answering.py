@@ -16,6 +16,7 @@ from assistant.retrieval import Candidate, Ranking
 from assistant.text import normalize
 from l10n import t
 from protocol.catalog import Catalog, Service
+from protocol.knowledge import Case
 from protocol.messages import QuickReply
 
 MODEL_ONLY_SERVICE_CONF = 0.5
@@ -135,6 +136,8 @@ def answer_candidate(ctx: AnswerContext, cand: Candidate, lang: str, confidence:
         reply = answer(ctx, svc, cand.default_aspect, lang, confidence)
         reply.case = cand.id
         return reply
+    if cand.case.kind == "status":
+        return status_case(ctx, cand.case, lang, confidence)
     text, cite = compose_case(ctx.catalog, cand.case, lang)
     qrs = [
         QuickReply(label=t("assistant.apply_now", lang), payload=f"/apply {svc.id}"),
@@ -153,7 +156,6 @@ def status_how(ctx: AnswerContext, u: Understanding, lang: str) -> Reply | None:
     says where (an agency's app, the counter), and the reply still invites a BWI number for an
     application made through the MPP. Only when the text names the service and no referral.
     """
-    from assistant.answers import compose_case
 
     if u.service is None or u.service_source != "rule":
         return None  # the model's guess alone ("melacak laporan polisi" -> SKCK?) is not enough here
@@ -164,10 +166,21 @@ def status_how(ctx: AnswerContext, u: Understanding, lang: str) -> Reply | None:
     case = cand.case if cand is not None else None
     if case is None:
         return None
+    return status_case(ctx, case, lang, u.confidence)
+
+
+def status_case(ctx: AnswerContext, case: Case, lang: str, confidence: float) -> Reply:
+    """A service's ``status`` case: where its progress is checked, and an invitation to send a BWI number.
+
+    The same reply whether the text named the service outright (``status_how``) or the ranker chose
+    the case ("SKCK saya belum terbit juga"): a question about progress is a status request.
+    """
+    from assistant.answers import compose_case
+
     text, cite = compose_case(ctx.catalog, case, lang)
     ask = t("assistant.if_you_applied_through_the_mpp", lang)  # fmt: skip
     return Reply(
-        f"{text}\n{ask}", lang=lang, intent="check_status", service=u.service, confidence=u.confidence,
+        f"{text}\n{ask}", lang=lang, intent="check_status", service=case.service, confidence=confidence,
         quick_replies=[qr_officer(lang)], citations=[cite], case=case.id,
     )  # fmt: skip
 

@@ -340,7 +340,10 @@ class Assistant:
             if svc is None:
                 return which_service(ctx, u, lang, "apply")
             return self.forms.start(conv, tr, svc, lang, u.slots)
-        return answer_question(ctx, u, lang)
+        reply = answer_question(ctx, u, lang)
+        if reply.intent == "check_status":
+            tr.expecting = "tracking_number"  # a status case asks for the BWI number: the next message may be it
+        return reply
 
 
 def _tail(text: str) -> str:

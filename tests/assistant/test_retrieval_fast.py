@@ -151,3 +151,19 @@ def test_moving_house_wording_is_the_moving_service_not_the_domicile_letter(assi
     # "domisili" alone names the domicile letter; "perpindahan domisili" is moving house.
     assert assistant.nlu.alias_hits(normalize("syarat surat perpindahan domisili apa saja")) == ["pindah-datang"]
     assert assistant.nlu.alias_hits(normalize("syarat surat domisili apa saja")) == ["surat-domisili"]
+
+
+def test_a_status_case_chosen_by_the_ranker_is_a_status_reply(assistant: Assistant) -> None:
+    """The ranker's pick of a ``status`` case ("/case skck.status", a quick reply) answers like a status
+    question: intent check_status, the invitation to send the BWI number, and the dialogue waiting for it."""
+    reply, conv = _ask(assistant, "/case skck.status", "ranked")
+    case = default_knowledge().case("skck.status")
+    assert case is not None
+    assert reply.intent == "check_status" and reply.service == "skck" and reply.case == "skck.status"
+    assert case.answer.id in reply.text and "BWI-" in reply.text
+    assert conv.tracker.expecting == "tracking_number"
+    # Any other case keeps its own intent and its apply/queue buttons.
+    other, conv2 = _ask(assistant, "/case skck.lost", "other")
+    assert other.intent == "ask_service" and "BWI-" not in other.text
+    assert {q.payload for q in other.quick_replies} >= {"/apply skck", "/queue skck"}
+    assert conv2.tracker.expecting != "tracking_number"
