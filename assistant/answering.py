@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from assistant.answers import ASPECT_LABELS, compose
 from assistant.nlu import Understanding
@@ -18,6 +19,8 @@ from l10n import t
 from protocol.catalog import Catalog, Service
 from protocol.knowledge import Case
 from protocol.messages import QuickReply
+
+_WORD = re.compile(r"[a-z0-9]+")
 
 MODEL_ONLY_SERVICE_CONF = 0.5
 COMPLETE = re.compile(r"\b(lengkap|kelengkapan|checklist|complete|cek dokumen|cek berkas)\b")
@@ -109,7 +112,7 @@ def answer_ranked(ctx: AnswerContext, u: Understanding, ranking: Ranking, lang: 
     p1 = ranking.probs[0]
     if top.kind == "oos" and p1 >= th["option"]:
         u.intent, u.service = "out_of_scope", None
-        return dont_know(ctx, u, lang)
+        return dont_know(ctx, u, lang, ranking)
     if p1 >= th["answer"]:
         return answer_candidate(ctx, top, lang, p1)
     options = [(ranking.candidate(i), p) for i, p in enumerate(ranking.probs[:3]) if p >= th["option"]]
@@ -204,7 +207,7 @@ def unknown_detail(ctx: AnswerContext, u: Understanding, ranking: Ranking, lang:
     mass = ranking.service_probs(index)
     best = max((s for s in mass if s != "_none"), key=lambda s: mass[s], default=None)
     if best is None or mass[best] < 0.5:
-        return dont_know(ctx, u, lang)
+        return dont_know(ctx, u, lang, ranking)
     svc = ctx.catalog.service(best)
     body, cite = compose(ctx.catalog, svc, None, lang)
     lead = t("assistant.sorry_i_don_t_have_that", lang)
@@ -245,13 +248,60 @@ def popular(ctx: AnswerContext, lang: str) -> list[QuickReply]:
     return out
 
 
-def dont_know(ctx: AnswerContext, u: Understanding, lang: str) -> Reply:
+@lru_cache(maxsize=1)
+def _topicless() -> tuple[str, ...]:
+    from assistant.dataset import data_file, lexicon
+
+    words = set(lexicon()["topicless_words"])
+    for by_lang in data_file("casecues.yaml").values():
+        for texts in by_lang.values():
+            for text in texts:
+                words.update(w for w in _WORD.findall(text.replace("{svc}", " ")) if len(w) >= 4)
+    return tuple(sorted(words))
+
+
+def content_words(norm: str) -> set[str]:
+    """The words of a normalised text that say what it is about (4+ letters, no question or aspect word)."""
+    stop = _topicless()
+    return {w for w in _WORD.findall(norm) if len(w) >= 4 and not w.startswith(stop)}
+
+
+def _shares_topic(words: set[str], docs: tuple[str, ...]) -> bool:
+    """A content word of the question and one of the documents' overlap ("perceraian" / "cerai")."""
+    theirs = set().union(*(content_words(d) for d in docs)) if docs else set()
+    return any(a in b or b in a for a in words for b in theirs)
+
+
+def referral_offers(r: Ranking | None, norm: str, lang: str) -> list[QuickReply]:
+    """Referrals among the ranker's top three that reach the option threshold but not the answer one.
+
+    Why: "mau adopsi anak, syaratnya apa?" ranks the adoption referral first at ~0.2, ahead of "none
+    of ours", but ~50 referrals share the mass, so it never reaches the answer threshold; one press
+    away is better than a bare "I don't know".
+    """
+    if r is None or r.index is None:
+        return []
+    floor = r.index.thresholds["option"]
+    words = content_words(norm)
+    out = []
+    for cid, p in r.top(3):
+        c = r.index.by_id[cid]
+        # "berapa biayanya?" also ranks some referral at the floor: only one the question is about.
+        if c.referral is not None and p >= floor and _shares_topic(words, c.docs):
+            out.append(QuickReply(label=(c.title.get(lang) if c.title else cid)[:60], payload=f"/case {cid}"))
+    return out
+
+
+def dont_know(ctx: AnswerContext, u: Understanding, lang: str, ranking: Ranking | None = None) -> Reply:
     qrs = [qr_officer(lang)]
     if u.intent != "out_of_scope" and u.top_services:
         for sid, _p in u.top_services[:2]:
             svc = ctx.catalog.service(sid)
             qrs.insert(0, QuickReply(label=svc.short_name.get(lang), payload=f"/ask {sid}"))
         text = t("assistant.sorry_i_am_not_sure_what", lang)
+    elif offers := referral_offers(ranking or u.ranking, u.norm, lang):
+        qrs = [*offers, *qrs]
+        text = t("assistant.not_sure_maybe_one_of_these", lang)
     else:
         text = t("assistant.sorry_i_don_t_know_that", lang)
     return Reply(

@@ -16,6 +16,7 @@ from assistant.nlu import Understanding
 from assistant.ports import Caller
 from assistant.reply import Reply
 from assistant.retrieval import OOS_ID, Ranking
+from assistant.text import normalize
 from protocol.catalog import default_catalog
 from protocol.knowledge import default_knowledge, load_knowledge
 from tests.assistant.fakes import FakePort
@@ -298,3 +299,36 @@ def test_real_train_questions_weigh_more_than_generated_sentences() -> None:
     real = [e for e in out if e.text in {q.question for q in rows}]
     assert real and all(e.weight == dataset.REAL_WEIGHT > 1.0 for e in real)
     assert {e.weight for e in out if e not in real} == {1.0}
+
+
+def test_a_referral_ranked_first_below_the_answer_threshold_is_offered(assistant: Assistant) -> None:
+    """~50 referrals share the mass, so a right one often tops the ranking below the answer
+    threshold: the honest "not sure" reply offers it (one press) instead of only an officer."""
+    th = assistant.nlu.index.thresholds  # type: ignore[union-attr]
+    p = th["option"] + 0.05
+    assert p < th["answer"]
+    pairs = [("ref.sim", p), (OOS_ID, p - 0.01), ("ref.bpkb", th["option"] / 2)]
+
+    def ask(text: str, ranked: list[tuple[str, float]]) -> Reply:
+        u = _u(assistant, text)
+        u.intent = "out_of_scope"
+        return answer_ranked(AnswerContext(CATALOG), u, _ranking(assistant, ranked), "id")  # type: ignore[arg-type]
+
+    r = ask("surat izin mengemudi saya mati, urusnya gimana", pairs)
+    payloads = [q.payload for q in r.quick_replies]
+    assert r.fallback and r.case is None and r.intent == "out_of_scope"
+    assert payloads == ["/case ref.sim", "/officer"]  # not "none of ours", not the one under the floor
+    assert "mungkin" in r.text
+    # A question about nothing in particular ranks some referral at the floor too: not offered.
+    r = ask("berapa biayanya?", pairs)
+    assert [q.payload for q in r.quick_replies] == ["/officer"] and "di luar layanan" in r.text
+    # With nothing at the option floor the reply stays the plain "outside the catalogue".
+    r = ask("surat izin mengemudi saya mati", [(OOS_ID, 0.9), ("ref.sim", th["option"] / 2)])
+    assert [q.payload for q in r.quick_replies] == ["/officer"] and "di luar layanan" in r.text
+
+
+def test_content_words_drop_question_and_aspect_words() -> None:
+    from assistant.answering import content_words
+
+    assert content_words(normalize("berapa biayanya? syaratnya apa saja, gimana caranya")) == set()
+    assert content_words(normalize("Bagaimana caranya mengadopsi anak? Apa persyaratannya?")) == {"mengadopsi", "anak"}
