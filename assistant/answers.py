@@ -98,14 +98,24 @@ def compose(catalog: Catalog, svc: Service, aspect: str | None, lang: str) -> tu
     return text, service_citation(svc, basis)
 
 
-def office_hours(catalog: Catalog, lang: str) -> tuple[str, Citation]:
+def office_hours(catalog: Catalog, lang: str, about: bool = False) -> tuple[str, Citation]:
+    """Opening hours and address; ``about``: led by the agencies in the building and the services handled here."""
     office = catalog.office
     lines = [f"{h.days.get(lang)}: {h.open}–{h.close}" for h in office.hours]
     head = t("assistant.opening_hours", lang, office=office.name.get(lang))
     addr = t("assistant.address", lang, address=office.address)
     host = urlparse(office.source_url).netloc or office.source_url
     checked = f"{office.checked:%Y-%m}"
-    text = "\n".join([head, _bullets(lines), addr, office.note.get(lang), source_line(host, checked, lang)])
+    lead: list[str] = []
+    if about:
+        agencies = [a.short for a in catalog.agencies]
+        services = ", ".join(s.short_name.get(lang) for s in catalog.services)
+        lead = [
+            t("assistant.about_the_mpp", lang, office=office.name.get(lang), count=len(agencies),
+              agencies=", ".join(agencies)),
+            t("assistant.services_handled_here", lang, services=services),
+        ]  # fmt: skip
+    text = "\n".join([*lead, head, _bullets(lines), addr, office.note.get(lang), source_line(host, checked, lang)])
     return text, Citation(service_id=None, source=host, url=office.source_url, checked=checked)
 
 

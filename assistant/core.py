@@ -32,7 +32,7 @@ from assistant.dialogue.checklist import ChecklistLoop
 from assistant.dialogue.form import FormLoop
 from assistant.dialogue.tracker import ContextSet, HandoffStarted, LoopEnded, Tracker, UserSaid
 from assistant.dialogue.words import CANCEL, NO, YES
-from assistant.nlu import NLU, Understanding, detect_aspect
+from assistant.nlu import NLU, Understanding, about_mpp_rule, detect_aspect
 from assistant.ports import Caller, PortError, ServicePort
 from assistant.reply import Reply, qr_officer
 from assistant.slots import TRACKING_RE
@@ -318,7 +318,7 @@ class Assistant:
                 confidence=u.confidence,
             )
         if intent == "office_hours":
-            hours, c = office_hours(self.catalog, lang)
+            hours, c = office_hours(self.catalog, lang, about=bool(about_mpp_rule().search(u.norm)))
             return Reply(hours, lang=lang, intent=intent, confidence=u.confidence, citations=[c])
         if intent == "talk_to_officer":
             return self._handoff(conv, tr, lang, confidence=u.confidence)

@@ -86,6 +86,12 @@ def _hours_rule() -> re.Pattern[str]:
     return re.compile("|".join(lexicon()["office_hours_rules"]))
 
 
+@lru_cache(maxsize=1)
+def about_mpp_rule() -> re.Pattern[str]:
+    """ "Apa itu MPP, ada layanan apa saja?": answered with the hours reply led by what the MPP holds."""
+    return re.compile("|".join(lexicon()["about_mpp_rules"]))
+
+
 def _damerau1(a: str, b: str) -> bool:
     """True when a and b differ by at most one edit (insert, delete, substitute, adjacent swap)."""
     if a == b:
@@ -256,9 +262,9 @@ class NLU:
         elif _OFFICER_RE.search(norm) and intent in ("out_of_scope", "ask_service", "greeting", "start_application"):
             intent, intent_conf = "talk_to_officer", max(intent_conf, intent_probs.get("talk_to_officer", 0.0), 0.6)
         hits = self.alias_hits(norm)
-        if not hits and not slots.tracking_number and _hours_rule().search(norm) and intent in (
-            "out_of_scope", "ask_service", "greeting",
-        ):  # fmt: skip
+        if not hits and not slots.tracking_number and intent in ("out_of_scope", "ask_service", "greeting") and (
+            _hours_rule().search(norm) or about_mpp_rule().search(norm)
+        ):
             intent, intent_conf = "office_hours", max(intent_conf, 0.8)
 
         ranking: Ranking | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 from assistant.core import Assistant, Conversation
 from assistant.dialogue.tracker import CONFIRM
 from assistant.ports import Caller
+from protocol.catalog import default_catalog
 from protocol.knowledge import default_knowledge
 from protocol.messages import ChatReply
 from tests.assistant.fakes import FakePort
@@ -282,3 +283,20 @@ def test_values_in_the_opening_message_fill_the_form(assistant: Assistant, conv:
     data = _slots(conv)
     assert data == {"nik": NIK, "birth_date": "2024-01-12"}
     assert "(2/7)" in r.text
+
+
+def test_what_is_the_mpp_lists_agencies_and_services_then_hours(assistant: Assistant, conv: Conversation) -> None:
+    catalog = default_catalog()
+    r = say(assistant, conv, "MPP itu apa? ada layanan apa saja?")
+    assert r.intent == "office_hours" and r.citations
+    for agency in catalog.agencies:
+        assert agency.short in r.text
+    for svc in catalog.services:
+        assert svc.short_name.id in r.text
+    assert "15.30" in r.text and r.text.index("Dukcapil") < r.text.index("15.30")
+    # A plain hours question stays short: no list of agencies.
+    r = say(assistant, conv, "mpp buka jam berapa?")
+    assert r.intent == "office_hours" and "Polresta" not in r.text and "15.30" in r.text
+    # English too.
+    r = say(assistant, conv, "what services can I get here?")
+    assert r.intent == "office_hours" and "Passport" in r.text and "Imigrasi" in r.text
