@@ -144,6 +144,23 @@ def test_plain_move_parser_declines_what_it_does_not_need_to_explain() -> None:
         assert _plain_move(raw) is None, raw
 
 
+def test_plain_move_parser_short_shape_keeps_the_rules() -> None:
+    """The five-float shape (every client's move) is scanned without json.loads; its edge cases match the long way."""
+    assert _plain_move('{"type": "presence.move", "x": 1.5, "y": 2.0, "heading": 3.0, "ts": 4.5}') == (1.5, 2.0, 3.0, 4.5)
+    assert _plain_move(' {"type":"presence.move","x":1.5,"y":2.0,"heading":3.0,"ts":4.5} ') == (1.5, 2.0, 3.0, 4.5)
+    # finite values whose sum overflows still count (the long way checks each one)
+    assert _plain_move('{"type":"presence.move","x":1e308,"y":1e308,"heading":0.0,"ts":0.0}') == (1e308, 1e308, 0, 0)
+    for raw in (
+        '{"type":"presence.move","x":NaN,"y":2.0,"heading":3.0,"ts":4.5}',
+        '{"type":"presence.move","x":1.0,"y":-Infinity,"heading":3.0,"ts":4.5}',
+        '{"type":"presence.move","x":1.0,"y":2.0,"heading":3.0,"ref":4.5}',
+        '{"type":"presence.move","x":1.0,"y":2.0,"heading":3.0,"ts":4.5}}',
+        '{"type":"presence.move","x":1.0,"y":2.0,"heading":3.0,"ts":4.5} x',
+        '{"type":"presence.move","x":1.0,"y":2.0,"heading":3.0,"ts":4.5,"ts":true}',
+    ):
+        assert _plain_move(raw) is None, raw
+
+
 @pytest.mark.parametrize(("raw", "code"), BAD_FRAMES, ids=[c + str(i) for i, (_, c) in enumerate(BAD_FRAMES)])
 def test_bad_frames_get_error_and_connection_stays(client: TestClient, raw: str, code: str) -> None:
     h = new_session(client)
