@@ -146,7 +146,8 @@ def test_plain_move_parser_declines_what_it_does_not_need_to_explain() -> None:
 
 def test_plain_move_parser_short_shape_keeps_the_rules() -> None:
     """The five-float shape (every client's move) is scanned without json.loads; its edge cases match the long way."""
-    assert _plain_move('{"type": "presence.move", "x": 1.5, "y": 2.0, "heading": 3.0, "ts": 4.5}') == (1.5, 2.0, 3.0, 4.5)
+    spaced = '{"type": "presence.move", "x": 1.5, "y": 2.0, "heading": 3.0, "ts": 4.5}'
+    assert _plain_move(spaced) == (1.5, 2.0, 3.0, 4.5)
     assert _plain_move(' {"type":"presence.move","x":1.5,"y":2.0,"heading":3.0,"ts":4.5} ') == (1.5, 2.0, 3.0, 4.5)
     # finite values whose sum overflows still count (the long way checks each one)
     assert _plain_move('{"type":"presence.move","x":1e308,"y":1e308,"heading":0.0,"ts":0.0}') == (1e308, 1e308, 0, 0)
