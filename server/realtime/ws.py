@@ -392,7 +392,8 @@ async def _receive_loop(
 _CHARS_SAFE = MAX_FRAME_BYTES // 4  # a str this long cannot exceed the byte limit in UTF-8
 _MOVE_KEYS = frozenset(PresenceMove.model_fields)
 _MOVE_DEFAULTS = {"heading": 0.0, "ts": 0.0}
-_scan_json = json.JSONDecoder().scan_once  # json.loads without its Python wrappers (one value at an index)
+# json.loads without its Python wrappers: one value at an index (an instance attribute typeshed does not list)
+_scan_json: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 def _ref_of(raw: str) -> str | None:

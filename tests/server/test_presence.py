@@ -592,6 +592,30 @@ def test_prepared_interest_is_used_by_the_tick_and_voided_by_a_join() -> None:
     assert eng.tick(0.3)["a"].left == ["b"]
 
 
+def test_entered_shows_the_last_published_state_and_name_however_late_it_is_built() -> None:
+    """``entered`` fragments are built when first needed: they must still be the published state.
+
+    b is published at 10.004 (quantised to 10.0), then drifts below epsilon (not re-published)
+    and is renamed by a re-join; each entering viewer must see what the others were sent.
+    """
+    eng = _engine(max_speed=100.0, eps_pos=0.05, eps_heading=1.0)
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 10.004, 0.0, 90.0, now=0.0)
+    eng.join("c", "C", 40.0, 0.0, now=0.0)  # far from b: sees nobody yet
+    eng.tick(0.0)
+    eng.move("b", 10.03, 0.0, 90.0, 1.0, 1.0)  # under eps_pos: not re-published
+    eng.move("c", 11.0, 0.0, 0.0, 1.0, 1.0)  # c walks up to b
+    snap = eng.tick(1.0)["c"]
+    seen = {e.id: e for e in snap.entered}
+    assert (seen["b"].name, seen["b"].x, seen["b"].heading) == ("B", 10.0, 90.0)
+    eng.join("b", "Budi", 10.03, 0.0, 90.0, now=2.0)  # renamed: re-published with its new name
+    eng.join("d", "D", 11.0, 1.0, now=2.0)
+    snaps = eng.tick(2.0)
+    assert {e.id: (e.name, e.x) for e in snaps["d"].entered}["b"] == ("Budi", 10.03)
+    assert [e.id for e in snaps["a"].entered] == ["d"]  # a and c knew b: the rename is a change row
+    assert ("b", 1003) in [(r[0], r[1]) for r in snaps["a"].changed]
+
+
 def _a_sees_b_leave() -> PresenceEngine:
     """Viewer a at the origin has seen b (1 m away), and b has just left."""
     eng = _engine()

@@ -51,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 
 from protocol.messages import PresenceChange, PresenceEntity, PresenceSnapshot
-from protocol.presence import heading_of, merge_deltas, quantize
+from protocol.presence import HEADING_STEPS, heading_of, merge_deltas
 from server.realtime.presence.area import WalkableArea
 from server.realtime.presence.grid import SpatialGrid, auto_cell_size
 
@@ -242,7 +242,8 @@ class _Entity:
     pub_x: float = math.nan  # last published state (nan: never published)
     pub_y: float = math.nan
     pub_heading: float = math.nan
-    json_head: str = ""  # '{"id":...,"name":...,' cached until renamed
+    pub_ts: float = 0.0
+    json_head: str = ""  # '{"id":...,"name":...,' cached until renamed ("" after a forced publish: rebuild)
     needs_full: bool = False  # local viewer: next snapshot is a full one
 
 
@@ -271,7 +272,7 @@ def _in_sorted(values: IntArray, sorted_ref: IntArray) -> npt.NDArray[np.bool_]:
         return np.zeros(len(values), dtype=bool)
     pos = np.searchsorted(sorted_ref, values)
     np.minimum(pos, len(sorted_ref) - 1, out=pos)
-    return np.asarray(sorted_ref[pos] == values)
+    return np.asarray(sorted_ref.take(pos) == values)  # take: several times faster than fancy indexing
 
 
 class PresenceEngine:
@@ -544,29 +545,66 @@ class PresenceEngine:
     # ------------------------------------------------------------------ tick
 
     def _refresh_published(self) -> npt.NDArray[np.bool_]:
-        """Re-publish entities that moved beyond epsilon; returns a dirty flag per slot."""
+        """Re-publish entities that moved beyond epsilon; returns a dirty flag per slot.
+
+        Per entity only the ``changed`` row is built here (every walker is dirty every tick);
+        its ``entered`` fragment is built when a viewer first needs it (:meth:`_entered_wires`),
+        which is a few hundred entities a tick, not all of them. Positions reach ``_xy`` in
+        one array write, not one numpy row write per entity.
+        """
         dirty = np.zeros(len(self._ids), dtype=bool)
         slots: list[int] = []
+        all_slots: list[int] = []
+        coords: list[float] = []
         eps, eps_h, force, wires, rows = self.eps_pos, self.eps_heading, self._force, self._wires, self._rows
-        xy = self._xy
+        id_json = self._id_json
+        steps = HEADING_STEPS
         for ent in self._ents.values():
-            xy[ent.slot] = (ent.x, ent.y)
-            if ent.id not in force:
-                dh = abs(ent.heading - ent.pub_heading)
+            x, y, heading = ent.x, ent.y, ent.heading
+            all_slots.append(ent.slot)
+            coords.append(x)
+            coords.append(y)
+            if force and ent.id in force:
+                ent.json_head = ""
+            else:
+                dh = abs(heading - ent.pub_heading)
                 # nan (never published) fails every comparison, so it falls through to publish
-                if abs(ent.x - ent.pub_x) < eps and abs(ent.y - ent.pub_y) < eps and min(dh, 360.0 - dh) < eps_h:
+                if abs(x - ent.pub_x) < eps and abs(y - ent.pub_y) < eps and min(dh, 360.0 - dh) < eps_h:
                     continue
-            if not ent.json_head or ent.id in force:
-                ent.json_head = f'{{"id":{_dumps(ent.id)},"name":{_dumps(ent.name)},'
-            xcm, ycm, h = quantize(ent.x, ent.y, ent.heading)
-            x, y, heading = xcm / 100, ycm / 100, heading_of(h)
-            ent.pub_x, ent.pub_y, ent.pub_heading = x, y, heading
-            wires[ent.slot] = f'{ent.json_head}"x":{x!r},"y":{y!r},"heading":{heading!r},"ts":{round(ent.ts, 3)!r}}}'
-            rows[ent.slot] = f"[{self._id_json[ent.slot]},{xcm},{ycm},{h}]"
+            # protocol.presence.quantize and heading_of, inlined (1,000 calls a tick)
+            xcm, ycm = round(x * 100), round(y * 100)
+            h = round((heading % 360.0) * steps / 360.0) % steps
+            ent.pub_x, ent.pub_y, ent.pub_heading = xcm / 100, ycm / 100, h * 360.0 / steps
+            ent.pub_ts = round(ent.ts, 3)
+            wires[ent.slot] = None
+            rows[ent.slot] = f"[{id_json[ent.slot]},{xcm},{ycm},{h}]"
             slots.append(ent.slot)
         force.clear()
+        if all_slots:
+            self._xy[all_slots] = np.array(coords).reshape(-1, 2)
         dirty[slots] = True
         return dirty
+
+    def _entered_wires(self, slots: IntArray) -> list[str]:
+        """The ``entered`` fragments of these slots, as last published (built on first use after a publish)."""
+        wires = self._wires
+        out: list[str] = wires.take(slots).tolist()
+        for i, wire in enumerate(out):
+            if wire is None:
+                slot = int(slots[i])
+                wire = wires[slot]  # built for an earlier viewer of this tick
+                if wire is not None:
+                    out[i] = wire
+                    continue
+                ent = self._ents[self._ids[slot]]
+                if not ent.json_head:
+                    ent.json_head = f'{{"id":{_dumps(ent.id)},"name":{_dumps(ent.name)},'
+                wire = (
+                    f'{ent.json_head}"x":{ent.pub_x!r},"y":{ent.pub_y!r},"heading":{ent.pub_heading!r},'
+                    f'"ts":{ent.pub_ts!r}}}'
+                )
+                wires[slot] = out[i] = wire
+        return out
 
     def interest(self, viewer_id: str) -> set[str]:
         """What ``viewer_id`` was shown at the last tick (for tests and diagnostics)."""
@@ -614,10 +652,16 @@ class PresenceEngine:
         return (vshift | cslots)[cslots >= 0], wide_keys, vshift[:, 0] >> _SHIFT, rank_d2
 
     def _due(self, changed: IntArray, rank_d2: FloatArray) -> IntArray:
-        """The changed pairs whose turn it is by distance and rank; the rest wait in ``_pending``."""
+        """The changed pairs whose turn it is by distance and rank; the rest wait in ``_pending``.
+
+        ``np.take`` rather than fancy indexing throughout: on 40,000 pairs it is ~10x faster
+        for the (n, 2) position rows (0.07 vs 0.75 ms), and this runs every tick.
+        """
         xy = self._xy
         viewer = changed >> _SHIFT
-        d = xy[viewer] - xy[changed & _MASK]
+        entity = changed & _MASK
+        d = np.take(xy, viewer, axis=0)
+        d -= np.take(xy, entity, axis=0)
         dist2 = np.einsum("ij,ij->i", d, d)
         every = np.ones(len(changed), dtype=np.int64)
         if self.rate_bands:
@@ -627,13 +671,15 @@ class PresenceEngine:
         if self.rank_bands:
             by_rank = np.full(len(changed), 2 * self.rank_bands[-1][1], dtype=np.int64)
             for j in range(len(self.rank_bands) - 1, -1, -1):
-                by_rank[dist2 <= rank_d2[viewer, j]] = self.rank_bands[j][1]
+                by_rank[dist2 <= np.ascontiguousarray(rank_d2[:, j]).take(viewer)] = self.rank_bands[j][1]
             np.maximum(every, by_rank, out=every)
         # staggered by entity slot, so a far crowd is spread over the ticks, not sent in one;
         # every period is a power of two (_check_bands), so "% every == 0" is a mask test
-        due = ((self.tick_no + (changed & _MASK)) & (every - 1)) == 0
-        self._pending = changed[~due]
-        return changed[due]
+        entity += self.tick_no
+        entity &= every - 1
+        due = np.flatnonzero(entity == 0)
+        self._pending = np.delete(changed, due)
+        return changed.take(due)
 
     def tick(self, now: float) -> dict[str, PresenceSnapshot]:
         """:meth:`tick_wire` as protocol models (tests and tools; the server sends the wire form)."""
@@ -699,7 +745,7 @@ class PresenceEngine:
             return {}
         was_in = _in_sorted(new, prev)
         entered = new[~was_in]
-        changed = new[was_in & (dirty[new & _MASK] | _in_sorted(new, self._pending))]
+        changed = new[was_in & (dirty.take(new & _MASK) | _in_sorted(new, self._pending))]
         if self.rate_bands or self.rank_bands:
             changed = self._due(changed, interest.rank_d2)
         left = prev[~_in_sorted(prev, new)]
@@ -709,32 +755,30 @@ class PresenceEngine:
             owner = keys >> _SHIFT
             bounds.append((np.searchsorted(owner, vslots).tolist(), np.searchsorted(owner, vslots, "right").tolist()))
         (e_lo, e_hi), (c_lo, c_hi), (l_lo, l_hi) = bounds
-        e_wire = self._wires[entered & _MASK].tolist()
-        c_wire = self._rows[changed & _MASK].tolist()
-        l_id = self._ids[left & _MASK].tolist()
-        l_json = self._id_json[left & _MASK].tolist()
+        e_wire = self._entered_wires(entered & _MASK)
+        c_wire = self._rows.take(changed & _MASK).tolist()
+        l_id = self._ids.take(left & _MASK).tolist()
+        l_json = self._id_json.take(left & _MASK).tolist()
         tick = self.tick_no
         heads = {hall: f'{{"type":"presence.snapshot","tick":{tick},"hall":{_dumps(hall)}' for hall in interest.halls}
         out: dict[str, WireSnapshot] = {}
-        for i, viewer in enumerate(viewers):
-            a, b, c, d, e, f = e_lo[i], e_hi[i], c_lo[i], c_hi[i], l_lo[i], l_hi[i]
+        for viewer, a, b, c, d, e, f in zip(viewers, e_lo, e_hi, c_lo, c_hi, l_lo, l_hi, strict=True):
             full = viewer.needs_full
             if not full and a == b and c == d and e == f:
                 continue
             viewer.needs_full = False
-            parts = [heads[viewer.hall]]
+            ent_w, rows_w = e_wire[a:b], c_wire[c:d]
+            left_ids = l_id[e:f] if e < f and not full else []
+            text = heads[viewer.hall]
             if full:
-                parts.append(',"full":true')
-            if a < b:
-                parts.append(',"entered":[' + ",".join(e_wire[a:b]) + "]")
-            if c < d:
-                parts.append(',"changed":[' + ",".join(c_wire[c:d]) + "]")
-            if e < f and not full:
-                parts.append(',"left":[' + ",".join(l_json[e:f]) + "]")
-            parts.append("}")
-            out[viewer.id] = WireSnapshot(
-                tick, viewer.hall, full, e_wire[a:b], c_wire[c:d], [] if full else l_id[e:f], "".join(parts)
-            )
+                text += ',"full":true'
+            if ent_w:
+                text += ',"entered":[' + ",".join(ent_w) + "]"
+            if rows_w:
+                text += ',"changed":[' + ",".join(rows_w) + "]"
+            if left_ids:
+                text += ',"left":[' + ",".join(l_json[e:f]) + "]"
+            out[viewer.id] = WireSnapshot(tick, viewer.hall, full, ent_w, rows_w, left_ids, text + "}")
         return out
 
 
