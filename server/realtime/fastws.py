@@ -53,6 +53,7 @@ import contextlib
 import functools
 import logging
 import socket
+import struct
 from typing import Any
 
 from uvicorn.protocols.utils import ClientDisconnected
@@ -66,6 +67,7 @@ from server.settings import get_settings
 log = logging.getLogger(__name__)
 _TEXT, _BINARY, _PING, _PONG = 0x1, 0x2, 0x9, 0xA
 READ_PAUSE_AT = 32
+_TEXT16 = struct.Struct("!BBH").pack  # final frame, 16-bit length
 SMALL_MESSAGE = 4096  # a queued message above this pauses reading at once, as the stock protocol does
 FEED_CHUNK = 1024  # bytes handed to the stock parser at a time: at most ~170 empty frames parsed per step
 FEED_BUDGET = 16384  # bytes parsed by the stock parser per turn of the event loop, per connection
@@ -373,7 +375,9 @@ class FastWebSocketProtocol(BoundedWebSocketProtocol):
         ):
             return False
         payload = text.encode()
-        self.transport.write(frame_header(_TEXT, len(payload)) + payload)
+        n = len(payload)
+        # a snapshot is 126..65535 bytes: its header is one struct pack (frame_header's general case costs more)
+        self.transport.write((_TEXT16(0x80 | _TEXT, 126, n) if 125 < n < 65536 else frame_header(_TEXT, n)) + payload)
         return True
 
     async def send(self, message: Any) -> None:

@@ -82,7 +82,7 @@ class PresenceService:
             for conn in list(self.hub.conns):
                 snap = snaps.get(conn.public_id)
                 if snap is not None:
-                    conn.send(snap)
+                    (conn.push or conn.send)(snap)
         self.tick_seconds.append(time.perf_counter() - started)
         if len(self.tick_seconds) > 600:
             del self.tick_seconds[:300]

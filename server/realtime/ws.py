@@ -121,6 +121,11 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                 return
         outbox.put_nowait(frame)
 
+    def push(snap: WireSnapshot) -> None:
+        # The tick's 1,000 snapshots a round: ``send`` without its wrappers (guided steps watch dict frames only)
+        if direct is None or closing or writing[0] or outbox or not direct(snap.text):
+            outbox.put_nowait(snap)
+
     async def writer() -> None:
         while True:
             try:
@@ -158,6 +163,7 @@ async def websocket_endpoint(ws: WebSocket) -> None:
 
         conn.close = close
         conn.send = app.state.guided.watch(conn, send)  # officer lines of a guided visit become its steps
+        conn.push = push
         hub.add(conn)
         conn.wake.set()  # replay everything after last_seq
         tasks.append(asyncio.create_task(_pump(app, conn)))

@@ -734,3 +734,22 @@ def test_hysteresis_views_stay_between_core_and_keep(
                 assert all(dist[i] <= keep_cut + 1e-9 and dist[i] <= radius + extra_m + 1e-9 for i in view)
                 assert len(view) <= k + extra_k
             stale = False
+
+
+def test_the_tick_hands_snapshots_to_a_connections_push_else_to_its_send() -> None:
+    """The socket's ``push`` (straight to an idle socket, server/realtime/ws.py) takes the tick's snapshots."""
+    from server.realtime.hub import Conn, Hub
+    from server.realtime.presence_service import PresenceService
+
+    hub = Hub()
+    service = PresenceService(hub)
+    pushed: list[WireSnapshot] = []
+    sent: list[WireSnapshot] = []
+    hub.add(Conn(1, "a", None, "A", send=sent.append, push=pushed.append))
+    hub.add(Conn(2, "b", None, "B", send=sent.append))
+    service.join("a", "A", 0.0, 0.0, 0.0)
+    service.join("b", "B", 1.0, 0.0, 0.0)
+    service.tick()
+    assert all(type(s) is WireSnapshot for s in pushed + sent)
+    assert [[e.id for e in s.to_model().entered] for s in pushed] == [["b"]]  # a's snapshot, by push
+    assert [[e.id for e in s.to_model().entered] for s in sent] == [["a"]]  # b has no push: by send
