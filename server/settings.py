@@ -111,6 +111,13 @@ class Settings(BaseSettings):
         description="The nearest N in view are sent every tick, the next N every 2nd, the rest every 4th "
         "(the slower of this and the distance rate wins); 0 ranks nobody",
     )
+    presence_interest_every: int = Field(
+        default=1,
+        ge=1,
+        le=4,
+        description="Choose everyone's nearest K afresh every N ticks (a join, leave or hall change always does); "
+        "positions and rates are still every tick",
+    )
     load_assistant: bool = True
     stun_urls: EnvList = Field(default_factory=list, description="STUN URLs for calls, e.g. stun:turn.example.go.id")
     turn_urls: EnvList = Field(

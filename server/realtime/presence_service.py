@@ -30,6 +30,7 @@ def engine_for(settings: Settings) -> PresenceEngine:
     return PresenceEngine(
         rate_bands=((near_m, 1), (mid_m, 2)) if near_m > 0 else (),
         rank_bands=((near_n, 1), (2 * near_n, 2)) if near_n > 0 else (),
+        interest_every=settings.presence_interest_every,
     )
 
 

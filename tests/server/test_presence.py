@@ -616,6 +616,31 @@ def test_entered_shows_the_last_published_state_and_name_however_late_it_is_buil
     assert ("b", 1003) in [(r[0], r[1]) for r in snaps["a"].changed]
 
 
+def test_interest_every_second_tick_reuses_the_choice_but_never_past_a_join() -> None:
+    eng = _engine(max_speed=100.0, interest_every=2)
+    eng.join("a", "A", 0.0, 0.0, now=0.0)
+    eng.join("b", "B", 1.0, 0.0, now=0.0)
+    eng.join("c", "C", 30.0, 0.0, now=0.0)
+    eng.prepare()
+    eng.tick(0.0)
+    eng.move("c", 10.0, 0.0, 0.0, 0.1, 0.5)
+    eng.move("b", 2.0, 0.0, 0.0, 0.1, 0.5)
+    eng.prepare()  # the second use of the first choice: c is not in a's view yet, b's move still goes out
+    snap = eng.tick(0.1)["a"]
+    assert snap.entered == [] and [(r[0], r[1]) for r in snap.changed] == [("b", 200)]
+    eng.prepare()  # chosen afresh
+    assert [e.id for e in eng.tick(0.2)["a"].entered] == ["c"]
+    eng.move("c", 30.0, 0.0, 0.0, 0.3, 0.9)
+    eng.prepare()  # afresh, then once reused ...
+    eng.tick(0.3)
+    eng.join("d", "D", 3.0, 0.0, now=0.4)  # ... but a join chooses afresh: d is seen at once
+    eng.prepare()
+    snaps = eng.tick(0.4)
+    assert [e.id for e in snaps["a"].entered] == ["d"] and snaps["d"].full
+    with pytest.raises(ValueError):
+        PresenceEngine(interest_every=0)
+
+
 def _a_sees_b_leave() -> PresenceEngine:
     """Viewer a at the origin has seen b (1 m away), and b has just left."""
     eng = _engine()
