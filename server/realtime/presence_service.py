@@ -73,6 +73,15 @@ class PresenceService:
                 node, s["id"], s["name"], s["x"], s["y"], s["heading"], s["ts"], now, hall=s.get("hall")
             )
 
+    def upsert_remote_rows(self, node: str, hall: str | None, rows: list[Any]) -> None:
+        """Another node's visitors as its bridge publishes them: ``[id, name, x, y, heading, ts]``; bad rows skipped."""
+        now = time.monotonic()
+        upsert = self.engine.upsert_remote  # it refuses non-finite or non-numeric positions
+        for row in rows:
+            if type(row) is list and len(row) == 6 and type(row[0]) is str and type(row[1]) is str:
+                entity_id, name, x, y, heading, ts = row
+                upsert(node, entity_id, name, x, y, heading, ts, now, hall=hall)
+
     def tick(self) -> None:
         started = time.perf_counter()
         now = time.monotonic()
@@ -110,8 +119,9 @@ class PresenceService:
             if lead_at > now:
                 await asyncio.sleep(lead_at - now)
             try:
-                self.engine.prepare()  # the interest query, off the latency path (see PresenceEngine.prepare)
+                # publish first: the other nodes need it before their tick, and the query takes ~8 ms
                 self.publish()
+                self.engine.prepare()  # the interest query, off the latency path (see PresenceEngine.prepare)
             except (ValueError, KeyError, TypeError):
                 log.exception("presence prepare/publish failed")
             now = time.time()
