@@ -112,11 +112,12 @@ class Settings(BaseSettings):
         "(the slower of this and the distance rate wins); 0 ranks nobody",
     )
     presence_interest_every: int = Field(
-        default=1,
+        default=2,
         ge=1,
         le=4,
         description="Choose everyone's nearest K afresh every N ticks (a join, leave or hall change always does); "
-        "positions and rates are still every tick",
+        "positions and rates are still every tick. 2 saves ~8 ms of CPU every other tick at 1,000 visitors; "
+        "someone walking into view shows up at most one tick (100 ms) later",
     )
     load_assistant: bool = True
     stun_urls: EnvList = Field(default_factory=list, description="STUN URLs for calls, e.g. stun:turn.example.go.id")
