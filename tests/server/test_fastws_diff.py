@@ -132,3 +132,14 @@ def test_short_path_behaves_like_the_library(stream: list[tuple[int, bytes, bool
     assert fast_data[: len(stock_data)] == stock_data, where
     if len(fast_data) > len(stock_data):
         assert stock_msgs[-1][3] in (1002, 1007, 1009), where
+
+
+def test_one_whole_text_frame_per_read_behaves_like_the_library() -> None:
+    """The one-frame shortcut (a move per read, the common case) on its own: good, bad UTF-8, then more."""
+    stream = [(0x1, b'{"type":"presence.move"}'), (0x1, "é".encode() * 40), (0x1, b""), (0x1, b"\xff\xfe"), (0x1, b"x")]
+    chunks = [frame(op, payload) for op, payload in stream]
+    fast = asyncio.run(_run(FastWebSocketProtocol, chunks))
+    stock = asyncio.run(_run(WebSocketsSansIOProtocol, chunks))
+    assert fast == stock
+    assert [m[1] for m in fast[0][:3]] == ['{"type":"presence.move"}', "é" * 40, ""]
+    assert fast[0][-1][3] == 1007  # the bad UTF-8 frame closes it, as the library does
