@@ -138,7 +138,9 @@ def create_app(
     app.state.catalog = catalog
     app.state.hub = hub
     app.state.assistant = assistant
-    app.state.presence = PresenceService(hub, settings.presence_tick_hz, engine_for(settings))
+    app.state.presence = PresenceService(
+        hub, settings.presence_tick_hz, engine_for(settings), settings.presence_publish_lead_ms / 1000
+    )
     app.state.delivery = delivery or delivery_from_settings(settings)
     app.state.port = DbServicePort(sessions, catalog, hub, settings, app.state.delivery)
     app.state.sealer = app.state.port.sealer  # personal numbers in conversation logs, sealed at rest

@@ -20,7 +20,7 @@ from server.settings import Settings
 
 log = logging.getLogger(__name__)
 REMOTE_TTL = 2.0  # seconds without a refresh before a remote visitor is dropped (node death)
-PUBLISH_LEAD = 0.02  # seconds between interest query + publishing to the other nodes, and the (aligned) tick
+PUBLISH_LEAD = 0.04  # seconds between publishing to the other nodes + interest query, and the (aligned) tick
 
 
 def engine_for(settings: Settings) -> PresenceEngine:
@@ -35,9 +35,12 @@ def engine_for(settings: Settings) -> PresenceEngine:
 
 
 class PresenceService:
-    def __init__(self, hub: Hub, hz: float = 10.0, engine: PresenceEngine | None = None) -> None:
+    def __init__(
+        self, hub: Hub, hz: float = 10.0, engine: PresenceEngine | None = None, publish_lead: float = PUBLISH_LEAD
+    ) -> None:
         self.hub = hub
         self.period = 1.0 / hz
+        self.publish_lead = publish_lead
         # not ``engine or ...``: an engine with nobody in it has len() 0, so it is falsy, and the
         # configured one (rate and rank bands) was swapped for a default that sends every row every tick
         self.engine = engine if engine is not None else PresenceEngine()
@@ -115,15 +118,21 @@ class PresenceService:
         while True:
             now = time.time()
             tick_at = (math.floor(now / period) + 1) * period
-            lead_at = tick_at - min(PUBLISH_LEAD, period / 2)
+            lead_at = tick_at - min(self.publish_lead, period / 2)
             if lead_at > now:
                 await asyncio.sleep(lead_at - now)
             try:
-                # publish first: the other nodes need it before their tick, and the query takes ~8 ms
                 self.publish()
+            except (ValueError, KeyError, TypeError):
+                log.exception("presence publish failed")
+            if self.bridge is not None:
+                # let the bridge's flush write it before the query (~4-8 ms): the other nodes need it before their tick
+                for _ in range(3):
+                    await asyncio.sleep(0)
+            try:
                 self.engine.prepare()  # the interest query, off the latency path (see PresenceEngine.prepare)
             except (ValueError, KeyError, TypeError):
-                log.exception("presence prepare/publish failed")
+                log.exception("presence prepare failed")
             now = time.time()
             await asyncio.sleep(max(0.0, tick_at - now))
             try:

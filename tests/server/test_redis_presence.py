@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from pathlib import Path
 from typing import Any
 
 from server.realtime.hub import Hub
@@ -65,3 +67,38 @@ def test_bad_rows_are_skipped_and_the_older_object_form_still_read() -> None:
         ],
     )
     assert sorted(b.engine._ents) == ["ok", "old"]
+
+
+def test_a_node_publishes_and_lets_the_bridge_write_before_its_interest_query() -> None:
+    """The other nodes need this node's visitors before their (aligned) tick; the query takes ~4-8 ms."""
+    events: list[str] = []
+
+    class Bridge:
+        def publish_presence(self, states: list[Any]) -> None:
+            events.append("publish")
+            asyncio.get_running_loop().call_soon(events.append, "written")  # the bridge's flush task
+
+    async def run() -> None:
+        service = PresenceService(Hub(), hz=20.0, publish_lead=0.02)
+        service.bridge = Bridge()
+        prepare = service.engine.prepare
+
+        def prepared() -> None:
+            events.append("prepare")
+            prepare()
+
+        service.engine.prepare = prepared  # type: ignore[method-assign]
+        service.start()
+        await asyncio.sleep(0.15)
+        await service.stop()
+
+    asyncio.run(run())
+    first = events.index("publish")
+    assert events[first : first + 3] == ["publish", "written", "prepare"]
+
+
+def test_the_served_publish_lead_is_the_configured_one(tmp_path: Path) -> None:
+    from server.app import create_app
+
+    settings = Settings(data_dir=tmp_path, load_assistant=False, presence_publish_lead_ms=33.0)
+    assert create_app(settings).state.presence.publish_lead == 0.033
