@@ -20,7 +20,7 @@ from server.settings import Settings
 
 log = logging.getLogger(__name__)
 REMOTE_TTL = 2.0  # seconds without a refresh before a remote visitor is dropped (node death)
-PUBLISH_LEAD = 0.04  # seconds between publishing to the other nodes + interest query, and the (aligned) tick
+PUBLISH_LEAD = 0.02  # seconds between publishing to the other nodes + interest query, and the (aligned) tick
 
 
 def engine_for(settings: Settings) -> PresenceEngine:
