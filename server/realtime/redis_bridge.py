@@ -36,6 +36,7 @@ class RedisBridge:
         self._pending: list[tuple[str, str]] = []
         self._flushing: set[asyncio.Future[None]] = set()
         self.received = 0
+        self.dropped = 0  # well-formed JSON whose fields are not what its channel carries
 
     async def start(self) -> None:
         self.loop = asyncio.get_running_loop()
@@ -151,6 +152,15 @@ class RedisBridge:
             return
         self.received += 1
         channel = str(message.get("channel", ""))
+        try:
+            self._handle(channel, node, data)
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            # Another node's (or an older release's) malformed message must not end the listener:
+            # every later message of every channel would be lost on this node.
+            self.dropped += 1
+            log.warning("redis: dropped a malformed message on %s from node %s: %r", channel, node, exc)
+
+    def _handle(self, channel: str, node: str, data: dict[str, Any]) -> None:
         if channel == self.prefix + "wake":
             self.hub.wake_local(set(data.get("cids", [])), set(data.get("sids", [])))
         elif channel == self.prefix + "broadcast":

@@ -102,3 +102,24 @@ def test_the_served_publish_lead_is_the_configured_one(tmp_path: Path) -> None:
 
     settings = Settings(data_dir=tmp_path, load_assistant=False, presence_publish_lead_ms=33.0)
     assert create_app(settings).state.presence.publish_lead == 0.033
+
+
+def test_a_malformed_message_is_dropped_and_the_listener_keeps_delivering() -> None:
+    """A node's message with the right JSON but the wrong fields (a bug, an older release) used to
+    raise out of the listener task, and the node then lost every later message of every channel."""
+    b_bridge, b = _node("b", [])
+    bad = [
+        ("t:broadcast", {"kind": "x"}),  # no frame
+        ("t:session", {"frame": {"type": "x"}}),  # no sid
+        ("t:wake", {"cids": 5}),  # not a list
+        ("t:presence:Aula_1", {"states": [1, 2]}),  # the older form, rows of the wrong shape
+    ]
+    for channel, payload in bad:
+        b_bridge._dispatch({"channel": channel, "data": "a|" + json.dumps(payload)})
+    assert b_bridge.dropped >= 3 and b_bridge.received == len(bad)
+    out: list[tuple[str, str]] = []
+    a_bridge, a = _node("a", out)
+    a.join("v1", "Siti", 1.0, 2.0, 0.0)
+    a_bridge.publish_presence(a.engine.local_states())
+    _deliver(b_bridge, out)
+    assert {e.id for e in b.engine._ents.values()} == {"v1"}
