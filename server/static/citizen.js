@@ -164,6 +164,11 @@
     return sessionPending;
   }
 
+  // Settles once the page has a session token: the one being made, or the one it already holds.
+  function sessionReady() {
+    return sessionPending || (state.token ? Promise.resolve() : ensureSession());
+  }
+
   function newOrCurrentSession() {
     var check = state.token ? api("GET", "/sessions/me") : Promise.resolve({ ok: false });
     return check.then(function (r) {
@@ -536,7 +541,12 @@
     if (!name || !nik) return Promise.resolve(false);
     var body = { nik: nik, name: name };
     if (contact) body.contact = contact;
-    return api("POST", "/sessions/identify", body).then(function (r) {
+    // a quick citizen can submit before the page's session exists: without it the server answers 401
+    return sessionReady().then(function () {
+      return api("POST", "/sessions/identify", body);
+    }, function () {
+      return { ok: false, status: 0, data: null };
+    }).then(function (r) {
       if (!r.ok) {
         var d = r.data && r.data.detail;
         var target = d && (d.field === "name" || d.code === "invalid_name") ? "name"

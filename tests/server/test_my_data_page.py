@@ -68,3 +68,39 @@ def test_the_button_appears_after_the_code_and_downloads_the_citizens_zip(server
             assert not problems, problems
         finally:
             browser.close()
+
+
+def test_a_citizen_who_submits_before_the_page_has_its_session_still_gets_a_code(server: str) -> None:
+    """The identity card is shown before the page's session exists: a quick submit must wait for it, not 401."""
+    from playwright.sync_api import sync_playwright
+
+    nik = "3510011204900002"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
+        try:
+            page = browser.new_context(locale="id-ID").new_page()
+            held: list[Any] = []
+
+            def hold_session(route: Any) -> None:
+                if route.request.method == "POST" and not held:
+                    held.append(route)  # answered only after the citizen has submitted
+                else:
+                    route.continue_()
+
+            page.route("**/api/v1/sessions", hold_session)
+            page.goto(server + "/")
+            page.locator("#identify-form").wait_for()
+            for _ in range(200):  # the page's start() asks for its session; the route holds that request
+                if held:
+                    break
+                page.wait_for_timeout(50)
+            assert len(held) == 1
+            page.fill("#id-nik", nik)
+            page.fill("#id-name", "Siti Aminah")
+            page.fill("#id-contact", "siti@example.com")
+            page.click("#identify-form button[type=submit]")
+            held[0].continue_()
+            page.locator("#code-form").wait_for(timeout=15000)
+            assert page.locator("#id-nik-err").inner_text() == ""
+        finally:
+            browser.close()
