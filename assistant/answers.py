@@ -119,6 +119,44 @@ def office_hours(catalog: Catalog, lang: str, about: bool = False) -> tuple[str,
     return text, Citation(service_id=None, source=host, url=office.source_url, checked=checked)
 
 
+def agency_aspect(catalog: Catalog, agency_id: str, aspect: str, lang: str) -> tuple[str, list[Citation]]:
+    """One aspect (fee or duration) of every service of an agency, from the catalogue alone.
+
+    "Berapa biaya pengurusan dokumen kependudukan?" names Dukcapil's documents together: a table of
+    its services answers it, where any single service's answer would be a guess.
+    """
+    agency = catalog.agency(agency_id)
+    services = [s for s in catalog.services if s.agency == agency_id]
+    lines: list[str] = []
+    notes: list[str] = []
+    bases: list[str] = []
+    for svc in services:
+        name = svc.short_name.get(lang)
+        if aspect == "fee":
+            if svc.fee.free:
+                lines.append(t("assistant.agency_item_free", lang, name=name))
+            else:
+                items = "; ".join(f"{i.label.get(lang)} {format_rupiah(i.amount)}" for i in svc.fee.items)
+                lines.append(f"{name}: {items}")
+            if svc.fee.note and not svc.fee.free and svc.fee.note.get(lang) not in notes:
+                notes.append(svc.fee.note.get(lang))
+            basis = svc.fee.legal_basis
+        else:
+            lines.append(f"{name}: {svc.processing_time.get(lang)}")
+            basis = svc.legal_basis[0]
+        if basis not in bases:
+            bases.append(basis)
+    if aspect == "fee" and all(svc.fee.free for svc in services):
+        notes.append(t("assistant.agency_all_free", lang, agency=agency.short, basis="; ".join(bases)))
+    if aspect == "fee":
+        head = t("assistant.agency_fees_head", lang, agency=agency.short)
+    else:
+        head = t("assistant.agency_durations_head", lang, agency=agency.short)
+    checked = max(f"{s.checked:%Y-%m}" for s in services)
+    text = "\n".join([head, _bullets(lines), *notes, source_line("; ".join(bases), checked, lang)])
+    return text, [service_citation(s, s.fee.legal_basis if aspect == "fee" else None) for s in services]
+
+
 # ---------------------------------------------------------------------------- cases and referrals
 
 _KIND_FIELD = {

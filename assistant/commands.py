@@ -147,15 +147,17 @@ def cv_cmd(
     show_errors: bool = typer.Option(False, "--errors", help="List the questions answered wrongly in their fold."),
     json_out: bool = typer.Option(False, "--json", help="Print the full results as JSON."),
     sweep: str = typer.Option("", help="Comma-separated answer thresholds to score too, e.g. 0.3,0.35,0.4."),
-    sweep_key: str = typer.Option("answer", help="Which threshold --sweep varies: answer, option or clarify_mass."),
+    sweep_key: str = typer.Option(
+        "answer", help="Which threshold --sweep varies: answer, option, clarify_mass or margin (top over runner-up)."
+    ),
 ) -> None:
     """Leave-site-out cross-validation over real train+dev (never test): retrain without a fold, score it."""
     from assistant.crossval import run
     from assistant.evaluate import case_matches
 
-    if sweep_key not in ("answer", "option", "clarify_mass"):
+    if sweep_key not in ("answer", "option", "clarify_mass", "margin"):
         raise typer.BadParameter(
-            f"unknown threshold {sweep_key!r}; one of answer, option, clarify_mass", param_hint="--sweep-key"
+            f"unknown threshold {sweep_key!r}; one of answer, option, clarify_mass, margin", param_hint="--sweep-key"
         )
     ths = [float(x) for x in sweep.split(",") if x.strip()]
     r = run(k=folds, mode="full" if full else "light", progress=not json_out, log=None if json_out else typer.echo,

@@ -332,3 +332,67 @@ def test_content_words_drop_question_and_aspect_words() -> None:
 
     assert content_words(normalize("berapa biayanya? syaratnya apa saja, gimana caranya")) == set()
     assert content_words(normalize("Bagaimana caranya mengadopsi anak? Apa persyaratannya?")) == {"mengadopsi", "anak"}
+
+
+# ---------------------------------------------------------------------------- an agency's services together
+
+
+@pytest.mark.parametrize(
+    ("question", "aspect"),
+    [
+        ("Apakah pengurusan dokumen kependudukan dipungut biaya?", "fee"),
+        ("Berapakah biaya pengurusan dokumen kependudukan (KK, KTP, KIA, akta) di Disdukcapil?", "fee"),
+        ("berapa lama proses pembuatan dokumen kependudukan?", "duration"),
+        ("How much do population documents cost?", "fee"),
+    ],
+)
+def test_a_question_about_an_agencys_documents_together_gets_its_table(
+    assistant: Assistant, question: str, aspect: str
+) -> None:
+    """Before, the first fell to "I don't know" and the second to a guessed KK or KTP answer."""
+    reply = _ask(assistant, question)
+    dukcapil = [s for s in CATALOG.services if s.agency == "dukcapil"]
+    assert (reply.intent, reply.service, reply.aspect, reply.fallback) == ("ask_service", None, aspect, False)
+    lang = "en" if question.startswith("How") else "id"
+    for svc in dukcapil:  # every Dukcapil service, with its own catalogue fact
+        assert svc.short_name.get(lang) in reply.text
+        if aspect == "duration":
+            assert svc.processing_time.get(lang) in reply.text
+    assert {q.payload for q in reply.quick_replies} == {f"/ask {s.id} {aspect}" for s in dukcapil}
+    allowed: set[tuple[str, int, str]] = set()
+    for svc in dukcapil:
+        allowed |= data_figures(svc)
+    assert untraceable(reply.text, allowed) == []
+
+
+def test_the_agency_table_follows_the_catalogue_fee() -> None:
+    from assistant.answers import agency_aspect
+    from protocol.catalog import Fee, FeeItem
+
+    kk = CATALOG.service("kartu-keluarga")
+    fee = Fee(free=False, items=(FeeItem(label=kk.name, amount=12_000),), legal_basis="X")
+    paid = kk.model_copy(update={"fee": fee})
+    catalog = CATALOG.model_copy(update={"services": tuple(paid if s.id == kk.id else s for s in CATALOG.services)})
+    text, _ = agency_aspect(catalog, "dukcapil", "fee", "id")
+    assert "Rp12.000" in text
+    assert "Semua layanan" not in text  # no longer all free: no such claim
+    assert "Semua layanan Dukcapil tidak dipungut biaya" in agency_aspect(CATALOG, "dukcapil", "fee", "id")[0]
+
+
+@pytest.mark.parametrize(
+    ("question", "service"),
+    [("berapa biaya KTP di dukcapil?", "ktp-el"), ("syarat dokumen kependudukan untuk pindah datang", "pindah-datang")],
+)
+def test_one_named_service_is_still_answered_as_that_service(assistant: Assistant, question: str, service: str) -> None:
+    reply = _ask(assistant, question)
+    assert reply.service == service
+
+
+def test_biaya_beats_the_bare_word_dokumen() -> None:
+    """Issue 13: "dokumen" tied with "biaya" and won by priority."""
+    from assistant.core import aspect_of
+
+    assert aspect_of("biaya pengurusan dokumen") == "fee"
+    assert aspect_of("Berapakah biaya dokumen akta?") == "fee"
+    assert aspect_of("dokumen untuk bikin KK") == "requirements"
+    assert aspect_of("dokumen apa saja yang dibawa untuk paspor") == "requirements"
