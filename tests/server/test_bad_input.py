@@ -162,3 +162,11 @@ def test_out_of_range_ids_in_officer_paths_are_422_not_500(
     r = client.post(path, json=body, headers=officer_token)
     assert r.status_code == 422, r.text
     assert r.json()["detail"]["code"] == "invalid_request"
+
+
+def test_a_login_name_with_a_nul_is_a_wrong_login_on_every_database(client: TestClient) -> None:
+    """PostgreSQL refused the query (422, and schemathesis' positive-data check failed); SQLite said 401."""
+    for _ in range(2):  # the second try is throttled like any other wrong login, not refused by the database
+        r = client.post("/api/v1/officer/login", json={"username": "adm\x00in", "password": "x"})
+        assert r.status_code in (401, 429), r.text
+        assert r.json()["detail"]["code"] == ("bad_credentials" if r.status_code == 401 else "too_many_attempts")
