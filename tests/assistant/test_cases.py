@@ -119,6 +119,28 @@ def test_between_two_cases_one_clarifying_question_with_those_cases(assistant: A
     assert payloads[:2] == ["/case ktp-el.lost", "/case ktp-el.damaged"] and "/officer" in payloads
 
 
+def test_the_margin_rule_answers_a_clear_leader_only_when_set(assistant: Assistant) -> None:
+    """Off by default (CV did not justify it); with ``margin`` set, a top case far ahead is answered."""
+    index = assistant.nlu.index
+    assert index is not None and "margin" not in index.thresholds
+    th = index.thresholds
+    lead, second = 0.3, 0.09
+    assert th["option"] <= second and lead < th["answer"]
+    pairs = [("ktp-el.lost", lead), ("ktp-el.damaged", second), ("ktp-el.new", second)]
+    before = answer_ranked(AnswerContext(CATALOG), _u(assistant, "ktp"), _ranking(assistant, pairs), "id")  # type: ignore[arg-type]
+    assert before.case is None and before.fallback
+    index.thresholds = {**th, "margin": 3.0}
+    try:
+        after = answer_ranked(AnswerContext(CATALOG), _u(assistant, "ktp"), _ranking(assistant, pairs), "id")  # type: ignore[arg-type]
+        assert after.case == "ktp-el.lost" and not after.fallback
+        index.thresholds = {**th, "margin": 4.0}  # 0.3 < 4 x 0.09: not far enough ahead
+        assert (
+            answer_ranked(AnswerContext(CATALOG), _u(assistant, "ktp"), _ranking(assistant, pairs), "id").case is None
+        )  # type: ignore[arg-type]
+    finally:
+        index.thresholds = th
+
+
 def test_the_clarifying_reply_is_understood_when_sent_back(assistant: Assistant) -> None:
     port = FakePort()
     conv = Conversation("case-roundtrip", Caller(session_id="s"), port)
