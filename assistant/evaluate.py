@@ -99,6 +99,15 @@ def v2_outcome(assistant: Any, port: Any, text: str, n: int, kb: Any) -> Outcome
 
             case = f"{reply.service}.{ASPECT_KIND[reply.aspect]}"
         out.violations, out.checked = _facts(assistant.catalog, kb, reply.service, case, reply.text)
+        cited = [c.service_id for c in reply.citations if c.service_id]
+        if not out.checked and reply.service is None and case is None and cited:
+            # an agency's table ("biaya dokumen kependudukan"): every figure from one of the cited services
+            from assistant.answers import data_figures, untraceable
+
+            allowed: set[tuple[str, int, str]] = set()
+            for sid in cited:
+                allowed |= data_figures(assistant.catalog.service(sid))
+            out.violations, out.checked = len(untraceable(reply.text, allowed)), True
     return out
 
 

@@ -418,3 +418,10 @@ def test_biaya_beats_the_bare_word_dokumen() -> None:
     assert aspect_of("Berapakah biaya dokumen akta?") == "fee"
     assert aspect_of("dokumen untuk bikin KK") == "requirements"
     assert aspect_of("dokumen apa saja yang dibawa untuk paspor") == "requirements"
+
+
+def test_the_eval_checks_the_figures_of_an_agency_table(assistant: Assistant) -> None:
+    from assistant.evaluate import v2_outcome
+
+    out = v2_outcome(assistant, FakePort(), "berapa lama proses pembuatan dokumen kependudukan?", 99002, KB)
+    assert (out.kind, out.service, out.case, out.checked, out.violations) == ("answer", None, None, True, 0)
