@@ -26,6 +26,7 @@ from panda3d.core import Filename, Plane, Point3, Vec3, loadPrcFileData
 
 from l10n import t
 from protocol.catalog import Catalog, assets_dir, default_catalog
+from world import pacing
 from world.avatars import AIAvatar, CitizenAvatar, VisitorLayer
 from world.characters import FigureLights
 from world.config import BINDINGS, WorldConfig
@@ -37,6 +38,7 @@ from world.control.tickets import TicketController
 from world.labels import LabelLayer
 from world.layout import HallLayout
 from world.net import NetClient, NetEvent
+from world.pacing import FramePacer
 from world.panels import ConnectionBanner
 from world.scene import HallScene
 from world.screens import CONNECT_GRACE_S, Screens
@@ -110,6 +112,7 @@ class HallClient(DirectObject):
         self.connect_started = 0.0
         self.camera_override: tuple[tuple[float, float, float], tuple[float, float, float]] | None = None
         self._tasks: set[str] = set()
+        self.pacer: FramePacer | None = None
         self._started = False
         self._destroyed = False
         self.figures: dict[str, float] = {}  # measured moments (seconds) the CLI prints
@@ -155,6 +158,8 @@ class HallClient(DirectObject):
         self._started = True
         self._bind_inputs()
         self.add_task(self._frame, "frame")
+        # at most one frame in flight behind the one being built (world.pacing); the bench does the same
+        self.pacer = pacing.install(self.base)
         self.screens.request("Boot")
         self.screens.request("Connecting" if self.net is not None else "Hall")
         return self
@@ -171,6 +176,9 @@ class HallClient(DirectObject):
         for name in list(self._tasks):
             self.task_mgr.remove(name)
         self._tasks.clear()
+        if self.pacer is not None:
+            pacing.remove(self.base)
+            self.pacer = None
         self.ignoreAll()
         self.tickets.destroy()
         for overlay in (self.banner, self.call_screen):

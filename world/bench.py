@@ -5,16 +5,46 @@ and every crowd size is reported next to it (goal: ≥30 FPS with 100 visitors o
 the software renderer, frame-time p95 ≤ 50 ms and ≤ 2× p50; ≤3 s from process
 start to the first hall frame).
 
-Frames are pipelined as on a real display: each ends in ``glFlush`` (``gl-force-flush``),
-which hands it to llvmpipe's rasteriser threads, and the main thread culls and draws the
-next one meanwhile. Only the last frame of each measuring window ends in ``glFinish``,
-so the window closes when every frame counted in it is drawn: fps is frames over that
-wall time, and the CPU columns include the rasterising of all of them. A ``glFinish``
-after every frame (session 7) idled the main thread while llvmpipe rasterised and cost
-more CPU as well (100 visitors, same process, alternating: 22.7 vs 33.9 fps, 38.9 vs
-29.5 ms of CPU a frame). Without any flush, llvmpipe deferred an offscreen buffer's
-rasterising (most frames "took" 2 ms and every few seconds one paid for all of them):
-the flush keeps at most about one frame in flight.
+Frames are paced as the client paces them (world.pacing, installed by ``build_hall`` as by
+``HallClient.start``): each ends in ``glFlush`` (``gl-force-flush``), which hands it to
+llvmpipe's rasteriser threads, and a task right after the render puts a GL fence behind
+frame N and waits on frame N-1's fence, as a swap chain does. The main thread culls and draws
+frame N+1 while frame N is rasterised, but never runs further ahead. Only the last frame of
+each measuring window ends in ``glFinish``, so the window closes when every frame counted in
+it is drawn: fps is frames over that wall time, the frame times are the wall intervals between
+frame ends (the fence wait included), and the CPU columns include the rasterising of all of them.
+
+Why the fence: with ``glFlush`` alone (session 8), nothing bounded the frames in flight.
+llvmpipe queues scenes. In ``tests/world/test_pacing.py``, frames that are cheap to build
+and dear to rasterise each ended with the frame before them still undrawn, all through the run.
+In the hall, at the end of a frame up to 5 older frames were still undrawn (load 1.1, 320
+frames). Frames that ended with 2-5 older frames undrawn took 14-18 ms on average; those that
+ended with none took 32 ms. So frames alternated between cheap and dear. The old pacing's
+p95/p50 was 2.2-2.6 in five of six same-run probes at load 1.7-2.7; the sixth, at load 1.1,
+gave 1.47 against 1.51 paced. Paced, no older frame is ever in flight at a frame's end.
+
+The main thread's own work does not alternate. Per phase, even and odd frames cost the same:
+crowd 1.9 ms, labels 1.6 ms, cull and draw 9.7 ms, snapshots 0.4 ms, 27 gen-0 collections in
+400 frames. Its CPU p95/p50 is 1.3. The slowest frames are the main thread waiting in the run
+queue for a core, while llvmpipe's two rasteriser threads (and other load) hold both.
+
+``--sync`` measures three pacings alternating on the same hall: ``paced`` (this), ``piped``
+(glFlush only, the old bench) and ``sync`` (a ``glFinish`` after every frame, session 7, which
+idles the main thread and costs ~25% more CPU a frame). Figures at 100 visitors, same run
+(``mpp bench world --seconds 4 --no-pbr --no-old --crowds 0,100``):
+
+- Quietest run (load 1.7-2.6): p95/p50 1.78 paced, 2.53 piped, 1.31 sync. FPS 44.5 / 51.7 /
+  26.0, p50 20.2 / 16.2 / 37.0 ms, p95 36.0 / 41.0 / 48.6 ms. Cold start 1.17 s.
+- Paced had the lower spread in 7 of 8 runs at load 1.7-6.5.
+- Up to load 4.4, paced was 1.29-1.78 in four runs and 2.08 in one; piped was 1.70-2.53.
+- At load 5-6.5 the wall clock measures the queue for a core, and pacing does little: paced
+  1.82-2.28, piped 1.99-2.85.
+
+Bounding the queue costs some throughput on a quiet machine (44.5 against 51.7 FPS in the
+quietest run): the main thread can no longer bank frames ahead of the rasteriser.
+
+Without any flush, llvmpipe deferred an offscreen buffer's rasterising (most frames "took"
+2 ms and every few seconds one paid for all of them).
 
 The crowd is drawn from shared baked poses (world.characters.PoseBook); the row marked
 ``old`` measures the previous path (one Actor per visitor, ``MPP_HALL_CROWD=actors``) right
@@ -81,6 +111,7 @@ class Hall:
     me: Any
     labels: Any = None
     lights: Any = None
+    pacer: Any = None
 
 
 def build_hall(base: Any) -> Hall:
@@ -91,6 +122,7 @@ def build_hall(base: Any) -> Hall:
     from world.charts import sample_payload
     from world.labels import LabelLayer
     from world.layout import load_layout
+    from world.pacing import install
     from world.scene import HallScene
 
     catalog = default_catalog()
@@ -115,8 +147,9 @@ def build_hall(base: Any) -> Hall:
     # third-person camera behind the visitor, kept inside the hall (the south wall is at y_min)
     base.camera.set_pos(sx, max(layout.bounds.y_min + 0.5, sy - 4.0), 3.2)
     base.camera.look_at(sx, sy + 12, 1.6)
+    pacer = install(base)  # as HallClient.start: at most one frame in flight behind the one being built
     settle_heap()
-    return Hall(base, scene, visitors, ai, me, labels, lights)
+    return Hall(base, scene, visitors, ai, me, labels, lights, pacer)
 
 
 def settle_heap() -> None:
@@ -195,16 +228,35 @@ def measure(hall: Hall, n: int, seconds: float) -> dict[str, float]:
     return _summary(hall, n, frame_ms, cpu_ms, main_ms)
 
 
+PACINGS = ("paced", "piped", "sync")
+
+
 def _sample(
-    hall: Hall, n: int, seconds: float, min_frames: int, finish_each: bool = False
+    hall: Hall, n: int, seconds: float, min_frames: int, pacing: str = "paced"
 ) -> tuple[list[float], list[float], list[float]]:
     """Per-frame wall-clock intervals, CPU and main-thread CPU over one measuring window.
 
     The warm-up's last frame and the window's last frame end in ``glFinish``: the window holds
     exactly the frames it counts, each one drawn. The per-frame figures are taken between
-    consecutive frame starts (a frame's share of a pipelined window); they add up to the window.
-    ``finish_each`` ends every frame in ``glFinish`` instead (session 7's bench), for comparison.
+    consecutive frame ends (a frame's share of a pipelined window); they add up to the window.
+    ``pacing``: ``paced`` is the client's (world.pacing: frame N ends waiting for frame N-1's
+    fence), ``piped`` the bench before it (glFlush only, no bound on frames in flight), ``sync``
+    a ``glFinish`` after every frame (session 7's bench), for same-run comparisons.
     """
+    pacer = hall.pacer
+    was = pacer.enabled if pacer is not None else False
+    if pacer is not None:
+        pacer.enabled = was and pacing == "paced"
+    try:
+        return _window(hall, n, seconds, min_frames, finish_each=pacing == "sync")
+    finally:
+        if pacer is not None:
+            pacer.enabled = was
+
+
+def _window(
+    hall: Hall, n: int, seconds: float, min_frames: int, finish_each: bool
+) -> tuple[list[float], list[float], list[float]]:
     tick = 0
     start = time.perf_counter()
     hall.visitors.apply(crowd_snapshot(n, 0.0, tick, True))
@@ -281,16 +333,17 @@ def compare_paths(hall: Hall, n: int, seconds: float) -> tuple[dict[str, float],
     return out[0], out[1]
 
 
-def compare_sync(hall: Hall, n: int, seconds: float) -> tuple[dict[str, float], dict[str, float]]:
-    """Pipelined frames and frames each finished with ``glFinish`` at ``n`` visitors, alternating
-    in ``COMPARE_ROUNDS`` slices of the same total time. Returns (pipelined, finished)."""
-    raw: dict[bool, tuple[list[float], list[float], list[float]]] = {False: ([], [], []), True: ([], [], [])}
+def compare_pacing(hall: Hall, n: int, seconds: float) -> dict[str, dict[str, float]]:
+    """The client's paced frames, the old unbounded pipelining and a ``glFinish`` after every frame
+    at ``n`` visitors, alternating in ``COMPARE_ROUNDS`` slices of the same total time, so a change
+    in the machine's load weighs on all three alike. Returns {pacing: figures} (see ``PACINGS``)."""
+    raw: dict[str, tuple[list[float], list[float], list[float]]] = {p: ([], [], []) for p in PACINGS}
     for _ in range(COMPARE_ROUNDS):
-        for each in (False, True):
-            sample = _sample(hall, n, seconds / COMPARE_ROUNDS, max(8, MIN_FRAMES // COMPARE_ROUNDS), finish_each=each)
-            for into, values in zip(raw[each], sample, strict=True):
+        for pacing in PACINGS:
+            sample = _sample(hall, n, seconds / COMPARE_ROUNDS, max(8, MIN_FRAMES // COMPARE_ROUNDS), pacing=pacing)
+            for into, values in zip(raw[pacing], sample, strict=True):
                 into.extend(values)
-    return _summary(hall, n, *raw[False]), _summary(hall, n, *raw[True])
+    return {p: _summary(hall, n, *raw[p]) for p in PACINGS}
 
 
 def _p95(values: list[float]) -> float:
@@ -366,7 +419,7 @@ def run(
     print(
         "(fps is wall-clock and drops under other load; cpu ms = this process's CPU time per frame, "
         "llvmpipe's threads included; main ms = the main thread's part of it; 1-core = the fps one free core "
-        "would give; frames pipelined, each window ends in glFinish)"
+        "would give; frames paced as the client's: frame N ends waiting for frame N-1, each window ends in glFinish)"
     )
     wall, inproc = cold_start(display)
     verdict = "OK" if wall <= GOAL_COLD_S else "SLOW"
@@ -403,15 +456,24 @@ def run(
                 f"p95 {new_r['p95_ms']:.1f} vs {old_r['p95_ms']:.1f} ms"
             )
         if sync and crowds[-1] > 0:
-            # pipelined frames against a glFinish after every frame, alternating slices, same hall
+            # the client's pacing against the old unbounded pipelining and a glFinish after every
+            # frame, alternating slices, same hall
             n = crowds[-1]
-            piped, each = compare_sync(hall, n, 2 * seconds)
-            _row(f"{n} piped", piped, base_fps, "  frames pipelined, alternating with:")
+            by = compare_pacing(hall, n, 3 * seconds)
+            paced, piped, each = by["paced"], by["piped"], by["sync"]
+            _row(f"{n} paced", paced, base_fps, "  frame N waits for N-1's fence (the client), alternating with:")
+            _row(f"{n} piped", piped, base_fps, "  glFlush only, frames in flight unbounded (the old pacing)")
             _row(f"{n} sync", each, base_fps, "  every frame ends in glFinish (session 7's bench)")
+            trio = (paced, piped, each)
+
+            def vs(key: str, spec: str = ".1f") -> str:
+                return " vs ".join(format(r[key], spec) for r in trio)
+
+            spread = " vs ".join(f"{r['p95_ms'] / r['p50_ms']:.2f}" for r in trio)
             print(
-                f"pipelined vs finished frames at {n} visitors ({COMPARE_ROUNDS} alternating rounds, same run): "
-                f"fps {piped['fps']:.1f} vs {each['fps']:.1f}, p95 {piped['p95_ms']:.1f} vs {each['p95_ms']:.1f} ms, "
-                f"cpu ms/frame {piped['cpu_ms']:.1f} vs {each['cpu_ms']:.1f}"
+                f"paced vs old pipelined vs finished frames at {n} visitors ({COMPARE_ROUNDS} alternating rounds, "
+                f"same run): p95/p50 {spread}, fps {vs('fps')}, p50 {vs('p50_ms')} ms, p95 {vs('p95_ms')} ms, "
+                f"cpu ms/frame {vs('cpu_ms')}"
             )
         if pbr:
             # the full-quality path (simplepbr, shadow-casting sun), reported as it is on this renderer

@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 from typer.testing import CliRunner
 
 from protocol.messages import PresenceSnapshot
 from protocol.presence import apply_snapshot
-from world.bench import crowd_snapshot
+from world.bench import Hall, crowd_snapshot
 from world.bench_commands import register
 from world.layout import load_layout
+
+
+def _teardown(base: object, hall: Hall) -> None:
+    """A built hall off the shared test base again: its figures and scene, and its frame pacer."""
+    from world.pacing import remove
+
+    remove(base)
+    for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
+        obj.destroy()
 
 
 def test_crowd_frames_are_presence_snapshots_inside_the_hall() -> None:
@@ -49,8 +60,7 @@ def test_every_crowd_row_measures_frames_even_when_the_window_is_tiny(base: obje
         assert r["p95_ms"] >= r["p50_ms"]
         assert r["drawn"] == 20
     finally:
-        for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
-            obj.destroy()
+        _teardown(base, hall)
 
 
 def test_old_and_new_crowd_paths_are_measured_in_alternating_slices(base: object) -> None:
@@ -71,26 +81,30 @@ def test_old_and_new_crowd_paths_are_measured_in_alternating_slices(base: object
         figs = list(hall.visitors.crowd.figures.values())
         assert len(figs) == 3 and all(isinstance(f, CrowdFigure) and not isinstance(f, Figure) for f in figs)
     finally:
-        for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
-            obj.destroy()
+        _teardown(base, hall)
 
 
-def test_pipelined_and_finished_frames_are_measured_in_alternating_slices(base: object) -> None:
-    """The bench's pipelined frames against frames each ended by glFinish: both measured over the
-    same rounds, and gl-finish is off again afterwards (only a window's last frame finishes)."""
+def test_paced_pipelined_and_finished_frames_are_measured_in_alternating_slices(base: Any) -> None:
+    """The bench's paced frames (the client's) against the old unbounded pipelining and frames each
+    ended by glFinish: all measured over the same rounds; afterwards gl-finish is off again (only a
+    window's last frame finishes) and the pacer is on again."""
     from panda3d.core import ConfigVariableBool
 
-    from world.bench import COMPARE_ROUNDS, _frame, build_hall, compare_sync
+    from world.bench import COMPARE_ROUNDS, PACINGS, _frame, build_hall, compare_pacing
 
     hall = build_hall(base)
     try:
-        piped, each = compare_sync(hall, 6, 0.001)
-        for r in (piped, each):
+        assert hall.pacer is not None
+        assert base.mpp_pacer is hall.pacer  # the bench paces frames as the client does
+        enabled = hall.pacer.enabled
+        by = compare_pacing(hall, 6, 0.001)
+        assert set(by) == set(PACINGS)
+        for r in by.values():
             assert r["drawn"] == 6 and r["frames"] >= COMPARE_ROUNDS * 8
             assert r["fps"] > 0 and r["cpu_ms"] > 0 and r["p95_ms"] >= r["p50_ms"]
         assert not ConfigVariableBool("gl-finish").get_value()
+        assert hall.pacer.enabled == enabled
         _frame(hall, 0.0, finish=True)
         assert not ConfigVariableBool("gl-finish").get_value()
     finally:
-        for obj in (hall.visitors, hall.ai, hall.me, hall.scene):
-            obj.destroy()
+        _teardown(base, hall)
