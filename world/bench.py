@@ -33,15 +33,16 @@ queue for a core, while llvmpipe's two rasteriser threads (and other load) hold 
 idles the main thread and costs ~25% more CPU a frame). Figures at 100 visitors, same run
 (``mpp bench world --seconds 4 --no-pbr --no-old --crowds 0,100``):
 
-- Quietest run (load 1.7-2.6): p95/p50 1.78 paced, 2.53 piped, 1.31 sync. FPS 44.5 / 51.7 /
+- Quiet run (load 1.7-2.6): p95/p50 1.78 paced, 2.53 piped, 1.31 sync. FPS 44.5 / 51.7 /
   26.0, p50 20.2 / 16.2 / 37.0 ms, p95 36.0 / 41.0 / 48.6 ms. Cold start 1.17 s.
-- Paced had the lower spread in 7 of 8 runs at load 1.7-6.5.
-- Up to load 4.4, paced was 1.29-1.78 in four runs and 2.08 in one; piped was 1.70-2.53.
+- Second quiet run (load 1.4-2.9): 1.77 / 2.57 / 1.41 at 48.9 / 54.4 / 28.1 FPS.
+- Paced had the lower spread in 8 of 9 runs at load 1.4-6.5.
+- Up to load 4.4, paced was 1.29-1.78 in five runs and 2.08 in one; piped was 1.70-2.57.
 - At load 5-6.5 the wall clock measures the queue for a core, and pacing does little: paced
   1.82-2.28, piped 1.99-2.85.
 
-Bounding the queue costs some throughput on a quiet machine (44.5 against 51.7 FPS in the
-quietest run): the main thread can no longer bank frames ahead of the rasteriser.
+Bounding the queue costs some throughput on a quiet machine (44.5 against 51.7 FPS, and 48.9
+against 54.4): the main thread can no longer bank frames ahead of the rasteriser.
 
 Without any flush, llvmpipe deferred an offscreen buffer's rasterising (most frames "took"
 2 ms and every few seconds one paid for all of them).
