@@ -34,9 +34,10 @@ class Conn:
     guided: str | None = None  # the conversation of this socket's guided visit (server/realtime/guided.py)
     guided_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     demo: bool = False  # a demo tour's session or demo-<agency> officer: gets the tour's board, not the office's
-    # presence snapshots' own sender (server/realtime/ws.py): straight to an idle socket, else merged in the
-    # queue; None sends them through ``send`` like any frame
-    push: Callable[[Any], None] | None = None
+    # presence snapshots' own sender (server/realtime/ws.py): ``push(text, frames, i)`` writes the tick's
+    # frame text straight to an idle socket, else queues ``frames.snapshot(i)`` (merged with an unsent one);
+    # None sends the snapshot through ``send`` like any frame
+    push: Callable[[str, Any, int], None] | None = None
 
 
 class Hub:

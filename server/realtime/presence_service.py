@@ -90,12 +90,19 @@ class PresenceService:
         now = time.monotonic()
         if self.bridge is not None:
             self.engine.expire_remote(now, REMOTE_TTL)
-        snaps = self.engine.tick_wire(now)
-        if snaps:
+        frames = self.engine.tick_frames(now)
+        if frames.ids:
+            # the frame's text to the socket's own push, which asks ``frames`` for the viewer's
+            # WireSnapshot only when it must queue it; no push: the snapshot through ``send``
+            index = dict(zip(frames.ids, range(len(frames.ids)), strict=True))
+            texts = frames.texts
             for conn in list(self.hub.conns):
-                snap = snaps.get(conn.public_id)
-                if snap is not None:
-                    (conn.push or conn.send)(snap)
+                i = index.get(conn.public_id)
+                if i is not None:
+                    if conn.push is not None:
+                        conn.push(texts[i], frames, i)
+                    else:
+                        conn.send(frames.snapshot(i))
         self.tick_seconds.append(time.perf_counter() - started)
         if len(self.tick_seconds) > 600:
             del self.tick_seconds[:300]

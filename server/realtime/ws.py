@@ -41,7 +41,7 @@ from server.persistence import models as m
 from server.realtime.calls import CallRefused
 from server.realtime.fastws import CHARGED, FAST_HOOKS, OVER_LIMIT
 from server.realtime.hub import Conn, Hub
-from server.realtime.presence import BacklogExceeded, SendQueue, WireSnapshot, encode_snapshot
+from server.realtime.presence import BacklogExceeded, SendQueue, WireSnapshot, WireTick, encode_snapshot
 
 log = logging.getLogger(__name__)
 router = APIRouter()
@@ -121,10 +121,11 @@ async def websocket_endpoint(ws: WebSocket) -> None:
                 return
         outbox.put_nowait(frame)
 
-    def push(snap: WireSnapshot) -> None:
-        # The tick's 1,000 snapshots a round: ``send`` without its wrappers (guided steps watch dict frames only)
-        if direct is None or closing or writing[0] or outbox or not direct(snap.text):
-            outbox.put_nowait(snap)
+    def push(text: str, frames: WireTick, i: int) -> None:
+        # The tick's 1,000 snapshots a round: ``send`` without its wrappers (guided steps watch dict frames only);
+        # the WireSnapshot object is made only to be queued
+        if direct is None or closing or writing[0] or outbox or not direct(text):
+            outbox.put_nowait(frames.snapshot(i))
 
     async def writer() -> None:
         while True:
@@ -318,7 +319,8 @@ def _move_hook(presence: Any, conn: Conn, send: Any, closing: dict[str, Any]) ->
     The transport has charged the frame to the rate limit (the "charge" hook) before it calls this.
     """
 
-    move_of, public_id = presence.move, conn.public_id
+    # the engine's own move with the service's clock (PresenceService.move without its frame)
+    engine_move, clock, public_id = presence.engine.move, time.monotonic, conn.public_id
 
     def on_text(raw: str) -> bool:
         if closing:
@@ -326,7 +328,8 @@ def _move_hook(presence: Any, conn: Conn, send: Any, closing: dict[str, Any]) ->
         move = _plain_move(raw)
         if move is None:
             return False  # the receive loop explains it
-        moved = move_of(public_id, *move)
+        x, y, heading, ts = move
+        moved = engine_move(public_id, x, y, heading, ts, clock())
         if moved is not None and moved.clamped:
             _correct(send, moved)
         return True

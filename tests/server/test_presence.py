@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import math
+from typing import Any
 
 import numpy as np
 import pytest
@@ -20,10 +21,11 @@ from server.realtime.presence import (
     SendQueue,
     WalkableArea,
     WireSnapshot,
+    WireTick,
     encode_snapshot,
 )
 from server.realtime.presence.engine import _entity_json, _row_json, merge_wire
-from server.realtime.presence.grid import SpatialGrid, auto_cell_size, brute_force_knn
+from server.realtime.presence.grid import SpatialGrid, auto_cell_size, brute_force_knn, tree_knn_d2
 
 coord = st.floats(min_value=-40, max_value=40, allow_nan=False, allow_infinity=False)
 
@@ -47,10 +49,12 @@ def test_grid_knn_matches_brute_force(pts: list[tuple[float, float]], k: int, ra
     grid = SpatialGrid(xy, cell, dense_limit=0)  # force the per-cell ring search
     batch = grid.knn(np.arange(len(xy)), k, radius)
     dense = SpatialGrid(xy, cell).knn(np.arange(len(xy)), k, radius)
+    tree, tree_d2 = tree_knn_d2(xy, np.arange(len(xy)), k, radius)  # what the engine asks
     for v in range(len(xy)):
         expected = brute_force_knn(xy, v, k, radius)
         want = sorted(_d2(xy, v, i) for i in expected)
-        for answer in (batch[v], dense[v]):
+        assert sorted(d for d in tree_d2[v].tolist() if d < math.inf) == want
+        for answer in (batch[v], dense[v], tree[v]):
             got = [int(i) for i in answer if i >= 0]
             assert v not in got
             assert len(got) == len(set(got)) == len(expected)
@@ -68,6 +72,16 @@ def test_grid_auto_cell_on_dense_hall_matches_brute_force() -> None:
         expected = brute_force_knn(xy, v, 40, 15.0)
         got = [int(i) for i in batch[v] if i >= 0]
         assert sorted(_d2(xy, v, i) for i in got) == sorted(_d2(xy, v, i) for i in expected)
+
+
+def test_tree_knn_drops_the_viewer_even_when_others_stand_on_its_spot() -> None:
+    xy = np.array([[0.0, 0.0]] * 5 + [[1.0, 0.0], [20.0, 0.0]])
+    core, d2 = tree_knn_d2(xy, np.arange(7), 3, 15.0)
+    for v in range(7):
+        got = [int(i) for i in core[v] if i >= 0]
+        assert v not in got and len(got) == len(set(got))
+        assert sorted(_d2(xy, v, i) for i in got) == sorted(_d2(xy, v, i) for i in brute_force_knn(xy, v, 3, 15.0))
+    assert core[6].tolist() == [-1, -1, -1] and d2[6].tolist() == [math.inf] * 3  # nobody within 15 m
 
 
 def test_grid_query_from_outside_the_occupied_area() -> None:
@@ -770,7 +784,13 @@ def test_the_tick_hands_snapshots_to_a_connections_push_else_to_its_send() -> No
     service = PresenceService(hub)
     pushed: list[WireSnapshot] = []
     sent: list[WireSnapshot] = []
-    hub.add(Conn(1, "a", None, "A", send=sent.append, push=pushed.append))
+
+    def push(text: str, frames: WireTick, i: int) -> None:
+        snap = frames.snapshot(i)
+        assert snap.text == text  # the text the socket writes is the snapshot's
+        pushed.append(snap)
+
+    hub.add(Conn(1, "a", None, "A", send=sent.append, push=push))
     hub.add(Conn(2, "b", None, "B", send=sent.append))
     service.join("a", "A", 0.0, 0.0, 0.0)
     service.join("b", "B", 1.0, 0.0, 0.0)
@@ -778,3 +798,84 @@ def test_the_tick_hands_snapshots_to_a_connections_push_else_to_its_send() -> No
     assert all(type(s) is WireSnapshot for s in pushed + sent)
     assert [[e.id for e in s.to_model().entered] for s in pushed] == [["b"]]  # a's snapshot, by push
     assert [[e.id for e in s.to_model().entered] for s in sent] == [["a"]]  # b has no push: by send
+
+
+def test_publish_quantises_exactly_as_the_protocol_does() -> None:
+    """The publish is array code (np.rint, np.mod): its rows and entered fragments must still carry
+    ``protocol.presence.quantize``'s values to the character: ties to even, -0.4 cm as 0.0 (not -0.0),
+    headings wrapped."""
+    import json
+
+    edges = [
+        (-0.004, 0.005, 359.9),
+        (0.015, -0.025, -0.1),
+        (12.345, -12.345, 360.0),
+        (-0.0, 0.0, 720.5),
+        (0.125, 99.995, 180.703125),
+        (-99.995, 1e-9, 0.703125),
+        (-0.005, -0.015, 359.2969),
+    ]
+    eng = _engine(radius=500.0, max_speed=100.0, area=WalkableArea.rect(-200, -200, 200, 200))
+    eng.join("viewer", "V", 150.0, 150.0, now=0.0)
+    for i, (x, y, h) in enumerate(edges):
+        eng.join(f"e{i}", f"E{i}", x + 0.7, y - 0.3, h + 90, now=0.0)
+    eng.tick_wire(0.0)
+    for i, (x, y, h) in enumerate(edges):  # the second round of positions: edge values in the rows
+        assert eng.move(f"e{i}", x, y, h, 1.0, 1.0) == (x, y, h % 360.0, False)
+    snap = eng.tick_wire(1.0)["viewer"]
+    rows = {row[0]: row[1:] for row in json.loads(snap.text)["changed"]}
+    for i, (x, y, h) in enumerate(edges):
+        assert rows[f"e{i}"] == list(quantize(x, y, h))
+    # a new viewer is sent everyone as entered fragments: their literals are the published floats'
+    eng.join("late", "L", 150.0, 149.0, now=1.0)
+    entered = {e["id"]: e for e in json.loads(eng.tick_wire(1.1)["late"].text, parse_float=str)["entered"]}
+    for i, (x, y, h) in enumerate(edges):
+        xcm, ycm, hq = quantize(x, y, h)
+        want = {"x": repr(xcm / 100), "y": repr(ycm / 100), "heading": repr(heading_of(hq)), "ts": "1.0"}
+        assert {key: entered[f"e{i}"][key] for key in want} == want
+
+
+def test_tick_frames_are_tick_wire_text_for_text_and_snapshot_for_snapshot() -> None:
+    """The service takes one WireTick (a text per viewer, the WireSnapshot only when it must queue it):
+    same viewers in the same order, same texts, and snapshots equal to what tick_wire returns, over
+    joins, leaves and several halls."""
+
+    def run(frames: bool) -> list[Any]:
+        eng = _engine(capacity=3, k=3, radius=6.0, rate_bands=((2.0, 1), (4.0, 2)), rank_bands=((1, 1), (2, 2)))
+        rng_local = np.random.default_rng(3)
+        out = []
+        live: list[str] = []
+        for t in range(1, 40):
+            if t % 3 == 1 and len(live) < 10:
+                live.append(f"v{t}")
+                eng.join(live[-1], f"Név {t}", *rng_local.uniform(-5, 5, 2).tolist(), now=t / 10)
+            if t % 17 == 0:
+                eng.leave(live.pop(0))
+            for vid in live:
+                x, y, heading = rng_local.uniform(-5, 5, 2).tolist() + [float(rng_local.uniform(0, 360))]
+                eng.move(vid, x, y, heading, t / 10, t / 10)
+            if frames:
+                tick = eng.tick_frames(t / 10)
+                snaps = [(tick.ids[i], tick.texts[i], tick.snapshot(i)) for i in range(len(tick))]
+                assert all(snap.text == text for _, text, snap in snaps)
+            else:
+                snaps = [(vid, snap.text, snap) for vid, snap in eng.tick_wire(t / 10).items()]
+            out.append([(vid, text, (s.tick, s.hall, s.full, s.entered, s.changed, s.left)) for vid, text, s in snaps])
+        return out
+
+    wire, frames = run(False), run(True)
+    assert wire == frames
+    assert len({hall for tick in wire for _, _, (_, hall, *_) in tick}) >= 3
+
+
+def test_pair_membership_by_table_agrees_with_binary_search() -> None:
+    from server.realtime.presence.engine import _SHIFT, _in_sorted
+
+    rng = np.random.default_rng(5)
+    for slots in (1, 7, 64, 1024):
+        for size in (0, 1, 50, 3000):
+            ref = np.unique((rng.integers(0, slots, size) << _SHIFT) | rng.integers(0, slots, size))
+            values = np.unique((rng.integers(0, slots, 2 * size) << _SHIFT) | rng.integers(0, slots, 2 * size))
+            values = np.union1d(values, ref[: size // 2])
+            assert (_in_sorted(values, ref, slots) == _in_sorted(values, ref)).all()
+            assert (_in_sorted(values, ref) == np.isin(values, ref)).all()

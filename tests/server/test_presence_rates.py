@@ -166,7 +166,7 @@ def test_rates_delay_a_change_by_at_most_the_longest_period_and_never_lose_it(
     def tick() -> None:
         for viewer, snap in eng.tick(now).items():
             views[viewer] = apply_snapshot(views.get(viewer, {}) if not snap.full else {}, snap)
-        published = {e.id: (e.pub_x, e.pub_y, e.pub_heading) for e in eng._ents.values()}
+        published = {e.id: p for e in eng._ents.values() if (p := eng.published(e.id)) is not None}
         history.append(published)
         recent = history[-longest:]
         for viewer in published:

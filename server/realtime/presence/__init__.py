@@ -7,7 +7,14 @@ in the writer keep slow clients from costing memory or CPU.
 """
 
 from server.realtime.presence.area import WalkableArea
-from server.realtime.presence.engine import LocalState, MoveResult, PresenceEngine, WireSnapshot, encode_snapshot
+from server.realtime.presence.engine import (
+    LocalState,
+    MoveResult,
+    PresenceEngine,
+    WireSnapshot,
+    WireTick,
+    encode_snapshot,
+)
 from server.realtime.presence.sendqueue import BACKLOG_CLOSE_CODE, BACKLOG_CLOSE_REASON, BacklogExceeded, SendQueue
 
 __all__ = [
@@ -20,5 +27,6 @@ __all__ = [
     "SendQueue",
     "WalkableArea",
     "WireSnapshot",
+    "WireTick",
     "encode_snapshot",
 ]

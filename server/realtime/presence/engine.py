@@ -53,7 +53,7 @@ import numpy.typing as npt
 from protocol.messages import PresenceChange, PresenceEntity, PresenceSnapshot
 from protocol.presence import HEADING_STEPS, heading_of, merge_deltas
 from server.realtime.presence.area import WalkableArea
-from server.realtime.presence.grid import SpatialGrid, auto_cell_size
+from server.realtime.presence.grid import tree_knn_d2
 
 HALL_PREFIX = "Aula"
 _SHIFT = 20  # entity slots per viewer slot in a pair key: up to ~1M avatars per node
@@ -190,6 +190,56 @@ def merge_wire(older: WireSnapshot, newer: WireSnapshot) -> WireSnapshot:
     return WireSnapshot(newer.tick, newer.hall, False, entered, changed, left)
 
 
+_OPEN_ENTERED, _OPEN_CHANGED, _OPEN_LEFT, _FULL = ',"entered":[', ',"changed":[', ',"left":[', ',"full":true'
+
+
+class WireTick:
+    """One tick's snapshots as :meth:`PresenceEngine.tick_frames` makes them: a frame text per viewer.
+
+    ``ids[i]`` gets ``texts[i]``; :meth:`snapshot` gives that viewer's :class:`WireSnapshot`
+    (its fragments, for a send queue that merges it), built only when asked: the tick's
+    1,000 snapshots usually go straight to their sockets as text.
+    """
+
+    __slots__ = ("_bounds", "_changed", "_entered", "_fulls", "_halls", "_left", "ids", "texts", "tick")
+    EMPTY: WireTick
+
+    def __init__(
+        self,
+        tick: int,
+        ids: list[str],
+        texts: list[str],
+        halls: list[str],
+        fulls: list[bool],
+        bounds: list[list[int]],
+        entered: list[str],
+        changed: npt.NDArray[np.object_],
+        left: npt.NDArray[np.object_],
+    ) -> None:
+        self.tick, self.ids, self.texts = tick, ids, texts
+        self._halls, self._fulls, self._bounds = halls, fulls, bounds
+        self._entered, self._changed, self._left = entered, changed, left
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def snapshot(self, i: int) -> WireSnapshot:
+        """The ``i``-th viewer's snapshot; its text is ``texts[i]``."""
+        e_lo, c_lo, l_lo, e_hi, c_hi, l_hi = (b[i] for b in self._bounds)
+        return WireSnapshot(
+            self.tick,
+            self._halls[i],
+            self._fulls[i],
+            self._entered[e_lo:e_hi],
+            self._changed[c_lo:c_hi].tolist(),
+            self._left[l_lo:l_hi].tolist(),
+            self.texts[i],
+        )
+
+
+WireTick.EMPTY = WireTick(0, [], [], [], [], [[]] * 6, [], np.empty(0, dtype=object), np.empty(0, dtype=object))
+
+
 def encode_snapshot(snap: PresenceSnapshot | WireSnapshot) -> str:
     """Compact JSON for one snapshot; parses back (``protocol.messages.parse_server``) to an equal model."""
     if isinstance(snap, WireSnapshot):
@@ -239,10 +289,6 @@ class _Entity:
     seen_at: float = 0.0  # remote: last refresh
     move_at: float | None = None  # local: time of the last accepted move
     budget: float = 0.0  # local: metres it may still move right now
-    pub_x: float = math.nan  # last published state (nan: never published)
-    pub_y: float = math.nan
-    pub_heading: float = math.nan
-    pub_ts: float = 0.0
     json_head: str = ""  # '{"id":...,"name":...,' cached until renamed ("" after a forced publish: rebuild)
     needs_full: bool = False  # local viewer: next snapshot is a full one
 
@@ -254,6 +300,7 @@ class _Interest(NamedTuple):
     viewers: list[_Entity]
     halls: list[str]
     rank_d2: FloatArray  # by viewer slot: squared distance of its n-th nearest, one column per rank band
+    vslots: IntArray  # the viewers' slots, in ``viewers`` order
 
 
 def _check_bands(name: str, bands: tuple[tuple[float, int], ...]) -> None:
@@ -266,10 +313,23 @@ def _check_bands(name: str, bands: tuple[tuple[float, int], ...]) -> None:
         raise ValueError(f"{name}: increasing (bound > 0, every n ticks, n a power of two)")
 
 
-def _in_sorted(values: IntArray, sorted_ref: IntArray) -> npt.NDArray[np.bool_]:
-    """For each value, whether it occurs in the sorted array ``sorted_ref`` (one binary search each)."""
+_TABLE_MAX = 1 << 22  # pair tables up to 4 MB (2,048 slots): above that, binary search
+
+
+def _in_sorted(values: IntArray, sorted_ref: IntArray, slots: int = 0) -> npt.NDArray[np.bool_]:
+    """For each pair key, whether it occurs in the sorted array ``sorted_ref``.
+
+    With ``slots`` (every viewer and entity slot in the keys is below it) and a table of
+    ``slots**2`` flags within ``_TABLE_MAX``: one scatter and one gather over a flag per
+    possible pair, ~5x faster than a binary search per value on 40,000 pairs (0.16 vs
+    0.8 ms), and the tick asks this three times. Else one binary search each.
+    """
     if len(sorted_ref) == 0:
         return np.zeros(len(values), dtype=bool)
+    if 0 < slots and slots * slots <= _TABLE_MAX:
+        table = np.zeros(slots * slots, dtype=bool)
+        table[(sorted_ref >> _SHIFT) * slots + (sorted_ref & _MASK)] = True
+        return np.asarray(table.take((values >> _SHIFT) * slots + (values & _MASK)))
     pos = np.searchsorted(sorted_ref, values)
     np.minimum(pos, len(sorted_ref) - 1, out=pos)
     return np.asarray(sorted_ref.take(pos) == values)  # take: several times faster than fancy indexing
@@ -346,6 +406,10 @@ class PresenceEngine:
         self._wires: npt.NDArray[np.object_] = np.empty(64, dtype=object)  # entered fragments
         self._rows: npt.NDArray[np.object_] = np.empty(64, dtype=object)  # changed rows
         self._xy: npt.NDArray[np.float64] = np.zeros((64, 2))  # positions by slot, for distance rates
+        self._row_len: IntArray = np.zeros(64, dtype=np.int64)  # len() of each slot's changed row
+        # last published x, y, heading (nan: never published) and the raw ts then, by slot
+        self._pub: FloatArray = np.full((64, 4), np.nan)
+        self._id_len: IntArray = np.zeros(64, dtype=np.int64)  # len() of each slot's id as JSON
         self._keys: IntArray = np.zeros(0, dtype=np.int64)  # pairs in view after the last tick, sorted
         self._pending: IntArray = np.zeros(0, dtype=np.int64)  # pairs with a change not sent yet, sorted
         self._structure = 0  # bumped by every join, leave and hall change (voids a prepared interest)
@@ -369,8 +433,13 @@ class PresenceEngine:
                         old = getattr(self, name)
                         setattr(self, name, np.concatenate([old, np.empty(grow, dtype=object)]))
                     self._xy = np.concatenate([self._xy, np.zeros((grow, 2))])
+                    self._row_len = np.concatenate([self._row_len, np.zeros(grow, dtype=np.int64)])
+                    self._pub = np.concatenate([self._pub, np.full((grow, 4), np.nan)])
+                    self._id_len = np.concatenate([self._id_len, np.zeros(grow, dtype=np.int64)])
         self._ids[slot] = entity_id
-        self._id_json[slot] = _dumps(entity_id)
+        self._pub[slot] = np.nan  # a reused slot: never published (its entity is forced anyway)
+        self._id_json[slot] = id_json = _dumps(entity_id)
+        self._id_len[slot] = len(id_json)
         return slot
 
     # ------------------------------------------------------------------ halls
@@ -443,7 +512,12 @@ class PresenceEngine:
     def move(self, entity_id: str, x: float, y: float, heading: float, ts: float, now: float) -> MoveResult | None:
         """Accept a move as far as speed and walls allow; None for an unknown visitor or a non-finite frame."""
         ent = self._ents.get(entity_id)
-        if ent is None or ent.node is not None or not self._finite(x, y, heading, ts, now):
+        if ent is None or ent.node is not None:
+            return None
+        try:  # _finite, inlined (10,000 moves a second): the same sum, from 0.0, left to right
+            if not math.isfinite(0.0 + x + y + heading + ts + now):
+                return None
+        except TypeError:
             return None
         if ent.move_at is not None:
             elapsed = max(0.0, now - ent.move_at)
@@ -460,7 +534,11 @@ class PresenceEngine:
         else:
             nx, ny = float(x), float(y)
             ent.budget -= dist
-        cx, cy = self.area.clamp(nx, ny)
+        box = self.area._single  # WalkableArea.clamp's one-rectangle case, inlined
+        if box is not None:
+            cx, cy = min(max(nx, box[0]), box[2]), min(max(ny, box[1]), box[3])
+        else:
+            cx, cy = self.area.clamp(nx, ny)
         clamped = clamped or (cx, cy) != (nx, ny)
         ent.x, ent.y, ent.heading, ent.ts = cx, cy, float(heading) % 360.0, float(ts)
         return MoveResult(cx, cy, ent.heading, clamped)
@@ -555,43 +633,73 @@ class PresenceEngine:
     def _refresh_published(self) -> npt.NDArray[np.bool_]:
         """Re-publish entities that moved beyond epsilon; returns a dirty flag per slot.
 
-        Per entity only the ``changed`` row is built here (every walker is dirty every tick);
-        its ``entered`` fragment is built when a viewer first needs it (:meth:`_entered_wires`),
-        which is a few hundred entities a tick, not all of them. Positions reach ``_xy`` in
-        one array write, not one numpy row write per entity.
+        Array code except for reading the entities and formatting the rows: the epsilon
+        test, quantising (``protocol.presence.quantize`` and ``heading_of``: ``np.rint`` rounds
+        half to even like ``round``, ``np.mod`` is Python's ``%`` for floats) and the
+        published state, kept by slot in ``_pub``. Positions are inside the walkable area
+        (moves and remote states are clamped to it), so centimetres fit an int64. Per entity
+        only the ``changed`` row is built here (every walker is dirty every tick); its
+        ``entered`` fragment is built when a viewer first needs it (:meth:`_entered_wires`),
+        which is a few hundred entities a tick, not all of them.
         """
         dirty = np.zeros(len(self._ids), dtype=bool)
-        slots: list[int] = []
-        all_slots: list[int] = []
-        coords: list[float] = []
-        eps, eps_h, force, wires, rows = self.eps_pos, self.eps_heading, self._force, self._wires, self._rows
-        id_json = self._id_json
+        force = self._force
+        n = len(self._ents)
+        if not n:
+            force.clear()
+            return dirty
+        ents = self._ents.values()
+        state = np.fromiter((v for e in ents for v in (e.x, e.y, e.heading, e.ts)), np.float64, 4 * n).reshape(n, 4)
+        slots = np.fromiter((e.slot for e in ents), np.int64, n)
+        self._xy[slots] = state[:, :2]
+        pub = self._pub.take(slots, axis=0)
+        eps, eps_h = self.eps_pos, self.eps_heading
+        dh = np.abs(state[:, 2] - pub[:, 2])
+        # nan (never published) fails every comparison, so it publishes
+        quiet = np.abs(state[:, 0] - pub[:, 0]) < eps
+        quiet &= np.abs(state[:, 1] - pub[:, 1]) < eps
+        quiet &= np.minimum(dh, 360.0 - dh) < eps_h
+        if force:
+            forced = []
+            for entity_id in force:
+                ent = self._ents.get(entity_id)
+                if ent is not None:
+                    ent.json_head = ""
+                    forced.append(ent.slot)
+            force.clear()
+            quiet &= ~np.isin(slots, forced)
+        moved = np.flatnonzero(~quiet)
+        if not len(moved):
+            return dirty
+        slots = slots.take(moved)
+        state = state.take(moved, axis=0)
         steps = HEADING_STEPS
-        for ent in self._ents.values():
-            x, y, heading = ent.x, ent.y, ent.heading
-            all_slots.append(ent.slot)
-            coords.append(x)
-            coords.append(y)
-            if force and ent.id in force:
-                ent.json_head = ""
-            else:
-                dh = abs(heading - ent.pub_heading)
-                # nan (never published) fails every comparison, so it falls through to publish
-                if abs(x - ent.pub_x) < eps and abs(y - ent.pub_y) < eps and min(dh, 360.0 - dh) < eps_h:
-                    continue
-            # protocol.presence.quantize and heading_of, inlined (1,000 calls a tick)
-            xcm, ycm = round(x * 100), round(y * 100)
-            h = round((heading % 360.0) * steps / 360.0) % steps
-            ent.pub_x, ent.pub_y, ent.pub_heading = xcm / 100, ycm / 100, h * 360.0 / steps
-            ent.pub_ts = round(ent.ts, 3)
-            wires[ent.slot] = None
-            rows[ent.slot] = f"[{id_json[ent.slot]},{xcm},{ycm},{h}]"
-            slots.append(ent.slot)
-        force.clear()
-        if all_slots:
-            self._xy[all_slots] = np.array(coords).reshape(-1, 2)
+        xcm = np.rint(state[:, 0] * 100) + 0.0  # + 0.0: round() gives int 0 where rint gives -0.0 (then "x":-0.0)
+        ycm = np.rint(state[:, 1] * 100) + 0.0
+        h = np.rint(np.mod(state[:, 2], 360.0) * steps / 360.0) % steps
+        self._pub[slots] = np.stack((xcm / 100, ycm / 100, h * 360.0 / steps, state[:, 3]), axis=1)
+        self._wires[slots] = None
+        rows = list(
+            map(
+                "[{},{},{},{}]".format,
+                self._id_json.take(slots).tolist(),
+                xcm.astype(np.int64).tolist(),
+                ycm.astype(np.int64).tolist(),
+                h.astype(np.int64).tolist(),
+            )
+        )
+        self._rows[slots] = rows
+        self._row_len[slots] = np.fromiter(map(len, rows), np.int64, len(rows))
         dirty[slots] = True
         return dirty
+
+    def published(self, entity_id: str) -> tuple[float, float, float] | None:
+        """The position and heading last published for this visitor (None: unknown, or never published)."""
+        ent = self._ents.get(entity_id)
+        if ent is None or math.isnan(self._pub[ent.slot, 0]):
+            return None
+        x, y, heading, _ = self._pub[ent.slot].tolist()
+        return x, y, heading
 
     def _entered_wires(self, slots: IntArray) -> list[str]:
         """The ``entered`` fragments of these slots, as last published (built on first use after a publish)."""
@@ -607,10 +715,8 @@ class PresenceEngine:
                 ent = self._ents[self._ids[slot]]
                 if not ent.json_head:
                     ent.json_head = f'{{"id":{_dumps(ent.id)},"name":{_dumps(ent.name)},'
-                wire = (
-                    f'{ent.json_head}"x":{ent.pub_x!r},"y":{ent.pub_y!r},"heading":{ent.pub_heading!r},'
-                    f'"ts":{ent.pub_ts!r}}}'
-                )
+                x, y, heading, ts = self._pub[slot].tolist()
+                wire = f'{ent.json_head}"x":{x!r},"y":{y!r},"heading":{heading!r},"ts":{round(ts, 3)!r}}}'
                 wires[slot] = out[i] = wire
         return out
 
@@ -630,7 +736,6 @@ class PresenceEngine:
         """
         n = len(ents)
         xy = np.fromiter((c for e in ents for c in (e.x, e.y)), dtype=np.float64, count=2 * n).reshape(n, 2)
-        grid = SpatialGrid(xy, auto_cell_size(xy, self.k, self.radius))
         slots = np.fromiter((e.slot for e in ents), dtype=np.int64, count=n)
         slots_pad = np.append(slots, -1)  # index -1 (no neighbour) maps to slot -1
         vslot = slots[viewer_idx]
@@ -638,7 +743,7 @@ class PresenceEngine:
         vshift = (slots[viewer_idx] << _SHIFT)[:, None]
         wide_keys = np.zeros(0, dtype=np.int64)
         if self.keep_extra_k or self.keep_extra_m:
-            wide, wide_d2 = grid.knn_d2(viewer_idx, self.k + self.keep_extra_k, self.radius + self.keep_extra_m)
+            wide, wide_d2 = tree_knn_d2(xy, viewer_idx, self.k + self.keep_extra_k, self.radius + self.keep_extra_m)
             order = np.argsort(wide_d2, axis=1, kind="stable")
             wide = np.take_along_axis(wide, order, axis=1)
             wide_d2 = np.take_along_axis(wide_d2, order, axis=1)
@@ -648,7 +753,7 @@ class PresenceEngine:
             wslots = np.sort(slots_pad[wide], axis=1)
             wide_keys = (vshift | wslots)[wslots >= 0]
         else:
-            core, core_d2 = grid.knn_d2(viewer_idx, self.k, self.radius)
+            core, core_d2 = tree_knn_d2(xy, viewer_idx, self.k, self.radius)
         # Sorting each viewer's row (K entries) is enough: rows are already in viewer-slot order.
         cslots = np.sort(slots_pad[core], axis=1)
         rank_d2 = np.full((len(viewer_idx), len(self.rank_bands)), np.inf)
@@ -717,7 +822,8 @@ class PresenceEngine:
         else:
             core_keys = np.sort(np.concatenate(core_parts)) if core_parts else np.zeros(0, dtype=np.int64)
         wide_keys = np.sort(np.concatenate(wide_parts)) if wide_parts else np.zeros(0, dtype=np.int64)
-        return _Interest(self._structure, core_keys, wide_keys, viewers, list(by_hall), rank_d2)
+        vslots = np.fromiter((v.slot for v in viewers), dtype=np.int64, count=len(viewers))
+        return _Interest(self._structure, core_keys, wide_keys, viewers, list(by_hall), rank_d2, vslots)
 
     def prepare(self) -> None:
         """Choose everyone's area of interest now, ahead of the tick, from the current positions.
@@ -743,6 +849,11 @@ class PresenceEngine:
 
     def tick_wire(self, now: float) -> dict[str, WireSnapshot]:
         """One snapshot per local viewer whose view changed (always one, ``full``, right after joining)."""
+        frames = self.tick_frames(now)
+        return {frames.ids[i]: frames.snapshot(i) for i in range(len(frames.ids))}
+
+    def tick_frames(self, now: float) -> WireTick:
+        """:meth:`tick_wire` as one :class:`WireTick`: every frame's text, a viewer's WireSnapshot only on demand."""
         self.tick_no += 1
         dirty = self._refresh_published()
         interest, self._prepared = self._prepared, None
@@ -751,7 +862,8 @@ class PresenceEngine:
             self._chosen_uses = 1
         viewers = interest.viewers
         prev = self._keys
-        fresh = [v.slot for v in viewers if v.needs_full]
+        fresh_viewers = [v for v in viewers if v.needs_full]
+        fresh = [v.slot for v in fresh_viewers]
         if fresh and len(prev):
             prev = prev[~np.isin(prev >> _SHIFT, fresh)]  # a (re)joined viewer starts from nothing
         new = interest.core
@@ -761,44 +873,128 @@ class PresenceEngine:
         self._free.extend(released.values())
         self._keys = new
         if not viewers:
-            return {}
-        was_in = _in_sorted(new, prev)
+            return WireTick.EMPTY
+        slots = len(self._ids)
+        was_in = _in_sorted(new, prev, slots)
         entered = new[~was_in]
-        changed = new[was_in & (dirty.take(new & _MASK) | _in_sorted(new, self._pending))]
+        changed = new[was_in & (dirty.take(new & _MASK) | _in_sorted(new, self._pending, slots))]
         if self.rate_bands or self.rank_bands:
             changed = self._due(changed, interest.rank_d2)
-        left = prev[~_in_sorted(prev, new)]
-        vslots = np.array([v.slot for v in viewers], dtype=np.int64)
-        bounds = []
-        for keys in (entered, changed, left):
-            owner = keys >> _SHIFT
-            bounds.append((np.searchsorted(owner, vslots).tolist(), np.searchsorted(owner, vslots, "right").tolist()))
-        (e_lo, e_hi), (c_lo, c_hi), (l_lo, l_hi) = bounds
-        e_wire = self._entered_wires(entered & _MASK)
-        c_wire = self._rows.take(changed & _MASK).tolist()
-        l_id = self._ids.take(left & _MASK).tolist()
-        l_json = self._id_json.take(left & _MASK).tolist()
+        left = prev[~_in_sorted(prev, new, slots)]
+        for v in fresh_viewers:
+            v.needs_full = False
+        return self._frames(viewers, interest.vslots, fresh, entered, changed, left, interest.halls)
+
+    def _frames(
+        self,
+        viewers: list[_Entity],
+        vslots: IntArray,
+        fresh: list[int],
+        entered: IntArray,
+        changed: IntArray,
+        left: IntArray,
+        halls: list[str],
+    ) -> WireTick:
+        """Every viewer's snapshot text from one join over the tick's fragments, cut per viewer.
+
+        Each viewer's frame is ``head [full] [entered] [changed] [left] }`` where a part is
+        ``opener frag , frag , ... ]``. Where each piece goes in one list for all viewers is
+        array arithmetic on the per-viewer counts; the pieces' lengths (kept per slot for rows
+        and ids) give where each viewer's text starts and ends in the joined string. So the
+        Python work per viewer is one slice, not a dozen list slices, joins and concatenations
+        (~4 ms of a 1,000-visitor tick before).
+        """
+        nv = len(viewers)
+        # fragments come in key order, viewer slot first: work in that order (None: it is the viewers' own)
+        order: IntArray | None = np.argsort(vslots, kind="stable")
+        if order is not None and (order[1:] < order[:-1]).any():
+            viewers = [viewers[i] for i in order.tolist()]
+            vslots = vslots.take(order)
+        else:
+            order = None
+        full = np.isin(vslots, fresh) if fresh else np.zeros(nv, dtype=bool)
+        # "left" only for viewers still here, and none in a full snapshot
+        keep = _in_sorted(left >> _SHIFT, vslots)
+        if fresh:
+            keep &= ~np.isin(left >> _SHIFT, fresh)
+        left = left[keep]
         tick = self.tick_no
-        heads = {hall: f'{{"type":"presence.snapshot","tick":{tick},"hall":{_dumps(hall)}' for hall in interest.halls}
-        out: dict[str, WireSnapshot] = {}
-        for viewer, a, b, c, d, e, f in zip(viewers, e_lo, e_hi, c_lo, c_hi, l_lo, l_hi, strict=True):
-            full = viewer.needs_full
-            if not full and a == b and c == d and e == f:
-                continue
-            viewer.needs_full = False
-            ent_w, rows_w = e_wire[a:b], c_wire[c:d]
-            left_ids = l_id[e:f] if e < f and not full else []
-            text = heads[viewer.hall]
-            if full:
-                text += ',"full":true'
-            if ent_w:
-                text += ',"entered":[' + ",".join(ent_w) + "]"
-            if rows_w:
-                text += ',"changed":[' + ",".join(rows_w) + "]"
-            if left_ids:
-                text += ',"left":[' + ",".join(l_json[e:f]) + "]"
-            out[viewer.id] = WireSnapshot(tick, viewer.hall, full, ent_w, rows_w, left_ids, text + "}")
-        return out
+        heads = {hall: f'{{"type":"presence.snapshot","tick":{tick},"hall":{_dumps(hall)}' for hall in halls}
+        hall_of = ""
+        e_wire = self._entered_wires(entered & _MASK)
+        c_wire = self._rows.take(changed & _MASK)
+        parts = (
+            (entered, np.fromiter(map(len, e_wire), dtype=np.int64, count=len(e_wire)), _OPEN_ENTERED),
+            (changed, self._row_len.take(changed & _MASK), _OPEN_CHANGED),
+            (left, self._id_len.take(left & _MASK), _OPEN_LEFT),
+        )
+        lo, hi, count, span = [], [], [], []
+        for keys, _, _ in parts:
+            owner = keys >> _SHIFT
+            a, b = np.searchsorted(owner, vslots), np.searchsorted(owner, vslots, "right")
+            lo.append(a)
+            hi.append(b)
+            count.append(b - a)
+            span.append(np.where(b > a, 2 * (b - a) + 1, 0))  # opener, n fragments, n - 1 commas, closer
+        active = full | (count[0] > 0) | (count[1] > 0) | (count[2] > 0)
+        pieces_of = np.where(active, 2 + full, 0) + span[0] + span[1] + span[2]  # + head, [full,] close
+        ends = np.cumsum(pieces_of)
+        base = ends - pieces_of
+        total = int(ends[-1]) if nv else 0
+        pieces = np.full(total, ",", dtype=object)
+        sizes = np.ones(total, dtype=np.int64)
+        at = base[active]
+        if len(heads) == 1:
+            (hall_of,) = halls
+            (head,) = heads.values()
+            pieces[at] = head
+            sizes[at] = len(head)
+        else:
+            vheads = np.array([heads[v.hall] for v in viewers], dtype=object)
+            pieces[at] = vheads[active]
+            sizes[at] = np.array([len(h) for h in vheads.tolist()], dtype=np.int64)[active]
+        at = base[full] + 1
+        pieces[at] = _FULL
+        sizes[at] = len(_FULL)
+        start = base + 1 + full
+        for (keys, frag_len, opener), a, n, width, frags in zip(
+            parts, lo, count, span, (e_wire, c_wire, None), strict=True
+        ):
+            has = n > 0
+            at = start[has]
+            pieces[at] = opener
+            sizes[at] = len(opener)
+            at = (start + 2 * n)[has]
+            pieces[at] = "]"
+            if len(keys):
+                owner_idx = np.repeat(np.arange(nv), n)
+                at = start.take(owner_idx) + 1 + 2 * (np.arange(len(keys)) - a.take(owner_idx))
+                if frags is None:
+                    frags = self._id_json.take(keys & _MASK)
+                pieces[at] = frags
+                sizes[at] = frag_len
+            start = start + width
+        pieces[ends[active] - 1] = "}"
+        big = "".join(pieces.tolist())
+        offsets = np.concatenate(([0], np.cumsum(sizes)))
+        if order is None:
+            idx = np.flatnonzero(active)
+        else:  # out in the viewers' own order (the position in slot order of each, kept if active)
+            inv = np.argsort(order)
+            idx = inv[active.take(inv)]
+        first, stop = offsets.take(base.take(idx)).tolist(), offsets.take(ends.take(idx)).tolist()
+        texts = [big[i:j] for i, j in zip(first, stop, strict=True)]
+        return WireTick(
+            tick,
+            self._ids.take(vslots.take(idx)).tolist(),
+            texts,
+            [hall_of] * len(idx) if len(heads) == 1 else [viewers[i].hall for i in idx.tolist()],
+            full.take(idx).tolist(),
+            [x.take(idx).tolist() for x in (*lo, *hi)],
+            e_wire,
+            c_wire,
+            self._ids.take(left & _MASK),
+        )
 
 
 __all__ = [
@@ -807,6 +1003,7 @@ __all__ = [
     "MoveResult",
     "PresenceEngine",
     "WireSnapshot",
+    "WireTick",
     "encode_snapshot",
     "hall_name",
     "merge_wire",
