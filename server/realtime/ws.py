@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import math
+import re
 import time
 from typing import Any
 
@@ -403,6 +404,20 @@ _MOVE_KEYS = frozenset(PresenceMove.model_fields)
 _MOVE_DEFAULTS = {"heading": 0.0, "ts": 0.0}
 # json.loads without its Python wrappers: one value at an index (an instance attribute typeshed does not list)
 _scan_json: Any = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
+# The move every client sends, byte for byte (the world's and the bots' frame): four JSON numbers with a
+# fraction or an exponent, which json reads as float(text), ASCII digits only, as json's scanner
+_JSON_FLOAT = r"(-?(?:0|[1-9][0-9]*)(?:\.[0-9]+(?:[eE][-+]?[0-9]+)?|[eE][-+]?[0-9]+))"
+_canonical_move = re.compile(
+    r'\{"type":"presence\.move","x":'
+    + _JSON_FLOAT
+    + r',"y":'
+    + _JSON_FLOAT
+    + r',"heading":'
+    + _JSON_FLOAT
+    + r',"ts":'
+    + _JSON_FLOAT
+    + r"\}"
+).fullmatch
 
 
 def _ref_of(raw: str) -> str | None:
@@ -432,6 +447,11 @@ def _plain_move(raw: str) -> tuple[float, float, float, float] | None:
     The shape every client sends (all four fields, as floats) costs one C-level scan and
     four type checks: 10,000 of these a second at 1,000 visitors (~1.8 us, was ~5 us).
     """
+    canonical = _canonical_move(raw)
+    if canonical is not None:  # one regex match instead of the JSON scan and a dict: ~1.8 vs ~2.6 us
+        fx, fy, fheading, fts = map(float, canonical.groups())
+        if math.isfinite(fx + fy + fheading + fts):
+            return fx, fy, fheading, fts
     if '"presence.move"' not in raw:
         return None
     data: Any = None

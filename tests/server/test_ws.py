@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import time
 from collections.abc import Iterator
 from typing import Any
@@ -127,6 +128,36 @@ def test_plain_move_parser_agrees_with_the_protocol_model(fields: dict[str, Any]
     if fast is not None:
         assert isinstance(msg, PresenceMove)
         assert fast == (msg.x, msg.y, msg.heading, msg.ts)
+
+
+number_texts = st.one_of(
+    st.floats(allow_nan=False, allow_infinity=False).map(repr),
+    st.floats(-1e4, 1e4).map(lambda v: f"{v:.2f}"),
+    st.floats(allow_nan=False, allow_infinity=False).map(lambda v: f"{v:e}"),
+    st.integers(-(2**60), 2**60).map(str),
+    st.sampled_from(["-0.0", "0.5E+3", "1e308", "1e309", "-1E-400", "01.5", ".5", "1.", "+1.0", "1_0.0", "١.٥", "NaN"]),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(x=number_texts, y=number_texts, heading=number_texts, ts=number_texts)
+def test_the_canonical_move_parses_as_json_and_the_protocol_model_do(x: str, y: str, heading: str, ts: str) -> None:
+    """The compact frame every client sends is matched by a regex, not scanned as JSON: same answer, same values."""
+    raw = f'{{"type":"presence.move","x":{x},"y":{y},"heading":{heading},"ts":{ts}}}'
+    fast = _plain_move(raw)
+    try:
+        msg = client_adapter.validate_json(raw)
+    except ValidationError:
+        assert fast is None
+        return
+    if fast is not None:
+        assert isinstance(msg, PresenceMove)
+        assert fast == (msg.x, msg.y, msg.heading, msg.ts)
+        values = json.loads(raw)
+        assert fast == tuple(float(values[key]) for key in ("x", "y", "heading", "ts"))
+        assert [math.copysign(1, v) for v in fast] == [math.copysign(1, values[k]) for k in ("x", "y", "heading", "ts")]
+    elif all(math.isfinite(v) and type(v) is float for v in json.loads(raw).values() if type(v) is not str):
+        raise AssertionError(f"a plain move was declined: {raw}")
 
 
 def test_plain_move_parser_declines_what_it_does_not_need_to_explain() -> None:

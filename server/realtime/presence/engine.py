@@ -42,6 +42,7 @@ made once per publish.
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from dataclasses import dataclass
@@ -190,6 +191,7 @@ def merge_wire(older: WireSnapshot, newer: WireSnapshot) -> WireSnapshot:
     return WireSnapshot(newer.tick, newer.hall, False, entered, changed, left)
 
 
+_ENTERED = '{}"x":{!r},"y":{!r},"heading":{!r},"ts":{!r}}}'  # after '{"id":...,"name":...,'
 _OPEN_ENTERED, _OPEN_CHANGED, _OPEN_LEFT, _FULL = ',"entered":[', ',"changed":[', ',"left":[', ',"full":true'
 
 
@@ -702,23 +704,34 @@ class PresenceEngine:
         return x, y, heading
 
     def _entered_wires(self, slots: IntArray) -> list[str]:
-        """The ``entered`` fragments of these slots, as last published (built on first use after a publish)."""
+        """The ``entered`` fragments of these slots, as last published (built on first use after a publish).
+
+        The ones to build are formatted in one ``map`` over their published state (a few hundred
+        a tick: walkers publish every tick, so a fragment lasts one tick).
+        """
         wires = self._wires
         out: list[str] = wires.take(slots).tolist()
-        for i, wire in enumerate(out):
-            if wire is None:
-                slot = int(slots[i])
-                wire = wires[slot]  # built for an earlier viewer of this tick
-                if wire is not None:
-                    out[i] = wire
-                    continue
-                ent = self._ents[self._ids[slot]]
-                if not ent.json_head:
-                    ent.json_head = f'{{"id":{_dumps(ent.id)},"name":{_dumps(ent.name)},'
-                x, y, heading, ts = self._pub[slot].tolist()
-                wire = f'{ent.json_head}"x":{x!r},"y":{y!r},"heading":{heading!r},"ts":{round(ts, 3)!r}}}'
-                wires[slot] = out[i] = wire
-        return out
+        if None not in out:
+            return out
+        build = np.unique(slots[wires.take(slots) == None])  # noqa: E711 - elementwise on an object array
+        heads = []
+        for slot in build.tolist():
+            ent = self._ents[self._ids[slot]]
+            if not ent.json_head:
+                ent.json_head = f'{{"id":{_dumps(ent.id)},"name":{_dumps(ent.name)},'
+            heads.append(ent.json_head)
+        pub = self._pub.take(build, axis=0)
+        wires[build] = list(
+            map(
+                _ENTERED.format,
+                heads,
+                pub[:, 0].tolist(),
+                pub[:, 1].tolist(),
+                pub[:, 2].tolist(),
+                map(round, pub[:, 3].tolist(), itertools.repeat(3)),
+            )
+        )
+        return list(wires.take(slots).tolist())
 
     def interest(self, viewer_id: str) -> set[str]:
         """What ``viewer_id`` was shown at the last tick (for tests and diagnostics)."""
