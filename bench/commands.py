@@ -87,6 +87,12 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         in_process: bool = typer.Option(
             False, help="Bytes per visitor only, on the engine alone: quick, and independent of the machine's load"
         ),
+        baseline: Path = typer.Option(
+            None,
+            exists=True,
+            file_okay=False,
+            help="Another source tree (e.g. `git archive` of an older commit) whose nodes run first, in the same run",
+        ),
     ) -> None:
         """Delivered updates/s, p50/p99, CPU per node and bytes per client, against a bare relay."""
         from bench.presence import run, run_in_process
@@ -95,6 +101,6 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
             if in_process:
                 run_in_process(clients, duration, tuple(env_row))
             else:
-                run(clients, nodes, duration, redis_url, tuple(env_row))
+                run(clients, nodes, duration, redis_url, tuple(env_row), baseline.resolve() if baseline else None)
         except ValueError as exc:
             raise typer.BadParameter(str(exc), param_hint="--env-row") from None

@@ -14,14 +14,24 @@ import sys
 import tempfile
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from bench.api import _free_port, _wait
 from bench.loadtest import run_load
 
 
+def _source_env(source: Path | None) -> dict[str, str]:
+    """Environment that makes ``python -m mpp.cli`` import another source tree (``--baseline``), else nothing."""
+    return {"PYTHONPATH": str(source)} if source is not None else {}
+
+
 def _start_nodes(
-    n: int, data_dir: str, redis_url: str | None, extra_env: dict[str, str] | None = None
+    n: int,
+    data_dir: str,
+    redis_url: str | None,
+    extra_env: dict[str, str] | None = None,
+    source: Path | None = None,
 ) -> list[tuple[subprocess.Popen[bytes], int]]:
     nodes = []
     prefix = f"mppbench-{secrets.token_hex(3)}:"
@@ -29,12 +39,14 @@ def _start_nodes(
         port = _free_port()
         env = {**os.environ, "MPP_DATA_DIR": data_dir, "MPP_LOAD_ASSISTANT": "0", "MPP_NODE_ID": f"bench-{i}"}
         env.update(extra_env or {})
+        env.update(_source_env(source))
         env["MPP_WS_RATE_PER_SEC"] = "50"
         if redis_url:
             env.update(MPP_REDIS_URL=redis_url, MPP_REDIS_PREFIX=prefix)
         proc = subprocess.Popen(
             [sys.executable, "-m", "mpp.cli", "serve", "--port", str(port)],
             env=env,
+            cwd=source,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
         )
@@ -57,12 +69,18 @@ def _parse_env(variant: str) -> dict[str, str]:
 
 
 def _run_nodes(
-    clients: int, nodes: int, duration: float, redis_url: str, processes: int, extra_env: dict[str, str]
+    clients: int,
+    nodes: int,
+    duration: float,
+    redis_url: str,
+    processes: int,
+    extra_env: dict[str, str],
+    source: Path | None = None,
 ) -> list[tuple[str, dict[str, Any]]]:
-    """Start ``nodes`` servers (with ``extra_env``), drive ``clients`` bots spread over them, stop them."""
+    """Start ``nodes`` servers (with ``extra_env``, from ``source``), drive ``clients`` bots over them, stop them."""
     rows: list[tuple[str, dict[str, Any]]] = []
     with tempfile.TemporaryDirectory() as tmp:
-        started = _start_nodes(nodes, tmp, redis_url if nodes > 1 else None, extra_env)
+        started = _start_nodes(nodes, tmp, redis_url if nodes > 1 else None, extra_env, source)
         try:
             results: list[dict[str, Any]] = [{} for _ in started]
             per = [clients // nodes + (1 if i < clients % nodes else 0) for i in range(nodes)]
@@ -114,8 +132,16 @@ def _labelled(variants: tuple[str, ...]) -> list[tuple[str, dict[str, str]]]:
     return [("as configured", {}), *((v, _parse_env(v)) for v in variants)]
 
 
-def run(clients: int, nodes: int, duration: float, redis_url: str, variants: tuple[str, ...] = ()) -> None:
-    """The relay, then our nodes as configured, then once more per ``variants`` entry (env overrides)."""
+def run(
+    clients: int,
+    nodes: int,
+    duration: float,
+    redis_url: str,
+    variants: tuple[str, ...] = (),
+    baseline: Path | None = None,
+) -> None:
+    """The relay, then ``baseline``'s nodes (another source tree, if given), then ours as configured, then once
+    more per ``variants`` entry (env overrides)."""
     for v in variants:
         _parse_env(v)  # refuse a malformed row before minutes of load
     from bench.loadtest import start_relay
@@ -138,9 +164,12 @@ def run(clients: int, nodes: int, duration: float, redis_url: str, variants: tup
         relay.join(5)
     rows: list[tuple[str, dict[str, Any]]] = [("bare websockets relay", base)]
     groups: list[tuple[str, list[dict[str, Any]]]] = []
-    for label, extra in _labelled(variants):
-        ran = _run_nodes(clients, nodes, duration, redis_url, processes, extra)
-        rows.extend((name if not extra else f"{name} [{label}]", r) for name, r in ran)
+    runs: list[tuple[str, dict[str, str], Path | None]] = [(label, extra, None) for label, extra in _labelled(variants)]
+    if baseline is not None:
+        runs.insert(0, ("baseline", {}, baseline))
+    for label, extra, source in runs:
+        ran = _run_nodes(clients, nodes, duration, redis_url, processes, extra, source)
+        rows.extend((name if label == "as configured" else f"{name} [{label}]", r) for name, r in ran)
         groups.append((label, [r for _, r in ran]))
     width = max(26, *(len(name) for name, _ in rows))
     print(f"{clients} clients, {nodes} node(s), {duration:.0f} s measured, moves at 10 Hz, K=40, 2-core machine")

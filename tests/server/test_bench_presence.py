@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from typer.testing import CliRunner
 
-from bench.presence import _parse_env
+from bench.presence import _parse_env, _source_env
 from mpp.cli import app
 
 
@@ -32,3 +34,12 @@ def test_the_in_process_bytes_follow_the_settings() -> None:
     assert ranked["rows_per_viewer_tick"] < unranked["rows_per_viewer_tick"]
     assert ranked["bytes_per_viewer_per_second"] < unranked["bytes_per_viewer_per_second"]
     assert abs(sum(ranked["bytes_share"].values()) - 1) < 0.01
+
+
+def test_a_baseline_tree_is_what_its_nodes_import(tmp_path: Path) -> None:
+    """``--baseline DIR``: that row's servers run ``python -m mpp.cli`` from DIR's code, not this tree's."""
+    assert _source_env(tmp_path) == {"PYTHONPATH": str(tmp_path)}
+    assert _source_env(None) == {}
+    result = CliRunner().invoke(app, ["bench", "presence", "--clients", "2", "--baseline", str(tmp_path / "absent")])
+    assert result.exit_code == 2
+    assert "--baseline" in result.output

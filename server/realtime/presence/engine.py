@@ -33,11 +33,15 @@ Why the tick is array code: at 1,000 visitors one tick is 1,000 snapshots of
 ~40 entities. Every entity has a stable integer *slot*; every (viewer, entity)
 pair in view is one int64 key ``viewer_slot << 20 | entity_slot``. The keys
 of this tick and the last are two sorted arrays, so entered, left and changed
-for every viewer at once are two binary searches in numpy. Python then only
-slices lists and joins pre-built JSON fragments, one viewer at a time. The
+for every viewer at once are array operations (membership by a table of one flag
+per possible pair while the slots are few, else binary searches). The
 snapshot's JSON (same fields as ``PresenceSnapshot``; empty lists and
-``full: false`` omitted) is built in the tick from each entity's JSON fragment,
-made once per publish.
+``full: false`` omitted) is cut from one string joined over the whole tick's
+pieces (each entity's JSON fragment, made once per publish, and the brackets and
+commas around them), placed by array arithmetic on the per-viewer counts: the
+Python work per viewer is one slice (:meth:`PresenceEngine.tick_frames`). A
+viewer's :class:`WireSnapshot` (its fragments, for a send queue that merges it)
+is made only when its socket cannot take the text at once.
 """
 
 from __future__ import annotations
