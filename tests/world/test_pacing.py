@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
-
+from tests.conftest import need
 from world.pacing import (
     GL_ALREADY_SIGNALED,
     GL_CONDITION_SATISFIED,
@@ -79,8 +78,10 @@ def test_a_pacer_switched_off_or_without_a_context_drops_its_fence_and_waits_for
 
 
 def _gl(base: Any) -> GLSync:
-    if base.pipe is None or not base.pipe.get_type().get_name().startswith("egl"):
-        pytest.skip("frame pacing needs GL fences (p3headlessgl)")
+    need(
+        base.pipe is not None and base.pipe.get_type().get_name().startswith("egl"),
+        "frame pacing needs GL fences (p3headlessgl)",
+    )
     gl = GLSync.load(base.pipe.get_type().get_name())
     assert gl is not None
     return gl
