@@ -353,9 +353,15 @@ def named_agency(ctx: AnswerContext, norm: str) -> tuple[str | None, list[str]]:
     phrases = agency_phrases()
     for agency in ctx.catalog.agencies:
         names = {normalize(agency.short), normalize(agency.id.replace("-", " ")), *phrases.get(agency.id, ())}
-        if any(n and re.search(rf"(?<![a-z0-9]){re.escape(n)}(?![a-z0-9])", norm) for n in names):
+        if any(n and _phrase_re(n).search(norm) for n in names):
             return agency.id, [s.id for s in ctx.catalog.services if s.agency == agency.id]
     return None, []
+
+
+@lru_cache(maxsize=256)
+def _phrase_re(phrase: str) -> re.Pattern[str]:
+    """``phrase`` as whole words of a normalised text."""
+    return re.compile(rf"(?<![a-z0-9]){re.escape(phrase)}(?![a-z0-9])")
 
 
 @lru_cache(maxsize=1)
@@ -377,7 +383,7 @@ def agency_question(ctx: AnswerContext, u: Understanding) -> tuple[str, str] | N
         return None
     rest = u.norm
     for p in agency_phrases().get(agency, ()):
-        rest = re.sub(rf"(?<![a-z0-9]){re.escape(p)}(?![a-z0-9])", " ", rest)
+        rest = _phrase_re(p).sub(" ", rest)
     aspect = detect_aspect(rest)
     if aspect not in ("fee", "duration"):
         return None

@@ -16,7 +16,9 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
             True, "--old/--no-old", help="Also measure the old crowd path (one Actor per visitor) in the same run."
         ),
         sync: bool = typer.Option(
-            True, "--sync/--no-sync", help="Also measure frames each ended by glFinish, alternating."
+            True,
+            "--sync/--no-sync",
+            help="Also measure the old unbounded pipelining and a glFinish after every frame, alternating.",
         ),
     ) -> None:
         """FPS at 1280x720 offscreen with 0/50/100 moving visitors, and cold start to first hall frame."""
