@@ -40,6 +40,7 @@ from world.layout import HallLayout
 from world.net import NetClient, NetEvent
 from world.pacing import FramePacer
 from world.panels import ConnectionBanner
+from world.quality import Quality, wanted_level
 from world.scene import HallScene
 from world.screens import CONNECT_GRACE_S, Screens
 
@@ -94,6 +95,7 @@ class HallClient(DirectObject):
         self.labels: LabelLayer | None = None
         self.figure_lights: FigureLights | None = None
         self.follow_cam: Any = None
+        self.quality: Quality | None = None  # baked light or PBR, chosen from the measured frame time
         # the seams: screens, and one controller per thing the visitor does
         self.bus = Bus()
         self.screens = Screens(self)
@@ -185,6 +187,9 @@ class HallClient(DirectObject):
             if overlay is not None:
                 overlay.destroy()
         self.call_screen = None
+        if self.quality is not None:
+            self.quality.set("low")  # simplepbr's pipeline, lights and linear colours go with the hall
+            self.quality = None
         for obj in (self.visitors, self.ai, self.player, self.scene):
             if obj is not None:
                 obj.destroy()
@@ -235,6 +240,8 @@ class HallClient(DirectObject):
         self.cam_lens.setFov(62)
         self.cam_lens.setNearFar(0.3, 200)
         self._place_camera(0.0, snap=True)
+        # auto: starts on baked light, tries PBR once the hall is up, keeps it only within 30 FPS
+        self.quality = Quality(self.base, self.scene, level=self.cfg.quality or wanted_level())
         gc.collect()
         gc.freeze()  # the hall's long-lived objects: a full collection then never walks them mid-walk
 
@@ -455,7 +462,10 @@ class HallClient(DirectObject):
 
     def _frame(self, task: Any) -> int:
         now = self.now()
-        dt = min(self.base.clock.getDt(), 0.1)
+        raw_dt = self.base.clock.getDt()
+        dt = min(raw_dt, 0.1)
+        if self.quality is not None and not self.quality.decided:
+            self.quality.frame(raw_dt * 1000.0)
         if self.net is not None:
             for ev in self.net.poll():
                 self.handle(ev)
@@ -711,6 +721,9 @@ def run_hall(cfg: WorldConfig, screenshot: Path | None = None, *, emit: Callable
             net = client.net
             client.pump(lambda: net is None or net.state == "online", timeout=8)
             client.pump(timeout=1.0)
+            # auto quality: the picture is taken in the look this machine settled on, not mid-probe
+            quality = client.quality
+            client.pump(lambda: quality is None or quality.decided, timeout=30)
             emit(str(client.screenshot(screenshot).resolve()))
             return 0
         app.run()

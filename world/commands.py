@@ -84,9 +84,18 @@ def _register_world(app: typer.Typer, bench_app: typer.Typer) -> None:
         size: str = typer.Option("1280x720", "--size", help="Window size WxH."),
         guided: bool = typer.Option(False, "--guided", help="Guided mode: larger text, the avatar leads."),
         name: str = typer.Option("Warga", "--name", help="Name shown over your head (first name only)."),
+        quality: str | None = typer.Option(
+            None,
+            "--quality",
+            help="auto (default, or MPP_HALL_QUALITY): PBR light kept only if it runs at 30 FPS; "
+            "high: PBR and shadows; low: baked light for weak GPUs and software rendering.",
+        ),
     ) -> None:
         """Open the 3D hall client."""
         _check_lang(lang)
+        if quality is not None and quality not in ("auto", "high", "low"):
+            print("--quality harus auto, high atau low / --quality must be auto, high or low")
+            raise typer.Exit(2)
         w, h = _size_or_exit(size)
         from world.app import run_hall
         from world.config import WorldConfig
@@ -100,6 +109,7 @@ def _register_world(app: typer.Typer, bench_app: typer.Typer) -> None:
             guided=guided,
             name=name,
             text_scale=1.3 if guided else 1.0,
+            quality=quality,
         )
         raise typer.Exit(run_hall(cfg, screenshot, emit=print))
 

@@ -22,6 +22,7 @@ class WorldConfig:
     sync_video: bool = False
     max_name_tags: int = 24
     interp_delay: float = 0.1
+    quality: str | None = None  # auto, high or low (world.quality); None: MPP_HALL_QUALITY, else auto
     assets: Path | None = None
     extra_prc: list[str] = field(default_factory=list)
 

@@ -10,9 +10,12 @@ more than one (measured: segfault unless ``max_lights=1``).
 
 from __future__ import annotations
 
+import logging
 import os
 import statistics
 from typing import Any
+
+_log = logging.getLogger("world.quality")
 
 LEVELS = ("auto", "high", "low")
 BUDGET_MS = 1000.0 / 30
@@ -24,6 +27,15 @@ def wanted_level() -> str:
     """``MPP_HALL_QUALITY`` (auto, high or low); anything else is auto."""
     level = os.environ.get("MPP_HALL_QUALITY", "auto").strip().lower()
     return level if level in LEVELS else "auto"
+
+
+class _OneShot:
+    """Stands in for the task simplepbr's update returns a status to."""
+
+    DS_cont = 1
+
+
+_ONE_SHOT = _OneShot()
 
 
 class Quality:
@@ -100,7 +112,10 @@ class Quality:
         self.linear.apply(render)
         FigureLights.linear = self.linear
         self._figures(pbr=True)  # the crowd's baked poses not on screen now are converted too
-        self.base.task_mgr.step()  # simplepbr's inputs exist before the next bare render_frame
+        # simplepbr's per-frame inputs now, so the next render (a task step or a bare render_frame)
+        # has them; stepping the task manager here would re-enter it when the client's frame task
+        # switches (the automatic probe)
+        self.pipeline._update(_ONE_SHOT)
 
     def _low(self) -> None:
         from world.characters import FigureLights
@@ -150,7 +165,14 @@ class Quality:
             if len(self.samples) >= PROBE_FRAMES:
                 self.probe_ms = statistics.median(self.samples)
                 self.decided = True
-                if self.probe_ms > self.budget_ms:
+                keep = self.probe_ms <= self.budget_ms
+                _log.info(
+                    "render quality: PBR median frame %.1f ms (budget %.1f ms): %s",
+                    self.probe_ms,
+                    self.budget_ms,
+                    "kept" if keep else "baked light",
+                )
+                if not keep:
                     self.set("low")
 
 

@@ -95,3 +95,54 @@ def test_the_two_looks_render_and_switch_back_cleanly(tmp_path: Any) -> None:
     assert levels[1:] == ["low", "True"]
     assert float(diff[1]) > 0.05  # the PBR look is a different picture
     assert float(diff[2]) < 1.0  # and switching back restores the baked look
+
+
+_CLIENT = """
+from world.app import MPPApp
+from world.config import WorldConfig
+
+app = MPPApp(WorldConfig(connect=False, offscreen=True, width=480, height=270, quality="auto"))
+client = app.client
+client.pump(lambda: client.quality is not None, timeout=30)
+q = client.quality
+for budget in (1.0, 1e6):  # nothing meets 1 ms a frame; anything meets 1000 s
+    q.budget_ms, q.decided, q.frames, q.samples = budget, False, 0, []
+    levels = []
+    client.pump(lambda: levels.append((q.level, app.render.get_shader() is not None)) or q.decided, timeout=240)
+    print("RUN", budget, q.decided, q.probe_ms, len(levels), levels[0][0], any(lv == "high" for lv, _ in levels),
+          q.level, app.render.get_shader() is not None, sum(1 for lv, _ in levels if lv == "high"))
+    if q.level == "high":
+        q.set("low")
+app.close()
+print("CLOSED")
+"""
+
+
+@pytest.mark.render
+def test_the_client_chooses_the_look_from_its_own_measured_frame_time(tmp_path: Any) -> None:
+    """``mpp hall`` with quality auto: the client's own frames probe PBR and keep it only within budget."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from tests.conftest import need
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root))
+    env.pop("MPP_HALL_QUALITY", None)  # the config says auto
+    proc = subprocess.run(
+        [sys.executable, "-c", _CLIENT], cwd=root, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+    if "no offscreen display" in proc.stderr or "Could not open" in proc.stderr:
+        need(False, "offscreen rendering unavailable")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    runs = [line.split() for line in proc.stdout.splitlines() if line.startswith("RUN")]
+    assert len(runs) == 2 and "CLOSED" in proc.stdout
+    for run, kept in zip(runs, ("low", "high"), strict=True):
+        _, _budget, decided, probe_ms, frames, first, probed, level, shader, high_frames = run
+        assert decided == "True" and float(probe_ms) > 0
+        assert first == "low" and probed == "True"  # starts on baked light, then really tries PBR
+        assert int(frames) >= PROBE_AFTER_FRAMES + PROBE_FRAMES
+        assert int(high_frames) >= PROBE_FRAMES  # the probe measured frames drawn in the PBR look
+        assert level == kept and shader == str(kept == "high")  # over budget: back to baked light
