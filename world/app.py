@@ -357,6 +357,11 @@ class HallClient(DirectObject):
         if self.ai is not None:
             self.ai.face(*self.player_xy)
 
+    def ai_greet_player(self) -> None:
+        """The visitor comes to talk: the assistant turns to them and waves."""
+        if self.ai is not None:
+            self.ai.greet(*self.player_xy)
+
     # ------------------------------------------------------------------ the counters
 
     def join_call(self, handoff_id: int, counter: int) -> None:
@@ -409,7 +414,7 @@ class HallClient(DirectObject):
             side = (-dy / d * 0.9, dx / d * 0.9)
             path = self.nav.find_path(self.ai_xy, (ax + side[0], ay + side[1]))
             if path:
-                self.ai.walk_path(path[1:], 3.0, self._ai_arrived)
+                self.ai.walk_path(path[1:], 3.0, self._ai_arrived, lead=True)
         self.chat.log("assistant", t("hall.walking_to", self.lang, n=number))
         return True
 

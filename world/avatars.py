@@ -140,8 +140,9 @@ class CitizenAvatar:
 
 
 class AIAvatar:
-    """The AI assistant at the information desk: idles, talks (mouth and hands), turns to the
-    visitor, leads the way with a beckon and points at the counter on arrival."""
+    """The AI assistant at the information desk: idles, talks (mouth and hands), waves to a
+    visitor who comes to talk, and when it leads one to a counter it walks ahead, beckons them on
+    at the counter and points at it."""
 
     def __init__(
         self, parent: Any, loader: Any, lang: str = "id", *, font: Any = None, labels: Any = None, lights: Any = None
@@ -157,11 +158,13 @@ class AIAvatar:
         self.bubble_until = 0.0
         self.gesture_until = 0.0
         self.gesture: str | None = None
+        self.gestures: list[tuple[str, float]] = []  # the ones that follow the current gesture
         self.thinking = False
         self.path: list[tuple[float, float]] = []
         self.speed = 2.6
         self.on_arrive: Callable[[], None] | None = None
         self.face_target: tuple[float, float] | None = None
+        self.leading = False
         self.bubble_text = ""
         self.figure = Figure(
             parent, CharacterLibrary(loader), ASSISTANT_KIND, name="ai-avatar", speaker=True, lights=lights
@@ -231,21 +234,36 @@ class AIAvatar:
         """Waiting for an answer: keep gesturing (the reply itself starts the talk animation)."""
         self.thinking = on
 
-    def gesture_for(self, name: str, seconds: float) -> None:
-        """``wave``, ``point``, ``beckon`` or ``talk`` for a while (walking still wins)."""
+    def gesture_for(self, name: str, seconds: float, *then: tuple[str, float]) -> None:
+        """``wave``, ``point``, ``beckon`` or ``talk`` for a while, then the ``then`` ones in turn
+        (walking still wins)."""
         self.gesture = name
         self.gesture_until = self.clock + seconds
+        self.gestures = list(then)
 
     def face(self, x: float, y: float) -> None:
         self.face_target = (x, y)
 
+    def greet(self, x: float, y: float) -> None:
+        """A visitor at (x, y) comes to talk: turn to them and wave."""
+        self.face(x, y)
+        self.gesture_for("wave", 2.0)
+
     def walk_path(
-        self, points: list[tuple[float, float]], speed: float = 2.6, on_arrive: Callable[[], None] | None = None
+        self,
+        points: list[tuple[float, float]],
+        speed: float = 2.6,
+        on_arrive: Callable[[], None] | None = None,
+        *,
+        lead: bool = False,
     ) -> None:
+        """Walk ``points``; ``lead``: a visitor follows, so on arrival beckon them on, then point
+        at the counter (otherwise just point the way)."""
         self.path = [(float(p[0]), float(p[1])) for p in points]
         self.speed = speed
         self.on_arrive = on_arrive
         self.face_target = None
+        self.leading = lead
 
     def update(self, dt: float) -> None:
         """Per frame: the path, turning to the visitor, and which clip and mouth movement show."""
@@ -260,8 +278,10 @@ class AIAvatar:
             if heading is not None:
                 self.root.set_h(heading)
             if not self.path:
-                # arrived: point the way ("this is your counter") for a moment
-                self.gesture_for("point", 2.5)
+                if self.leading:  # "this way, please", then "this is your counter"
+                    self.gesture_for("beckon", 1.6, ("point", 2.5))
+                else:  # arrived: point the way for a moment
+                    self.gesture_for("point", 2.5)
                 if self.on_arrive is not None:
                     cb, self.on_arrive = self.on_arrive, None
                     cb()
@@ -275,6 +295,9 @@ class AIAvatar:
         fig = self.figure
         fig.move(moved / dt if dt > 0 else 0.0)
         talking = self.talking
+        while self.gesture is not None and now >= self.gesture_until and self.gestures:
+            name, seconds = self.gestures.pop(0)
+            self.gesture, self.gesture_until = name, self.gesture_until + seconds
         if self.gesture is not None and now < self.gesture_until:
             fig.set_gesture(self.gesture)
         else:

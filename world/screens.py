@@ -142,7 +142,7 @@ class ConversationScreen(Screen):
         if c.chat.quick:
             self.chat.set_quick_replies(c.chat.quick, c.chat.say)
         self.chat.focus()
-        c.ai_face_player()
+        c.ai_greet_player()
 
     def exit(self) -> None:
         if self.chat is not None:

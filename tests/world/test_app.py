@@ -80,6 +80,9 @@ def test_binding_table_drives_walking_talking_and_escape(base: Any, client: Hall
     near_ai(client)
     base.messenger.send("enter")
     assert client.screens.state == "Conversation"
+    assert client.ai is not None
+    client.pump(timeout=0.2, min_frames=3)
+    assert client.ai.figure.clip == "wave"  # the assistant greets the visitor who came to talk
     # while the chat entry has focus, letters are text: "w" must not walk
     client.set_typing(True)
     here = client.player_xy

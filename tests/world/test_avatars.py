@@ -40,7 +40,26 @@ def test_assistant_talks_faces_and_walks(base) -> None:
             ai.update(0.05)
             clips.append(ai.figure.clip)
         assert arrived == [True] and math.dist(ai.xy, (3.0, 2.0)) < 1e-6
-        assert clips[0] == "walk" and "point" in clips  # walks, then shows the way on arrival
+        assert clips[0] == "walk" and "point" in clips and "beckon" not in clips  # walks, points the way
+        # leading a visitor: walks ahead, then beckons them on, then points at the counter
+        arrived.clear()
+        ai.walk_path([(3.0, 4.0), (0.0, 4.0)], 3.0, lambda: arrived.append(True), lead=True)
+        clips = []
+        for _ in range(120):
+            ai.update(0.05)
+            clips.append(ai.figure.clip)
+        shown = [c for k, c in enumerate(clips) if k == 0 or c != clips[k - 1]]
+        assert arrived == [True] and shown == ["walk", "beckon", "point", "idle"], shown
+        assert 25 <= clips.count("beckon") <= 40  # about 1.6 s of it at 20 frames a second
+        # a visitor comes to talk: it turns to them and waves, then stands again
+        ai.root.set_h(0)
+        ai.greet(5.0, 4.0)
+        clips = []
+        for _ in range(60):
+            ai.update(0.05)
+            clips.append(ai.figure.clip)
+        assert clips[0] == "wave" and clips.count("wave") >= 30 and clips[-1] == "idle"
+        assert abs(((ai.root.get_h() + 90) + 180) % 360 - 180) < 2  # facing the visitor (east)
         ai.update(60.0)
         assert not ai.bubble_visible  # the bubble times out
     finally:
