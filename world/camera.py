@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from world.layout import FACING_HEADING, HallLayout
+from world.layout import ARCH_DEPTH_IN, FACING_HEADING, HallLayout
 
 Box = tuple[float, float, float, float, float, float]  # x0, y0, z0, x1, y1, z1
 Vec3 = tuple[float, float, float]
@@ -67,8 +67,12 @@ def collision_boxes(layout: HallLayout) -> list[Box]:
     h = FACING_HEADING[desk["facing"]]
     x0, y0, x1, y1 = _rotated(desk["x"], desk["y"], h, -w / 2 - 0.1, -dp / 2 - 0.1, w / 2 + 0.1, dp / 2 + 0.05)
     boxes.append((x0, y0, 0.0, x1, y1, 1.15))
-    x0, y0, x1, y1 = _rotated(desk["x"], desk["y"], h, w / 2 + 0.6, -0.15, w / 2 + 1.4, 0.15)
-    boxes.append((x0, y0, 0.0, x1, y1, 4.2))  # the "i" totem
+    totem = layout.info_totem_rect
+    boxes.append((totem.xmin, totem.ymin, 0.0, totem.xmax, totem.ymax, 4.2))  # the "i" totem
+    # the entrance arch (world.scene._entrance): its columns and lintel reach into the hall
+    for col in layout.entrance_columns:
+        boxes.append((col.xmin, col.ymin, 0.0, col.xmax, col.ymax, 4.85))
+    boxes.append((ex - ew / 2 - 0.9, b.ymin - 1.05, 3.35, ex + ew / 2 + 0.9, b.ymin + ARCH_DEPTH_IN, 4.85))
     for bench in layout.benches:
         fp = bench.footprint
         boxes.append((fp.xmin, fp.ymin, 0.0, fp.xmax, fp.ymax, 0.95))

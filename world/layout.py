@@ -8,6 +8,7 @@ adding a service to ``assets/catalog/services`` puts it on its counter's sign.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,9 @@ FACING_NORMAL: dict[str, tuple[float, float]] = {
 }
 # Heading (degrees) that turns a Panda card (readable from -y) towards the visitors' side.
 FACING_HEADING: dict[str, float] = {"south": 0.0, "east": 90.0, "north": 180.0, "west": -90.0}
+TOTEM_GAP = 0.6  # the information desk's "i" totem: this far beside the desk's end, this wide
+TOTEM_WIDTH = 0.8
+ARCH_DEPTH_IN = 0.75  # how far the entrance arch's columns and lintel reach into the hall
 
 
 class LayoutError(ValueError):
@@ -195,6 +199,29 @@ class HallLayout:
         return _footprint(d["x"], d["y"], d["width"], d["depth"], d["facing"])
 
     @property
+    def info_totem_rect(self) -> Rect:
+        """The tall "i" totem beside the information desk (0.8 x 0.3 m, ``world.scene`` builds it here)."""
+        d = self.info_desk
+        w = float(d["width"])
+        rad = math.radians(FACING_HEADING[d["facing"]])
+        c, s = math.cos(rad), math.sin(rad)
+        pts = [(lx, ly) for lx in (w / 2 + TOTEM_GAP, w / 2 + TOTEM_GAP + TOTEM_WIDTH) for ly in (-0.15, 0.15)]
+        xs = [float(d["x"]) + lx * c - ly * s for lx, ly in pts]
+        ys = [float(d["y"]) + lx * s + ly * c for lx, ly in pts]
+        return Rect(min(xs), min(ys), max(xs), max(ys))
+
+    @property
+    def entrance_columns(self) -> list[Rect]:
+        """The entrance arch's two columns (with their capitals), which reach 0.75 m into the hall."""
+        ex, _, ew = self.entrance
+        y0 = self.bounds.ymin
+        out = []
+        for side in (-1, 1):
+            x = ex + side * (ew / 2 + 0.35)
+            out.append(Rect(x - 0.45, y0 - 1.05, x + 0.45, y0 + ARCH_DEPTH_IN))
+        return out
+
+    @property
     def info_approach(self) -> tuple[float, float]:
         d = self.info_desk
         return _approach(d["x"], d["y"], d["depth"], d["facing"], gap=1.3)
@@ -343,7 +370,8 @@ def load_layout(
         light_spacing=float(raw["lights"]["spacing"]),
         light_color=raw["lights"]["color"],
     )
-    obstacles = [c.footprint for c in counters] + [layout.info_desk_rect]
+    obstacles = [c.footprint for c in counters] + [layout.info_desk_rect, layout.info_totem_rect]
+    obstacles += layout.entrance_columns
     obstacles += [b.footprint for b in layout.benches]
     obstacles += [Rect(x - 0.45, y - 0.45, x + 0.45, y + 0.45) for x, y in layout.plants]
     obstacles += [Rect(x - 0.5, y - 0.5, x + 0.5, y + 0.5) for x, y in layout.pillars]

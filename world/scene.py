@@ -13,7 +13,7 @@ from typing import Any
 from l10n import t
 from world.charts import Bars, ChartPainter, bars_for
 from world.geom import MeshBuilder
-from world.layout import FACING_HEADING, FACING_NORMAL, CounterSpot, HallLayout, hex_color
+from world.layout import FACING_HEADING, FACING_NORMAL, TOTEM_GAP, TOTEM_WIDTH, CounterSpot, HallLayout, hex_color
 
 WOOD = (0.78, 0.60, 0.42, 1)
 # Banyuwangi: the regency's green and gold, the maroon of Gandrung and of Gajah Oling batik
@@ -819,7 +819,7 @@ class HallScene:
         m.box(-w / 2 - 0.1, -dp / 2 - 0.1, 1.05, w / 2 + 0.1, dp / 2 + 0.05, 1.12, WOOD_LIGHT)
         m.box(-w / 2, -dp / 2 - 0.01, 0.55, w / 2, -dp / 2, 0.85, col)
         # tall totem with the "i" sign, beside the desk so it never hides the assistant
-        m.box(w / 2 + 0.6, -0.15, 0, w / 2 + 1.4, 0.15, 4.2, col)
+        m.box(w / 2 + TOTEM_GAP, -0.15, 0, w / 2 + TOTEM_GAP + TOTEM_WIDTH, 0.15, 4.2, col)
         holder.attach_new_node(m.node())
         holder.flatten_strong()
         if self.label_layer is not None:  # the "i" and the assistant's name on the totem
