@@ -106,6 +106,16 @@ class MeshBuilder:
                 f = 0.7 + 0.3 * (1 - j / rings)
                 self.quad([a, b, c, d], _shade(color, f))
 
+    def polygon(self, p: Sequence[Sequence[float]], color: Color) -> None:
+        """A convex polygon, counter-clockwise seen from the front (a triangle fan from its first point)."""
+        base = len(self.verts)
+        col = _shade(color, 1.0)
+        for q in p:
+            self.verts.append((float(q[0]), float(q[1]), float(q[2])))
+            self.colors.append(col)
+            self.uvs.append((0.0, 0.0))
+        self.tris += [(base, base + k, base + k + 1) for k in range(1, len(p) - 1)]
+
     def node(self) -> Any:
         from panda3d.core import Geom, GeomNode, GeomTriangles, GeomVertexData, GeomVertexFormat, GeomVertexWriter
 

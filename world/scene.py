@@ -12,7 +12,8 @@ from typing import Any
 
 from l10n import t
 from world.charts import Bars, ChartPainter, bars_for
-from world.geom import MeshBuilder
+from world.geom import SHADE, MeshBuilder
+from world.icons import draw_icon, icon_for
 from world.layout import FACING_HEADING, FACING_NORMAL, TOTEM_GAP, TOTEM_WIDTH, CounterSpot, HallLayout, hex_color
 
 WOOD = (0.78, 0.60, 0.42, 1)
@@ -28,6 +29,8 @@ WHITE = (1, 1, 1, 1)
 GREEN = (0.27, 0.55, 0.30, 1)
 HAIR = (0.12, 0.10, 0.09, 1)
 BOARD_COLUMNS = 4
+SIGN_ICON_SIZE = 0.5  # metres: the agency icon in a counter sign's top right corner
+SIGN_ICON_MARGIN = 0.1
 
 
 def load_font(loader: Any, path: Path, ppu: int) -> Any:
@@ -108,6 +111,7 @@ class HallScene:
         self.officers: dict[int, Any] = {}
         self._signs_registered: set[int] = set()
         self.number_nodes: dict[int, Any] = {}
+        self.icon_nodes: dict[int, Any] = {}
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -201,6 +205,7 @@ class HallScene:
         self.board_texts.clear()
         self.sign_nodes.clear()
         self.number_nodes.clear()
+        self.icon_nodes.clear()
         self.labels = self.root.attach_new_node("labels")
         self.labels.set_transparency(TransparencyAttrib.M_alpha)
         self._entrance_labels()
@@ -212,6 +217,14 @@ class HallScene:
         self._refresh_boards()
 
     # ------------------------------------------------------------------ text helpers
+
+    def text_width(self, s: str, *, bold: bool = False) -> float:
+        """How wide ``s`` is set at scale 1 (metres at the scale :meth:`text` takes)."""
+        from panda3d.core import TextNode
+
+        tn = TextNode("measure")
+        tn.set_font(self.bold if bold else self.font)
+        return float(tn.calc_width(s))
 
     def text(
         self,
@@ -772,10 +785,26 @@ class HallScene:
         num.flatten_strong()
         self.number_nodes[spot.number] = num
         self.text(th, spot.code, pos=(-w / 2 + 0.62, y_face, 2.95), scale=0.5, bold=True, color=(1, 0.92, 0.6, 1))
+        # the agency's icon in the top right corner (vector shapes: sharp at any distance)
+        icon_x = w / 2 - SIGN_ICON_MARGIN - SIGN_ICON_SIZE / 2
+        panel = tuple(min(1.0, c * SHADE["-y"]) for c in hex_color(spot.color)[:3]) + (1.0,)
+        mesh = MeshBuilder(f"agency-icon-{spot.number}")
+        draw_icon(
+            mesh, icon_for(spot.agency_id), cx=icon_x, y=d / 2 + 0.875, cz=4.44, size=SIGN_ICON_SIZE, fg=WHITE, bg=panel
+        )
+        icon = self.labels.attach_new_node(f"agency-icon-{spot.number}")
+        icon.set_pos(spot.x, spot.y, 0)
+        icon.set_h(spot.heading)
+        icon.attach_new_node(mesh.node())
+        icon.flatten_strong()
+        self.icon_nodes[spot.number] = icon
         village = spot.kind == "village"
         title = t("hall.smart_kampung", self.lang) if village else spot.agency_short
         x0 = -w / 2 + 1.3
-        self.text(th, title, pos=(x0, y_face, 4.3), scale=0.36, bold=True, align="left")
+        # a long name ("BPJS Kesehatan") is set smaller to end before the icon, never past the sign
+        room = icon_x - SIGN_ICON_SIZE / 2 - 0.1 - x0
+        title_scale = min(0.36, room / max(1e-6, self.text_width(title, bold=True)))
+        self.text(th, title, pos=(x0, y_face, 4.3), scale=title_scale, bold=True, align="left")
         full = spot.agency_name.get(self.lang)
         self.text(th, full, pos=(x0, y_face, 4.05), scale=0.13, align="left", wrap=21, color=(1, 1, 1, 0.9))
         services = [s.get(self.lang) for s in spot.services]

@@ -1,5 +1,6 @@
 """Counter numbers are readable where a visitor is served: rendered from the client's camera with
-the visitor at each counter's approach point, every number is at least 24 px tall at 1280x720."""
+the visitor at each counter's approach point, every number is at least 24 px tall at 1280x720,
+and so is the agency's icon; every sign's text stays on its sign."""
 
 from __future__ import annotations
 
@@ -8,6 +9,19 @@ import pytest
 pytestmark = pytest.mark.render
 
 MIN_CAP_PX_720 = 24
+
+
+def _rows(base, node) -> float:
+    """How many rows (at 720p) change on screen when ``node`` is hidden: its height in pixels."""
+    import numpy as np
+
+    with_it = _frame(base)
+    node.hide()
+    without = _frame(base)
+    node.show()
+    changed = np.abs(with_it - without).sum(axis=2) > 60
+    rows = np.nonzero(changed.any(axis=1))[0]
+    return 0.0 if not rows.size else float((rows.max() - rows.min() + 1) * 720 / with_it.shape[0])
 
 
 def _frame(base):
@@ -21,8 +35,6 @@ def _frame(base):
 
 
 def test_every_counter_number_is_24px_tall_from_its_approach_point(base) -> None:
-    import numpy as np
-
     from world.bench import build_hall
     from world.camera import ThirdPersonCamera
 
@@ -35,7 +47,8 @@ def test_every_counter_number_is_24px_tall_from_its_approach_point(base) -> None
         hall.ai.root.hide()
         for fig in [*scene.officers.values(), me.figure]:
             fig.actor.stop()  # still figures: only the number differs between the two renders
-        heights = {}
+        heights: dict[int, float] = {}
+        icons: dict[int, float] = {}
         for spot in scene.layout.counters:
             x, y = spot.approach
             me.root.set_pos(x, y, 0)
@@ -45,18 +58,48 @@ def test_every_counter_number_is_24px_tall_from_its_approach_point(base) -> None
             base.camera.set_pos(*cam.step((x, y, 1.6), want, 0.0, snap=True))
             base.camera.look_at(*look)
             hall.labels.update()
-            with_number = _frame(base)
-            scene.number_nodes[spot.number].hide()
-            without = _frame(base)
-            scene.number_nodes[spot.number].show()
-            changed = np.abs(with_number - without).sum(axis=2) > 60
-            rows = np.nonzero(changed.any(axis=1))[0]
-            assert rows.size, f"counter {spot.number}: its number is not on screen"
-            px = (rows.max() - rows.min() + 1) * 720 / with_number.shape[0]
-            heights[spot.number] = px
+            heights[spot.number] = _rows(base, scene.number_nodes[spot.number])
+            icons[spot.number] = _rows(base, scene.icon_nodes[spot.number])
+        assert all(heights.values()), f"numbers not on screen: {heights}"
         small = {n: round(h, 1) for n, h in heights.items() if h < MIN_CAP_PX_720}
         assert not small, f"numbers under {MIN_CAP_PX_720} px at 720p: {small}"
+        small = {n: round(h, 1) for n, h in icons.items() if h < MIN_CAP_PX_720}
+        assert not small, f"agency icons under {MIN_CAP_PX_720} px at 720p: {small}"
     finally:
         base.aspect2d.show()
         for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
             obj.destroy()
+
+
+def test_every_agency_has_its_own_icon_and_every_sign_keeps_its_text_on_it(base) -> None:
+    from protocol.catalog import default_catalog
+    from world.icons import GENERIC, icon_for
+    from world.layout import load_layout
+    from world.scene import HallScene
+
+    layout = load_layout()
+    agencies = {spot.agency_id for spot in layout.counters}
+    icons = {a: repr(icon_for(a)) for a in agencies}
+    assert repr(GENERIC) not in icons.values()  # none falls back to the generic one
+    assert len(set(icons.values())) == len(agencies)  # and no two agencies share one
+    parent = base.render.attach_new_node("t-signs")
+    scene = HallScene(parent, base.loader, default_catalog(), layout).build()
+    try:
+        for lang in ("id", "en"):
+            scene.set_lang(lang)
+            for spot in layout.counters:
+                frame = scene.root.attach_new_node("sign-frame")  # the counter's own frame
+                frame.set_pos(spot.x, spot.y, 0)
+                frame.set_h(spot.heading)
+                lo, hi = scene.sign_nodes[spot.number].get_tight_bounds(frame)
+                ilo, ihi = scene.icon_nodes[spot.number].get_tight_bounds(frame)
+                frame.remove_node()
+                half = spot.width / 2
+                assert -half <= lo.x and hi.x <= half, (lang, spot.number, lo.x, hi.x)  # no text past the sign
+                assert 2.6 <= lo.z and hi.z <= 4.75, (lang, spot.number, lo.z, hi.z)
+                assert (
+                    ihi.x <= half and ihi.z <= 4.75 and ihi.x - ilo.x > 0.25
+                )  # the icon: on the sign, 0.3-0.48 m wide
+    finally:
+        scene.destroy()
+        parent.remove_node()
