@@ -135,3 +135,44 @@ def test_the_speech_bubble_sits_beside_the_speakers_face_never_over_it(base) -> 
     finally:
         for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
             obj.destroy()
+
+
+def test_name_tags_fade_with_distance_and_vanish_far_away(base) -> None:
+    """Near tags are opaque, a tag between FADE_NEAR and FADE_FAR is partly see-through, farther
+    ones are not drawn at all (a far crowd is not a wall of names)."""
+    from world.bench import build_hall
+    from world.labels import FADE_FAR, FADE_NEAR
+
+    hall = build_hall(base)
+    try:
+        sx, sy, _ = hall.scene.layout.spawn
+        cam_y = sy - 3
+        base.camera.set_pos(sx, cam_y, 1.7)
+        base.camera.look_at(sx, cam_y + 10, 1.7)
+        hall.me.root.hide()
+        hall.ai.root.hide()
+        hall.labels.signs = []  # only distance decides here: no sign may push a tag away
+        hall.labels._sign_cache = None
+        mid = (FADE_NEAR + FADE_FAR) / 2
+        ents = [
+            {"id": "near", "name": "Dewi", "x": sx - 1.0, "y": cam_y + FADE_NEAR - 3, "heading": 180.0},
+            {"id": "mid", "name": "Budi", "x": sx + 1.0, "y": cam_y + mid, "heading": 180.0},
+            {"id": "far", "name": "Agus", "x": sx + 2.5, "y": cam_y + FADE_FAR + 3, "heading": 180.0},
+        ]
+        hall.visitors.interp.delay = 0.0
+        hall.visitors.apply({"type": "presence.snapshot", "tick": 1, "hall": "Aula 1", "full": True, "entered": ents})
+        for _ in range(3):
+            hall.visitors.update(1 / 30)
+            base.taskMgr.step()
+            hall.labels.update()
+        tags = {k: t for k, t in hall.labels.tags.items() if t.tn.get_text() in ("Dewi", "Budi", "Agus")}
+        by_name = {t.tn.get_text(): t for t in tags.values()}
+        assert set(by_name) == {"Dewi", "Budi", "Agus"}
+        near, middle, far = by_name["Dewi"], by_name["Budi"], by_name["Agus"]
+        assert near.rect is not None and not near.np.is_hidden() and near.np.get_color_scale()[3] == 1.0
+        assert middle.rect is not None and not middle.np.is_hidden()
+        assert 0.2 < middle.np.get_color_scale()[3] < 0.8  # half-way: half faded
+        assert far.rect is None and far.np.is_hidden()
+    finally:
+        for obj in (hall.visitors, hall.ai, hall.me, hall.scene, hall.labels, hall.lights):
+            obj.destroy()
