@@ -112,6 +112,7 @@ class HallScene:
         self._signs_registered: set[int] = set()
         self.number_nodes: dict[int, Any] = {}
         self.icon_nodes: dict[int, Any] = {}
+        self.name_node: Any = None  # the hall's full name on the far wall
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -457,8 +458,11 @@ class HallScene:
             color=(0.55, 0.25, 0.12, 1),
         )
         # on the far wall, between the counter signs and the hanging board's line of sight: the whole
-        # name reads from the entrance (the start view)
-        self.text(holder, name, pos=(0, b.ymax - 0.12, 5.1), scale=0.75, color=OSING_MAROON, bold=True)
+        # name reads from the entrance (the start view; its own node, so tests can find it)
+        wall_name = self.labels.attach_new_node("hall-name-far-wall")
+        self.text(wall_name, name, pos=(0, b.ymax - 0.12, 5.1), scale=0.75, color=OSING_MAROON, bold=True)
+        wall_name.flatten_strong()
+        self.name_node = wall_name
         # the name board on the facade, in one line, gold on maroon: the first thing a visitor reads
         full = self.layout.name.get("id")
         self.text(holder, full, pos=(ex, b.ymin - 0.48, 9.0), scale=0.6, bold=True, color=(1.0, 0.84, 0.35, 1))

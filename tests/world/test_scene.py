@@ -244,3 +244,65 @@ def test_the_hall_textures_filter_by_tier(hall: Any) -> None:
     finally:
         hall.set_quality("low")
     assert {t.get_minfilter() for t in texs} == {SamplerState.FT_linear_mipmap_nearest}
+
+
+def _vertices(np_: Any) -> Any:
+    """Every vertex position (and colour, if any) under ``np_``, in its parent's frame."""
+    import numpy as np
+    from panda3d.core import GeomVertexReader
+
+    pos, col = [], []
+    for gnp in [np_, *np_.find_all_matches("**/+GeomNode")]:
+        if not gnp.node().is_geom_node():
+            continue
+        gn = gnp.node()
+        for i in range(gn.get_num_geoms()):
+            vdata = gn.get_geom(i).get_vertex_data()
+            r = GeomVertexReader(vdata, "vertex")
+            c = GeomVertexReader(vdata, "color") if vdata.has_column("color") else None
+            while not r.is_at_end():
+                pos.append(tuple(r.get_data3()))
+                if c is not None:
+                    col.append(tuple(c.get_data4()))
+    return np.array(pos), np.array(col)
+
+
+def test_banyuwangi_architecture_osing_roofs_gajah_oling_wood_stone_and_regency_colours(hall: Any) -> None:
+    """The pieces issue 18 asks for, each where it belongs: Gajah Oling on the wall frieze, every
+    desk front, the floor inlays and the porch fascia; wood and stone; a two-tier Osing roof over
+    the hall and a two-tier porch roof over the door; the regency's maroon and gold."""
+    import numpy as np
+
+    from world.scene import OSING_GOLD, OSING_MAROON
+
+    tmp = hall.root.attach_new_node("t-osing")
+    try:
+        hall._osing(tmp)  # the same builder the hall's static shell uses, before it is flattened
+        parts = {c.get_name(): c for c in tmp.get_children()}
+        textures = {n: (c.get_texture().get_name() if c.get_texture() else None) for n, c in parts.items()}
+        assert textures["osing-frieze"] == "gajah-oling-maroon"
+        assert textures["osing-desk-panels"] == "gajah-oling-cream"
+        assert textures["osing-inlay"] == "gajah-oling-green"
+        assert textures["osing-fascia"] == "gajah-oling-maroon"
+        assert textures["osing-wood"] == "wood" and textures["osing-stone"] == "stone"
+        lay, b, hgt = hall.layout, hall.layout.bounds, hall.layout.height
+        frieze, _ = _vertices(parts["osing-frieze"])
+        assert frieze[:, 0].min() <= b.xmin + 0.1 and frieze[:, 0].max() >= b.xmax - 0.1  # on every wall
+        assert frieze[:, 1].min() <= b.ymin + 0.1 and frieze[:, 1].max() >= b.ymax - 0.1
+        assert len(_vertices(parts["osing-desk-panels"])[0]) == 4 * (len(lay.counters) + 1)  # + the info desk
+        inlay, _ = _vertices(parts["osing-inlay"])
+        assert len(inlay) >= 3 * 4 and inlay[:, 2].max() < 0.05  # in the floor
+        roof, _ = _vertices(parts["osing-roof"])
+        over_hall = roof[roof[:, 1] > b.ymin + 0.5]  # not the porch
+        levels = sorted({round(float(z), 2) for z in over_hall[:, 2] if z >= hgt - 0.01})
+        # eaves at the walls' top, the break between the flared lower roof and the steep upper one, the ridge
+        assert levels[0] == pytest.approx(hgt, abs=0.01) and levels[-1] >= hgt + 6
+        assert any(hgt + 1 < z < hgt + 3 for z in levels)
+        porch = roof[roof[:, 1] < b.ymin - 0.1]
+        porch_levels = {round(float(z), 1) for z in porch[:, 2]}
+        assert {4.9, 6.1, 8.3} <= porch_levels  # two stepped tiers over the door
+        _, colours = _vertices(parts["osing-solid"])
+        for regency in (OSING_GOLD, OSING_MAROON):
+            assert (np.abs(colours[:, :3] - np.array(regency[:3])).max(axis=1) < 0.02).any()
+    finally:
+        tmp.remove_node()

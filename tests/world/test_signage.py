@@ -103,3 +103,51 @@ def test_every_agency_has_its_own_icon_and_every_sign_keeps_its_text_on_it(base)
     finally:
         scene.destroy()
         parent.remove_node()
+
+
+def test_the_start_view_shows_the_halls_full_name_whole_and_unhidden(base) -> None:
+    """The client's first frame: "Mal Pelayanan Publik Kabupaten Banyuwangi" on the far wall is
+    entirely on screen, nothing (board, pillar, person, tag, hint) hides any of it, and it is big
+    enough to read at 720p. Its pixels alone (drawn with nothing else) are the reference."""
+    import numpy as np
+    from panda3d.core import NodePath
+
+    from world.app import HallClient
+    from world.config import WorldConfig
+
+    client = HallClient(base, WorldConfig(connect=False)).start()
+    try:
+        client.pump(lambda: client.screens.state == "Hall", timeout=5)
+        client.pump(timeout=0.2, min_frames=3)
+        scene = client.scene
+        assert scene is not None and scene.layout.name.get("id") == "Mal Pelayanan Publik Kabupaten Banyuwangi"
+        name = scene.name_node
+
+        def diff() -> np.ndarray:
+            shown = _frame(base)
+            name.hide()
+            hidden = _frame(base)
+            name.show()
+            return np.abs(shown - hidden).sum(axis=2) > 60
+
+        seen = diff()  # in the full frame, overlays included
+        parent = name.get_parent()
+        alone = NodePath("only-the-name")
+        name.wrt_reparent_to(alone)
+        base.cam.node().set_scene(alone)
+        base.aspect2d.hide()
+        try:
+            ink = diff()  # the same camera, nothing else drawn
+        finally:
+            base.aspect2d.show()
+            base.cam.node().set_scene(base.render)
+            name.wrt_reparent_to(parent)
+        assert ink.sum() > 500
+        rows, cols = np.nonzero(ink)
+        h, w = ink.shape
+        assert cols.min() > 2 and cols.max() < w - 3 and rows.min() > 2 and rows.max() < h - 3  # all on screen
+        assert (rows.max() - rows.min() + 1) * 720 / h >= 14  # letters and descenders: readable at 720p
+        visible = (seen & ink).sum() / ink.sum()
+        assert visible > 0.98, f"only {visible:.0%} of the name shows in the start view"
+    finally:
+        client.destroy()
