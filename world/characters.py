@@ -189,7 +189,10 @@ class Figure(_Body):
         self.jaw = self.actor.control_joint(None, "modelRoot", "jaw") if speaker else None
         if uniform is not None:
             for shirt in self.actor.find_all_matches("**/uniform"):  # one per level of detail
-                shirt.set_color_scale(*uniform)
+                # the glTF node and its mesh are both named "uniform": tint the outer one only
+                # (colour scales multiply down the tree: both tinted drew the colour squared)
+                if shirt.get_parent().get_name() != "uniform":
+                    shirt.set_color_scale(*uniform)
         self.lights = lights
         if lights is not None:
             lights.apply(self.actor)

@@ -306,3 +306,23 @@ def test_banyuwangi_architecture_osing_roofs_gajah_oling_wood_stone_and_regency_
             assert (np.abs(colours[:, :3] - np.array(regency[:3])).max(axis=1) < 0.02).any()
     finally:
         tmp.remove_node()
+
+
+def test_every_officer_wears_a_uniform_in_their_agencys_colour(hall: Any) -> None:
+    from panda3d.core import ColorScaleAttrib
+
+    from world.characters import OFFICER_KINDS
+
+    kinds = set()
+    for spot in hall.layout.counters:
+        fig = hall.officers[spot.number]
+        kinds.add(fig.kind)
+        # what the shirt's triangles are drawn with: the colour scale they inherit, composed
+        shirts = fig.actor.find_all_matches("**/uniform/+GeomNode")
+        assert shirts.get_num_paths() == 3, spot.number  # one per level of detail
+        own = hex_color(spot.color)
+        for shirt in shirts:
+            tint = shirt.get_net_state().get_attrib(ColorScaleAttrib).get_scale()
+            # the agency colour, lightened 12% towards white (world.scene._officer)
+            assert all(abs(tint[k] - (own[k] + (1 - own[k]) * 0.12)) < 0.01 for k in range(3)), (spot.number, tint)
+    assert kinds == set(OFFICER_KINDS)  # both officer looks (one with hijab) stand at the counters
