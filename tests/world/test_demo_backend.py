@@ -75,19 +75,31 @@ def test_a_new_loop_round_starts_from_a_fresh_database(server: DemoServer) -> No
 
 
 def test_boards_are_seeded_with_real_activity_away_from_the_tours_own_counters(server: DemoServer) -> None:
-    from world.demo.commands import seed_counters
+    from world.demo.commands import seed_boards, seed_counters, tour_counters
 
     tour = load_tour("default")
-    counters = seed_counters(tour)
-    own = {s.action.service for s in tour.steps if s.action is not None and s.action.kind == "ticket"}
-    assert counters and len(counters) < 16  # the tour's own counters are left alone
+    counters, own = seed_counters(tour), tour_counters(tour)
+    assert own and counters and len(counters) + len(own) == 16
+    assert not {n for n, _ in own} & {n for n, _ in counters}
     backend = Backend(server.url)
     try:
-        rows = {int(r["counter"]): r for r in backend.seed_boards(counters)}
+        rows = {int(r["counter"]): r for r in seed_boards(backend, tour)}
+        seeded = [rows[n] for n, _ in counters]
+        assert all(int(r["waiting"] or 0) >= 1 for r in seeded)  # people waiting at every seeded counter
+        serving = [r for (n, agency), r in zip(counters, seeded, strict=True) if agency == "dukcapil"]
+        assert serving and all(r["now_serving"] for r in serving)  # called where a demo officer exists
+        # a morning's worth, not two tickets everywhere: the counters differ in how many still wait
+        assert len({int(r["waiting"] or 0) for r in seeded}) >= 3
+        # the tour's own counters: earlier tickets called, nobody waiting, so the tour's ticket is called next
+        for n, _ in own:
+            assert rows[n]["now_serving"] and not int(rows[n]["waiting"] or 0), rows[n]
+        n, agency = own[0]
+        v = backend.visitor("tour-own", "id")
+        ticket = backend._json("POST", "/api/v1/queue/tickets", json={"counter": n}, headers=backend._auth(v))
+        o = backend.officer(agency)
+        called = backend._json(
+            "POST", f"/api/v1/officer/queue/{n}/call-next", headers={"Authorization": f"Bearer {o.token}"}
+        )
+        assert called["ticket"]["code"] == ticket["code"]
     finally:
         backend.close()
-    seeded = [rows[n] for n, _ in counters]
-    assert all(int(r["waiting"] or 0) >= 1 for r in seeded)  # people waiting at every seeded counter
-    serving = [r for (n, agency), r in zip(counters, seeded, strict=True) if agency == "dukcapil"]
-    assert serving and all(r["now_serving"] for r in serving)  # called where a demo officer exists
-    assert own  # and the tour still queues at its own counters itself

@@ -137,9 +137,13 @@ class Backend:
 
     # ------------------------------------------------------------------ demo activity
 
-    def seed_boards(self, counters: list[tuple[int, str]], *, seed: int = 2026) -> list[dict[str, Any]]:
-        """Real queue activity for the boards before the tour starts: a few tickets taken at every
-        counter by demo visitors, and the first one called where that agency's demo officer exists.
+    def seed_boards(
+        self, counters: list[tuple[int, str]], *, own: list[tuple[int, str]] | None = None, seed: int = 2026
+    ) -> list[dict[str, Any]]:
+        """Real queue activity for the boards before the tour starts: a morning's tickets at every
+        counter the tour leaves alone, some already served and one being served where that agency's
+        demo officer exists (so each board shows its own number and people still waiting), and at the
+        tour's ``own`` counters a few earlier tickets, all called (the tour's ticket is called next).
 
         The hall then shows numbers being served and people waiting, not rows of dashes; it is
         all real backend state, in the demo's own database. Returns ``GET /queue/board``.
@@ -148,15 +152,19 @@ class Backend:
 
         rng = random.Random(seed)
         viewer: Any = None
-        for number, agency in counters:
-            for k in range(2 + rng.randrange(4)):
-                try:
-                    v = self.visitor(f"seed-{number}-{k}", "id", name=rng.choice(SEED_NAMES))
-                    viewer = v
-                    self._json("POST", "/api/v1/queue/tickets", json={"counter": number}, headers=self._auth(v))
-                except (_Busy, _Refused) as exc:
-                    log.info("seed ticket at counter %s: %s", number, exc)
-                    break
+
+        def take(number: int, k: int) -> bool:
+            nonlocal viewer
+            try:
+                v = self.visitor(f"seed-{number}-{k}", "id", name=rng.choice(SEED_NAMES))
+                viewer = v
+                self._json("POST", "/api/v1/queue/tickets", json={"counter": number}, headers=self._auth(v))
+            except (_Busy, _Refused) as exc:
+                log.info("seed ticket at counter %s: %s", number, exc)
+                return False
+            return True
+
+        def call(number: int, agency: str) -> bool:
             try:
                 o = self.officer(agency)
                 self._json(
@@ -164,6 +172,22 @@ class Backend:
                 )
             except (_Busy, _Refused) as exc:  # no demo officer for that agency (yet): waiting only
                 log.info("seed call at counter %s: %s", number, exc)
+                return False
+            return True
+
+        for number, agency in counters:
+            taken = 0
+            for k in range(3 + rng.randrange(6)):
+                if not take(number, k):
+                    break
+                taken += 1
+            for _ in range(1 + rng.randrange(max(1, taken - 1))):  # at least one still waits
+                if not call(number, agency):
+                    break
+        for number, agency in own or []:
+            for k in range(1 + rng.randrange(3)):
+                if not (take(number, k) and call(number, agency)):
+                    break
         # the tour's own board: its tickets are demo tickets, which the public board leaves out
         rows = self._json("GET", "/api/v1/queue/board", headers=self._auth(viewer) if viewer is not None else {})
         return [r for r in rows if isinstance(r, dict)] if isinstance(rows, list) else []

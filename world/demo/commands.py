@@ -6,6 +6,7 @@ Imports stay light here; Panda3D, the server process and ffmpeg are reached insi
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -90,16 +91,34 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
 
 def seed_counters(tour: object) -> list[tuple[int, str]]:
     """(counter, agency) of every counter the tour does not queue at itself (its own calls stay its own)."""
-    from protocol.catalog import default_catalog
-    from world.layout import load_layout
+    own = set(tour_counters(tour))
+    return [c for c in _all_counters() if c not in own]
 
+
+def tour_counters(tour: object) -> list[tuple[int, str]]:
+    """(counter, agency) of the counters the tour takes its own tickets at."""
     used = {
         str(getattr(step.action, "service", ""))
         for step in getattr(tour, "steps", [])
         if step.action is not None and getattr(step.action, "kind", "") == "ticket"
     }
-    spots = load_layout(default_catalog()).counters
-    return [(s.number, s.agency_id) for s in spots if not used & set(s.service_ids)]
+    return [(n, agency) for n, agency, services in _counter_services() if used & services]
+
+
+def _counter_services() -> list[tuple[int, str, set[str]]]:
+    from protocol.catalog import default_catalog
+    from world.layout import load_layout
+
+    return [(s.number, s.agency_id, set(s.service_ids)) for s in load_layout(default_catalog()).counters]
+
+
+def _all_counters() -> list[tuple[int, str]]:
+    return [(n, agency) for n, agency, _ in _counter_services()]
+
+
+def seed_boards(backend: Any, tour: object) -> list[dict[str, Any]]:
+    """The demo database's boards: activity everywhere, the tour's own counters ready for its ticket."""
+    return list(backend.seed_boards(seed_counters(tour), own=tour_counters(tour)))
 
 
 def demo_data_home() -> Path:
@@ -198,7 +217,7 @@ def _run(
             )
             if server is not None:  # only the demo's own database: a real office's queue is never touched
                 server.wait_officers(120)
-                boards = backend.seed_boards(seed_counters(t))
+                boards = seed_boards(backend, t)
                 print(f"boards seeded: {sum(1 for r in boards if r.get('now_serving'))} counters serving")
         if record is not None or frames is not None:
             from world.demo.run import record as do_record
@@ -236,7 +255,7 @@ def _run(
                 server.reset()
                 if backend is not None:
                     server.wait_officers(120)
-                    backend.seed_boards(seed_counters(t))  # the fresh database gets its activity too
+                    seed_boards(backend, t)  # the fresh database gets its activity too
 
         p = present(
             t,
