@@ -20,6 +20,7 @@ _log = logging.getLogger("world.quality")
 LEVELS = ("auto", "high", "low")
 BUDGET_MS = 1000.0 / 30
 PROBE_FRAMES = 12
+PROBE_EARLY_FRAMES = 3  # every one of these over twice the budget: decided without the rest
 PROBE_AFTER_FRAMES = 30  # let the first frames (loading, first uploads) pass at low
 
 
@@ -162,7 +163,10 @@ class Quality:
             return
         if self.frames > PROBE_AFTER_FRAMES + 2:  # the first PBR frames compile shaders: not counted
             self.samples.append(frame_ms)
-            if len(self.samples) >= PROBE_FRAMES:
+            # hopeless (software rendering: ~8x the budget): stop after a few frames, not a dozen,
+            # so the visitor sees PBR's slow frames for well under a second more than needed
+            hopeless = len(self.samples) >= PROBE_EARLY_FRAMES and min(self.samples) > 2 * self.budget_ms
+            if len(self.samples) >= PROBE_FRAMES or hopeless:
                 self.probe_ms = statistics.median(self.samples)
                 self.decided = True
                 keep = self.probe_ms <= self.budget_ms
@@ -176,4 +180,4 @@ class Quality:
                     self.set("low")
 
 
-__all__ = ["BUDGET_MS", "LEVELS", "Quality", "wanted_level"]
+__all__ = ["BUDGET_MS", "LEVELS", "PROBE_EARLY_FRAMES", "PROBE_FRAMES", "Quality", "wanted_level"]

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from world.quality import PROBE_AFTER_FRAMES, PROBE_FRAMES, Quality
+from world.quality import PROBE_AFTER_FRAMES, PROBE_EARLY_FRAMES, PROBE_FRAMES, Quality
 
 
 class _Probe(Quality):
@@ -32,6 +32,17 @@ def test_auto_falls_back_to_baked_light_when_pbr_is_too_slow() -> None:
     _run(q, 180.0)  # llvmpipe: a PBR frame of the hall costs ~200 ms
     assert q.switched == ["high", "low"] and q.level == "low" and q.decided
     assert q.probe_ms == pytest.approx(180.0)
+    assert len(q.samples) == PROBE_EARLY_FRAMES  # hopeless: decided without sitting through a dozen
+
+
+def test_a_probe_near_the_budget_measures_all_its_frames() -> None:
+    q = _Probe()
+    times = iter([60.0, 70.0, 20.0] + [40.0] * 20)  # one fast frame: not hopeless, the median decides
+    for _ in range(PROBE_AFTER_FRAMES + 2):
+        q.frame(10.0)
+    while not q.decided:
+        q.frame(next(times))
+    assert len(q.samples) == PROBE_FRAMES and q.level == "low" and q.probe_ms == pytest.approx(40.0)
 
 
 def test_auto_keeps_pbr_on_a_machine_that_affords_it() -> None:
@@ -143,6 +154,7 @@ def test_the_client_chooses_the_look_from_its_own_measured_frame_time(tmp_path: 
         _, _budget, decided, probe_ms, frames, first, probed, level, shader, high_frames = run
         assert decided == "True" and float(probe_ms) > 0
         assert first == "low" and probed == "True"  # starts on baked light, then really tries PBR
-        assert int(frames) >= PROBE_AFTER_FRAMES + PROBE_FRAMES
-        assert int(high_frames) >= PROBE_FRAMES  # the probe measured frames drawn in the PBR look
+        probe = PROBE_EARLY_FRAMES if kept == "low" else PROBE_FRAMES  # 1 ms a frame: hopeless at once
+        assert int(frames) >= PROBE_AFTER_FRAMES + probe
+        assert int(high_frames) >= probe  # the probe measured frames drawn in the PBR look
         assert level == kept and shader == str(kept == "high")  # over budget: back to baked light
