@@ -199,8 +199,25 @@ def strip_accents(text: str) -> str:
     return "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
 
 
+# A service's spelled-out name -> the acronym citizens and the knowledge base mostly use. Without it
+# "syarat membuat pajak bumi dan bangunan" matched the overview case, whose cue is the bare name, more
+# closely than the requirements case's "syarat pbb": the name, not the question, picked the case.
+_NAMES: tuple[tuple[str, str], ...] = (
+    ("pajak bumi dan bangunan perdesaan dan perkotaan", "pbb"),
+    ("pajak bumi dan bangunan", "pbb"),
+    ("pajak bumi bangunan", "pbb"),
+    ("nomor induk berusaha", "nib"),
+    ("surat keterangan catatan kepolisian", "skck"),
+    ("surat catatan kepolisian", "skck"),
+    ("surat keterangan tidak mampu", "sktm"),
+    ("kartu identitas anak", "kia"),
+)
+_NAMES_RE = re.compile(r"(?<![a-z0-9])(" + "|".join(re.escape(a) for a, _ in _NAMES) + r")(?![a-z0-9])")
+_NAME_OF = dict(_NAMES)
+
+
 def normalize(text: str) -> str:
-    """Lower-case, drop accents and punctuation noise, canonicalise colloquial tokens."""
+    """Lower-case, drop accents and punctuation noise, canonicalise colloquial tokens and service names."""
     t = strip_accents(text).lower()
     t = t.replace("e-ktp", " ektp ").replace("ktp-el", " ktpel ").replace("ktp el ", " ktpel ")
     t = re.sub(r"[^a-z0-9/\-\s]", " ", t)
@@ -208,7 +225,8 @@ def normalize(text: str) -> str:
     tokens = []
     for tok in t.split():
         tokens.append(_CANON.get(tok, tok))
-    return _SPACE_RE.sub(" ", " ".join(tokens)).strip()
+    out = _SPACE_RE.sub(" ", " ".join(tokens)).strip()
+    return _NAMES_RE.sub(lambda m: _NAME_OF[m.group(1)], out)
 
 
 def tokens(text: str) -> list[str]:
