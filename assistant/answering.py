@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from assistant.answers import ASPECT_LABELS, agency_aspect, compose
-from assistant.dataset import lexicon
+from assistant.dataset import ASPECT_KIND, lexicon
 from assistant.nlu import Understanding, detect_aspect
 from assistant.reply import Reply, qr_officer
 from assistant.retrieval import Candidate, Ranking
@@ -351,11 +351,15 @@ def named_agency(ctx: AnswerContext, norm: str) -> tuple[str | None, list[str]]:
     """The agency the text names, by its name or a phrase for its services together ("dokumen
     kependudukan" is Dukcapil's, ``agency_phrases`` in the lexicon), and its services."""
     phrases = agency_phrases()
+    best: tuple[int, str] | None = None
     for agency in ctx.catalog.agencies:
         names = {normalize(agency.short), normalize(agency.id.replace("-", " ")), *phrases.get(agency.id, ())}
-        if any(n and _phrase_re(n).search(norm) for n in names):
-            return agency.id, [s.id for s in ctx.catalog.services if s.agency == agency.id]
-    return None, []
+        longest = max((len(n) for n in names if n and _phrase_re(n).search(norm)), default=0)
+        if longest and (best is None or longest > best[0]):
+            best = (longest, agency.id)  # "layanan non perizinan" is the village's, not "perizinan"'s
+    if best is None:
+        return None, []
+    return best[1], [s.id for s in ctx.catalog.services if s.agency == best[1]]
 
 
 @lru_cache(maxsize=256)
@@ -374,11 +378,15 @@ def agency_question(ctx: AnswerContext, u: Understanding) -> tuple[str, str] | N
 
     "Berapa biaya pengurusan dokumen kependudukan (KK, KTP, KIA, akta)?" names no single service, or
     several of one agency; the aspect is read without the agency's phrase, whose "dokumen" is not
-    a question about documents.
+    a question about documents. "Apakah perizinan dikenakan biaya?" names the DPMPTSP, whose one
+    catalogue service answers for it, unless a referral's permit is named.
     """
     agency, named = named_agency(ctx, u.norm)
-    if agency is None or len(named) < 2:
+    if agency is None or not named:
         return None
+    index = u.ranking.index if u.ranking is not None else None
+    if len(named) == 1 and index is not None and index.referral_hits(u.norm):
+        return None  # "biaya izin keramaian": a referral's permit, not the DPMPTSP's one service
     if u.aliases and (len(u.aliases) < 2 or not set(u.aliases) <= set(named)):
         return None
     rest = u.norm
@@ -391,6 +399,14 @@ def agency_question(ctx: AnswerContext, u: Understanding) -> tuple[str, str] | N
 
 
 def agency_reply(ctx: AnswerContext, u: Understanding, agency: str, aspect: str, lang: str) -> Reply:
+    services = [s.id for s in ctx.catalog.services if s.agency == agency]
+    index = u.ranking.index if u.ranking is not None else None
+    if len(services) == 1 and index is not None:
+        # The agency's one service answers for it: its own case, not a table of one row.
+        cand = index.by_id.get(f"{services[0]}.{ASPECT_KIND[aspect]}")
+        if cand is not None:
+            u.intent, u.service = "ask_service", services[0]
+            return answer_candidate(ctx, cand, lang, u.intent_conf)
     text, cites = agency_aspect(ctx.catalog, agency, aspect, lang)
     qrs = [
         QuickReply(label=s.short_name.get(lang), payload=f"/ask {s.id} {aspect}")

@@ -410,6 +410,61 @@ def test_one_named_service_is_still_answered_as_that_service(assistant: Assistan
     assert reply.service == service
 
 
+@pytest.mark.parametrize(
+    ("question", "case"),
+    [
+        ("Apakah pengajuan perizinan dikenakan biaya?", "nib.fee"),
+        ("Berapa lama proses penerbitan izin usaha?", "nib.duration"),
+    ],
+)
+def test_a_single_service_agency_named_by_a_phrase_answers_with_that_service(
+    assistant: Assistant, question: str, case: str
+) -> None:
+    """Generic permit questions ("perizinan") fell to out of scope; the DPMPTSP's one service is NIB."""
+    reply = _ask(assistant, question)
+    assert (reply.intent, reply.service, reply.case, reply.fallback) == ("ask_service", "nib", case, False)
+
+
+def test_a_referral_permit_is_not_taken_for_the_dpmptsp_service(assistant: Assistant) -> None:
+    reply = _ask(assistant, "Berapa biaya izin keramaian untuk hajatan?")
+    assert reply.service != "nib"
+    assert reply.case != "nib.fee"
+
+
+def test_the_longest_agency_phrase_names_the_agency() -> None:
+    """Village letters ("layanan non perizinan") hold the DPMPTSP's "perizinan": the longest phrase wins."""
+    from assistant.answering import named_agency
+
+    ctx = AnswerContext(CATALOG)
+    assert named_agency(ctx, normalize("biaya layanan non perizinan di kelurahan"))[0] == "smart-kampung"
+    assert named_agency(ctx, normalize("biaya perizinan di mpp"))[0] == "dpmptsp"
+    assert named_agency(ctx, normalize("biaya dokumen kependudukan"))[0] == "dukcapil"
+
+
+def test_a_spelled_out_service_name_reads_as_its_acronym() -> None:
+    """The case is picked by the question, not by which form of the name a case's cue happens to use."""
+    assert normalize("Apa saja syarat membuat Pajak Bumi dan Bangunan?") == normalize("apa saja syarat membuat PBB?")
+    assert normalize("Nomor Induk Berusaha (NIB)") == "nib nib"
+    assert normalize("surat keterangan catatan kepolisian") == "skck"
+    assert normalize("kartu identitas anak") == "kia"
+    assert normalize("surat keterangan tidak mampu") == "sktm"
+    assert normalize("kartu identitasku") == "kartu identitasku"  # whole words only
+
+
+@pytest.mark.parametrize(
+    ("question", "case"),
+    [
+        ("apa saja syarat membuat pajak bumi dan bangunan?", "pbb.requirements"),
+        ("berapa biaya mengurus KTP?", "ktp-el.fee"),
+        ("berapa biaya mengurus SKTM?", "sktm.fee"),
+        ("bagaimana cara mengurus nomor induk berusaha?", "nib.procedure"),
+    ],
+)
+def test_the_aspect_of_a_plain_question_picks_the_case(assistant: Assistant, question: str, case: str) -> None:
+    """Before: "mengurus" read as "on someone's behalf" (proxy) and the spelled-out name as the overview."""
+    assert _ask(assistant, question).case == case
+
+
 def test_biaya_beats_the_bare_word_dokumen() -> None:
     """Issue 13: "dokumen" tied with "biaya" and won by priority."""
     from assistant.core import aspect_of
