@@ -384,9 +384,14 @@ def agency_question(ctx: AnswerContext, u: Understanding) -> tuple[str, str] | N
     agency, named = named_agency(ctx, u.norm)
     if agency is None or not named:
         return None
-    index = u.ranking.index if u.ranking is not None else None
-    if len(named) == 1 and index is not None and index.referral_hits(u.norm):
-        return None  # "biaya izin keramaian": a referral's permit, not the DPMPTSP's one service
+    if len(named) == 1:
+        # One catalogue service stands for the agency only where a phrase for its services is used
+        # ("perizinan"), not its name: Bapenda also collects BPHTB, the police also issue the SIM.
+        if not any(_phrase_re(p).search(u.norm) for p in agency_phrases().get(agency, ())):
+            return None
+        index = u.ranking.index if u.ranking is not None else None
+        if index is not None and index.referral_hits(u.norm):
+            return None  # "biaya izin keramaian": a referral's permit, not the DPMPTSP's one service
     if u.aliases and (len(u.aliases) < 2 or not set(u.aliases) <= set(named)):
         return None
     rest = u.norm

@@ -431,6 +431,18 @@ def test_a_referral_permit_is_not_taken_for_the_dpmptsp_service(assistant: Assis
     assert reply.case != "nib.fee"
 
 
+def test_a_single_service_agency_named_by_its_name_alone_is_not_taken_for_its_service(assistant: Assistant) -> None:
+    """Bapenda also collects BPHTB: its name alone does not make a question one about PBB."""
+    from assistant.answering import agency_question
+
+    ctx = AnswerContext(CATALOG)
+    for text in ("berapa lama proses di bapenda?", "berapa lama proses perizinan?"):
+        u = assistant.nlu.understand(text)
+        u.aliases = []
+        asked = agency_question(ctx, u)
+        assert (asked is None) == ("bapenda" in text), text
+
+
 def test_the_longest_agency_phrase_names_the_agency() -> None:
     """Village letters ("layanan non perizinan") hold the DPMPTSP's "perizinan": the longest phrase wins."""
     from assistant.answering import named_agency
