@@ -262,8 +262,12 @@ def generate_v2(
     catalog = catalog or default_catalog()
     rng = random.Random(seed + 1)
     out: list[Example] = []
+    damaged = {c.service for c in knowledge.cases if c.kind == "damaged"} if knowledge is not None else set()
     for e in generate(catalog, seed=seed):
         case = f"{e.service}.{ASPECT_KIND[e.aspect]}" if e.intent == "ask_service" and e.service else None
+        if case and e.aspect == "lost_damaged" and e.service in damaged and _DAMAGE_WORDS.search(e.text):
+            # "KK saya sobek" is not "KK hilang": no police report, the damaged card is brought in
+            case = f"{e.service}.damaged"
         out.append(Example(e.text, e.intent, e.service, e.aspect, e.lang, case))
 
     def emit(text: str, intent: str, service: str | None, lang: str, case: str | None) -> None:
@@ -317,6 +321,10 @@ def generate_v2(
         out.append(Example(q.question, q.intent, q.service, None, lang, q.expected, REAL_WEIGHT))
     out.extend(_with_values(catalog, seed))
     return out
+
+
+# A lost_damaged template about damage, not loss (v1's one aspect is two cases where the base has both).
+_DAMAGE_WORDS = re.compile(r"\b(?:rusak|sobek|robek|patah|pudar|luntur|damaged|broken|torn)\b")
 
 
 def kind_label(e: Example) -> str:

@@ -477,6 +477,33 @@ def test_the_aspect_of_a_plain_question_picks_the_case(assistant: Assistant, que
     assert _ask(assistant, question).case == case
 
 
+@pytest.mark.parametrize(
+    ("question", "case"),
+    [
+        ("KK saya sobek, bisa diganti?", "kartu-keluarga.damaged"),
+        ("KIA anak saya rusak", "kia.damaged"),
+        ("Bagaimana cara mengganti KTP yang rusak?", "ktp-el.damaged"),
+        ("KK hilang bagaimana?", "kartu-keluarga.lost"),
+        ("Bagaimana cara mengganti KTP yang hilang?", "ktp-el.lost"),
+    ],
+)
+def test_a_damaged_card_is_not_answered_as_a_lost_one(assistant: Assistant, question: str, case: str) -> None:
+    """A lost card needs a police report; a damaged one is brought in. Before, a torn KK got the police letter."""
+    reply = _ask(assistant, question)
+    assert reply.case == case
+    assert ("keterangan kehilangan" in reply.text.lower()) == case.endswith(".lost")  # the police report of loss
+
+
+def test_v1s_lost_or_damaged_templates_about_damage_train_the_damaged_case() -> None:
+    from assistant.dataset import generate_v2
+
+    examples = generate_v2(knowledge=KB)
+    damaged = {e.case for e in examples if e.case and e.case.endswith(".damaged") and "sobek" in e.text}
+    assert {"kartu-keluarga.damaged", "kia.damaged", "ktp-el.damaged"} <= damaged
+    lost = [e for e in examples if e.case == "kartu-keluarga.lost" and e.aspect == "lost_damaged"]
+    assert lost and not any("rusak" in e.text or "sobek" in e.text for e in lost)
+
+
 def test_biaya_beats_the_bare_word_dokumen() -> None:
     """Issue 13: "dokumen" tied with "biaya" and won by priority."""
     from assistant.core import aspect_of
