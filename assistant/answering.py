@@ -113,6 +113,12 @@ def answer_ranked(ctx: AnswerContext, u: Understanding, ranking: Ranking, lang: 
             ranking = ranking.restrict(ctx.last_service)
             top = ranking.candidate(0)
             u.intent, u.service = "ask_service", ctx.last_service
+    elif len(u.aliases) == 1 and top.service not in (None, u.aliases[0]) and not index.referral_hits(u.norm):
+        # "Apakah ada denda jika telat buat KTP?" names one service; a kind it lacks (no ktp-el.late) must
+        # not carry the answer to another service's case: its own cases, a referral or "I don't know".
+        ranking = ranking.restrict(u.aliases[0], others=True)
+        top = ranking.candidate(0)
+        u.service = top.service
     p1 = ranking.probs[0]
     if not u.forced_case and (top.service is None or p1 < th["answer"] or len(u.aliases) >= 2):
         # "Berapa biaya dokumen kependudukan (KK, KTP, KIA)?": the agency's services together, from the

@@ -203,11 +203,17 @@ class Ranking:
         assert self.index is not None
         return self.index.by_id[self.ids[i]]
 
-    def restrict(self, service: str) -> Ranking:
-        """Only the cases of one service, renormalised (a follow-up that keeps the conversation's service)."""
+    def restrict(self, service: str, *, others: bool = False) -> Ranking:
+        """Only the cases of one service, renormalised (a follow-up that keeps the conversation's service);
+        ``others``: referrals and "none of ours" stay too, and the probabilities are kept as they were (a
+        question that names that service: the mass the ranker gave elsewhere is doubt, not confidence)."""
         assert self.index is not None
-        keep = [(c, p) for c, p in zip(self.ids, self.probs, strict=True) if self.index.by_id[c].service == service]
-        total = sum(p for _, p in keep) or 1.0
+        keep = [
+            (c, p)
+            for c, p in zip(self.ids, self.probs, strict=True)
+            if self.index.by_id[c].service == service or (others and self.index.by_id[c].service is None)
+        ]
+        total = 1.0 if others else (sum(p for _, p in keep) or 1.0)
         return Ranking([c for c, _ in keep], [p / total for _, p in keep], index=self.index)
 
     def top(self, k: int = 3) -> list[tuple[str, float]]:
