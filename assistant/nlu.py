@@ -111,6 +111,28 @@ def _damerau1(a: str, b: str) -> bool:
     return a[i:] == b[i + 1 :]
 
 
+def _catalog_words(catalog: Catalog) -> frozenset[str]:
+    """Every word the catalogue's own texts use (both languages, normalised).
+
+    A correctly spelt word is not a typo of a service name: "bagi" ("for") is one letter from the alias
+    "bayi" and named the birth certificate in "Mengapa kartu ini penting bagi para pencari kerja?".
+    """
+    words: set[str] = set()
+
+    def walk(v: Any) -> None:
+        if isinstance(v, str):
+            words.update(normalize(v).split())
+        elif isinstance(v, dict):
+            for x in v.values():
+                walk(x)
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(x)
+
+    walk(catalog.model_dump(mode="json"))
+    return frozenset(words)
+
+
 class AliasRules:
     """Longest-match alias lookup over normalised text."""
 
@@ -132,6 +154,7 @@ class AliasRules:
             toks = a.split()
             if len(toks) <= 3 and sum(len(t) for t in toks) >= 4:
                 self._by_first.setdefault(toks[0][:1], []).append((toks, sid))
+        self._known = _catalog_words(catalog)
 
     def _fuzzy_spans(self, norm: str) -> list[tuple[int, int, int, str]]:
         """(start, end, n_tokens, service) of aliases matched with at most one typo per longer word.
@@ -156,7 +179,7 @@ class AliasRules:
                 if len(window) < n:
                     continue
                 ok = all(
-                    w == t or (len(t) >= 4 and w[:1] == t[:1] and _damerau1(w, t))
+                    w == t or (len(t) >= 4 and w[:1] == t[:1] and w not in self._known and _damerau1(w, t))
                     for w, t in zip(window, alias, strict=True)
                 )
                 if ok:

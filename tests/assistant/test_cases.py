@@ -504,6 +504,27 @@ def test_v1s_lost_or_damaged_templates_about_damage_train_the_damaged_case() -> 
     assert lost and not any("rusak" in e.text or "sobek" in e.text for e in lost)
 
 
+def test_a_question_naming_one_service_is_not_answered_with_another_services_case(assistant: Assistant) -> None:
+    """The knowledge base has no ktp-el.late: the "late" kind carried the answer to a birth-certificate or
+    vehicle-tax case, or offered them. Now: the KTP's own cases, or "I don't know" with the KTP overview."""
+    reply = _ask(assistant, "Apakah ada denda kalau terlambat membuat KTP?")
+    assert reply.service == "ktp-el"
+    assert reply.case is None or reply.case.startswith("ktp-el.")
+    offered = [q.payload.split()[1] for q in reply.quick_replies if q.payload.startswith(("/case", "/ask"))]
+    assert offered and all(p.startswith("ktp-el") for p in offered)
+
+
+def test_restricting_to_a_named_service_keeps_the_doubt(assistant: Assistant) -> None:
+    """Renormalising would turn the mass the ranker gave other services into confidence."""
+    index = assistant.nlu.index
+    ids = ["akta-kelahiran.late", "ktp-el.eligibility", "ref.sim", "ktp-el.overview"]
+    r = Ranking(ids, [0.4, 0.3, 0.2, 0.1], index=index)
+    kept = r.restrict("ktp-el", others=True)
+    assert kept.ids == ["ktp-el.eligibility", "ref.sim", "ktp-el.overview"]
+    assert kept.probs == pytest.approx([0.3, 0.2, 0.1])
+    assert r.restrict("ktp-el").probs == pytest.approx([0.75, 0.25])  # a follow-up: renormalised, cases only
+
+
 def test_biaya_beats_the_bare_word_dokumen() -> None:
     """Issue 13: "dokumen" tied with "biaya" and won by priority."""
     from assistant.core import aspect_of

@@ -59,3 +59,16 @@ def test_colloquial_examples_from_the_issue(assistant: Assistant) -> None:
         u = assistant.understand(text)
         assert (u.service, u.aspect) == (service, aspect), text
     assert assistant.understand("mau daftar akta lahir anak").intent == "start_application"
+
+
+def test_a_correctly_spelt_word_is_not_a_typo_of_a_service_name() -> None:
+    """The word "bagi" ("for") is one letter from the alias "bayi" and named the birth certificate."""
+    from assistant.nlu import AliasRules
+    from assistant.text import normalize
+    from protocol.catalog import default_catalog
+
+    rules = AliasRules(default_catalog())
+    assert rules.find(normalize("Mengapa kartu ini penting bagi para pencari kerja?")) != ["akta-kelahiran"]
+    assert rules.fuzzy(normalize("mengapa kartu ini penting bagi para pencari kerja")) == []
+    assert rules.fuzzy(normalize("syarat sckk apa saja")) == ["skck"]
+    assert "akta-kematian" in rules.find(normalize("akta kmatian ibu saya"))
