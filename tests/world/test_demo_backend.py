@@ -75,10 +75,10 @@ def test_a_new_loop_round_starts_from_a_fresh_database(server: DemoServer) -> No
 
 
 def test_boards_are_seeded_with_real_activity_away_from_the_tours_own_counters(server: DemoServer) -> None:
-    from world.demo.commands import seed_boards, seed_counters, tour_counters
+    from world.demo.commands import seed_boards, split_counters
 
     tour = load_tour("default")
-    counters, own = seed_counters(tour), tour_counters(tour)
+    counters, own = split_counters(tour)
     assert own and counters and len(counters) + len(own) == 16
     assert not {n for n, _ in own} & {n for n, _ in counters}
     backend = Backend(server.url)

@@ -89,36 +89,28 @@ def register(app: typer.Typer, *, bench_app: typer.Typer, eval_app: typer.Typer)
         )
 
 
-def seed_counters(tour: object) -> list[tuple[int, str]]:
-    """(counter, agency) of every counter the tour does not queue at itself (its own calls stay its own)."""
-    own = set(tour_counters(tour))
-    return [c for c in _all_counters() if c not in own]
+def split_counters(tour: object) -> tuple[list[tuple[int, str]], list[tuple[int, str]]]:
+    """(counter, agency) of the counters the tour leaves alone, and of those it takes its own tickets at
+    (its own calls stay its own)."""
+    from protocol.catalog import default_catalog
+    from world.layout import load_layout
 
-
-def tour_counters(tour: object) -> list[tuple[int, str]]:
-    """(counter, agency) of the counters the tour takes its own tickets at."""
     used = {
         str(getattr(step.action, "service", ""))
         for step in getattr(tour, "steps", [])
         if step.action is not None and getattr(step.action, "kind", "") == "ticket"
     }
-    return [(n, agency) for n, agency, services in _counter_services() if used & services]
-
-
-def _counter_services() -> list[tuple[int, str, set[str]]]:
-    from protocol.catalog import default_catalog
-    from world.layout import load_layout
-
-    return [(s.number, s.agency_id, set(s.service_ids)) for s in load_layout(default_catalog()).counters]
-
-
-def _all_counters() -> list[tuple[int, str]]:
-    return [(n, agency) for n, agency, _ in _counter_services()]
+    others: list[tuple[int, str]] = []
+    own: list[tuple[int, str]] = []
+    for s in load_layout(default_catalog()).counters:
+        (own if used & set(s.service_ids) else others).append((s.number, s.agency_id))
+    return others, own
 
 
 def seed_boards(backend: Any, tour: object) -> list[dict[str, Any]]:
     """The demo database's boards: activity everywhere, the tour's own counters ready for its ticket."""
-    return list(backend.seed_boards(seed_counters(tour), own=tour_counters(tour)))
+    others, own = split_counters(tour)
+    return list(backend.seed_boards(others, own=own))
 
 
 def demo_data_home() -> Path:
